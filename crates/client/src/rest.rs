@@ -1,0 +1,512 @@
+//! [`Client`]: one typed method per REST endpoint of `/api/v1`.
+
+use std::fmt::Write as _;
+
+use kolokol_proto::{
+    AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat, ChatId, ChatList,
+    CreateChatRequest, CreateInviteRequest, EditMessageRequest, Invite, InviteList, InvitePreview,
+    LoginRequest, MarkReadRequest, Member, MemberList, Message, MessageList, ReactionRequest,
+    ReactionResult, ReadBy, RegisterRequest, RevokedCount, Role, SendMessageRequest, Seq, Session,
+    SessionList, SetRoleRequest, TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest,
+    User, UserId, WsTicket,
+};
+use reqwest::{Method, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::ClientError;
+
+/// A connection to one Kolokol server, acting as one user (or as nobody before signing in).
+///
+/// Cloning is cheap and clones share one connection pool: to act as many users, clone one
+/// client and give each clone its own token ([`with_token`](Self::with_token),
+/// [`register`](Self::register) or [`login`](Self::login)).
+///
+/// Request bodies of one field are passed as that field (`rename_chat(id, "title")`), larger
+/// ones as the `proto` request struct. Likewise responses of one field (`{"chats": […]}`,
+/// `{"added": true}`) are returned as that field. Calls check the exact success status the API
+/// documents; any other status is an error (see [`ClientError`]).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// Which messages [`Client::messages`] returns; the default is the newest page.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Page {
+    /// Only messages with a smaller seq (older).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Seq>,
+    /// Only messages with a greater seq (newer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Seq>,
+    /// At most this many messages; the server has a default and a maximum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl Client {
+    /// A client for the server at `base`, such as `"http://127.0.0.1:8080"` (no `/api/v1`).
+    pub fn new(base: impl Into<String>) -> Self {
+        let mut base = base.into();
+        while base.ends_with('/') {
+            base.pop();
+        }
+        Self {
+            http: reqwest::Client::new(),
+            base,
+            token: None,
+        }
+    }
+
+    /// This client signed in with an existing session token.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The session token sent with every request, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends any request, for tests of bad input. `path` is taken from the server root
+    /// (`"/api/v1/chats"`, `"/health"`); `body` is a content type and the bytes to send. The
+    /// session token goes along as usual. Returns the status and body whatever the status is.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let mut req = self.authorize(self.http.request(method, format!("{}{path}", self.base)));
+        if let Some((content_type, bytes)) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.bytes().await?.into()))
+    }
+
+    // Accounts and sessions.
+
+    /// `POST /auth/register`. Creates an account and signs this client in as it: the returned
+    /// token is used for every later call.
+    ///
+    /// ```no_run
+    /// # async fn demo(base: &str, req: kolokol_client::proto::RegisterRequest) -> Result<(), kolokol_client::ClientError> {
+    /// let mut alice = kolokol_client::Client::new(base);
+    /// let auth = alice.register(&req).await?;
+    /// assert_eq!(alice.me().await?, auth.user);
+    /// # Ok(()) }
+    /// ```
+    pub async fn register(&mut self, req: &RegisterRequest) -> Result<AuthResponse, ClientError> {
+        let auth: AuthResponse = self
+            .json(self.post("/auth/register").json(req), 201)
+            .await?;
+        self.token = Some(auth.token.clone());
+        Ok(auth)
+    }
+
+    /// `POST /auth/login`. Opens a new session and signs this client in with it.
+    pub async fn login(&mut self, req: &LoginRequest) -> Result<AuthResponse, ClientError> {
+        let auth: AuthResponse = self.json(self.post("/auth/login").json(req), 200).await?;
+        self.token = Some(auth.token.clone());
+        Ok(auth)
+    }
+
+    /// `POST /auth/logout`: revokes this client's session. The client keeps the dead token, so
+    /// later calls fail with `unauthorized`.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.no_content(self.post("/auth/logout")).await
+    }
+
+    /// `POST /auth/password`. Also revokes every other session of the user.
+    pub async fn change_password(&self, req: &ChangePasswordRequest) -> Result<(), ClientError> {
+        self.no_content(self.post("/auth/password").json(req)).await
+    }
+
+    /// `GET /me`.
+    pub async fn me(&self) -> Result<User, ClientError> {
+        self.json(self.get("/me"), 200).await
+    }
+
+    /// `PATCH /me`.
+    pub async fn update_profile(&self, req: &UpdateProfileRequest) -> Result<User, ClientError> {
+        self.json(self.patch("/me").json(req), 200).await
+    }
+
+    /// `GET /users/{user_id}`.
+    pub async fn user(&self, user_id: UserId) -> Result<User, ClientError> {
+        self.json(self.get(&format!("/users/{user_id}")), 200).await
+    }
+
+    /// `GET /users/by-username/{username}`.
+    pub async fn user_by_username(&self, username: &str) -> Result<User, ClientError> {
+        let path = format!("/users/by-username/{}", escape(username));
+        self.json(self.get(&path), 200).await
+    }
+
+    /// `GET /sessions`: the user's signed-in devices.
+    pub async fn sessions(&self) -> Result<Vec<Session>, ClientError> {
+        let list: SessionList = self.json(self.get("/sessions"), 200).await?;
+        Ok(list.sessions)
+    }
+
+    /// `DELETE /sessions/{session_id}`.
+    pub async fn revoke_session(&self, session_id: i64) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/sessions/{session_id}")))
+            .await
+    }
+
+    /// `POST /sessions/revoke-others`: returns how many sessions were revoked.
+    pub async fn revoke_other_sessions(&self) -> Result<u64, ClientError> {
+        let count: RevokedCount = self.json(self.post("/sessions/revoke-others"), 200).await?;
+        Ok(count.revoked)
+    }
+
+    /// `POST /ws/ticket`: a one-time ticket for
+    /// [`connect_events_with_ticket`](Self::connect_events_with_ticket).
+    pub async fn ws_ticket(&self) -> Result<WsTicket, ClientError> {
+        self.json(self.post("/ws/ticket"), 200).await
+    }
+
+    // Chats and members.
+
+    /// `POST /chats`. Returns the chat and whether it was created (201) rather than an existing
+    /// direct chat with the same person (200).
+    pub async fn create_chat(&self, req: &CreateChatRequest) -> Result<(Chat, bool), ClientError> {
+        self.created(self.post("/chats").json(req)).await
+    }
+
+    /// `GET /chats`: the user's chats, most recently active first.
+    pub async fn chats(&self) -> Result<Vec<Chat>, ClientError> {
+        let list: ChatList = self.json(self.get("/chats"), 200).await?;
+        Ok(list.chats)
+    }
+
+    /// `GET /chats/{chat_id}`.
+    pub async fn chat(&self, chat_id: ChatId) -> Result<Chat, ClientError> {
+        self.json(self.get(&format!("/chats/{chat_id}")), 200).await
+    }
+
+    /// `PATCH /chats/{chat_id}`: sets the title of a group or channel.
+    pub async fn rename_chat(&self, chat_id: ChatId, title: &str) -> Result<Chat, ClientError> {
+        let body = UpdateChatRequest {
+            title: title.to_owned(),
+        };
+        self.json(self.patch(&format!("/chats/{chat_id}")).json(&body), 200)
+            .await
+    }
+
+    /// `GET /chats/{chat_id}/members`.
+    pub async fn members(&self, chat_id: ChatId) -> Result<Vec<Member>, ClientError> {
+        let list: MemberList = self
+            .json(self.get(&format!("/chats/{chat_id}/members")), 200)
+            .await?;
+        Ok(list.members)
+    }
+
+    /// `POST /chats/{chat_id}/members`.
+    pub async fn add_members(
+        &self,
+        chat_id: ChatId,
+        user_ids: &[UserId],
+    ) -> Result<(), ClientError> {
+        let body = AddMembersRequest {
+            user_ids: user_ids.to_vec(),
+        };
+        self.no_content(self.post(&format!("/chats/{chat_id}/members")).json(&body))
+            .await
+    }
+
+    /// `DELETE /chats/{chat_id}/members/{user_id}`: removes a member (or leaves, for oneself).
+    pub async fn remove_member(&self, chat_id: ChatId, user_id: UserId) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/chats/{chat_id}/members/{user_id}")))
+            .await
+    }
+
+    /// `PATCH /chats/{chat_id}/members/{user_id}`.
+    pub async fn set_role(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<(), ClientError> {
+        let path = format!("/chats/{chat_id}/members/{user_id}");
+        self.no_content(self.patch(&path).json(&SetRoleRequest { role }))
+            .await
+    }
+
+    /// `POST /chats/{chat_id}/leave`.
+    pub async fn leave_chat(&self, chat_id: ChatId) -> Result<(), ClientError> {
+        self.no_content(self.post(&format!("/chats/{chat_id}/leave")))
+            .await
+    }
+
+    /// `POST /chats/{chat_id}/transfer`: makes `user_id` the owner.
+    pub async fn transfer_ownership(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+    ) -> Result<(), ClientError> {
+        let body = TransferOwnershipRequest { user_id };
+        self.no_content(self.post(&format!("/chats/{chat_id}/transfer")).json(&body))
+            .await
+    }
+
+    // Invites.
+
+    /// `POST /chats/{chat_id}/invites`.
+    pub async fn create_invite(
+        &self,
+        chat_id: ChatId,
+        req: &CreateInviteRequest,
+    ) -> Result<Invite, ClientError> {
+        self.json(
+            self.post(&format!("/chats/{chat_id}/invites")).json(req),
+            201,
+        )
+        .await
+    }
+
+    /// `GET /chats/{chat_id}/invites`.
+    pub async fn invites(&self, chat_id: ChatId) -> Result<Vec<Invite>, ClientError> {
+        let list: InviteList = self
+            .json(self.get(&format!("/chats/{chat_id}/invites")), 200)
+            .await?;
+        Ok(list.invites)
+    }
+
+    /// `DELETE /chats/{chat_id}/invites/{code}`.
+    pub async fn revoke_invite(&self, chat_id: ChatId, code: &str) -> Result<(), ClientError> {
+        let path = format!("/chats/{chat_id}/invites/{}", escape(code));
+        self.no_content(self.delete(&path)).await
+    }
+
+    /// `GET /invites/{code}`: needs no session.
+    pub async fn invite_preview(&self, code: &str) -> Result<InvitePreview, ClientError> {
+        self.json(self.get(&format!("/invites/{}", escape(code))), 200)
+            .await
+    }
+
+    /// `POST /invites/{code}/join`: returns the chat joined.
+    pub async fn join_by_invite(&self, code: &str) -> Result<Chat, ClientError> {
+        self.json(self.post(&format!("/invites/{}/join", escape(code))), 200)
+            .await
+    }
+
+    // Messages.
+
+    /// `POST /chats/{chat_id}/messages`. Returns the message and whether it was created (201)
+    /// rather than found by a repeated `client_msg_id` (200).
+    pub async fn send_message(
+        &self,
+        chat_id: ChatId,
+        req: &SendMessageRequest,
+    ) -> Result<(Message, bool), ClientError> {
+        self.created(self.post(&format!("/chats/{chat_id}/messages")).json(req))
+            .await
+    }
+
+    /// `GET /chats/{chat_id}/messages?before=&after=&limit=`.
+    pub async fn messages(&self, chat_id: ChatId, page: Page) -> Result<Vec<Message>, ClientError> {
+        let req = self.get(&format!("/chats/{chat_id}/messages")).query(&page);
+        let list: MessageList = self.json(req, 200).await?;
+        Ok(list.messages)
+    }
+
+    /// `PATCH /chats/{chat_id}/messages/{seq}`.
+    pub async fn edit_message(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        text: &str,
+    ) -> Result<Message, ClientError> {
+        let body = EditMessageRequest {
+            text: text.to_owned(),
+        };
+        let path = format!("/chats/{chat_id}/messages/{seq}");
+        self.json(self.patch(&path).json(&body), 200).await
+    }
+
+    /// `DELETE /chats/{chat_id}/messages/{seq}`.
+    pub async fn delete_message(&self, chat_id: ChatId, seq: Seq) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/chats/{chat_id}/messages/{seq}")))
+            .await
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/reactions`: adds the reaction, or removes it if the
+    /// user already gave it. Returns true when it was added.
+    pub async fn toggle_reaction(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        emoji: &str,
+    ) -> Result<bool, ClientError> {
+        let body = ReactionRequest {
+            emoji: emoji.to_owned(),
+        };
+        let path = format!("/chats/{chat_id}/messages/{seq}/reactions");
+        let result: ReactionResult = self.json(self.post(&path).json(&body), 200).await?;
+        Ok(result.added)
+    }
+
+    /// `GET /chats/{chat_id}/messages/{seq}/read-by`: the members who have read the message.
+    pub async fn read_by(&self, chat_id: ChatId, seq: Seq) -> Result<Vec<UserId>, ClientError> {
+        let path = format!("/chats/{chat_id}/messages/{seq}/read-by");
+        let read_by: ReadBy = self.json(self.get(&path), 200).await?;
+        Ok(read_by.user_ids)
+    }
+
+    /// `POST /chats/{chat_id}/read`: marks every message up to `seq` read.
+    pub async fn mark_read(&self, chat_id: ChatId, seq: Seq) -> Result<(), ClientError> {
+        let body = MarkReadRequest { seq };
+        self.no_content(self.post(&format!("/chats/{chat_id}/read")).json(&body))
+            .await
+    }
+
+    /// `POST /chats/{chat_id}/typing`.
+    pub async fn typing(&self, chat_id: ChatId) -> Result<(), ClientError> {
+        self.no_content(self.post(&format!("/chats/{chat_id}/typing")))
+            .await
+    }
+
+    // Service.
+
+    /// `GET /openapi.json`: the OpenAPI document.
+    pub async fn openapi(&self) -> Result<serde_json::Value, ClientError> {
+        self.json(self.get("/openapi.json"), 200).await
+    }
+
+    /// `GET /health` (at the server root): succeeds once the server is up.
+    pub async fn health(&self) -> Result<(), ClientError> {
+        let req = self.http.get(format!("{}/health", self.base));
+        self.send(req, 200).await.map(drop)
+    }
+
+    // Plumbing.
+
+    fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = format!("{}/api/v1{path}", self.base);
+        self.authorize(self.http.request(method, url))
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    fn patch(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PATCH, path)
+    }
+
+    fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    /// Sends `req` and returns the body, failing unless the status is `expected`.
+    async fn send(&self, req: RequestBuilder, expected: u16) -> Result<Vec<u8>, ClientError> {
+        let (status, body) = self.send_any(req).await?;
+        if status != expected {
+            return Err(ClientError::Decode(format!(
+                "HTTP {status} where {expected} was expected"
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Sends `req`; an error status becomes an error, any success status is returned.
+    async fn send_any(&self, req: RequestBuilder) -> Result<(u16, Vec<u8>), ClientError> {
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let body: Vec<u8> = resp.bytes().await?.into();
+        if !(200..300).contains(&status) {
+            return Err(ClientError::from_response(status, &body));
+        }
+        Ok((status, body))
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        expected: u16,
+    ) -> Result<T, ClientError> {
+        decode(&self.send(req, expected).await?)
+    }
+
+    async fn no_content(&self, req: RequestBuilder) -> Result<(), ClientError> {
+        self.send(req, 204).await.map(drop)
+    }
+
+    /// For endpoints answering 201 with a new resource or 200 with an existing one.
+    async fn created<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+    ) -> Result<(T, bool), ClientError> {
+        match self.send_any(req).await? {
+            (201, body) => Ok((decode(&body)?, true)),
+            (200, body) => Ok((decode(&body)?, false)),
+            (status, _) => Err(ClientError::Decode(format!(
+                "HTTP {status} where 200 or 201 was expected"
+            ))),
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body)
+        .map_err(|err| ClientError::Decode(format!("{err} in {}", String::from_utf8_lossy(body))))
+}
+
+/// Percent-encodes `segment` for use as one path segment: only unreserved characters
+/// (RFC 3986) are kept as they are.
+fn escape(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            write!(out, "%{byte:02X}").expect("writing to a String cannot fail");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(escape("anna.k_1"), "anna.k_1");
+        assert_eq!(escape("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
+        assert_eq!(escape("я"), "%D1%8F");
+    }
+
+    #[test]
+    fn base_loses_trailing_slashes() {
+        assert_eq!(
+            Client::new("http://127.0.0.1:1//").base(),
+            "http://127.0.0.1:1"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Who may do what in a chat. Backends call these inside the transaction that makes the change,
+//! with the role read in that same transaction, so a rule cannot be raced.
+
+use kolokol_proto::{ChatKind, ErrorCode, Role};
+
+use crate::{Rejection, reject};
+
+fn is_manager(role: Role) -> bool {
+    role >= Role::Admin
+}
+
+pub fn post(kind: ChatKind, role: Role) -> Result<(), Rejection> {
+    match kind {
+        ChatKind::Channel if !is_manager(role) => reject(
+            ErrorCode::Forbidden,
+            "only the owner and admins post in a channel",
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Renaming, adding members and managing invite links.
+pub fn manage(kind: ChatKind, role: Role) -> Result<(), Rejection> {
+    match kind {
+        ChatKind::Direct => reject(
+            ErrorCode::Forbidden,
+            "a direct chat has no title, members to add or invite links",
+        ),
+        _ if !is_manager(role) => reject(
+            ErrorCode::Forbidden,
+            "only the owner and admins manage this chat",
+        ),
+        _ => Ok(()),
+    }
+}
+
+pub fn edit_message(is_author: bool) -> Result<(), Rejection> {
+    if !is_author {
+        return reject(ErrorCode::Forbidden, "only the author edits a message");
+    }
+    Ok(())
+}
+
+pub fn delete_message(kind: ChatKind, role: Role, is_author: bool) -> Result<(), Rejection> {
+    if is_author || (kind != ChatKind::Direct && is_manager(role)) {
+        return Ok(());
+    }
+    reject(
+        ErrorCode::Forbidden,
+        "only the author or a chat admin deletes a message",
+    )
+}
+
+/// Removing someone else: admins remove members, the owner removes anyone.
+pub fn remove_member(kind: ChatKind, actor: Role, target: Role) -> Result<(), Rejection> {
+    manage(kind, actor)?;
+    if actor <= target {
+        return reject(
+            ErrorCode::Forbidden,
+            "you may only remove members below your own role",
+        );
+    }
+    Ok(())
+}
+
+/// Promoting to admin or demoting to member: owner only; ownership moves only by transfer.
+pub fn set_role(kind: ChatKind, actor: Role, target: Role, new_role: Role) -> Result<(), Rejection> {
+    manage(kind, actor)?;
+    if new_role == Role::Owner {
+        return reject(ErrorCode::InvalidRole, "ownership moves only by transfer");
+    }
+    if actor != Role::Owner || target == Role::Owner {
+        return reject(ErrorCode::Forbidden, "only the owner changes roles");
+    }
+    Ok(())
+}
+
+pub fn transfer_ownership(kind: ChatKind, actor: Role) -> Result<(), Rejection> {
+    manage(kind, actor)?;
+    if actor != Role::Owner {
+        return reject(ErrorCode::Forbidden, "only the owner transfers ownership");
+    }
+    Ok(())
+}
+
+/// Leaving: the owner must hand over first while others remain; nobody leaves a direct chat.
+pub fn leave(kind: ChatKind, role: Role, member_count: i64) -> Result<(), Rejection> {
+    if kind == ChatKind::Direct {
+        return reject(ErrorCode::Forbidden, "a direct chat cannot be left");
+    }
+    if role == Role::Owner && member_count > 1 {
+        return reject(
+            ErrorCode::OwnerMustTransfer,
+            "transfer ownership before leaving",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ChatKind::*;
+    use Role::*;
+
+    #[test]
+    fn channel_members_cannot_post() {
+        assert!(post(Channel, Member).is_err());
+        assert!(post(Channel, Admin).is_ok());
+        assert!(post(Group, Member).is_ok());
+        assert!(post(Direct, Member).is_ok());
+    }
+
+    #[test]
+    fn removal_follows_rank() {
+        assert!(remove_member(Group, Admin, Member).is_ok());
+        assert!(remove_member(Group, Admin, Admin).is_err());
+        assert!(remove_member(Group, Owner, Admin).is_ok());
+        assert!(remove_member(Group, Member, Member).is_err());
+        assert!(remove_member(Direct, Owner, Member).is_err());
+    }
+
+    #[test]
+    fn only_owner_sets_roles_and_never_to_owner() {
+        assert!(set_role(Group, Owner, Member, Admin).is_ok());
+        assert!(set_role(Group, Admin, Member, Admin).is_err());
+        assert_eq!(
+            set_role(Group, Owner, Member, Owner).unwrap_err().code,
+            ErrorCode::InvalidRole
+        );
+    }
+
+    #[test]
+    fn deleting_needs_authorship_or_admin_outside_direct_chats() {
+        assert!(delete_message(Direct, Owner, false).is_err());
+        assert!(delete_message(Group, Admin, false).is_ok());
+        assert!(delete_message(Group, Member, false).is_err());
+        assert!(delete_message(Group, Member, true).is_ok());
+    }
+
+    #[test]
+    fn owner_must_transfer_before_leaving() {
+        assert_eq!(
+            leave(Group, Owner, 3).unwrap_err().code,
+            ErrorCode::OwnerMustTransfer
+        );
+        assert!(leave(Group, Owner, 1).is_ok());
+        assert!(leave(Direct, Member, 2).is_err());
+    }
+}

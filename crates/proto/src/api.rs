@@ -1,0 +1,293 @@
+//! REST request and response bodies.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{ChatId, Millis, Seq, UserId};
+
+/// A user as every other user sees them: public fields only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub about: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// 3–32 characters of `a-z 0-9 _ .`; unique regardless of case.
+    pub username: String,
+    /// 8–256 characters.
+    pub password: String,
+    /// 1–64 characters.
+    pub display_name: String,
+    /// A name for this device in the session list ("Firefox on Android"); up to 64 characters.
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthResponse {
+    pub user: User,
+    /// An opaque session token for `Authorization: Bearer <token>`. Shown once; the server keeps
+    /// only its SHA-256.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateProfileRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Up to 500 characters.
+    #[serde(default)]
+    pub about: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// One signed-in device. Dates only: the server keeps no times or addresses of use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    pub id: i64,
+    pub device_name: String,
+    /// `YYYY-MM-DD`, UTC.
+    pub created_on: String,
+    /// `YYYY-MM-DD`, UTC.
+    pub last_seen_on: String,
+    /// True for the session that made this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<Session>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RevokedCount {
+    pub revoked: u64,
+}
+
+/// A one-time ticket for browsers to open the WebSocket (`/api/v1/ws?ticket=…`), since browsers
+/// cannot set headers on a WebSocket and a session token must never appear in a URL.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WsTicket {
+    pub ticket: String,
+    pub expires_in_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    /// Two people. Asking again for the same pair returns the existing chat.
+    Direct,
+    /// Everyone posts; owner and admins manage.
+    Group,
+    /// Owner and admins post; members read.
+    Channel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateChatRequest {
+    pub kind: ChatKind,
+    /// Required for groups and channels (1–128 characters); ignored for direct chats.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// For a direct chat exactly one other user; for groups and channels the initial members.
+    #[serde(default)]
+    pub member_ids: Option<Vec<UserId>>,
+}
+
+/// A chat as the requesting user sees it: with their role, read position and unread count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Chat {
+    pub id: ChatId,
+    pub kind: ChatKind,
+    /// The title of a group or channel; null for direct chats (see `peer`).
+    pub title: Option<String>,
+    /// The other person of a direct chat.
+    pub peer: Option<User>,
+    pub role: Role,
+    pub member_count: i64,
+    /// The seq of the newest message (0 when there is none).
+    pub last_seq: Seq,
+    /// The caller's read marker: every message up to this seq is read.
+    pub read_seq: Seq,
+    pub unread_count: i64,
+    pub last_message: Option<Message>,
+    pub created_at: Millis,
+    /// The time of the newest message, or of creation; the chat list is sorted by it, newest first.
+    pub last_activity_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChatList {
+    pub chats: Vec<Chat>,
+}
+
+/// The facts about a chat that are the same for every member (carried by events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChatInfo {
+    pub id: ChatId,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+    pub member_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateChatRequest {
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+    pub joined_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddMembersRequest {
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetRoleRequest {
+    /// `admin` or `member`; ownership moves only by transfer.
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferOwnershipRequest {
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateInviteRequest {
+    /// Seconds until the link stops working; none means it never expires.
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+    /// How many people may join with it; none means unlimited.
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Invite {
+    pub code: String,
+    pub chat_id: ChatId,
+    pub created_by: UserId,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteList {
+    pub invites: Vec<Invite>,
+}
+
+/// What someone holding an invite code may see before joining.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvitePreview {
+    pub code: String,
+    pub chat: ChatInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendMessageRequest {
+    /// Chosen by the client, 1–64 characters of `A-Z a-z 0-9 - _`; resending it returns the
+    /// original message instead of a duplicate.
+    pub client_msg_id: String,
+    /// 1–4000 characters.
+    pub text: String,
+    /// The seq of the message this one answers.
+    #[serde(default)]
+    pub reply_to: Option<Seq>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reaction {
+    pub emoji: String,
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: i64,
+    pub chat_id: ChatId,
+    pub seq: Seq,
+    pub sender_id: UserId,
+    pub client_msg_id: String,
+    /// Empty for a deleted message.
+    pub text: String,
+    pub reply_to: Option<Seq>,
+    /// Users named as `@username` in the text, resolved when the message was stored.
+    pub mentions: Vec<UserId>,
+    pub reactions: Vec<Reaction>,
+    pub created_at: Millis,
+    pub edited_at: Option<Millis>,
+    /// A tombstone: the message was deleted for everyone; its seq stays taken.
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageList {
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EditMessageRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReactionRequest {
+    /// One emoji (up to 16 characters, no letters or digits).
+    pub emoji: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReactionResult {
+    /// True when the reaction was added, false when this call removed it.
+    pub added: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MarkReadRequest {
+    /// Every message up to this seq is read. Markers never move back.
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReadBy {
+    /// Members other than the sender whose read marker has reached the message.
+    pub user_ids: Vec<UserId>,
+}

@@ -1,0 +1,66 @@
+//! Error codes: stable, machine-readable, shared by every endpoint and the WebSocket close reasons.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error response: `{"code": "...", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// A human-readable explanation in English. Clients show their own text for known codes.
+    pub message: String,
+}
+
+/// Stable machine codes. Renaming one is a breaking change of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not valid JSON or does not have the expected shape.
+    BadRequest,
+    InvalidUsername,
+    InvalidPassword,
+    InvalidDisplayName,
+    InvalidAbout,
+    InvalidDeviceName,
+    InvalidTitle,
+    /// Message text is empty or whitespace only.
+    TextEmpty,
+    /// Message text is longer than 4000 characters.
+    TextTooLong,
+    /// Message text holds control characters.
+    InvalidText,
+    InvalidClientMsgId,
+    InvalidEmoji,
+    InvalidLimit,
+    InvalidCursor,
+    InvalidMembers,
+    InvalidRole,
+    InvalidInvite,
+    /// Missing, unknown or revoked session token or ticket.
+    Unauthorized,
+    /// Username or password is wrong.
+    WrongCredentials,
+    /// The caller's role does not allow this action.
+    Forbidden,
+    /// The caller is not a member of the chat (also returned for chats that do not exist).
+    NotMember,
+    NotFound,
+    UserNotFound,
+    MessageNotFound,
+    InviteNotFound,
+    UsernameTaken,
+    AlreadyMember,
+    /// The owner must transfer ownership before leaving a chat that still has members.
+    OwnerMustTransfer,
+    InviteExpired,
+    InviteUsedUp,
+    /// The action is limited to small chats (for example "read by" lists).
+    ChatTooLarge,
+    /// The message was deleted and can no longer be changed.
+    MessageDeleted,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    RateLimited,
+    Internal,
+}

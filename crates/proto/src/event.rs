@@ -1,0 +1,96 @@
+//! WebSocket frames.
+//!
+//! Server to client: one JSON object per text frame, an [`Event`] with a `type` and, for every
+//! durable event, a `cursor` marking the stream position after it. Client to server: [`ClientFrame`].
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{ChatId, ChatInfo, Message, Role, Seq, User, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum Event {
+    /// Sent once after connecting, when every missed event has been delivered.
+    #[serde(rename = "ready")]
+    Ready {},
+    /// The resume cursor was older than the retention window: re-read chats over REST, then go on
+    /// with the cursor of this frame.
+    #[serde(rename = "resync")]
+    Resync {},
+    #[serde(rename = "message.new")]
+    MessageNew { message: Message },
+    #[serde(rename = "message.edited")]
+    MessageEdited { message: Message },
+    #[serde(rename = "message.deleted")]
+    MessageDeleted { chat_id: ChatId, seq: Seq },
+    #[serde(rename = "reaction")]
+    Reaction {
+        chat_id: ChatId,
+        seq: Seq,
+        user_id: UserId,
+        emoji: String,
+        added: bool,
+    },
+    #[serde(rename = "read")]
+    Read {
+        chat_id: ChatId,
+        user_id: UserId,
+        seq: Seq,
+    },
+    /// Ephemeral: never stored, carries no cursor.
+    #[serde(rename = "typing")]
+    Typing { chat_id: ChatId, user_id: UserId },
+    #[serde(rename = "chat.created")]
+    ChatCreated { chat: ChatInfo, created_by: UserId },
+    #[serde(rename = "chat.updated")]
+    ChatUpdated { chat: ChatInfo },
+    #[serde(rename = "member.added")]
+    MemberAdded {
+        chat_id: ChatId,
+        user: User,
+        role: Role,
+    },
+    /// A member's role changed (promotion, demotion, ownership transfer).
+    #[serde(rename = "member.updated")]
+    MemberUpdated {
+        chat_id: ChatId,
+        user_id: UserId,
+        role: Role,
+    },
+    #[serde(rename = "member.removed")]
+    MemberRemoved { chat_id: ChatId, user_id: UserId },
+    /// One of the user's sessions was revoked; if it is this connection's, the socket closes next.
+    #[serde(rename = "session.revoked")]
+    SessionRevoked { session_id: i64 },
+}
+
+/// An event as it arrives on the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServerFrame {
+    #[serde(flatten)]
+    pub event: Event,
+    /// Opaque. Reconnect with `?since=<cursor>` to receive every later event exactly once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum ClientFrame {
+    /// "I am typing in this chat"; members see a `typing` event.
+    #[serde(rename = "typing")]
+    Typing { chat_id: ChatId },
+}
+
+/// WebSocket close codes the server uses.
+pub mod close_code {
+    /// The session was revoked or logged out.
+    pub const SESSION_REVOKED: u16 = 4001;
+    /// The client sent a frame the server cannot understand.
+    pub const BAD_FRAME: u16 = 4002;
+    /// The client did not read fast enough; reconnect with the last cursor.
+    pub const TOO_SLOW: u16 = 4003;
+    /// The `since` cursor could not be decoded.
+    pub const BAD_CURSOR: u16 = 4004;
+}

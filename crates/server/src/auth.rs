@@ -1,0 +1,157 @@
+//! Tokens, passwords, the authenticated-caller extractor and in-memory rate limits.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kolokol_proto::ErrorCode;
+use kolokol_store::Actor;
+use parking_lot::Mutex;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A fresh opaque secret: 32 random bytes, base64url, with a prefix saying what it is.
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What the database keeps instead of a token.
+pub fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Argon2id with the crate's recommended parameters, off the async threads.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))
+}
+
+/// Checks a password against a stored hash. With no hash (unknown user) it still does the work
+/// on a dummy, so response time does not reveal which usernames exist.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            Argon2::default()
+                .hash_password(b"not a password", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        });
+        let known = hash.is_some();
+        let stored = hash.unwrap_or_else(|| dummy.clone());
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The bearer token of a request, if it carries one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The caller, authenticated by `Authorization: Bearer <token>`.
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        let actor = state
+            .store
+            .authenticate(hash_secret(token), crate::now_millis())
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok(Caller(actor))
+    }
+}
+
+/// A keyed rate limiter (generic cell rate algorithm) held in memory only: client addresses
+/// used as keys never reach the disk or the logs.
+pub struct RateLimiter {
+    interval: Duration,
+    burst: Duration,
+    next_free: Mutex<HashMap<String, Instant>>,
+}
+
+impl RateLimiter {
+    /// `count` requests per `period`, all of which may come at once.
+    pub fn new(count: u32, period: Duration) -> RateLimiter {
+        let interval = period / count.max(1);
+        RateLimiter {
+            interval,
+            burst: interval * count.max(1),
+            next_free: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `key`'s allowance, or refuses with `rate_limited`.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut map = self.next_free.lock();
+        if map.len() > 100_000 {
+            map.retain(|_, at| *at > now);
+        }
+        let at = map.get(key).copied().unwrap_or(now).max(now);
+        if at >= now + self.burst {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "too many attempts, try again later",
+            ));
+        }
+        map.insert(key.to_owned(), at + self.interval);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_allows_the_burst_then_refuses_per_key() {
+        let limiter = RateLimiter::new(3, Duration::from_secs(60));
+        for _ in 0..3 {
+            limiter.check("a").unwrap();
+        }
+        assert!(limiter.check("a").is_err());
+        limiter.check("b").unwrap();
+    }
+
+    #[test]
+    fn secrets_are_random_and_hashes_stable() {
+        let (a, b) = (new_secret("kk_"), new_secret("kk_"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("kk_"));
+        assert_eq!(hash_secret(&a), hash_secret(&a));
+    }
+}

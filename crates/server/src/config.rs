@@ -1,0 +1,153 @@
+//! Settings for `kolokol serve`: flags, `KOLOKOL_*` environment variables and a TOML file.
+//! A flag or variable wins over the file, and the file over the defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// Every setting of the server. Each one may also be set in the TOML file under the same name
+/// (with underscores), e.g. `listen = "0.0.0.0:8080"`.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below.
+    #[arg(long, env = "KOLOKOL_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on; port 0 picks a free port (the chosen address is printed).
+    /// [default: 127.0.0.1:8080]
+    #[arg(long, env = "KOLOKOL_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Folder for the database; created on first start. [default: ./data]
+    #[arg(long, env = "KOLOKOL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Days a missed event can still be resumed; older cursors get `resync`. [default: 7]
+    #[arg(long, env = "KOLOKOL_EVENT_RETENTION_DAYS")]
+    pub event_retention_days: Option<u32>,
+
+    /// Largest accepted request body in bytes. [default: 65536]
+    #[arg(long, env = "KOLOKOL_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Events that may wait for one WebSocket client before it is disconnected as too slow
+    /// (it then resumes from its cursor). [default: 1024]
+    #[arg(long, env = "KOLOKOL_WS_QUEUE")]
+    pub ws_queue: Option<usize>,
+
+    /// Registrations allowed per client address per hour (held in memory only). [default: 20]
+    #[arg(long, env = "KOLOKOL_REGISTER_PER_IP_PER_HOUR")]
+    pub register_per_ip_per_hour: Option<u32>,
+
+    /// Login attempts allowed per client address per minute (in memory only). [default: 30]
+    #[arg(long, env = "KOLOKOL_LOGIN_PER_IP_PER_MINUTE")]
+    pub login_per_ip_per_minute: Option<u32>,
+
+    /// Login attempts allowed per username per minute (in memory only). [default: 10]
+    #[arg(long, env = "KOLOKOL_LOGIN_PER_USERNAME_PER_MINUTE")]
+    pub login_per_username_per_minute: Option<u32>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub event_retention_days: u32,
+    pub max_body_bytes: usize,
+    pub ws_queue: usize,
+    pub register_per_ip_per_hour: u32,
+    pub login_per_ip_per_minute: u32,
+    pub login_per_username_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            event_retention_days: 7,
+            max_body_bytes: 64 * 1024,
+            ws_queue: 1024,
+            register_per_ip_per_hour: 20,
+            login_per_ip_per_minute: 30,
+            login_per_username_per_minute: 10,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Resolves flags and environment over the config file over the defaults.
+    pub fn resolve(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => ServeArgs::default(),
+        };
+        let defaults = Settings::default();
+        Ok(Settings {
+            listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            event_retention_days: self
+                .event_retention_days
+                .or(file.event_retention_days)
+                .unwrap_or(defaults.event_retention_days),
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(defaults.max_body_bytes),
+            ws_queue: self.ws_queue.or(file.ws_queue).unwrap_or(defaults.ws_queue).max(16),
+            register_per_ip_per_hour: self
+                .register_per_ip_per_hour
+                .or(file.register_per_ip_per_hour)
+                .unwrap_or(defaults.register_per_ip_per_hour),
+            login_per_ip_per_minute: self
+                .login_per_ip_per_minute
+                .or(file.login_per_ip_per_minute)
+                .unwrap_or(defaults.login_per_ip_per_minute),
+            login_per_username_per_minute: self
+                .login_per_username_per_minute
+                .or(file.login_per_username_per_minute)
+                .unwrap_or(defaults.login_per_username_per_minute),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kolokol.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nws_queue = 64\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ws_queue: Some(128),
+            ..ServeArgs::default()
+        };
+        let settings = args.resolve().unwrap();
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.ws_queue, 128);
+        assert_eq!(settings.event_retention_days, 7);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kolokol.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        assert!(args.resolve().is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! One WebSocket connection: authenticate, catch up from the cursor, then stream live events.
+//!
+//! The connection keeps the client's cursor (its position in each stream) and uses it for
+//! three things: stamping every frame with the cursor after it, skipping live events the
+//! catch-up already delivered, and noticing gaps — a live event more than one position ahead,
+//! or from a chat it did not follow yet — which it fills from the store before going on. So each
+//! chat's events reach the client in order, exactly once, whatever the bus does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::response::Response;
+use kolokol_bus::Envelope;
+use kolokol_domain::{Cursor, Route};
+use kolokol_proto::event::close_code;
+use kolokol_proto::{ClientFrame, ErrorCode, Event};
+use kolokol_store::{Actor, CatchUp};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::auth::{bearer, hash_secret};
+use crate::error::{ApiError, ApiResult, Query};
+use crate::state::{AppState, envelope};
+use crate::now_millis;
+
+/// How often the server pings; a client that has not answered by the next ping is gone.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// A client that does not take a frame within this time is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Events read from the store per round while catching up.
+const CATCH_UP_BATCH: u32 = 256;
+/// Largest frame a client may send (typing notices are tiny).
+const MAX_CLIENT_FRAME: usize = 4096;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct WsParams {
+    /// One-time ticket from `POST /api/v1/ws/ticket`, for browsers.
+    ticket: Option<String>,
+    /// The cursor of the last event received; missed events are delivered first.
+    since: Option<String>,
+}
+
+/// Real-time events. Authenticate with `Authorization: Bearer <token>` or `?ticket=`.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "realtime", params(WsParams),
+    responses((status = 101, description = "Switching to the WebSocket protocol; frames are ServerFrame objects"),
+              (status = 400, body = kolokol_proto::ErrorBody), (status = 401, body = kolokol_proto::ErrorBody)))]
+pub async fn ws(
+    State(state): State<AppState>,
+    Query(params): Query<WsParams>,
+    parts: Parts,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let upgrade = upgrade.map_err(|rejection| ApiError::new(ErrorCode::BadRequest, rejection.body_text()))?;
+    let actor = match (bearer(&parts), &params.ticket) {
+        (Some(token), _) => state.store.authenticate(hash_secret(token), now_millis()).await?,
+        (None, Some(ticket)) => state.store.redeem_ws_ticket(hash_secret(ticket), now_millis()).await?,
+        (None, None) => None,
+    }
+    .ok_or_else(ApiError::unauthorized)?;
+    let since = params.since.as_deref().map(Cursor::decode).transpose()?;
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| serve(state, actor, since, socket)))
+}
+
+/// Why a connection ended.
+enum End {
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The client went away; nothing more to say.
+    Gone,
+}
+
+struct Connection {
+    state: AppState,
+    actor: Actor,
+    cursor: Cursor,
+    socket: WebSocket,
+}
+
+async fn serve(state: AppState, actor: Actor, since: Option<Cursor>, socket: WebSocket) {
+    let hub = state.hub.clone();
+    // Register before reading the store, so nothing committed meanwhile is missed: what the
+    // catch-up also delivers is skipped by position.
+    let (id, mut queue) = hub.register(actor.user_id, state.settings.ws_queue);
+    let mut connection = Connection {
+        state,
+        actor,
+        cursor: Cursor::default(),
+        socket,
+    };
+    let end = connection.run(since, &mut queue).await;
+    hub.unregister(actor.user_id, id);
+    if let End::Close(code, reason) = end {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(SEND_TIMEOUT, connection.socket.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+impl Connection {
+    async fn run(&mut self, since: Option<Cursor>, queue: &mut mpsc::Receiver<Arc<Envelope>>) -> End {
+        match self.start(since).await {
+            Ok(()) => {}
+            Err(end) => return end,
+        }
+        let mut ping = tokio::time::interval(PING_INTERVAL);
+        ping.tick().await;
+        let mut awaiting_pong = false;
+        loop {
+            let step = tokio::select! {
+                envelope = queue.recv() => match envelope {
+                    Some(envelope) => self.live(&envelope).await,
+                    None => Err(End::Close(close_code::TOO_SLOW, "too slow: resume from your cursor")),
+                },
+                message = self.socket.recv() => match message {
+                    Some(Ok(Message::Text(text))) => self.client_frame(text.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => Err(End::Close(close_code::BAD_FRAME, "frames are JSON text")),
+                    Some(Ok(Message::Pong(_))) => {
+                        awaiting_pong = false;
+                        Ok(())
+                    }
+                    Some(Ok(Message::Ping(_))) => Ok(()),
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Err(End::Gone),
+                },
+                _ = ping.tick() => {
+                    if awaiting_pong {
+                        Err(End::Gone)
+                    } else {
+                        awaiting_pong = true;
+                        self.send(Message::Ping(Default::default())).await
+                    }
+                }
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    /// Delivers what the client missed (or takes "now" as the cursor), then `ready`.
+    async fn start(&mut self, since: Option<Cursor>) -> Result<(), End> {
+        match since {
+            Some(cursor) => {
+                self.cursor = cursor;
+                self.catch_up().await?;
+            }
+            None => {
+                self.cursor = self.state.store.current_cursor(self.actor.user_id).await.map_err(internal)?;
+            }
+        }
+        let ready = serde_json::to_vec(&Event::Ready {}).expect("events always serialize");
+        self.send_with_cursor(&ready).await
+    }
+
+    async fn catch_up(&mut self) -> Result<(), End> {
+        loop {
+            let found = self
+                .state
+                .store
+                .catch_up(self.actor.user_id, &self.cursor, CATCH_UP_BATCH)
+                .await
+                .map_err(internal)?;
+            match found {
+                CatchUp::Events(events) => {
+                    let complete = events.len() < CATCH_UP_BATCH as usize;
+                    for published in events {
+                        let envelope = envelope(&published);
+                        self.deliver(envelope.route, &envelope.json, Some(&published.event)).await?;
+                    }
+                    if complete {
+                        return Ok(());
+                    }
+                }
+                CatchUp::Resync { current } => {
+                    self.cursor = current;
+                    let resync = serde_json::to_vec(&Event::Resync {}).expect("events always serialize");
+                    return self.send_with_cursor(&resync).await;
+                }
+            }
+        }
+    }
+
+    async fn live(&mut self, envelope: &Envelope) -> Result<(), End> {
+        let reached = match envelope.route {
+            Route::Chat { chat_id, .. } => self.cursor.chats.get(&chat_id).copied(),
+            Route::User { .. } => Some(self.cursor.user_pos),
+            Route::Ephemeral { chat_id, .. } => {
+                if self.cursor.chats.contains_key(&chat_id) {
+                    let text = std::str::from_utf8(&envelope.json).expect("JSON is UTF-8");
+                    return self.send(Message::Text(text.into())).await;
+                }
+                return Ok(());
+            }
+        };
+        let pos = match envelope.route {
+            Route::Chat { pos, .. } | Route::User { pos, .. } => pos,
+            Route::Ephemeral { .. } => unreachable!("handled above"),
+        };
+        match reached {
+            Some(at) if pos <= at => Ok(()),
+            Some(at) if pos == at + 1 => {
+                // Only account-level events change the connection itself (revocation, removal);
+                // chat events are passed on without being parsed.
+                let event = match envelope.route {
+                    Route::User { .. } => Some(
+                        serde_json::from_slice::<Event>(&envelope.json)
+                            .map_err(|_| internal("undecodable event"))?,
+                    ),
+                    _ => None,
+                };
+                self.deliver(envelope.route, &envelope.json, event.as_ref()).await
+            }
+            // A gap, or a chat this connection did not follow yet: the store has it all.
+            _ => self.catch_up().await,
+        }
+    }
+
+    /// Sends one durable event, advancing the cursor past it. `event` is the decoded event when
+    /// it may concern the connection itself.
+    async fn deliver(&mut self, route: Route, json: &[u8], event: Option<&Event>) -> Result<(), End> {
+        match route {
+            Route::Chat { chat_id, pos, .. } => {
+                self.cursor.chats.insert(chat_id, pos);
+            }
+            Route::User { pos, .. } => self.cursor.user_pos = pos,
+            Route::Ephemeral { .. } => {}
+        }
+        match event {
+            Some(Event::MemberRemoved { chat_id, user_id }) if *user_id == self.actor.user_id && matches!(route, Route::User { .. }) => {
+                self.cursor.chats.remove(chat_id);
+            }
+            _ => {}
+        }
+        self.send_with_cursor(json).await?;
+        match event {
+            Some(Event::SessionRevoked { session_id }) if *session_id == self.actor.session_id => {
+                Err(End::Close(close_code::SESSION_REVOKED, "session revoked"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends an event object with `"cursor"` appended: the event bytes are shared by all
+    /// recipients, only the cursor is this connection's own.
+    async fn send_with_cursor(&mut self, json: &[u8]) -> Result<(), End> {
+        let cursor = self.cursor.encode();
+        let body = std::str::from_utf8(json).expect("JSON is UTF-8");
+        let open = body.strip_suffix('}').expect("events are JSON objects");
+        let mut text = String::with_capacity(body.len() + cursor.len() + 12);
+        text.push_str(open);
+        text.push_str(",\"cursor\":\"");
+        text.push_str(&cursor);
+        text.push_str("\"}");
+        self.send(Message::Text(text.into())).await
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), End> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Gone),
+        }
+    }
+
+    async fn client_frame(&mut self, text: &str) -> Result<(), End> {
+        let Ok(frame) = serde_json::from_str::<ClientFrame>(text) else {
+            return Err(End::Close(close_code::BAD_FRAME, "unknown or malformed frame"));
+        };
+        match frame {
+            ClientFrame::Typing { chat_id } => {
+                // Only members may type; the cursor lists the chats this connection follows.
+                if self.cursor.chats.contains_key(&chat_id) {
+                    crate::routes::messages::publish_typing(&self.state, self.actor.user_id, chat_id).await;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> End {
+    tracing::error!(%error, "websocket connection failed");
+    End::Close(1011, "internal error")
+}

@@ -1,0 +1,159 @@
+//! The node's router from the bus to its WebSocket connections.
+//!
+//! One dispatcher task reads the bus and, for each envelope, finds the local connections of its
+//! recipients: a user's devices for user-stream events, the chat's members for chat events.
+//! Member lists are cached per chat as of a stream position and kept current by the membership
+//! changes that envelopes carry. Delivery never waits: a connection whose queue is full is
+//! dropped (it resumes from its cursor), so one slow client never holds up the rest.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kolokol_bus::{Envelope, Received, Subscription};
+use kolokol_domain::{MembershipChange, Route};
+use kolokol_proto::{ChatId, UserId};
+use kolokol_store::{MemberSnapshot, Store};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+/// Cached member lists beyond this many are forgotten and reloaded on demand.
+const MAX_CACHED_CHATS: usize = 50_000;
+
+pub struct Hub {
+    store: Arc<dyn Store>,
+    connections: Mutex<Connections>,
+    members: Mutex<HashMap<ChatId, MemberSnapshot>>,
+}
+
+#[derive(Default)]
+struct Connections {
+    by_user: HashMap<UserId, Vec<(u64, mpsc::Sender<Arc<Envelope>>)>>,
+    next_id: u64,
+}
+
+impl Hub {
+    pub fn new(store: Arc<dyn Store>) -> Arc<Hub> {
+        Arc::new(Hub {
+            store,
+            connections: Mutex::new(Connections::default()),
+            members: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A new connection of `user_id`, with a queue of `capacity` envelopes. When the receiver
+    /// yields `None`, the hub has dropped the connection for being too slow.
+    pub fn register(&self, user_id: UserId, capacity: usize) -> (u64, mpsc::Receiver<Arc<Envelope>>) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        let mut connections = self.connections.lock();
+        connections.next_id += 1;
+        let id = connections.next_id;
+        connections.by_user.entry(user_id).or_default().push((id, sender));
+        (id, receiver)
+    }
+
+    pub fn unregister(&self, user_id: UserId, id: u64) {
+        let mut connections = self.connections.lock();
+        if let Some(list) = connections.by_user.get_mut(&user_id) {
+            list.retain(|(conn, _)| *conn != id);
+            if list.is_empty() {
+                connections.by_user.remove(&user_id);
+            }
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.connections.lock().by_user.values().map(Vec::len).sum()
+    }
+
+    /// Routes bus traffic until the bus shuts down.
+    pub async fn run(self: Arc<Self>, mut subscription: Box<dyn Subscription>) {
+        while let Some(received) = subscription.next().await {
+            match received {
+                Received::Event(envelope) => self.dispatch(envelope).await,
+                Received::Lagged => self.drop_everyone(),
+            }
+        }
+    }
+
+    async fn dispatch(&self, envelope: Arc<Envelope>) {
+        match envelope.route {
+            Route::User { user_id, .. } => self.deliver(&[user_id], None, &envelope),
+            Route::Chat { chat_id, pos, membership } => {
+                self.deliver_to_chat(chat_id, pos, membership, None, &envelope).await
+            }
+            Route::Ephemeral { chat_id, from } => {
+                self.deliver_to_chat(chat_id, 0, None, Some(from), &envelope).await
+            }
+        }
+    }
+
+    /// Delivers to the chat's members after applying the event's membership change (so a new
+    /// member gets their own `member.added`, and a removed one no longer gets chat events).
+    async fn deliver_to_chat(&self, chat_id: ChatId, pos: i64, change: Option<MembershipChange>, except: Option<UserId>, envelope: &Arc<Envelope>) {
+        if self.connections.lock().by_user.is_empty() || !self.load_members(chat_id).await {
+            return;
+        }
+        let mut members = self.members.lock();
+        let Some(snapshot) = members.get_mut(&chat_id) else {
+            return;
+        };
+        if let Some(change) = change
+            && pos > snapshot.as_of_pos
+        {
+            snapshot.user_ids.retain(|&id| id != change.user_id);
+            if change.joined {
+                snapshot.user_ids.push(change.user_id);
+            }
+        }
+        snapshot.as_of_pos = snapshot.as_of_pos.max(pos);
+        self.deliver(&snapshot.user_ids, except, envelope);
+    }
+
+    /// Makes sure the chat's member list is cached; false if it cannot be loaded.
+    async fn load_members(&self, chat_id: ChatId) -> bool {
+        if self.members.lock().contains_key(&chat_id) {
+            return true;
+        }
+        match self.store.chat_members(chat_id).await {
+            Ok(snapshot) => {
+                let mut members = self.members.lock();
+                if members.len() >= MAX_CACHED_CHATS {
+                    members.clear();
+                }
+                members.entry(chat_id).or_insert(snapshot);
+                true
+            }
+            Err(error) => {
+                // Recipients miss the live event; their next event reveals the gap and they
+                // fill it from the store.
+                tracing::warn!(%error, chat_id, "cannot load chat members");
+                false
+            }
+        }
+    }
+
+    fn deliver(&self, users: &[UserId], except: Option<UserId>, envelope: &Arc<Envelope>) {
+        let mut connections = self.connections.lock();
+        for user_id in users {
+            if Some(*user_id) == except {
+                continue;
+            }
+            let Some(list) = connections.by_user.get_mut(user_id) else {
+                continue;
+            };
+            // A full or closed queue drops the connection: its socket closes as too slow and
+            // the client resumes from its cursor.
+            list.retain(|(_, sender)| sender.try_send(envelope.clone()).is_ok());
+            if list.is_empty() {
+                connections.by_user.remove(user_id);
+            }
+        }
+    }
+
+    /// The bus lost envelopes for this node: every connection resumes from its cursor.
+    fn drop_everyone(&self) {
+        tracing::warn!("event bus lagged; disconnecting clients so they resume");
+        self.connections.lock().by_user.clear();
+        self.members.lock().clear();
+    }
+}

@@ -1,0 +1,164 @@
+//! The Kolokol server: the HTTP API and WebSocket gateway over a [`Store`] and a [`Bus`].
+//!
+//! Handlers (in [`routes`]) are thin: validate with `kolokol_domain`, call the store, publish the
+//! events the store committed, answer. The gateway ([`gateway`]) turns published events into
+//! WebSocket frames. The binary (`main.rs`) only parses settings and calls [`start`].
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use kolokol_bus::{Bus, LocalBus};
+use kolokol_proto::{ErrorCode, Millis};
+use kolokol_store::Store;
+use kolokol_store_sqlite::SqliteStore;
+use utoipa::OpenApi;
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::gateway::{Hub, connection};
+use crate::routes::{accounts, chats, messages};
+use crate::state::{AppState, Limits};
+
+/// Envelopes the in-process bus holds for a slow gateway before telling it that it lagged.
+const LOCAL_BUS_CAPACITY: usize = 1 << 16;
+/// How often stored events past the retention window are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/register", post(accounts::register))
+        .route("/auth/login", post(accounts::login))
+        .route("/auth/logout", post(accounts::logout))
+        .route("/auth/password", post(accounts::change_password))
+        .route("/me", get(accounts::me).patch(accounts::update_profile))
+        .route("/users/{user_id}", get(accounts::user))
+        .route("/users/by-username/{username}", get(accounts::user_by_username))
+        .route("/sessions", get(accounts::sessions))
+        .route("/sessions/{session_id}", axum::routing::delete(accounts::revoke_session))
+        .route("/sessions/revoke-others", post(accounts::revoke_other_sessions))
+        .route("/ws/ticket", post(accounts::ws_ticket))
+        .route("/ws", get(connection::ws))
+        .route("/chats", post(chats::create_chat).get(chats::chats))
+        .route("/chats/{chat_id}", get(chats::chat).patch(chats::rename_chat))
+        .route("/chats/{chat_id}/members", get(chats::members).post(chats::add_members))
+        .route(
+            "/chats/{chat_id}/members/{user_id}",
+            axum::routing::delete(chats::remove_member).patch(chats::set_role),
+        )
+        .route("/chats/{chat_id}/leave", post(chats::leave))
+        .route("/chats/{chat_id}/transfer", post(chats::transfer_ownership))
+        .route("/chats/{chat_id}/invites", post(chats::create_invite).get(chats::invites))
+        .route("/chats/{chat_id}/invites/{code}", axum::routing::delete(chats::revoke_invite))
+        .route("/invites/{code}", get(chats::invite_preview))
+        .route("/invites/{code}/join", post(chats::join_by_invite))
+        .route("/chats/{chat_id}/messages", post(messages::send_message).get(messages::messages))
+        .route(
+            "/chats/{chat_id}/messages/{seq}",
+            axum::routing::patch(messages::edit_message).delete(messages::delete_message),
+        )
+        .route("/chats/{chat_id}/messages/{seq}/reactions", post(messages::toggle_reaction))
+        .route("/chats/{chat_id}/messages/{seq}/read-by", get(messages::read_by))
+        .route("/chats/{chat_id}/read", post(messages::mark_read))
+        .route("/chats/{chat_id}/typing", post(messages::typing))
+        .route("/openapi.json", get(openapi_json))
+        .method_not_allowed_fallback(method_not_allowed);
+    let body_limit = state.settings.max_body_bytes;
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/", get(index))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(openapi::ApiDoc::openapi())
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
+}
+
+/// A running server.
+pub struct Running {
+    /// The address actually bound (useful with port 0).
+    pub addr: SocketAddr,
+    pub hub: Arc<Hub>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Serves until the listener fails.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?.context("serving")
+    }
+}
+
+/// Opens the store, starts the gateway and begins serving on `settings.listen`.
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join("kolokol.db"))?);
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(LOCAL_BUS_CAPACITY));
+    let hub = Hub::new(store.clone());
+    tokio::spawn(hub.clone().run(bus.subscribe()));
+    tokio::spawn(prune_old_events(store.clone(), settings.event_retention_days));
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        store,
+        bus,
+        hub: hub.clone(),
+        limits: Arc::new(Limits::new(&settings)),
+        settings: Arc::new(settings),
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running { addr, hub, task })
+}
+
+async fn prune_old_events(store: Arc<dyn Store>, retention_days: u32) {
+    let retention = i64::from(retention_days) * 86_400_000;
+    let mut every = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        every.tick().await;
+        match store.prune_events(now_millis() - retention).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned events past the retention window"),
+            Err(error) => tracing::error!(%error, "pruning events failed"),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! `kolokol`: the one binary. `kolokol serve` runs the server.
+
+use clap::{Parser, Subcommand};
+use kolokol_server::config::ServeArgs;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "kolokol", version, about = "Kolokol: a private messenger server for schools and organisations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and WebSocket gateway.
+    Serve(ServeArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // RUST_LOG narrows or widens logging; nothing logged carries addresses, tokens or text.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let settings = args.resolve()?;
+            let running = kolokol_server::start(settings).await?;
+            // Tests and scripts read this line to learn the port.
+            println!("kolokol listening on http://{}", running.addr);
+            tokio::select! {
+                result = running.wait() => result,
+                _ = shutdown_signal() => Ok(()),
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI document served at `/api/v1/openapi.json`, generated from the handlers' and
+//! wire types' annotations so it cannot drift from the code.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::gateway::connection;
+use crate::routes::{accounts, chats, messages};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kolokol API", description = "Accounts, chats, messages and real-time events. \
+        WebSocket frames are `ServerFrame` (server to client) and `ClientFrame` (client to server) \
+        objects; see docs/API.md."),
+    paths(
+        accounts::register, accounts::login, accounts::logout, accounts::change_password,
+        accounts::me, accounts::update_profile, accounts::user, accounts::user_by_username,
+        accounts::sessions, accounts::revoke_session, accounts::revoke_other_sessions,
+        accounts::ws_ticket, connection::ws,
+        chats::create_chat, chats::chats, chats::chat, chats::rename_chat, chats::members,
+        chats::add_members, chats::remove_member, chats::leave, chats::set_role,
+        chats::transfer_ownership, chats::create_invite, chats::invites, chats::revoke_invite,
+        chats::invite_preview, chats::join_by_invite,
+        messages::send_message, messages::messages, messages::edit_message,
+        messages::delete_message, messages::toggle_reaction, messages::read_by,
+        messages::mark_read, messages::typing,
+    ),
+    components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "accounts", description = "Accounts, sessions and profiles"),
+        (name = "chats", description = "Direct chats, groups, channels and their members"),
+        (name = "invites", description = "Invite links"),
+        (name = "messages", description = "Messages, reactions, read markers, typing"),
+        (name = "realtime", description = "The WebSocket event stream"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

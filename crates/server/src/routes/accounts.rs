@@ -1,0 +1,204 @@
+//! Accounts, sessions, profiles and WebSocket tickets.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use kolokol_domain::{time, validate};
+use kolokol_proto::{
+    AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, LoginRequest, RegisterRequest,
+    RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId, WsTicket,
+};
+use kolokol_store::{NewSession, NewUser, Revoke};
+
+use crate::auth::{Caller, hash_password, hash_secret, new_secret, verify_password};
+use crate::error::{ApiError, ApiResult, Json, Path};
+use crate::now_millis;
+use crate::state::AppState;
+
+/// How long a WebSocket ticket stays valid.
+const TICKET_TTL_SECS: u64 = 60;
+
+fn new_session(device_name: Option<&str>) -> ApiResult<(String, NewSession)> {
+    let device_name = validate::device_name(device_name)?;
+    let token = new_secret("kk_");
+    let session = NewSession {
+        token_hash: hash_secret(&token),
+        device_name,
+    };
+    Ok((token, session))
+}
+
+/// Create an account. No phone number or email is asked for.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterRequest,
+    responses((status = 201, body = AuthResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(request): Json<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+    state.limits.register_per_ip.check(&peer.ip().to_string())?;
+    let username = validate::username(&request.username)?;
+    validate::password(&request.password)?;
+    let display_name = validate::display_name(&request.display_name)?;
+    let (token, session) = new_session(request.device_name.as_deref())?;
+    let user = NewUser {
+        username,
+        display_name,
+        password_hash: hash_password(request.password).await?,
+    };
+    let (user, _) = state.store.register(user, session, now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(AuthResponse { user, token })))
+}
+
+/// Sign in; returns a new session token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, body = AuthResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    state.limits.login_per_ip.check(&peer.ip().to_string())?;
+    let username = request.username.to_ascii_lowercase();
+    state.limits.login_per_username.check(&username)?;
+    let credentials = state.store.credentials(&username).await?;
+    let (user, hash) = match credentials {
+        Some(found) => (Some(found.user), Some(found.password_hash)),
+        None => (None, None),
+    };
+    let user = match (verify_password(request.password, hash).await, user) {
+        (true, Some(user)) => user,
+        _ => return Err(ApiError::new(ErrorCode::WrongCredentials, "wrong username or password")),
+    };
+    let (token, session) = new_session(request.device_name.as_deref())?;
+    state.store.create_session(user.id, session, now_millis()).await?;
+    Ok(Json(AuthResponse { user, token }))
+}
+
+/// Sign out: revokes the calling session (its WebSocket closes).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<StatusCode> {
+    let outcome = state.store.revoke_sessions(actor.user_id, Revoke::One(actor.session_id)).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the password; every other session is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "accounts", security(("bearer" = [])), request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(request): Json<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    validate::password(&request.new_password)?;
+    let user = state.store.user(actor.user_id).await?.ok_or_else(ApiError::unauthorized)?;
+    let hash = state.store.credentials(&user.username).await?.map(|c| c.password_hash);
+    if !verify_password(request.current_password, hash).await {
+        return Err(ApiError::new(ErrorCode::WrongCredentials, "the current password is wrong"));
+    }
+    let outcome = state.store.set_password(actor, hash_password(request.new_password).await?).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<User>> {
+    let user = state.store.user(actor.user_id).await?.ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(user))
+}
+
+/// Change display name and/or about.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])), request_body = UpdateProfileRequest,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn update_profile(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(request): Json<UpdateProfileRequest>,
+) -> ApiResult<Json<User>> {
+    let display_name = request.display_name.as_deref().map(validate::display_name).transpose()?;
+    let about = request.about.as_deref().map(validate::about).transpose()?;
+    Ok(Json(state.store.update_profile(actor.user_id, display_name, about).await?))
+}
+
+/// Another user's public profile.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "accounts", security(("bearer" = [])),
+    params(("user_id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+pub async fn user(State(state): State<AppState>, Caller(_): Caller, Path(user_id): Path<UserId>) -> ApiResult<Json<User>> {
+    let user = state.store.user(user_id).await?;
+    user.map(Json).ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+}
+
+/// Find a user by username (case does not matter).
+#[utoipa::path(get, path = "/api/v1/users/by-username/{username}", tag = "accounts", security(("bearer" = [])),
+    params(("username" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+pub async fn user_by_username(
+    State(state): State<AppState>,
+    Caller(_): Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<User>> {
+    let user = state.store.user_by_username(&username.to_ascii_lowercase()).await?;
+    user.map(Json).ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+}
+
+/// The signed-in devices: names and dates only.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
+pub async fn sessions(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<SessionList>> {
+    let sessions = state
+        .store
+        .sessions(actor.user_id)
+        .await?
+        .into_iter()
+        .map(|record| Session {
+            current: record.id == actor.session_id,
+            id: record.id,
+            device_name: record.device_name,
+            created_on: time::date_of(record.created_at),
+            last_seen_on: time::date_of(record.last_seen_at),
+        })
+        .collect();
+    Ok(Json(SessionList { sessions }))
+}
+
+/// Revoke one of your sessions; its WebSocket closes at once.
+#[utoipa::path(delete, path = "/api/v1/sessions/{session_id}", tag = "accounts", security(("bearer" = [])),
+    params(("session_id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(session_id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.revoke_sessions(actor.user_id, Revoke::One(session_id)).await?;
+    if outcome.value == 0 {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such session"));
+    }
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke every session but this one.
+#[utoipa::path(post, path = "/api/v1/sessions/revoke-others", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = RevokedCount), (status = 401, body = ErrorBody)))]
+pub async fn revoke_other_sessions(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<RevokedCount>> {
+    let outcome = state.store.revoke_sessions(actor.user_id, Revoke::AllExcept(actor.session_id)).await?;
+    state.publish(outcome.events).await;
+    Ok(Json(RevokedCount { revoked: outcome.value }))
+}
+
+/// A one-time ticket to open the WebSocket from a browser (valid for a minute).
+#[utoipa::path(post, path = "/api/v1/ws/ticket", tag = "realtime", security(("bearer" = [])),
+    responses((status = 200, body = WsTicket), (status = 401, body = ErrorBody)))]
+pub async fn ws_ticket(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<WsTicket>> {
+    let ticket = new_secret("kt_");
+    let expires_at = now_millis() + TICKET_TTL_SECS as i64 * 1000;
+    state.store.create_ws_ticket(actor, hash_secret(&ticket), expires_at).await?;
+    Ok(Json(WsTicket {
+        ticket,
+        expires_in_secs: TICKET_TTL_SECS,
+    }))
+}

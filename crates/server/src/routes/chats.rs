@@ -1,0 +1,209 @@
+//! Chats, members and invite links.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use kolokol_domain::validate;
+use kolokol_proto::{
+    AddMembersRequest, Chat, ChatId, ChatKind, ChatList, CreateChatRequest, CreateInviteRequest,
+    ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList, SetRoleRequest,
+    TransferOwnershipRequest, UpdateChatRequest, UserId,
+};
+use kolokol_store::{NewChat, NewInvite};
+
+use crate::auth::{Caller, new_secret};
+use crate::error::{ApiError, ApiResult, Json, Path};
+use crate::now_millis;
+use crate::state::AppState;
+
+/// Largest number of members one request may add (a school-wide channel adds in batches).
+const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+
+fn member_batch(ids: Vec<UserId>) -> ApiResult<Vec<UserId>> {
+    if ids.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(ApiError::new(ErrorCode::InvalidMembers, "at most 1000 members per request"));
+    }
+    Ok(ids)
+}
+
+/// Create a direct chat, group or channel. A direct chat that exists is returned with 200.
+#[utoipa::path(post, path = "/api/v1/chats", tag = "chats", security(("bearer" = [])), request_body = CreateChatRequest,
+    responses((status = 201, body = Chat), (status = 200, description = "The existing direct chat", body = Chat),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_chat(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(request): Json<CreateChatRequest>,
+) -> ApiResult<(StatusCode, Json<Chat>)> {
+    let title = match request.kind {
+        ChatKind::Direct => None,
+        _ => Some(validate::chat_title(request.title.as_deref().unwrap_or_default())?),
+    };
+    let chat = NewChat {
+        kind: request.kind,
+        title,
+        member_ids: member_batch(request.member_ids.unwrap_or_default())?,
+    };
+    let outcome = state.store.create_chat(actor, chat, now_millis()).await?;
+    let (chat_id, created) = outcome.value;
+    state.publish(outcome.events).await;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(state.store.chat(actor, chat_id).await?)))
+}
+
+/// The caller's chats, newest activity first, with last message, unread count and role.
+#[utoipa::path(get, path = "/api/v1/chats", tag = "chats", security(("bearer" = [])),
+    responses((status = 200, body = ChatList), (status = 401, body = ErrorBody)))]
+pub async fn chats(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<ChatList>> {
+    Ok(Json(ChatList { chats: state.store.chats(actor).await? }))
+}
+
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}", tag = "chats", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = Chat), (status = 403, body = ErrorBody)))]
+pub async fn chat(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<Json<Chat>> {
+    Ok(Json(state.store.chat(actor, chat_id).await?))
+}
+
+/// Rename a group or channel (owner and admins).
+#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}", tag = "chats", security(("bearer" = [])), request_body = UpdateChatRequest,
+    params(("chat_id" = i64, Path)), responses((status = 200, body = Chat), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn rename_chat(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<UpdateChatRequest>,
+) -> ApiResult<Json<Chat>> {
+    let title = validate::chat_title(&request.title)?;
+    let outcome = state.store.rename_chat(actor, chat_id, title, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(Json(state.store.chat(actor, chat_id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/members", tag = "chats", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = MemberList), (status = 403, body = ErrorBody)))]
+pub async fn members(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<Json<MemberList>> {
+    Ok(Json(MemberList { members: state.store.members(actor, chat_id).await? }))
+}
+
+/// Add members (owner and admins). Users already in the chat are left as they are.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/members", tag = "chats", security(("bearer" = [])), request_body = AddMembersRequest,
+    params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn add_members(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<AddMembersRequest>,
+) -> ApiResult<StatusCode> {
+    let user_ids = member_batch(request.user_ids)?;
+    let outcome = state.store.add_members(actor, chat_id, user_ids, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a member (admins remove members, the owner anyone); your own id means leaving.
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/members/{user_id}", tag = "chats", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, user_id)): Path<(ChatId, UserId)>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.remove_member(actor, chat_id, user_id, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Leave a group or channel. The owner transfers ownership first.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/leave", tag = "chats", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn leave(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<StatusCode> {
+    let outcome = state.store.remove_member(actor, chat_id, actor.user_id, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Make a member an admin or an admin a member (owner only).
+#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}/members/{user_id}", tag = "chats", security(("bearer" = [])), request_body = SetRoleRequest,
+    params(("chat_id" = i64, Path), ("user_id" = i64, Path)), responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, user_id)): Path<(ChatId, UserId)>,
+    Json(request): Json<SetRoleRequest>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.set_role(actor, chat_id, user_id, request.role, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Hand ownership to another member; the old owner becomes an admin.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/transfer", tag = "chats", security(("bearer" = [])), request_body = TransferOwnershipRequest,
+    params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn transfer_ownership(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<TransferOwnershipRequest>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.transfer_ownership(actor, chat_id, request.user_id, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create an invite link (owner and admins), optionally expiring or limited in uses.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/invites", tag = "invites", security(("bearer" = [])), request_body = CreateInviteRequest,
+    params(("chat_id" = i64, Path)), responses((status = 201, body = Invite), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_invite(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<CreateInviteRequest>,
+) -> ApiResult<(StatusCode, Json<Invite>)> {
+    const MAX_EXPIRY_SECS: u64 = 366 * 24 * 3600;
+    if request.expires_in_secs.is_some_and(|secs| secs == 0 || secs > MAX_EXPIRY_SECS)
+        || request.max_uses == Some(0)
+    {
+        return Err(ApiError::new(ErrorCode::InvalidInvite, "expiry must be 1 s to 366 days and max_uses at least 1"));
+    }
+    let now = now_millis();
+    let invite = NewInvite {
+        code: new_secret("")[..22].to_owned(),
+        expires_at: request.expires_in_secs.map(|secs| now + secs as i64 * 1000),
+        max_uses: request.max_uses,
+    };
+    let invite = state.store.create_invite(actor, chat_id, invite, now).await?;
+    Ok((StatusCode::CREATED, Json(invite)))
+}
+
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/invites", tag = "invites", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = InviteList), (status = 403, body = ErrorBody)))]
+pub async fn invites(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<Json<InviteList>> {
+    Ok(Json(InviteList { invites: state.store.invites(actor, chat_id).await? }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/invites/{code}", tag = "invites", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("code" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, code)): Path<(ChatId, String)>,
+) -> ApiResult<StatusCode> {
+    state.store.revoke_invite(actor, chat_id, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What an invite leads to; needs no sign-in, so a join page can show it first.
+#[utoipa::path(get, path = "/api/v1/invites/{code}", tag = "invites",
+    params(("code" = String, Path)), responses((status = 200, body = InvitePreview), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn invite_preview(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<InvitePreview>> {
+    Ok(Json(state.store.invite_preview(&code, now_millis()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/invites/{code}/join", tag = "invites", security(("bearer" = [])),
+    params(("code" = String, Path)),
+    responses((status = 200, body = Chat), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn join_by_invite(State(state): State<AppState>, Caller(actor): Caller, Path(code): Path<String>) -> ApiResult<Json<Chat>> {
+    let outcome = state.store.join_by_invite(actor, &code, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(Json(state.store.chat(actor, outcome.value).await?))
+}

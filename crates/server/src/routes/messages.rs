@@ -1,0 +1,166 @@
+//! Messages, reactions, read markers and typing.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use kolokol_bus::Envelope;
+use kolokol_domain::{Route, validate};
+use kolokol_proto::{
+    ChatId, EditMessageRequest, ErrorBody, Event, MarkReadRequest, Message, MessageList, ReactionRequest,
+    ReactionResult, ReadBy, SendMessageRequest, Seq, UserId,
+};
+use kolokol_store::{NewMessage, Page};
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::error::{ApiResult, Json, Path, Query};
+use crate::now_millis;
+use crate::state::AppState;
+
+/// Send a message. Acknowledged only once durably stored; a repeated `client_msg_id` returns
+/// the original with 200 instead of storing a duplicate.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages", tag = "messages", security(("bearer" = [])), request_body = SendMessageRequest,
+    params(("chat_id" = i64, Path)),
+    responses((status = 201, body = Message), (status = 200, description = "The original of a repeated client_msg_id", body = Message),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn send_message(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<SendMessageRequest>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    validate::client_msg_id(&request.client_msg_id)?;
+    validate::message_text(&request.text)?;
+    let message = NewMessage {
+        client_msg_id: request.client_msg_id,
+        text: request.text,
+        reply_to: request.reply_to,
+    };
+    let outcome = state.store.send_message(actor, chat_id, message, now_millis()).await?;
+    state.publish(outcome.events).await;
+    let (message, created) = outcome.value;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(message)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HistoryParams {
+    /// Messages with a seq below this one (the newest of them).
+    before: Option<Seq>,
+    /// Messages with a seq above this one (the oldest of them).
+    after: Option<Seq>,
+    /// 1–100, default 50.
+    limit: Option<u32>,
+}
+
+/// A page of history in ascending seq order; deleted messages appear as tombstones.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), HistoryParams),
+    responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn messages(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Query(params): Query<HistoryParams>,
+) -> ApiResult<Json<MessageList>> {
+    let page = Page {
+        before: params.before,
+        after: params.after,
+        limit: validate::history_limit(params.limit)?,
+    };
+    Ok(Json(MessageList { messages: state.store.messages(actor, chat_id, page).await? }))
+}
+
+/// Edit your own message.
+#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}/messages/{seq}", tag = "messages", security(("bearer" = [])), request_body = EditMessageRequest,
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+    Json(request): Json<EditMessageRequest>,
+) -> ApiResult<Json<Message>> {
+    validate::message_text(&request.text)?;
+    let outcome = state.store.edit_message(actor, chat_id, seq, request.text, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(Json(outcome.value))
+}
+
+/// Delete a message for everyone (its author, or an admin of a group or channel).
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/messages/{seq}", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.delete_message(actor, chat_id, seq, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Add a reaction, or take yours back if you already gave it.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{seq}/reactions", tag = "messages", security(("bearer" = [])), request_body = ReactionRequest,
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 200, body = ReactionResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn toggle_reaction(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+    Json(request): Json<ReactionRequest>,
+) -> ApiResult<Json<ReactionResult>> {
+    validate::emoji(&request.emoji)?;
+    let outcome = state.store.toggle_reaction(actor, chat_id, seq, request.emoji, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(Json(ReactionResult { added: outcome.value }))
+}
+
+/// Who has read a message (chats of up to 100 members).
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/messages/{seq}/read-by", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 200, body = ReadBy), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn read_by(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+) -> ApiResult<Json<ReadBy>> {
+    Ok(Json(ReadBy { user_ids: state.store.read_by(actor, chat_id, seq).await? }))
+}
+
+/// Move your read marker forward ("read up to seq N"); it never moves back.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/read", tag = "messages", security(("bearer" = [])), request_body = MarkReadRequest,
+    params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<MarkReadRequest>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.mark_read(actor, chat_id, request.seq, now_millis()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tell the chat you are typing (never stored). Also possible over the WebSocket.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/typing", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn typing(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<StatusCode> {
+    state.store.check_member(actor, chat_id).await?;
+    publish_typing(&state, actor.user_id, chat_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Typing is ephemeral: it goes straight to the bus, never to the store. Callers check
+/// membership first.
+pub async fn publish_typing(state: &AppState, user_id: UserId, chat_id: ChatId) {
+    let event = Event::Typing { chat_id, user_id };
+    let envelope = Envelope {
+        route: Route::Ephemeral { chat_id, from: user_id },
+        json: Bytes::from(serde_json::to_vec(&event).expect("events always serialize")),
+    };
+    state.bus.publish(vec![Arc::new(envelope)]).await;
+}

@@ -1,0 +1,6 @@
+//! HTTP handlers: thin functions that validate input, call the store, publish what it
+//! committed and shape the response.
+
+pub mod accounts;
+pub mod chats;
+pub mod messages;

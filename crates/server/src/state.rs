@@ -1,0 +1,55 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kolokol_bus::{Bus, Envelope};
+use kolokol_store::{Published, Store};
+
+use crate::auth::RateLimiter;
+use crate::config::Settings;
+use crate::gateway::Hub;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub hub: Arc<Hub>,
+    pub settings: Arc<Settings>,
+    pub limits: Arc<Limits>,
+}
+
+pub struct Limits {
+    pub register_per_ip: RateLimiter,
+    pub login_per_ip: RateLimiter,
+    pub login_per_username: RateLimiter,
+}
+
+impl Limits {
+    pub fn new(settings: &Settings) -> Limits {
+        Limits {
+            register_per_ip: RateLimiter::new(settings.register_per_ip_per_hour, Duration::from_secs(3600)),
+            login_per_ip: RateLimiter::new(settings.login_per_ip_per_minute, Duration::from_secs(60)),
+            login_per_username: RateLimiter::new(settings.login_per_username_per_minute, Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Serializes each event once and hands it to the bus. Call only after the write committed.
+pub fn envelope(published: &Published) -> Arc<Envelope> {
+    let json = serde_json::to_vec(&published.event).expect("events always serialize");
+    Arc::new(Envelope {
+        route: published.route,
+        json: Bytes::from(json),
+    })
+}
+
+impl AppState {
+    pub async fn publish(&self, events: Vec<Published>) {
+        if events.is_empty() {
+            return;
+        }
+        self.bus.publish(events.iter().map(envelope).collect()).await;
+    }
+}

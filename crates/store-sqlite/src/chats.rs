@@ -1,0 +1,352 @@
+//! Chats, membership and invite links.
+
+use kolokol_domain::{MembershipChange, permissions, reject};
+use kolokol_proto::{
+    Chat, ChatId, ChatKind, ErrorCode, Event, Invite, InvitePreview, Member, Role, UserId,
+};
+use kolokol_store::{Actor, NewChat, NewInvite, Outcome};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::engine::OpResult;
+use crate::events::Changes;
+use crate::rows::{self, CHAT_COLUMNS, ChatRow, USER_COLUMNS, parse_role, role_str};
+
+/// The chat and the actor's role in it, or `NotMember` (also for chats that do not exist, so
+/// outsiders cannot probe which ids exist).
+pub fn membership(conn: &Connection, actor: UserId, chat_id: ChatId) -> OpResult<(ChatRow, Role)> {
+    let sql = format!(
+        "SELECT {CHAT_COLUMNS}, m.role FROM chats c JOIN members m ON m.chat_id = c.id
+         WHERE c.id = ?1 AND m.user_id = ?2"
+    );
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row(params![chat_id, actor], |row| {
+            Ok((rows::chat_from_row(row)?, parse_role(&row.get::<_, String>(7)?)))
+        })
+        .optional()?;
+    match found {
+        Some(found) => Ok(found),
+        None => Ok(reject(ErrorCode::NotMember, "you are not a member of this chat")?),
+    }
+}
+
+fn role_of(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Option<Role>> {
+    Ok(conn
+        .prepare_cached("SELECT role FROM members WHERE chat_id = ?1 AND user_id = ?2")?
+        .query_row(params![chat_id, user_id], |row| row.get::<_, String>(0))
+        .optional()?
+        .map(|role| parse_role(&role)))
+}
+
+fn target_role(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Role> {
+    match role_of(conn, chat_id, user_id)? {
+        Some(role) => Ok(role),
+        None => Ok(reject(ErrorCode::UserNotFound, "that user is not a member of this chat")?),
+    }
+}
+
+fn require_user(conn: &Connection, user_id: UserId) -> OpResult<kolokol_proto::User> {
+    match rows::user_by_id(conn, user_id)? {
+        Some(user) => Ok(user),
+        None => Ok(reject(ErrorCode::UserNotFound, format!("no user with id {user_id}"))?),
+    }
+}
+
+/// Adds one member: a `member.added` event at the chat's next position, where their view starts.
+fn insert_member(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user: kolokol_proto::User, role: Role, now: i64) -> OpResult<()> {
+    let user_id = user.id;
+    let event = Event::MemberAdded { chat_id, user, role };
+    let membership = Some(MembershipChange { user_id, joined: true });
+    let pos = changes.chat(conn, chat_id, event, membership, now)?;
+    conn.prepare_cached(
+        "INSERT INTO members (chat_id, user_id, role, joined_at, joined_pos) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![chat_id, user_id, role_str(role), now, pos])?;
+    conn.prepare_cached("UPDATE chats SET member_count = member_count + 1 WHERE id = ?1")?
+        .execute([chat_id])?;
+    Ok(())
+}
+
+pub fn create(conn: &Connection, actor: Actor, chat: NewChat, now: i64) -> OpResult<Outcome<(ChatId, bool)>> {
+    let mut others: Vec<UserId> = chat.member_ids.into_iter().filter(|&id| id != actor.user_id).collect();
+    others.sort_unstable();
+    others.dedup();
+    let direct_key = match chat.kind {
+        ChatKind::Direct => {
+            let [peer] = others[..] else {
+                return Ok(reject(ErrorCode::InvalidMembers, "a direct chat needs exactly one other user")?);
+            };
+            require_user(conn, peer)?;
+            let key = format!("{}:{}", actor.user_id.min(peer), actor.user_id.max(peer));
+            let existing: Option<ChatId> = conn
+                .prepare_cached("SELECT id FROM chats WHERE direct_key = ?1")?
+                .query_row([&key], |row| row.get(0))
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(Outcome { value: (id, false), events: Vec::new() });
+            }
+            Some(key)
+        }
+        _ => None,
+    };
+    let users = others
+        .iter()
+        .map(|&id| require_user(conn, id))
+        .collect::<OpResult<Vec<_>>>()?;
+    let creator = require_user(conn, actor.user_id)?;
+    let title = match chat.kind {
+        ChatKind::Direct => None,
+        _ => chat.title,
+    };
+    let chat_id: ChatId = conn
+        .prepare_cached(
+            "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+        )?
+        .query_row(params![rows::kind_str(chat.kind), title, direct_key, actor.user_id, now], |row| row.get(0))?;
+
+    let mut changes = Changes::default();
+    let info = kolokol_proto::ChatInfo { id: chat_id, kind: chat.kind, title, member_count: users.len() as i64 + 1 };
+    changes.chat(conn, chat_id, Event::ChatCreated { chat: info, created_by: actor.user_id }, None, now)?;
+    let creator_role = if chat.kind == ChatKind::Direct { Role::Member } else { Role::Owner };
+    insert_member(conn, &mut changes, chat_id, creator, creator_role, now)?;
+    for user in users {
+        insert_member(conn, &mut changes, chat_id, user, Role::Member, now)?;
+    }
+    Ok(Outcome { value: (chat_id, true), events: changes.events })
+}
+
+/// How one member sees a chat.
+fn view(conn: &Connection, user_id: UserId, chat: ChatRow, role: Role, read_seq: i64) -> OpResult<Chat> {
+    let peer = match chat.kind {
+        ChatKind::Direct => {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM members WHERE chat_id = ?1 AND user_id != ?2)"
+            );
+            conn.prepare_cached(&sql)?.query_row(params![chat.id, user_id], rows::user_from_row).optional()?
+        }
+        _ => None,
+    };
+    let unread_count: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM messages WHERE chat_id = ?1 AND seq > ?2 AND sender_id != ?3 AND deleted = 0",
+        )?
+        .query_row(params![chat.id, read_seq, user_id], |row| row.get(0))?;
+    let last_message = match chat.last_seq {
+        0 => None,
+        seq => rows::message(conn, chat.id, seq)?,
+    };
+    Ok(Chat {
+        id: chat.id,
+        kind: chat.kind,
+        title: chat.title,
+        peer,
+        role,
+        member_count: chat.member_count,
+        last_seq: chat.last_seq,
+        read_seq,
+        unread_count,
+        last_message,
+        created_at: chat.created_at,
+        last_activity_at: chat.last_activity_at,
+    })
+}
+
+pub fn get(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Chat> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    let read_seq: i64 = conn
+        .prepare_cached("SELECT read_seq FROM members WHERE chat_id = ?1 AND user_id = ?2")?
+        .query_row(params![chat_id, actor.user_id], |row| row.get(0))?;
+    view(conn, actor.user_id, chat, role, read_seq)
+}
+
+pub fn list(conn: &Connection, actor: Actor) -> OpResult<Vec<Chat>> {
+    let sql = format!(
+        "SELECT {CHAT_COLUMNS}, m.role, m.read_seq FROM members m JOIN chats c ON c.id = m.chat_id
+         WHERE m.user_id = ?1 ORDER BY c.last_activity_at DESC, c.id DESC"
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map([actor.user_id], |row| {
+            Ok((rows::chat_from_row(row)?, parse_role(&row.get::<_, String>(7)?), row.get::<_, i64>(8)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(chat, role, read_seq)| view(conn, actor.user_id, chat, role, read_seq))
+        .collect()
+}
+
+pub fn rename(conn: &Connection, actor: Actor, chat_id: ChatId, title: String, now: i64) -> OpResult<Outcome<()>> {
+    let (mut chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    conn.prepare_cached("UPDATE chats SET title = ?2 WHERE id = ?1")?.execute(params![chat_id, title])?;
+    chat.title = Some(title);
+    let mut changes = Changes::default();
+    changes.chat(conn, chat_id, Event::ChatUpdated { chat: chat.info() }, None, now)?;
+    Ok(Outcome { value: (), events: changes.events })
+}
+
+pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Member>> {
+    membership(conn, actor.user_id, chat_id)?;
+    let sql = "SELECT u.id, u.username, u.display_name, u.about, m.role, m.joined_at
+               FROM members m JOIN users u ON u.id = m.user_id
+               WHERE m.chat_id = ?1 ORDER BY m.joined_pos, u.id";
+    let rows = conn
+        .prepare_cached(sql)?
+        .query_map([chat_id], |row| {
+            Ok(Member {
+                user: rows::user_from_row(row)?,
+                role: parse_role(&row.get::<_, String>(4)?),
+                joined_at: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn add_members(conn: &Connection, actor: Actor, chat_id: ChatId, user_ids: Vec<UserId>, now: i64) -> OpResult<Outcome<()>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    let mut changes = Changes::default();
+    for user_id in user_ids {
+        let user = require_user(conn, user_id)?;
+        // Adding someone who is already in is not an error: the result is what was asked.
+        if role_of(conn, chat_id, user_id)?.is_none() {
+            insert_member(conn, &mut changes, chat_id, user, Role::Member, now)?;
+        }
+    }
+    Ok(Outcome { value: (), events: changes.events })
+}
+
+pub fn remove_member(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: UserId, now: i64) -> OpResult<Outcome<()>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    if user_id == actor.user_id {
+        permissions::leave(chat.kind, role, chat.member_count)?;
+    } else {
+        permissions::remove_member(chat.kind, role, target_role(conn, chat_id, user_id)?)?;
+    }
+    let mut changes = Changes::default();
+    let membership = Some(MembershipChange { user_id, joined: false });
+    changes.chat(conn, chat_id, Event::MemberRemoved { chat_id, user_id }, membership, now)?;
+    // The removed user no longer follows the chat's stream, so they learn it in their own.
+    changes.user(conn, user_id, Event::MemberRemoved { chat_id, user_id }, now)?;
+    conn.prepare_cached("DELETE FROM members WHERE chat_id = ?1 AND user_id = ?2")?
+        .execute(params![chat_id, user_id])?;
+    conn.prepare_cached("UPDATE chats SET member_count = member_count - 1 WHERE id = ?1")?
+        .execute([chat_id])?;
+    Ok(Outcome { value: (), events: changes.events })
+}
+
+fn update_role(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user_id: UserId, role: Role, now: i64) -> OpResult<()> {
+    conn.prepare_cached("UPDATE members SET role = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
+        .execute(params![chat_id, user_id, role_str(role)])?;
+    changes.chat(conn, chat_id, Event::MemberUpdated { chat_id, user_id, role }, None, now)?;
+    Ok(())
+}
+
+pub fn set_role(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: UserId, role: Role, now: i64) -> OpResult<Outcome<()>> {
+    let (chat, actor_role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::set_role(chat.kind, actor_role, target_role(conn, chat_id, user_id)?, role)?;
+    let mut changes = Changes::default();
+    update_role(conn, &mut changes, chat_id, user_id, role, now)?;
+    Ok(Outcome { value: (), events: changes.events })
+}
+
+pub fn transfer_ownership(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: UserId, now: i64) -> OpResult<Outcome<()>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::transfer_ownership(chat.kind, role)?;
+    target_role(conn, chat_id, user_id)?;
+    if user_id == actor.user_id {
+        return Ok(reject(ErrorCode::InvalidMembers, "you already own this chat")?);
+    }
+    let mut changes = Changes::default();
+    update_role(conn, &mut changes, chat_id, user_id, Role::Owner, now)?;
+    update_role(conn, &mut changes, chat_id, actor.user_id, Role::Admin, now)?;
+    Ok(Outcome { value: (), events: changes.events })
+}
+
+const INVITE_COLUMNS: &str = "code, chat_id, created_by, created_at, expires_at, max_uses, uses";
+
+fn invite_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
+    Ok(Invite {
+        code: row.get(0)?,
+        chat_id: row.get(1)?,
+        created_by: row.get(2)?,
+        created_at: row.get(3)?,
+        expires_at: row.get(4)?,
+        max_uses: row.get(5)?,
+        uses: row.get(6)?,
+    })
+}
+
+pub fn create_invite(conn: &Connection, actor: Actor, chat_id: ChatId, invite: NewInvite, now: i64) -> OpResult<Invite> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    let sql = format!(
+        "INSERT INTO invites (code, chat_id, created_by, created_at, expires_at, max_uses) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         RETURNING {INVITE_COLUMNS}"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row(
+        params![invite.code, chat_id, actor.user_id, now, invite.expires_at, invite.max_uses],
+        invite_from_row,
+    )?)
+}
+
+pub fn invites(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Invite>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE chat_id = ?1 ORDER BY created_at, code");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map([chat_id], invite_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn revoke_invite(conn: &Connection, actor: Actor, chat_id: ChatId, code: &str) -> OpResult<()> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    let deleted = conn
+        .prepare_cached("DELETE FROM invites WHERE chat_id = ?1 AND code = ?2")?
+        .execute(params![chat_id, code])?;
+    if deleted == 0 {
+        return Ok(reject(ErrorCode::InviteNotFound, "no such invite link")?);
+    }
+    Ok(())
+}
+
+/// A usable invite: it exists, has not expired and has uses left.
+fn usable_invite(conn: &Connection, code: &str, now: i64) -> OpResult<Invite> {
+    let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?1");
+    let Some(invite) = conn.prepare_cached(&sql)?.query_row([code], invite_from_row).optional()? else {
+        return Ok(reject(ErrorCode::InviteNotFound, "no such invite link")?);
+    };
+    if invite.expires_at.is_some_and(|at| now >= at) {
+        return Ok(reject(ErrorCode::InviteExpired, "this invite link has expired")?);
+    }
+    if invite.max_uses.is_some_and(|max| invite.uses >= max) {
+        return Ok(reject(ErrorCode::InviteUsedUp, "this invite link has been used up")?);
+    }
+    Ok(invite)
+}
+
+fn chat_row(conn: &Connection, chat_id: ChatId) -> OpResult<ChatRow> {
+    let sql = format!("SELECT {CHAT_COLUMNS} FROM chats c WHERE c.id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([chat_id], rows::chat_from_row)?)
+}
+
+pub fn invite_preview(conn: &Connection, code: &str, now: i64) -> OpResult<InvitePreview> {
+    let invite = usable_invite(conn, code, now)?;
+    Ok(InvitePreview { code: invite.code, chat: chat_row(conn, invite.chat_id)?.info() })
+}
+
+pub fn join_by_invite(conn: &Connection, actor: Actor, code: &str, now: i64) -> OpResult<Outcome<ChatId>> {
+    let invite = usable_invite(conn, code, now)?;
+    if role_of(conn, invite.chat_id, actor.user_id)?.is_some() {
+        return Ok(reject(ErrorCode::AlreadyMember, "you are already a member of this chat")?);
+    }
+    let user = require_user(conn, actor.user_id)?;
+    let mut changes = Changes::default();
+    insert_member(conn, &mut changes, invite.chat_id, user, Role::Member, now)?;
+    conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?.execute([code])?;
+    Ok(Outcome { value: invite.chat_id, events: changes.events })
+}

@@ -1,0 +1,201 @@
+//! The SQLite engine: one writer thread that commits in groups, and a pool of readers.
+//!
+//! Durable commits are the cost of a send (`synchronous=FULL` waits for the disk), so the writer
+//! drains everything queued and commits it as one transaction: under load one fsync acknowledges
+//! hundreds of sends. Each job runs inside its own savepoint, so a refused request rolls back
+//! alone without failing the batch. Replies go out only after the batch committed.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Mutex;
+
+use kolokol_domain::Rejection;
+use kolokol_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// At most this many jobs share one transaction, so a flood cannot stretch a commit forever.
+const MAX_BATCH: usize = 4096;
+/// Jobs waiting for the writer; senders wait (back-pressure) once it is full.
+const QUEUE_CAPACITY: usize = 16_384;
+
+/// The error of one operation inside the engine: a rule's refusal or a database failure.
+#[derive(Debug)]
+pub enum OpError {
+    Rejected(Rejection),
+    Sql(rusqlite::Error),
+    /// Anything else that went wrong inside (a stored payload that does not parse, a panic).
+    Internal(String),
+}
+
+impl From<Rejection> for OpError {
+    fn from(rejection: Rejection) -> Self {
+        OpError::Rejected(rejection)
+    }
+}
+
+impl From<rusqlite::Error> for OpError {
+    fn from(error: rusqlite::Error) -> Self {
+        OpError::Sql(error)
+    }
+}
+
+impl From<serde_json::Error> for OpError {
+    fn from(error: serde_json::Error) -> Self {
+        OpError::Internal(error.to_string())
+    }
+}
+
+impl From<OpError> for StoreError {
+    fn from(error: OpError) -> Self {
+        match error {
+            OpError::Rejected(rejection) => StoreError::Rejected(rejection),
+            OpError::Sql(error) => StoreError::Backend(error.to_string()),
+            OpError::Internal(error) => StoreError::Backend(error),
+        }
+    }
+}
+
+pub type OpResult<T> = Result<T, OpError>;
+
+type Completion = Box<dyn FnOnce(&Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+
+pub struct Engine {
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+    reader_permits: Semaphore,
+}
+
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -32000;",
+    )?;
+    Ok(conn)
+}
+
+impl Engine {
+    /// Opens (creating if needed) the database file, migrates it, and starts the writer thread.
+    pub fn open(path: &Path, readers: usize) -> StoreResult<Engine> {
+        let backend = |e: rusqlite::Error| StoreError::Backend(e.to_string());
+        let mut writer = open_connection(path).map_err(backend)?;
+        crate::schema::migrate(&mut writer).map_err(backend)?;
+        let readers = (0..readers.max(1))
+            .map(|_| open_connection(path))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?;
+        let (jobs, queue) = mpsc::channel(QUEUE_CAPACITY);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(writer, queue))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Engine {
+            jobs,
+            reader_permits: Semaphore::new(readers.len()),
+            readers: Mutex::new(readers),
+        })
+    }
+
+    /// Runs `op` on the writer inside the next group commit; resolves once that commit is durable.
+    pub async fn write<R, F>(&self, op: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> OpResult<R> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = in_savepoint(conn, op);
+            Box::new(move |commit: &Result<(), String>| {
+                let outcome = match commit {
+                    Ok(()) => result.map_err(StoreError::from),
+                    Err(error) => Err(StoreError::Backend(error.clone())),
+                };
+                let _ = reply.send(outcome);
+            })
+        });
+        let stopped = || StoreError::Backend("the writer has stopped".into());
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `op` on a reader connection inside one read transaction (one consistent snapshot).
+    pub async fn read<R, F>(&self, op: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> OpResult<R> + Send + 'static,
+    {
+        let _permit = self
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Backend("reader pool closed".into()))?;
+        let conn = self
+            .readers
+            .lock()
+            .expect("reader pool lock")
+            .pop()
+            .expect("a permit guarantees a free reader");
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = guarded(|| {
+                let tx = conn.unchecked_transaction()?;
+                let value = op(&tx)?;
+                tx.finish()?;
+                Ok(value)
+            });
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.readers.lock().expect("reader pool lock").push(conn);
+        result.map_err(StoreError::from)
+    }
+}
+
+/// Turns a panic inside an operation into an error, so one bug cannot kill the writer thread.
+fn guarded<R>(op: impl FnOnce() -> OpResult<R>) -> OpResult<R> {
+    catch_unwind(AssertUnwindSafe(op))
+        .unwrap_or_else(|_| Err(OpError::Internal("operation panicked".into())))
+}
+
+fn in_savepoint<R>(conn: &Connection, op: impl FnOnce(&Connection) -> OpResult<R>) -> OpResult<R> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = guarded(|| op(conn));
+    if result.is_err() {
+        conn.execute_batch("ROLLBACK TO job")?;
+    }
+    conn.execute_batch("RELEASE job")?;
+    result
+}
+
+fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Job>) {
+    let mut completions: Vec<Completion> = Vec::with_capacity(256);
+    while let Some(first) = queue.blocking_recv() {
+        let outcome = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string());
+        if let Err(error) = outcome {
+            // Dropping the job drops its reply channel: the caller gets an error, nothing ran.
+            tracing::error!(%error, "cannot begin a write transaction");
+            drop(first);
+            continue;
+        }
+        completions.push(first(&conn));
+        while completions.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => completions.push(job(&conn)),
+                Err(_) => break,
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if let Err(error) = &commit {
+            tracing::error!(%error, jobs = completions.len(), "group commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for complete in completions.drain(..) {
+            complete(&commit);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Event streams: appending events inside a write, and reading them back for resuming clients.
+
+use kolokol_domain::{Cursor, MembershipChange, Route};
+use kolokol_proto::{ChatId, Event, UserId};
+use kolokol_store::{CatchUp, MemberSnapshot, Published};
+use rusqlite::{Connection, params};
+
+use crate::engine::OpResult;
+use crate::rows;
+
+/// The events one write commits, in order.
+#[derive(Default)]
+pub struct Changes {
+    pub events: Vec<Published>,
+}
+
+/// Message events are stored as a pointer to the message and rendered from its current state.
+fn message_seq(event: &Event) -> Option<i64> {
+    match event {
+        Event::MessageNew { message } | Event::MessageEdited { message } => Some(message.seq),
+        _ => None,
+    }
+}
+
+fn kind_of(event: &Event) -> &'static str {
+    match event {
+        Event::MessageNew { .. } => "message.new",
+        Event::MessageEdited { .. } => "message.edited",
+        _ => "other",
+    }
+}
+
+impl Changes {
+    /// Appends `event` to the chat's stream at its next position.
+    pub fn chat(&mut self, conn: &Connection, chat_id: ChatId, event: Event, membership: Option<MembershipChange>, now: i64) -> OpResult<i64> {
+        let pos: i64 = conn
+            .prepare_cached("UPDATE chats SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos")?
+            .query_row([chat_id], |row| row.get(0))?;
+        let msg_seq = message_seq(&event);
+        let payload = match msg_seq {
+            Some(_) => None,
+            None => Some(serde_json::to_string(&event)?),
+        };
+        conn.prepare_cached(
+            "INSERT INTO chat_events (chat_id, pos, msg_seq, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![chat_id, pos, msg_seq, kind_of(&event), payload, now])?;
+        self.events.push(Published {
+            route: Route::Chat {
+                chat_id,
+                pos,
+                membership,
+            },
+            event,
+        });
+        Ok(pos)
+    }
+
+    /// Appends `event` to the user's own stream.
+    pub fn user(&mut self, conn: &Connection, user_id: UserId, event: Event, now: i64) -> OpResult<()> {
+        let pos: i64 = conn
+            .prepare_cached("UPDATE users SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos")?
+            .query_row([user_id], |row| row.get(0))?;
+        conn.prepare_cached(
+            "INSERT INTO user_events (user_id, pos, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![user_id, pos, serde_json::to_string(&event)?, now])?;
+        self.events.push(Published {
+            route: Route::User { user_id, pos },
+            event,
+        });
+        Ok(())
+    }
+}
+
+/// A chat the user follows: where their view starts and where the stream stands.
+struct Followed {
+    chat_id: ChatId,
+    joined_pos: i64,
+    event_pos: i64,
+    pruned: i64,
+}
+
+fn followed_chats(conn: &Connection, user_id: UserId) -> OpResult<Vec<Followed>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT m.chat_id, m.joined_pos, c.event_pos, c.events_pruned
+         FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1 ORDER BY m.chat_id",
+    )?;
+    let rows = statement.query_map([user_id], |row| {
+        Ok(Followed {
+            chat_id: row.get(0)?,
+            joined_pos: row.get(1)?,
+            event_pos: row.get(2)?,
+            pruned: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn user_stream(conn: &Connection, user_id: UserId) -> OpResult<(i64, i64)> {
+    Ok(conn
+        .prepare_cached("SELECT event_pos, events_pruned FROM users WHERE id = ?1")?
+        .query_row([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?)
+}
+
+pub fn current_cursor(conn: &Connection, user_id: UserId) -> OpResult<Cursor> {
+    let (user_pos, _) = user_stream(conn, user_id)?;
+    let chats = followed_chats(conn, user_id)?
+        .into_iter()
+        .map(|chat| (chat.chat_id, chat.event_pos))
+        .collect();
+    Ok(Cursor { user_pos, chats })
+}
+
+pub fn catch_up(conn: &Connection, user_id: UserId, cursor: &Cursor, limit: u32) -> OpResult<CatchUp> {
+    let (user_pos, user_pruned) = user_stream(conn, user_id)?;
+    let chats = followed_chats(conn, user_id)?;
+    // Where each followed chat resumes: never before the user joined it.
+    let starts: Vec<i64> = chats
+        .iter()
+        .map(|chat| {
+            let from_join = chat.joined_pos - 1;
+            cursor.chats.get(&chat.chat_id).map_or(from_join, |&pos| pos.max(from_join))
+        })
+        .collect();
+    let too_old = cursor.user_pos < user_pruned
+        || chats.iter().zip(&starts).any(|(chat, &start)| start < chat.pruned);
+    if too_old {
+        let current = Cursor {
+            user_pos,
+            chats: chats.iter().map(|c| (c.chat_id, c.event_pos)).collect(),
+        };
+        return Ok(CatchUp::Resync { current });
+    }
+
+    let mut events = Vec::new();
+    let mut remaining = limit as i64;
+    if cursor.user_pos < user_pos {
+        let mut statement = conn.prepare_cached(
+            "SELECT pos, payload FROM user_events WHERE user_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![user_id, cursor.user_pos, remaining], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (pos, payload) = row?;
+            events.push(Published {
+                route: Route::User { user_id, pos },
+                event: serde_json::from_str(&payload)?,
+            });
+        }
+        remaining = limit as i64 - events.len() as i64;
+    }
+    for (chat, start) in chats.iter().zip(starts) {
+        if remaining <= 0 {
+            break;
+        }
+        if start >= chat.event_pos {
+            continue;
+        }
+        let before = events.len();
+        chat_events_after(conn, chat.chat_id, start, remaining, &mut events)?;
+        remaining -= (events.len() - before) as i64;
+    }
+    Ok(CatchUp::Events(events))
+}
+
+fn chat_events_after(conn: &Connection, chat_id: ChatId, after: i64, limit: i64, out: &mut Vec<Published>) -> OpResult<()> {
+    let mut statement = conn.prepare_cached(
+        "SELECT pos, msg_seq, kind, payload FROM chat_events WHERE chat_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![chat_id, after, limit], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, Option<i64>>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (pos, msg_seq, kind, payload) = row?;
+        let event = match (msg_seq, payload) {
+            (Some(seq), _) => {
+                let message = rows::message(conn, chat_id, seq)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                if kind == "message.edited" {
+                    Event::MessageEdited { message }
+                } else {
+                    Event::MessageNew { message }
+                }
+            }
+            (None, Some(payload)) => serde_json::from_str(&payload)?,
+            (None, None) => continue,
+        };
+        out.push(Published {
+            route: Route::Chat {
+                chat_id,
+                pos,
+                membership: None,
+            },
+            event,
+        });
+    }
+    Ok(())
+}
+
+pub fn chat_members(conn: &Connection, chat_id: ChatId) -> OpResult<MemberSnapshot> {
+    let as_of_pos: i64 = conn
+        .prepare_cached("SELECT event_pos FROM chats WHERE id = ?1")?
+        .query_row([chat_id], |row| row.get(0))
+        .unwrap_or(0);
+    let user_ids = conn
+        .prepare_cached("SELECT user_id FROM members WHERE chat_id = ?1")?
+        .query_map([chat_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<UserId>>>()?;
+    Ok(MemberSnapshot { as_of_pos, user_ids })
+}
+
+/// Deletes events older than `before` and remembers, per stream, how far it was pruned.
+pub fn prune(conn: &Connection, before: i64) -> OpResult<u64> {
+    conn.execute(
+        "UPDATE chats SET events_pruned = (SELECT max(pos) FROM chat_events e WHERE e.chat_id = chats.id AND e.created_at < ?1)
+         WHERE id IN (SELECT DISTINCT chat_id FROM chat_events WHERE created_at < ?1)",
+        [before],
+    )?;
+    conn.execute(
+        "UPDATE users SET events_pruned = (SELECT max(pos) FROM user_events e WHERE e.user_id = users.id AND e.created_at < ?1)
+         WHERE id IN (SELECT DISTINCT user_id FROM user_events WHERE created_at < ?1)",
+        [before],
+    )?;
+    let chat_rows = conn.execute("DELETE FROM chat_events WHERE created_at < ?1", [before])?;
+    let user_rows = conn.execute("DELETE FROM user_events WHERE created_at < ?1", [before])?;
+    conn.execute("DELETE FROM ws_tickets WHERE expires_at < ?1", [before])?;
+    Ok((chat_rows + user_rows) as u64)
+}

@@ -1,0 +1,160 @@
+//! Reading rows into wire types, shared by every operation.
+
+use kolokol_proto::{ChatId, ChatInfo, ChatKind, Message, Reaction, Role, Seq, User, UserId};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::engine::OpResult;
+
+pub fn kind_str(kind: ChatKind) -> &'static str {
+    match kind {
+        ChatKind::Direct => "direct",
+        ChatKind::Group => "group",
+        ChatKind::Channel => "channel",
+    }
+}
+
+fn parse_kind(text: &str) -> ChatKind {
+    match text {
+        "direct" => ChatKind::Direct,
+        "group" => ChatKind::Group,
+        _ => ChatKind::Channel,
+    }
+}
+
+pub fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
+}
+
+pub fn parse_role(text: &str) -> Role {
+    match text {
+        "owner" => Role::Owner,
+        "admin" => Role::Admin,
+        _ => Role::Member,
+    }
+}
+
+pub const USER_COLUMNS: &str = "id, username, display_name, about";
+
+pub fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        display_name: row.get(2)?,
+        about: row.get(3)?,
+    })
+}
+
+pub fn user_by_id(conn: &Connection, id: UserId) -> OpResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], user_from_row)
+        .optional()?)
+}
+
+/// The parts of a chat row that rules and events need.
+#[derive(Debug, Clone)]
+pub struct ChatRow {
+    pub id: ChatId,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+    pub member_count: i64,
+    pub last_seq: Seq,
+    pub created_at: i64,
+    pub last_activity_at: i64,
+}
+
+impl ChatRow {
+    pub fn info(&self) -> ChatInfo {
+        ChatInfo {
+            id: self.id,
+            kind: self.kind,
+            title: self.title.clone(),
+            member_count: self.member_count,
+        }
+    }
+}
+
+pub const CHAT_COLUMNS: &str =
+    "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, c.last_activity_at";
+
+pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
+    Ok(ChatRow {
+        id: row.get(0)?,
+        kind: parse_kind(&row.get::<_, String>(1)?),
+        title: row.get(2)?,
+        member_count: row.get(3)?,
+        last_seq: row.get(4)?,
+        created_at: row.get(5)?,
+        last_activity_at: row.get(6)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let mentions: String = row.get(7)?;
+    Ok(Message {
+        id: row.get(0)?,
+        chat_id: row.get(1)?,
+        seq: row.get(2)?,
+        sender_id: row.get(3)?,
+        client_msg_id: row.get(4)?,
+        text: row.get(5)?,
+        reply_to: row.get(6)?,
+        mentions: serde_json::from_str(&mentions).unwrap_or_default(),
+        reactions: Vec::new(),
+        created_at: row.get(8)?,
+        edited_at: row.get(9)?,
+        deleted: row.get(10)?,
+    })
+}
+
+/// Messages of a chat with `low <= seq <= high`, ascending, with their reactions.
+pub fn messages_in_range(conn: &Connection, chat_id: ChatId, low: Seq, high: Seq) -> OpResult<Vec<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq"
+    );
+    let mut messages = conn
+        .prepare_cached(&sql)?
+        .query_map(params![chat_id, low, high], message_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    attach_reactions(conn, chat_id, low, high, &mut messages)?;
+    Ok(messages)
+}
+
+pub fn message(conn: &Connection, chat_id: ChatId, seq: Seq) -> OpResult<Option<Message>> {
+    Ok(messages_in_range(conn, chat_id, seq, seq)?.pop())
+}
+
+fn attach_reactions(conn: &Connection, chat_id: ChatId, low: Seq, high: Seq, messages: &mut [Message]) -> OpResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, emoji, user_id FROM reactions WHERE chat_id = ?1 AND seq BETWEEN ?2 AND ?3
+         ORDER BY seq, emoji, created_at",
+    )?;
+    let rows = statement.query_map(params![chat_id, low, high], |row| {
+        Ok((row.get::<_, Seq>(0)?, row.get::<_, String>(1)?, row.get::<_, UserId>(2)?))
+    })?;
+    for row in rows {
+        let (seq, emoji, user_id) = row?;
+        let Ok(index) = messages.binary_search_by_key(&seq, |m| m.seq) else {
+            continue;
+        };
+        let reactions = &mut messages[index].reactions;
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.user_ids.push(user_id),
+            None => reactions.push(Reaction {
+                emoji,
+                user_ids: vec![user_id],
+            }),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,2717 @@
+//! The conformance suite: the behaviour every [`Store`] backend must show.
+//!
+//! A backend's tests call [`run_all`] with a factory of fresh, empty stores. Each check gets a store
+//! of its own, so checks never see each other's data, and a failure names its check. The checks
+//! use the store only through the [`Store`] trait, as the server does. Where the contract leaves a
+//! choice open (ignoring or refusing a repeated add, clamping or refusing a read marker past the
+//! end), a check accepts each allowed behaviour and says so.
+//!
+//! Every authorization rule has a check that it refuses, with its exact error code.
+//!
+//! The suite needs a Tokio runtime; run it with `#[tokio::test(flavor = "multi_thread")]` so the
+//! concurrency checks race for real.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use kolokol_domain::{Cursor, MembershipChange, Route};
+use kolokol_proto::{
+    Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, Invite, InvitePreview, Message, Millis,
+    Role, Seq, User, UserId,
+};
+use tokio::task::JoinHandle;
+
+use crate::{
+    Actor, CatchUp, NewChat, NewInvite, NewMessage, NewSession, NewUser, Outcome, Page, Published,
+    Revoke, Store, StoreError, StoreResult,
+};
+
+/// Makes a fresh, empty store for each check.
+#[async_trait]
+pub trait StoreFactory: Send + Sync {
+    async fn fresh(&self) -> Arc<dyn Store>;
+}
+
+type CheckFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+type Check = fn(Arc<dyn Store>) -> CheckFuture;
+
+/// Pairs each check with its name.
+macro_rules! checks {
+    ($($check:ident),* $(,)?) => {
+        &[$((stringify!($check), |store| Box::pin($check(store)))),*]
+    };
+}
+
+const CHECKS: &[(&str, Check)] = checks![
+    // accounts and sessions
+    registration_stores_user_and_credentials,
+    usernames_are_unique,
+    sessions_authenticate_by_token_hash,
+    revoking_one_session_spares_other_users,
+    revoking_all_but_current_session,
+    changing_password_signs_out_other_sessions,
+    profiles_update_and_resolve,
+    ws_tickets_work_once_before_expiry_while_session_lives,
+    // chats and members
+    direct_chats_are_one_per_pair,
+    direct_chats_need_exactly_one_other_user,
+    groups_and_channels_start_with_owner_and_members,
+    chats_are_visible_to_members_only,
+    chat_list_puts_newest_activity_first,
+    renaming_needs_an_admin,
+    adding_members_needs_an_admin,
+    removing_members_follows_rank,
+    leaving_chats,
+    roles_are_set_by_the_owner_only,
+    ownership_moves_by_transfer,
+    // invite links
+    invite_links_are_managed_by_admins,
+    joining_by_invite,
+    // messages
+    sends_get_gap_free_seqs,
+    sends_are_idempotent_per_sender_and_chat,
+    replies_must_point_at_existing_messages,
+    only_managers_post_in_channels,
+    mentions_resolve_to_users,
+    concurrent_sends_take_every_seq_once,
+    history_pages_are_ascending,
+    editing_is_for_authors,
+    deleting_leaves_a_tombstone,
+    reactions_toggle,
+    read_markers_only_move_forward,
+    // event streams
+    member_snapshots_follow_membership,
+    catch_up_returns_exactly_what_was_missed,
+    pruned_cursors_resync,
+];
+
+/// Runs every check, each on a fresh store; panics naming the first check that fails.
+pub async fn run_all(factory: &dyn StoreFactory) {
+    for &(name, check) in CHECKS {
+        eprintln!("conformance: {name}");
+        let store = factory.fresh().await;
+        // A task of its own turns the check's panic into a value, so the failure can be named.
+        if let Err(failure) = tokio::spawn(check(store)).await {
+            panic!("conformance check `{name}` failed: {}", describe(failure));
+        }
+    }
+}
+
+fn describe(failure: tokio::task::JoinError) -> String {
+    if !failure.is_panic() {
+        return failure.to_string();
+    }
+    let payload = failure.into_panic();
+    match (
+        payload.downcast_ref::<String>(),
+        payload.downcast_ref::<&str>(),
+    ) {
+        (Some(text), _) => text.clone(),
+        (None, Some(text)) => (*text).to_owned(),
+        (None, None) => "panicked".to_owned(),
+    }
+}
+
+/// 2026-01-01T00:00:00Z, where every check's clock starts.
+const START: Millis = 1_767_225_600_000;
+/// Later than any timestamp a check uses: pruning before it deletes every event.
+const FAR_FUTURE: Millis = START + 100 * 365 * 86_400_000;
+/// Ids no store hands out in a check (yet below 2^53, as ids must be).
+const NO_SUCH_USER: UserId = 9_000_000_000_000;
+const NO_SUCH_CHAT: ChatId = 9_000_000_000_000;
+const THUMBS_UP: &str = "👍";
+const HEART: &str = "❤️";
+
+// ------------------------------------------------------------------------------------------------
+// Accounts and sessions
+
+async fn registration_stores_user_and_credentials(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    assert_eq!(alice.user.username, "alice");
+    assert_eq!(alice.user.display_name, display_name_of("alice"));
+    assert_eq!(alice.user.about, "", "a new user has an empty about");
+
+    let credentials = fx
+        .store
+        .credentials("alice")
+        .await
+        .expect("reading credentials");
+    let credentials = credentials.expect("alice has credentials");
+    assert_eq!(credentials.user, alice.user);
+    assert_eq!(credentials.password_hash, password_hash_of("alice"));
+    let nobody = fx
+        .store
+        .credentials("nobody")
+        .await
+        .expect("reading credentials");
+    assert!(nobody.is_none(), "an unknown username has no credentials");
+
+    assert_eq!(
+        fx.authenticate("alice").await,
+        Some(alice.actor),
+        "registering signs in"
+    );
+}
+
+async fn usernames_are_unique(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    fx.person("alice").await;
+    let again = NewUser {
+        username: "alice".to_owned(),
+        display_name: "Another Alice".to_owned(),
+        password_hash: "another hash".to_owned(),
+    };
+    let result = fx
+        .store
+        .register(again, session("alice-again"), fx.now())
+        .await;
+    assert_refused(
+        result,
+        &[ErrorCode::UsernameTaken],
+        "registering a taken username",
+    );
+
+    // Registration is atomic: the refused attempt left no session and changed no password.
+    assert_eq!(fx.authenticate("alice-again").await, None);
+    let credentials = fx
+        .store
+        .credentials("alice")
+        .await
+        .expect("reading credentials");
+    assert_eq!(
+        credentials.expect("alice exists").password_hash,
+        password_hash_of("alice")
+    );
+}
+
+async fn sessions_authenticate_by_token_hash(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let phone = fx.extra_session(&alice, "alice-phone").await;
+    assert_ne!(phone, alice.actor.session_id, "each session has its own id");
+
+    let phone_actor = Actor {
+        user_id: alice.id(),
+        session_id: phone,
+    };
+    assert_eq!(fx.authenticate("alice-phone").await, Some(phone_actor));
+    assert_eq!(fx.authenticate("alice").await, Some(alice.actor));
+    assert_eq!(fx.authenticate("unknown-token").await, None);
+
+    let mut listed: Vec<(i64, String)> = fx
+        .store
+        .sessions(alice.id())
+        .await
+        .expect("listing sessions")
+        .into_iter()
+        .map(|session| (session.id, session.device_name))
+        .collect();
+    listed.sort();
+    let mut expected = vec![
+        (alice.actor.session_id, session("alice").device_name),
+        (phone, session("alice-phone").device_name),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+}
+
+async fn revoking_one_session_spares_other_users(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let bob_phone = fx.extra_session(&bob, "bob-phone").await;
+
+    // Alice names Bob's session: the store may answer "not found" or "revoked none", but Bob's
+    // session must survive either way.
+    match fx
+        .store
+        .revoke_sessions(alice.id(), Revoke::One(bob_phone))
+        .await
+    {
+        Ok(outcome) => {
+            assert_eq!(outcome.value, 0, "another user's session is not revoked");
+            assert!(
+                outcome.events.is_empty(),
+                "nothing revoked, nothing published"
+            );
+        }
+        refused => assert_refused(
+            refused,
+            &[ErrorCode::NotFound],
+            "revoking another user's session",
+        ),
+    }
+    assert!(
+        fx.authenticate("bob-phone").await.is_some(),
+        "bob's session survives"
+    );
+
+    let alice_phone = fx.extra_session(&alice, "alice-phone").await;
+    let outcome = fx
+        .store
+        .revoke_sessions(alice.id(), Revoke::One(alice_phone))
+        .await
+        .expect("revoking one's own session");
+    assert_eq!(outcome.value, 1);
+    assert_revocations(&outcome.events, alice.id(), &[alice_phone]);
+    assert_eq!(
+        fx.authenticate("alice-phone").await,
+        None,
+        "a revoked session is dead"
+    );
+    assert_eq!(
+        fx.authenticate("alice").await,
+        Some(alice.actor),
+        "the other session lives"
+    );
+    assert_eq!(fx.session_ids(&alice).await, vec![alice.actor.session_id]);
+}
+
+async fn revoking_all_but_current_session(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let labels = ["alice-phone", "alice-tablet", "alice-tv"];
+    let mut others = Vec::new();
+    for label in labels {
+        others.push(fx.extra_session(&alice, label).await);
+    }
+
+    let current = alice.actor.session_id;
+    let outcome = fx
+        .store
+        .revoke_sessions(alice.id(), Revoke::AllExcept(current))
+        .await
+        .expect("revoking all other sessions");
+    assert_eq!(outcome.value, 3);
+    let last_pos = assert_revocations(&outcome.events, alice.id(), &others);
+    for label in labels {
+        assert_eq!(fx.authenticate(label).await, None, "{label} is revoked");
+    }
+    assert_eq!(
+        fx.authenticate("alice").await,
+        Some(alice.actor),
+        "the current session stays"
+    );
+    assert_eq!(fx.session_ids(&alice).await, vec![current]);
+
+    // The user's stream goes on from where it stopped.
+    let watch = fx.extra_session(&alice, "alice-watch").await;
+    let outcome = fx
+        .store
+        .revoke_sessions(alice.id(), Revoke::One(watch))
+        .await
+        .expect("revoking a later session");
+    assert_eq!(
+        assert_revocations(&outcome.events, alice.id(), &[watch]),
+        last_pos + 1
+    );
+}
+
+async fn changing_password_signs_out_other_sessions(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let alice_phone = fx.extra_session(&alice, "alice-phone").await;
+    let alice_tablet = fx.extra_session(&alice, "alice-tablet").await;
+    fx.extra_session(&bob, "bob-phone").await;
+
+    let outcome = fx
+        .store
+        .set_password(alice.actor, "new hash".to_owned())
+        .await
+        .expect("changing the password");
+    assert_eq!(outcome.value, 2);
+    assert_revocations(&outcome.events, alice.id(), &[alice_phone, alice_tablet]);
+
+    let credentials = fx
+        .store
+        .credentials("alice")
+        .await
+        .expect("reading credentials");
+    assert_eq!(credentials.expect("alice exists").password_hash, "new hash");
+    assert_eq!(
+        fx.authenticate("alice").await,
+        Some(alice.actor),
+        "the acting session stays"
+    );
+    assert_eq!(fx.authenticate("alice-phone").await, None);
+    assert_eq!(fx.authenticate("alice-tablet").await, None);
+    assert!(
+        fx.authenticate("bob-phone").await.is_some(),
+        "other users keep their sessions"
+    );
+}
+
+async fn profiles_update_and_resolve(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+
+    let renamed = fx
+        .store
+        .update_profile(alice.id(), Some("Alice K.".to_owned()), None)
+        .await
+        .expect("changing the display name");
+    let expected = User {
+        display_name: "Alice K.".to_owned(),
+        ..alice.user.clone()
+    };
+    assert_eq!(renamed, expected, "only the display name changes");
+
+    let described = fx
+        .store
+        .update_profile(alice.id(), None, Some("Class teacher, 5B".to_owned()))
+        .await
+        .expect("changing the about text");
+    let expected = User {
+        about: "Class teacher, 5B".to_owned(),
+        ..renamed
+    };
+    assert_eq!(described, expected, "only the about text changes");
+
+    let by_id = fx.store.user(alice.id()).await.expect("reading a user");
+    assert_eq!(by_id, Some(expected.clone()));
+    let by_name = fx
+        .store
+        .user_by_username("alice")
+        .await
+        .expect("reading a user");
+    assert_eq!(by_name, Some(expected));
+    assert_eq!(
+        fx.store.user(NO_SUCH_USER).await.expect("reading a user"),
+        None
+    );
+    let nobody = fx
+        .store
+        .user_by_username("nobody")
+        .await
+        .expect("reading a user");
+    assert_eq!(nobody, None);
+}
+
+async fn ws_tickets_work_once_before_expiry_while_session_lives(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let redeem = |label: &'static str, now: Millis| fx.store.redeem_ws_ticket(hash_of(label), now);
+
+    let expires_at = fx.now() + 60_000;
+    fx.store
+        .create_ws_ticket(alice.actor, hash_of("ticket-once"), expires_at)
+        .await
+        .expect("creating a ticket");
+    let now = fx.now();
+    assert_eq!(
+        redeem("ticket-once", now).await.expect("redeeming"),
+        Some(alice.actor)
+    );
+    assert_eq!(
+        redeem("ticket-once", now).await.expect("redeeming"),
+        None,
+        "a ticket works once"
+    );
+
+    let expires_at = fx.now() + 60_000;
+    fx.store
+        .create_ws_ticket(alice.actor, hash_of("ticket-late"), expires_at)
+        .await
+        .expect("creating a ticket");
+    let late = redeem("ticket-late", expires_at + 1)
+        .await
+        .expect("redeeming");
+    assert_eq!(late, None, "an expired ticket does not work");
+
+    let phone = fx.extra_session(&alice, "alice-phone").await;
+    let phone_actor = Actor {
+        user_id: alice.id(),
+        session_id: phone,
+    };
+    let expires_at = fx.now() + 60_000;
+    fx.store
+        .create_ws_ticket(phone_actor, hash_of("ticket-revoked"), expires_at)
+        .await
+        .expect("creating a ticket");
+    fx.store
+        .revoke_sessions(alice.id(), Revoke::One(phone))
+        .await
+        .expect("revoking the session");
+    let orphaned = redeem("ticket-revoked", fx.now()).await.expect("redeeming");
+    assert_eq!(orphaned, None, "a ticket dies with its session");
+
+    let unknown = redeem("ticket-unknown", fx.now()).await.expect("redeeming");
+    assert_eq!(unknown, None);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Chats and members
+
+async fn direct_chats_are_one_per_pair(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+
+    let first = fx
+        .store
+        .create_chat(alice.actor, new_chat(ChatKind::Direct, &[&bob]), fx.now())
+        .await
+        .expect("creating a direct chat");
+    let (chat_id, created) = first.value;
+    assert!(created);
+    assert_new_chat_stream(&first.events, chat_id, alice.id());
+
+    for (asker, other) in [(&bob, &alice), (&alice, &bob)] {
+        let again = fx
+            .store
+            .create_chat(asker.actor, new_chat(ChatKind::Direct, &[other]), fx.now())
+            .await
+            .expect("asking for the direct chat again");
+        assert_eq!(
+            again.value,
+            (chat_id, false),
+            "the pair's existing chat comes back"
+        );
+    }
+
+    let seen_by_alice = fx.view(&alice, chat_id).await;
+    assert_eq!(seen_by_alice.kind, ChatKind::Direct);
+    assert_eq!(seen_by_alice.title, None, "a direct chat has no title");
+    assert_eq!(seen_by_alice.peer, Some(bob.user.clone()));
+    assert_eq!(seen_by_alice.member_count, 2);
+    assert_eq!(fx.view(&bob, chat_id).await.peer, Some(alice.user.clone()));
+
+    assert_ne!(
+        fx.direct(&alice, &carol).await,
+        chat_id,
+        "another pair, another chat"
+    );
+}
+
+async fn direct_chats_need_exactly_one_other_user(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let attempts: [(&[UserId], &[ErrorCode], &str); 4] = [
+        (
+            &[alice.id()],
+            &[ErrorCode::InvalidMembers],
+            "a direct chat with oneself",
+        ),
+        (
+            &[],
+            &[ErrorCode::InvalidMembers],
+            "a direct chat with nobody",
+        ),
+        (
+            &[bob.id(), carol.id()],
+            &[ErrorCode::InvalidMembers],
+            "a direct chat with two",
+        ),
+        (
+            &[NO_SUCH_USER],
+            &[ErrorCode::InvalidMembers, ErrorCode::UserNotFound],
+            "a direct chat with an unknown user",
+        ),
+    ];
+    for (member_ids, codes, what) in attempts {
+        let chat = NewChat {
+            kind: ChatKind::Direct,
+            title: None,
+            member_ids: member_ids.to_vec(),
+        };
+        assert_refused(
+            fx.store.create_chat(alice.actor, chat, fx.now()).await,
+            codes,
+            what,
+        );
+    }
+    let chats = fx.store.chats(alice.actor).await.expect("listing chats");
+    assert!(chats.is_empty(), "refused requests create no chat");
+}
+
+async fn groups_and_channels_start_with_owner_and_members(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+
+    for kind in [ChatKind::Group, ChatKind::Channel] {
+        let created_at = fx.now();
+        let outcome = fx
+            .store
+            .create_chat(alice.actor, new_chat(kind, &[&bob, &carol]), created_at)
+            .await
+            .expect("creating a chat");
+        let (chat_id, created) = outcome.value;
+        assert!(created);
+        assert_new_chat_stream(&outcome.events, chat_id, alice.id());
+
+        let chat = fx.view(&alice, chat_id).await;
+        assert_eq!(chat.kind, kind);
+        assert_eq!(chat.title, new_chat(kind, &[]).title);
+        assert_eq!(chat.peer, None);
+        assert_eq!(chat.role, Role::Owner, "the creator owns the chat");
+        assert_eq!(chat.member_count, 3);
+        assert_eq!((chat.last_seq, chat.read_seq, chat.unread_count), (0, 0, 0));
+        assert_eq!(chat.last_message, None);
+        assert_eq!(
+            (chat.created_at, chat.last_activity_at),
+            (created_at, created_at)
+        );
+        assert_eq!(fx.view(&bob, chat_id).await.role, Role::Member);
+
+        let expected = BTreeMap::from([
+            (alice.id(), Role::Owner),
+            (bob.id(), Role::Member),
+            (carol.id(), Role::Member),
+        ]);
+        assert_eq!(fx.roles(&alice, chat_id).await, expected);
+    }
+
+    let with_stranger = NewChat {
+        member_ids: vec![NO_SUCH_USER],
+        ..new_chat(ChatKind::Group, &[])
+    };
+    assert_refused(
+        fx.store
+            .create_chat(alice.actor, with_stranger, fx.now())
+            .await,
+        &[ErrorCode::UserNotFound, ErrorCode::InvalidMembers],
+        "a group with an unknown user",
+    );
+}
+
+async fn chats_are_visible_to_members_only(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let seq = fx.send(&alice, chat_id, "members only").await.seq;
+    fx.store
+        .check_member(bob.actor, chat_id)
+        .await
+        .expect("bob is a member");
+
+    // Carol is in neither chat; one of them does not even exist.
+    let outsider = carol.actor;
+    let not_member = &[ErrorCode::NotMember];
+    for chat_id in [chat_id, NO_SUCH_CHAT] {
+        let store = &fx.store;
+        let now = fx.now();
+        let page = Page {
+            limit: 10,
+            ..Page::default()
+        };
+        let message = new_message("outsider-1", "let me in");
+        let invite = NewInvite {
+            code: "outsider".to_owned(),
+            expires_at: None,
+            max_uses: None,
+        };
+        assert_refused(
+            store.chat(outsider, chat_id).await,
+            not_member,
+            "reading a chat",
+        );
+        assert_refused(
+            store.members(outsider, chat_id).await,
+            not_member,
+            "listing members",
+        );
+        assert_refused(
+            store.messages(outsider, chat_id, page).await,
+            not_member,
+            "reading history",
+        );
+        assert_refused(
+            store.check_member(outsider, chat_id).await,
+            not_member,
+            "check_member",
+        );
+        assert_refused(
+            store.send_message(outsider, chat_id, message, now).await,
+            not_member,
+            "sending",
+        );
+        assert_refused(
+            store.read_by(outsider, chat_id, seq).await,
+            not_member,
+            "read_by",
+        );
+        assert_refused(
+            store.mark_read(outsider, chat_id, seq, now).await,
+            not_member,
+            "mark_read",
+        );
+        assert_refused(
+            store
+                .toggle_reaction(outsider, chat_id, seq, THUMBS_UP.to_owned(), now)
+                .await,
+            not_member,
+            "reacting",
+        );
+        assert_refused(
+            store
+                .edit_message(outsider, chat_id, seq, "edited".to_owned(), now)
+                .await,
+            not_member,
+            "editing",
+        );
+        assert_refused(
+            store.delete_message(outsider, chat_id, seq, now).await,
+            not_member,
+            "deleting",
+        );
+        assert_refused(
+            store
+                .rename_chat(outsider, chat_id, "Mine now".to_owned(), now)
+                .await,
+            not_member,
+            "renaming",
+        );
+        assert_refused(
+            store
+                .add_members(outsider, chat_id, vec![carol.id()], now)
+                .await,
+            not_member,
+            "adding oneself",
+        );
+        assert_refused(
+            store.remove_member(outsider, chat_id, bob.id(), now).await,
+            not_member,
+            "removing a member",
+        );
+        assert_refused(
+            store
+                .set_role(outsider, chat_id, bob.id(), Role::Admin, now)
+                .await,
+            not_member,
+            "setting a role",
+        );
+        assert_refused(
+            store
+                .transfer_ownership(outsider, chat_id, carol.id(), now)
+                .await,
+            not_member,
+            "taking ownership",
+        );
+        assert_refused(
+            store.create_invite(outsider, chat_id, invite, now).await,
+            not_member,
+            "inviting",
+        );
+        assert_refused(
+            store.invites(outsider, chat_id).await,
+            not_member,
+            "listing invites",
+        );
+    }
+    let chats = fx.store.chats(outsider).await.expect("listing chats");
+    assert!(chats.is_empty(), "an outsider's chat list is empty");
+}
+
+async fn chat_list_puts_newest_activity_first(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let older = fx.group(&alice, &[&bob]).await;
+    let newer = fx.group(&alice, &[&bob]).await;
+    assert_eq!(
+        fx.chat_ids(&bob).await,
+        vec![newer, older],
+        "the newest chat first"
+    );
+
+    let news = fx.send(&alice, older, "news").await;
+    assert_eq!(
+        fx.chat_ids(&bob).await,
+        vec![older, newer],
+        "a message brings its chat up"
+    );
+
+    let listed = fx
+        .store
+        .chats(bob.actor)
+        .await
+        .expect("listing chats")
+        .remove(0);
+    assert_eq!(listed.role, Role::Member);
+    assert_eq!(
+        (listed.last_seq, listed.read_seq, listed.unread_count),
+        (1, 0, 1)
+    );
+    assert_eq!(listed.last_activity_at, news.created_at);
+    assert_eq!(listed.last_message, Some(news));
+
+    let senders_view = fx
+        .store
+        .chats(alice.actor)
+        .await
+        .expect("listing chats")
+        .remove(0);
+    assert_eq!(senders_view.role, Role::Owner);
+    assert_eq!(
+        (senders_view.read_seq, senders_view.unread_count),
+        (1, 0),
+        "one's own message is read"
+    );
+}
+
+async fn renaming_needs_an_admin(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.set_role(&alice, chat_id, &bob, Role::Admin).await;
+
+    for (renamer, title) in [
+        (&alice, "Renamed by the owner"),
+        (&bob, "Renamed by an admin"),
+    ] {
+        let outcome = fx
+            .store
+            .rename_chat(renamer.actor, chat_id, title.to_owned(), fx.now())
+            .await
+            .expect("renaming");
+        let updated = only(
+            &outcome.events,
+            "chat.updated",
+            |event| matches!(event, Event::ChatUpdated { chat } if chat.id == chat_id),
+        );
+        assert_on_chat(updated, chat_id, None);
+        let Event::ChatUpdated { chat } = &updated.event else {
+            unreachable!()
+        };
+        assert_eq!(chat.title.as_deref(), Some(title));
+        assert_eq!(fx.view(&carol, chat_id).await.title.as_deref(), Some(title));
+    }
+
+    assert_refused(
+        fx.store
+            .rename_chat(carol.actor, chat_id, "By a member".to_owned(), fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "a member renames a group",
+    );
+    let direct = fx.direct(&alice, &bob).await;
+    assert_refused(
+        fx.store
+            .rename_chat(alice.actor, direct, "Us".to_owned(), fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "renaming a direct chat",
+    );
+}
+
+async fn adding_members_needs_an_admin(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave, erin] =
+        fx.people(["alice", "bob", "carol", "dave", "erin"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.set_role(&alice, chat_id, &bob, Role::Admin).await;
+
+    let outcome = fx
+        .store
+        .add_members(bob.actor, chat_id, vec![dave.id()], fx.now())
+        .await
+        .expect("an admin adds a member");
+    assert_member_added(&outcome.events, chat_id, &dave);
+    assert_eq!(fx.view(&dave, chat_id).await.role, Role::Member);
+    assert_eq!(fx.view(&alice, chat_id).await.member_count, 4);
+
+    assert_refused(
+        fx.store
+            .add_members(carol.actor, chat_id, vec![erin.id()], fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "a member adds someone",
+    );
+    // Adding a member again may be ignored or refused; either way nobody is counted twice.
+    match fx
+        .store
+        .add_members(alice.actor, chat_id, vec![dave.id()], fx.now())
+        .await
+    {
+        Ok(_) => {}
+        refused => assert_refused(
+            refused,
+            &[ErrorCode::AlreadyMember],
+            "adding a member again",
+        ),
+    }
+    assert_refused(
+        fx.store
+            .add_members(alice.actor, chat_id, vec![NO_SUCH_USER], fx.now())
+            .await,
+        &[ErrorCode::UserNotFound],
+        "adding an unknown user",
+    );
+    assert_eq!(fx.view(&alice, chat_id).await.member_count, 4);
+    assert_eq!(fx.roles(&alice, chat_id).await.len(), 4);
+
+    let direct = fx.direct(&alice, &bob).await;
+    assert_refused(
+        fx.store
+            .add_members(alice.actor, direct, vec![erin.id()], fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "adding someone to a direct chat",
+    );
+}
+
+async fn removing_members_follows_rank(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave, erin] =
+        fx.people(["alice", "bob", "carol", "dave", "erin"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol, &dave, &erin]).await;
+    fx.set_role(&alice, chat_id, &bob, Role::Admin).await;
+    fx.set_role(&alice, chat_id, &carol, Role::Admin).await;
+
+    let forbidden = [
+        (&carol, &bob, "an admin removes an admin"),
+        (&bob, &alice, "an admin removes the owner"),
+        (&dave, &erin, "a member removes a member"),
+        (&dave, &alice, "a member removes the owner"),
+    ];
+    for (remover, removed, what) in forbidden {
+        let result = fx
+            .store
+            .remove_member(remover.actor, chat_id, removed.id(), fx.now())
+            .await;
+        assert_refused(result, &[ErrorCode::Forbidden], what);
+    }
+
+    for (remover, removed) in [(&carol, &dave), (&alice, &bob)] {
+        let outcome = fx
+            .store
+            .remove_member(remover.actor, chat_id, removed.id(), fx.now())
+            .await
+            .expect("removing someone of lower rank");
+        assert_removal_published(&outcome.events, chat_id, removed.id());
+        fx.assert_locked_out(removed, chat_id).await;
+    }
+    assert_eq!(fx.view(&alice, chat_id).await.member_count, 3);
+    let snapshot = fx
+        .store
+        .chat_members(chat_id)
+        .await
+        .expect("reading members");
+    assert_eq!(sorted(snapshot.user_ids), ids(&[&alice, &carol, &erin]));
+}
+
+async fn leaving_chats(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    let leave = |who: &Person, chat_id: ChatId| {
+        fx.store
+            .remove_member(who.actor, chat_id, who.id(), fx.now())
+    };
+
+    let outcome = leave(&bob, chat_id).await.expect("a member leaves");
+    assert_removal_published(&outcome.events, chat_id, bob.id());
+    fx.assert_locked_out(&bob, chat_id).await;
+
+    assert_refused(
+        leave(&alice, chat_id).await,
+        &[ErrorCode::OwnerMustTransfer],
+        "the owner leaves while others remain",
+    );
+    let direct = fx.direct(&alice, &bob).await;
+    for who in [&alice, &bob] {
+        assert_refused(
+            leave(who, direct).await,
+            &[ErrorCode::Forbidden],
+            "leaving a direct chat",
+        );
+    }
+
+    fx.store
+        .transfer_ownership(alice.actor, chat_id, carol.id(), fx.now())
+        .await
+        .expect("handing over");
+    leave(&alice, chat_id)
+        .await
+        .expect("the former owner leaves");
+    leave(&carol, chat_id)
+        .await
+        .expect("the last member, the owner, leaves");
+    fx.assert_locked_out(&carol, chat_id).await;
+}
+
+async fn roles_are_set_by_the_owner_only(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    let set_role = |actor: &Person, target: UserId, role: Role| {
+        fx.store
+            .set_role(actor.actor, chat_id, target, role, fx.now())
+    };
+
+    let outcome = set_role(&alice, bob.id(), Role::Admin)
+        .await
+        .expect("the owner promotes");
+    let updated = only(&outcome.events, "member.updated", |event| {
+        *event
+            == Event::MemberUpdated {
+                chat_id,
+                user_id: bob.id(),
+                role: Role::Admin,
+            }
+    });
+    assert_on_chat(updated, chat_id, None);
+    assert_eq!(fx.view(&bob, chat_id).await.role, Role::Admin);
+
+    let refusals = [
+        (
+            &bob,
+            carol.id(),
+            Role::Admin,
+            ErrorCode::Forbidden,
+            "an admin promotes",
+        ),
+        (
+            &carol,
+            bob.id(),
+            Role::Member,
+            ErrorCode::Forbidden,
+            "a member demotes an admin",
+        ),
+        (
+            &alice,
+            alice.id(),
+            Role::Member,
+            ErrorCode::Forbidden,
+            "the owner demotes herself",
+        ),
+        (
+            &alice,
+            carol.id(),
+            Role::Owner,
+            ErrorCode::InvalidRole,
+            "making someone owner",
+        ),
+    ];
+    for (actor, target, role, code, what) in refusals {
+        assert_refused(set_role(actor, target, role).await, &[code], what);
+    }
+    assert_refused(
+        set_role(&alice, dave.id(), Role::Admin).await,
+        &[ErrorCode::NotMember, ErrorCode::UserNotFound],
+        "promoting a non-member",
+    );
+
+    set_role(&alice, bob.id(), Role::Member)
+        .await
+        .expect("the owner demotes");
+    assert_eq!(fx.view(&bob, chat_id).await.role, Role::Member);
+
+    let direct = fx.direct(&alice, &carol).await;
+    assert_refused(
+        fx.store
+            .set_role(alice.actor, direct, carol.id(), Role::Admin, fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "setting a role in a direct chat",
+    );
+}
+
+async fn ownership_moves_by_transfer(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.set_role(&alice, chat_id, &bob, Role::Admin).await;
+    let transfer = |from: &Person, to: &Person| {
+        fx.store
+            .transfer_ownership(from.actor, chat_id, to.id(), fx.now())
+    };
+
+    assert_refused(
+        transfer(&bob, &carol).await,
+        &[ErrorCode::Forbidden],
+        "an admin transfers",
+    );
+    assert_refused(
+        transfer(&alice, &dave).await,
+        &[ErrorCode::NotMember, ErrorCode::UserNotFound],
+        "transferring to a non-member",
+    );
+
+    let outcome = transfer(&alice, &carol).await.expect("the owner transfers");
+    for (user_id, role) in [(carol.id(), Role::Owner), (alice.id(), Role::Admin)] {
+        let updated = only(&outcome.events, "member.updated", |event| {
+            *event
+                == Event::MemberUpdated {
+                    chat_id,
+                    user_id,
+                    role,
+                }
+        });
+        assert_on_chat(updated, chat_id, None);
+    }
+    let expected = BTreeMap::from([
+        (alice.id(), Role::Admin),
+        (bob.id(), Role::Admin),
+        (carol.id(), Role::Owner),
+    ]);
+    assert_eq!(fx.roles(&bob, chat_id).await, expected);
+    assert_refused(
+        transfer(&alice, &bob).await,
+        &[ErrorCode::Forbidden],
+        "the former owner transfers",
+    );
+
+    let direct = fx.direct(&alice, &bob).await;
+    assert_refused(
+        fx.store
+            .transfer_ownership(alice.actor, direct, bob.id(), fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "transferring a direct chat",
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Invite links
+
+async fn invite_links_are_managed_by_admins(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.set_role(&alice, chat_id, &bob, Role::Admin).await;
+
+    let created_at = fx.now();
+    let invite = fx
+        .invite_at(&bob, chat_id, "class-5b", None, Some(30), created_at)
+        .await;
+    let expected = Invite {
+        code: "class-5b".to_owned(),
+        chat_id,
+        created_by: bob.id(),
+        created_at,
+        expires_at: None,
+        max_uses: Some(30),
+        uses: 0,
+    };
+    assert_eq!(invite, expected);
+    assert_eq!(
+        fx.store
+            .invites(alice.actor, chat_id)
+            .await
+            .expect("listing"),
+        vec![expected]
+    );
+
+    let by_member = NewInvite {
+        code: "by-carol".to_owned(),
+        expires_at: None,
+        max_uses: None,
+    };
+    assert_refused(
+        fx.store
+            .create_invite(carol.actor, chat_id, by_member.clone(), fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "a member creates an invite",
+    );
+    assert_refused(
+        fx.store.invites(carol.actor, chat_id).await,
+        &[ErrorCode::Forbidden],
+        "a member lists invites",
+    );
+    assert_refused(
+        fx.store
+            .revoke_invite(carol.actor, chat_id, "class-5b")
+            .await,
+        &[ErrorCode::Forbidden],
+        "a member revokes an invite",
+    );
+    let direct = fx.direct(&alice, &bob).await;
+    assert_refused(
+        fx.store
+            .create_invite(alice.actor, direct, by_member, fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "an invite to a direct chat",
+    );
+
+    fx.store
+        .revoke_invite(alice.actor, chat_id, "class-5b")
+        .await
+        .expect("revoking");
+    let left = fx
+        .store
+        .invites(alice.actor, chat_id)
+        .await
+        .expect("listing");
+    assert!(left.is_empty(), "a revoked invite is not listed");
+    assert_refused(
+        fx.store.invite_preview("class-5b", fx.now()).await,
+        &[ErrorCode::InviteNotFound],
+        "previewing a revoked invite",
+    );
+    assert_refused(
+        fx.store
+            .join_by_invite(dave.actor, "class-5b", fx.now())
+            .await,
+        &[ErrorCode::InviteNotFound],
+        "joining by a revoked invite",
+    );
+    assert_refused(
+        fx.store.invite_preview("no-such-code", fx.now()).await,
+        &[ErrorCode::InviteNotFound],
+        "previewing an unknown code",
+    );
+}
+
+async fn joining_by_invite(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave, erin] =
+        fx.people(["alice", "bob", "carol", "dave", "erin"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let join = |who: &Person, code: &'static str, now: Millis| {
+        fx.store.join_by_invite(who.actor, code, now)
+    };
+
+    fx.invite_at(&alice, chat_id, "open", None, None, fx.now())
+        .await;
+    let preview = fx
+        .store
+        .invite_preview("open", fx.now())
+        .await
+        .expect("previewing");
+    let chat = ChatInfo {
+        id: chat_id,
+        kind: ChatKind::Group,
+        title: fx.view(&alice, chat_id).await.title,
+        member_count: 2,
+    };
+    assert_eq!(
+        preview,
+        InvitePreview {
+            code: "open".to_owned(),
+            chat
+        }
+    );
+
+    let outcome = join(&carol, "open", fx.now()).await.expect("joining");
+    assert_eq!(outcome.value, chat_id);
+    assert_member_added(&outcome.events, chat_id, &carol);
+    assert_eq!(fx.view(&carol, chat_id).await.role, Role::Member);
+    assert_eq!(fx.view(&alice, chat_id).await.member_count, 3);
+
+    // Members cannot join again, and their attempts do not use the link up.
+    for who in [&carol, &bob] {
+        assert_refused(
+            join(who, "open", fx.now()).await,
+            &[ErrorCode::AlreadyMember],
+            "joining again",
+        );
+    }
+    let invites = fx
+        .store
+        .invites(alice.actor, chat_id)
+        .await
+        .expect("listing");
+    assert_eq!(
+        invites.iter().map(|invite| invite.uses).collect::<Vec<_>>(),
+        vec![1]
+    );
+
+    fx.invite_at(&alice, chat_id, "single-use", None, Some(1), fx.now())
+        .await;
+    join(&dave, "single-use", fx.now())
+        .await
+        .expect("using a single-use invite");
+    assert_refused(
+        join(&erin, "single-use", fx.now()).await,
+        &[ErrorCode::InviteUsedUp],
+        "using an invite once too often",
+    );
+
+    let expires_at = fx.now() + 60_000;
+    fx.invite_at(
+        &alice,
+        chat_id,
+        "expiring",
+        Some(expires_at),
+        None,
+        fx.now(),
+    )
+    .await;
+    let expired = &[ErrorCode::InviteExpired];
+    assert_refused(
+        join(&erin, "expiring", expires_at + 1).await,
+        expired,
+        "joining by an expired invite",
+    );
+    assert_refused(
+        fx.store.invite_preview("expiring", expires_at + 1).await,
+        expired,
+        "previewing an expired invite",
+    );
+    assert_refused(
+        fx.store.chat(erin.actor, chat_id).await,
+        &[ErrorCode::NotMember],
+        "erin never got in",
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Messages
+
+async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let other_chat = fx.group(&alice, &[&bob]).await;
+
+    for seq in 1..=3 {
+        let now = fx.now();
+        let client_msg_id = format!("hello-{seq}");
+        let outcome = fx
+            .store
+            .send_message(
+                alice.actor,
+                chat_id,
+                new_message(&client_msg_id, "Hello @nobody"),
+                now,
+            )
+            .await
+            .expect("sending");
+        let (message, created) = outcome.value;
+        assert!(created);
+        let expected = Message {
+            id: message.id,
+            chat_id,
+            seq,
+            sender_id: alice.id(),
+            client_msg_id,
+            text: "Hello @nobody".to_owned(),
+            reply_to: None,
+            mentions: vec![],
+            reactions: vec![],
+            created_at: now,
+            edited_at: None,
+            deleted: false,
+        };
+        assert_eq!(message, expected);
+        let published = only(&outcome.events, "message.new", |event| {
+            matches!(event, Event::MessageNew { .. })
+        });
+        assert_on_chat(published, chat_id, None);
+        assert_eq!(published.event, Event::MessageNew { message: expected });
+    }
+    assert_eq!(
+        fx.send(&bob, other_chat, "elsewhere").await.seq,
+        1,
+        "each chat counts its own seqs"
+    );
+
+    let chat = fx.view(&bob, chat_id).await;
+    assert_eq!(chat.last_seq, 3);
+    assert_eq!(chat.last_message.map(|message| message.seq), Some(3));
+}
+
+async fn sends_are_idempotent_per_sender_and_chat(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let other_chat = fx.group(&alice, &[&bob]).await;
+    let send = |who: &Person, chat_id: ChatId, text: &'static str| {
+        fx.store
+            .send_message(who.actor, chat_id, new_message("same-id", text), fx.now())
+    };
+
+    let (original, created) = send(&alice, chat_id, "Hello").await.expect("sending").value;
+    assert!(created);
+
+    let repeated = send(&alice, chat_id, "Hello again")
+        .await
+        .expect("resending");
+    assert_eq!(
+        repeated.value,
+        (original, false),
+        "a resend returns the original"
+    );
+    assert!(repeated.events.is_empty(), "a resend publishes nothing");
+
+    let (from_bob, created) = send(&bob, chat_id, "Hi").await.expect("sending").value;
+    assert!(
+        created,
+        "the same id from another sender is another message"
+    );
+    assert_eq!(from_bob.seq, 2);
+
+    let (elsewhere, created) = send(&alice, other_chat, "Hello")
+        .await
+        .expect("sending")
+        .value;
+    assert!(created, "the same id in another chat is another message");
+    assert_eq!(elsewhere.seq, 1);
+
+    assert_eq!(seqs(&fx.history(&bob, chat_id).await), vec![1, 2]);
+}
+
+async fn replies_must_point_at_existing_messages(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    fx.send_many(&alice, chat_id, 2).await;
+    let reply = |reply_to: Seq| {
+        let message = NewMessage {
+            reply_to: Some(reply_to),
+            ..new_message(&fx.unique("reply"), "Re")
+        };
+        fx.store.send_message(bob.actor, chat_id, message, fx.now())
+    };
+
+    for missing in [0, -1, 3] {
+        assert_refused(
+            reply(missing).await,
+            &[ErrorCode::MessageNotFound],
+            "replying to a missing message",
+        );
+    }
+    let (message, _) = reply(1).await.expect("replying").value;
+    assert_eq!(
+        (message.seq, message.reply_to),
+        (3, Some(1)),
+        "refused sends take no seq"
+    );
+}
+
+async fn only_managers_post_in_channels(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let channel = fx.create(&alice, ChatKind::Channel, &[&bob, &carol]).await;
+    fx.set_role(&alice, channel, &bob, Role::Admin).await;
+    let post = |who: &Person| {
+        fx.store.send_message(
+            who.actor,
+            channel,
+            new_message(&fx.unique("post"), "Notice"),
+            fx.now(),
+        )
+    };
+
+    assert_refused(
+        post(&carol).await,
+        &[ErrorCode::Forbidden],
+        "a member posts in a channel",
+    );
+    assert_refused(
+        post(&dave).await,
+        &[ErrorCode::NotMember],
+        "an outsider posts in a channel",
+    );
+    assert_eq!(post(&bob).await.expect("an admin posts").value.0.seq, 1);
+    assert_eq!(post(&alice).await.expect("the owner posts").value.0.seq, 2);
+}
+
+async fn mentions_resolve_to_users(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+
+    let text = "@bob and @Carol, see you. cc @nobody, mail@example.com";
+    let sent = fx.send(&alice, chat_id, text).await;
+    assert_eq!(sent.text, text, "the text is stored as given");
+    assert_eq!(
+        sorted(sent.mentions),
+        ids(&[&bob, &carol]),
+        "unknown names are not mentions"
+    );
+    let stored = fx.message_at(&bob, chat_id, sent.seq).await;
+    assert_eq!(sorted(stored.mentions), ids(&[&bob, &carol]));
+}
+
+async fn concurrent_sends_take_every_seq_once(store: Arc<dyn Store>) {
+    const SENDERS: usize = 8;
+    const SENDS_EACH: i64 = 25;
+    const TOTAL: i64 = SENDERS as i64 * SENDS_EACH;
+
+    let fx = Fixture::new(store);
+    let mut senders = Vec::new();
+    for index in 0..SENDERS {
+        senders.push(fx.person(&format!("sender{index}")).await);
+    }
+    let others: Vec<&Person> = senders[1..].iter().collect();
+    let chat_id = fx.group(&senders[0], &others).await;
+
+    // Every sender sends its messages one by one, all senders at once.
+    let send_all = |now: Millis| {
+        let tasks = senders.iter().enumerate().map(|(index, sender)| {
+            let (store, actor) = (Arc::clone(&fx.store), sender.actor);
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                for n in 0..SENDS_EACH {
+                    let message = new_message(&format!("s{index}-{n}"), "in a crowd");
+                    let outcome = store.send_message(actor, chat_id, message, now).await;
+                    sent.push(outcome.expect("a concurrent send").value);
+                }
+                sent
+            })
+        });
+        join_all(tasks.collect())
+    };
+    let by_client_id = |sent: &[(Message, bool)]| -> BTreeMap<(UserId, String), Seq> {
+        sent.iter()
+            .map(|(message, _)| {
+                (
+                    (message.sender_id, message.client_msg_id.clone()),
+                    message.seq,
+                )
+            })
+            .collect()
+    };
+
+    let first: Vec<_> = send_all(fx.now()).await.into_iter().flatten().collect();
+    assert!(
+        first.iter().all(|(_, created)| *created),
+        "every first send creates"
+    );
+    let mut first_seqs: Vec<Seq> = first.iter().map(|(message, _)| message.seq).collect();
+    first_seqs.sort();
+    assert_eq!(
+        first_seqs,
+        (1..=TOTAL).collect::<Vec<_>>(),
+        "every seq taken exactly once"
+    );
+
+    let resent: Vec<_> = send_all(fx.now()).await.into_iter().flatten().collect();
+    assert!(
+        resent.iter().all(|(_, created)| !created),
+        "every resend finds its original"
+    );
+    assert_eq!(
+        by_client_id(&resent),
+        by_client_id(&first),
+        "resends return the originals"
+    );
+    assert_eq!(
+        seqs(&fx.history(&senders[0], chat_id).await),
+        (1..=TOTAL).collect::<Vec<_>>()
+    );
+
+    // One sender's client retries the same message from several connections at once.
+    let now = fx.now();
+    let racers = (0..SENDERS).map(|_| {
+        let (store, actor) = (Arc::clone(&fx.store), senders[0].actor);
+        tokio::spawn(async move {
+            let outcome = store
+                .send_message(actor, chat_id, new_message("raced", "once"), now)
+                .await;
+            outcome.expect("a racing send").value
+        })
+    });
+    let raced = join_all(racers.collect()).await;
+    let created = raced.iter().filter(|(_, created)| *created).count();
+    assert_eq!(created, 1, "racing resends store the message once");
+    assert!(
+        raced.iter().all(|(message, _)| message.seq == TOTAL + 1),
+        "all racers get the one message"
+    );
+    assert_eq!(fx.view(&senders[1], chat_id).await.last_seq, TOTAL + 1);
+}
+
+async fn history_pages_are_ascending(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    fx.send_many(&alice, chat_id, 10).await;
+
+    let page = |before, after, limit| Page {
+        before,
+        after,
+        limit,
+    };
+    let cases = [
+        (page(None, None, 3), vec![8, 9, 10]),
+        (page(Some(5), None, 3), vec![2, 3, 4]),
+        (page(Some(2), None, 3), vec![1]),
+        (page(None, Some(5), 3), vec![6, 7, 8]),
+        (page(None, Some(0), 3), vec![1, 2, 3]),
+        (page(None, Some(10), 3), vec![]),
+        (page(None, None, 20), (1..=10).collect()),
+    ];
+    for (page, expected) in cases {
+        let messages = fx
+            .store
+            .messages(bob.actor, chat_id, page)
+            .await
+            .expect("reading history");
+        assert_eq!(seqs(&messages), expected, "{page:?}");
+    }
+}
+
+async fn editing_is_for_authors(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let draft = fx.send(&bob, chat_id, "draft").await;
+    let edit = |who: &Person, seq: Seq, now: Millis| {
+        fx.store
+            .edit_message(who.actor, chat_id, seq, "final".to_owned(), now)
+    };
+
+    let edited_at = fx.now();
+    let outcome = edit(&bob, draft.seq, edited_at)
+        .await
+        .expect("the author edits");
+    let expected = Message {
+        text: "final".to_owned(),
+        edited_at: Some(edited_at),
+        ..draft.clone()
+    };
+    assert_eq!(outcome.value, expected);
+    let published = only(&outcome.events, "message.edited", |event| {
+        matches!(event, Event::MessageEdited { .. })
+    });
+    assert_on_chat(published, chat_id, None);
+    assert_eq!(
+        published.event,
+        Event::MessageEdited {
+            message: expected.clone()
+        }
+    );
+    assert_eq!(fx.message_at(&alice, chat_id, draft.seq).await, expected);
+
+    assert_refused(
+        edit(&alice, draft.seq, fx.now()).await,
+        &[ErrorCode::Forbidden],
+        "the owner edits someone else's message",
+    );
+    assert_refused(
+        edit(&bob, 99, fx.now()).await,
+        &[ErrorCode::MessageNotFound],
+        "editing a missing message",
+    );
+
+    fx.store
+        .delete_message(bob.actor, chat_id, draft.seq, fx.now())
+        .await
+        .expect("deleting");
+    assert_refused(
+        edit(&bob, draft.seq, fx.now()).await,
+        &[ErrorCode::MessageDeleted],
+        "editing a deleted message",
+    );
+}
+
+async fn deleting_leaves_a_tombstone(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol, &dave]).await;
+    fx.set_role(&alice, chat_id, &bob, Role::Admin).await;
+    let from_carol = fx.send(&carol, chat_id, "hi @dave").await;
+    fx.store
+        .toggle_reaction(
+            dave.actor,
+            chat_id,
+            from_carol.seq,
+            THUMBS_UP.to_owned(),
+            fx.now(),
+        )
+        .await
+        .expect("reacting");
+    let from_dave = fx.send(&dave, chat_id, "hello").await;
+    let delete = |who: &Person, chat_id: ChatId, seq: Seq| {
+        fx.store.delete_message(who.actor, chat_id, seq, fx.now())
+    };
+
+    assert_refused(
+        delete(&carol, chat_id, from_dave.seq).await,
+        &[ErrorCode::Forbidden],
+        "a member deletes someone else's message",
+    );
+    let outcome = delete(&carol, chat_id, from_carol.seq)
+        .await
+        .expect("the author deletes");
+    let deleted = only(&outcome.events, "message.deleted", |event| {
+        *event
+            == Event::MessageDeleted {
+                chat_id,
+                seq: from_carol.seq,
+            }
+    });
+    assert_on_chat(deleted, chat_id, None);
+    delete(&bob, chat_id, from_dave.seq)
+        .await
+        .expect("an admin deletes someone else's message");
+
+    let history = fx.history(&alice, chat_id).await;
+    assert_eq!(seqs(&history), vec![1, 2], "tombstones keep their seqs");
+    for (tombstone, sender) in history.iter().zip([&carol, &dave]) {
+        assert!(tombstone.deleted);
+        assert_eq!(tombstone.sender_id, sender.id());
+        assert_eq!(tombstone.text, "", "a tombstone keeps no text");
+        assert!(
+            tombstone.mentions.is_empty(),
+            "a tombstone keeps no mentions"
+        );
+        assert!(
+            tombstone.reactions.is_empty(),
+            "a tombstone keeps no reactions"
+        );
+    }
+    assert_eq!(fx.send(&alice, chat_id, "next").await.seq, 3);
+    assert_refused(
+        delete(&alice, chat_id, 99).await,
+        &[ErrorCode::MessageNotFound],
+        "deleting a missing message",
+    );
+
+    let direct = fx.direct(&alice, &bob).await;
+    let hers = fx.send(&alice, direct, "just between us").await;
+    assert_refused(
+        delete(&bob, direct, hers.seq).await,
+        &[ErrorCode::Forbidden],
+        "deleting the other person's message in a direct chat",
+    );
+}
+
+async fn reactions_toggle(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    let seq = fx.send(&alice, chat_id, "vote").await.seq;
+    let toggle = |who: &Person, seq: Seq, emoji: &str| {
+        fx.store
+            .toggle_reaction(who.actor, chat_id, seq, emoji.to_owned(), fx.now())
+    };
+
+    let steps = [
+        (&bob, THUMBS_UP, true, vec![(THUMBS_UP, vec![&bob])]),
+        (
+            &carol,
+            THUMBS_UP,
+            true,
+            vec![(THUMBS_UP, vec![&bob, &carol])],
+        ),
+        (
+            &bob,
+            HEART,
+            true,
+            vec![(HEART, vec![&bob]), (THUMBS_UP, vec![&bob, &carol])],
+        ),
+        (
+            &bob,
+            THUMBS_UP,
+            false,
+            vec![(HEART, vec![&bob]), (THUMBS_UP, vec![&carol])],
+        ),
+        (&carol, THUMBS_UP, false, vec![(HEART, vec![&bob])]),
+    ];
+    for (who, emoji, added, expected) in steps {
+        let outcome = toggle(who, seq, emoji).await.expect("toggling a reaction");
+        assert_eq!(
+            outcome.value, added,
+            "{} toggles {emoji}",
+            who.user.username
+        );
+        let reaction = Event::Reaction {
+            chat_id,
+            seq,
+            user_id: who.id(),
+            emoji: emoji.to_owned(),
+            added,
+        };
+        assert_on_chat(
+            only(&outcome.events, "reaction", |event| *event == reaction),
+            chat_id,
+            None,
+        );
+
+        let expected: BTreeMap<String, Vec<UserId>> = expected
+            .into_iter()
+            .map(|(emoji, people)| (emoji.to_owned(), ids(&people)))
+            .collect();
+        assert_eq!(
+            reactions_of(&fx.message_at(&alice, chat_id, seq).await),
+            expected
+        );
+    }
+
+    assert_refused(
+        toggle(&dave, seq, THUMBS_UP).await,
+        &[ErrorCode::NotMember],
+        "an outsider reacts",
+    );
+    assert_refused(
+        toggle(&bob, 99, THUMBS_UP).await,
+        &[ErrorCode::MessageNotFound],
+        "reacting to nothing",
+    );
+}
+
+async fn read_markers_only_move_forward(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.send_many(&alice, chat_id, 3).await;
+    let mark_read = |who: &Person, seq: Seq| fx.store.mark_read(who.actor, chat_id, seq, fx.now());
+    let read_state = async |who: &Person| {
+        let chat = fx.view(who, chat_id).await;
+        (chat.read_seq, chat.unread_count)
+    };
+    assert_eq!(read_state(&bob).await, (0, 3));
+
+    let outcome = mark_read(&bob, 2).await.expect("marking read");
+    only(&outcome.events, "read", |event| {
+        *event
+            == Event::Read {
+                chat_id,
+                user_id: bob.id(),
+                seq: 2,
+            }
+    });
+    assert_eq!(read_state(&bob).await, (2, 1));
+
+    mark_read(&bob, 1)
+        .await
+        .expect("marking an older message read");
+    assert_eq!(read_state(&bob).await, (2, 1), "a marker never moves back");
+
+    // Past the newest message a marker may be clamped or refused, but never lands beyond it.
+    match mark_read(&bob, 99).await {
+        Ok(_) | Err(StoreError::Rejected(_)) => {}
+        Err(failure) => panic!("marking past the end failed: {failure:?}"),
+    }
+    let (read_seq, unread) = read_state(&bob).await;
+    assert!(
+        (2..=3).contains(&read_seq),
+        "the marker stays within the chat, at {read_seq}"
+    );
+    assert_eq!(unread, 3 - read_seq);
+
+    // Sending reads everything up to one's own message.
+    let from_bob = fx.send(&bob, chat_id, "thanks").await;
+    assert_eq!(read_state(&bob).await, (4, 0));
+    assert_eq!(
+        read_state(&alice).await,
+        (3, 1),
+        "others' messages count as unread"
+    );
+
+    mark_read(&carol, 1).await.expect("marking read");
+    let read_by = async |who: &Person, seq: Seq| {
+        sorted(
+            fx.store
+                .read_by(who.actor, chat_id, seq)
+                .await
+                .expect("reading read_by"),
+        )
+    };
+    assert_eq!(
+        read_by(&bob, 1).await,
+        ids(&[&bob, &carol]),
+        "the sender is not listed"
+    );
+    assert_eq!(read_by(&bob, 2).await, ids(&[&bob]));
+    assert_eq!(read_by(&carol, from_bob.seq).await, Vec::<UserId>::new());
+    mark_read(&alice, from_bob.seq).await.expect("marking read");
+    assert_eq!(read_by(&carol, from_bob.seq).await, ids(&[&alice]));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Event streams
+
+async fn member_snapshots_follow_membership(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    fx.assert_snapshot(chat_id, &[&alice, &bob]).await;
+
+    fx.record(
+        fx.store
+            .add_members(alice.actor, chat_id, vec![carol.id()], fx.now())
+            .await,
+    );
+    fx.assert_snapshot(chat_id, &[&alice, &bob, &carol]).await;
+
+    fx.send(&carol, chat_id, "hello").await;
+    fx.assert_snapshot(chat_id, &[&alice, &bob, &carol]).await;
+
+    fx.record(
+        fx.store
+            .remove_member(alice.actor, chat_id, bob.id(), fx.now())
+            .await,
+    );
+    fx.assert_snapshot(chat_id, &[&alice, &carol]).await;
+    fx.assert_streams_gap_free();
+}
+
+async fn catch_up_returns_exactly_what_was_missed(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    // Bob stays in the first chat, joins the second while offline and is removed from the third.
+    let stays = fx.group(&alice, &[&bob, &carol]).await;
+    let joins = fx.group(&alice, &[&carol]).await;
+    let leaves = fx.group(&alice, &[&bob]).await;
+    let early = fx.send(&alice, stays, "before bob goes offline").await;
+
+    let cursor = fx
+        .store
+        .current_cursor(bob.id())
+        .await
+        .expect("reading the cursor");
+    let heads = BTreeMap::from([(stays, fx.head_of(stays)), (leaves, fx.head_of(leaves))]);
+    assert_eq!(
+        cursor.chats, heads,
+        "the current cursor is the end of each of bob's chats"
+    );
+
+    // Everything from here on happens while bob is offline.
+    let greeting = fx.send(&alice, stays, "hello").await;
+    let reply = fx.send(&carol, stays, "hi all").await;
+    fx.record(
+        fx.store
+            .mark_read(bob.actor, stays, reply.seq, fx.now())
+            .await,
+    );
+    fx.send(&bob, stays, "from bob's other device").await;
+    let seq = greeting.seq;
+    fx.record(
+        fx.store
+            .edit_message(
+                alice.actor,
+                stays,
+                seq,
+                "hello, everyone".to_owned(),
+                fx.now(),
+            )
+            .await,
+    );
+    fx.record(
+        fx.store
+            .toggle_reaction(carol.actor, stays, seq, THUMBS_UP.to_owned(), fx.now())
+            .await,
+    );
+    fx.record(
+        fx.store
+            .rename_chat(alice.actor, stays, "Renamed".to_owned(), fx.now())
+            .await,
+    );
+    fx.set_role(&alice, stays, &carol, Role::Admin).await;
+    fx.send(&alice, joins, "before bob joins").await;
+    fx.record(
+        fx.store
+            .add_members(alice.actor, joins, vec![bob.id()], fx.now())
+            .await,
+    );
+    fx.send(&carol, joins, "welcome, bob").await;
+    fx.send(&alice, leaves, "while bob is still in").await;
+    fx.record(
+        fx.store
+            .remove_member(alice.actor, leaves, bob.id(), fx.now())
+            .await,
+    );
+    let phone = fx.extra_session(&bob, "bob-phone").await;
+    fx.record(fx.store.revoke_sessions(bob.id(), Revoke::One(phone)).await);
+    fx.record(
+        fx.store
+            .delete_message(alice.actor, stays, early.seq, fx.now())
+            .await,
+    );
+    let elsewhere = fx.group(&carol, &[&dave]).await;
+    fx.send(&dave, elsewhere, "nothing to do with bob").await;
+    fx.assert_streams_gap_free();
+
+    let bobs_chats = [stays, joins];
+    let expected = by_stream(&missed_by(bob.id(), &cursor, &bobs_chats, &fx.logged()));
+    let streams: BTreeSet<Stream> = expected.keys().copied().collect();
+    let bobs_streams = BTreeSet::from([
+        Stream::User(bob.id()),
+        Stream::Chat(stays),
+        Stream::Chat(joins),
+    ]);
+    assert_eq!(
+        streams, bobs_streams,
+        "the scenario touches each of bob's streams"
+    );
+
+    let at_once = fx
+        .store
+        .catch_up(bob.id(), &cursor, 1000)
+        .await
+        .expect("catching up");
+    assert_eq!(
+        by_stream(&events_of(at_once)),
+        expected,
+        "catching up at once"
+    );
+
+    let (paged, end) = catch_up_in_pages(&*fx.store, bob.id(), &cursor, 3).await;
+    assert_eq!(
+        by_stream(&paged),
+        expected,
+        "catching up three at a time: each event once"
+    );
+
+    let current = fx
+        .store
+        .current_cursor(bob.id())
+        .await
+        .expect("reading the cursor");
+    let chats: BTreeSet<ChatId> = current.chats.keys().copied().collect();
+    assert_eq!(
+        chats,
+        BTreeSet::from(bobs_chats),
+        "the cursor follows the chats bob is in"
+    );
+    assert_eq!(
+        end.user_pos, current.user_pos,
+        "paging reached the end of bob's stream"
+    );
+    for (&chat_id, &pos) in &current.chats {
+        assert_eq!(
+            pos,
+            fx.head_of(chat_id),
+            "the current cursor is at chat {chat_id}'s end"
+        );
+        assert_eq!(
+            end.chats.get(&chat_id),
+            Some(&pos),
+            "paging reached chat {chat_id}'s end"
+        );
+    }
+    let nothing = fx
+        .store
+        .catch_up(bob.id(), &current, 1000)
+        .await
+        .expect("catching up");
+    assert_eq!(
+        events_of(nothing),
+        vec![],
+        "nothing is missed at the current cursor"
+    );
+}
+
+async fn pruned_cursors_resync(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    fx.send(&alice, chat_id, "seen").await;
+    let old = fx
+        .store
+        .current_cursor(bob.id())
+        .await
+        .expect("reading the cursor");
+    fx.send_many(&alice, chat_id, 2).await;
+
+    let pruned = fx.store.prune_events(FAR_FUTURE).await.expect("pruning");
+    assert!(pruned > 0, "pruning deleted the events");
+    let current = match fx
+        .store
+        .catch_up(bob.id(), &old, 1000)
+        .await
+        .expect("catching up")
+    {
+        CatchUp::Resync { current } => current,
+        CatchUp::Events(events) => panic!("missed events were pruned, yet came back: {events:?}"),
+    };
+    let now = fx
+        .store
+        .current_cursor(bob.id())
+        .await
+        .expect("reading the cursor");
+    assert_eq!(current, now, "a resync starts from the current cursor");
+
+    let nothing = fx
+        .store
+        .catch_up(bob.id(), &current, 1000)
+        .await
+        .expect("catching up");
+    assert_eq!(
+        events_of(nothing),
+        vec![],
+        "a cursor at the end misses nothing pruned"
+    );
+
+    // Positions go on after pruning, so the new cursor stays good.
+    fx.send(&alice, chat_id, "after pruning").await;
+    let resumed = fx
+        .store
+        .catch_up(bob.id(), &current, 1000)
+        .await
+        .expect("catching up");
+    let resumed = by_stream(&events_of(resumed));
+    assert_eq!(
+        resumed,
+        by_stream(&missed_by(bob.id(), &current, &[chat_id], &fx.logged()))
+    );
+    let first = resumed
+        .get(&Stream::Chat(chat_id))
+        .and_then(|events| events.first());
+    assert_eq!(first, Some(&(current.chats[&chat_id] + 1, "message.new")));
+}
+
+// ------------------------------------------------------------------------------------------------
+// The fixture
+
+#[derive(Debug, Clone)]
+struct Person {
+    user: User,
+    actor: Actor,
+}
+
+impl Person {
+    fn id(&self) -> UserId {
+        self.user.id
+    }
+}
+
+/// A store plus what checks need around it: a clock, unique names, and a log of every event the
+/// writes made through it committed.
+struct Fixture {
+    store: Arc<dyn Store>,
+    clock: AtomicI64,
+    serial: AtomicI64,
+    log: Mutex<Vec<Published>>,
+}
+
+impl Fixture {
+    fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            clock: AtomicI64::new(START),
+            serial: AtomicI64::new(1),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A timestamp later than every one handed out before.
+    fn now(&self) -> Millis {
+        self.clock.fetch_add(1_000, Ordering::Relaxed)
+    }
+
+    fn unique(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.serial.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Unwraps a write and logs the events it committed.
+    #[track_caller]
+    fn record<T>(&self, result: StoreResult<Outcome<T>>) -> T {
+        let outcome = result.unwrap_or_else(|failure| panic!("a write failed: {failure:?}"));
+        self.log.lock().expect("the log").extend(outcome.events);
+        outcome.value
+    }
+
+    fn logged(&self) -> Vec<Published> {
+        self.log.lock().expect("the log").clone()
+    }
+
+    /// The position of the chat's newest logged event.
+    #[track_caller]
+    fn head_of(&self, chat_id: ChatId) -> i64 {
+        let positions = chat_positions(&self.logged(), chat_id);
+        *positions
+            .last()
+            .unwrap_or_else(|| panic!("no events logged for chat {chat_id}"))
+    }
+
+    /// Each chat's logged stream counts 1, 2, 3…; each user's moves by one per event.
+    #[track_caller]
+    fn assert_streams_gap_free(&self) {
+        let mut streams: BTreeMap<Stream, Vec<i64>> = BTreeMap::new();
+        for published in self.logged() {
+            let (stream, pos) = stream_of(&published.route);
+            streams.entry(stream).or_default().push(pos);
+        }
+        for (stream, positions) in streams {
+            let first = match stream {
+                Stream::Chat(_) => 1,
+                Stream::User(_) => positions[0],
+            };
+            let expected: Vec<i64> = (first..).take(positions.len()).collect();
+            assert_eq!(
+                positions, expected,
+                "positions of {stream:?} in commit order"
+            );
+        }
+    }
+
+    async fn person(&self, name: &str) -> Person {
+        let user = NewUser {
+            username: name.to_owned(),
+            display_name: display_name_of(name),
+            password_hash: password_hash_of(name),
+        };
+        let (user, session_id) = self
+            .store
+            .register(user, session(name), self.now())
+            .await
+            .expect("registering");
+        Person {
+            actor: Actor {
+                user_id: user.id,
+                session_id,
+            },
+            user,
+        }
+    }
+
+    async fn people<const N: usize>(&self, names: [&str; N]) -> [Person; N] {
+        let mut people = Vec::with_capacity(N);
+        for name in names {
+            people.push(self.person(name).await);
+        }
+        people.try_into().expect("one person per name")
+    }
+
+    async fn extra_session(&self, who: &Person, label: &str) -> i64 {
+        self.store
+            .create_session(who.id(), session(label), self.now())
+            .await
+            .expect("creating a session")
+    }
+
+    async fn authenticate(&self, label: &str) -> Option<Actor> {
+        self.store
+            .authenticate(hash_of(label), self.now())
+            .await
+            .expect("authenticating")
+    }
+
+    async fn session_ids(&self, who: &Person) -> Vec<i64> {
+        let sessions = self
+            .store
+            .sessions(who.id())
+            .await
+            .expect("listing sessions");
+        sorted(sessions.into_iter().map(|session| session.id).collect())
+    }
+
+    async fn create(&self, owner: &Person, kind: ChatKind, members: &[&Person]) -> ChatId {
+        let result = self
+            .store
+            .create_chat(owner.actor, new_chat(kind, members), self.now())
+            .await;
+        let (chat_id, created) = self.record(result);
+        assert!(created, "a new chat");
+        chat_id
+    }
+
+    async fn group(&self, owner: &Person, members: &[&Person]) -> ChatId {
+        self.create(owner, ChatKind::Group, members).await
+    }
+
+    async fn direct(&self, from: &Person, to: &Person) -> ChatId {
+        self.create(from, ChatKind::Direct, &[to]).await
+    }
+
+    async fn set_role(&self, owner: &Person, chat_id: ChatId, who: &Person, role: Role) {
+        let result = self
+            .store
+            .set_role(owner.actor, chat_id, who.id(), role, self.now())
+            .await;
+        self.record(result);
+    }
+
+    async fn send(&self, who: &Person, chat_id: ChatId, text: &str) -> Message {
+        let message = new_message(&self.unique("m"), text);
+        let result = self
+            .store
+            .send_message(who.actor, chat_id, message, self.now())
+            .await;
+        let (message, created) = self.record(result);
+        assert!(created, "a new message");
+        message
+    }
+
+    async fn send_many(&self, who: &Person, chat_id: ChatId, count: usize) -> Vec<Message> {
+        let mut sent = Vec::with_capacity(count);
+        for n in 1..=count {
+            sent.push(self.send(who, chat_id, &format!("message {n}")).await);
+        }
+        sent
+    }
+
+    async fn invite_at(
+        &self,
+        who: &Person,
+        chat_id: ChatId,
+        code: &str,
+        expires_at: Option<Millis>,
+        max_uses: Option<u32>,
+        now: Millis,
+    ) -> Invite {
+        let invite = NewInvite {
+            code: code.to_owned(),
+            expires_at,
+            max_uses,
+        };
+        self.store
+            .create_invite(who.actor, chat_id, invite, now)
+            .await
+            .expect("creating an invite")
+    }
+
+    async fn view(&self, who: &Person, chat_id: ChatId) -> Chat {
+        self.store
+            .chat(who.actor, chat_id)
+            .await
+            .expect("reading a chat")
+    }
+
+    async fn chat_ids(&self, who: &Person) -> Vec<ChatId> {
+        let chats = self.store.chats(who.actor).await.expect("listing chats");
+        chats.into_iter().map(|chat| chat.id).collect()
+    }
+
+    async fn roles(&self, who: &Person, chat_id: ChatId) -> BTreeMap<UserId, Role> {
+        let members = self
+            .store
+            .members(who.actor, chat_id)
+            .await
+            .expect("listing members");
+        members
+            .into_iter()
+            .map(|member| (member.user.id, member.role))
+            .collect()
+    }
+
+    async fn message_at(&self, who: &Person, chat_id: ChatId, seq: Seq) -> Message {
+        let page = Page {
+            after: Some(seq - 1),
+            before: None,
+            limit: 1,
+        };
+        let mut found = self
+            .store
+            .messages(who.actor, chat_id, page)
+            .await
+            .expect("reading history");
+        assert_eq!(seqs(&found), vec![seq], "reading message {seq}");
+        found.remove(0)
+    }
+
+    /// The whole history, read page by page from the start.
+    async fn history(&self, who: &Person, chat_id: ChatId) -> Vec<Message> {
+        let mut history: Vec<Message> = Vec::new();
+        loop {
+            let after = history.last().map_or(0, |message| message.seq);
+            let page = Page {
+                after: Some(after),
+                before: None,
+                limit: 100,
+            };
+            let messages = self
+                .store
+                .messages(who.actor, chat_id, page)
+                .await
+                .expect("reading history");
+            if messages.is_empty() {
+                return history;
+            }
+            history.extend(messages);
+        }
+    }
+
+    /// Everything a member may do in a chat is refused once they are out of it.
+    async fn assert_locked_out(&self, who: &Person, chat_id: ChatId) {
+        let not_member = &[ErrorCode::NotMember];
+        let page = Page {
+            limit: 10,
+            ..Page::default()
+        };
+        let message = new_message(&self.unique("m"), "still here?");
+        assert_refused(
+            self.store.chat(who.actor, chat_id).await,
+            not_member,
+            "reading a chat one left",
+        );
+        assert_refused(
+            self.store.messages(who.actor, chat_id, page).await,
+            not_member,
+            "reading the history of a chat one left",
+        );
+        assert_refused(
+            self.store
+                .send_message(who.actor, chat_id, message, self.now())
+                .await,
+            not_member,
+            "sending to a chat one left",
+        );
+        assert!(
+            !self.chat_ids(who).await.contains(&chat_id),
+            "a chat one left is not listed"
+        );
+    }
+
+    /// The chat's recipients, as of its newest logged event.
+    async fn assert_snapshot(&self, chat_id: ChatId, members: &[&Person]) {
+        let snapshot = self
+            .store
+            .chat_members(chat_id)
+            .await
+            .expect("reading members");
+        assert_eq!(sorted(snapshot.user_ids), ids(members));
+        assert_eq!(
+            snapshot.as_of_pos,
+            self.head_of(chat_id),
+            "as of the chat's newest event"
+        );
+    }
+}
+
+/// A stand-in for the SHA-256 of a token or ticket: distinct labels give distinct hashes.
+fn hash_of(label: &str) -> [u8; 32] {
+    assert!(label.len() <= 32, "label too long for a fake hash: {label}");
+    let mut hash = [0; 32];
+    hash[..label.len()].copy_from_slice(label.as_bytes());
+    hash
+}
+
+/// A session whose token hash is `hash_of(label)`.
+fn session(label: &str) -> NewSession {
+    NewSession {
+        token_hash: hash_of(label),
+        device_name: format!("device {label}"),
+    }
+}
+
+fn display_name_of(username: &str) -> String {
+    format!("User {username}")
+}
+
+fn password_hash_of(username: &str) -> String {
+    format!("$argon2id$fake-hash-of-{username}")
+}
+
+fn new_chat(kind: ChatKind, members: &[&Person]) -> NewChat {
+    let title = match kind {
+        ChatKind::Direct => None,
+        ChatKind::Group => Some("Class 5B parents".to_owned()),
+        ChatKind::Channel => Some("Class 5B announcements".to_owned()),
+    };
+    NewChat {
+        kind,
+        title,
+        member_ids: members.iter().map(|person| person.id()).collect(),
+    }
+}
+
+fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
+    NewMessage {
+        client_msg_id: client_msg_id.to_owned(),
+        text: text.to_owned(),
+        reply_to: None,
+    }
+}
+
+fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+    items.sort();
+    items
+}
+
+fn ids(people: &[&Person]) -> Vec<UserId> {
+    sorted(people.iter().map(|person| person.id()).collect())
+}
+
+fn seqs(messages: &[Message]) -> Vec<Seq> {
+    messages.iter().map(|message| message.seq).collect()
+}
+
+/// Emoji to the sorted ids of those who gave it.
+fn reactions_of(message: &Message) -> BTreeMap<String, Vec<UserId>> {
+    let reactions = message.reactions.iter().map(|reaction| {
+        assert!(
+            !reaction.user_ids.is_empty(),
+            "a reaction nobody gives is not listed: {reaction:?}"
+        );
+        (reaction.emoji.clone(), sorted(reaction.user_ids.clone()))
+    });
+    reactions.collect()
+}
+
+async fn join_all<T: Send + 'static>(tasks: Vec<JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.expect("a task panicked"));
+    }
+    results
+}
+
+// ------------------------------------------------------------------------------------------------
+// Assertions
+
+/// The result is a refusal with one of the `allowed` codes.
+#[track_caller]
+fn assert_refused<T: Debug>(result: StoreResult<T>, allowed: &[ErrorCode], what: &str) {
+    match result {
+        Err(StoreError::Rejected(rejection)) if allowed.contains(&rejection.code) => {}
+        other => panic!("{what}: expected a refusal with {allowed:?}, got {other:?}"),
+    }
+}
+
+/// The one event among `events` that `pick` accepts.
+#[track_caller]
+fn only<'a>(events: &'a [Published], what: &str, pick: impl Fn(&Event) -> bool) -> &'a Published {
+    let mut found = events.iter().filter(|published| pick(&published.event));
+    match (found.next(), found.next()) {
+        (Some(published), None) => published,
+        _ => panic!("expected exactly one {what} event among {events:#?}"),
+    }
+}
+
+#[track_caller]
+fn assert_on_chat(published: &Published, chat_id: ChatId, membership: Option<MembershipChange>) {
+    let on_chat = matches!(
+        published.route,
+        Route::Chat { chat_id: to, membership: change, .. } if to == chat_id && change == membership
+    );
+    assert!(
+        on_chat,
+        "{published:?} should go to chat {chat_id} with membership {membership:?}"
+    );
+}
+
+fn chat_positions(events: &[Published], chat_id: ChatId) -> Vec<i64> {
+    let positions = events.iter().filter_map(|published| match published.route {
+        Route::Chat {
+            chat_id: to, pos, ..
+        } if to == chat_id => Some(pos),
+        _ => None,
+    });
+    positions.collect()
+}
+
+/// A new chat's stream starts with `chat.created` at position 1 and has no gaps.
+#[track_caller]
+fn assert_new_chat_stream(events: &[Published], chat_id: ChatId, creator: UserId) {
+    let positions = chat_positions(events, chat_id);
+    let expected: Vec<i64> = (1..).take(positions.len()).collect();
+    assert_eq!(
+        positions, expected,
+        "a new chat's positions count from 1: {events:#?}"
+    );
+    let first = events
+        .iter()
+        .find(|published| matches!(published.route, Route::Chat { .. }));
+    let created = first.map(|published| &published.event);
+    assert!(
+        matches!(created, Some(Event::ChatCreated { chat, created_by }) if chat.id == chat_id && *created_by == creator),
+        "a chat's first event is chat.created by its creator: {events:#?}"
+    );
+}
+
+/// One `member.added` for the person, telling routing that they joined.
+#[track_caller]
+fn assert_member_added(events: &[Published], chat_id: ChatId, who: &Person) {
+    let added = only(
+        events,
+        "member.added",
+        |event| matches!(event, Event::MemberAdded { chat_id: to, user, role: Role::Member } if *to == chat_id && user.id == who.id()),
+    );
+    assert_on_chat(
+        added,
+        chat_id,
+        Some(MembershipChange {
+            user_id: who.id(),
+            joined: true,
+        }),
+    );
+}
+
+/// Removal reaches the chat (so recipient lists shrink) and the removed user's own stream (so
+/// their other devices, which no longer follow the chat, learn of it too).
+#[track_caller]
+fn assert_removal_published(events: &[Published], chat_id: ChatId, user_id: UserId) {
+    let removal = Event::MemberRemoved { chat_id, user_id };
+    let left = Some(MembershipChange {
+        user_id,
+        joined: false,
+    });
+    let to_chat = events.iter().filter(|published| {
+        published.event == removal
+            && matches!(published.route, Route::Chat { chat_id: to, membership, .. } if to == chat_id && membership == left)
+    });
+    let to_user = events.iter().filter(|published| {
+        published.event == removal
+            && matches!(published.route, Route::User { user_id: to, .. } if to == user_id)
+    });
+    assert_eq!(
+        (to_chat.count(), to_user.count()),
+        (1, 1),
+        "member.removed to the chat and to the user: {events:#?}"
+    );
+}
+
+/// Exactly one `session.revoked` per id, on the user's stream at consecutive positions; returns the
+/// last position.
+#[track_caller]
+fn assert_revocations(events: &[Published], user_id: UserId, session_ids: &[i64]) -> i64 {
+    let mut revoked = Vec::new();
+    let mut positions = Vec::new();
+    for published in events {
+        match (published.route, &published.event) {
+            (Route::User { user_id: to, pos }, Event::SessionRevoked { session_id })
+                if to == user_id =>
+            {
+                revoked.push(*session_id);
+                positions.push(pos);
+            }
+            _ => panic!("unexpected event for a revocation: {published:?}"),
+        }
+    }
+    assert_eq!(
+        sorted(revoked),
+        sorted(session_ids.to_vec()),
+        "one event per revoked session"
+    );
+    let expected: Vec<i64> = (positions[0]..).take(positions.len()).collect();
+    assert_eq!(
+        positions, expected,
+        "user-stream positions move by one per event"
+    );
+    *positions.last().expect("at least one revocation")
+}
+
+// ------------------------------------------------------------------------------------------------
+// Streams and cursors
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stream {
+    User(UserId),
+    Chat(ChatId),
+}
+
+#[track_caller]
+fn stream_of(route: &Route) -> (Stream, i64) {
+    match *route {
+        Route::User { user_id, pos } => (Stream::User(user_id), pos),
+        Route::Chat { chat_id, pos, .. } => (Stream::Chat(chat_id), pos),
+        Route::Ephemeral { .. } => panic!("ephemeral events are never stored: {route:?}"),
+    }
+}
+
+/// Per stream, the position and kind of each event. Payloads are left out: a resumed
+/// `message.new` may show the message as it is now, edited or deleted since.
+type Streams = BTreeMap<Stream, Vec<(i64, &'static str)>>;
+
+/// Groups events by stream, checking each stream comes in position order without repeats.
+#[track_caller]
+fn by_stream(events: &[Published]) -> Streams {
+    let mut streams = Streams::new();
+    for published in events {
+        let (stream, pos) = stream_of(&published.route);
+        let entries = streams.entry(stream).or_default();
+        if let Some(&(previous, _)) = entries.last() {
+            assert!(
+                pos > previous,
+                "{stream:?} repeats or goes back: {previous} then {pos}"
+            );
+        }
+        entries.push((pos, kind_name(&published.event)));
+    }
+    streams
+}
+
+fn kind_name(event: &Event) -> &'static str {
+    match event {
+        Event::Ready {} => "ready",
+        Event::Resync {} => "resync",
+        Event::MessageNew { .. } => "message.new",
+        Event::MessageEdited { .. } => "message.edited",
+        Event::MessageDeleted { .. } => "message.deleted",
+        Event::Reaction { .. } => "reaction",
+        Event::Read { .. } => "read",
+        Event::Typing { .. } => "typing",
+        Event::ChatCreated { .. } => "chat.created",
+        Event::ChatUpdated { .. } => "chat.updated",
+        Event::MemberAdded { .. } => "member.added",
+        Event::MemberUpdated { .. } => "member.updated",
+        Event::MemberRemoved { .. } => "member.removed",
+        Event::SessionRevoked { .. } => "session.revoked",
+    }
+}
+
+/// What `user_id` must get when resuming from `cursor`, given every event `log` holds: their own
+/// stream after the cursor, and each chat they are in now (`member_of`) after the cursor or, for a
+/// chat the cursor does not name, from the event that added them.
+fn missed_by(
+    user_id: UserId,
+    cursor: &Cursor,
+    member_of: &[ChatId],
+    log: &[Published],
+) -> Vec<Published> {
+    // A chat the cursor does not name is followed from the user's latest `member.added` in it.
+    let joined_at = |chat_id: ChatId| {
+        let joins = log.iter().filter_map(|published| {
+            let Event::MemberAdded { user, .. } = &published.event else {
+                return None;
+            };
+            match stream_of(&published.route) {
+                (Stream::Chat(to), pos) if to == chat_id && user.id == user_id => Some(pos),
+                _ => None,
+            }
+        });
+        joins
+            .max()
+            .unwrap_or_else(|| panic!("user {user_id} never joined chat {chat_id}"))
+    };
+    let first_missed = |chat_id: ChatId| {
+        cursor
+            .chats
+            .get(&chat_id)
+            .map_or_else(|| joined_at(chat_id), |pos| pos + 1)
+    };
+    let missed = log.iter().filter(|published| match published.route {
+        Route::User { user_id: to, pos } => to == user_id && pos > cursor.user_pos,
+        Route::Chat { chat_id, pos, .. } => {
+            member_of.contains(&chat_id) && pos >= first_missed(chat_id)
+        }
+        Route::Ephemeral { .. } => false,
+    });
+    missed.cloned().collect()
+}
+
+#[track_caller]
+fn events_of(catch_up: CatchUp) -> Vec<Published> {
+    match catch_up {
+        CatchUp::Events(events) => events,
+        CatchUp::Resync { current } => panic!("expected events, got a resync to {current:?}"),
+    }
+}
+
+/// Moves a cursor past an event, as a client does with each event it receives.
+fn advance(cursor: &mut Cursor, route: &Route) {
+    match stream_of(route) {
+        (Stream::User(_), pos) => cursor.user_pos = pos,
+        (Stream::Chat(chat_id), pos) => {
+            cursor.chats.insert(chat_id, pos);
+        }
+    }
+}
+
+/// Catches up `limit` events at a time, advancing the cursor, until nothing is left; returns the
+/// events and the final cursor.
+async fn catch_up_in_pages(
+    store: &dyn Store,
+    user_id: UserId,
+    from: &Cursor,
+    limit: u32,
+) -> (Vec<Published>, Cursor) {
+    const ENOUGH: usize = 10_000;
+    let mut cursor = from.clone();
+    let mut received = Vec::new();
+    loop {
+        let page = events_of(
+            store
+                .catch_up(user_id, &cursor, limit)
+                .await
+                .expect("catching up"),
+        );
+        assert!(
+            page.len() <= limit as usize,
+            "a page holds at most {limit} events"
+        );
+        if page.is_empty() {
+            return (received, cursor);
+        }
+        for published in &page {
+            advance(&mut cursor, &published.route);
+        }
+        received.extend(page);
+        assert!(
+            received.len() < ENOUGH,
+            "catching up never ends: {cursor:?}"
+        );
+    }
+}

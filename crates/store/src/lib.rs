@@ -1,0 +1,213 @@
+//! The storage contract.
+//!
+//! [`Store`] is everything the server asks of a database. Each backend (SQLite now, PostgreSQL
+//! next) implements it and must pass [`conformance`], one suite for all, so the server never
+//! knows which backend it runs on; the choice is made only in the binary.
+//!
+//! Every operation that changes what clients see returns the [`Published`] events it committed,
+//! in commit order, for the caller to fan out *after* the commit (an event is never published for
+//! a change that did not persist). Authorization happens inside the same transaction as the
+//! change, with the rules from `kolokol_domain::permissions`.
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use kolokol_domain::{Cursor, Rejection, Route};
+use kolokol_proto::{
+    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role, Seq,
+    User, UserId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A rule refused the request; the code goes to the client as is.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The database failed. Details stay in the server log, never in a response.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An event committed by a write, with where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub route: Route,
+    pub event: Event,
+}
+
+/// The result of a write plus the events it committed.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    pub value: T,
+    pub events: Vec<Published>,
+}
+
+/// Who is acting, as established from their session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub session_id: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Already validated and lower-cased.
+    pub username: String,
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the token; the token itself is never stored.
+    pub token_hash: [u8; 32],
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: i64,
+    pub device_name: String,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke {
+    One(i64),
+    AllExcept(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChat {
+    pub kind: ChatKind,
+    pub title: Option<String>,
+    pub member_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub code: String,
+    pub expires_at: Option<Millis>,
+    pub max_uses: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub client_msg_id: String,
+    pub text: String,
+    pub reply_to: Option<Seq>,
+}
+
+/// A page of history: the newest `limit` messages before `before`, or the oldest `limit` after
+/// `after`; with neither, the newest `limit`. Always returned in ascending seq order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page {
+    pub before: Option<Seq>,
+    pub after: Option<Seq>,
+    pub limit: u32,
+}
+
+/// The members of a chat as of a stream position, for routing live events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSnapshot {
+    pub as_of_pos: i64,
+    pub user_ids: Vec<UserId>,
+}
+
+/// What a resuming client gets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatchUp {
+    /// Events after the cursor, each stream in position order, at most the requested number.
+    Events(Vec<Published>),
+    /// The cursor reaches into events already pruned: re-read over REST and start from `current`.
+    Resync { current: Cursor },
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- accounts and sessions ---
+
+    /// Creates the user and their first session atomically. `UsernameTaken` if it exists.
+    async fn register(&self, user: NewUser, session: NewSession, now: Millis) -> StoreResult<(User, i64)>;
+    async fn credentials(&self, username: &str) -> StoreResult<Option<Credentials>>;
+    async fn create_session(&self, user_id: UserId, session: NewSession, now: Millis) -> StoreResult<i64>;
+    /// The session with this token hash, if it exists; records the day of use.
+    async fn authenticate(&self, token_hash: [u8; 32], now: Millis) -> StoreResult<Option<Actor>>;
+    async fn sessions(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
+    /// Revokes sessions of `user_id`; returns how many, with a `session.revoked` event each.
+    async fn revoke_sessions(&self, user_id: UserId, which: Revoke) -> StoreResult<Outcome<u64>>;
+    /// Sets a new password hash and revokes every session but `keep_session`.
+    async fn set_password(&self, actor: Actor, password_hash: String) -> StoreResult<Outcome<u64>>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn update_profile(&self, user_id: UserId, display_name: Option<String>, about: Option<String>) -> StoreResult<User>;
+    async fn create_ws_ticket(&self, actor: Actor, ticket_hash: [u8; 32], expires_at: Millis) -> StoreResult<()>;
+    /// Consumes a ticket: it works once, before it expires, while its session lives.
+    async fn redeem_ws_ticket(&self, ticket_hash: [u8; 32], now: Millis) -> StoreResult<Option<Actor>>;
+
+    // --- chats ---
+
+    /// Creates a chat; a direct chat that already exists for the pair is returned instead
+    /// (`created == false`).
+    async fn create_chat(&self, actor: Actor, chat: NewChat, now: Millis) -> StoreResult<Outcome<(ChatId, bool)>>;
+    /// `NotMember` for chats the actor is not in, including chats that do not exist.
+    async fn chat(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Chat>;
+    /// Every chat of the actor, newest activity first.
+    async fn chats(&self, actor: Actor) -> StoreResult<Vec<Chat>>;
+    async fn rename_chat(&self, actor: Actor, chat_id: ChatId, title: String, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn members(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Vec<Member>>;
+    async fn add_members(&self, actor: Actor, chat_id: ChatId, user_ids: Vec<UserId>, now: Millis) -> StoreResult<Outcome<()>>;
+    /// Removes `user_id`; when that is the actor, this is leaving.
+    async fn remove_member(&self, actor: Actor, chat_id: ChatId, user_id: UserId, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn set_role(&self, actor: Actor, chat_id: ChatId, user_id: UserId, role: Role, now: Millis) -> StoreResult<Outcome<()>>;
+    /// The new owner must be a member; the old owner becomes an admin.
+    async fn transfer_ownership(&self, actor: Actor, chat_id: ChatId, user_id: UserId, now: Millis) -> StoreResult<Outcome<()>>;
+
+    // --- invite links ---
+
+    async fn create_invite(&self, actor: Actor, chat_id: ChatId, invite: NewInvite, now: Millis) -> StoreResult<Invite>;
+    async fn invites(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Vec<Invite>>;
+    async fn revoke_invite(&self, actor: Actor, chat_id: ChatId, code: &str) -> StoreResult<()>;
+    async fn invite_preview(&self, code: &str, now: Millis) -> StoreResult<InvitePreview>;
+    async fn join_by_invite(&self, actor: Actor, code: &str, now: Millis) -> StoreResult<Outcome<ChatId>>;
+
+    // --- messages ---
+
+    /// Stores a message with the next seq, or returns the original for a repeated
+    /// `client_msg_id` of the same sender in the same chat (`created == false`, no events).
+    async fn send_message(&self, actor: Actor, chat_id: ChatId, message: NewMessage, now: Millis) -> StoreResult<Outcome<(Message, bool)>>;
+    async fn messages(&self, actor: Actor, chat_id: ChatId, page: Page) -> StoreResult<Vec<Message>>;
+    async fn edit_message(&self, actor: Actor, chat_id: ChatId, seq: Seq, text: String, now: Millis) -> StoreResult<Outcome<Message>>;
+    /// Replaces the message with a tombstone: text, mentions and reactions are erased, the seq stays.
+    async fn delete_message(&self, actor: Actor, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<Outcome<()>>;
+    /// Adds the reaction, or removes it when the actor already gave it; true when added.
+    async fn toggle_reaction(&self, actor: Actor, chat_id: ChatId, seq: Seq, emoji: String, now: Millis) -> StoreResult<Outcome<bool>>;
+    /// Moves the actor's read marker forward to `seq` (never back).
+    async fn mark_read(&self, actor: Actor, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<Outcome<()>>;
+    /// Members other than the sender who have read the message; `ChatTooLarge` above 100 members.
+    async fn read_by(&self, actor: Actor, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<UserId>>;
+    /// `NotMember` unless the actor is in the chat (used before ephemeral events).
+    async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()>;
+
+    // --- event streams ---
+
+    /// The cursor that stands for "now" for this user: the end of every stream they follow.
+    async fn current_cursor(&self, user_id: UserId) -> StoreResult<Cursor>;
+    /// Up to `limit` events after `cursor`, from the user's stream and the streams of every chat
+    /// the user is in now (from the join onwards for chats the cursor does not name).
+    async fn catch_up(&self, user_id: UserId, cursor: &Cursor, limit: u32) -> StoreResult<CatchUp>;
+    /// Who receives the live events of a chat.
+    async fn chat_members(&self, chat_id: ChatId) -> StoreResult<MemberSnapshot>;
+    /// Deletes stored events older than `before`; resuming past them yields `Resync`.
+    async fn prune_events(&self, before: Millis) -> StoreResult<u64>;
+}

@@ -52,12 +52,14 @@ fn require_user(conn: &Connection, user_id: UserId) -> OpResult<kolokol_proto::U
     }
 }
 
-/// Adds one member: a `member.added` event at the chat's next position, where their view starts.
-fn insert_member(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user: kolokol_proto::User, role: Role, now: i64) -> OpResult<()> {
+/// Adds one member with a `member.added` event. Their view of the chat's stream starts at
+/// `visible_from`, or at that event when `None` (initial members see the chat's creation).
+fn insert_member(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user: kolokol_proto::User, role: Role, visible_from: Option<i64>, now: i64) -> OpResult<()> {
     let user_id = user.id;
     let event = Event::MemberAdded { chat_id, user, role };
     let membership = Some(MembershipChange { user_id, joined: true });
-    let pos = changes.chat(conn, chat_id, event, membership, now)?;
+    let added_at = changes.chat(conn, chat_id, event, membership, now)?;
+    let pos = visible_from.unwrap_or(added_at);
     conn.prepare_cached(
         "INSERT INTO members (chat_id, user_id, role, joined_at, joined_pos) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -107,11 +109,11 @@ pub fn create(conn: &Connection, actor: Actor, chat: NewChat, now: i64) -> OpRes
 
     let mut changes = Changes::default();
     let info = kolokol_proto::ChatInfo { id: chat_id, kind: chat.kind, title, member_count: users.len() as i64 + 1 };
-    changes.chat(conn, chat_id, Event::ChatCreated { chat: info, created_by: actor.user_id }, None, now)?;
+    let created = changes.chat(conn, chat_id, Event::ChatCreated { chat: info, created_by: actor.user_id }, None, now)?;
     let creator_role = if chat.kind == ChatKind::Direct { Role::Member } else { Role::Owner };
-    insert_member(conn, &mut changes, chat_id, creator, creator_role, now)?;
+    insert_member(conn, &mut changes, chat_id, creator, creator_role, Some(created), now)?;
     for user in users {
-        insert_member(conn, &mut changes, chat_id, user, Role::Member, now)?;
+        insert_member(conn, &mut changes, chat_id, user, Role::Member, Some(created), now)?;
     }
     Ok(Outcome { value: (chat_id, true), events: changes.events })
 }
@@ -212,7 +214,7 @@ pub fn add_members(conn: &Connection, actor: Actor, chat_id: ChatId, user_ids: V
         let user = require_user(conn, user_id)?;
         // Adding someone who is already in is not an error: the result is what was asked.
         if role_of(conn, chat_id, user_id)?.is_none() {
-            insert_member(conn, &mut changes, chat_id, user, Role::Member, now)?;
+            insert_member(conn, &mut changes, chat_id, user, Role::Member, None, now)?;
         }
     }
     Ok(Outcome { value: (), events: changes.events })
@@ -346,7 +348,7 @@ pub fn join_by_invite(conn: &Connection, actor: Actor, code: &str, now: i64) -> 
     }
     let user = require_user(conn, actor.user_id)?;
     let mut changes = Changes::default();
-    insert_member(conn, &mut changes, invite.chat_id, user, Role::Member, now)?;
+    insert_member(conn, &mut changes, invite.chat_id, user, Role::Member, None, now)?;
     conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?.execute([code])?;
     Ok(Outcome { value: invite.chat_id, events: changes.events })
 }

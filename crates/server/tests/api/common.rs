@@ -1,0 +1,108 @@
+//! Starting servers and making users for the tests.
+
+use std::time::Duration;
+
+use kolokol_client::proto::{ChatKind, CreateChatRequest, Event, RegisterRequest, ServerFrame, User};
+use kolokol_client::{Client, EventStream};
+use kolokol_server::config::Settings;
+use tempfile::TempDir;
+
+/// A server running in this test's runtime, with its own data folder.
+pub struct TestServer {
+    pub base: String,
+    pub dir: TempDir,
+}
+
+/// A server with generous rate limits, so tests that register many users are not throttled.
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        register_per_ip_per_hour: 100_000,
+        login_per_ip_per_minute: 100_000,
+        login_per_username_per_minute: 100_000,
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let running = kolokol_server::start(settings).await.expect("server starts");
+    TestServer {
+        base: format!("http://{}", running.addr),
+        dir,
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestServer {
+    /// Registers `username` and returns a signed-in client and the user.
+    pub async fn user(&self, username: &str) -> (Client, User) {
+        let mut client = Client::new(self.base.clone());
+        let auth = client
+            .register(&RegisterRequest {
+                username: username.into(),
+                password: PASSWORD.into(),
+                display_name: username.to_uppercase(),
+                device_name: Some("test device".into()),
+            })
+            .await
+            .expect("register");
+        (client, auth.user)
+    }
+
+    /// An unauthenticated client.
+    pub fn anonymous(&self) -> Client {
+        Client::new(self.base.clone())
+    }
+}
+
+pub async fn group(owner: &Client, title: &str, members: &[i64]) -> kolokol_client::proto::Chat {
+    chat_of_kind(owner, ChatKind::Group, title, members).await
+}
+
+pub async fn chat_of_kind(owner: &Client, kind: ChatKind, title: &str, members: &[i64]) -> kolokol_client::proto::Chat {
+    let (chat, created) = owner
+        .create_chat(&CreateChatRequest {
+            kind,
+            title: Some(title.into()),
+            member_ids: Some(members.to_vec()),
+        })
+        .await
+        .expect("create chat");
+    assert!(created);
+    chat
+}
+
+/// The next frame, failing the test if none comes within five seconds.
+pub async fn next_frame(stream: &mut EventStream) -> ServerFrame {
+    tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("a frame within 5 s")
+        .expect("stream open")
+        .expect("a valid frame")
+}
+
+/// Reads frames until one satisfies `pick`, skipping others (typing, ready…).
+pub async fn wait_for<T>(stream: &mut EventStream, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    loop {
+        let frame = next_frame(stream).await;
+        if let Some(found) = pick(&frame.event) {
+            return found;
+        }
+    }
+}
+
+/// Connects and waits for `ready`, returning the stream and the cursor it started from.
+pub async fn connect(client: &Client, since: Option<String>) -> (EventStream, ServerFrame) {
+    let mut stream = client.connect_events(since).await.expect("connect");
+    loop {
+        let frame = next_frame(&mut stream).await;
+        if frame.event == (Event::Ready {}) {
+            return (stream, frame);
+        }
+    }
+}

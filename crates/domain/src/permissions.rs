@@ -64,7 +64,12 @@ pub fn remove_member(kind: ChatKind, actor: Role, target: Role) -> Result<(), Re
 }
 
 /// Promoting to admin or demoting to member: owner only; ownership moves only by transfer.
-pub fn set_role(kind: ChatKind, actor: Role, target: Role, new_role: Role) -> Result<(), Rejection> {
+pub fn set_role(
+    kind: ChatKind,
+    actor: Role,
+    target: Role,
+    new_role: Role,
+) -> Result<(), Rejection> {
     manage(kind, actor)?;
     if new_role == Role::Owner {
         return reject(ErrorCode::InvalidRole, "ownership moves only by transfer");

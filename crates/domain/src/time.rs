@@ -31,7 +31,7 @@ mod tests {
     fn known_dates() {
         assert_eq!(date_of(0), "1970-01-01");
         assert_eq!(date_of(951_782_400_000), "2000-02-29");
-        assert_eq!(date_of(1_795_651_199_999), "2026-11-26");
-        assert_eq!(date_of(1_795_651_200_000), "2026-11-27");
+        assert_eq!(date_of(1_795_737_599_999), "2026-11-26");
+        assert_eq!(date_of(1_795_737_600_000), "2026-11-27");
     }
 }

@@ -44,7 +44,13 @@ fn is_forbidden_control(c: char, allow_newlines: bool) -> bool {
 }
 
 /// A single-line human-entered field: trimmed, `min..=max` characters, no control characters.
-fn line(raw: &str, min: usize, max: usize, code: ErrorCode, what: &str) -> Result<String, Rejection> {
+fn line(
+    raw: &str,
+    min: usize,
+    max: usize,
+    code: ErrorCode,
+    what: &str,
+) -> Result<String, Rejection> {
     let trimmed = raw.trim();
     let chars = trimmed.chars().count();
     if chars < min || chars > max || trimmed.chars().any(|c| is_forbidden_control(c, false)) {
@@ -121,9 +127,9 @@ pub fn client_msg_id(raw: &str) -> Result<(), Rejection> {
 pub fn emoji(raw: &str) -> Result<(), Rejection> {
     let chars = raw.chars().count();
     let valid = (1..=16).contains(&chars)
-        && raw
-            .chars()
-            .all(|c| !c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control());
+        && raw.chars().all(|c| {
+            !c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control()
+        });
     if !valid {
         return reject(ErrorCode::InvalidEmoji, "reaction must be a single emoji");
     }
@@ -173,17 +179,33 @@ mod tests {
     fn usernames_are_lowercased_and_checked() {
         assert_eq!(username("Anna.K_1").unwrap(), "anna.k_1");
         for bad in ["ab", "anna k", "анна", &"a".repeat(33), "a@b", ""] {
-            assert_eq!(username(bad).unwrap_err().code, ErrorCode::InvalidUsername, "{bad}");
+            assert_eq!(
+                username(bad).unwrap_err().code,
+                ErrorCode::InvalidUsername,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn message_text_limits_count_characters_not_bytes() {
         assert!(message_text(&"я".repeat(4000)).is_ok());
-        assert_eq!(message_text(&"я".repeat(4001)).unwrap_err().code, ErrorCode::TextTooLong);
-        assert_eq!(message_text(" \n\t").unwrap_err().code, ErrorCode::TextEmpty);
-        assert_eq!(message_text("a\u{0}b").unwrap_err().code, ErrorCode::InvalidText);
-        assert_eq!(message_text("a\u{202E}b").unwrap_err().code, ErrorCode::InvalidText);
+        assert_eq!(
+            message_text(&"я".repeat(4001)).unwrap_err().code,
+            ErrorCode::TextTooLong
+        );
+        assert_eq!(
+            message_text(" \n\t").unwrap_err().code,
+            ErrorCode::TextEmpty
+        );
+        assert_eq!(
+            message_text("a\u{0}b").unwrap_err().code,
+            ErrorCode::InvalidText
+        );
+        assert_eq!(
+            message_text("a\u{202E}b").unwrap_err().code,
+            ErrorCode::InvalidText
+        );
         assert!(message_text("line one\nline two\ttab").is_ok());
     }
 

@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use kolokol_client::proto::{ChatKind, CreateChatRequest, Event, RegisterRequest, SendMessageRequest};
 use kolokol_client::Client;
+use kolokol_client::proto::{
+    ChatKind, CreateChatRequest, Event, RegisterRequest, SendMessageRequest,
+};
 use kolokol_server::config::Settings;
 use parking_lot::Mutex;
 
@@ -37,7 +39,10 @@ async fn main() {
     };
     let running = kolokol_server::start(settings).await.unwrap();
     let base = format!("http://{}", running.addr);
-    println!("machine: {} cores; server and clients in one process", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "machine: {} cores; server and clients in one process",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
 
     let users = register_many(&base, SENDERS.max(FANOUT_MEMBERS)).await;
     let duration = Duration::from_secs(seconds);
@@ -53,7 +58,10 @@ async fn main() {
     let mut chats = Vec::new();
     for c in 0..CHATS {
         let owner = &users[c];
-        let members: Vec<i64> = (0..SENDERS).filter(|s| s % CHATS == c && *s != c).map(|s| users[s].1).collect();
+        let members: Vec<i64> = (0..SENDERS)
+            .filter(|s| s % CHATS == c && *s != c)
+            .map(|s| users[s].1)
+            .collect();
         chats.push(create_group(&owner.0, &format!("bench {c}"), members).await);
     }
     let chats = Arc::new(chats);
@@ -66,11 +74,18 @@ async fn main() {
                 text: "Завтра собрание в 18:00, кабинет 12".into(),
                 reply_to: None,
             };
-            client.send_message(chats[index % CHATS], &request).await.is_ok()
+            client
+                .send_message(chats[index % CHATS], &request)
+                .await
+                .is_ok()
         }
     })
     .await;
-    report("acknowledged durable sends (POST /messages)", &sends, Some(&floor));
+    report(
+        "acknowledged durable sends (POST /messages)",
+        &sends,
+        Some(&floor),
+    );
 
     fanout(&users[..FANOUT_MEMBERS]).await;
 }
@@ -85,7 +100,12 @@ struct Measured {
 fn report(name: &str, m: &Measured, baseline: Option<&Measured>) {
     let rate = m.ok as f64 / m.elapsed.as_secs_f64();
     let ratio = baseline
-        .map(|b| format!(", {:.2}x of baseline", rate / (b.ok as f64 / b.elapsed.as_secs_f64())))
+        .map(|b| {
+            format!(
+                ", {:.2}x of baseline",
+                rate / (b.ok as f64 / b.elapsed.as_secs_f64())
+            )
+        })
         .unwrap_or_default();
     println!(
         "{name}: {rate:.0}/s ({} ok, {} errors in {:.1}s), latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{ratio}",
@@ -145,8 +165,14 @@ where
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (index, (client, _)) in users.iter().enumerate() {
-        let (client, call, stop, ok, errors, latency) =
-            (client.clone(), call.clone(), stop.clone(), ok.clone(), errors.clone(), latency.clone());
+        let (client, call, stop, ok, errors, latency) = (
+            client.clone(),
+            call.clone(),
+            stop.clone(),
+            ok.clone(),
+            errors.clone(),
+            latency.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new(3).unwrap();
             let mut count = 0;
@@ -209,7 +235,11 @@ async fn fanout(users: &[(Client, i64)]) {
     for n in 0..FANOUT_MESSAGES {
         let target = ((n + 1) * users.len()) as u64;
         let began = Instant::now();
-        let request = SendMessageRequest { client_msg_id: format!("f{n}"), text: "Родительское собрание".into(), reply_to: None };
+        let request = SendMessageRequest {
+            client_msg_id: format!("f{n}"),
+            text: "Родительское собрание".into(),
+            reply_to: None,
+        };
         owner.send_message(chat, &request).await.unwrap();
         while received.load(Ordering::Relaxed) < target {
             tokio::task::yield_now().await;

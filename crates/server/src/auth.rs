@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -61,7 +61,10 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && known
     })
     .await
     .unwrap_or(false)
@@ -69,13 +72,16 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
 
 /// The bearer token of a request, if it carries one.
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
+    let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .ok()?;
+    // The scheme name is case-insensitive (RFC 9110).
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The caller, authenticated by `Authorization: Bearer <token>`.
@@ -84,14 +90,67 @@ pub struct Caller(pub Actor);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        let actor = state
-            .store
-            .authenticate(hash_secret(token), crate::now_millis())
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let actor = authenticate(state, hash_secret(token)).await?;
         Ok(Caller(actor))
+    }
+}
+
+/// The session of a token hash: from this node's cache, or from the store (which also records
+/// the day of use, so the cache asks it again on a new day).
+pub async fn authenticate(state: &AppState, token_hash: [u8; 32]) -> Result<Actor, ApiError> {
+    let now = crate::now_millis();
+    let today = now.div_euclid(86_400_000);
+    if let Some(actor) = state.sessions.get(&token_hash, today) {
+        return Ok(actor);
+    }
+    let actor = state
+        .store
+        .authenticate(token_hash, now)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    state.sessions.insert(token_hash, actor, today);
+    Ok(actor)
+}
+
+/// Live sessions this node has seen, so most requests skip the database. An entry goes when its
+/// session is revoked (through [`SessionCache::forget`], called for every published
+/// `session.revoked`, on every node) or when the day changes.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<[u8; 32], (Actor, i64)>>,
+}
+
+/// Entries beyond this many are dropped wholesale and refilled on demand.
+const MAX_CACHED_SESSIONS: usize = 200_000;
+
+impl SessionCache {
+    fn get(&self, token_hash: &[u8; 32], today: i64) -> Option<Actor> {
+        let entries = self.entries.lock();
+        let (actor, day) = entries.get(token_hash)?;
+        (*day == today).then_some(*actor)
+    }
+
+    fn insert(&self, token_hash: [u8; 32], actor: Actor, today: i64) {
+        let mut entries = self.entries.lock();
+        if entries.len() >= MAX_CACHED_SESSIONS {
+            entries.clear();
+        }
+        entries.insert(token_hash, (actor, today));
+    }
+
+    pub fn forget(&self, session_id: i64) {
+        self.entries
+            .lock()
+            .retain(|_, (actor, _)| actor.session_id != session_id);
+    }
+
+    pub fn clear(&self) {
+        self.entries.lock().clear();
     }
 }
 
@@ -122,7 +181,7 @@ impl RateLimiter {
             map.retain(|_, at| *at > now);
         }
         let at = map.get(key).copied().unwrap_or(now).max(now);
-        if at >= now + self.burst {
+        if at + self.interval > now + self.burst {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
                 "too many attempts, try again later",

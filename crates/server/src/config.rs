@@ -96,8 +96,15 @@ impl ServeArgs {
                 .event_retention_days
                 .or(file.event_retention_days)
                 .unwrap_or(defaults.event_retention_days),
-            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(defaults.max_body_bytes),
-            ws_queue: self.ws_queue.or(file.ws_queue).unwrap_or(defaults.ws_queue).max(16),
+            max_body_bytes: self
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(defaults.max_body_bytes),
+            ws_queue: self
+                .ws_queue
+                .or(file.ws_queue)
+                .unwrap_or(defaults.ws_queue)
+                .max(16),
             register_per_ip_per_hour: self
                 .register_per_ip_per_hour
                 .or(file.register_per_ip_per_hour)
@@ -115,7 +122,8 @@ impl ServeArgs {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 

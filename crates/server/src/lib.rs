@@ -27,6 +27,7 @@ use kolokol_store::Store;
 use kolokol_store_sqlite::SqliteStore;
 use utoipa::OpenApi;
 
+use crate::auth::SessionCache;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
@@ -52,32 +53,62 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/password", post(accounts::change_password))
         .route("/me", get(accounts::me).patch(accounts::update_profile))
         .route("/users/{user_id}", get(accounts::user))
-        .route("/users/by-username/{username}", get(accounts::user_by_username))
+        .route(
+            "/users/by-username/{username}",
+            get(accounts::user_by_username),
+        )
         .route("/sessions", get(accounts::sessions))
-        .route("/sessions/{session_id}", axum::routing::delete(accounts::revoke_session))
-        .route("/sessions/revoke-others", post(accounts::revoke_other_sessions))
+        .route(
+            "/sessions/{session_id}",
+            axum::routing::delete(accounts::revoke_session),
+        )
+        .route(
+            "/sessions/revoke-others",
+            post(accounts::revoke_other_sessions),
+        )
         .route("/ws/ticket", post(accounts::ws_ticket))
         .route("/ws", get(connection::ws))
         .route("/chats", post(chats::create_chat).get(chats::chats))
-        .route("/chats/{chat_id}", get(chats::chat).patch(chats::rename_chat))
-        .route("/chats/{chat_id}/members", get(chats::members).post(chats::add_members))
+        .route(
+            "/chats/{chat_id}",
+            get(chats::chat).patch(chats::rename_chat),
+        )
+        .route(
+            "/chats/{chat_id}/members",
+            get(chats::members).post(chats::add_members),
+        )
         .route(
             "/chats/{chat_id}/members/{user_id}",
             axum::routing::delete(chats::remove_member).patch(chats::set_role),
         )
         .route("/chats/{chat_id}/leave", post(chats::leave))
         .route("/chats/{chat_id}/transfer", post(chats::transfer_ownership))
-        .route("/chats/{chat_id}/invites", post(chats::create_invite).get(chats::invites))
-        .route("/chats/{chat_id}/invites/{code}", axum::routing::delete(chats::revoke_invite))
+        .route(
+            "/chats/{chat_id}/invites",
+            post(chats::create_invite).get(chats::invites),
+        )
+        .route(
+            "/chats/{chat_id}/invites/{code}",
+            axum::routing::delete(chats::revoke_invite),
+        )
         .route("/invites/{code}", get(chats::invite_preview))
         .route("/invites/{code}/join", post(chats::join_by_invite))
-        .route("/chats/{chat_id}/messages", post(messages::send_message).get(messages::messages))
+        .route(
+            "/chats/{chat_id}/messages",
+            post(messages::send_message).get(messages::messages),
+        )
         .route(
             "/chats/{chat_id}/messages/{seq}",
             axum::routing::patch(messages::edit_message).delete(messages::delete_message),
         )
-        .route("/chats/{chat_id}/messages/{seq}/reactions", post(messages::toggle_reaction))
-        .route("/chats/{chat_id}/messages/{seq}/read-by", get(messages::read_by))
+        .route(
+            "/chats/{chat_id}/messages/{seq}/reactions",
+            post(messages::toggle_reaction),
+        )
+        .route(
+            "/chats/{chat_id}/messages/{seq}/read-by",
+            get(messages::read_by),
+        )
         .route("/chats/{chat_id}/read", post(messages::mark_read))
         .route("/chats/{chat_id}/typing", post(messages::typing))
         .route("/openapi.json", get(openapi_json))
@@ -106,7 +137,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "method not allowed on this endpoint",
+    )
 }
 
 /// A running server.
@@ -130,9 +164,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join("kolokol.db"))?);
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(LOCAL_BUS_CAPACITY));
-    let hub = Hub::new(store.clone());
+    let sessions = Arc::new(SessionCache::default());
+    let hub = Hub::new(store.clone(), sessions.clone());
     tokio::spawn(hub.clone().run(bus.subscribe()));
-    tokio::spawn(prune_old_events(store.clone(), settings.event_retention_days));
+    tokio::spawn(prune_old_events(
+        store.clone(),
+        settings.event_retention_days,
+    ));
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -142,6 +180,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         store,
         bus,
         hub: hub.clone(),
+        sessions,
         limits: Arc::new(Limits::new(&settings)),
         settings: Arc::new(settings),
     };

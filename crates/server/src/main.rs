@@ -5,7 +5,11 @@ use kolokol_server::config::ServeArgs;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "kolokol", version, about = "Kolokol: a private messenger server for schools and organisations")]
+#[command(
+    name = "kolokol",
+    version,
+    about = "Kolokol: a private messenger server for schools and organisations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,7 +25,9 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     // RUST_LOG narrows or widens logging; nothing logged carries addresses, tokens or text.
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kolokol_bus::{Bus, Envelope};
+use kolokol_proto::Event;
 use kolokol_store::{Published, Store};
 
-use crate::auth::RateLimiter;
+use crate::auth::{RateLimiter, SessionCache};
 use crate::config::Settings;
 use crate::gateway::Hub;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
+    pub sessions: Arc<SessionCache>,
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
 }
@@ -29,9 +31,18 @@ pub struct Limits {
 impl Limits {
     pub fn new(settings: &Settings) -> Limits {
         Limits {
-            register_per_ip: RateLimiter::new(settings.register_per_ip_per_hour, Duration::from_secs(3600)),
-            login_per_ip: RateLimiter::new(settings.login_per_ip_per_minute, Duration::from_secs(60)),
-            login_per_username: RateLimiter::new(settings.login_per_username_per_minute, Duration::from_secs(60)),
+            register_per_ip: RateLimiter::new(
+                settings.register_per_ip_per_hour,
+                Duration::from_secs(3600),
+            ),
+            login_per_ip: RateLimiter::new(
+                settings.login_per_ip_per_minute,
+                Duration::from_secs(60),
+            ),
+            login_per_username: RateLimiter::new(
+                settings.login_per_username_per_minute,
+                Duration::from_secs(60),
+            ),
         }
     }
 }
@@ -50,6 +61,15 @@ impl AppState {
         if events.is_empty() {
             return;
         }
-        self.bus.publish(events.iter().map(envelope).collect()).await;
+        // This node stops accepting a revoked token before the caller hears back; other nodes
+        // forget it when the event reaches them over the bus.
+        for published in &events {
+            if let Event::SessionRevoked { session_id } = published.event {
+                self.sessions.forget(session_id);
+            }
+        }
+        self.bus
+            .publish(events.iter().map(envelope).collect())
+            .await;
     }
 }

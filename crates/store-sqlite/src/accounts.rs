@@ -9,7 +9,12 @@ use crate::engine::OpResult;
 use crate::events::Changes;
 use crate::rows::{self, USER_COLUMNS};
 
-pub fn register(conn: &Connection, user: NewUser, session: NewSession, now: i64) -> OpResult<(User, i64)> {
+pub fn register(
+    conn: &Connection,
+    user: NewUser,
+    session: NewSession,
+    now: i64,
+) -> OpResult<(User, i64)> {
     let taken: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)")?
         .query_row([&user.username], |row| row.get(0))?;
@@ -26,7 +31,12 @@ pub fn register(conn: &Connection, user: NewUser, session: NewSession, now: i64)
     Ok((user, session_id))
 }
 
-pub fn create_session(conn: &Connection, user_id: UserId, session: NewSession, now: i64) -> OpResult<i64> {
+pub fn create_session(
+    conn: &Connection,
+    user_id: UserId,
+    session: NewSession,
+    now: i64,
+) -> OpResult<i64> {
     Ok(conn
         .prepare_cached(
             "INSERT INTO sessions (user_id, token_hash, device_name, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
@@ -84,10 +94,21 @@ pub fn sessions(conn: &Connection, user_id: UserId) -> OpResult<Vec<SessionRecor
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn revoke_sessions(conn: &Connection, user_id: UserId, which: Revoke, now: i64) -> OpResult<Outcome<u64>> {
+pub fn revoke_sessions(
+    conn: &Connection,
+    user_id: UserId,
+    which: Revoke,
+    now: i64,
+) -> OpResult<Outcome<u64>> {
     let (sql, session) = match which {
-        Revoke::One(id) => ("DELETE FROM sessions WHERE user_id = ?1 AND id = ?2 RETURNING id", id),
-        Revoke::AllExcept(id) => ("DELETE FROM sessions WHERE user_id = ?1 AND id != ?2 RETURNING id", id),
+        Revoke::One(id) => (
+            "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2 RETURNING id",
+            id,
+        ),
+        Revoke::AllExcept(id) => (
+            "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2 RETURNING id",
+            id,
+        ),
     };
     let revoked = conn
         .prepare_cached(sql)?
@@ -95,7 +116,14 @@ pub fn revoke_sessions(conn: &Connection, user_id: UserId, which: Revoke, now: i
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut changes = Changes::default();
     for session_id in &revoked {
-        changes.user(conn, user_id, Event::SessionRevoked { session_id: *session_id }, now)?;
+        changes.user(
+            conn,
+            user_id,
+            Event::SessionRevoked {
+                session_id: *session_id,
+            },
+            now,
+        )?;
     }
     Ok(Outcome {
         value: revoked.len() as u64,
@@ -103,10 +131,20 @@ pub fn revoke_sessions(conn: &Connection, user_id: UserId, which: Revoke, now: i
     })
 }
 
-pub fn set_password(conn: &Connection, actor: Actor, password_hash: String, now: i64) -> OpResult<Outcome<u64>> {
+pub fn set_password(
+    conn: &Connection,
+    actor: Actor,
+    password_hash: String,
+    now: i64,
+) -> OpResult<Outcome<u64>> {
     conn.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
         .execute(params![actor.user_id, password_hash])?;
-    revoke_sessions(conn, actor.user_id, Revoke::AllExcept(actor.session_id), now)
+    revoke_sessions(
+        conn,
+        actor.user_id,
+        Revoke::AllExcept(actor.session_id),
+        now,
+    )
 }
 
 pub fn user_by_username(conn: &Connection, username: &str) -> OpResult<Option<User>> {
@@ -117,7 +155,12 @@ pub fn user_by_username(conn: &Connection, username: &str) -> OpResult<Option<Us
         .optional()?)
 }
 
-pub fn update_profile(conn: &Connection, user_id: UserId, display_name: Option<String>, about: Option<String>) -> OpResult<User> {
+pub fn update_profile(
+    conn: &Connection,
+    user_id: UserId,
+    display_name: Option<String>,
+    about: Option<String>,
+) -> OpResult<User> {
     conn.prepare_cached(
         "UPDATE users SET display_name = coalesce(?2, display_name), about = coalesce(?3, about) WHERE id = ?1",
     )?
@@ -128,13 +171,24 @@ pub fn update_profile(conn: &Connection, user_id: UserId, display_name: Option<S
     }
 }
 
-pub fn create_ws_ticket(conn: &Connection, actor: Actor, ticket_hash: [u8; 32], expires_at: i64) -> OpResult<()> {
-    conn.prepare_cached("INSERT INTO ws_tickets (ticket_hash, session_id, expires_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![&ticket_hash[..], actor.session_id, expires_at])?;
+pub fn create_ws_ticket(
+    conn: &Connection,
+    actor: Actor,
+    ticket_hash: [u8; 32],
+    expires_at: i64,
+) -> OpResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO ws_tickets (ticket_hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![&ticket_hash[..], actor.session_id, expires_at])?;
     Ok(())
 }
 
-pub fn redeem_ws_ticket(conn: &Connection, ticket_hash: [u8; 32], now: i64) -> OpResult<Option<Actor>> {
+pub fn redeem_ws_ticket(
+    conn: &Connection,
+    ticket_hash: [u8; 32],
+    now: i64,
+) -> OpResult<Option<Actor>> {
     let found = conn
         .prepare_cached(
             "DELETE FROM ws_tickets WHERE ticket_hash = ?1
@@ -145,7 +199,10 @@ pub fn redeem_ws_ticket(conn: &Connection, ticket_hash: [u8; 32], now: i64) -> O
         })
         .optional()?;
     Ok(match found {
-        Some((session_id, expires_at, Some(user_id))) if now <= expires_at => Some(Actor { user_id, session_id }),
+        Some((session_id, expires_at, Some(user_id))) if now <= expires_at => Some(Actor {
+            user_id,
+            session_id,
+        }),
         _ => None,
     })
 }

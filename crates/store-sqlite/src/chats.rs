@@ -21,12 +21,18 @@ pub fn membership(conn: &Connection, actor: UserId, chat_id: ChatId) -> OpResult
     let found = conn
         .prepare_cached(&sql)?
         .query_row(params![chat_id, actor], |row| {
-            Ok((rows::chat_from_row(row)?, parse_role(&row.get::<_, String>(7)?)))
+            Ok((
+                rows::chat_from_row(row)?,
+                parse_role(&row.get::<_, String>(7)?),
+            ))
         })
         .optional()?;
     match found {
         Some(found) => Ok(found),
-        None => Ok(reject(ErrorCode::NotMember, "you are not a member of this chat")?),
+        None => Ok(reject(
+            ErrorCode::NotMember,
+            "you are not a member of this chat",
+        )?),
     }
 }
 
@@ -41,23 +47,44 @@ fn role_of(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Opti
 fn target_role(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Role> {
     match role_of(conn, chat_id, user_id)? {
         Some(role) => Ok(role),
-        None => Ok(reject(ErrorCode::UserNotFound, "that user is not a member of this chat")?),
+        None => Ok(reject(
+            ErrorCode::UserNotFound,
+            "that user is not a member of this chat",
+        )?),
     }
 }
 
 fn require_user(conn: &Connection, user_id: UserId) -> OpResult<kolokol_proto::User> {
     match rows::user_by_id(conn, user_id)? {
         Some(user) => Ok(user),
-        None => Ok(reject(ErrorCode::UserNotFound, format!("no user with id {user_id}"))?),
+        None => Ok(reject(
+            ErrorCode::UserNotFound,
+            format!("no user with id {user_id}"),
+        )?),
     }
 }
 
 /// Adds one member with a `member.added` event. Their view of the chat's stream starts at
 /// `visible_from`, or at that event when `None` (initial members see the chat's creation).
-fn insert_member(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user: kolokol_proto::User, role: Role, visible_from: Option<i64>, now: i64) -> OpResult<()> {
+fn insert_member(
+    conn: &Connection,
+    changes: &mut Changes,
+    chat_id: ChatId,
+    user: kolokol_proto::User,
+    role: Role,
+    visible_from: Option<i64>,
+    now: i64,
+) -> OpResult<()> {
     let user_id = user.id;
-    let event = Event::MemberAdded { chat_id, user, role };
-    let membership = Some(MembershipChange { user_id, joined: true });
+    let event = Event::MemberAdded {
+        chat_id,
+        user,
+        role,
+    };
+    let membership = Some(MembershipChange {
+        user_id,
+        joined: true,
+    });
     let added_at = changes.chat(conn, chat_id, event, membership, now)?;
     let pos = visible_from.unwrap_or(added_at);
     conn.prepare_cached(
@@ -69,14 +96,26 @@ fn insert_member(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user
     Ok(())
 }
 
-pub fn create(conn: &Connection, actor: Actor, chat: NewChat, now: i64) -> OpResult<Outcome<(ChatId, bool)>> {
-    let mut others: Vec<UserId> = chat.member_ids.into_iter().filter(|&id| id != actor.user_id).collect();
+pub fn create(
+    conn: &Connection,
+    actor: Actor,
+    chat: NewChat,
+    now: i64,
+) -> OpResult<Outcome<(ChatId, bool)>> {
+    let mut others: Vec<UserId> = chat
+        .member_ids
+        .into_iter()
+        .filter(|&id| id != actor.user_id)
+        .collect();
     others.sort_unstable();
     others.dedup();
     let direct_key = match chat.kind {
         ChatKind::Direct => {
             let [peer] = others[..] else {
-                return Ok(reject(ErrorCode::InvalidMembers, "a direct chat needs exactly one other user")?);
+                return Ok(reject(
+                    ErrorCode::InvalidMembers,
+                    "a direct chat needs exactly one other user",
+                )?);
             };
             require_user(conn, peer)?;
             let key = format!("{}:{}", actor.user_id.min(peer), actor.user_id.max(peer));
@@ -85,7 +124,10 @@ pub fn create(conn: &Connection, actor: Actor, chat: NewChat, now: i64) -> OpRes
                 .query_row([&key], |row| row.get(0))
                 .optional()?;
             if let Some(id) = existing {
-                return Ok(Outcome { value: (id, false), events: Vec::new() });
+                return Ok(Outcome {
+                    value: (id, false),
+                    events: Vec::new(),
+                });
             }
             Some(key)
         }
@@ -105,27 +147,81 @@ pub fn create(conn: &Connection, actor: Actor, chat: NewChat, now: i64) -> OpRes
             "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
         )?
-        .query_row(params![rows::kind_str(chat.kind), title, direct_key, actor.user_id, now], |row| row.get(0))?;
+        .query_row(
+            params![
+                rows::kind_str(chat.kind),
+                title,
+                direct_key,
+                actor.user_id,
+                now
+            ],
+            |row| row.get(0),
+        )?;
 
     let mut changes = Changes::default();
-    let info = kolokol_proto::ChatInfo { id: chat_id, kind: chat.kind, title, member_count: users.len() as i64 + 1 };
-    let created = changes.chat(conn, chat_id, Event::ChatCreated { chat: info, created_by: actor.user_id }, None, now)?;
-    let creator_role = if chat.kind == ChatKind::Direct { Role::Member } else { Role::Owner };
-    insert_member(conn, &mut changes, chat_id, creator, creator_role, Some(created), now)?;
+    let info = kolokol_proto::ChatInfo {
+        id: chat_id,
+        kind: chat.kind,
+        title,
+        member_count: users.len() as i64 + 1,
+    };
+    let created = changes.chat(
+        conn,
+        chat_id,
+        Event::ChatCreated {
+            chat: info,
+            created_by: actor.user_id,
+        },
+        None,
+        now,
+    )?;
+    let creator_role = if chat.kind == ChatKind::Direct {
+        Role::Member
+    } else {
+        Role::Owner
+    };
+    insert_member(
+        conn,
+        &mut changes,
+        chat_id,
+        creator,
+        creator_role,
+        Some(created),
+        now,
+    )?;
     for user in users {
-        insert_member(conn, &mut changes, chat_id, user, Role::Member, Some(created), now)?;
+        insert_member(
+            conn,
+            &mut changes,
+            chat_id,
+            user,
+            Role::Member,
+            Some(created),
+            now,
+        )?;
     }
-    Ok(Outcome { value: (chat_id, true), events: changes.events })
+    Ok(Outcome {
+        value: (chat_id, true),
+        events: changes.events,
+    })
 }
 
 /// How one member sees a chat.
-fn view(conn: &Connection, user_id: UserId, chat: ChatRow, role: Role, read_seq: i64) -> OpResult<Chat> {
+fn view(
+    conn: &Connection,
+    user_id: UserId,
+    chat: ChatRow,
+    role: Role,
+    read_seq: i64,
+) -> OpResult<Chat> {
     let peer = match chat.kind {
         ChatKind::Direct => {
             let sql = format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM members WHERE chat_id = ?1 AND user_id != ?2)"
             );
-            conn.prepare_cached(&sql)?.query_row(params![chat.id, user_id], rows::user_from_row).optional()?
+            conn.prepare_cached(&sql)?
+                .query_row(params![chat.id, user_id], rows::user_from_row)
+                .optional()?
         }
         _ => None,
     };
@@ -170,7 +266,11 @@ pub fn list(conn: &Connection, actor: Actor) -> OpResult<Vec<Chat>> {
     let rows = conn
         .prepare_cached(&sql)?
         .query_map([actor.user_id], |row| {
-            Ok((rows::chat_from_row(row)?, parse_role(&row.get::<_, String>(7)?), row.get::<_, i64>(8)?))
+            Ok((
+                rows::chat_from_row(row)?,
+                parse_role(&row.get::<_, String>(7)?),
+                row.get::<_, i64>(8)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
@@ -178,14 +278,30 @@ pub fn list(conn: &Connection, actor: Actor) -> OpResult<Vec<Chat>> {
         .collect()
 }
 
-pub fn rename(conn: &Connection, actor: Actor, chat_id: ChatId, title: String, now: i64) -> OpResult<Outcome<()>> {
+pub fn rename(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    title: String,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (mut chat, role) = membership(conn, actor.user_id, chat_id)?;
     permissions::manage(chat.kind, role)?;
-    conn.prepare_cached("UPDATE chats SET title = ?2 WHERE id = ?1")?.execute(params![chat_id, title])?;
+    conn.prepare_cached("UPDATE chats SET title = ?2 WHERE id = ?1")?
+        .execute(params![chat_id, title])?;
     chat.title = Some(title);
     let mut changes = Changes::default();
-    changes.chat(conn, chat_id, Event::ChatUpdated { chat: chat.info() }, None, now)?;
-    Ok(Outcome { value: (), events: changes.events })
+    changes.chat(
+        conn,
+        chat_id,
+        Event::ChatUpdated { chat: chat.info() },
+        None,
+        now,
+    )?;
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
 pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Member>> {
@@ -206,7 +322,13 @@ pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec
     Ok(rows)
 }
 
-pub fn add_members(conn: &Connection, actor: Actor, chat_id: ChatId, user_ids: Vec<UserId>, now: i64) -> OpResult<Outcome<()>> {
+pub fn add_members(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_ids: Vec<UserId>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     permissions::manage(chat.kind, role)?;
     let mut changes = Changes::default();
@@ -217,10 +339,19 @@ pub fn add_members(conn: &Connection, actor: Actor, chat_id: ChatId, user_ids: V
             insert_member(conn, &mut changes, chat_id, user, Role::Member, None, now)?;
         }
     }
-    Ok(Outcome { value: (), events: changes.events })
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
-pub fn remove_member(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: UserId, now: i64) -> OpResult<Outcome<()>> {
+pub fn remove_member(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     if user_id == actor.user_id {
         permissions::leave(chat.kind, role, chat.member_count)?;
@@ -228,43 +359,104 @@ pub fn remove_member(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: 
         permissions::remove_member(chat.kind, role, target_role(conn, chat_id, user_id)?)?;
     }
     let mut changes = Changes::default();
-    let membership = Some(MembershipChange { user_id, joined: false });
-    changes.chat(conn, chat_id, Event::MemberRemoved { chat_id, user_id }, membership, now)?;
+    let membership = Some(MembershipChange {
+        user_id,
+        joined: false,
+    });
+    changes.chat(
+        conn,
+        chat_id,
+        Event::MemberRemoved { chat_id, user_id },
+        membership,
+        now,
+    )?;
     // The removed user no longer follows the chat's stream, so they learn it in their own.
-    changes.user(conn, user_id, Event::MemberRemoved { chat_id, user_id }, now)?;
+    changes.user(
+        conn,
+        user_id,
+        Event::MemberRemoved { chat_id, user_id },
+        now,
+    )?;
     conn.prepare_cached("DELETE FROM members WHERE chat_id = ?1 AND user_id = ?2")?
         .execute(params![chat_id, user_id])?;
     conn.prepare_cached("UPDATE chats SET member_count = member_count - 1 WHERE id = ?1")?
         .execute([chat_id])?;
-    Ok(Outcome { value: (), events: changes.events })
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
-fn update_role(conn: &Connection, changes: &mut Changes, chat_id: ChatId, user_id: UserId, role: Role, now: i64) -> OpResult<()> {
+fn update_role(
+    conn: &Connection,
+    changes: &mut Changes,
+    chat_id: ChatId,
+    user_id: UserId,
+    role: Role,
+    now: i64,
+) -> OpResult<()> {
     conn.prepare_cached("UPDATE members SET role = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
         .execute(params![chat_id, user_id, role_str(role)])?;
-    changes.chat(conn, chat_id, Event::MemberUpdated { chat_id, user_id, role }, None, now)?;
+    changes.chat(
+        conn,
+        chat_id,
+        Event::MemberUpdated {
+            chat_id,
+            user_id,
+            role,
+        },
+        None,
+        now,
+    )?;
     Ok(())
 }
 
-pub fn set_role(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: UserId, role: Role, now: i64) -> OpResult<Outcome<()>> {
+pub fn set_role(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    role: Role,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (chat, actor_role) = membership(conn, actor.user_id, chat_id)?;
-    permissions::set_role(chat.kind, actor_role, target_role(conn, chat_id, user_id)?, role)?;
+    permissions::set_role(
+        chat.kind,
+        actor_role,
+        target_role(conn, chat_id, user_id)?,
+        role,
+    )?;
     let mut changes = Changes::default();
     update_role(conn, &mut changes, chat_id, user_id, role, now)?;
-    Ok(Outcome { value: (), events: changes.events })
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
-pub fn transfer_ownership(conn: &Connection, actor: Actor, chat_id: ChatId, user_id: UserId, now: i64) -> OpResult<Outcome<()>> {
+pub fn transfer_ownership(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     permissions::transfer_ownership(chat.kind, role)?;
     target_role(conn, chat_id, user_id)?;
     if user_id == actor.user_id {
-        return Ok(reject(ErrorCode::InvalidMembers, "you already own this chat")?);
+        return Ok(reject(
+            ErrorCode::InvalidMembers,
+            "you already own this chat",
+        )?);
     }
     let mut changes = Changes::default();
     update_role(conn, &mut changes, chat_id, user_id, Role::Owner, now)?;
     update_role(conn, &mut changes, chat_id, actor.user_id, Role::Admin, now)?;
-    Ok(Outcome { value: (), events: changes.events })
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
 const INVITE_COLUMNS: &str = "code, chat_id, created_by, created_at, expires_at, max_uses, uses";
@@ -281,7 +473,13 @@ fn invite_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
     })
 }
 
-pub fn create_invite(conn: &Connection, actor: Actor, chat_id: ChatId, invite: NewInvite, now: i64) -> OpResult<Invite> {
+pub fn create_invite(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    invite: NewInvite,
+    now: i64,
+) -> OpResult<Invite> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     permissions::manage(chat.kind, role)?;
     let sql = format!(
@@ -289,7 +487,14 @@ pub fn create_invite(conn: &Connection, actor: Actor, chat_id: ChatId, invite: N
          RETURNING {INVITE_COLUMNS}"
     );
     Ok(conn.prepare_cached(&sql)?.query_row(
-        params![invite.code, chat_id, actor.user_id, now, invite.expires_at, invite.max_uses],
+        params![
+            invite.code,
+            chat_id,
+            actor.user_id,
+            now,
+            invite.expires_at,
+            invite.max_uses
+        ],
         invite_from_row,
     )?)
 }
@@ -297,7 +502,9 @@ pub fn create_invite(conn: &Connection, actor: Actor, chat_id: ChatId, invite: N
 pub fn invites(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Invite>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     permissions::manage(chat.kind, role)?;
-    let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE chat_id = ?1 ORDER BY created_at, code");
+    let sql = format!(
+        "SELECT {INVITE_COLUMNS} FROM invites WHERE chat_id = ?1 ORDER BY created_at, code"
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_map([chat_id], invite_from_row)?
@@ -319,36 +526,71 @@ pub fn revoke_invite(conn: &Connection, actor: Actor, chat_id: ChatId, code: &st
 /// A usable invite: it exists, has not expired and has uses left.
 fn usable_invite(conn: &Connection, code: &str, now: i64) -> OpResult<Invite> {
     let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?1");
-    let Some(invite) = conn.prepare_cached(&sql)?.query_row([code], invite_from_row).optional()? else {
+    let Some(invite) = conn
+        .prepare_cached(&sql)?
+        .query_row([code], invite_from_row)
+        .optional()?
+    else {
         return Ok(reject(ErrorCode::InviteNotFound, "no such invite link")?);
     };
     if invite.expires_at.is_some_and(|at| now >= at) {
-        return Ok(reject(ErrorCode::InviteExpired, "this invite link has expired")?);
+        return Ok(reject(
+            ErrorCode::InviteExpired,
+            "this invite link has expired",
+        )?);
     }
     if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-        return Ok(reject(ErrorCode::InviteUsedUp, "this invite link has been used up")?);
+        return Ok(reject(
+            ErrorCode::InviteUsedUp,
+            "this invite link has been used up",
+        )?);
     }
     Ok(invite)
 }
 
 fn chat_row(conn: &Connection, chat_id: ChatId) -> OpResult<ChatRow> {
     let sql = format!("SELECT {CHAT_COLUMNS} FROM chats c WHERE c.id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([chat_id], rows::chat_from_row)?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([chat_id], rows::chat_from_row)?)
 }
 
 pub fn invite_preview(conn: &Connection, code: &str, now: i64) -> OpResult<InvitePreview> {
     let invite = usable_invite(conn, code, now)?;
-    Ok(InvitePreview { code: invite.code, chat: chat_row(conn, invite.chat_id)?.info() })
+    Ok(InvitePreview {
+        code: invite.code,
+        chat: chat_row(conn, invite.chat_id)?.info(),
+    })
 }
 
-pub fn join_by_invite(conn: &Connection, actor: Actor, code: &str, now: i64) -> OpResult<Outcome<ChatId>> {
+pub fn join_by_invite(
+    conn: &Connection,
+    actor: Actor,
+    code: &str,
+    now: i64,
+) -> OpResult<Outcome<ChatId>> {
     let invite = usable_invite(conn, code, now)?;
     if role_of(conn, invite.chat_id, actor.user_id)?.is_some() {
-        return Ok(reject(ErrorCode::AlreadyMember, "you are already a member of this chat")?);
+        return Ok(reject(
+            ErrorCode::AlreadyMember,
+            "you are already a member of this chat",
+        )?);
     }
     let user = require_user(conn, actor.user_id)?;
     let mut changes = Changes::default();
-    insert_member(conn, &mut changes, invite.chat_id, user, Role::Member, None, now)?;
-    conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?.execute([code])?;
-    Ok(Outcome { value: invite.chat_id, events: changes.events })
+    insert_member(
+        conn,
+        &mut changes,
+        invite.chat_id,
+        user,
+        Role::Member,
+        None,
+        now,
+    )?;
+    conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?
+        .execute([code])?;
+    Ok(Outcome {
+        value: invite.chat_id,
+        events: changes.events,
+    })
 }

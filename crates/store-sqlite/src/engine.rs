@@ -175,7 +175,9 @@ fn in_savepoint<R>(conn: &Connection, op: impl FnOnce(&Connection) -> OpResult<R
 fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Job>) {
     let mut completions: Vec<Completion> = Vec::with_capacity(256);
     while let Some(first) = queue.blocking_recv() {
-        let outcome = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string());
+        let outcome = conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| e.to_string());
         if let Err(error) = outcome {
             // Dropping the job drops its reply channel: the caller gets an error, nothing ran.
             tracing::error!(%error, "cannot begin a write transaction");

@@ -32,9 +32,18 @@ fn kind_of(event: &Event) -> &'static str {
 
 impl Changes {
     /// Appends `event` to the chat's stream at its next position.
-    pub fn chat(&mut self, conn: &Connection, chat_id: ChatId, event: Event, membership: Option<MembershipChange>, now: i64) -> OpResult<i64> {
+    pub fn chat(
+        &mut self,
+        conn: &Connection,
+        chat_id: ChatId,
+        event: Event,
+        membership: Option<MembershipChange>,
+        now: i64,
+    ) -> OpResult<i64> {
         let pos: i64 = conn
-            .prepare_cached("UPDATE chats SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos")?
+            .prepare_cached(
+                "UPDATE chats SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
+            )?
             .query_row([chat_id], |row| row.get(0))?;
         let msg_seq = message_seq(&event);
         let payload = match msg_seq {
@@ -57,9 +66,17 @@ impl Changes {
     }
 
     /// Appends `event` to the user's own stream.
-    pub fn user(&mut self, conn: &Connection, user_id: UserId, event: Event, now: i64) -> OpResult<()> {
+    pub fn user(
+        &mut self,
+        conn: &Connection,
+        user_id: UserId,
+        event: Event,
+        now: i64,
+    ) -> OpResult<()> {
         let pos: i64 = conn
-            .prepare_cached("UPDATE users SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos")?
+            .prepare_cached(
+                "UPDATE users SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
+            )?
             .query_row([user_id], |row| row.get(0))?;
         conn.prepare_cached(
             "INSERT INTO user_events (user_id, pos, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -112,7 +129,12 @@ pub fn current_cursor(conn: &Connection, user_id: UserId) -> OpResult<Cursor> {
     Ok(Cursor { user_pos, chats })
 }
 
-pub fn catch_up(conn: &Connection, user_id: UserId, cursor: &Cursor, limit: u32) -> OpResult<CatchUp> {
+pub fn catch_up(
+    conn: &Connection,
+    user_id: UserId,
+    cursor: &Cursor,
+    limit: u32,
+) -> OpResult<CatchUp> {
     let (user_pos, user_pruned) = user_stream(conn, user_id)?;
     let chats = followed_chats(conn, user_id)?;
     // Where each followed chat resumes: never before the user joined it.
@@ -120,11 +142,17 @@ pub fn catch_up(conn: &Connection, user_id: UserId, cursor: &Cursor, limit: u32)
         .iter()
         .map(|chat| {
             let from_join = chat.joined_pos - 1;
-            cursor.chats.get(&chat.chat_id).map_or(from_join, |&pos| pos.max(from_join))
+            cursor
+                .chats
+                .get(&chat.chat_id)
+                .map_or(from_join, |&pos| pos.max(from_join))
         })
         .collect();
     let too_old = cursor.user_pos < user_pruned
-        || chats.iter().zip(&starts).any(|(chat, &start)| start < chat.pruned);
+        || chats
+            .iter()
+            .zip(&starts)
+            .any(|(chat, &start)| start < chat.pruned);
     if too_old {
         let current = Cursor {
             user_pos,
@@ -165,7 +193,13 @@ pub fn catch_up(conn: &Connection, user_id: UserId, cursor: &Cursor, limit: u32)
     Ok(CatchUp::Events(events))
 }
 
-fn chat_events_after(conn: &Connection, chat_id: ChatId, after: i64, limit: i64, out: &mut Vec<Published>) -> OpResult<()> {
+fn chat_events_after(
+    conn: &Connection,
+    chat_id: ChatId,
+    after: i64,
+    limit: i64,
+    out: &mut Vec<Published>,
+) -> OpResult<()> {
     let mut statement = conn.prepare_cached(
         "SELECT pos, msg_seq, kind, payload FROM chat_events WHERE chat_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
     )?;
@@ -181,7 +215,8 @@ fn chat_events_after(conn: &Connection, chat_id: ChatId, after: i64, limit: i64,
         let (pos, msg_seq, kind, payload) = row?;
         let event = match (msg_seq, payload) {
             (Some(seq), _) => {
-                let message = rows::message(conn, chat_id, seq)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                let message = rows::message(conn, chat_id, seq)?
+                    .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
                 if kind == "message.edited" {
                     Event::MessageEdited { message }
                 } else {
@@ -212,7 +247,10 @@ pub fn chat_members(conn: &Connection, chat_id: ChatId) -> OpResult<MemberSnapsh
         .prepare_cached("SELECT user_id FROM members WHERE chat_id = ?1")?
         .query_map([chat_id], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<UserId>>>()?;
-    Ok(MemberSnapshot { as_of_pos, user_ids })
+    Ok(MemberSnapshot {
+        as_of_pos,
+        user_ids,
+    })
 }
 
 /// Deletes events older than `before` and remembers, per stream, how far it was pruned.

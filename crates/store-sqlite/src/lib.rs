@@ -16,7 +16,9 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use kolokol_domain::{Cursor, time};
-use kolokol_proto::{Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId};
+use kolokol_proto::{
+    Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
+};
 use kolokol_store::{
     Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewSession,
     NewUser, Outcome, Page, Revoke, SessionRecord, Store, StoreResult,
@@ -40,43 +42,70 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn register(&self, user: NewUser, session: NewSession, now: Millis) -> StoreResult<(User, i64)> {
-        self.engine.write(move |c| accounts::register(c, user, session, now)).await
+    async fn register(
+        &self,
+        user: NewUser,
+        session: NewSession,
+        now: Millis,
+    ) -> StoreResult<(User, i64)> {
+        self.engine
+            .write(move |c| accounts::register(c, user, session, now))
+            .await
     }
 
     async fn credentials(&self, username: &str) -> StoreResult<Option<Credentials>> {
         let username = username.to_owned();
-        self.engine.read(move |c| accounts::credentials(c, &username)).await
+        self.engine
+            .read(move |c| accounts::credentials(c, &username))
+            .await
     }
 
-    async fn create_session(&self, user_id: UserId, session: NewSession, now: Millis) -> StoreResult<i64> {
-        self.engine.write(move |c| accounts::create_session(c, user_id, session, now)).await
+    async fn create_session(
+        &self,
+        user_id: UserId,
+        session: NewSession,
+        now: Millis,
+    ) -> StoreResult<i64> {
+        self.engine
+            .write(move |c| accounts::create_session(c, user_id, session, now))
+            .await
     }
 
     async fn authenticate(&self, token_hash: [u8; 32], now: Millis) -> StoreResult<Option<Actor>> {
-        let found = self.engine.read(move |c| accounts::session_by_token(c, token_hash)).await?;
+        let found = self
+            .engine
+            .read(move |c| accounts::session_by_token(c, token_hash))
+            .await?;
         let Some((actor, last_seen_at)) = found else {
             return Ok(None);
         };
         // Only the day of use is ever shown, so the row is written at most once a day.
         if time::date_of(last_seen_at) != time::date_of(now) {
-            self.engine.write(move |c| accounts::touch_session(c, actor.session_id, now)).await?;
+            self.engine
+                .write(move |c| accounts::touch_session(c, actor.session_id, now))
+                .await?;
         }
         Ok(Some(actor))
     }
 
     async fn sessions(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>> {
-        self.engine.read(move |c| accounts::sessions(c, user_id)).await
+        self.engine
+            .read(move |c| accounts::sessions(c, user_id))
+            .await
     }
 
     async fn revoke_sessions(&self, user_id: UserId, which: Revoke) -> StoreResult<Outcome<u64>> {
         let now = now_millis();
-        self.engine.write(move |c| accounts::revoke_sessions(c, user_id, which, now)).await
+        self.engine
+            .write(move |c| accounts::revoke_sessions(c, user_id, which, now))
+            .await
     }
 
     async fn set_password(&self, actor: Actor, password_hash: String) -> StoreResult<Outcome<u64>> {
         let now = now_millis();
-        self.engine.write(move |c| accounts::set_password(c, actor, password_hash, now)).await
+        self.engine
+            .write(move |c| accounts::set_password(c, actor, password_hash, now))
+            .await
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -85,123 +114,277 @@ impl Store for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_owned();
-        self.engine.read(move |c| accounts::user_by_username(c, &username)).await
+        self.engine
+            .read(move |c| accounts::user_by_username(c, &username))
+            .await
     }
 
-    async fn update_profile(&self, user_id: UserId, display_name: Option<String>, about: Option<String>) -> StoreResult<User> {
-        self.engine.write(move |c| accounts::update_profile(c, user_id, display_name, about)).await
+    async fn update_profile(
+        &self,
+        user_id: UserId,
+        display_name: Option<String>,
+        about: Option<String>,
+    ) -> StoreResult<User> {
+        self.engine
+            .write(move |c| accounts::update_profile(c, user_id, display_name, about))
+            .await
     }
 
-    async fn create_ws_ticket(&self, actor: Actor, ticket_hash: [u8; 32], expires_at: Millis) -> StoreResult<()> {
-        self.engine.write(move |c| accounts::create_ws_ticket(c, actor, ticket_hash, expires_at)).await
+    async fn create_ws_ticket(
+        &self,
+        actor: Actor,
+        ticket_hash: [u8; 32],
+        expires_at: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| accounts::create_ws_ticket(c, actor, ticket_hash, expires_at))
+            .await
     }
 
-    async fn redeem_ws_ticket(&self, ticket_hash: [u8; 32], now: Millis) -> StoreResult<Option<Actor>> {
-        self.engine.write(move |c| accounts::redeem_ws_ticket(c, ticket_hash, now)).await
+    async fn redeem_ws_ticket(
+        &self,
+        ticket_hash: [u8; 32],
+        now: Millis,
+    ) -> StoreResult<Option<Actor>> {
+        self.engine
+            .write(move |c| accounts::redeem_ws_ticket(c, ticket_hash, now))
+            .await
     }
 
-    async fn create_chat(&self, actor: Actor, chat: NewChat, now: Millis) -> StoreResult<Outcome<(ChatId, bool)>> {
-        self.engine.write(move |c| chats::create(c, actor, chat, now)).await
+    async fn create_chat(
+        &self,
+        actor: Actor,
+        chat: NewChat,
+        now: Millis,
+    ) -> StoreResult<Outcome<(ChatId, bool)>> {
+        self.engine
+            .write(move |c| chats::create(c, actor, chat, now))
+            .await
     }
 
     async fn chat(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Chat> {
-        self.engine.read(move |c| chats::get(c, actor, chat_id)).await
+        self.engine
+            .read(move |c| chats::get(c, actor, chat_id))
+            .await
     }
 
     async fn chats(&self, actor: Actor) -> StoreResult<Vec<Chat>> {
         self.engine.read(move |c| chats::list(c, actor)).await
     }
 
-    async fn rename_chat(&self, actor: Actor, chat_id: ChatId, title: String, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| chats::rename(c, actor, chat_id, title, now)).await
+    async fn rename_chat(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        title: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::rename(c, actor, chat_id, title, now))
+            .await
     }
 
     async fn members(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Vec<Member>> {
-        self.engine.read(move |c| chats::members(c, actor, chat_id)).await
+        self.engine
+            .read(move |c| chats::members(c, actor, chat_id))
+            .await
     }
 
-    async fn add_members(&self, actor: Actor, chat_id: ChatId, user_ids: Vec<UserId>, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| chats::add_members(c, actor, chat_id, user_ids, now)).await
+    async fn add_members(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_ids: Vec<UserId>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::add_members(c, actor, chat_id, user_ids, now))
+            .await
     }
 
-    async fn remove_member(&self, actor: Actor, chat_id: ChatId, user_id: UserId, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| chats::remove_member(c, actor, chat_id, user_id, now)).await
+    async fn remove_member(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::remove_member(c, actor, chat_id, user_id, now))
+            .await
     }
 
-    async fn set_role(&self, actor: Actor, chat_id: ChatId, user_id: UserId, role: Role, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| chats::set_role(c, actor, chat_id, user_id, role, now)).await
+    async fn set_role(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        role: Role,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::set_role(c, actor, chat_id, user_id, role, now))
+            .await
     }
 
-    async fn transfer_ownership(&self, actor: Actor, chat_id: ChatId, user_id: UserId, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| chats::transfer_ownership(c, actor, chat_id, user_id, now)).await
+    async fn transfer_ownership(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::transfer_ownership(c, actor, chat_id, user_id, now))
+            .await
     }
 
-    async fn create_invite(&self, actor: Actor, chat_id: ChatId, invite: NewInvite, now: Millis) -> StoreResult<Invite> {
-        self.engine.write(move |c| chats::create_invite(c, actor, chat_id, invite, now)).await
+    async fn create_invite(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        invite: NewInvite,
+        now: Millis,
+    ) -> StoreResult<Invite> {
+        self.engine
+            .write(move |c| chats::create_invite(c, actor, chat_id, invite, now))
+            .await
     }
 
     async fn invites(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Vec<Invite>> {
-        self.engine.read(move |c| chats::invites(c, actor, chat_id)).await
+        self.engine
+            .read(move |c| chats::invites(c, actor, chat_id))
+            .await
     }
 
     async fn revoke_invite(&self, actor: Actor, chat_id: ChatId, code: &str) -> StoreResult<()> {
         let code = code.to_owned();
-        self.engine.write(move |c| chats::revoke_invite(c, actor, chat_id, &code)).await
+        self.engine
+            .write(move |c| chats::revoke_invite(c, actor, chat_id, &code))
+            .await
     }
 
     async fn invite_preview(&self, code: &str, now: Millis) -> StoreResult<InvitePreview> {
         let code = code.to_owned();
-        self.engine.read(move |c| chats::invite_preview(c, &code, now)).await
+        self.engine
+            .read(move |c| chats::invite_preview(c, &code, now))
+            .await
     }
 
-    async fn join_by_invite(&self, actor: Actor, code: &str, now: Millis) -> StoreResult<Outcome<ChatId>> {
+    async fn join_by_invite(
+        &self,
+        actor: Actor,
+        code: &str,
+        now: Millis,
+    ) -> StoreResult<Outcome<ChatId>> {
         let code = code.to_owned();
-        self.engine.write(move |c| chats::join_by_invite(c, actor, &code, now)).await
+        self.engine
+            .write(move |c| chats::join_by_invite(c, actor, &code, now))
+            .await
     }
 
-    async fn send_message(&self, actor: Actor, chat_id: ChatId, message: NewMessage, now: Millis) -> StoreResult<Outcome<(Message, bool)>> {
-        self.engine.write(move |c| messages::send(c, actor, chat_id, message, now)).await
+    async fn send_message(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        message: NewMessage,
+        now: Millis,
+    ) -> StoreResult<Outcome<(Message, bool)>> {
+        self.engine
+            .write(move |c| messages::send(c, actor, chat_id, message, now))
+            .await
     }
 
-    async fn messages(&self, actor: Actor, chat_id: ChatId, page: Page) -> StoreResult<Vec<Message>> {
-        self.engine.read(move |c| messages::history(c, actor, chat_id, page)).await
+    async fn messages(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        page: Page,
+    ) -> StoreResult<Vec<Message>> {
+        self.engine
+            .read(move |c| messages::history(c, actor, chat_id, page))
+            .await
     }
 
-    async fn edit_message(&self, actor: Actor, chat_id: ChatId, seq: Seq, text: String, now: Millis) -> StoreResult<Outcome<Message>> {
-        self.engine.write(move |c| messages::edit(c, actor, chat_id, seq, text, now)).await
+    async fn edit_message(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        text: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<Message>> {
+        self.engine
+            .write(move |c| messages::edit(c, actor, chat_id, seq, text, now))
+            .await
     }
 
-    async fn delete_message(&self, actor: Actor, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| messages::delete(c, actor, chat_id, seq, now)).await
+    async fn delete_message(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| messages::delete(c, actor, chat_id, seq, now))
+            .await
     }
 
-    async fn toggle_reaction(&self, actor: Actor, chat_id: ChatId, seq: Seq, emoji: String, now: Millis) -> StoreResult<Outcome<bool>> {
-        self.engine.write(move |c| messages::toggle_reaction(c, actor, chat_id, seq, emoji, now)).await
+    async fn toggle_reaction(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        emoji: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<bool>> {
+        self.engine
+            .write(move |c| messages::toggle_reaction(c, actor, chat_id, seq, emoji, now))
+            .await
     }
 
-    async fn mark_read(&self, actor: Actor, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<Outcome<()>> {
-        self.engine.write(move |c| messages::mark_read(c, actor, chat_id, seq, now)).await
+    async fn mark_read(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| messages::mark_read(c, actor, chat_id, seq, now))
+            .await
     }
 
     async fn read_by(&self, actor: Actor, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<UserId>> {
-        self.engine.read(move |c| messages::read_by(c, actor, chat_id, seq)).await
+        self.engine
+            .read(move |c| messages::read_by(c, actor, chat_id, seq))
+            .await
     }
 
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()> {
-        self.engine.read(move |c| chats::membership(c, actor.user_id, chat_id).map(drop)).await
+        self.engine
+            .read(move |c| chats::membership(c, actor.user_id, chat_id).map(drop))
+            .await
     }
 
     async fn current_cursor(&self, user_id: UserId) -> StoreResult<Cursor> {
-        self.engine.read(move |c| events::current_cursor(c, user_id)).await
+        self.engine
+            .read(move |c| events::current_cursor(c, user_id))
+            .await
     }
 
     async fn catch_up(&self, user_id: UserId, cursor: &Cursor, limit: u32) -> StoreResult<CatchUp> {
         let cursor = cursor.clone();
-        self.engine.read(move |c| events::catch_up(c, user_id, &cursor, limit)).await
+        self.engine
+            .read(move |c| events::catch_up(c, user_id, &cursor, limit))
+            .await
     }
 
     async fn chat_members(&self, chat_id: ChatId) -> StoreResult<MemberSnapshot> {
-        self.engine.read(move |c| events::chat_members(c, chat_id)).await
+        self.engine
+            .read(move |c| events::chat_members(c, chat_id))
+            .await
     }
 
     async fn prune_events(&self, before: Millis) -> StoreResult<u64> {

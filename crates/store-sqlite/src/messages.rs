@@ -16,69 +16,132 @@ use crate::rows::{self, ChatRow};
 pub const READ_RECEIPT_MAX_MEMBERS: i64 = 100;
 
 /// Resolves `@username` mentions to the ids of users that exist.
-fn resolve_mentions(conn: &Connection, text: &str) -> OpResult<String> {
-    let mut ids: Vec<UserId> = Vec::new();
+fn resolve_mentions(conn: &Connection, text: &str) -> OpResult<Vec<UserId>> {
+    let names = validate::mentioned_usernames(text);
+    let mut ids: Vec<UserId> = Vec::with_capacity(names.len());
+    if names.is_empty() {
+        return Ok(ids);
+    }
     let mut lookup = conn.prepare_cached("SELECT id FROM users WHERE username = ?1")?;
-    for name in validate::mentioned_usernames(text) {
+    for name in names {
         if let Some(id) = lookup.query_row([name], |row| row.get(0)).optional()? {
             ids.push(id);
         }
     }
-    Ok(serde_json::to_string(&ids)?)
+    Ok(ids)
 }
 
 fn existing_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message> {
     match rows::message(conn, chat.id, seq)? {
         Some(message) => Ok(message),
-        None => Ok(reject(ErrorCode::MessageNotFound, "no message with that seq in this chat")?),
+        None => Ok(reject(
+            ErrorCode::MessageNotFound,
+            "no message with that seq in this chat",
+        )?),
     }
 }
 
 fn live_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message> {
     let message = existing_message(conn, chat, seq)?;
     if message.deleted {
-        return Ok(reject(ErrorCode::MessageDeleted, "the message was deleted")?);
+        return Ok(reject(
+            ErrorCode::MessageDeleted,
+            "the message was deleted",
+        )?);
     }
     Ok(message)
 }
 
-pub fn send(conn: &Connection, actor: Actor, chat_id: ChatId, new: NewMessage, now: i64) -> OpResult<Outcome<(Message, bool)>> {
+pub fn send(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    new: NewMessage,
+    now: i64,
+) -> OpResult<Outcome<(Message, bool)>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     let original: Option<Seq> = conn
-        .prepare_cached("SELECT seq FROM messages WHERE chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3")?
-        .query_row(params![chat_id, actor.user_id, new.client_msg_id], |row| row.get(0))
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3",
+        )?
+        .query_row(params![chat_id, actor.user_id, new.client_msg_id], |row| {
+            row.get(0)
+        })
         .optional()?;
     if let Some(seq) = original {
         let message = existing_message(conn, &chat, seq)?;
-        return Ok(Outcome { value: (message, false), events: Vec::new() });
+        return Ok(Outcome {
+            value: (message, false),
+            events: Vec::new(),
+        });
     }
     permissions::post(chat.kind, role)?;
     if new.reply_to.is_some_and(|to| to < 1 || to > chat.last_seq) {
-        return Ok(reject(ErrorCode::MessageNotFound, "reply_to names no message of this chat")?);
+        return Ok(reject(
+            ErrorCode::MessageNotFound,
+            "reply_to names no message of this chat",
+        )?);
     }
     let seq = chat.last_seq + 1;
     let mentions = resolve_mentions(conn, &new.text)?;
-    conn.prepare_cached(
-        "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, mentions, now])?;
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        )?
+        .query_row(
+            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now],
+            |row| row.get(0),
+        )?;
     conn.prepare_cached("UPDATE chats SET last_seq = ?2, last_activity_at = ?3 WHERE id = ?1")?
         .execute(params![chat_id, seq, now])?;
     // What you wrote yourself is read.
     conn.prepare_cached("UPDATE members SET read_seq = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
         .execute(params![chat_id, actor.user_id, seq])?;
-    let message = existing_message(conn, &chat, seq)?;
+    let message = Message {
+        id,
+        chat_id,
+        seq,
+        sender_id: actor.user_id,
+        client_msg_id: new.client_msg_id,
+        text: new.text,
+        reply_to: new.reply_to,
+        mentions,
+        reactions: Vec::new(),
+        created_at: now,
+        edited_at: None,
+        deleted: false,
+    };
     let mut changes = Changes::default();
-    changes.chat(conn, chat_id, Event::MessageNew { message: message.clone() }, None, now)?;
-    Ok(Outcome { value: (message, true), events: changes.events })
+    changes.chat(
+        conn,
+        chat_id,
+        Event::MessageNew {
+            message: message.clone(),
+        },
+        None,
+        now,
+    )?;
+    Ok(Outcome {
+        value: (message, true),
+        events: changes.events,
+    })
 }
 
-pub fn history(conn: &Connection, actor: Actor, chat_id: ChatId, page: Page) -> OpResult<Vec<Message>> {
+pub fn history(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    page: Page,
+) -> OpResult<Vec<Message>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
     let limit = i64::from(page.limit.max(1));
-    let low = page.after.map_or(1, |after| after + 1);
-    let high = page.before.map_or(chat.last_seq, |before| before - 1).min(chat.last_seq);
+    // Any i64 is accepted: bounds outside the chat's seqs are clamped to them.
+    let low = page.after.map_or(1, |after| after.saturating_add(1)).max(1);
+    let high = page
+        .before
+        .map_or(chat.last_seq, |before| before.saturating_sub(1))
+        .min(chat.last_seq);
     if low > high {
         return Ok(Vec::new());
     }
@@ -91,25 +154,52 @@ pub fn history(conn: &Connection, actor: Actor, chat_id: ChatId, page: Page) -> 
     rows::messages_in_range(conn, chat_id, low, high)
 }
 
-pub fn edit(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq, text: String, now: i64) -> OpResult<Outcome<Message>> {
+pub fn edit(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    text: String,
+    now: i64,
+) -> OpResult<Outcome<Message>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
     let message = live_message(conn, &chat, seq)?;
     permissions::edit_message(message.sender_id == actor.user_id)?;
-    let mentions = resolve_mentions(conn, &text)?;
+    let mentions = serde_json::to_string(&resolve_mentions(conn, &text)?)?;
     conn.prepare_cached("UPDATE messages SET text = ?3, mentions = ?4, edited_at = ?5 WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq, text, mentions, now])?;
     let message = existing_message(conn, &chat, seq)?;
     let mut changes = Changes::default();
-    changes.chat(conn, chat_id, Event::MessageEdited { message: message.clone() }, None, now)?;
-    Ok(Outcome { value: message, events: changes.events })
+    changes.chat(
+        conn,
+        chat_id,
+        Event::MessageEdited {
+            message: message.clone(),
+        },
+        None,
+        now,
+    )?;
+    Ok(Outcome {
+        value: message,
+        events: changes.events,
+    })
 }
 
-pub fn delete(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq, now: i64) -> OpResult<Outcome<()>> {
+pub fn delete(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     let message = existing_message(conn, &chat, seq)?;
     permissions::delete_message(chat.kind, role, message.sender_id == actor.user_id)?;
     if message.deleted {
-        return Ok(Outcome { value: (), events: Vec::new() });
+        return Ok(Outcome {
+            value: (),
+            events: Vec::new(),
+        });
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     conn.prepare_cached(
@@ -119,15 +209,33 @@ pub fn delete(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq, now: i
     conn.prepare_cached("DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq])?;
     let mut changes = Changes::default();
-    changes.chat(conn, chat_id, Event::MessageDeleted { chat_id, seq }, None, now)?;
-    Ok(Outcome { value: (), events: changes.events })
+    changes.chat(
+        conn,
+        chat_id,
+        Event::MessageDeleted { chat_id, seq },
+        None,
+        now,
+    )?;
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
-pub fn toggle_reaction(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq, emoji: String, now: i64) -> OpResult<Outcome<bool>> {
+pub fn toggle_reaction(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    emoji: String,
+    now: i64,
+) -> OpResult<Outcome<bool>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
     live_message(conn, &chat, seq)?;
     let removed = conn
-        .prepare_cached("DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4")?
+        .prepare_cached(
+            "DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4",
+        )?
         .execute(params![chat_id, seq, emoji, actor.user_id])?;
     let added = removed == 0;
     if added {
@@ -135,12 +243,27 @@ pub fn toggle_reaction(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Se
             .execute(params![chat_id, seq, emoji, actor.user_id, now])?;
     }
     let mut changes = Changes::default();
-    let event = Event::Reaction { chat_id, seq, user_id: actor.user_id, emoji, added };
+    let event = Event::Reaction {
+        chat_id,
+        seq,
+        user_id: actor.user_id,
+        emoji,
+        added,
+    };
     changes.chat(conn, chat_id, event, None, now)?;
-    Ok(Outcome { value: added, events: changes.events })
+    Ok(Outcome {
+        value: added,
+        events: changes.events,
+    })
 }
 
-pub fn mark_read(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq, now: i64) -> OpResult<Outcome<()>> {
+pub fn mark_read(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<Outcome<()>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
     let seq = seq.min(chat.last_seq);
     let moved = conn
@@ -148,20 +271,35 @@ pub fn mark_read(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq, now
         .execute(params![chat_id, actor.user_id, seq])?;
     let mut changes = Changes::default();
     if moved > 0 {
-        let event = Event::Read { chat_id, user_id: actor.user_id, seq };
+        let event = Event::Read {
+            chat_id,
+            user_id: actor.user_id,
+            seq,
+        };
         if chat.member_count <= READ_RECEIPT_MAX_MEMBERS {
             changes.chat(conn, chat_id, event, None, now)?;
         } else {
             changes.user(conn, actor.user_id, event, now)?;
         }
     }
-    Ok(Outcome { value: (), events: changes.events })
+    Ok(Outcome {
+        value: (),
+        events: changes.events,
+    })
 }
 
-pub fn read_by(conn: &Connection, actor: Actor, chat_id: ChatId, seq: Seq) -> OpResult<Vec<UserId>> {
+pub fn read_by(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+) -> OpResult<Vec<UserId>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
     if chat.member_count > READ_RECEIPT_MAX_MEMBERS {
-        return Ok(reject(ErrorCode::ChatTooLarge, "read receipts are kept for chats of up to 100 members")?);
+        return Ok(reject(
+            ErrorCode::ChatTooLarge,
+            "read receipts are kept for chats of up to 100 members",
+        )?);
     }
     let message = existing_message(conn, &chat, seq)?;
     Ok(conn

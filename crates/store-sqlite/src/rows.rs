@@ -115,7 +115,12 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// Messages of a chat with `low <= seq <= high`, ascending, with their reactions.
-pub fn messages_in_range(conn: &Connection, chat_id: ChatId, low: Seq, high: Seq) -> OpResult<Vec<Message>> {
+pub fn messages_in_range(
+    conn: &Connection,
+    chat_id: ChatId,
+    low: Seq,
+    high: Seq,
+) -> OpResult<Vec<Message>> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq"
     );
@@ -131,7 +136,13 @@ pub fn message(conn: &Connection, chat_id: ChatId, seq: Seq) -> OpResult<Option<
     Ok(messages_in_range(conn, chat_id, seq, seq)?.pop())
 }
 
-fn attach_reactions(conn: &Connection, chat_id: ChatId, low: Seq, high: Seq, messages: &mut [Message]) -> OpResult<()> {
+fn attach_reactions(
+    conn: &Connection,
+    chat_id: ChatId,
+    low: Seq,
+    high: Seq,
+    messages: &mut [Message],
+) -> OpResult<()> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -140,7 +151,11 @@ fn attach_reactions(conn: &Connection, chat_id: ChatId, low: Seq, high: Seq, mes
          ORDER BY seq, emoji, created_at",
     )?;
     let rows = statement.query_map(params![chat_id, low, high], |row| {
-        Ok((row.get::<_, Seq>(0)?, row.get::<_, String>(1)?, row.get::<_, UserId>(2)?))
+        Ok((
+            row.get::<_, Seq>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, UserId>(2)?,
+        ))
     })?;
     for row in rows {
         let (seq, emoji, user_id) = row?;

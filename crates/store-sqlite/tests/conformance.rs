@@ -25,5 +25,8 @@ impl StoreFactory for Files {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_passes_the_conformance_suite() {
-    run_all(&Files { dirs: Default::default() }).await;
+    run_all(&Files {
+        dirs: Default::default(),
+    })
+    .await;
 }

@@ -14,8 +14,8 @@ pub mod conformance;
 use async_trait::async_trait;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role, Seq,
-    User, UserId,
+    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User,
+    UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -138,9 +138,19 @@ pub trait Store: Send + Sync + 'static {
     // --- accounts and sessions ---
 
     /// Creates the user and their first session atomically. `UsernameTaken` if it exists.
-    async fn register(&self, user: NewUser, session: NewSession, now: Millis) -> StoreResult<(User, i64)>;
+    async fn register(
+        &self,
+        user: NewUser,
+        session: NewSession,
+        now: Millis,
+    ) -> StoreResult<(User, i64)>;
     async fn credentials(&self, username: &str) -> StoreResult<Option<Credentials>>;
-    async fn create_session(&self, user_id: UserId, session: NewSession, now: Millis) -> StoreResult<i64>;
+    async fn create_session(
+        &self,
+        user_id: UserId,
+        session: NewSession,
+        now: Millis,
+    ) -> StoreResult<i64>;
     /// The session with this token hash, if it exists; records the day of use.
     async fn authenticate(&self, token_hash: [u8; 32], now: Millis) -> StoreResult<Option<Actor>>;
     async fn sessions(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
@@ -150,50 +160,148 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, actor: Actor, password_hash: String) -> StoreResult<Outcome<u64>>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
-    async fn update_profile(&self, user_id: UserId, display_name: Option<String>, about: Option<String>) -> StoreResult<User>;
-    async fn create_ws_ticket(&self, actor: Actor, ticket_hash: [u8; 32], expires_at: Millis) -> StoreResult<()>;
+    async fn update_profile(
+        &self,
+        user_id: UserId,
+        display_name: Option<String>,
+        about: Option<String>,
+    ) -> StoreResult<User>;
+    async fn create_ws_ticket(
+        &self,
+        actor: Actor,
+        ticket_hash: [u8; 32],
+        expires_at: Millis,
+    ) -> StoreResult<()>;
     /// Consumes a ticket: it works once, before it expires, while its session lives.
-    async fn redeem_ws_ticket(&self, ticket_hash: [u8; 32], now: Millis) -> StoreResult<Option<Actor>>;
+    async fn redeem_ws_ticket(
+        &self,
+        ticket_hash: [u8; 32],
+        now: Millis,
+    ) -> StoreResult<Option<Actor>>;
 
     // --- chats ---
 
     /// Creates a chat; a direct chat that already exists for the pair is returned instead
     /// (`created == false`).
-    async fn create_chat(&self, actor: Actor, chat: NewChat, now: Millis) -> StoreResult<Outcome<(ChatId, bool)>>;
+    async fn create_chat(
+        &self,
+        actor: Actor,
+        chat: NewChat,
+        now: Millis,
+    ) -> StoreResult<Outcome<(ChatId, bool)>>;
     /// `NotMember` for chats the actor is not in, including chats that do not exist.
     async fn chat(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Chat>;
     /// Every chat of the actor, newest activity first.
     async fn chats(&self, actor: Actor) -> StoreResult<Vec<Chat>>;
-    async fn rename_chat(&self, actor: Actor, chat_id: ChatId, title: String, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn rename_chat(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        title: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     async fn members(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Vec<Member>>;
-    async fn add_members(&self, actor: Actor, chat_id: ChatId, user_ids: Vec<UserId>, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn add_members(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_ids: Vec<UserId>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     /// Removes `user_id`; when that is the actor, this is leaving.
-    async fn remove_member(&self, actor: Actor, chat_id: ChatId, user_id: UserId, now: Millis) -> StoreResult<Outcome<()>>;
-    async fn set_role(&self, actor: Actor, chat_id: ChatId, user_id: UserId, role: Role, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn remove_member(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
+    async fn set_role(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        role: Role,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     /// The new owner must be a member; the old owner becomes an admin.
-    async fn transfer_ownership(&self, actor: Actor, chat_id: ChatId, user_id: UserId, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn transfer_ownership(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
 
     // --- invite links ---
 
-    async fn create_invite(&self, actor: Actor, chat_id: ChatId, invite: NewInvite, now: Millis) -> StoreResult<Invite>;
+    async fn create_invite(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        invite: NewInvite,
+        now: Millis,
+    ) -> StoreResult<Invite>;
     async fn invites(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Vec<Invite>>;
     async fn revoke_invite(&self, actor: Actor, chat_id: ChatId, code: &str) -> StoreResult<()>;
     async fn invite_preview(&self, code: &str, now: Millis) -> StoreResult<InvitePreview>;
-    async fn join_by_invite(&self, actor: Actor, code: &str, now: Millis) -> StoreResult<Outcome<ChatId>>;
+    async fn join_by_invite(
+        &self,
+        actor: Actor,
+        code: &str,
+        now: Millis,
+    ) -> StoreResult<Outcome<ChatId>>;
 
     // --- messages ---
 
     /// Stores a message with the next seq, or returns the original for a repeated
     /// `client_msg_id` of the same sender in the same chat (`created == false`, no events).
-    async fn send_message(&self, actor: Actor, chat_id: ChatId, message: NewMessage, now: Millis) -> StoreResult<Outcome<(Message, bool)>>;
-    async fn messages(&self, actor: Actor, chat_id: ChatId, page: Page) -> StoreResult<Vec<Message>>;
-    async fn edit_message(&self, actor: Actor, chat_id: ChatId, seq: Seq, text: String, now: Millis) -> StoreResult<Outcome<Message>>;
+    async fn send_message(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        message: NewMessage,
+        now: Millis,
+    ) -> StoreResult<Outcome<(Message, bool)>>;
+    async fn messages(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        page: Page,
+    ) -> StoreResult<Vec<Message>>;
+    async fn edit_message(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        text: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<Message>>;
     /// Replaces the message with a tombstone: text, mentions and reactions are erased, the seq stays.
-    async fn delete_message(&self, actor: Actor, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn delete_message(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     /// Adds the reaction, or removes it when the actor already gave it; true when added.
-    async fn toggle_reaction(&self, actor: Actor, chat_id: ChatId, seq: Seq, emoji: String, now: Millis) -> StoreResult<Outcome<bool>>;
+    async fn toggle_reaction(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        emoji: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<bool>>;
     /// Moves the actor's read marker forward to `seq` (never back).
-    async fn mark_read(&self, actor: Actor, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<Outcome<()>>;
+    async fn mark_read(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     /// Members other than the sender who have read the message; `ChatTooLarge` above 100 members.
     async fn read_by(&self, actor: Actor, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<UserId>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::Response;
 use kolokol_bus::Envelope;
@@ -22,10 +22,10 @@ use kolokol_store::{Actor, CatchUp};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::auth::{bearer, hash_secret};
+use crate::auth::{authenticate, bearer, hash_secret};
 use crate::error::{ApiError, ApiResult, Query};
-use crate::state::{AppState, envelope};
 use crate::now_millis;
+use crate::state::{AppState, envelope};
 
 /// How often the server pings; a client that has not answered by the next ping is gone.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -54,13 +54,17 @@ pub async fn ws(
     parts: Parts,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let upgrade = upgrade.map_err(|rejection| ApiError::new(ErrorCode::BadRequest, rejection.body_text()))?;
+    let upgrade =
+        upgrade.map_err(|rejection| ApiError::new(ErrorCode::BadRequest, rejection.body_text()))?;
     let actor = match (bearer(&parts), &params.ticket) {
-        (Some(token), _) => state.store.authenticate(hash_secret(token), now_millis()).await?,
-        (None, Some(ticket)) => state.store.redeem_ws_ticket(hash_secret(ticket), now_millis()).await?,
-        (None, None) => None,
-    }
-    .ok_or_else(ApiError::unauthorized)?;
+        (Some(token), _) => authenticate(&state, hash_secret(token)).await?,
+        (None, Some(ticket)) => state
+            .store
+            .redeem_ws_ticket(hash_secret(ticket), now_millis())
+            .await?
+            .ok_or_else(ApiError::unauthorized)?,
+        (None, None) => return Err(ApiError::unauthorized()),
+    };
     let since = params.since.as_deref().map(Cursor::decode).transpose()?;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
@@ -100,12 +104,20 @@ async fn serve(state: AppState, actor: Actor, since: Option<Cursor>, socket: Web
             code,
             reason: reason.into(),
         };
-        let _ = tokio::time::timeout(SEND_TIMEOUT, connection.socket.send(Message::Close(Some(frame)))).await;
+        let _ = tokio::time::timeout(
+            SEND_TIMEOUT,
+            connection.socket.send(Message::Close(Some(frame))),
+        )
+        .await;
     }
 }
 
 impl Connection {
-    async fn run(&mut self, since: Option<Cursor>, queue: &mut mpsc::Receiver<Arc<Envelope>>) -> End {
+    async fn run(
+        &mut self,
+        since: Option<Cursor>,
+        queue: &mut mpsc::Receiver<Arc<Envelope>>,
+    ) -> End {
         match self.start(since).await {
             Ok(()) => {}
             Err(end) => return end,
@@ -152,7 +164,12 @@ impl Connection {
                 self.catch_up().await?;
             }
             None => {
-                self.cursor = self.state.store.current_cursor(self.actor.user_id).await.map_err(internal)?;
+                self.cursor = self
+                    .state
+                    .store
+                    .current_cursor(self.actor.user_id)
+                    .await
+                    .map_err(internal)?;
             }
         }
         let ready = serde_json::to_vec(&Event::Ready {}).expect("events always serialize");
@@ -172,7 +189,8 @@ impl Connection {
                     let complete = events.len() < CATCH_UP_BATCH as usize;
                     for published in events {
                         let envelope = envelope(&published);
-                        self.deliver(envelope.route, &envelope.json, Some(&published.event)).await?;
+                        self.deliver(envelope.route, &envelope.json, Some(&published.event))
+                            .await?;
                     }
                     if complete {
                         return Ok(());
@@ -180,7 +198,8 @@ impl Connection {
                 }
                 CatchUp::Resync { current } => {
                     self.cursor = current;
-                    let resync = serde_json::to_vec(&Event::Resync {}).expect("events always serialize");
+                    let resync =
+                        serde_json::to_vec(&Event::Resync {}).expect("events always serialize");
                     return self.send_with_cursor(&resync).await;
                 }
             }
@@ -215,7 +234,8 @@ impl Connection {
                     ),
                     _ => None,
                 };
-                self.deliver(envelope.route, &envelope.json, event.as_ref()).await
+                self.deliver(envelope.route, &envelope.json, event.as_ref())
+                    .await
             }
             // A gap, or a chat this connection did not follow yet: the store has it all.
             _ => self.catch_up().await,
@@ -224,7 +244,12 @@ impl Connection {
 
     /// Sends one durable event, advancing the cursor past it. `event` is the decoded event when
     /// it may concern the connection itself.
-    async fn deliver(&mut self, route: Route, json: &[u8], event: Option<&Event>) -> Result<(), End> {
+    async fn deliver(
+        &mut self,
+        route: Route,
+        json: &[u8],
+        event: Option<&Event>,
+    ) -> Result<(), End> {
         match route {
             Route::Chat { chat_id, pos, .. } => {
                 self.cursor.chats.insert(chat_id, pos);
@@ -233,7 +258,9 @@ impl Connection {
             Route::Ephemeral { .. } => {}
         }
         match event {
-            Some(Event::MemberRemoved { chat_id, user_id }) if *user_id == self.actor.user_id && matches!(route, Route::User { .. }) => {
+            Some(Event::MemberRemoved { chat_id, user_id })
+                if *user_id == self.actor.user_id && matches!(route, Route::User { .. }) =>
+            {
                 self.cursor.chats.remove(chat_id);
             }
             _ => {}
@@ -270,13 +297,21 @@ impl Connection {
 
     async fn client_frame(&mut self, text: &str) -> Result<(), End> {
         let Ok(frame) = serde_json::from_str::<ClientFrame>(text) else {
-            return Err(End::Close(close_code::BAD_FRAME, "unknown or malformed frame"));
+            return Err(End::Close(
+                close_code::BAD_FRAME,
+                "unknown or malformed frame",
+            ));
         };
         match frame {
             ClientFrame::Typing { chat_id } => {
                 // Only members may type; the cursor lists the chats this connection follows.
                 if self.cursor.chats.contains_key(&chat_id) {
-                    crate::routes::messages::publish_typing(&self.state, self.actor.user_id, chat_id).await;
+                    crate::routes::messages::publish_typing(
+                        &self.state,
+                        self.actor.user_id,
+                        chat_id,
+                    )
+                    .await;
                 }
                 Ok(())
             }

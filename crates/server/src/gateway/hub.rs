@@ -11,30 +11,37 @@ use std::sync::Arc;
 
 use kolokol_bus::{Envelope, Received, Subscription};
 use kolokol_domain::{MembershipChange, Route};
-use kolokol_proto::{ChatId, UserId};
+use kolokol_proto::{ChatId, Event, UserId};
 use kolokol_store::{MemberSnapshot, Store};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
+
+use crate::auth::SessionCache;
 
 /// Cached member lists beyond this many are forgotten and reloaded on demand.
 const MAX_CACHED_CHATS: usize = 50_000;
 
 pub struct Hub {
     store: Arc<dyn Store>,
+    sessions: Arc<SessionCache>,
     connections: Mutex<Connections>,
     members: Mutex<HashMap<ChatId, MemberSnapshot>>,
 }
 
+/// A registered connection: its id and the queue the hub fills.
+type ConnectionQueue = (u64, mpsc::Sender<Arc<Envelope>>);
+
 #[derive(Default)]
 struct Connections {
-    by_user: HashMap<UserId, Vec<(u64, mpsc::Sender<Arc<Envelope>>)>>,
+    by_user: HashMap<UserId, Vec<ConnectionQueue>>,
     next_id: u64,
 }
 
 impl Hub {
-    pub fn new(store: Arc<dyn Store>) -> Arc<Hub> {
+    pub fn new(store: Arc<dyn Store>, sessions: Arc<SessionCache>) -> Arc<Hub> {
         Arc::new(Hub {
             store,
+            sessions,
             connections: Mutex::new(Connections::default()),
             members: Mutex::new(HashMap::new()),
         })
@@ -42,12 +49,20 @@ impl Hub {
 
     /// A new connection of `user_id`, with a queue of `capacity` envelopes. When the receiver
     /// yields `None`, the hub has dropped the connection for being too slow.
-    pub fn register(&self, user_id: UserId, capacity: usize) -> (u64, mpsc::Receiver<Arc<Envelope>>) {
+    pub fn register(
+        &self,
+        user_id: UserId,
+        capacity: usize,
+    ) -> (u64, mpsc::Receiver<Arc<Envelope>>) {
         let (sender, receiver) = mpsc::channel(capacity);
         let mut connections = self.connections.lock();
         connections.next_id += 1;
         let id = connections.next_id;
-        connections.by_user.entry(user_id).or_default().push((id, sender));
+        connections
+            .by_user
+            .entry(user_id)
+            .or_default()
+            .push((id, sender));
         (id, receiver)
     }
 
@@ -77,19 +92,35 @@ impl Hub {
 
     async fn dispatch(&self, envelope: Arc<Envelope>) {
         match envelope.route {
-            Route::User { user_id, .. } => self.deliver(&[user_id], None, &envelope),
-            Route::Chat { chat_id, pos, membership } => {
-                self.deliver_to_chat(chat_id, pos, membership, None, &envelope).await
+            Route::User { user_id, .. } => {
+                self.forget_revoked_session(&envelope);
+                self.deliver(&[user_id], None, &envelope)
+            }
+            Route::Chat {
+                chat_id,
+                pos,
+                membership,
+            } => {
+                self.deliver_to_chat(chat_id, pos, membership, None, &envelope)
+                    .await
             }
             Route::Ephemeral { chat_id, from } => {
-                self.deliver_to_chat(chat_id, 0, None, Some(from), &envelope).await
+                self.deliver_to_chat(chat_id, 0, None, Some(from), &envelope)
+                    .await
             }
         }
     }
 
     /// Delivers to the chat's members after applying the event's membership change (so a new
     /// member gets their own `member.added`, and a removed one no longer gets chat events).
-    async fn deliver_to_chat(&self, chat_id: ChatId, pos: i64, change: Option<MembershipChange>, except: Option<UserId>, envelope: &Arc<Envelope>) {
+    async fn deliver_to_chat(
+        &self,
+        chat_id: ChatId,
+        pos: i64,
+        change: Option<MembershipChange>,
+        except: Option<UserId>,
+        envelope: &Arc<Envelope>,
+    ) {
         if self.connections.lock().by_user.is_empty() || !self.load_members(chat_id).await {
             return;
         }
@@ -150,10 +181,23 @@ impl Hub {
         }
     }
 
-    /// The bus lost envelopes for this node: every connection resumes from its cursor.
+    /// A session revoked through any node stops authenticating on this one.
+    fn forget_revoked_session(&self, envelope: &Envelope) {
+        // The tag comes first in every serialized event, so most envelopes are skipped unparsed.
+        if !envelope.json.starts_with(br#"{"type":"session.revoked""#) {
+            return;
+        }
+        if let Ok(Event::SessionRevoked { session_id }) = serde_json::from_slice(&envelope.json) {
+            self.sessions.forget(session_id);
+        }
+    }
+
+    /// The bus lost envelopes for this node: every connection resumes from its cursor, and
+    /// cached sessions are checked again in case a revocation was among the losses.
     fn drop_everyone(&self) {
         tracing::warn!("event bus lagged; disconnecting clients so they resume");
         self.connections.lock().by_user.clear();
         self.members.lock().clear();
+        self.sessions.clear();
     }
 }

@@ -69,10 +69,18 @@ pub async fn login(
     };
     let user = match (verify_password(request.password, hash).await, user) {
         (true, Some(user)) => user,
-        _ => return Err(ApiError::new(ErrorCode::WrongCredentials, "wrong username or password")),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::WrongCredentials,
+                "wrong username or password",
+            ));
+        }
     };
     let (token, session) = new_session(request.device_name.as_deref())?;
-    state.store.create_session(user.id, session, now_millis()).await?;
+    state
+        .store
+        .create_session(user.id, session, now_millis())
+        .await?;
     Ok(Json(AuthResponse { user, token }))
 }
 
@@ -80,7 +88,10 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<StatusCode> {
-    let outcome = state.store.revoke_sessions(actor.user_id, Revoke::One(actor.session_id)).await?;
+    let outcome = state
+        .store
+        .revoke_sessions(actor.user_id, Revoke::One(actor.session_id))
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -94,12 +105,26 @@ pub async fn change_password(
     Json(request): Json<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     validate::password(&request.new_password)?;
-    let user = state.store.user(actor.user_id).await?.ok_or_else(ApiError::unauthorized)?;
-    let hash = state.store.credentials(&user.username).await?.map(|c| c.password_hash);
+    let user = state
+        .store
+        .user(actor.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let hash = state
+        .store
+        .credentials(&user.username)
+        .await?
+        .map(|c| c.password_hash);
     if !verify_password(request.current_password, hash).await {
-        return Err(ApiError::new(ErrorCode::WrongCredentials, "the current password is wrong"));
+        return Err(ApiError::new(
+            ErrorCode::WrongCredentials,
+            "the current password is wrong",
+        ));
     }
-    let outcome = state.store.set_password(actor, hash_password(request.new_password).await?).await?;
+    let outcome = state
+        .store
+        .set_password(actor, hash_password(request.new_password).await?)
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -108,7 +133,11 @@ pub async fn change_password(
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<User>> {
-    let user = state.store.user(actor.user_id).await?.ok_or_else(ApiError::unauthorized)?;
+    let user = state
+        .store
+        .user(actor.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
     Ok(Json(user))
 }
 
@@ -120,17 +149,31 @@ pub async fn update_profile(
     Caller(actor): Caller,
     Json(request): Json<UpdateProfileRequest>,
 ) -> ApiResult<Json<User>> {
-    let display_name = request.display_name.as_deref().map(validate::display_name).transpose()?;
+    let display_name = request
+        .display_name
+        .as_deref()
+        .map(validate::display_name)
+        .transpose()?;
     let about = request.about.as_deref().map(validate::about).transpose()?;
-    Ok(Json(state.store.update_profile(actor.user_id, display_name, about).await?))
+    Ok(Json(
+        state
+            .store
+            .update_profile(actor.user_id, display_name, about)
+            .await?,
+    ))
 }
 
 /// Another user's public profile.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "accounts", security(("bearer" = [])),
     params(("user_id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn user(State(state): State<AppState>, Caller(_): Caller, Path(user_id): Path<UserId>) -> ApiResult<Json<User>> {
+pub async fn user(
+    State(state): State<AppState>,
+    Caller(_): Caller,
+    Path(user_id): Path<UserId>,
+) -> ApiResult<Json<User>> {
     let user = state.store.user(user_id).await?;
-    user.map(Json).ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+    user.map(Json)
+        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
 }
 
 /// Find a user by username (case does not matter).
@@ -141,14 +184,21 @@ pub async fn user_by_username(
     Caller(_): Caller,
     Path(username): Path<String>,
 ) -> ApiResult<Json<User>> {
-    let user = state.store.user_by_username(&username.to_ascii_lowercase()).await?;
-    user.map(Json).ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+    let user = state
+        .store
+        .user_by_username(&username.to_ascii_lowercase())
+        .await?;
+    user.map(Json)
+        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
 }
 
 /// The signed-in devices: names and dates only.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
-pub async fn sessions(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<SessionList>> {
+pub async fn sessions(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<SessionList>> {
     let sessions = state
         .store
         .sessions(actor.user_id)
@@ -173,7 +223,10 @@ pub async fn revoke_session(
     Caller(actor): Caller,
     Path(session_id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    let outcome = state.store.revoke_sessions(actor.user_id, Revoke::One(session_id)).await?;
+    let outcome = state
+        .store
+        .revoke_sessions(actor.user_id, Revoke::One(session_id))
+        .await?;
     if outcome.value == 0 {
         return Err(ApiError::new(ErrorCode::NotFound, "no such session"));
     }
@@ -184,19 +237,33 @@ pub async fn revoke_session(
 /// Revoke every session but this one.
 #[utoipa::path(post, path = "/api/v1/sessions/revoke-others", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = RevokedCount), (status = 401, body = ErrorBody)))]
-pub async fn revoke_other_sessions(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<RevokedCount>> {
-    let outcome = state.store.revoke_sessions(actor.user_id, Revoke::AllExcept(actor.session_id)).await?;
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<RevokedCount>> {
+    let outcome = state
+        .store
+        .revoke_sessions(actor.user_id, Revoke::AllExcept(actor.session_id))
+        .await?;
     state.publish(outcome.events).await;
-    Ok(Json(RevokedCount { revoked: outcome.value }))
+    Ok(Json(RevokedCount {
+        revoked: outcome.value,
+    }))
 }
 
 /// A one-time ticket to open the WebSocket from a browser (valid for a minute).
 #[utoipa::path(post, path = "/api/v1/ws/ticket", tag = "realtime", security(("bearer" = [])),
     responses((status = 200, body = WsTicket), (status = 401, body = ErrorBody)))]
-pub async fn ws_ticket(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<WsTicket>> {
+pub async fn ws_ticket(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<WsTicket>> {
     let ticket = new_secret("kt_");
     let expires_at = now_millis() + TICKET_TTL_SECS as i64 * 1000;
-    state.store.create_ws_ticket(actor, hash_secret(&ticket), expires_at).await?;
+    state
+        .store
+        .create_ws_ticket(actor, hash_secret(&ticket), expires_at)
+        .await?;
     Ok(Json(WsTicket {
         ticket,
         expires_in_secs: TICKET_TTL_SECS,

@@ -20,7 +20,10 @@ const MAX_MEMBERS_PER_REQUEST: usize = 1000;
 
 fn member_batch(ids: Vec<UserId>) -> ApiResult<Vec<UserId>> {
     if ids.len() > MAX_MEMBERS_PER_REQUEST {
-        return Err(ApiError::new(ErrorCode::InvalidMembers, "at most 1000 members per request"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidMembers,
+            "at most 1000 members per request",
+        ));
     }
     Ok(ids)
 }
@@ -36,7 +39,9 @@ pub async fn create_chat(
 ) -> ApiResult<(StatusCode, Json<Chat>)> {
     let title = match request.kind {
         ChatKind::Direct => None,
-        _ => Some(validate::chat_title(request.title.as_deref().unwrap_or_default())?),
+        _ => Some(validate::chat_title(
+            request.title.as_deref().unwrap_or_default(),
+        )?),
     };
     let chat = NewChat {
         kind: request.kind,
@@ -46,20 +51,33 @@ pub async fn create_chat(
     let outcome = state.store.create_chat(actor, chat, now_millis()).await?;
     let (chat_id, created) = outcome.value;
     state.publish(outcome.events).await;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(state.store.chat(actor, chat_id).await?)))
 }
 
 /// The caller's chats, newest activity first, with last message, unread count and role.
 #[utoipa::path(get, path = "/api/v1/chats", tag = "chats", security(("bearer" = [])),
     responses((status = 200, body = ChatList), (status = 401, body = ErrorBody)))]
-pub async fn chats(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<ChatList>> {
-    Ok(Json(ChatList { chats: state.store.chats(actor).await? }))
+pub async fn chats(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<ChatList>> {
+    Ok(Json(ChatList {
+        chats: state.store.chats(actor).await?,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/chats/{chat_id}", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = i64, Path)), responses((status = 200, body = Chat), (status = 403, body = ErrorBody)))]
-pub async fn chat(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<Json<Chat>> {
+pub async fn chat(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<Chat>> {
     Ok(Json(state.store.chat(actor, chat_id).await?))
 }
 
@@ -73,15 +91,24 @@ pub async fn rename_chat(
     Json(request): Json<UpdateChatRequest>,
 ) -> ApiResult<Json<Chat>> {
     let title = validate::chat_title(&request.title)?;
-    let outcome = state.store.rename_chat(actor, chat_id, title, now_millis()).await?;
+    let outcome = state
+        .store
+        .rename_chat(actor, chat_id, title, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, chat_id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/chats/{chat_id}/members", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = i64, Path)), responses((status = 200, body = MemberList), (status = 403, body = ErrorBody)))]
-pub async fn members(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<Json<MemberList>> {
-    Ok(Json(MemberList { members: state.store.members(actor, chat_id).await? }))
+pub async fn members(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<MemberList>> {
+    Ok(Json(MemberList {
+        members: state.store.members(actor, chat_id).await?,
+    }))
 }
 
 /// Add members (owner and admins). Users already in the chat are left as they are.
@@ -94,7 +121,10 @@ pub async fn add_members(
     Json(request): Json<AddMembersRequest>,
 ) -> ApiResult<StatusCode> {
     let user_ids = member_batch(request.user_ids)?;
-    let outcome = state.store.add_members(actor, chat_id, user_ids, now_millis()).await?;
+    let outcome = state
+        .store
+        .add_members(actor, chat_id, user_ids, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -108,7 +138,10 @@ pub async fn remove_member(
     Caller(actor): Caller,
     Path((chat_id, user_id)): Path<(ChatId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    let outcome = state.store.remove_member(actor, chat_id, user_id, now_millis()).await?;
+    let outcome = state
+        .store
+        .remove_member(actor, chat_id, user_id, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -116,8 +149,15 @@ pub async fn remove_member(
 /// Leave a group or channel. The owner transfers ownership first.
 #[utoipa::path(post, path = "/api/v1/chats/{chat_id}/leave", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn leave(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<StatusCode> {
-    let outcome = state.store.remove_member(actor, chat_id, actor.user_id, now_millis()).await?;
+pub async fn leave(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<StatusCode> {
+    let outcome = state
+        .store
+        .remove_member(actor, chat_id, actor.user_id, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -131,7 +171,10 @@ pub async fn set_role(
     Path((chat_id, user_id)): Path<(ChatId, UserId)>,
     Json(request): Json<SetRoleRequest>,
 ) -> ApiResult<StatusCode> {
-    let outcome = state.store.set_role(actor, chat_id, user_id, request.role, now_millis()).await?;
+    let outcome = state
+        .store
+        .set_role(actor, chat_id, user_id, request.role, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -145,7 +188,10 @@ pub async fn transfer_ownership(
     Path(chat_id): Path<ChatId>,
     Json(request): Json<TransferOwnershipRequest>,
 ) -> ApiResult<StatusCode> {
-    let outcome = state.store.transfer_ownership(actor, chat_id, request.user_id, now_millis()).await?;
+    let outcome = state
+        .store
+        .transfer_ownership(actor, chat_id, request.user_id, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -160,10 +206,15 @@ pub async fn create_invite(
     Json(request): Json<CreateInviteRequest>,
 ) -> ApiResult<(StatusCode, Json<Invite>)> {
     const MAX_EXPIRY_SECS: u64 = 366 * 24 * 3600;
-    if request.expires_in_secs.is_some_and(|secs| secs == 0 || secs > MAX_EXPIRY_SECS)
+    if request
+        .expires_in_secs
+        .is_some_and(|secs| secs == 0 || secs > MAX_EXPIRY_SECS)
         || request.max_uses == Some(0)
     {
-        return Err(ApiError::new(ErrorCode::InvalidInvite, "expiry must be 1 s to 366 days and max_uses at least 1"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInvite,
+            "expiry must be 1 s to 366 days and max_uses at least 1",
+        ));
     }
     let now = now_millis();
     let invite = NewInvite {
@@ -171,14 +222,23 @@ pub async fn create_invite(
         expires_at: request.expires_in_secs.map(|secs| now + secs as i64 * 1000),
         max_uses: request.max_uses,
     };
-    let invite = state.store.create_invite(actor, chat_id, invite, now).await?;
+    let invite = state
+        .store
+        .create_invite(actor, chat_id, invite, now)
+        .await?;
     Ok((StatusCode::CREATED, Json(invite)))
 }
 
 #[utoipa::path(get, path = "/api/v1/chats/{chat_id}/invites", tag = "invites", security(("bearer" = [])),
     params(("chat_id" = i64, Path)), responses((status = 200, body = InviteList), (status = 403, body = ErrorBody)))]
-pub async fn invites(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<Json<InviteList>> {
-    Ok(Json(InviteList { invites: state.store.invites(actor, chat_id).await? }))
+pub async fn invites(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<InviteList>> {
+    Ok(Json(InviteList {
+        invites: state.store.invites(actor, chat_id).await?,
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/invites/{code}", tag = "invites", security(("bearer" = [])),
@@ -195,15 +255,25 @@ pub async fn revoke_invite(
 /// What an invite leads to; needs no sign-in, so a join page can show it first.
 #[utoipa::path(get, path = "/api/v1/invites/{code}", tag = "invites",
     params(("code" = String, Path)), responses((status = 200, body = InvitePreview), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn invite_preview(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<InvitePreview>> {
+pub async fn invite_preview(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<InvitePreview>> {
     Ok(Json(state.store.invite_preview(&code, now_millis()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/invites/{code}/join", tag = "invites", security(("bearer" = [])),
     params(("code" = String, Path)),
     responses((status = 200, body = Chat), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn join_by_invite(State(state): State<AppState>, Caller(actor): Caller, Path(code): Path<String>) -> ApiResult<Json<Chat>> {
-    let outcome = state.store.join_by_invite(actor, &code, now_millis()).await?;
+pub async fn join_by_invite(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Chat>> {
+    let outcome = state
+        .store
+        .join_by_invite(actor, &code, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, outcome.value).await?))
 }

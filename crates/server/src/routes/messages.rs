@@ -8,8 +8,8 @@ use bytes::Bytes;
 use kolokol_bus::Envelope;
 use kolokol_domain::{Route, validate};
 use kolokol_proto::{
-    ChatId, EditMessageRequest, ErrorBody, Event, MarkReadRequest, Message, MessageList, ReactionRequest,
-    ReactionResult, ReadBy, SendMessageRequest, Seq, UserId,
+    ChatId, EditMessageRequest, ErrorBody, Event, MarkReadRequest, Message, MessageList,
+    ReactionRequest, ReactionResult, ReadBy, SendMessageRequest, Seq, UserId,
 };
 use kolokol_store::{NewMessage, Page};
 use serde::Deserialize;
@@ -38,10 +38,17 @@ pub async fn send_message(
         text: request.text,
         reply_to: request.reply_to,
     };
-    let outcome = state.store.send_message(actor, chat_id, message, now_millis()).await?;
+    let outcome = state
+        .store
+        .send_message(actor, chat_id, message, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     let (message, created) = outcome.value;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(message)))
 }
 
@@ -70,7 +77,9 @@ pub async fn messages(
         after: params.after,
         limit: validate::history_limit(params.limit)?,
     };
-    Ok(Json(MessageList { messages: state.store.messages(actor, chat_id, page).await? }))
+    Ok(Json(MessageList {
+        messages: state.store.messages(actor, chat_id, page).await?,
+    }))
 }
 
 /// Edit your own message.
@@ -84,7 +93,10 @@ pub async fn edit_message(
     Json(request): Json<EditMessageRequest>,
 ) -> ApiResult<Json<Message>> {
     validate::message_text(&request.text)?;
-    let outcome = state.store.edit_message(actor, chat_id, seq, request.text, now_millis()).await?;
+    let outcome = state
+        .store
+        .edit_message(actor, chat_id, seq, request.text, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(Json(outcome.value))
 }
@@ -98,7 +110,10 @@ pub async fn delete_message(
     Caller(actor): Caller,
     Path((chat_id, seq)): Path<(ChatId, Seq)>,
 ) -> ApiResult<StatusCode> {
-    let outcome = state.store.delete_message(actor, chat_id, seq, now_millis()).await?;
+    let outcome = state
+        .store
+        .delete_message(actor, chat_id, seq, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -114,9 +129,14 @@ pub async fn toggle_reaction(
     Json(request): Json<ReactionRequest>,
 ) -> ApiResult<Json<ReactionResult>> {
     validate::emoji(&request.emoji)?;
-    let outcome = state.store.toggle_reaction(actor, chat_id, seq, request.emoji, now_millis()).await?;
+    let outcome = state
+        .store
+        .toggle_reaction(actor, chat_id, seq, request.emoji, now_millis())
+        .await?;
     state.publish(outcome.events).await;
-    Ok(Json(ReactionResult { added: outcome.value }))
+    Ok(Json(ReactionResult {
+        added: outcome.value,
+    }))
 }
 
 /// Who has read a message (chats of up to 100 members).
@@ -128,7 +148,9 @@ pub async fn read_by(
     Caller(actor): Caller,
     Path((chat_id, seq)): Path<(ChatId, Seq)>,
 ) -> ApiResult<Json<ReadBy>> {
-    Ok(Json(ReadBy { user_ids: state.store.read_by(actor, chat_id, seq).await? }))
+    Ok(Json(ReadBy {
+        user_ids: state.store.read_by(actor, chat_id, seq).await?,
+    }))
 }
 
 /// Move your read marker forward ("read up to seq N"); it never moves back.
@@ -140,7 +162,10 @@ pub async fn mark_read(
     Path(chat_id): Path<ChatId>,
     Json(request): Json<MarkReadRequest>,
 ) -> ApiResult<StatusCode> {
-    let outcome = state.store.mark_read(actor, chat_id, request.seq, now_millis()).await?;
+    let outcome = state
+        .store
+        .mark_read(actor, chat_id, request.seq, now_millis())
+        .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,7 +173,11 @@ pub async fn mark_read(
 /// Tell the chat you are typing (never stored). Also possible over the WebSocket.
 #[utoipa::path(post, path = "/api/v1/chats/{chat_id}/typing", tag = "messages", security(("bearer" = [])),
     params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
-pub async fn typing(State(state): State<AppState>, Caller(actor): Caller, Path(chat_id): Path<ChatId>) -> ApiResult<StatusCode> {
+pub async fn typing(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<StatusCode> {
     state.store.check_member(actor, chat_id).await?;
     publish_typing(&state, actor.user_id, chat_id).await;
     Ok(StatusCode::NO_CONTENT)
@@ -159,7 +188,10 @@ pub async fn typing(State(state): State<AppState>, Caller(actor): Caller, Path(c
 pub async fn publish_typing(state: &AppState, user_id: UserId, chat_id: ChatId) {
     let event = Event::Typing { chat_id, user_id };
     let envelope = Envelope {
-        route: Route::Ephemeral { chat_id, from: user_id },
+        route: Route::Ephemeral {
+            chat_id,
+            from: user_id,
+        },
         json: Bytes::from(serde_json::to_vec(&event).expect("events always serialize")),
     };
     state.bus.publish(vec![Arc::new(envelope)]).await;

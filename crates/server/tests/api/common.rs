@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use kolokol_client::proto::{ChatKind, CreateChatRequest, Event, RegisterRequest, ServerFrame, User};
+use kolokol_client::proto::{
+    ChatKind, CreateChatRequest, Event, RegisterRequest, ServerFrame, User,
+};
 use kolokol_client::{Client, EventStream};
 use kolokol_server::config::Settings;
 use tempfile::TempDir;
@@ -29,7 +31,9 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
         ..Settings::default()
     };
     configure(&mut settings);
-    let running = kolokol_server::start(settings).await.expect("server starts");
+    let running = kolokol_server::start(settings)
+        .await
+        .expect("server starts");
     TestServer {
         base: format!("http://{}", running.addr),
         dir,
@@ -64,7 +68,12 @@ pub async fn group(owner: &Client, title: &str, members: &[i64]) -> kolokol_clie
     chat_of_kind(owner, ChatKind::Group, title, members).await
 }
 
-pub async fn chat_of_kind(owner: &Client, kind: ChatKind, title: &str, members: &[i64]) -> kolokol_client::proto::Chat {
+pub async fn chat_of_kind(
+    owner: &Client,
+    kind: ChatKind,
+    title: &str,
+    members: &[i64],
+) -> kolokol_client::proto::Chat {
     let (chat, created) = owner
         .create_chat(&CreateChatRequest {
             kind,

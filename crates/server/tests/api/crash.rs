@@ -27,8 +27,14 @@ fn spawn_server(data_dir: &Path) -> (Child, String) {
         .expect("start kolokol");
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("address line");
-    let base = line.trim().strip_prefix("kolokol listening on ").expect("address line").to_owned();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("address line");
+    let base = line
+        .trim()
+        .strip_prefix("kolokol listening on ")
+        .expect("address line")
+        .to_owned();
     (child, base)
 }
 
@@ -36,9 +42,15 @@ async fn all_messages(client: &Client, chat_id: i64) -> Vec<Message> {
     let mut messages = Vec::new();
     let mut after = 0;
     loop {
-        let page = Page { after: Some(after), before: None, limit: Some(100) };
+        let page = Page {
+            after: Some(after),
+            before: None,
+            limit: Some(100),
+        };
         let batch = client.messages(chat_id, page).await.expect("history");
-        let Some(last) = batch.last() else { return messages };
+        let Some(last) = batch.last() else {
+            return messages;
+        };
         after = last.seq;
         messages.extend(batch);
     }
@@ -69,7 +81,11 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
         member_ids.push(client.me().await.unwrap().id);
     }
     let (chat, _) = clients[0]
-        .create_chat(&CreateChatRequest { kind: ChatKind::Group, title: Some("burst".into()), member_ids: Some(member_ids) })
+        .create_chat(&CreateChatRequest {
+            kind: ChatKind::Group,
+            title: Some("burst".into()),
+            member_ids: Some(member_ids),
+        })
         .await
         .unwrap();
 
@@ -83,7 +99,11 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             for n in 0.. {
                 let id = format!("s{index}-{n}");
                 attempted.lock().push((index, id.clone()));
-                let request = SendMessageRequest { client_msg_id: id.clone(), text: format!("message {n}"), reply_to: None };
+                let request = SendMessageRequest {
+                    client_msg_id: id.clone(),
+                    text: format!("message {n}"),
+                    reply_to: None,
+                };
                 match client.send_message(chat.id, &request).await {
                     Ok((message, _)) => {
                         acked.lock().insert(id, message);
@@ -104,28 +124,50 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
     }
 
     let (mut child, base) = spawn_server(dir.path());
-    let clients: Vec<Client> = clients.into_iter().map(|c| Client::new(base.clone()).with_token(c.token().unwrap())).collect();
+    let clients: Vec<Client> = clients
+        .into_iter()
+        .map(|c| Client::new(base.clone()).with_token(c.token().unwrap()))
+        .collect();
 
     // Every acknowledged message is there, unchanged; seqs are 1..=n without gaps.
     let stored = all_messages(&clients[0], chat.id).await;
     let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, (1..=stored.len() as i64).collect::<Vec<_>>(), "gap-free seqs");
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as i64).collect::<Vec<_>>(),
+        "gap-free seqs"
+    );
     for message in acked.lock().values() {
-        assert_eq!(&stored[message.seq as usize - 1], message, "acknowledged message survived");
+        assert_eq!(
+            &stored[message.seq as usize - 1],
+            message,
+            "acknowledged message survived"
+        );
     }
 
     // Retrying every attempted client_msg_id returns the original or stores it once.
     let attempted = attempted.lock().clone();
     for (index, id) in &attempted {
-        let request = SendMessageRequest { client_msg_id: id.clone(), text: "retry".into(), reply_to: None };
-        let (message, created) = clients[*index].send_message(chat.id, &request).await.unwrap();
+        let request = SendMessageRequest {
+            client_msg_id: id.clone(),
+            text: "retry".into(),
+            reply_to: None,
+        };
+        let (message, created) = clients[*index]
+            .send_message(chat.id, &request)
+            .await
+            .unwrap();
         if let Some(original) = acked.lock().get(id) {
             assert!(!created, "{id} was duplicated");
             assert_eq!(&message, original);
         }
     }
     let after_retry = all_messages(&clients[0], chat.id).await;
-    assert_eq!(after_retry.len(), attempted.len(), "one message per client_msg_id");
+    assert_eq!(
+        after_retry.len(),
+        attempted.len(),
+        "one message per client_msg_id"
+    );
     let seqs: Vec<i64> = after_retry.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=after_retry.len() as i64).collect::<Vec<_>>());
     child.kill().unwrap();

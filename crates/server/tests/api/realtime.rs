@@ -16,7 +16,11 @@ async fn send(client: &Client, chat_id: i64, id: &str, text: &str) -> Message {
         text: text.into(),
         reply_to: None,
     };
-    client.send_message(chat_id, &request).await.expect("send").0
+    client
+        .send_message(chat_id, &request)
+        .await
+        .expect("send")
+        .0
 }
 
 async fn second_device(server: &common::TestServer, username: &str) -> Client {
@@ -54,7 +58,10 @@ async fn frames_until_ready(stream: &mut EventStream) -> Vec<Event> {
 /// The close code the stream ends with, reading past any frames still in flight.
 async fn close_code_of(stream: &mut EventStream) -> Option<u16> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(15), stream.next()).await.expect("the socket ends") {
+        match tokio::time::timeout(Duration::from_secs(15), stream.next())
+            .await
+            .expect("the socket ends")
+        {
             Some(Ok(_)) => continue,
             Some(Err(ClientError::Closed { code, .. })) => return Some(code),
             Some(Err(_)) | None => return None,
@@ -92,7 +99,13 @@ async fn every_frame_but_typing_carries_a_cursor() {
     alice.typing(chat.id).await.unwrap();
     send(&alice, chat.id, "m1", "hi").await;
     let typing = next_frame(&mut stream).await;
-    assert_eq!(typing.event, Event::Typing { chat_id: chat.id, user_id: chat_owner(&alice).await });
+    assert_eq!(
+        typing.event,
+        Event::Typing {
+            chat_id: chat.id,
+            user_id: chat_owner(&alice).await
+        }
+    );
     assert_eq!(typing.cursor, None);
     let message = next_frame(&mut stream).await;
     assert!(matches!(message.event, Event::MessageNew { .. }));
@@ -117,8 +130,14 @@ async fn resuming_delivers_every_missed_event_once_and_nothing_twice() {
 
     let first = send(&alice, chat.id, "m1", "one").await;
     send(&alice, other.id, "m2", "two").await;
-    alice.edit_message(chat.id, first.seq, "one, edited").await.unwrap();
-    alice.toggle_reaction(chat.id, first.seq, "👍").await.unwrap();
+    alice
+        .edit_message(chat.id, first.seq, "one, edited")
+        .await
+        .unwrap();
+    alice
+        .toggle_reaction(chat.id, first.seq, "👍")
+        .await
+        .unwrap();
     alice.rename_chat(other.id, "Staff room").await.unwrap();
 
     let mut resumed = bob.connect_events(Some(cursor.clone())).await.unwrap();
@@ -126,10 +145,22 @@ async fn resuming_delivers_every_missed_event_once_and_nothing_twice() {
     let kinds: Vec<&str> = missed.iter().map(event_kind).collect();
     // Each chat's events come in order; the two chats may interleave.
     let in_chat = |id: i64| -> Vec<&str> {
-        missed.iter().filter(|e| chat_of(e) == Some(id)).map(event_kind).collect()
+        missed
+            .iter()
+            .filter(|e| chat_of(e) == Some(id))
+            .map(event_kind)
+            .collect()
     };
-    assert_eq!(in_chat(chat.id), ["message.new", "message.edited", "reaction"], "{kinds:?}");
-    assert_eq!(in_chat(other.id), ["message.new", "chat.updated"], "{kinds:?}");
+    assert_eq!(
+        in_chat(chat.id),
+        ["message.new", "message.edited", "reaction"],
+        "{kinds:?}"
+    );
+    assert_eq!(
+        in_chat(other.id),
+        ["message.new", "chat.updated"],
+        "{kinds:?}"
+    );
     assert_eq!(missed.len(), 5);
 
     // Resuming from the cursor of the last frame yields nothing more.
@@ -195,7 +226,10 @@ async fn revoking_a_session_closes_its_socket_at_once() {
     })
     .await;
     assert_eq!(revoked, phone_session);
-    assert_eq!(close_code_of(&mut phone_stream).await, Some(close_code::SESSION_REVOKED));
+    assert_eq!(
+        close_code_of(&mut phone_stream).await,
+        Some(close_code::SESSION_REVOKED)
+    );
     // The other device hears about it and stays connected.
     let seen = wait_for(&mut laptop_stream, |e| match e {
         Event::SessionRevoked { session_id } => Some(*session_id),
@@ -214,7 +248,10 @@ async fn logging_out_closes_the_sessions_socket() {
     let (parent, _) = server.user("parent").await;
     let (mut stream, _) = connect(&parent, None).await;
     parent.logout().await.unwrap();
-    assert_eq!(close_code_of(&mut stream).await, Some(close_code::SESSION_REVOKED));
+    assert_eq!(
+        close_code_of(&mut stream).await,
+        Some(close_code::SESSION_REVOKED)
+    );
 }
 
 #[tokio::test]
@@ -223,15 +260,26 @@ async fn browser_tickets_work_once_and_tokens_never_in_urls() {
     let (parent, _) = server.user("parent").await;
     let ticket = parent.ws_ticket().await.unwrap().ticket;
     let anonymous = server.anonymous();
-    let mut stream = anonymous.connect_events_with_ticket(&ticket, None).await.unwrap();
+    let mut stream = anonymous
+        .connect_events_with_ticket(&ticket, None)
+        .await
+        .unwrap();
     assert_eq!(next_frame(&mut stream).await.event, Event::Ready {});
-    let reused = anonymous.connect_events_with_ticket(&ticket, None).await.err().unwrap();
+    let reused = anonymous
+        .connect_events_with_ticket(&ticket, None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(reused.code(), Some(ErrorCode::Unauthorized));
     let no_auth = anonymous.connect_events(None).await.err().unwrap();
     assert_eq!(no_auth.code(), Some(ErrorCode::Unauthorized));
     // A session token passed as a ticket is not a ticket.
     let token = parent.token().unwrap().to_owned();
-    let as_ticket = anonymous.connect_events_with_ticket(&token, None).await.err().unwrap();
+    let as_ticket = anonymous
+        .connect_events_with_ticket(&token, None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(as_ticket.code(), Some(ErrorCode::Unauthorized));
 }
 
@@ -247,9 +295,14 @@ async fn a_malformed_cursor_or_frame_is_refused_cleanly() {
     let mut raw = raw_socket(&server, &parent).await;
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message as WsMessage;
-    raw.send(WsMessage::text("{\"type\":\"launch_missiles\"}")).await.unwrap();
+    raw.send(WsMessage::text("{\"type\":\"launch_missiles\"}"))
+        .await
+        .unwrap();
     let code = loop {
-        match tokio::time::timeout(Duration::from_secs(5), raw.next()).await.unwrap() {
+        match tokio::time::timeout(Duration::from_secs(5), raw.next())
+            .await
+            .unwrap()
+        {
             Some(Ok(WsMessage::Close(Some(frame)))) => break u16::from(frame.code),
             Some(Ok(_)) => continue,
             other => panic!("expected a close frame, got {other:?}"),
@@ -260,14 +313,17 @@ async fn a_malformed_cursor_or_frame_is_refused_cleanly() {
     parent.me().await.unwrap();
 }
 
-type RawSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type RawSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn raw_socket(server: &common::TestServer, client: &Client) -> RawSocket {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let url = format!("{}/api/v1/ws", server.base.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     let bearer = format!("Bearer {}", client.token().unwrap());
-    request.headers_mut().insert("authorization", bearer.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().unwrap());
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
@@ -294,10 +350,18 @@ async fn typing_reaches_other_members_only() {
     // Alice does not hear her own typing: the next thing she sees is the message.
     send(&bob, chat.id, "after-typing", "ok").await;
     let next = next_frame(&mut alice_stream).await;
-    assert!(matches!(next.event, Event::MessageNew { .. }), "{:?}", next.event);
+    assert!(
+        matches!(next.event, Event::MessageNew { .. }),
+        "{:?}",
+        next.event
+    );
     // Bob never saw the stranger type: the next frame after alice's typing is the message.
     let after = next_frame(&mut bob_stream).await;
-    assert!(matches!(after.event, Event::MessageNew { .. }), "{:?}", after.event);
+    assert!(
+        matches!(after.event, Event::MessageNew { .. }),
+        "{:?}",
+        after.event
+    );
 }
 
 #[tokio::test]
@@ -309,7 +373,10 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
     send(&teacher, chat.id, "before", "before you joined").await;
 
     let (mut stream, _) = connect(&parent, None).await;
-    teacher.add_members(chat.id, &[parent_user.id]).await.unwrap();
+    teacher
+        .add_members(chat.id, &[parent_user.id])
+        .await
+        .unwrap();
     let added = wait_for(&mut stream, |e| match e {
         Event::MemberAdded { chat_id, user, .. } => Some((*chat_id, user.id)),
         _ => None,
@@ -319,7 +386,10 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
     let welcome = send(&teacher, chat.id, "welcome", "welcome").await;
     assert_eq!(wait_for(&mut stream, new_message).await, welcome);
 
-    teacher.remove_member(chat.id, parent_user.id).await.unwrap();
+    teacher
+        .remove_member(chat.id, parent_user.id)
+        .await
+        .unwrap();
     let removed = wait_for(&mut stream, |e| match e {
         Event::MemberRemoved { chat_id, user_id } => Some((*chat_id, *user_id)),
         _ => None,
@@ -384,17 +454,18 @@ async fn a_client_that_stops_reading_is_cut_off_without_slowing_others_and_resum
 
     // The slow client now reads: it gets some messages, then the connection ends.
     let mut slow_seqs = BTreeSet::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(30), slow_stream.next()).await.expect("ends") {
-            Some(Ok(frame)) => {
-                if let Some(message) = new_message(&frame.event) {
-                    assert!(slow_seqs.insert(message.seq));
-                }
-            }
-            Some(Err(_)) | None => break,
+    while let Some(Ok(frame)) = tokio::time::timeout(Duration::from_secs(30), slow_stream.next())
+        .await
+        .expect("ends")
+    {
+        if let Some(message) = new_message(&frame.event) {
+            assert!(slow_seqs.insert(message.seq));
         }
     }
-    assert!(slow_seqs.len() < MESSAGES, "the slow client was never cut off");
+    assert!(
+        slow_seqs.len() < MESSAGES,
+        "the slow client was never cut off"
+    );
     // Resuming from its last cursor brings exactly the rest.
     let cursor = slow_stream.last_cursor().unwrap().to_owned();
     let mut resumed = slow.connect_events(Some(cursor)).await.unwrap();
@@ -428,7 +499,10 @@ async fn a_cursor_older_than_the_retention_window_gets_resync() {
     let mut stream = None;
     for _ in 0..50 {
         // Pruning runs in the background right after start.
-        let mut candidate = bob_there.connect_events(ready.cursor.clone()).await.unwrap();
+        let mut candidate = bob_there
+            .connect_events(ready.cursor.clone())
+            .await
+            .unwrap();
         let first = next_frame(&mut candidate).await;
         if first.event == (Event::Resync {}) {
             stream = Some((candidate, first));
@@ -440,7 +514,14 @@ async fn a_cursor_older_than_the_retention_window_gets_resync() {
     assert!(resync.cursor.is_some());
     assert_eq!(next_frame(&mut stream).await.event, Event::Ready {});
     // After re-reading over REST the history is all there.
-    assert_eq!(bob_there.messages(chat.id, Default::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        bob_there
+            .messages(chat.id, Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// One step of the resume property test.
@@ -467,26 +548,35 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 fn key(event: &Event) -> Option<(i64, &'static str, i64)> {
     let seq = match event {
         Event::MessageNew { message } | Event::MessageEdited { message } => message.seq,
-        Event::Reaction { seq, .. } | Event::Read { seq, .. } | Event::MessageDeleted { seq, .. } => *seq,
+        Event::Reaction { seq, .. }
+        | Event::Read { seq, .. }
+        | Event::MessageDeleted { seq, .. } => *seq,
         Event::Ready {} | Event::Typing { .. } | Event::Resync {} => return None,
         _ => 0,
     };
     Some((chat_of(event)?, event_kind(event), seq))
 }
 
-async fn read_until_marker(stream: &mut EventStream, marker: &str, into: &mut Vec<(i64, &'static str, i64)>) {
+async fn read_until_marker(
+    stream: &mut EventStream,
+    marker: &str,
+    into: &mut Vec<(i64, &'static str, i64)>,
+) {
     loop {
         let frame = next_frame(stream).await;
         if let Some(key) = key(&frame.event) {
             into.push(key);
         }
-        if matches!(&frame.event, Event::MessageNew { message } if message.client_msg_id == marker) {
+        if matches!(&frame.event, Event::MessageNew { message } if message.client_msg_id == marker)
+        {
             return;
         }
     }
 }
 
-fn per_chat(events: &[(i64, &'static str, i64)]) -> std::collections::BTreeMap<i64, Vec<(&'static str, i64)>> {
+fn per_chat(
+    events: &[(i64, &'static str, i64)],
+) -> std::collections::BTreeMap<i64, Vec<(&'static str, i64)>> {
     let mut chats = std::collections::BTreeMap::<i64, Vec<_>>::new();
     for (chat, kind, seq) in events {
         chats.entry(*chat).or_default().push((*kind, *seq));
@@ -494,16 +584,30 @@ fn per_chat(events: &[(i64, &'static str, i64)]) -> std::collections::BTreeMap<i
     chats
 }
 
-async fn perform(step: &Step, index: usize, alice: &Client, bob: &Client, chats: [i64; 2], last_seq: &mut [i64; 2]) {
+async fn perform(
+    step: &Step,
+    index: usize,
+    alice: &Client,
+    bob: &Client,
+    chats: [i64; 2],
+    last_seq: &mut [i64; 2],
+) {
     match *step {
         Step::Send { chat } => {
-            last_seq[chat] = send(alice, chats[chat], &format!("m{index}"), "text").await.seq;
+            last_seq[chat] = send(alice, chats[chat], &format!("m{index}"), "text")
+                .await
+                .seq;
         }
         Step::EditLast { chat } if last_seq[chat] > 0 => {
-            alice.edit_message(chats[chat], last_seq[chat], &format!("edit {index}")).await.unwrap();
+            alice
+                .edit_message(chats[chat], last_seq[chat], &format!("edit {index}"))
+                .await
+                .unwrap();
         }
         Step::ReactLast { chat } if last_seq[chat] > 0 => {
-            bob.toggle_reaction(chats[chat], last_seq[chat], "👍").await.unwrap();
+            bob.toggle_reaction(chats[chat], last_seq[chat], "👍")
+                .await
+                .unwrap();
         }
         Step::ReadAll { chat } if last_seq[chat] > 0 => {
             bob.mark_read(chats[chat], last_seq[chat]).await.unwrap();

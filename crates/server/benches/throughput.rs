@@ -17,18 +17,23 @@ use kolokol_client::proto::{
 use kolokol_server::config::Settings;
 use parking_lot::Mutex;
 
-const SENDERS: usize = 128;
 const CHATS: usize = 32;
 const FANOUT_MEMBERS: usize = 500;
 const FANOUT_MESSAGES: usize = 200;
 
-#[tokio::main]
-async fn main() {
-    let seconds: u64 = std::env::args()
-        .skip_while(|a| a != "--seconds")
+/// The value of `--name N` on the command line, or `default`.
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds = arg("--seconds", 5);
+    let senders = arg("--senders", 256) as usize;
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -37,19 +42,28 @@ async fn main() {
         ws_queue: 4096,
         ..Settings::default()
     };
-    let running = kolokol_server::start(settings).await.unwrap();
-    let base = format!("http://{}", running.addr);
+    // `--url http://…` measures a server running elsewhere (e.g. pinned to its own core).
+    let base = match std::env::args().skip_while(|a| a != "--url").nth(1) {
+        Some(url) => url,
+        None => format!(
+            "http://{}",
+            kolokol_server::start(settings).await.unwrap().addr
+        ),
+    };
     println!(
         "machine: {} cores; server and clients in one process",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let users = register_many(&base, SENDERS.max(FANOUT_MEMBERS)).await;
+    let users = register_many(&base, senders.max(FANOUT_MEMBERS)).await;
     let duration = Duration::from_secs(seconds);
 
-    // Baseline: the cheapest authenticated-free round trip the server has, same concurrency.
-    let floor = closed_loop(&users[..SENDERS], duration, |client, _| async move {
-        client.health().await.is_ok()
+    // Baseline: the cheapest round trip the server has, same connections and concurrency.
+    let floor = closed_loop(&base, &users[..senders], duration, |_, _| Call {
+        method: "GET",
+        path: "/health".into(),
+        body: None,
+        expect: 200,
     })
     .await;
     report("baseline GET /health", &floor, None);
@@ -58,26 +72,23 @@ async fn main() {
     let mut chats = Vec::new();
     for c in 0..CHATS {
         let owner = &users[c];
-        let members: Vec<i64> = (0..SENDERS)
+        let members: Vec<i64> = (0..senders)
             .filter(|s| s % CHATS == c && *s != c)
             .map(|s| users[s].1)
             .collect();
         chats.push(create_group(&owner.0, &format!("bench {c}"), members).await);
     }
-    let chats = Arc::new(chats);
-    let sends = closed_loop(&users[..SENDERS], duration, move |client, n| {
-        let chats = chats.clone();
-        async move {
-            let (index, count) = n;
-            let request = SendMessageRequest {
-                client_msg_id: format!("b{index}-{count}"),
-                text: "Завтра собрание в 18:00, кабинет 12".into(),
-                reply_to: None,
-            };
-            client
-                .send_message(chats[index % CHATS], &request)
-                .await
-                .is_ok()
+    let sends = closed_loop(&base, &users[..senders], duration, move |index, count| {
+        let request = SendMessageRequest {
+            client_msg_id: format!("b{index}-{count}"),
+            text: "Завтра собрание в 18:00, кабинет 12".into(),
+            reply_to: None,
+        };
+        Call {
+            method: "POST",
+            path: format!("/api/v1/chats/{}/messages", chats[index % CHATS]),
+            body: Some(serde_json::to_vec(&request).unwrap()),
+            expect: 201,
         }
     })
     .await;
@@ -87,7 +98,86 @@ async fn main() {
         Some(&floor),
     );
 
+    store_sends(senders, duration).await;
     fanout(&users[..FANOUT_MEMBERS]).await;
+}
+
+/// The storage engine alone: the same sends through `Store::send_message`, without HTTP, on a
+/// fresh database. Shows how much of the end-to-end cost is storage.
+async fn store_sends(senders: usize, duration: Duration) {
+    use kolokol_store::{Actor, NewChat, NewMessage, NewSession, NewUser, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(kolokol_store_sqlite::SqliteStore::open(&dir.path().join("store.db")).unwrap());
+    let mut actors = Vec::new();
+    for i in 0..senders {
+        let user = NewUser {
+            username: format!("s{i}"),
+            display_name: "S".into(),
+            password_hash: "x".into(),
+        };
+        let session = NewSession {
+            token_hash: [i as u8; 32],
+            device_name: "bench".into(),
+        };
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        let session = NewSession {
+            token_hash: hash,
+            ..session
+        };
+        let (user, session_id) = store.register(user, session, 0).await.unwrap();
+        actors.push(Actor {
+            user_id: user.id,
+            session_id,
+        });
+    }
+    let mut chats = Vec::new();
+    for c in 0..CHATS {
+        let members = (0..senders)
+            .filter(|s| s % CHATS == c && *s != c)
+            .map(|s| actors[s].user_id)
+            .collect();
+        let chat = NewChat {
+            kind: ChatKind::Group,
+            title: Some("bench".into()),
+            member_ids: members,
+        };
+        chats.push(store.create_chat(actors[c], chat, 0).await.unwrap().value.0);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (index, actor) in actors.into_iter().enumerate() {
+        let (store, stop, ok, chat) = (
+            store.clone(),
+            stop.clone(),
+            ok.clone(),
+            chats[index % CHATS],
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let message = NewMessage {
+                    client_msg_id: format!("{index}-{n}"),
+                    text: "Завтра собрание в 18:00, кабинет 12".into(),
+                    reply_to: None,
+                };
+                if store.send_message(actor, chat, message, 1).await.is_ok() {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+                n += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rate = ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    println!("acknowledged durable sends, storage engine only (Store::send_message): {rate:.0}/s");
 }
 
 struct Measured {
@@ -152,12 +242,26 @@ async fn create_group(owner: &Client, title: &str, member_ids: Vec<i64>) -> i64 
     owner.create_chat(&request).await.unwrap().0.id
 }
 
-/// Each user runs `call` back to back for `duration`; returns the counts and latencies.
-async fn closed_loop<F, Fut>(users: &[(Client, i64)], duration: Duration, call: F) -> Measured
+/// One request of a closed loop.
+struct Call {
+    method: &'static str,
+    path: String,
+    body: Option<Vec<u8>>,
+    expect: u16,
+}
+
+/// Each user, on its own keep-alive connection, sends the requests `next` makes back to back for
+/// `duration`; returns the counts and latencies.
+async fn closed_loop<F>(
+    base: &str,
+    users: &[(Client, i64)],
+    duration: Duration,
+    next: F,
+) -> Measured
 where
-    F: Fn(Client, (usize, u64)) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    F: Fn(usize, u64) -> Call + Send + Sync + 'static,
 {
+    let next = Arc::new(next);
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -165,9 +269,9 @@ where
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (index, (client, _)) in users.iter().enumerate() {
-        let (client, call, stop, ok, errors, latency) = (
-            client.clone(),
-            call.clone(),
+        let mut http = LeanHttp::connect(base, client.token().unwrap()).await;
+        let (next, stop, ok, errors, latency) = (
+            next.clone(),
             stop.clone(),
             ok.clone(),
             errors.clone(),
@@ -177,12 +281,19 @@ where
             let mut local = Histogram::<u64>::new(3).unwrap();
             let mut count = 0;
             while !stop.load(Ordering::Relaxed) {
+                let call = next(index, count);
                 let began = Instant::now();
-                if call(client.clone(), (index, count)).await {
-                    ok.fetch_add(1, Ordering::Relaxed);
-                    local.record(began.elapsed().as_micros() as u64).unwrap();
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                match http
+                    .request(call.method, &call.path, call.body.as_deref())
+                    .await
+                {
+                    Ok(status) if status == call.expect => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        local.record(began.elapsed().as_micros() as u64).unwrap();
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 count += 1;
             }
@@ -201,6 +312,72 @@ where
         errors: errors.load(Ordering::Relaxed),
         elapsed,
         latency,
+    }
+}
+
+/// A minimal HTTP/1.1 keep-alive client, so the load generator costs little next to the server
+/// it measures (reqwest spends about as much per request as the server does).
+struct LeanHttp {
+    stream: tokio::net::TcpStream,
+    head: String,
+    buffer: Vec<u8>,
+}
+
+impl LeanHttp {
+    async fn connect(base: &str, token: &str) -> LeanHttp {
+        let addr = base.strip_prefix("http://").expect("an http:// base URL");
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let head = format!(
+            "Host: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        );
+        LeanHttp {
+            stream,
+            head,
+            buffer: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Sends one request and reads the whole response; returns its status.
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> std::io::Result<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let body = body.unwrap_or_default();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\n{}Content-Length: {}\r\n\r\n",
+            self.head,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        self.stream.write_all(&request).await?;
+        self.buffer.clear();
+        loop {
+            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buffer[..end])
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while self.buffer.len() < end + 4 + length {
+                    if self.stream.read_buf(&mut self.buffer).await? == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                return Ok(status);
+            }
+            if self.stream.read_buf(&mut self.buffer).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
     }
 }
 

@@ -30,24 +30,42 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// Argon2id needs 19 MiB per hash by design. Without a bound, a burst of sign-ins would run
+/// hundreds at once on the blocking pool (gigabytes of memory); with one, they queue.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Runs one Argon2 computation on the blocking pool, at most one per core at a time.
+async fn with_hashing_permit<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    let failed = || ApiError::new(ErrorCode::Internal, "internal error");
+    let _permit = hashing_permits().acquire().await.map_err(|_| failed())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| failed())
+}
+
 /// Argon2id with the crate's recommended parameters, off the async threads.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
     })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))
+    .await?
+    .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))
 }
 
 /// Checks a password against a stored hash. With no hash (unknown user) it still does the work
 /// on a dummy, so response time does not reveal which usernames exist.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);

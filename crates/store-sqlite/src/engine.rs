@@ -163,12 +163,13 @@ fn guarded<R>(op: impl FnOnce() -> OpResult<R>) -> OpResult<R> {
 }
 
 fn in_savepoint<R>(conn: &Connection, op: impl FnOnce(&Connection) -> OpResult<R>) -> OpResult<R> {
-    conn.execute_batch("SAVEPOINT job")?;
+    // Cached statements: these run for every job, and parsing them each time is measurable.
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let result = guarded(|| op(conn));
     if result.is_err() {
-        conn.execute_batch("ROLLBACK TO job")?;
+        conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
     }
-    conn.execute_batch("RELEASE job")?;
+    conn.prepare_cached("RELEASE job")?.execute([])?;
     result
 }
 

@@ -45,6 +45,21 @@ impl Changes {
                 "UPDATE chats SET event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
             )?
             .query_row([chat_id], |row| row.get(0))?;
+        self.chat_at(conn, chat_id, pos, event, membership, now)?;
+        Ok(pos)
+    }
+
+    /// Records `event` at `pos`, a position the caller has just taken from `chats.event_pos`
+    /// (sending takes it in the same statement that advances `last_seq`).
+    pub fn chat_at(
+        &mut self,
+        conn: &Connection,
+        chat_id: ChatId,
+        pos: i64,
+        event: Event,
+        membership: Option<MembershipChange>,
+        now: i64,
+    ) -> OpResult<()> {
         let msg_seq = message_seq(&event);
         let payload = match msg_seq {
             Some(_) => None,
@@ -62,7 +77,7 @@ impl Changes {
             },
             event,
         });
-        Ok(pos)
+        Ok(())
     }
 
     /// Appends `event` to the user's own stream.

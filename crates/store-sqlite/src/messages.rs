@@ -93,8 +93,11 @@ pub fn send(
             params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now],
             |row| row.get(0),
         )?;
-    conn.prepare_cached("UPDATE chats SET last_seq = ?2, last_activity_at = ?3 WHERE id = ?1")?
-        .execute(params![chat_id, seq, now])?;
+    let pos: i64 = conn
+        .prepare_cached(
+            "UPDATE chats SET last_seq = ?2, last_activity_at = ?3, event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
+        )?
+        .query_row(params![chat_id, seq, now], |row| row.get(0))?;
     // What you wrote yourself is read.
     conn.prepare_cached("UPDATE members SET read_seq = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
         .execute(params![chat_id, actor.user_id, seq])?;
@@ -113,9 +116,10 @@ pub fn send(
         deleted: false,
     };
     let mut changes = Changes::default();
-    changes.chat(
+    changes.chat_at(
         conn,
         chat_id,
+        pos,
         Event::MessageNew {
             message: message.clone(),
         },

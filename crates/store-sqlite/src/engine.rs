@@ -63,6 +63,8 @@ type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
 
 pub struct Engine {
     jobs: mpsc::Sender<Job>,
+    /// Dropping the engine drops this sender, which stops the checkpoint thread.
+    _stop_checkpoints: std::sync::mpsc::Sender<()>,
     readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
 }
@@ -89,13 +91,26 @@ impl Engine {
             .map(|_| open_connection(path))
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(backend)?;
+        // The writer never checkpoints: copying the WAL back into the database (and its fsync)
+        // would stall every send in the batch. A background thread does it instead.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(backend)?;
+        let checkpointer = open_connection(path).map_err(backend)?;
+        let (stop_checkpoints, stopped) = std::sync::mpsc::channel::<()>();
+        let spawn_failed = |e: std::io::Error| StoreError::Backend(e.to_string());
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, stopped))
+            .map_err(spawn_failed)?;
         let (jobs, queue) = mpsc::channel(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || write_loop(writer, queue))
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(spawn_failed)?;
         Ok(Engine {
             jobs,
+            _stop_checkpoints: stop_checkpoints,
             reader_permits: Semaphore::new(readers.len()),
             readers: Mutex::new(readers),
         })
@@ -171,6 +186,21 @@ fn in_savepoint<R>(conn: &Connection, op: impl FnOnce(&Connection) -> OpResult<R
     }
     conn.prepare_cached("RELEASE job")?.execute([])?;
     result
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn checkpoint_loop(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        stop.recv_timeout(CHECKPOINT_INTERVAL)
+    {
+        // PASSIVE never blocks the writer or readers; whatever it cannot copy now waits for the
+        // next round.
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "WAL checkpoint failed");
+        }
+    }
 }
 
 fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Job>) {

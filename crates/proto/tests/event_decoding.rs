@@ -1,0 +1,163 @@
+//! Property tests for the event wire format: every event survives a JSON round trip, and no
+//! input, however malformed, makes decoding panic.
+
+use kolokol_proto::{
+    ChatInfo, ChatKind, ClientFrame, Event, Message, Reaction, Role, ServerFrame, User,
+};
+use proptest::prelude::*;
+
+fn text() -> impl Strategy<Value = String> {
+    // Cyrillic, emoji, quotes and escapes: the characters most likely to trip an encoder.
+    "[a-zA-Zа-яА-ЯёЁ0-9 \"\\\\/<>&😀\n\t]{0,40}"
+}
+
+fn user() -> impl Strategy<Value = User> {
+    (1i64..1 << 53, text(), text(), text()).prop_map(|(id, username, display_name, about)| User {
+        id,
+        username,
+        display_name,
+        about,
+    })
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    (
+        (1i64..1 << 53, 1i64..1 << 53, 1i64..1 << 53, 1i64..1 << 53),
+        (text(), text(), proptest::option::of(1i64..1000)),
+        proptest::collection::vec(1i64..1000, 0..4),
+        proptest::collection::vec((text(), proptest::collection::vec(1i64..1000, 1..3)), 0..3),
+        (
+            0i64..1 << 50,
+            proptest::option::of(0i64..1 << 50),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (id, chat_id, seq, sender_id),
+                (client_msg_id, text, reply_to),
+                mentions,
+                reactions,
+                (created_at, edited_at, deleted),
+            )| Message {
+                id,
+                chat_id,
+                seq,
+                sender_id,
+                client_msg_id,
+                text,
+                reply_to,
+                mentions,
+                reactions: reactions
+                    .into_iter()
+                    .map(|(emoji, user_ids)| Reaction { emoji, user_ids })
+                    .collect(),
+                created_at,
+                edited_at,
+                deleted,
+            },
+        )
+}
+
+fn chat_info() -> impl Strategy<Value = ChatInfo> {
+    (
+        1i64..1 << 53,
+        prop_oneof![
+            Just(ChatKind::Direct),
+            Just(ChatKind::Group),
+            Just(ChatKind::Channel)
+        ],
+        proptest::option::of(text()),
+        0i64..10_000,
+    )
+        .prop_map(|(id, kind, title, member_count)| ChatInfo {
+            id,
+            kind,
+            title,
+            member_count,
+        })
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::Owner), Just(Role::Admin), Just(Role::Member)]
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    let id = 1i64..1 << 53;
+    prop_oneof![
+        Just(Event::Ready {}),
+        Just(Event::Resync {}),
+        message().prop_map(|message| Event::MessageNew { message }),
+        message().prop_map(|message| Event::MessageEdited { message }),
+        (id.clone(), id.clone()).prop_map(|(chat_id, seq)| Event::MessageDeleted { chat_id, seq }),
+        (id.clone(), id.clone(), id.clone(), text(), any::<bool>()).prop_map(
+            |(chat_id, seq, user_id, emoji, added)| Event::Reaction {
+                chat_id,
+                seq,
+                user_id,
+                emoji,
+                added
+            }
+        ),
+        (id.clone(), id.clone(), id.clone()).prop_map(|(chat_id, user_id, seq)| Event::Read {
+            chat_id,
+            user_id,
+            seq
+        }),
+        (id.clone(), id.clone()).prop_map(|(chat_id, user_id)| Event::Typing { chat_id, user_id }),
+        (chat_info(), id.clone())
+            .prop_map(|(chat, created_by)| Event::ChatCreated { chat, created_by }),
+        chat_info().prop_map(|chat| Event::ChatUpdated { chat }),
+        (id.clone(), user(), role()).prop_map(|(chat_id, user, role)| Event::MemberAdded {
+            chat_id,
+            user,
+            role
+        }),
+        (id.clone(), id.clone(), role()).prop_map(|(chat_id, user_id, role)| {
+            Event::MemberUpdated {
+                chat_id,
+                user_id,
+                role,
+            }
+        }),
+        (id.clone(), id.clone())
+            .prop_map(|(chat_id, user_id)| Event::MemberRemoved { chat_id, user_id }),
+        id.prop_map(|session_id| Event::SessionRevoked { session_id }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn every_event_round_trips_through_json(event in event(), cursor in proptest::option::of("[A-Za-z0-9_-]{1,40}")) {
+        let frame = ServerFrame { event, cursor };
+        let json = serde_json::to_string(&frame).unwrap();
+        prop_assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame);
+    }
+
+    /// The gateway appends `"cursor"` to an event's serialized bytes instead of serializing per
+    /// recipient; the result must decode to the same frame.
+    #[test]
+    fn appending_a_cursor_to_shared_bytes_gives_the_same_frame(event in event(), cursor in "[A-Za-z0-9_-]{1,40}") {
+        let shared = serde_json::to_string(&event).unwrap();
+        let spliced = format!("{},\"cursor\":\"{cursor}\"}}", shared.strip_suffix('}').unwrap());
+        let decoded: ServerFrame = serde_json::from_str(&spliced).unwrap();
+        prop_assert_eq!(decoded, ServerFrame { event, cursor: Some(cursor) });
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics_the_decoders(input in ".{0,200}") {
+        let _ = serde_json::from_str::<ServerFrame>(&input);
+        let _ = serde_json::from_str::<ClientFrame>(&input);
+    }
+
+    #[test]
+    fn mutated_frames_never_panic(event in event(), cut in 0usize..400, byte in any::<u8>()) {
+        let mut bytes = serde_json::to_vec(&ServerFrame { event, cursor: None }).unwrap();
+        if !bytes.is_empty() {
+            let at = cut % bytes.len();
+            bytes[at] = byte;
+            bytes.truncate(cut.max(1));
+        }
+        let _ = serde_json::from_slice::<ServerFrame>(&bytes);
+    }
+}

@@ -125,10 +125,7 @@ pub fn revoke_sessions(
             now,
         )?;
     }
-    Ok(Outcome {
-        value: revoked.len() as u64,
-        events: changes.events,
-    })
+    Ok(changes.finish(revoked.len() as u64))
 }
 
 pub fn set_password(

@@ -200,10 +200,7 @@ pub fn create(
             now,
         )?;
     }
-    Ok(Outcome {
-        value: (chat_id, true),
-        events: changes.events,
-    })
+    Ok(changes.finish((chat_id, true)))
 }
 
 /// How one member sees a chat.
@@ -298,10 +295,7 @@ pub fn rename(
         None,
         now,
     )?;
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Member>> {
@@ -339,10 +333,7 @@ pub fn add_members(
             insert_member(conn, &mut changes, chat_id, user, Role::Member, None, now)?;
         }
     }
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 pub fn remove_member(
@@ -381,10 +372,7 @@ pub fn remove_member(
         .execute(params![chat_id, user_id])?;
     conn.prepare_cached("UPDATE chats SET member_count = member_count - 1 WHERE id = ?1")?
         .execute([chat_id])?;
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 fn update_role(
@@ -428,10 +416,7 @@ pub fn set_role(
     )?;
     let mut changes = Changes::default();
     update_role(conn, &mut changes, chat_id, user_id, role, now)?;
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 pub fn transfer_ownership(
@@ -453,10 +438,7 @@ pub fn transfer_ownership(
     let mut changes = Changes::default();
     update_role(conn, &mut changes, chat_id, user_id, Role::Owner, now)?;
     update_role(conn, &mut changes, chat_id, actor.user_id, Role::Admin, now)?;
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 const INVITE_COLUMNS: &str = "code, chat_id, created_by, created_at, expires_at, max_uses, uses";
@@ -589,8 +571,5 @@ pub fn join_by_invite(
     )?;
     conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?
         .execute([code])?;
-    Ok(Outcome {
-        value: invite.chat_id,
-        events: changes.events,
-    })
+    Ok(changes.finish(invite.chat_id))
 }

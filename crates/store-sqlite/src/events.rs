@@ -2,7 +2,7 @@
 
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{ChatId, Event, UserId};
-use kolokol_store::{CatchUp, MemberSnapshot, Published};
+use kolokol_store::{CatchUp, MemberSnapshot, Outcome, Published};
 use rusqlite::{Connection, params};
 
 use crate::engine::OpResult;
@@ -31,6 +31,14 @@ fn kind_of(event: &Event) -> &'static str {
 }
 
 impl Changes {
+    /// The outcome of a write: its value and the events it committed.
+    pub fn finish<T>(self, value: T) -> Outcome<T> {
+        Outcome {
+            value,
+            events: self.events,
+        }
+    }
+
     /// Appends `event` to the chat's stream at its next position.
     pub fn chat(
         &mut self,

@@ -126,10 +126,7 @@ pub fn send(
         None,
         now,
     )?;
-    Ok(Outcome {
-        value: (message, true),
-        events: changes.events,
-    })
+    Ok(changes.finish((message, true)))
 }
 
 pub fn history(
@@ -183,10 +180,7 @@ pub fn edit(
         None,
         now,
     )?;
-    Ok(Outcome {
-        value: message,
-        events: changes.events,
-    })
+    Ok(changes.finish(message))
 }
 
 pub fn delete(
@@ -220,10 +214,7 @@ pub fn delete(
         None,
         now,
     )?;
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 pub fn toggle_reaction(
@@ -255,10 +246,7 @@ pub fn toggle_reaction(
         added,
     };
     changes.chat(conn, chat_id, event, None, now)?;
-    Ok(Outcome {
-        value: added,
-        events: changes.events,
-    })
+    Ok(changes.finish(added))
 }
 
 pub fn mark_read(
@@ -286,10 +274,7 @@ pub fn mark_read(
             changes.user(conn, actor.user_id, event, now)?;
         }
     }
-    Ok(Outcome {
-        value: (),
-        events: changes.events,
-    })
+    Ok(changes.finish(()))
 }
 
 pub fn read_by(

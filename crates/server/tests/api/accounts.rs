@@ -11,24 +11,9 @@ use kolokol_client::{Client, ClientError};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::common::{self, PASSWORD, TestServer};
+use super::common::{self, PASSWORD, TestServer, assert_refused};
 
 // Helpers.
-
-/// Asserts that a call was refused with exactly this code and HTTP status.
-#[track_caller]
-fn assert_refused<T: std::fmt::Debug>(
-    result: Result<T, ClientError>,
-    code: ErrorCode,
-    status: u16,
-) {
-    let err = result.expect_err("the call should have been refused");
-    assert_eq!(
-        (err.code(), err.status()),
-        (Some(code), Some(status)),
-        "{err}"
-    );
-}
 
 /// Asserts that a raw response is a JSON error body `{code, message}` with this code and status.
 #[track_caller]

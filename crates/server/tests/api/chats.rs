@@ -4,30 +4,15 @@
 use std::time::Duration;
 
 use kolokol_client::proto::{
-    Chat, ChatKind, CreateChatRequest, CreateInviteRequest, ErrorBody, ErrorCode, Message, Role,
-    SendMessageRequest, User, UserId,
+    Chat, ChatKind, CreateChatRequest, CreateInviteRequest, ErrorBody, ErrorCode, Role, User,
+    UserId,
 };
 use kolokol_client::{Client, ClientError, Page};
 use reqwest::Method;
 
-use super::common::{self, TestServer, chat_of_kind, group};
+use super::common::{self, TestServer, assert_refused, chat_of_kind, group, send};
 
 // Helpers.
-
-/// Asserts that a call was refused with exactly this code and HTTP status.
-#[track_caller]
-fn assert_refused<T: std::fmt::Debug>(
-    result: Result<T, ClientError>,
-    code: ErrorCode,
-    status: u16,
-) {
-    let err = result.expect_err("the call should have been refused");
-    assert_eq!(
-        (err.code(), err.status()),
-        (Some(code), Some(status)),
-        "{err}"
-    );
-}
 
 async fn create(
     client: &Client,
@@ -46,18 +31,6 @@ async fn create(
 
 async fn direct(client: &Client, peer: UserId) -> Result<(Chat, bool), ClientError> {
     create(client, ChatKind::Direct, None, &[peer]).await
-}
-
-async fn send(client: &Client, chat_id: i64, id: &str, text: &str) -> Result<Message, ClientError> {
-    let request = SendMessageRequest {
-        client_msg_id: id.into(),
-        text: text.into(),
-        reply_to: None,
-    };
-    client
-        .send_message(chat_id, &request)
-        .await
-        .map(|(message, _)| message)
 }
 
 /// The members of a chat as (user id, role), in the order the server lists them.

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use kolokol_client::proto::{
-    ChatKind, CreateChatRequest, Event, RegisterRequest, ServerFrame, User,
+    ChatKind, CreateChatRequest, ErrorCode, Event, Message, RegisterRequest, SendMessageRequest,
+    ServerFrame, User,
 };
-use kolokol_client::{Client, EventStream};
+use kolokol_client::{Client, ClientError, EventStream};
 use kolokol_server::config::Settings;
 use tempfile::TempDir;
 
@@ -114,4 +115,37 @@ pub async fn connect(client: &Client, since: Option<String>) -> (EventStream, Se
             return (stream, frame);
         }
     }
+}
+
+/// Asserts that a call was refused with exactly this code and HTTP status.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T, ClientError>,
+    code: ErrorCode,
+    status: u16,
+) {
+    let err = result.expect_err("the call should have been refused");
+    assert_eq!(
+        (err.code(), err.status()),
+        (Some(code), Some(status)),
+        "{err}"
+    );
+}
+
+/// Sends a text message with this `client_msg_id`.
+pub async fn send(
+    client: &Client,
+    chat_id: i64,
+    id: &str,
+    text: &str,
+) -> Result<Message, ClientError> {
+    let request = SendMessageRequest {
+        client_msg_id: id.into(),
+        text: text.into(),
+        reply_to: None,
+    };
+    client
+        .send_message(chat_id, &request)
+        .await
+        .map(|(message, _)| message)
 }

@@ -14,24 +14,9 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use super::common::{self, TestServer, chat_of_kind, group};
+use super::common::{self, TestServer, assert_refused, chat_of_kind, group};
 
 // Helpers.
-
-/// Asserts that a call was refused with exactly this code and HTTP status.
-#[track_caller]
-fn assert_refused<T: std::fmt::Debug>(
-    result: Result<T, ClientError>,
-    code: ErrorCode,
-    status: u16,
-) {
-    let err = result.expect_err("the call should have been refused");
-    assert_eq!(
-        (err.code(), err.status()),
-        (Some(code), Some(status)),
-        "{err}"
-    );
-}
 
 fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
     SendMessageRequest {

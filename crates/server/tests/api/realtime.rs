@@ -5,23 +5,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kolokol_client::proto::event::close_code;
-use kolokol_client::proto::{ErrorCode, Event, LoginRequest, Message, SendMessageRequest};
+use kolokol_client::proto::{ErrorCode, Event, LoginRequest, Message};
 use kolokol_client::{Client, ClientError, EventStream};
 
-use super::common::{self, PASSWORD, connect, group, next_frame, wait_for};
-
-async fn send(client: &Client, chat_id: i64, id: &str, text: &str) -> Message {
-    let request = SendMessageRequest {
-        client_msg_id: id.into(),
-        text: text.into(),
-        reply_to: None,
-    };
-    client
-        .send_message(chat_id, &request)
-        .await
-        .expect("send")
-        .0
-}
+use super::common::{self, PASSWORD, connect, group, next_frame, send, wait_for};
 
 async fn second_device(server: &common::TestServer, username: &str) -> Client {
     let mut client = server.anonymous();
@@ -81,7 +68,9 @@ async fn a_message_reaches_every_device_of_every_member_including_the_senders_ow
     for client in [&alice, &alice_phone, &bob] {
         streams.push(connect(client, None).await.0);
     }
-    let sent = send(&alice, chat.id, "hello-1", "Здравствуйте!").await;
+    let sent = send(&alice, chat.id, "hello-1", "Здравствуйте!")
+        .await
+        .unwrap();
     for stream in &mut streams {
         let got = wait_for(stream, new_message).await;
         assert_eq!(got, sent);
@@ -97,7 +86,7 @@ async fn every_frame_but_typing_carries_a_cursor() {
     let (mut stream, ready) = connect(&bob, None).await;
     assert!(ready.cursor.is_some());
     alice.typing(chat.id).await.unwrap();
-    send(&alice, chat.id, "m1", "hi").await;
+    send(&alice, chat.id, "m1", "hi").await.unwrap();
     let typing = next_frame(&mut stream).await;
     assert_eq!(
         typing.event,
@@ -128,8 +117,8 @@ async fn resuming_delivers_every_missed_event_once_and_nothing_twice() {
     drop(stream);
     let cursor = ready.cursor.unwrap();
 
-    let first = send(&alice, chat.id, "m1", "one").await;
-    send(&alice, other.id, "m2", "two").await;
+    let first = send(&alice, chat.id, "m1", "one").await.unwrap();
+    send(&alice, other.id, "m2", "two").await.unwrap();
     alice
         .edit_message(chat.id, first.seq, "one, edited")
         .await
@@ -348,7 +337,7 @@ async fn typing_reaches_other_members_only() {
     .await;
     assert_eq!(typing, alice_user.id);
     // Alice does not hear her own typing: the next thing she sees is the message.
-    send(&bob, chat.id, "after-typing", "ok").await;
+    send(&bob, chat.id, "after-typing", "ok").await.unwrap();
     let next = next_frame(&mut alice_stream).await;
     assert!(
         matches!(next.event, Event::MessageNew { .. }),
@@ -370,7 +359,9 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
     let (teacher, _) = server.user("teacher").await;
     let (parent, parent_user) = server.user("parent").await;
     let chat = group(&teacher, "5Б", &[]).await;
-    send(&teacher, chat.id, "before", "before you joined").await;
+    send(&teacher, chat.id, "before", "before you joined")
+        .await
+        .unwrap();
 
     let (mut stream, _) = connect(&parent, None).await;
     teacher
@@ -383,7 +374,7 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
     })
     .await;
     assert_eq!(added, (chat.id, parent_user.id));
-    let welcome = send(&teacher, chat.id, "welcome", "welcome").await;
+    let welcome = send(&teacher, chat.id, "welcome", "welcome").await.unwrap();
     assert_eq!(wait_for(&mut stream, new_message).await, welcome);
 
     teacher
@@ -396,7 +387,9 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
     })
     .await;
     assert_eq!(removed, (chat.id, parent_user.id));
-    send(&teacher, chat.id, "after", "after you left").await;
+    send(&teacher, chat.id, "after", "after you left")
+        .await
+        .unwrap();
     // Nothing more arrives for the chat: a marker message in another chat comes first.
     let (other_teacher, _) = server.user("other").await;
     let direct = other_teacher
@@ -408,7 +401,9 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
         .await
         .unwrap()
         .0;
-    send(&other_teacher, direct.id, "marker", "marker").await;
+    send(&other_teacher, direct.id, "marker", "marker")
+        .await
+        .unwrap();
     let next = wait_for(&mut stream, |e| match e {
         Event::ChatCreated { .. } | Event::MemberAdded { .. } => None,
         other => Some(other.clone()),
@@ -419,7 +414,9 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
     // Resuming later does not leak the chat's events either.
     let cursor = stream.last_cursor().unwrap().to_owned();
     drop(stream);
-    send(&teacher, chat.id, "later", "still not for you").await;
+    send(&teacher, chat.id, "later", "still not for you")
+        .await
+        .unwrap();
     let mut resumed = parent.connect_events(Some(cursor)).await.unwrap();
     assert!(frames_until_ready(&mut resumed).await.is_empty());
 }
@@ -441,7 +438,9 @@ async fn a_client_that_stops_reading_is_cut_off_without_slowing_others_and_resum
         let teacher = teacher.clone();
         tokio::spawn(async move {
             for i in 0..MESSAGES {
-                send(&teacher, chat.id, &format!("big-{i}"), &text).await;
+                send(&teacher, chat.id, &format!("big-{i}"), &text)
+                    .await
+                    .unwrap();
             }
         })
     };
@@ -485,7 +484,7 @@ async fn a_cursor_older_than_the_retention_window_gets_resync() {
     let chat = group(&alice, "5Б", &[bob_user.id]).await;
     let (stream, ready) = connect(&bob, None).await;
     drop(stream);
-    send(&alice, chat.id, "m1", "missed").await;
+    send(&alice, chat.id, "m1", "missed").await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
 
     // A second server on the same data with zero retention prunes every stored event at start.
@@ -596,6 +595,7 @@ async fn perform(
         Step::Send { chat } => {
             last_seq[chat] = send(alice, chats[chat], &format!("m{index}"), "text")
                 .await
+                .unwrap()
                 .seq;
         }
         Step::EditLast { chat } if last_seq[chat] > 0 => {
@@ -654,7 +654,7 @@ proptest::proptest! {
                 perform(step, index, &alice, &bob, chats, &mut last_seq).await;
                 flaky = bob_phone.connect_events(cursor).await.unwrap();
             }
-            send(&alice, chats[0], "marker", "done").await;
+            send(&alice, chats[0], "marker", "done").await.unwrap();
             let mut steady_seen = Vec::new();
             read_until_marker(&mut steady, "marker", &mut steady_seen).await;
             read_until_marker(&mut flaky, "marker", &mut flaky_seen).await;

@@ -182,6 +182,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         hub: hub.clone(),
         sessions,
         limits: Arc::new(Limits::new(&settings)),
+        typing: Arc::default(),
         settings: Arc::new(settings),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -1,11 +1,11 @@
 //! What every handler shares.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kolokol_bus::{Bus, Envelope};
-use kolokol_proto::Event;
+use kolokol_proto::{ChatId, Event, UserId};
 use kolokol_store::{Published, Store};
 
 use crate::auth::{RateLimiter, SessionCache};
@@ -20,6 +20,32 @@ pub struct AppState {
     pub sessions: Arc<SessionCache>,
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
+    pub typing: Arc<TypingThrottle>,
+}
+
+/// At most one `typing` event per user and chat every [`TypingThrottle::INTERVAL`].
+#[derive(Default)]
+pub struct TypingThrottle {
+    last: parking_lot::Mutex<std::collections::HashMap<(UserId, ChatId), Instant>>,
+}
+
+impl TypingThrottle {
+    pub const INTERVAL: Duration = Duration::from_secs(2);
+
+    pub fn allow(&self, user_id: UserId, chat_id: ChatId) -> bool {
+        let now = Instant::now();
+        let mut last = self.last.lock();
+        if last.len() > 100_000 {
+            last.retain(|_, at| now.duration_since(*at) < Self::INTERVAL);
+        }
+        match last.get(&(user_id, chat_id)) {
+            Some(at) if now.duration_since(*at) < Self::INTERVAL => false,
+            _ => {
+                last.insert((user_id, chat_id), now);
+                true
+            }
+        }
+    }
 }
 
 pub struct Limits {

@@ -139,7 +139,9 @@ impl Connection {
                         Ok(())
                     }
                     Some(Ok(Message::Ping(_))) => Ok(()),
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Err(End::Gone),
+                    Some(Ok(Message::Close(_))) | None => Err(End::Gone),
+                    // Oversized or malformed frames: say why before hanging up.
+                    Some(Err(_)) => Err(End::Close(close_code::BAD_FRAME, "unreadable or oversized frame")),
                 },
                 _ = ping.tick() => {
                     if awaiting_pong {

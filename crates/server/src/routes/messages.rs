@@ -186,6 +186,11 @@ pub async fn typing(
 /// Typing is ephemeral: it goes straight to the bus, never to the store. Callers check
 /// membership first.
 pub async fn publish_typing(state: &AppState, user_id: UserId, chat_id: ChatId) {
+    // Clients repeat "typing" every few seconds while the user types; more often is noise that
+    // would be multiplied by every member of the chat.
+    if !state.typing.allow(user_id, chat_id) {
+        return;
+    }
     let event = Event::Typing { chat_id, user_id };
     let envelope = Envelope {
         route: Route::Ephemeral {

@@ -662,3 +662,51 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn repeated_typing_notices_are_throttled() {
+    let server = common::start().await;
+    let (alice, _) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let chat = group(&alice, "5Б", &[bob_user.id]).await;
+    let (mut stream, _) = connect(&bob, None).await;
+    for _ in 0..5 {
+        alice.typing(chat.id).await.unwrap();
+    }
+    send(&alice, chat.id, "m1", "hi").await.unwrap();
+    assert!(matches!(
+        next_frame(&mut stream).await.event,
+        Event::Typing { .. }
+    ));
+    // The four repeats within the interval were dropped: the message comes next.
+    assert!(matches!(
+        next_frame(&mut stream).await.event,
+        Event::MessageNew { .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_the_socket_with_a_code() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let server = common::start().await;
+    let (parent, _) = server.user("parent").await;
+    let mut raw = raw_socket(&server, &parent).await;
+    let huge = format!(
+        "{{\"type\":\"typing\",\"chat_id\":1,\"pad\":\"{}\"}}",
+        "x".repeat(100_000)
+    );
+    let _ = raw.send(WsMessage::text(huge)).await;
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), raw.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(WsMessage::Close(Some(frame)))) => break Some(u16::from(frame.code)),
+            Some(Ok(_)) => continue,
+            _ => break None,
+        }
+    };
+    assert_eq!(code, Some(close_code::BAD_FRAME));
+    parent.me().await.unwrap();
+}

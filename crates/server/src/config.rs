@@ -27,6 +27,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Folder with the built web client (`npm run build` in web/), served at /. [default: ./web/dist]
+    #[arg(long, env = "KOLOKOL_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
     /// Days a missed event can still be resumed; older cursors get `resync`. [default: 7]
     #[arg(long, env = "KOLOKOL_EVENT_RETENTION_DAYS")]
     pub event_retention_days: Option<u32>,
@@ -58,6 +62,7 @@ pub struct ServeArgs {
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub web_dir: PathBuf,
     pub event_retention_days: u32,
     pub max_body_bytes: usize,
     pub ws_queue: usize,
@@ -71,6 +76,7 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
+            web_dir: PathBuf::from("web/dist"),
             event_retention_days: 7,
             max_body_bytes: 64 * 1024,
             ws_queue: 1024,
@@ -92,6 +98,7 @@ impl ServeArgs {
         Ok(Settings {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            web_dir: self.web_dir.or(file.web_dir).unwrap_or(defaults.web_dir),
             event_retention_days: self
                 .event_retention_days
                 .or(file.event_retention_days)

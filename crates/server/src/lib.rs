@@ -19,12 +19,15 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use kolokol_bus::{Bus, LocalBus};
 use kolokol_proto::{ErrorCode, Millis};
 use kolokol_store::Store;
 use kolokol_store_sqlite::SqliteStore;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
 use crate::auth::SessionCache;
@@ -112,24 +115,57 @@ pub fn router(state: AppState) -> Router {
         .route("/chats/{chat_id}/read", post(messages::mark_read))
         .route("/chats/{chat_id}/typing", post(messages::typing))
         .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let body_limit = state.settings.max_body_bytes;
+    let web = web_client(&state.settings.web_dir);
+    // Everything under /api answers in JSON, unknown paths included; every other path belongs
+    // to the web client.
+    let api = Router::new().nest("/v1", api).fallback(not_found);
     Router::new()
-        .nest("/api/v1", api)
-        .route("/", get(index))
+        .nest("/api", api)
         .route("/health", get(|| async { "ok" }))
-        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .fallback_service(web)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .with_state(state)
+}
+
+/// Scripts, styles and connections only from this server: even if some text slipped past the
+/// client's escaping, it could not load or run anything. Inline style attributes carry avatar
+/// colours.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The built web client, with every unknown path answered by its `index.html` so that links such
+/// as `/join/<code>` open the app. Without a build, a short page says where the API is.
+fn web_client(dir: &std::path::Path) -> axum::routing::MethodRouter {
+    let index = dir.join("index.html");
+    if index.is_file() {
+        axum::routing::get_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+    } else {
+        get(no_web_client)
+    }
+}
+
+async fn no_web_client() -> Html<&'static str> {
+    Html(include_str!("index.html"))
 }
 
 async fn openapi_json() -> impl IntoResponse {
     axum::Json(openapi::ApiDoc::openapi())
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 async fn not_found() -> ApiError {

@@ -964,7 +964,7 @@ async fn unknown_routes_are_json_not_found() {
         "/api/v1/nothing-here",
         "/api/v2/me",
         "/api/v1/chats/1/nonsense",
-        "/nothing",
+        "/api/unknown",
     ] {
         let response = anna.raw(Method::GET, path, None).await.unwrap();
         assert_error_response(response, ErrorCode::NotFound, 404);
@@ -975,6 +975,10 @@ async fn unknown_routes_are_json_not_found() {
         .await
         .unwrap();
     assert_error_response(response, ErrorCode::NotFound, 404);
+    // Paths outside /api belong to the web client (an invite link such as /join/<code>).
+    let (status, body) = anna.raw(Method::GET, "/join/abc", None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("<html"));
 }
 
 #[tokio::test]

@@ -1,0 +1,356 @@
+// The client's state and everything that changes it: REST loads, the live event stream with
+// resume, and the offline outbox. Components read `app` and call the actions below.
+
+import { api, ApiError, setToken, token, type Chat, type Message, type ServerFrame, type User } from './api';
+import { done, enqueue, newClientMsgId, pending, type Pending } from './outbox';
+
+export type Status = 'connecting' | 'online' | 'offline';
+
+export const app = $state({
+  me: null as User | null,
+  chats: [] as Chat[],
+  /** Loaded history per chat, ascending by seq, contiguous. */
+  messages: {} as Record<number, Message[]>,
+  /** Whether the oldest message of the chat is loaded. */
+  complete: {} as Record<number, boolean>,
+  /** Sends not yet acknowledged, per chat (mirrors the IndexedDB outbox). */
+  outbox: {} as Record<number, Pending[]>,
+  /** Highest seq each other member has read, per chat (small chats). */
+  readers: {} as Record<number, Record<number, number>>,
+  /** Who is typing, per chat: user id → until when. */
+  typing: {} as Record<number, Record<number, number>>,
+  users: {} as Record<number, User>,
+  status: 'connecting' as Status,
+  openChat: null as number | null,
+});
+
+const PAGE = 50;
+
+export async function start(): Promise<void> {
+  app.me = await api.me();
+  app.users[app.me.id] = app.me;
+  await refreshChats();
+  for (const item of await pending()) (app.outbox[item.chat_id] ??= []).push(item);
+  realtime.connect();
+}
+
+export async function signIn(auth: { user: User; token: string }): Promise<void> {
+  setToken(auth.token);
+  await start();
+}
+
+export async function signOut(): Promise<void> {
+  realtime.stop();
+  try {
+    await api.logout();
+  } catch {
+    // Already revoked: signing out locally is all that is left.
+  }
+  forgetSession();
+}
+
+function forgetSession(): void {
+  realtime.stop();
+  if (app.me) localStorage.removeItem(cursorKey(app.me.id));
+  setToken(null);
+  app.me = null;
+  app.chats = [];
+  app.messages = {};
+  app.complete = {};
+  app.outbox = {};
+  app.readers = {};
+  app.openChat = null;
+}
+
+export async function refreshChats(): Promise<void> {
+  app.chats = await api.chats();
+  for (const chat of app.chats) if (chat.peer) app.users[chat.peer.id] = chat.peer;
+}
+
+export function chatById(id: number): Chat | undefined {
+  return app.chats.find((c) => c.id === id);
+}
+
+export function chatTitle(chat: Chat): string {
+  return chat.title ?? chat.peer?.display_name ?? '…';
+}
+
+export async function userName(id: number): Promise<string> {
+  app.users[id] ??= await api.user(id);
+  return app.users[id].display_name;
+}
+
+/** Loads the history around the first unread message; returns that message's index. */
+export async function openChat(id: number): Promise<number> {
+  app.openChat = id;
+  const chat = chatById(id) ?? (await api.chat(id));
+  if (!app.messages[id]) {
+    const [older, newer] = await Promise.all([
+      api.messages(id, { before: chat.read_seq + 1, limit: PAGE }),
+      api.messages(id, { after: chat.read_seq, limit: PAGE }),
+    ]);
+    app.messages[id] = [...older, ...newer];
+    app.complete[id] = (older[0]?.seq ?? chat.read_seq + 1) <= 1;
+    await loadSenders(app.messages[id]);
+  }
+  if (chat.kind !== 'channel' && chat.member_count <= 100) void loadReaders(chat);
+  markRead(id);
+  const firstUnread = app.messages[id].findIndex((m) => m.seq > chat.read_seq);
+  return firstUnread === -1 ? app.messages[id].length - 1 : firstUnread;
+}
+
+async function loadSenders(messages: Message[]): Promise<void> {
+  const missing = [...new Set(messages.map((m) => m.sender_id))].filter((id) => !app.users[id]);
+  await Promise.all(missing.map((id) => userName(id).catch(() => '')));
+}
+
+/** Who has read my latest message, to show "read" ticks. */
+async function loadReaders(chat: Chat): Promise<void> {
+  // No findLast: old phone browsers lack it.
+  const mine = [...(app.messages[chat.id] ?? [])].reverse().find((m) => m.sender_id === app.me?.id && !m.deleted);
+  if (!mine) return;
+  const readers = await api.readBy(chat.id, mine.seq).catch(() => []);
+  const map = (app.readers[chat.id] ??= {});
+  for (const id of readers) map[id] = Math.max(map[id] ?? 0, mine.seq);
+}
+
+/** Loads the page before the oldest loaded message; false when there is nothing older. */
+export async function loadOlder(id: number): Promise<boolean> {
+  const loaded = app.messages[id];
+  if (!loaded || app.complete[id]) return false;
+  const before = loaded[0]?.seq ?? 1;
+  const older = await api.messages(id, { before, limit: PAGE });
+  if (older.length < PAGE || older[0]?.seq === 1) app.complete[id] = true;
+  if (older.length === 0) return false;
+  await loadSenders(older);
+  app.messages[id] = [...older, ...app.messages[id]];
+  return true;
+}
+
+export function markRead(id: number): void {
+  const chat = chatById(id);
+  if (!chat || chat.read_seq >= chat.last_seq) return;
+  chat.read_seq = chat.last_seq;
+  chat.unread_count = 0;
+  api.markRead(id, chat.last_seq).catch(() => {});
+}
+
+// --- sending and the outbox ---
+
+let flushing: Promise<void> | null = null;
+
+export async function sendMessage(chatId: number, text: string, replyTo: number | null): Promise<void> {
+  const item: Pending = { client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, created_at: Date.now() };
+  (app.outbox[chatId] ??= []).push(item);
+  await enqueue(item);
+  if (app.status === 'online') await flushOutbox();
+}
+
+/** Sends every waiting message, oldest first. Safe to call repeatedly: ids make it idempotent. */
+export function flushOutbox(): Promise<void> {
+  flushing ??= (async () => {
+    try {
+      for (const item of await pending()) {
+        if (!(await deliver(item))) break;
+      }
+    } finally {
+      flushing = null;
+    }
+  })();
+  return flushing;
+}
+
+/** True when the item left the outbox (sent, or refused for good). */
+async function deliver(item: Pending): Promise<boolean> {
+  try {
+    const message = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to);
+    applyMessage(message);
+  } catch (error) {
+    const retryLater = !(error instanceof ApiError) || error.status >= 500 || error.status === 429;
+    if (retryLater) return false;
+  }
+  await done(item.client_msg_id);
+  const waiting = app.outbox[item.chat_id];
+  if (waiting) app.outbox[item.chat_id] = waiting.filter((p) => p.client_msg_id !== item.client_msg_id);
+  return true;
+}
+
+function applyMessage(message: Message): void {
+  const list = app.messages[message.chat_id];
+  if (list) {
+    const last = list[list.length - 1];
+    const index = list.findIndex((m) => m.seq === message.seq);
+    if (index >= 0) list[index] = message;
+    else if (!last || message.seq === last.seq + 1) list.push(message);
+    // A gap means history moved on while this chat was not loaded; reload it when opened.
+    else if (message.seq > last.seq) delete app.messages[message.chat_id];
+  }
+  const waiting = app.outbox[message.chat_id];
+  if (waiting?.some((p) => p.client_msg_id === message.client_msg_id && message.sender_id === app.me?.id)) {
+    app.outbox[message.chat_id] = waiting.filter((p) => p.client_msg_id !== message.client_msg_id);
+    void done(message.client_msg_id);
+  }
+  const chat = chatById(message.chat_id);
+  if (chat && message.seq >= chat.last_seq) {
+    chat.last_seq = message.seq;
+    chat.last_message = message;
+    chat.last_activity_at = message.created_at;
+    if (message.sender_id === app.me?.id) chat.read_seq = message.seq;
+    else if (app.openChat === chat.id && document.visibilityState === 'visible') markRead(chat.id);
+    else chat.unread_count += 1;
+    app.chats.sort((a, b) => b.last_activity_at - a.last_activity_at);
+  }
+  if (!app.users[message.sender_id]) void userName(message.sender_id).catch(() => '');
+}
+
+export async function editMessage(chatId: number, seq: number, text: string): Promise<void> {
+  applyMessage(await api.edit(chatId, seq, text));
+}
+
+export async function deleteMessage(chatId: number, seq: number): Promise<void> {
+  await api.remove(chatId, seq);
+  tombstone(chatId, seq);
+}
+
+export async function toggleReaction(chatId: number, seq: number, emoji: string): Promise<void> {
+  await api.react(chatId, seq, emoji);
+}
+
+function tombstone(chatId: number, seq: number): void {
+  const message = app.messages[chatId]?.find((m) => m.seq === seq);
+  if (message) Object.assign(message, { deleted: true, text: '', reactions: [], mentions: [] });
+}
+
+// --- live events ---
+
+function cursorKey(userId: number): string {
+  return `kolokol.cursor.${userId}`;
+}
+
+function apply(frame: ServerFrame): void {
+  switch (frame.type) {
+    case 'ready':
+      app.status = 'online';
+      void refreshChats();
+      void flushOutbox();
+      break;
+    case 'resync':
+      app.messages = {};
+      app.complete = {};
+      void refreshChats();
+      break;
+    case 'message.new':
+    case 'message.edited':
+      applyMessage(frame.message);
+      break;
+    case 'message.deleted':
+      tombstone(frame.chat_id, frame.seq);
+      break;
+    case 'reaction': {
+      const message = app.messages[frame.chat_id]?.find((m) => m.seq === frame.seq);
+      if (!message) break;
+      const reaction = message.reactions.find((r) => r.emoji === frame.emoji);
+      if (frame.added && !reaction) message.reactions.push({ emoji: frame.emoji, user_ids: [frame.user_id] });
+      else if (frame.added && reaction && !reaction.user_ids.includes(frame.user_id)) reaction.user_ids.push(frame.user_id);
+      else if (!frame.added && reaction) {
+        reaction.user_ids = reaction.user_ids.filter((u) => u !== frame.user_id);
+        if (reaction.user_ids.length === 0) message.reactions = message.reactions.filter((r) => r !== reaction);
+      }
+      break;
+    }
+    case 'read': {
+      if (frame.user_id === app.me?.id) {
+        const chat = chatById(frame.chat_id);
+        if (chat && frame.seq >= chat.last_seq) chat.unread_count = 0;
+        if (chat) chat.read_seq = Math.max(chat.read_seq, frame.seq);
+      } else {
+        const readers = (app.readers[frame.chat_id] ??= {});
+        readers[frame.user_id] = Math.max(readers[frame.user_id] ?? 0, frame.seq);
+      }
+      break;
+    }
+    case 'typing': {
+      (app.typing[frame.chat_id] ??= {})[frame.user_id] = Date.now() + 6000;
+      if (!app.users[frame.user_id]) void userName(frame.user_id).catch(() => '');
+      break;
+    }
+    case 'member.removed':
+      if (frame.user_id === app.me?.id) {
+        delete app.messages[frame.chat_id];
+        if (app.openChat === frame.chat_id) app.openChat = null;
+      }
+      void refreshChats();
+      break;
+    case 'chat.created':
+    case 'chat.updated':
+    case 'member.added':
+    case 'member.updated':
+      void refreshChats();
+      break;
+    case 'session.revoked':
+      break; // our own revocation arrives as close code 4001
+  }
+}
+
+/** The WebSocket with resume: keeps the last cursor and reconnects with it. */
+export const realtime = {
+  socket: null as WebSocket | null,
+  stopped: true,
+  delay: 500,
+
+  async connect(): Promise<void> {
+    this.stopped = false;
+    app.status = 'connecting';
+    const me = app.me;
+    if (!me) return;
+    try {
+      const ticket = await api.wsTicket();
+      const cursor = localStorage.getItem(cursorKey(me.id));
+      const params = new URLSearchParams({ ticket });
+      if (cursor) params.set('since', cursor);
+      const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      const socket = new WebSocket(`${scheme}//${location.host}/api/v1/ws?${params}`);
+      this.socket = socket;
+      socket.onmessage = (event) => {
+        const frame = JSON.parse(event.data) as ServerFrame;
+        if (frame.cursor) localStorage.setItem(cursorKey(me.id), frame.cursor);
+        apply(frame);
+        if (frame.type === 'ready') this.delay = 500;
+      };
+      socket.onclose = (event) => this.closed(event.code);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return forgetSession();
+      this.closed(0);
+    }
+  },
+
+  closed(code: number): void {
+    this.socket = null;
+    if (this.stopped) return;
+    if (code === 4001) return forgetSession();
+    if (code === 4004 && app.me) localStorage.removeItem(cursorKey(app.me.id));
+    app.status = 'offline';
+    setTimeout(() => void this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, 15_000);
+  },
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.close(1000);
+    this.socket = null;
+  },
+
+  typing(chatId: number): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: 'typing', chat_id: chatId }));
+  },
+};
+
+addEventListener('online', () => {
+  if (!app.me) return;
+  if (!realtime.socket && !realtime.stopped) void realtime.connect();
+  void flushOutbox();
+});
+
+export function hasSession(): boolean {
+  return token() !== null;
+}

@@ -1,0 +1,114 @@
+// Russian and English. Russian is the default when the browser prefers it; the choice is kept.
+// Plurals use Intl.PluralRules (1 сообщение, 2 сообщения, 5 сообщений); dates the user's locale.
+
+export type Lang = 'ru' | 'en';
+
+const ru = {
+  app: 'Колокол',
+  signIn: 'Войти', signUp: 'Зарегистрироваться', signOut: 'Выйти',
+  username: 'Имя пользователя', password: 'Пароль', displayName: 'Ваше имя',
+  noPhone: 'Номер телефона не нужен.',
+  haveAccount: 'Уже есть аккаунт?', noAccount: 'Нет аккаунта?',
+  chats: 'Чаты', search: 'Поиск', newChat: 'Новый чат', direct: 'Личный чат', group: 'Группа', channel: 'Канал',
+  title: 'Название', create: 'Создать', cancel: 'Отмена', findUser: 'Имя пользователя собеседника',
+  noChats: 'Пока нет чатов', pickChat: 'Выберите чат',
+  message: 'Сообщение', send: 'Отправить', edit: 'Изменить', delete: 'Удалить', reply: 'Ответить', react: 'Реакция',
+  edited: 'изменено', deleted: 'Сообщение удалено', save: 'Сохранить',
+  sending: 'Отправляется', sent: 'Отправлено', read: 'Прочитано', readBy: 'Прочитали',
+  typing: 'печатает…', offline: 'Нет соединения — сообщения отправятся позже', connecting: 'Подключение…',
+  today: 'Сегодня', yesterday: 'Вчера', loadOlder: 'Загрузить раньше',
+  members: 'Участники', invite: 'Пригласительная ссылка', createInvite: 'Создать ссылку', join: 'Вступить',
+  joinChat: 'Приглашение в чат', devices: 'Устройства', thisDevice: 'Это устройство', revoke: 'Завершить',
+  profile: 'Профиль', about: 'О себе', settings: 'Настройки', language: 'Язык', largeText: 'Крупный текст',
+  back: 'Назад', channelReadOnly: 'Писать в канал могут только администраторы',
+  created: 'Создано', lastSeen: 'Последний вход', owner: 'владелец', admin: 'администратор', member: 'участник',
+  errorGeneric: 'Что-то пошло не так', unread: 'Новые сообщения',
+};
+
+const en: typeof ru = {
+  app: 'Kolokol',
+  signIn: 'Sign in', signUp: 'Sign up', signOut: 'Sign out',
+  username: 'Username', password: 'Password', displayName: 'Your name',
+  noPhone: 'No phone number needed.',
+  haveAccount: 'Have an account?', noAccount: 'No account yet?',
+  chats: 'Chats', search: 'Search', newChat: 'New chat', direct: 'Direct chat', group: 'Group', channel: 'Channel',
+  title: 'Title', create: 'Create', cancel: 'Cancel', findUser: "The other person's username",
+  noChats: 'No chats yet', pickChat: 'Pick a chat',
+  message: 'Message', send: 'Send', edit: 'Edit', delete: 'Delete', reply: 'Reply', react: 'React',
+  edited: 'edited', deleted: 'Message deleted', save: 'Save',
+  sending: 'Sending', sent: 'Sent', read: 'Read', readBy: 'Read by',
+  typing: 'is typing…', offline: 'Offline — messages will be sent later', connecting: 'Connecting…',
+  today: 'Today', yesterday: 'Yesterday', loadOlder: 'Load older',
+  members: 'Members', invite: 'Invite link', createInvite: 'Create link', join: 'Join',
+  joinChat: 'Invitation to a chat', devices: 'Devices', thisDevice: 'This device', revoke: 'Sign out',
+  profile: 'Profile', about: 'About', settings: 'Settings', language: 'Language', largeText: 'Large text',
+  back: 'Back', channelReadOnly: 'Only admins post in this channel',
+  created: 'Created', lastSeen: 'Last seen', owner: 'owner', admin: 'admin', member: 'member',
+  errorGeneric: 'Something went wrong', unread: 'New messages',
+};
+
+export type Key = keyof typeof ru;
+const dictionaries: Record<Lang, typeof ru> = { ru, en };
+
+/** Plural forms per language, keyed by Intl.PluralRules categories. */
+const plurals: Record<Lang, Record<string, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
+  ru: {
+    messages: { one: '{n} сообщение', few: '{n} сообщения', many: '{n} сообщений', other: '{n} сообщения' },
+    members: { one: '{n} участник', few: '{n} участника', many: '{n} участников', other: '{n} участника' },
+    unread: { one: '{n} непрочитанное', few: '{n} непрочитанных', many: '{n} непрочитанных', other: '{n} непрочитанного' },
+  },
+  en: {
+    messages: { one: '{n} message', other: '{n} messages' },
+    members: { one: '{n} member', other: '{n} members' },
+    unread: { one: '{n} unread', other: '{n} unread' },
+  },
+};
+
+export function detectLang(languages: readonly string[]): Lang {
+  for (const language of languages) {
+    const base = language.toLowerCase().split('-')[0];
+    if (base === 'ru' || base === 'en') return base;
+  }
+  return 'ru';
+}
+
+function initialLang(): Lang {
+  const saved = typeof localStorage === 'undefined' ? null : localStorage.getItem('kolokol.lang');
+  if (saved === 'ru' || saved === 'en') return saved;
+  return detectLang(typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]);
+}
+
+export const locale = $state({ lang: initialLang() });
+
+export function setLang(lang: Lang): void {
+  locale.lang = lang;
+  localStorage.setItem('kolokol.lang', lang);
+  document.documentElement.lang = lang;
+}
+
+export function t(key: Key): string {
+  return dictionaries[locale.lang][key];
+}
+
+export function plural(lang: Lang, kind: 'messages' | 'members' | 'unread', n: number): string {
+  const forms = plurals[lang][kind];
+  const category = new Intl.PluralRules(lang).select(n);
+  return (forms[category] ?? forms.other ?? '{n}').replace('{n}', String(n));
+}
+
+export function count(kind: 'messages' | 'members' | 'unread', n: number): string {
+  return plural(locale.lang, kind, n);
+}
+
+export function time(millis: number): string {
+  return new Intl.DateTimeFormat(locale.lang, { hour: '2-digit', minute: '2-digit' }).format(millis);
+}
+
+/** "Today", "Yesterday" or a date in the user's locale. */
+export function day(millis: number, now = Date.now()): string {
+  const start = (ms: number) => new Date(ms).setHours(0, 0, 0, 0);
+  const days = Math.round((start(now) - start(millis)) / 86_400_000);
+  if (days === 0) return t('today');
+  if (days === 1) return t('yesterday');
+  return new Intl.DateTimeFormat(locale.lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(millis);
+}

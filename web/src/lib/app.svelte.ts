@@ -241,6 +241,8 @@ function apply(frame: ServerFrame): void {
       break;
     case 'message.new':
     case 'message.edited':
+      // Whoever just sent has stopped typing.
+      delete app.typing[frame.message.chat_id]?.[frame.message.sender_id];
       applyMessage(frame.message);
       break;
     case 'message.deleted':

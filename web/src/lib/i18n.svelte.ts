@@ -22,7 +22,7 @@ const ru = {
   profile: 'Профиль', about: 'О себе', settings: 'Настройки', language: 'Язык', largeText: 'Крупный текст',
   back: 'Назад', channelReadOnly: 'Писать в канал могут только администраторы',
   created: 'Создано', lastSeen: 'Последний вход', owner: 'владелец', admin: 'администратор', member: 'участник',
-  errorGeneric: 'Что-то пошло не так', unread: 'Новые сообщения',
+  errorGeneric: 'Что-то пошло не так', unread: 'Новые сообщения', actions: 'Действия',
 };
 
 const en: typeof ru = {
@@ -44,7 +44,7 @@ const en: typeof ru = {
   profile: 'Profile', about: 'About', settings: 'Settings', language: 'Language', largeText: 'Large text',
   back: 'Back', channelReadOnly: 'Only admins post in this channel',
   created: 'Created', lastSeen: 'Last seen', owner: 'owner', admin: 'admin', member: 'member',
-  errorGeneric: 'Something went wrong', unread: 'New messages',
+  errorGeneric: 'Something went wrong', unread: 'New messages', actions: 'Actions',
 };
 
 export type Key = keyof typeof ru;

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { detectLang, plural } from './i18n.svelte';
+
+describe('Russian plurals', () => {
+  it.each([
+    [1, '1 сообщение'], [2, '2 сообщения'], [4, '4 сообщения'], [5, '5 сообщений'], [11, '11 сообщений'],
+    [12, '12 сообщений'], [14, '14 сообщений'], [21, '21 сообщение'], [22, '22 сообщения'], [25, '25 сообщений'],
+    [101, '101 сообщение'], [111, '111 сообщений'], [0, '0 сообщений'],
+  ])('%i → %s', (n, text) => {
+    expect(plural('ru', 'messages', n)).toBe(text);
+  });
+
+  it('members and unread follow the same rules', () => {
+    expect(plural('ru', 'members', 2)).toBe('2 участника');
+    expect(plural('ru', 'members', 5)).toBe('5 участников');
+    expect(plural('ru', 'unread', 1)).toBe('1 непрочитанное');
+  });
+
+  it('English has one and other', () => {
+    expect(plural('en', 'messages', 1)).toBe('1 message');
+    expect(plural('en', 'messages', 2)).toBe('2 messages');
+    expect(plural('en', 'messages', 0)).toBe('0 messages');
+  });
+});
+
+describe('language detection', () => {
+  it('prefers the first supported browser language', () => {
+    expect(detectLang(['de-DE', 'en-GB', 'ru'])).toBe('en');
+    expect(detectLang(['ru-RU'])).toBe('ru');
+  });
+
+  it('falls back to Russian', () => {
+    expect(detectLang(['fr-FR'])).toBe('ru');
+    expect(detectLang([])).toBe('ru');
+  });
+});

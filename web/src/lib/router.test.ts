@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from './router.svelte';
+
+describe('routes', () => {
+  it('parses the app paths', () => {
+    expect(parse('/')).toEqual({ name: 'home' });
+    expect(parse('/chat/42')).toEqual({ name: 'chat', id: 42 });
+    expect(parse('/join/Abc_12-x')).toEqual({ name: 'join', code: 'Abc_12-x' });
+    expect(parse('/settings')).toEqual({ name: 'settings' });
+  });
+
+  it('sends anything else home', () => {
+    for (const path of ['/chat/x', '/join/', '/join/<script>', '/elsewhere']) expect(parse(path)).toEqual({ name: 'home' });
+  });
+});

@@ -1,0 +1,58 @@
+// Starts a real `kolokol serve` (the debug binary built by cargo) on 127.0.0.1:0 with a fresh
+// data folder and the built web client, and Debian's Chromium through playwright-core.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const web = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const artifacts = join(web, 'test-results');
+mkdirSync(artifacts, { recursive: true });
+
+export async function startServer() {
+  const binary = process.env.KOLOKOL_BIN ?? join(web, '../target/debug/kolokol');
+  const dataDir = mkdtempSync(join(tmpdir(), 'kolokol-e2e-'));
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--web-dir', join(web, 'dist')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, KOLOKOL_REGISTER_PER_IP_PER_HOUR: '10000', KOLOKOL_LOGIN_PER_IP_PER_MINUTE: '10000' },
+  });
+  const lines = createInterface({ input: child.stdout });
+  const base = await new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`kolokol exited with ${code}`)));
+    lines.once('line', (line) => ok(line.replace('kolokol listening on ', '').trim()));
+  });
+  return { base, stop: () => child.kill('SIGTERM') };
+}
+
+/** Playwright gives every launch a fresh, empty profile folder (our --user-data-dir). */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/** A new browser context (a separate person) on a fresh page at the app. */
+export async function person(browser, base, { locale = 'ru-RU', viewport = { width: 1280, height: 800 } } = {}) {
+  const context = await browser.newContext({ baseURL: base, locale, viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+  return { context, page };
+}
+
+export async function register(page, username, displayName, password = 'correct horse battery') {
+  await page.goto('/');
+  await page.getByRole('button', { name: /Зарегистрироваться|Sign up/ }).last().click();
+  await page.locator('input[name=username]').fill(username);
+  await page.locator('input[name=display_name]').fill(displayName);
+  await page.locator('input[name=password]').fill(password);
+  await page.locator('form button[type=submit]').click();
+  await page.getByRole('heading', { name: /Чаты|Chats/ }).waitFor();
+}

@@ -1,0 +1,160 @@
+// End to end: two people in two browser contexts against the real server.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
+
+let server;
+let browser;
+let anna;
+let boris;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  anna = await person(browser, server.base);
+  boris = await person(browser, server.base);
+  await register(anna.page, 'anna', 'Анна Петрова');
+  await register(boris.page, 'boris', 'Борис Иванов');
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** The history of the open chat, as the reader sees it. */
+function history(page) {
+  return page.locator('[role=log]');
+}
+
+async function send(page, text) {
+  const box = page.locator('textarea');
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+async function openChat(page, title) {
+  await page.locator('nav a', { hasText: title }).first().click();
+  await page.locator('section.chat h2', { hasText: title }).waitFor();
+}
+
+test('a direct chat carries messages live both ways', async () => {
+  const { page } = anna;
+  await page.getByRole('button', { name: 'Новый чат' }).click();
+  await page.locator('input[name=chat-name]').fill('boris');
+  await page.getByRole('button', { name: 'Создать' }).click();
+  await page.locator('section.chat h2', { hasText: 'Борис Иванов' }).waitFor();
+  await send(page, 'Здравствуйте, Борис!');
+  await history(page).getByText('Здравствуйте, Борис!').waitFor();
+
+  // Boris sees the chat appear with an unread badge, then the message.
+  await boris.page.locator('nav a', { hasText: 'Анна Петрова' }).locator('.badge').waitFor();
+  await openChat(boris.page, 'Анна Петрова');
+  await history(boris.page).getByText('Здравствуйте, Борис!').waitFor();
+  await send(boris.page, 'Добрый день!');
+  await history(page).getByText('Добрый день!').waitFor();
+  // Boris has read Anna's message: her message shows it.
+  await history(page).locator('article.own .status', { hasText: 'Прочитано' }).first().waitFor();
+});
+
+test('edits, deletes and reactions show up for the other person', async () => {
+  const { page } = anna;
+  await send(page, 'Собрание в 18:00');
+  const mine = history(page).locator('article', { hasText: 'Собрание в 18:00' });
+  await mine.waitFor();
+  await mine.getByRole('button', { name: 'Действия' }).click();
+  await mine.getByRole('button', { name: 'Изменить' }).click();
+  await page.locator('textarea').fill('Собрание в 19:00');
+  await page.locator('textarea').press('Enter');
+  const theirs = history(boris.page).locator('article', { hasText: 'Собрание в 19:00' });
+  await theirs.waitFor();
+  await theirs.getByText('изменено').waitFor();
+
+  await theirs.getByRole('button', { name: 'Действия' }).click();
+  await theirs.getByRole('button', { name: 'Реакция 👍' }).click();
+  await history(page).locator('article', { hasText: 'Собрание в 19:00' }).locator('.chip', { hasText: '👍 1' }).waitFor();
+
+  const edited = history(page).locator('article', { hasText: 'Собрание в 19:00' });
+  await edited.getByRole('button', { name: 'Действия' }).click();
+  await edited.getByRole('button', { name: 'Удалить' }).click();
+  await history(boris.page).getByText('Сообщение удалено').first().waitFor();
+  assert.equal(await history(boris.page).getByText('Собрание в 19:00').count(), 0);
+});
+
+test('a group joined by invite link works live, with Russian plurals', async () => {
+  const { page } = anna;
+  await page.getByRole('button', { name: 'Новый чат' }).click();
+  await page.getByLabel('Группа').check();
+  await page.locator('input[name=chat-name]').fill('5Б родители');
+  await page.getByRole('button', { name: 'Создать' }).click();
+  await page.locator('section.chat h2', { hasText: '5Б родители' }).waitFor();
+  await page.getByRole('button', { name: 'Участники' }).click();
+  await page.getByRole('button', { name: 'Создать ссылку' }).click();
+  const link = await page.locator('.info input[readonly]').first().inputValue();
+  assert.match(link, /\/join\/[A-Za-z0-9_-]+$/);
+
+  await boris.page.goto(new URL(link).pathname);
+  await boris.page.getByRole('button', { name: 'Вступить' }).click();
+  await boris.page.locator('section.chat h2', { hasText: '5Б родители' }).waitFor();
+  await boris.page.getByText('2 участника').waitFor();
+
+  await send(boris.page, 'Спасибо за приглашение');
+  await history(page).getByText('Спасибо за приглашение').waitFor();
+});
+
+test('a message written offline waits in the outbox and is delivered once', async () => {
+  await boris.context.setOffline(true);
+  await send(boris.page, 'Пишу без сети');
+  await history(boris.page).locator('[data-pending]', { hasText: 'Пишу без сети' }).waitFor();
+  await boris.page.waitForTimeout(500);
+  assert.equal(await history(anna.page).getByText('Пишу без сети').count(), 0);
+  await boris.context.setOffline(false);
+  await history(anna.page).getByText('Пишу без сети').waitFor();
+  await history(boris.page).locator('article', { hasText: 'Пишу без сети' }).waitFor();
+  await boris.page.waitForTimeout(1000);
+  assert.equal(await history(anna.page).getByText('Пишу без сети').count(), 1);
+  assert.equal(await history(boris.page).locator('[data-pending]').count(), 0);
+});
+
+const XSS = [
+  '<img src=x onerror="window.__xss=1">',
+  '<script>window.__xss=1</script>',
+  '"><svg onload=window.__xss=1>',
+  'javascript:window.__xss=1',
+  '[click](javascript:window.__xss=1)',
+  '<a href="javascript:window.__xss=1">click</a>',
+  '{@html "<b>bold</b>"}',
+  'https://example.org/"onmouseover="window.__xss=1',
+];
+
+test('message text can never inject HTML or script', async () => {
+  for (const [i, payload] of XSS.entries()) await send(anna.page, `${i}: ${payload}`);
+  const log = history(boris.page);
+  await log.getByText(`${XSS.length - 1}: `, { exact: false }).waitFor();
+  for (const [i, payload] of XSS.entries()) {
+    await log.getByText(`${i}: ${payload}`, { exact: true }).waitFor();
+  }
+  assert.equal(await boris.page.evaluate(() => window.__xss), undefined);
+  assert.equal(await log.locator('img, script, svg, b').count(), 0);
+  const hrefs = await log.locator('a').evaluateAll((links) => links.map((a) => [a.getAttribute('href'), a.getAttribute('rel')]));
+  for (const [href, rel] of hrefs) {
+    assert.match(href, /^https?:\/\//);
+    assert.equal(rel, 'noopener noreferrer');
+  }
+});
+
+test('screenshots at phone and desktop size', async () => {
+  await anna.page.screenshot({ path: join(artifacts, 'desktop-chat.png') });
+  const phone = await person(browser, server.base, { viewport: { width: 360, height: 740 } });
+  await phone.page.goto('/');
+  await phone.page.screenshot({ path: join(artifacts, 'phone-sign-in.png') });
+  await register(phone.page, 'vera', 'Вера');
+  await phone.page.screenshot({ path: join(artifacts, 'phone-chat-list.png') });
+  await phone.context.close();
+  const english = await person(browser, server.base, { locale: 'en-US', viewport: { width: 1280, height: 800 } });
+  await english.page.goto('/');
+  await english.page.getByRole('button', { name: 'Sign in' }).first().waitFor();
+  await english.context.close();
+});

@@ -145,6 +145,33 @@ test('message text can never inject HTML or script', async () => {
   }
 });
 
+test('an invite opened signed out lands in the chat after signing up', async () => {
+  await anna.page.getByRole('button', { name: 'Создать ссылку' }).click();
+  const link = await anna.page.locator('.info input[readonly]').last().inputValue();
+  const newcomer = await person(browser, server.base);
+  await newcomer.page.goto(new URL(link).pathname);
+  await newcomer.page.getByText('5Б родители').waitFor();
+  await newcomer.page.getByRole('button', { name: 'Зарегистрироваться' }).last().click();
+  await newcomer.page.locator('input[name=username]').fill('galina');
+  await newcomer.page.locator('input[name=display_name]').fill('Галина');
+  await newcomer.page.locator('input[name=password]').fill('correct horse battery');
+  await newcomer.page.locator('form button[type=submit]').click();
+  await newcomer.page.locator('section.chat h2', { hasText: '5Б родители' }).waitFor();
+  await newcomer.page.getByText('3 участника').waitFor();
+  await newcomer.context.close();
+});
+
+test('the app shell opens offline once installed', async () => {
+  const visitor = await person(browser, server.base);
+  await visitor.page.goto('/');
+  await visitor.page.evaluate(() => navigator.serviceWorker.ready);
+  await visitor.page.reload(); // the service worker now controls the page
+  await visitor.context.setOffline(true);
+  await visitor.page.reload();
+  await visitor.page.getByRole('heading', { name: 'Колокол' }).waitFor();
+  await visitor.context.close();
+});
+
 test('screenshots at phone and desktop size', async () => {
   await anna.page.screenshot({ path: join(artifacts, 'desktop-chat.png') });
   const phone = await person(browser, server.base, { viewport: { width: 360, height: 740 } });

@@ -174,6 +174,11 @@ test('the app shell opens offline once installed', async () => {
 
 test('screenshots at phone and desktop size', async () => {
   await anna.page.screenshot({ path: join(artifacts, 'desktop-chat.png') });
+  await boris.page.setViewportSize({ width: 360, height: 740 });
+  await boris.page.screenshot({ path: join(artifacts, 'phone-chat.png') });
+  await boris.page.getByRole('button', { name: 'Назад' }).click();
+  await boris.page.screenshot({ path: join(artifacts, 'phone-chat-list-with-chats.png') });
+  await boris.page.setViewportSize({ width: 1280, height: 800 });
   const phone = await person(browser, server.base, { viewport: { width: 360, height: 740 } });
   await phone.page.goto('/');
   await phone.page.screenshot({ path: join(artifacts, 'phone-sign-in.png') });

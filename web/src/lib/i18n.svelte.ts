@@ -90,9 +90,21 @@ export function t(key: Key): string {
   return dictionaries[locale.lang][key];
 }
 
+// Intl objects are slow to build and a chat formats hundreds of times per render: keep one each.
+const cache = new Map<string, Intl.PluralRules | Intl.DateTimeFormat>();
+
+function cached<T extends Intl.PluralRules | Intl.DateTimeFormat>(key: string, make: () => T): T {
+  let found = cache.get(key) as T | undefined;
+  if (!found) {
+    found = make();
+    cache.set(key, found);
+  }
+  return found;
+}
+
 export function plural(lang: Lang, kind: 'messages' | 'members' | 'unread', n: number): string {
   const forms = plurals[lang][kind];
-  const category = new Intl.PluralRules(lang).select(n);
+  const category = cached(`plural:${lang}`, () => new Intl.PluralRules(lang)).select(n);
   return (forms[category] ?? forms.other ?? '{n}').replace('{n}', String(n));
 }
 
@@ -101,7 +113,8 @@ export function count(kind: 'messages' | 'members' | 'unread', n: number): strin
 }
 
 export function time(millis: number): string {
-  return new Intl.DateTimeFormat(locale.lang, { hour: '2-digit', minute: '2-digit' }).format(millis);
+  const lang = locale.lang;
+  return cached(`time:${lang}`, () => new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' })).format(millis);
 }
 
 /** "Today", "Yesterday" or a date in the user's locale. */
@@ -110,5 +123,6 @@ export function day(millis: number, now = Date.now()): string {
   const days = Math.round((start(now) - start(millis)) / 86_400_000);
   if (days === 0) return t('today');
   if (days === 1) return t('yesterday');
-  return new Intl.DateTimeFormat(locale.lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(millis);
+  const lang = locale.lang;
+  return cached(`day:${lang}`, () => new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'long', year: 'numeric' })).format(millis);
 }

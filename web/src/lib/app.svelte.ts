@@ -299,18 +299,21 @@ export const realtime = {
   socket: null as WebSocket | null,
   stopped: true,
   delay: 500,
+  retry: undefined as ReturnType<typeof setTimeout> | undefined,
 
   async connect(): Promise<void> {
+    clearTimeout(this.retry);
     this.stopped = false;
-    app.status = 'connecting';
     const me = app.me;
-    if (!me) return;
+    if (!me || this.socket) return;
+    app.status = 'connecting';
     try {
       const ticket = await api.wsTicket();
       const cursor = localStorage.getItem(cursorKey(me.id));
       const params = new URLSearchParams({ ticket });
       if (cursor) params.set('since', cursor);
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      if (this.socket || this.stopped) return; // another attempt won while we waited
       const socket = new WebSocket(`${scheme}//${location.host}/api/v1/ws?${params}`);
       this.socket = socket;
       socket.onmessage = (event) => {
@@ -319,7 +322,9 @@ export const realtime = {
         apply(frame);
         if (frame.type === 'ready') this.delay = 500;
       };
-      socket.onclose = (event) => this.closed(event.code);
+      socket.onclose = (event) => {
+        if (this.socket === socket) this.closed(event.code);
+      };
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return forgetSession();
       this.closed(0);
@@ -332,12 +337,22 @@ export const realtime = {
     if (code === 4001) return forgetSession();
     if (code === 4004 && app.me) localStorage.removeItem(cursorKey(app.me.id));
     app.status = 'offline';
-    setTimeout(() => void this.connect(), this.delay);
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => void this.connect(), this.delay);
     this.delay = Math.min(this.delay * 2, 15_000);
+  },
+
+  /** Drops the connection now (the network went away); it comes back with the network. */
+  drop(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.closed(1001);
+    socket.close();
   },
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.retry);
     this.socket?.close(1000);
     this.socket = null;
   },
@@ -347,10 +362,13 @@ export const realtime = {
   },
 };
 
+// A phone that loses the network often keeps a dead socket for minutes; hang up at once and
+// resume from the cursor when the network returns.
+addEventListener('offline', () => realtime.drop());
 addEventListener('online', () => {
-  if (!app.me) return;
-  if (!realtime.socket && !realtime.stopped) void realtime.connect();
-  void flushOutbox();
+  if (!app.me || realtime.stopped) return;
+  realtime.delay = 500;
+  void realtime.connect();
 });
 
 export function hasSession(): boolean {

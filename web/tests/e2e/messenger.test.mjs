@@ -104,17 +104,23 @@ test('a group joined by invite link works live, with Russian plurals', async () 
   await history(page).getByText('Спасибо за приглашение').waitFor();
 });
 
-test('a message written offline waits in the outbox and is delivered once', async () => {
+test('offline: the outbox delivers once on reconnect, and missed messages arrive by resume', async () => {
   await boris.context.setOffline(true);
   await send(boris.page, 'Пишу без сети');
   await history(boris.page).locator('[data-pending]', { hasText: 'Пишу без сети' }).waitFor();
   await boris.page.waitForTimeout(500);
   assert.equal(await history(anna.page).getByText('Пишу без сети').count(), 0);
+  // Meanwhile Anna writes; Boris gets it when he is back, through resume.
+  await send(anna.page, 'Пока вас не было');
+  await history(anna.page).locator('article', { hasText: 'Пока вас не было' }).waitFor();
+  assert.equal(await history(boris.page).getByText('Пока вас не было').count(), 0);
   await boris.context.setOffline(false);
+  await history(boris.page).locator('article', { hasText: 'Пока вас не было' }).waitFor();
   await history(anna.page).getByText('Пишу без сети').waitFor();
   await history(boris.page).locator('article', { hasText: 'Пишу без сети' }).waitFor();
   await boris.page.waitForTimeout(1000);
   assert.equal(await history(anna.page).getByText('Пишу без сети').count(), 1);
+  assert.equal(await history(boris.page).getByText('Пока вас не было').count(), 1);
   assert.equal(await history(boris.page).locator('[data-pending]').count(), 0);
 });
 

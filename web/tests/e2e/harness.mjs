@@ -40,8 +40,8 @@ export async function launchBrowser() {
 }
 
 /** A new browser context (a separate person) on a fresh page at the app. */
-export async function person(browser, base, { locale = 'ru-RU', viewport = { width: 1280, height: 800 } } = {}) {
-  const context = await browser.newContext({ baseURL: base, locale, viewport });
+export async function person(browser, base, { locale = 'ru-RU', viewport = { width: 1280, height: 800 }, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ baseURL: base, locale, viewport, colorScheme });
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
   return { context, page };

@@ -195,4 +195,17 @@ test('screenshots at phone and desktop size', async () => {
   await english.page.goto('/');
   await english.page.getByRole('button', { name: 'Sign in' }).first().waitFor();
   await english.context.close();
+
+  // Anna on a TV with large text, in the dark.
+  const token = await anna.page.evaluate(() => localStorage.getItem('kolokol.token'));
+  const tv = await person(browser, server.base, { viewport: { width: 1920, height: 1080 }, colorScheme: 'dark' });
+  await tv.context.addInitScript((t) => {
+    localStorage.setItem('kolokol.token', t);
+    localStorage.setItem('kolokol.large', '1');
+  }, token);
+  await tv.page.goto('/');
+  await tv.page.locator('nav a', { hasText: '5Б родители' }).click();
+  await history(tv.page).getByText('Пока вас не было').waitFor();
+  await tv.page.screenshot({ path: join(artifacts, 'tv-dark-large-text.png') });
+  await tv.context.close();
 });

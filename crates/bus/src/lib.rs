@@ -1,9 +1,16 @@
-//! Event fan-out.
+//! Event fan-out, and the little else that nodes tell each other.
 //!
 //! After a write commits, the server serializes each event once into an [`Envelope`] and
 //! publishes it here; every gateway (one per node) subscribes and routes envelopes to its local
 //! connections. The bus may drop traffic — a lagging subscriber is told so — because nothing is
 //! lost for good: connections fill gaps from the store by stream position.
+//!
+//! [`LocalBus`] serves one process and is the default. [`NatsBus`] joins the nodes of a
+//! scale-out deployment through a NATS server; it also carries rate-limit [`Charge`]s, so that a
+//! limit on login attempts holds however a load balancer spreads them.
+
+mod nats;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -20,10 +27,27 @@ pub struct Envelope {
     pub json: Bytes,
 }
 
+impl AsRef<Envelope> for Envelope {
+    fn as_ref(&self) -> &Envelope {
+        self
+    }
+}
+
+/// One unit of a rate limit spent on another node: `limiter` says which limit, `key` is a hash
+/// of what was limited (a client address, a username), never the thing itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge {
+    pub limiter: u8,
+    pub key: [u8; 16],
+}
+
+#[derive(Debug, Clone)]
 pub enum Received {
     Event(Arc<Envelope>),
     /// Some envelopes were dropped because this subscriber fell behind: heal from the store.
     Lagged,
+    /// Another node spent a rate-limit unit.
+    Charge(Charge),
 }
 
 #[async_trait]
@@ -34,13 +58,18 @@ pub trait Subscription: Send {
 
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
+    /// Publishes what one write committed, in commit order.
     async fn publish(&self, envelopes: Vec<Arc<Envelope>>);
+    /// Tells the other nodes that this one spent a rate-limit unit.
+    async fn share_charge(&self, charge: Charge);
     fn subscribe(&self) -> Box<dyn Subscription>;
 }
 
+pub use nats::NatsBus;
+
 /// The single-node bus: a broadcast channel inside the process.
 pub struct LocalBus {
-    sender: broadcast::Sender<Arc<Envelope>>,
+    sender: broadcast::Sender<Received>,
 }
 
 impl LocalBus {
@@ -57,22 +86,26 @@ impl Bus for LocalBus {
     async fn publish(&self, envelopes: Vec<Arc<Envelope>>) {
         for envelope in envelopes {
             // An error only means nobody is subscribed, which is fine.
-            let _ = self.sender.send(envelope);
+            let _ = self.sender.send(Received::Event(envelope));
         }
     }
 
+    /// There are no other nodes.
+    async fn share_charge(&self, _charge: Charge) {}
+
     fn subscribe(&self) -> Box<dyn Subscription> {
-        Box::new(LocalSubscription(self.sender.subscribe()))
+        Box::new(ChannelSubscription(self.sender.subscribe()))
     }
 }
 
-struct LocalSubscription(broadcast::Receiver<Arc<Envelope>>);
+/// A subscriber of the in-process channel that both buses deliver through.
+struct ChannelSubscription(broadcast::Receiver<Received>);
 
 #[async_trait]
-impl Subscription for LocalSubscription {
+impl Subscription for ChannelSubscription {
     async fn next(&mut self) -> Option<Received> {
         match self.0.recv().await {
-            Ok(envelope) => Some(Received::Event(envelope)),
+            Ok(received) => Some(received),
             Err(broadcast::error::RecvError::Lagged(_)) => Some(Received::Lagged),
             Err(broadcast::error::RecvError::Closed) => None,
         }

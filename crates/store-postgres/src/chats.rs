@@ -1,0 +1,650 @@
+//! Chats, membership and invite links.
+//!
+//! Every change to a chat starts by locking the chat's row ([`lock`]); the rules of
+//! `kolokol_domain::permissions` are then checked against what was read under that lock.
+
+use kolokol_domain::{MembershipChange, permissions};
+use kolokol_proto::{
+    Chat, ChatId, ChatKind, ErrorCode, Event, Invite, InvitePreview, Member, Role, User, UserId,
+};
+use kolokol_store::{Actor, NewChat, NewInvite, Outcome};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::engine::{OpResult, refuse};
+use crate::events::Changes;
+use crate::rows::{self, CHAT_WIDTH, ChatRow, chat_columns, label, message_columns, parse};
+
+/// A chat locked for a change by one of its members.
+pub struct Locked {
+    pub chat: ChatRow,
+    pub role: Role,
+    /// The head of the chat's event stream (stable while the lock is held).
+    pub event_pos: i64,
+}
+
+impl Locked {
+    pub fn changes(&self) -> Changes {
+        Changes::on_chat(self.chat.id, self.event_pos)
+    }
+}
+
+fn not_member<T>() -> OpResult<T> {
+    refuse(ErrorCode::NotMember, "you are not a member of this chat")
+}
+
+/// Locks the chat for a change by `user_id` and reads it with their role (see
+/// `kolokol_lock_chat` in the migration); `NotMember` for outsiders and for chats that do not
+/// exist, so outsiders cannot probe which ids exist.
+pub async fn lock(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) -> OpResult<Locked> {
+    let row = sqlx::query(
+        "SELECT id, kind, title, member_count, last_seq, created_at, last_activity_at, event_pos, role
+         FROM kolokol_lock_chat($1, $2)",
+    )
+    .bind(chat_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return not_member() };
+    Ok(Locked {
+        chat: rows::chat(&row, 0)?,
+        event_pos: row.try_get(CHAT_WIDTH)?,
+        role: parse(row.try_get(CHAT_WIDTH + 1)?)?,
+    })
+}
+
+/// The chat and the actor's role, without a lock (for reads).
+pub async fn membership(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    chat_id: ChatId,
+) -> OpResult<(ChatRow, Role)> {
+    let sql = concat!(
+        "SELECT ",
+        chat_columns!(),
+        ", m.role FROM chats c JOIN members m ON m.chat_id = c.id WHERE c.id = $1 AND m.user_id = $2"
+    );
+    let row = sqlx::query(sql)
+        .bind(chat_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return not_member() };
+    Ok((rows::chat(&row, 0)?, parse(row.try_get(CHAT_WIDTH)?)?))
+}
+
+async fn role_of(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    user_id: UserId,
+) -> OpResult<Option<Role>> {
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM members WHERE chat_id = $1 AND user_id = $2")
+            .bind(chat_id)
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    role.map(parse).transpose()
+}
+
+async fn target_role(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) -> OpResult<Role> {
+    match role_of(conn, chat_id, user_id).await? {
+        Some(role) => Ok(role),
+        None => refuse(
+            ErrorCode::UserNotFound,
+            "that user is not a member of this chat",
+        ),
+    }
+}
+
+/// The users with these ids, in the order asked; `UserNotFound` names the first one missing.
+async fn require_users(conn: &mut PgConnection, ids: &[UserId]) -> OpResult<Vec<User>> {
+    let rows = sqlx::query(
+        "SELECT id, username, display_name, about FROM users WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    let found = rows
+        .iter()
+        .map(|row| rows::user(row, 0))
+        .collect::<OpResult<Vec<User>>>()?;
+    ids.iter()
+        .map(|&id| match found.iter().find(|user| user.id == id) {
+            Some(user) => Ok(user.clone()),
+            None => refuse(ErrorCode::UserNotFound, format!("no user with id {id}")),
+        })
+        .collect()
+}
+
+/// Inserts members (each with the stream position their view starts at) in one statement and
+/// counts them on the chat row.
+async fn insert_members(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    added: &[(UserId, Role, i64)],
+    now: i64,
+) -> OpResult<()> {
+    let user_ids: Vec<UserId> = added.iter().map(|(id, _, _)| *id).collect();
+    let roles: Vec<String> = added.iter().map(|(_, role, _)| label(*role)).collect();
+    let joined: Vec<i64> = added.iter().map(|(_, _, pos)| *pos).collect();
+    sqlx::query(
+        "WITH added AS (
+             INSERT INTO members (chat_id, user_id, role, joined_at, joined_pos)
+             SELECT $1, a.user_id, a.role, $5, a.joined_pos
+             FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS a(user_id, role, joined_pos)
+         )
+         UPDATE chats SET member_count = member_count + cardinality($2::bigint[]) WHERE id = $1",
+    )
+    .bind(chat_id)
+    .bind(user_ids)
+    .bind(roles)
+    .bind(joined)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn member_added(chat_id: ChatId, user: User, role: Role) -> (Event, Option<MembershipChange>) {
+    let membership = MembershipChange {
+        user_id: user.id,
+        joined: true,
+    };
+    (
+        Event::MemberAdded {
+            chat_id,
+            user,
+            role,
+        },
+        Some(membership),
+    )
+}
+
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat: NewChat,
+    now: i64,
+) -> OpResult<Outcome<(ChatId, bool)>> {
+    let mut others: Vec<UserId> = chat
+        .member_ids
+        .into_iter()
+        .filter(|&id| id != actor.user_id)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let direct_key = match (chat.kind, &others[..]) {
+        (ChatKind::Direct, &[peer]) => {
+            require_users(&mut *conn, &[peer]).await?;
+            let (low, high) = (actor.user_id.min(peer), actor.user_id.max(peer));
+            Some(format!("{low}:{high}"))
+        }
+        (ChatKind::Direct, _) => {
+            return refuse(
+                ErrorCode::InvalidMembers,
+                "a direct chat needs exactly one other user",
+            );
+        }
+        _ => None,
+    };
+    let mut people = require_users(&mut *conn, &others).await?;
+    let creator = require_users(&mut *conn, &[actor.user_id]).await?.remove(0);
+    let title = match chat.kind {
+        ChatKind::Direct => None,
+        _ => chat.title,
+    };
+    // A pair's direct chat is unique: when it exists (or another node creates it right now,
+    // which this insert waits for), the existing one is the answer.
+    let inserted: Option<ChatId> = sqlx::query_scalar(
+        "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (direct_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(label(chat.kind))
+    .bind(&title)
+    .bind(&direct_key)
+    .bind(actor.user_id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(chat_id) = inserted else {
+        let existing: ChatId = sqlx::query_scalar("SELECT id FROM chats WHERE direct_key = $1")
+            .bind(&direct_key)
+            .fetch_one(&mut *conn)
+            .await?;
+        return Ok(Outcome {
+            value: (existing, false),
+            events: Vec::new(),
+        });
+    };
+
+    // The new row is this transaction's own until commit: its stream starts at 0.
+    let mut changes = Changes::on_chat(chat_id, 0);
+    let info = kolokol_proto::ChatInfo {
+        id: chat_id,
+        kind: chat.kind,
+        title,
+        member_count: people.len() as i64 + 1,
+    };
+    let created = changes.chat(
+        Event::ChatCreated {
+            chat: info,
+            created_by: actor.user_id,
+        },
+        None,
+    );
+    let creator_role = match chat.kind {
+        ChatKind::Direct => Role::Member,
+        _ => Role::Owner,
+    };
+    people.insert(0, creator);
+    let mut added = Vec::with_capacity(people.len());
+    for (index, user) in people.into_iter().enumerate() {
+        let role = if index == 0 { creator_role } else { Role::Member };
+        added.push((user.id, role, created));
+        let (event, membership) = member_added(chat_id, user, role);
+        changes.chat(event, membership);
+    }
+    insert_members(&mut *conn, chat_id, &added, now).await?;
+    changes.commit(conn, now, (chat_id, true)).await
+}
+
+/// How members see their chats: the list and a single chat share this select, which brings the
+/// peer of a direct chat, the unread count and the last message with it (no query per chat).
+macro_rules! chat_view {
+    () => {
+        concat!(
+            "SELECT ",
+            chat_columns!(),
+            ", m.role, m.read_seq,
+               (SELECT count(*) FROM messages u
+                 WHERE u.chat_id = c.id AND u.seq > m.read_seq AND u.sender_id <> m.user_id
+                   AND NOT u.deleted),
+               p.id, p.username, p.display_name, p.about, ",
+            message_columns!(),
+            " FROM members m
+              JOIN chats c ON c.id = m.chat_id
+              LEFT JOIN LATERAL (
+                  SELECT pu.id, pu.username, pu.display_name, pu.about
+                  FROM members pm JOIN users pu ON pu.id = pm.user_id
+                  WHERE c.kind = 'direct' AND pm.chat_id = c.id AND pm.user_id <> m.user_id
+                  LIMIT 1
+              ) p ON true
+              LEFT JOIN messages x ON x.chat_id = c.id AND x.seq = c.last_seq "
+        )
+    };
+}
+
+fn chat_view(row: &PgRow) -> OpResult<Chat> {
+    let chat = rows::chat(row, 0)?;
+    Ok(Chat {
+        id: chat.id,
+        kind: chat.kind,
+        title: chat.title,
+        role: parse(row.try_get(CHAT_WIDTH)?)?,
+        read_seq: row.try_get(CHAT_WIDTH + 1)?,
+        unread_count: row.try_get(CHAT_WIDTH + 2)?,
+        peer: rows::maybe_user(row, CHAT_WIDTH + 3)?,
+        last_message: rows::message(row, CHAT_WIDTH + 7)?,
+        member_count: chat.member_count,
+        last_seq: chat.last_seq,
+        created_at: chat.created_at,
+        last_activity_at: chat.last_activity_at,
+    })
+}
+
+pub async fn get(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<Chat> {
+    let sql = concat!(chat_view!(), "WHERE m.user_id = $1 AND m.chat_id = $2");
+    let row = sqlx::query(sql)
+        .bind(actor.user_id)
+        .bind(chat_id)
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        Some(row) => chat_view(&row),
+        None => not_member(),
+    }
+}
+
+pub async fn list(conn: &mut PgConnection, actor: Actor) -> OpResult<Vec<Chat>> {
+    let sql = concat!(
+        chat_view!(),
+        "WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC"
+    );
+    let rows = sqlx::query(sql)
+        .bind(actor.user_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(chat_view).collect()
+}
+
+pub async fn rename(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    title: String,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let mut locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::manage(locked.chat.kind, locked.role)?;
+    sqlx::query("UPDATE chats SET title = $2 WHERE id = $1")
+        .bind(chat_id)
+        .bind(&title)
+        .execute(&mut *conn)
+        .await?;
+    locked.chat.title = Some(title);
+    let mut changes = locked.changes();
+    changes.chat(
+        Event::ChatUpdated {
+            chat: locked.chat.info(),
+        },
+        None,
+    );
+    changes.commit(conn, now, ()).await
+}
+
+/// One statement: nothing when the actor is not a member (every member sees themselves).
+pub async fn members(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Member>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.username, u.display_name, u.about, m.role, m.joined_at
+         FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.chat_id = $1
+           AND EXISTS (SELECT 1 FROM members me WHERE me.chat_id = $1 AND me.user_id = $2)
+         ORDER BY m.joined_pos, u.id",
+    )
+    .bind(chat_id)
+    .bind(actor.user_id)
+    .fetch_all(conn)
+    .await?;
+    if rows.is_empty() {
+        return not_member();
+    }
+    rows.iter()
+        .map(|row| {
+            Ok(Member {
+                user: rows::user(row, 0)?,
+                role: parse(row.try_get(4)?)?,
+                joined_at: row.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn add_members(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_ids: Vec<UserId>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::manage(locked.chat.kind, locked.role)?;
+    let mut wanted: Vec<UserId> = Vec::with_capacity(user_ids.len());
+    for id in user_ids {
+        if !wanted.contains(&id) {
+            wanted.push(id);
+        }
+    }
+    let users = require_users(&mut *conn, &wanted).await?;
+    // Adding someone who is already in is not an error: the result is what was asked.
+    let present: Vec<UserId> = sqlx::query_scalar(
+        "SELECT user_id FROM members WHERE chat_id = $1 AND user_id = ANY($2)",
+    )
+    .bind(chat_id)
+    .bind(&wanted)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut changes = locked.changes();
+    let mut added = Vec::new();
+    for user in users {
+        if present.contains(&user.id) {
+            continue;
+        }
+        let user_id = user.id;
+        let (event, membership) = member_added(chat_id, user, Role::Member);
+        let pos = changes.chat(event, membership);
+        added.push((user_id, Role::Member, pos));
+    }
+    if !added.is_empty() {
+        insert_members(&mut *conn, chat_id, &added, now).await?;
+    }
+    changes.commit(conn, now, ()).await
+}
+
+pub async fn remove_member(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    let kind = locked.chat.kind;
+    if user_id == actor.user_id {
+        permissions::leave(kind, locked.role, locked.chat.member_count)?;
+    } else {
+        let target = target_role(&mut *conn, chat_id, user_id).await?;
+        permissions::remove_member(kind, locked.role, target)?;
+    }
+    sqlx::query(
+        "WITH gone AS (DELETE FROM members WHERE chat_id = $1 AND user_id = $2)
+         UPDATE chats SET member_count = member_count - 1 WHERE id = $1",
+    )
+    .bind(chat_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    let mut changes = locked.changes();
+    let left = MembershipChange {
+        user_id,
+        joined: false,
+    };
+    changes.chat(Event::MemberRemoved { chat_id, user_id }, Some(left));
+    // The removed user no longer follows the chat's stream, so they learn it in their own.
+    changes.user(user_id, Event::MemberRemoved { chat_id, user_id });
+    changes.commit(conn, now, ()).await
+}
+
+async fn update_role(
+    conn: &mut PgConnection,
+    changes: &mut Changes,
+    chat_id: ChatId,
+    user_id: UserId,
+    role: Role,
+) -> OpResult<()> {
+    sqlx::query("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2")
+        .bind(chat_id)
+        .bind(user_id)
+        .bind(label(role))
+        .execute(conn)
+        .await?;
+    changes.chat(
+        Event::MemberUpdated {
+            chat_id,
+            user_id,
+            role,
+        },
+        None,
+    );
+    Ok(())
+}
+
+pub async fn set_role(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    role: Role,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    let target = target_role(&mut *conn, chat_id, user_id).await?;
+    permissions::set_role(locked.chat.kind, locked.role, target, role)?;
+    let mut changes = locked.changes();
+    update_role(&mut *conn, &mut changes, chat_id, user_id, role).await?;
+    changes.commit(conn, now, ()).await
+}
+
+pub async fn transfer_ownership(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::transfer_ownership(locked.chat.kind, locked.role)?;
+    target_role(&mut *conn, chat_id, user_id).await?;
+    if user_id == actor.user_id {
+        return refuse(ErrorCode::InvalidMembers, "you already own this chat");
+    }
+    let mut changes = locked.changes();
+    update_role(&mut *conn, &mut changes, chat_id, user_id, Role::Owner).await?;
+    update_role(&mut *conn, &mut changes, chat_id, actor.user_id, Role::Admin).await?;
+    changes.commit(conn, now, ()).await
+}
+
+macro_rules! invite_columns {
+    () => {
+        "code, chat_id, created_by, created_at, expires_at, max_uses, uses"
+    };
+}
+
+fn invite(row: &PgRow) -> OpResult<Invite> {
+    Ok(Invite {
+        code: row.try_get(0)?,
+        chat_id: row.try_get(1)?,
+        created_by: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        expires_at: row.try_get(4)?,
+        max_uses: row
+            .try_get::<Option<i64>, _>(5)?
+            .map(rows::small)
+            .transpose()?,
+        uses: rows::small(row.try_get(6)?)?,
+    })
+}
+
+pub async fn create_invite(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    new: NewInvite,
+    now: i64,
+) -> OpResult<Invite> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::manage(locked.chat.kind, locked.role)?;
+    let sql = concat!(
+        "INSERT INTO invites (code, chat_id, created_by, created_at, expires_at, max_uses)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        invite_columns!()
+    );
+    let row = sqlx::query(sql)
+        .bind(&new.code)
+        .bind(chat_id)
+        .bind(actor.user_id)
+        .bind(now)
+        .bind(new.expires_at)
+        .bind(new.max_uses.map(i64::from))
+        .fetch_one(conn)
+        .await?;
+    invite(&row)
+}
+
+pub async fn invites(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Invite>> {
+    let (chat, role) = membership(&mut *conn, actor.user_id, chat_id).await?;
+    permissions::manage(chat.kind, role)?;
+    let sql = concat!(
+        "SELECT ",
+        invite_columns!(),
+        " FROM invites WHERE chat_id = $1 ORDER BY created_at, code COLLATE \"C\""
+    );
+    let rows = sqlx::query(sql).bind(chat_id).fetch_all(conn).await?;
+    rows.iter().map(invite).collect()
+}
+
+pub async fn revoke_invite(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    code: String,
+) -> OpResult<()> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::manage(locked.chat.kind, locked.role)?;
+    let deleted = sqlx::query("DELETE FROM invites WHERE chat_id = $1 AND code = $2")
+        .bind(chat_id)
+        .bind(&code)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return refuse(ErrorCode::InviteNotFound, "no such invite link");
+    }
+    Ok(())
+}
+
+/// The invite if it can be used now: it exists, has not expired and has uses left.
+fn usable(invite: Option<Invite>, now: i64) -> OpResult<Invite> {
+    let Some(invite) = invite else {
+        return refuse(ErrorCode::InviteNotFound, "no such invite link");
+    };
+    if matches!(invite.expires_at, Some(at) if at <= now) {
+        return refuse(ErrorCode::InviteExpired, "this invite link has expired");
+    }
+    if matches!(invite.max_uses, Some(max) if max <= invite.uses) {
+        return refuse(ErrorCode::InviteUsedUp, "this invite link has been used up");
+    }
+    Ok(invite)
+}
+
+async fn find_invite(conn: &mut PgConnection, code: &str) -> OpResult<Option<Invite>> {
+    let sql = concat!("SELECT ", invite_columns!(), " FROM invites WHERE code = $1");
+    let row = sqlx::query(sql).bind(code).fetch_optional(conn).await?;
+    row.as_ref().map(invite).transpose()
+}
+
+pub async fn invite_preview(conn: &mut PgConnection, code: String, now: i64) -> OpResult<InvitePreview> {
+    let invite = usable(find_invite(&mut *conn, &code).await?, now)?;
+    let sql = concat!("SELECT ", chat_columns!(), " FROM chats c WHERE c.id = $1");
+    let row = sqlx::query(sql).bind(invite.chat_id).fetch_one(conn).await?;
+    Ok(InvitePreview {
+        code: invite.code,
+        chat: rows::chat(&row, 0)?.info(),
+    })
+}
+
+/// Invites change only under their chat's lock, so the invite is read again once it is held: a
+/// single-use link admits one person even when several nodes race for it.
+pub async fn join_by_invite(
+    conn: &mut PgConnection,
+    actor: Actor,
+    code: String,
+    now: i64,
+) -> OpResult<Outcome<ChatId>> {
+    let code = code.as_str();
+    let chat_id = usable(find_invite(&mut *conn, code).await?, now)?.chat_id;
+    let event_pos: i64 =
+        sqlx::query_scalar("SELECT event_pos FROM chats WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(chat_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    usable(find_invite(&mut *conn, code).await?, now)?;
+    if role_of(&mut *conn, chat_id, actor.user_id).await?.is_some() {
+        return refuse(
+            ErrorCode::AlreadyMember,
+            "you are already a member of this chat",
+        );
+    }
+    let user = require_users(&mut *conn, &[actor.user_id]).await?.remove(0);
+    let mut changes = Changes::on_chat(chat_id, event_pos);
+    let (event, membership) = member_added(chat_id, user, Role::Member);
+    let pos = changes.chat(event, membership);
+    insert_members(&mut *conn, chat_id, &[(actor.user_id, Role::Member, pos)], now).await?;
+    sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1")
+        .bind(code)
+        .execute(&mut *conn)
+        .await?;
+    changes.commit(conn, now, chat_id).await
+}

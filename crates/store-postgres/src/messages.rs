@@ -1,0 +1,378 @@
+//! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
+//! read markers.
+
+use kolokol_domain::{Route, permissions, validate};
+use kolokol_proto::{ChatId, ChatKind, ErrorCode, Event, Message, Role, Seq, UserId};
+use kolokol_store::{Actor, NewMessage, Outcome, Page, Published};
+use sqlx::{PgConnection, Row};
+
+use crate::chats::{Locked, lock};
+use crate::engine::{OpError, OpResult, refuse};
+use crate::rows::{self, label, message_columns, parse};
+
+/// Above this many members a read marker goes only to the reader's own devices, and "read by"
+/// lists are not offered (as in the SQLite store).
+const READ_RECEIPT_MAX_MEMBERS: i64 = 100;
+
+/// The `kind:role` pairs `kolokol_domain::permissions::post` allows, for `kolokol_send`: the rule
+/// is evaluated here, once, rather than written again in SQL.
+pub fn posting_pairs() -> Vec<String> {
+    let kinds = [ChatKind::Direct, ChatKind::Group, ChatKind::Channel];
+    let roles = [Role::Member, Role::Admin, Role::Owner];
+    let mut pairs = Vec::new();
+    for kind in kinds {
+        for role in roles {
+            if permissions::post(kind, role).is_ok() {
+                pairs.push(format!("{}:{}", label(kind), label(role)));
+            }
+        }
+    }
+    pairs
+}
+
+fn missing<T>() -> OpResult<T> {
+    refuse(
+        ErrorCode::MessageNotFound,
+        "no message with that seq in this chat",
+    )
+}
+
+async fn existing(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
+    match rows::fetch_message(conn, chat_id, seq).await? {
+        Some(message) => Ok(message),
+        None => missing(),
+    }
+}
+
+async fn live(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
+    let message = existing(conn, chat_id, seq).await?;
+    if message.deleted {
+        return refuse(ErrorCode::MessageDeleted, "the message was deleted");
+    }
+    Ok(message)
+}
+
+/// One statement (`kolokol_send`, see the migration), committed on its own.
+pub async fn send(
+    conn: &mut PgConnection,
+    may_post: &[String],
+    actor: Actor,
+    chat_id: ChatId,
+    new: NewMessage,
+    now: i64,
+) -> OpResult<Outcome<(Message, bool)>> {
+    let row = sqlx::query(
+        "SELECT o_outcome, o_kind, o_role, o_id, o_seq, o_pos, o_mentions
+         FROM kolokol_send($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(chat_id)
+    .bind(actor.user_id)
+    .bind(&new.client_msg_id)
+    .bind(&new.text)
+    .bind(new.reply_to)
+    .bind(validate::mentioned_usernames(&new.text))
+    .bind(may_post)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let outcome: String = row.try_get(0)?;
+    match outcome.as_str() {
+        "created" => {}
+        "repeated" => {
+            let original = existing(conn, chat_id, row.try_get(4)?).await?;
+            return Ok(Outcome {
+                value: (original, false),
+                events: Vec::new(),
+            });
+        }
+        "not_member" => return refuse(ErrorCode::NotMember, "you are not a member of this chat"),
+        "refused" => {
+            let kind: ChatKind = parse(row.try_get(1)?)?;
+            let role: Role = parse(row.try_get(2)?)?;
+            permissions::post(kind, role)?;
+            return Err(OpError::Internal(
+                "kolokol_send refused a post the rule allows".into(),
+            ));
+        }
+        "bad_reply" => {
+            return refuse(
+                ErrorCode::MessageNotFound,
+                "reply_to names no message of this chat",
+            );
+        }
+        other => return Err(OpError::Internal(format!("kolokol_send said {other:?}"))),
+    }
+    let message = Message {
+        id: row.try_get(3)?,
+        chat_id,
+        seq: row.try_get(4)?,
+        sender_id: actor.user_id,
+        client_msg_id: new.client_msg_id,
+        text: new.text,
+        reply_to: new.reply_to,
+        mentions: row.try_get(6)?,
+        reactions: Vec::new(),
+        created_at: now,
+        edited_at: None,
+        deleted: false,
+    };
+    let published = Published {
+        route: Route::Chat {
+            chat_id,
+            pos: row.try_get(5)?,
+            membership: None,
+        },
+        event: Event::MessageNew {
+            message: message.clone(),
+        },
+    };
+    Ok(Outcome {
+        value: (message, true),
+        events: vec![published],
+    })
+}
+
+/// One statement: no rows when the actor is not a member, one row of NULLs when the page is
+/// empty. Any i64 bounds are accepted; `after` pages forwards, otherwise backwards.
+pub async fn history(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    page: Page,
+) -> OpResult<Vec<Message>> {
+    let forwards = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM members mm LEFT JOIN LATERAL (
+              SELECT * FROM messages m WHERE m.chat_id = mm.chat_id AND m.seq > $3 AND m.seq < $4
+              ORDER BY m.seq LIMIT $5
+          ) x ON true
+          WHERE mm.chat_id = $1 AND mm.user_id = $2"
+    );
+    let backwards = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM members mm LEFT JOIN LATERAL (
+              SELECT * FROM messages m WHERE m.chat_id = mm.chat_id AND m.seq > $3 AND m.seq < $4
+              ORDER BY m.seq DESC LIMIT $5
+          ) x ON true
+          WHERE mm.chat_id = $1 AND mm.user_id = $2"
+    );
+    let (sql, after) = match page.after {
+        Some(after) => (forwards, after),
+        None => (backwards, i64::MIN),
+    };
+    let rows = sqlx::query(sql)
+        .bind(chat_id)
+        .bind(actor.user_id)
+        .bind(after)
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(i64::from(page.limit.max(1)))
+        .fetch_all(conn)
+        .await?;
+    if rows.is_empty() {
+        return refuse(ErrorCode::NotMember, "you are not a member of this chat");
+    }
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(message) = rows::message(row, 0)? {
+            messages.push(message);
+        }
+    }
+    messages.sort_by_key(|message| message.seq);
+    Ok(messages)
+}
+
+pub async fn edit(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    text: String,
+    now: i64,
+) -> OpResult<Outcome<Message>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    let mut message = live(&mut *conn, chat_id, seq).await?;
+    permissions::edit_message(message.sender_id == actor.user_id)?;
+    let mentions: Vec<UserId> = sqlx::query_scalar(
+        "UPDATE messages SET text = $3, edited_at = $4, mentions = ARRAY(
+             SELECT u.id FROM unnest($5::text[]) WITH ORDINALITY AS n(name, ord)
+             JOIN users u ON u.username = n.name ORDER BY n.ord
+         )
+         WHERE chat_id = $1 AND seq = $2 RETURNING mentions",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(&text)
+    .bind(now)
+    .bind(validate::mentioned_usernames(&text))
+    .fetch_one(&mut *conn)
+    .await?;
+    message.text = text;
+    message.mentions = mentions;
+    message.edited_at = Some(now);
+    let mut changes = locked.changes();
+    changes.chat(
+        Event::MessageEdited {
+            message: message.clone(),
+        },
+        None,
+    );
+    changes.commit(conn, now, message).await
+}
+
+pub async fn delete(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    let message = existing(&mut *conn, chat_id, seq).await?;
+    let Locked { chat, role, .. } = &locked;
+    permissions::delete_message(chat.kind, *role, message.sender_id == actor.user_id)?;
+    if message.deleted {
+        return Ok(Outcome {
+            value: (),
+            events: Vec::new(),
+        });
+    }
+    // A tombstone: the text is gone for good, the seq stays so history has no gaps.
+    sqlx::query(
+        "WITH unreacted AS (DELETE FROM reactions WHERE chat_id = $1 AND seq = $2)
+         UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true
+         WHERE chat_id = $1 AND seq = $2",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?;
+    let mut changes = locked.changes();
+    changes.chat(Event::MessageDeleted { chat_id, seq }, None);
+    changes.commit(conn, now, ()).await
+}
+
+pub async fn toggle_reaction(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    emoji: String,
+    now: i64,
+) -> OpResult<Outcome<bool>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    live(&mut *conn, chat_id, seq).await?;
+    let added: bool = sqlx::query_scalar(
+        "WITH taken_back AS (
+             DELETE FROM reactions WHERE chat_id = $1 AND seq = $2 AND emoji = $3 AND user_id = $4
+             RETURNING 1
+         ), given AS (
+             INSERT INTO reactions (chat_id, seq, emoji, user_id, created_at)
+             SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM taken_back)
+             RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM given)",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(&emoji)
+    .bind(actor.user_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut changes = locked.changes();
+    let event = Event::Reaction {
+        chat_id,
+        seq,
+        user_id: actor.user_id,
+        emoji,
+        added,
+    };
+    changes.chat(event, None);
+    changes.commit(conn, now, added).await
+}
+
+pub async fn mark_read(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    let seq = seq.min(locked.chat.last_seq);
+    let moved = sqlx::query(
+        "UPDATE members SET read_seq = $3 WHERE chat_id = $1 AND user_id = $2 AND read_seq < $3",
+    )
+    .bind(chat_id)
+    .bind(actor.user_id)
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let mut changes = locked.changes();
+    if moved > 0 {
+        let event = Event::Read {
+            chat_id,
+            user_id: actor.user_id,
+            seq,
+        };
+        if locked.chat.member_count <= READ_RECEIPT_MAX_MEMBERS {
+            changes.chat(event, None);
+        } else {
+            changes.user(actor.user_id, event);
+        }
+    }
+    changes.commit(conn, now, ()).await
+}
+
+/// One statement: membership, size, the message's sender and who has read it.
+pub async fn read_by(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+) -> OpResult<Vec<UserId>> {
+    let row = sqlx::query(
+        "SELECT c.member_count, x.sender_id,
+                ARRAY(SELECT r.user_id FROM members r
+                      WHERE r.chat_id = c.id AND r.read_seq >= $3 AND r.user_id <> x.sender_id
+                      ORDER BY r.user_id)
+         FROM members m
+         JOIN chats c ON c.id = m.chat_id
+         LEFT JOIN messages x ON x.chat_id = c.id AND x.seq = $3
+         WHERE m.chat_id = $1 AND m.user_id = $2",
+    )
+    .bind(chat_id)
+    .bind(actor.user_id)
+    .bind(seq)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return refuse(ErrorCode::NotMember, "you are not a member of this chat");
+    };
+    if row.try_get::<i64, _>(0)? > READ_RECEIPT_MAX_MEMBERS {
+        return refuse(
+            ErrorCode::ChatTooLarge,
+            "read receipts are kept for chats of up to 100 members",
+        );
+    }
+    if row.try_get::<Option<UserId>, _>(1)?.is_none() {
+        return missing();
+    }
+    Ok(row.try_get(2)?)
+}
+
+pub async fn check_member(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<()> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM members WHERE chat_id = $1 AND user_id = $2")
+            .bind(chat_id)
+            .bind(actor.user_id)
+            .fetch_optional(conn)
+            .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => refuse(ErrorCode::NotMember, "you are not a member of this chat"),
+    }
+}

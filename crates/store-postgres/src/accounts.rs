@@ -63,7 +63,10 @@ pub async fn create_session(
     .await?)
 }
 
-pub async fn credentials(conn: &mut PgConnection, username: String) -> OpResult<Option<Credentials>> {
+pub async fn credentials(
+    conn: &mut PgConnection,
+    username: String,
+) -> OpResult<Option<Credentials>> {
     let row = sqlx::query(
         "SELECT id, username, display_name, about, password_hash FROM users WHERE username = $1",
     )
@@ -182,7 +185,13 @@ pub async fn set_password(
         .bind(&password_hash)
         .execute(&mut *conn)
         .await?;
-    revoke_locked(conn, actor.user_id, Revoke::AllExcept(actor.session_id), now).await
+    revoke_locked(
+        conn,
+        actor.user_id,
+        Revoke::AllExcept(actor.session_id),
+        now,
+    )
+    .await
 }
 
 pub async fn user(conn: &mut PgConnection, id: UserId) -> OpResult<Option<User>> {

@@ -99,12 +99,11 @@ async fn target_role(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) 
 
 /// The users with these ids, in the order asked; `UserNotFound` names the first one missing.
 async fn require_users(conn: &mut PgConnection, ids: &[UserId]) -> OpResult<Vec<User>> {
-    let rows = sqlx::query(
-        "SELECT id, username, display_name, about FROM users WHERE id = ANY($1)",
-    )
-    .bind(ids)
-    .fetch_all(conn)
-    .await?;
+    let rows =
+        sqlx::query("SELECT id, username, display_name, about FROM users WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
     let found = rows
         .iter()
         .map(|row| rows::user(row, 0))
@@ -242,7 +241,11 @@ pub async fn create(
     people.insert(0, creator);
     let mut added = Vec::with_capacity(people.len());
     for (index, user) in people.into_iter().enumerate() {
-        let role = if index == 0 { creator_role } else { Role::Member };
+        let role = if index == 0 {
+            creator_role
+        } else {
+            Role::Member
+        };
         added.push((user.id, role, created));
         let (event, membership) = member_added(chat_id, user, role);
         changes.chat(event, membership);
@@ -313,10 +316,7 @@ pub async fn list(conn: &mut PgConnection, actor: Actor) -> OpResult<Vec<Chat>> 
         chat_view!(),
         "WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC"
     );
-    let rows = sqlx::query(sql)
-        .bind(actor.user_id)
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(sql).bind(actor.user_id).fetch_all(conn).await?;
     rows.iter().map(chat_view).collect()
 }
 
@@ -346,7 +346,11 @@ pub async fn rename(
 }
 
 /// One statement: nothing when the actor is not a member (every member sees themselves).
-pub async fn members(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Member>> {
+pub async fn members(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+) -> OpResult<Vec<Member>> {
     let rows = sqlx::query(
         "SELECT u.id, u.username, u.display_name, u.about, m.role, m.joined_at
          FROM members m JOIN users u ON u.id = m.user_id
@@ -389,13 +393,12 @@ pub async fn add_members(
     }
     let users = require_users(&mut *conn, &wanted).await?;
     // Adding someone who is already in is not an error: the result is what was asked.
-    let present: Vec<UserId> = sqlx::query_scalar(
-        "SELECT user_id FROM members WHERE chat_id = $1 AND user_id = ANY($2)",
-    )
-    .bind(chat_id)
-    .bind(&wanted)
-    .fetch_all(&mut *conn)
-    .await?;
+    let present: Vec<UserId> =
+        sqlx::query_scalar("SELECT user_id FROM members WHERE chat_id = $1 AND user_id = ANY($2)")
+            .bind(chat_id)
+            .bind(&wanted)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut changes = locked.changes();
     let mut added = Vec::new();
     for user in users {
@@ -502,7 +505,14 @@ pub async fn transfer_ownership(
     }
     let mut changes = locked.changes();
     update_role(&mut *conn, &mut changes, chat_id, user_id, Role::Owner).await?;
-    update_role(&mut *conn, &mut changes, chat_id, actor.user_id, Role::Admin).await?;
+    update_role(
+        &mut *conn,
+        &mut changes,
+        chat_id,
+        actor.user_id,
+        Role::Admin,
+    )
+    .await?;
     changes.commit(conn, now, ()).await
 }
 
@@ -553,7 +563,11 @@ pub async fn create_invite(
     invite(&row)
 }
 
-pub async fn invites(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Invite>> {
+pub async fn invites(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+) -> OpResult<Vec<Invite>> {
     let (chat, role) = membership(&mut *conn, actor.user_id, chat_id).await?;
     permissions::manage(chat.kind, role)?;
     let sql = concat!(
@@ -600,15 +614,26 @@ fn usable(invite: Option<Invite>, now: i64) -> OpResult<Invite> {
 }
 
 async fn find_invite(conn: &mut PgConnection, code: &str) -> OpResult<Option<Invite>> {
-    let sql = concat!("SELECT ", invite_columns!(), " FROM invites WHERE code = $1");
+    let sql = concat!(
+        "SELECT ",
+        invite_columns!(),
+        " FROM invites WHERE code = $1"
+    );
     let row = sqlx::query(sql).bind(code).fetch_optional(conn).await?;
     row.as_ref().map(invite).transpose()
 }
 
-pub async fn invite_preview(conn: &mut PgConnection, code: String, now: i64) -> OpResult<InvitePreview> {
+pub async fn invite_preview(
+    conn: &mut PgConnection,
+    code: String,
+    now: i64,
+) -> OpResult<InvitePreview> {
     let invite = usable(find_invite(&mut *conn, &code).await?, now)?;
     let sql = concat!("SELECT ", chat_columns!(), " FROM chats c WHERE c.id = $1");
-    let row = sqlx::query(sql).bind(invite.chat_id).fetch_one(conn).await?;
+    let row = sqlx::query(sql)
+        .bind(invite.chat_id)
+        .fetch_one(conn)
+        .await?;
     Ok(InvitePreview {
         code: invite.code,
         chat: rows::chat(&row, 0)?.info(),
@@ -641,7 +666,13 @@ pub async fn join_by_invite(
     let mut changes = Changes::on_chat(chat_id, event_pos);
     let (event, membership) = member_added(chat_id, user, Role::Member);
     let pos = changes.chat(event, membership);
-    insert_members(&mut *conn, chat_id, &[(actor.user_id, Role::Member, pos)], now).await?;
+    insert_members(
+        &mut *conn,
+        chat_id,
+        &[(actor.user_id, Role::Member, pos)],
+        now,
+    )
+    .await?;
     sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1")
         .bind(code)
         .execute(&mut *conn)

@@ -82,7 +82,10 @@ impl From<OpError> for StoreError {
 pub type OpResult<T> = Result<T, OpError>;
 
 /// Shorthand for a refusal inside an operation.
-pub fn refuse<T>(code: ErrorCode, message: impl Into<std::borrow::Cow<'static, str>>) -> OpResult<T> {
+pub fn refuse<T>(
+    code: ErrorCode,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> OpResult<T> {
     Err(OpError::Rejected(Rejection::new(code, message)))
 }
 

@@ -101,7 +101,12 @@ impl Changes {
     }
 
     /// Stores the events (at most one statement per stream) and returns the write's outcome.
-    pub async fn commit<T>(self, conn: &mut PgConnection, now: i64, value: T) -> OpResult<Outcome<T>> {
+    pub async fn commit<T>(
+        self,
+        conn: &mut PgConnection,
+        now: i64,
+        value: T,
+    ) -> OpResult<Outcome<T>> {
         if self.head > self.base {
             self.store_chat_events(conn, now).await?;
         }

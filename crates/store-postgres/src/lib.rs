@@ -44,6 +44,7 @@ mod rows;
 
 use std::str::FromStr;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use kolokol_domain::Cursor;
@@ -54,6 +55,7 @@ use kolokol_store::{
     Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewSession,
     NewUser, Outcome, Page, Revoke, SessionRecord, Store, StoreError, StoreResult,
 };
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -64,6 +66,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Connections per node unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 32;
+
+/// A pooled connection idle for longer than this is pinged before it is used again.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(30);
 
 pub struct PostgresStore {
     engine: Engine,
@@ -90,6 +95,17 @@ impl PostgresStore {
             .map_err(|_| StoreError::Backend("the PostgreSQL URL is not valid".into()))?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
+            // sqlx pings every connection it hands out by default: a second round trip on every
+            // send. Only connections that sat idle for a while are checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_CHECK_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|error| {
@@ -153,7 +169,9 @@ impl Store for PostgresStore {
 
     async fn sessions(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>> {
         self.engine
-            .run(Mode::Autocommit, |c| Box::pin(accounts::sessions(c, user_id)))
+            .run(Mode::Autocommit, |c| {
+                Box::pin(accounts::sessions(c, user_id))
+            })
             .await
     }
 
@@ -215,7 +233,12 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         self.engine
             .run(Mode::Autocommit, |c| {
-                Box::pin(accounts::create_ws_ticket(c, actor, ticket_hash, expires_at))
+                Box::pin(accounts::create_ws_ticket(
+                    c,
+                    actor,
+                    ticket_hash,
+                    expires_at,
+                ))
             })
             .await
     }
@@ -247,7 +270,9 @@ impl Store for PostgresStore {
 
     async fn chat(&self, actor: Actor, chat_id: ChatId) -> StoreResult<Chat> {
         self.engine
-            .run(Mode::Autocommit, |c| Box::pin(chats::get(c, actor, chat_id)))
+            .run(Mode::Autocommit, |c| {
+                Box::pin(chats::get(c, actor, chat_id))
+            })
             .await
     }
 

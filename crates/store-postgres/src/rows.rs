@@ -156,5 +156,6 @@ pub async fn fetch_message(
 
 /// A stored count that must fit the wire type (invite limits).
 pub fn small(value: i64) -> OpResult<u32> {
-    u32::try_from(value).map_err(|_| OpError::Internal(format!("stored count out of range: {value}")))
+    u32::try_from(value)
+        .map_err(|_| OpError::Internal(format!("stored count out of range: {value}")))
 }

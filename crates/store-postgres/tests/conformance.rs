@@ -236,7 +236,10 @@ async fn nodes_starting_at_once_migrate_one_empty_database() {
             .await
             .expect("registering");
         for store in &stores {
-            assert_eq!(store.user(user.id).await.expect("reading"), Some(user.clone()));
+            assert_eq!(
+                store.user(user.id).await.expect("reading"),
+                Some(user.clone())
+            );
         }
         // And a node starting later finds the schema migrated.
         let late = PostgresStore::connect_with(&url, 2)
@@ -304,7 +307,10 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
             .expect("creating the chat")
             .value
             .0;
-        let start = nodes[2].current_cursor(reader.user_id).await.expect("cursor");
+        let start = nodes[2]
+            .current_cursor(reader.user_id)
+            .await
+            .expect("cursor");
 
         let writers = people[1..].iter().enumerate().map(|(index, &sender)| {
             let nodes = nodes.clone();
@@ -349,7 +355,10 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 for published in events {
-                    let Route::Chat { chat_id: to, pos, .. } = published.route else {
+                    let Route::Chat {
+                        chat_id: to, pos, ..
+                    } = published.route
+                    else {
                         panic!("only chat events expected: {published:?}");
                     };
                     assert_eq!(to, chat_id);
@@ -369,7 +378,10 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
         let seen = reading.await.expect("the reader");
         let expected: Vec<i64> = (1..=(SENDERS * SENDS_EACH) as i64).collect();
         assert_eq!(seen, expected, "every seq once, in order, gap-free");
-        let listed = nodes[1].chat(reader, chat_id).await.expect("reading the chat");
+        let listed = nodes[1]
+            .chat(reader, chat_id)
+            .await
+            .expect("reading the chat");
         assert_eq!(listed.last_seq, (SENDERS * SENDS_EACH) as i64);
         let members: Vec<UserId> = nodes[0]
             .chat_members(chat_id)

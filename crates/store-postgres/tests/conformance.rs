@@ -82,18 +82,33 @@ async fn admin() -> PgPool {
     let url = server_url();
     let connected = PgPoolOptions::new()
         .max_connections(2)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(5))
         .connect(&url)
         .await;
     let pool = match connected {
         Ok(pool) => pool,
         Err(error) => panic!(
-            "PostgreSQL is not reachable at {url} ({error}). These tests need a real server: \
-             start one or point KOLOKOL_TEST_POSTGRES at it."
+            "PostgreSQL is not reachable at {} ({error}). These tests need a real server: \
+             start one or point KOLOKOL_TEST_POSTGRES at it.",
+            without_password(&url)
         ),
     };
     drop_leftovers(&pool).await;
     pool
+}
+
+/// The URL for a message: a password in it is replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 fn is_leftover(name: &str) -> bool {

@@ -72,7 +72,8 @@ impl Client {
         self.token.as_deref()
     }
 
-    pub(crate) fn base(&self) -> &str {
+    /// The server this client talks to, without a trailing slash.
+    pub fn base(&self) -> &str {
         &self.base
     }
 

@@ -4,6 +4,9 @@
 //! Run: `cargo bench -p kolokol-server --bench throughput` (optionally `-- --seconds 10`).
 //! The server runs in this process on a fresh SQLite file; clients talk to it over real HTTP and
 //! WebSocket on loopback, so client and server share the machine's cores.
+//!
+//! `-- --compare-cluster` measures, in one run, one `kolokol serve` process on SQLite and then
+//! two on PostgreSQL + NATS with the users spread over both, as behind a load balancer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +37,14 @@ fn arg(name: &str, default: u64) -> u64 {
 async fn main() {
     let seconds = arg("--seconds", 5);
     let senders = arg("--senders", 256) as usize;
+    let duration = Duration::from_secs(seconds);
+    println!(
+        "machine: {} cores; servers and clients share them",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    if std::env::args().any(|a| a == "--compare-cluster") {
+        return compare_cluster(senders, duration).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -50,16 +61,18 @@ async fn main() {
             kolokol_server::start(settings).await.unwrap().addr
         ),
     };
-    println!(
-        "machine: {} cores; server and clients in one process",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
+    println!("== one node on SQLite, in this process");
+    measure(&[base], senders, duration).await;
+    store_sends(senders, duration).await;
+}
 
-    let users = register_many(&base, senders.max(FANOUT_MEMBERS)).await;
-    let duration = Duration::from_secs(seconds);
+/// The floor, durable sends and fan-out against `nodes`; users are spread over the nodes
+/// round-robin, as a load balancer would.
+async fn measure(nodes: &[String], senders: usize, duration: Duration) {
+    let users = register_many(nodes, senders.max(FANOUT_MEMBERS)).await;
 
     // Baseline: the cheapest round trip the server has, same connections and concurrency.
-    let floor = closed_loop(&base, &users[..senders], duration, |_, _| Call {
+    let floor = closed_loop(&users[..senders], duration, |_, _| Call {
         method: "GET",
         path: "/health".into(),
         body: None,
@@ -68,7 +81,7 @@ async fn main() {
     .await;
     report("baseline GET /health", &floor, None);
 
-    // Durable sends: every request is acknowledged only after its group commit reached disk.
+    // Durable sends: every request is acknowledged only after its commit reached disk.
     let mut chats = Vec::new();
     for c in 0..CHATS {
         let owner = &users[c];
@@ -78,7 +91,7 @@ async fn main() {
             .collect();
         chats.push(create_group(&owner.0, &format!("bench {c}"), members).await);
     }
-    let sends = closed_loop(&base, &users[..senders], duration, move |index, count| {
+    let sends = closed_loop(&users[..senders], duration, move |index, count| {
         let request = SendMessageRequest {
             client_msg_id: format!("b{index}-{count}"),
             text: "Завтра собрание в 18:00, кабинет 12".into(),
@@ -97,9 +110,94 @@ async fn main() {
         &sends,
         Some(&floor),
     );
-
-    store_sends(senders, duration).await;
     fanout(&users[..FANOUT_MEMBERS]).await;
+}
+
+/// The same measurements, in one run, against one `kolokol serve` process on SQLite and then
+/// two processes on PostgreSQL + NATS (`KOLOKOL_TEST_POSTGRES`, `KOLOKOL_TEST_NATS`).
+async fn compare_cluster(senders: usize, duration: Duration) {
+    let limits = [
+        ("KOLOKOL_REGISTER_PER_IP_PER_HOUR", "1000000"),
+        ("KOLOKOL_WS_QUEUE", "4096"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let single = spawn_node(&["--data-dir", &data_dir], &limits);
+    println!("== one node on SQLite (kolokol serve)");
+    measure(std::slice::from_ref(&single.1), senders, duration).await;
+    drop(single);
+
+    let admin = std::env::var("KOLOKOL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+    let nats =
+        std::env::var("KOLOKOL_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let database = format!("kk_bench_{:08x}", rand::random::<u32>());
+    let mut admin_connection = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("PostgreSQL for the cluster run");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&mut admin_connection)
+        .await
+        .unwrap();
+    let url = format!("{}/{database}", admin.rsplit_once('/').unwrap().0);
+    let subject = format!("kolokol-bench-{database}");
+    let cluster_args = [
+        "--database",
+        &url,
+        "--bus",
+        &nats,
+        "--bus-subject",
+        &subject,
+    ];
+    let nodes: Vec<Node> = (0..2)
+        .map(|index| {
+            let data_dir = format!("{data_dir}/{index}");
+            let mut args = vec!["--data-dir", &data_dir];
+            args.extend(cluster_args);
+            spawn_node(&args, &limits)
+        })
+        .collect();
+    println!("== two nodes on PostgreSQL + NATS (kolokol serve ×2)");
+    let bases: Vec<String> = nodes.iter().map(|node| node.1.clone()).collect();
+    measure(&bases, senders, duration).await;
+    drop(nodes);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {database} WITH (FORCE)"
+    )))
+    .execute(&mut admin_connection)
+    .await
+    .unwrap();
+}
+
+/// A `kolokol serve` process, killed when dropped.
+struct Node(std::process::Child, String);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_node(args: &[&str], env: &[(&str, &str)]) -> Node {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kolokol"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kolokol");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("kolokol listening on ")
+        .expect("address line")
+        .to_owned();
+    Node(child, base)
 }
 
 /// The storage engine alone: the same sends through `Store::send_message`, without HTTP, on a
@@ -208,10 +306,10 @@ fn report(name: &str, m: &Measured, baseline: Option<&Measured>) {
     );
 }
 
-async fn register_many(base: &str, count: usize) -> Vec<(Client, i64)> {
+async fn register_many(nodes: &[String], count: usize) -> Vec<(Client, i64)> {
     let mut tasks = Vec::new();
     for i in 0..count {
-        let base = base.to_owned();
+        let base = nodes[i % nodes.len()].clone();
         tasks.push(tokio::spawn(async move {
             let mut client = Client::new(base);
             let auth = client
@@ -252,12 +350,7 @@ struct Call {
 
 /// Each user, on its own keep-alive connection, sends the requests `next` makes back to back for
 /// `duration`; returns the counts and latencies.
-async fn closed_loop<F>(
-    base: &str,
-    users: &[(Client, i64)],
-    duration: Duration,
-    next: F,
-) -> Measured
+async fn closed_loop<F>(users: &[(Client, i64)], duration: Duration, next: F) -> Measured
 where
     F: Fn(usize, u64) -> Call + Send + Sync + 'static,
 {
@@ -269,7 +362,7 @@ where
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (index, (client, _)) in users.iter().enumerate() {
-        let mut http = LeanHttp::connect(base, client.token().unwrap()).await;
+        let mut http = LeanHttp::connect(client.base(), client.token().unwrap()).await;
         let (next, stop, ok, errors, latency) = (
             next.clone(),
             stop.clone(),

@@ -172,12 +172,23 @@ impl SessionCache {
     }
 }
 
-/// A keyed rate limiter (generic cell rate algorithm) held in memory only: client addresses
-/// used as keys never reach the disk or the logs.
+/// A keyed rate limiter (generic cell rate algorithm) held in memory only. Keys are kept as
+/// hashes of what is limited (a client address, a username): the addresses never reach the disk
+/// or the logs, and the hash is what nodes tell each other (see [`crate::state::Limits`]).
 pub struct RateLimiter {
     interval: Duration,
     burst: Duration,
-    next_free: Mutex<HashMap<String, Instant>>,
+    next_free: Mutex<HashMap<LimitKey, Instant>>,
+}
+
+pub type LimitKey = [u8; 16];
+
+/// The key under which `what` is limited.
+pub fn limit_key(what: &str) -> LimitKey {
+    let digest = Sha256::digest(what.as_bytes());
+    digest[..16]
+        .try_into()
+        .expect("SHA-256 is longer than 16 bytes")
 }
 
 impl RateLimiter {
@@ -192,21 +203,34 @@ impl RateLimiter {
     }
 
     /// Takes one request from `key`'s allowance, or refuses with `rate_limited`.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+    pub fn check(&self, key: LimitKey) -> Result<(), ApiError> {
         let now = Instant::now();
-        let mut map = self.next_free.lock();
-        if map.len() > 100_000 {
-            map.retain(|_, at| *at > now);
-        }
-        let at = map.get(key).copied().unwrap_or(now).max(now);
+        let mut map = self.entries(now);
+        let at = map.get(&key).copied().unwrap_or(now).max(now);
         if at + self.interval > now + self.burst {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
                 "too many attempts, try again later",
             ));
         }
-        map.insert(key.to_owned(), at + self.interval);
+        map.insert(key, at + self.interval);
         Ok(())
+    }
+
+    /// Takes one request that another node let through: never refuses, never overdraws.
+    pub fn charge(&self, key: LimitKey) {
+        let now = Instant::now();
+        let mut map = self.entries(now);
+        let at = map.get(&key).copied().unwrap_or(now).max(now);
+        map.insert(key, (at + self.interval).min(now + self.burst));
+    }
+
+    fn entries(&self, now: Instant) -> parking_lot::MutexGuard<'_, HashMap<LimitKey, Instant>> {
+        let mut map = self.next_free.lock();
+        if map.len() > 100_000 {
+            map.retain(|_, at| *at > now);
+        }
+        map
     }
 }
 
@@ -218,10 +242,23 @@ mod tests {
     fn limiter_allows_the_burst_then_refuses_per_key() {
         let limiter = RateLimiter::new(3, Duration::from_secs(60));
         for _ in 0..3 {
-            limiter.check("a").unwrap();
+            limiter.check(limit_key("a")).unwrap();
         }
-        assert!(limiter.check("a").is_err());
-        limiter.check("b").unwrap();
+        assert!(limiter.check(limit_key("a")).is_err());
+        limiter.check(limit_key("b")).unwrap();
+    }
+
+    #[test]
+    fn charges_from_other_nodes_use_up_the_allowance() {
+        let limiter = RateLimiter::new(3, Duration::from_secs(60));
+        for _ in 0..10 {
+            limiter.charge(limit_key("a"));
+        }
+        assert!(limiter.check(limit_key("a")).is_err());
+        limiter.charge(limit_key("b"));
+        limiter.check(limit_key("b")).unwrap();
+        limiter.check(limit_key("b")).unwrap();
+        assert!(limiter.check(limit_key("b")).is_err());
     }
 
     #[test]

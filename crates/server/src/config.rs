@@ -23,9 +23,24 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_LISTEN")]
     pub listen: Option<SocketAddr>,
 
-    /// Folder for the database; created on first start. [default: ./data]
+    /// Folder for the embedded database; created on first start. [default: ./data]
     #[arg(long, env = "KOLOKOL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// PostgreSQL for a scale-out deployment, e.g. `postgres://kolokol@db/kolokol`; migrations
+    /// run at start. Without it, the embedded SQLite file in the data folder is used.
+    #[arg(long, env = "KOLOKOL_DATABASE")]
+    pub database: Option<String>,
+
+    /// NATS server that joins several nodes, e.g. `nats://127.0.0.1:4222`. Without it, events
+    /// stay inside this process (one node).
+    #[arg(long, env = "KOLOKOL_BUS")]
+    pub bus: Option<String>,
+
+    /// Subject prefix on the NATS server; deployments sharing one NATS server need different
+    /// ones. [default: kolokol]
+    #[arg(long, env = "KOLOKOL_BUS_SUBJECT")]
+    pub bus_subject: Option<String>,
 
     /// Folder with the built web client (`npm run build` in web/), served at /. [default: ./web/dist]
     #[arg(long, env = "KOLOKOL_WEB_DIR")]
@@ -48,6 +63,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_REGISTER_PER_IP_PER_HOUR")]
     pub register_per_ip_per_hour: Option<u32>,
 
+    /// Registration attempts allowed per username per hour (in memory only). [default: 10]
+    #[arg(long, env = "KOLOKOL_REGISTER_PER_USERNAME_PER_HOUR")]
+    pub register_per_username_per_hour: Option<u32>,
+
     /// Login attempts allowed per client address per minute (in memory only). [default: 30]
     #[arg(long, env = "KOLOKOL_LOGIN_PER_IP_PER_MINUTE")]
     pub login_per_ip_per_minute: Option<u32>,
@@ -62,13 +81,31 @@ pub struct ServeArgs {
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub database: Database,
+    pub bus: BusChoice,
     pub web_dir: PathBuf,
     pub event_retention_days: u32,
     pub max_body_bytes: usize,
     pub ws_queue: usize,
     pub register_per_ip_per_hour: u32,
+    pub register_per_username_per_hour: u32,
     pub login_per_ip_per_minute: u32,
     pub login_per_username_per_minute: u32,
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `kolokol.db` in the data folder.
+    Embedded,
+    Postgres(String),
+}
+
+/// How nodes hear each other's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusChoice {
+    InProcess,
+    Nats { url: String, subject: String },
 }
 
 impl Default for Settings {
@@ -76,11 +113,14 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
+            database: Database::Embedded,
+            bus: BusChoice::InProcess,
             web_dir: PathBuf::from("web/dist"),
             event_retention_days: 7,
             max_body_bytes: 64 * 1024,
             ws_queue: 1024,
             register_per_ip_per_hour: 20,
+            register_per_username_per_hour: 10,
             login_per_ip_per_minute: 30,
             login_per_username_per_minute: 10,
         }
@@ -95,9 +135,29 @@ impl ServeArgs {
             None => ServeArgs::default(),
         };
         let defaults = Settings::default();
+        let database = match self.database.or(file.database) {
+            None => Database::Embedded,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url)
+            }
+            Some(_) => anyhow::bail!("--database takes a postgres:// or postgresql:// URL"),
+        };
+        let bus = match self.bus.or(file.bus) {
+            None => BusChoice::InProcess,
+            Some(url) if url.starts_with("nats://") => BusChoice::Nats {
+                url,
+                subject: self
+                    .bus_subject
+                    .or(file.bus_subject)
+                    .unwrap_or_else(|| "kolokol".into()),
+            },
+            Some(_) => anyhow::bail!("--bus takes a nats:// URL"),
+        };
         Ok(Settings {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            database,
+            bus,
             web_dir: self.web_dir.or(file.web_dir).unwrap_or(defaults.web_dir),
             event_retention_days: self
                 .event_retention_days
@@ -116,6 +176,10 @@ impl ServeArgs {
                 .register_per_ip_per_hour
                 .or(file.register_per_ip_per_hour)
                 .unwrap_or(defaults.register_per_ip_per_hour),
+            register_per_username_per_hour: self
+                .register_per_username_per_hour
+                .or(file.register_per_username_per_hour)
+                .unwrap_or(defaults.register_per_username_per_hour),
             login_per_ip_per_minute: self
                 .login_per_ip_per_minute
                 .or(file.login_per_ip_per_minute)
@@ -152,6 +216,49 @@ mod tests {
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.ws_queue, 128);
         assert_eq!(settings.event_retention_days, 7);
+    }
+
+    #[test]
+    fn database_and_bus_come_from_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kolokol.toml");
+        std::fs::write(
+            &path,
+            "database = \"postgres://db/kolokol\"\nbus = \"nats://nats:4222\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            bus_subject: Some("city".into()),
+            ..ServeArgs::default()
+        };
+        let settings = args.resolve().unwrap();
+        assert_eq!(
+            settings.database,
+            Database::Postgres("postgres://db/kolokol".into())
+        );
+        assert_eq!(
+            settings.bus,
+            BusChoice::Nats {
+                url: "nats://nats:4222".into(),
+                subject: "city".into()
+            }
+        );
+        let defaults = ServeArgs::default().resolve().unwrap();
+        assert_eq!(defaults.database, Database::Embedded);
+        assert_eq!(defaults.bus, BusChoice::InProcess);
+        for wrong in [
+            ServeArgs {
+                database: Some("mysql://db".into()),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                bus: Some("redis://x".into()),
+                ..ServeArgs::default()
+            },
+        ] {
+            assert!(wrong.resolve().is_err());
+        }
     }
 
     #[test]

@@ -22,16 +22,17 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
-use kolokol_bus::{Bus, LocalBus};
+use kolokol_bus::{Bus, LocalBus, NatsBus, Received, Subscription};
 use kolokol_proto::{ErrorCode, Millis};
 use kolokol_store::Store;
+use kolokol_store_postgres::PostgresStore;
 use kolokol_store_sqlite::SqliteStore;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
 use crate::auth::SessionCache;
-use crate::config::Settings;
+use crate::config::{BusChoice, Database, Settings};
 use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
 use crate::routes::{accounts, chats, messages};
@@ -194,15 +195,17 @@ impl Running {
     }
 }
 
-/// Opens the store, starts the gateway and begins serving on `settings.listen`.
+/// Opens the store, joins the bus, starts the gateway and begins serving on `settings.listen`.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join("kolokol.db"))?);
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(LOCAL_BUS_CAPACITY));
+    let store = open_store(&settings).await?;
+    let bus: Arc<dyn Bus> = match &settings.bus {
+        BusChoice::InProcess => Arc::new(LocalBus::new(LOCAL_BUS_CAPACITY)),
+        BusChoice::Nats { url, subject } => Arc::new(NatsBus::connect(url, subject).await?),
+    };
     let sessions = Arc::new(SessionCache::default());
     let hub = Hub::new(store.clone(), sessions.clone());
-    tokio::spawn(hub.clone().run(bus.subscribe()));
+    let limits = Arc::new(Limits::new(&settings));
+    tokio::spawn(follow_bus(bus.subscribe(), hub.clone(), limits.clone()));
     tokio::spawn(prune_old_events(
         store.clone(),
         settings.event_retention_days,
@@ -217,13 +220,40 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         bus,
         hub: hub.clone(),
         sessions,
-        limits: Arc::new(Limits::new(&settings)),
+        limits,
         typing: Arc::default(),
         settings: Arc::new(settings),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running { addr, hub, task })
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &settings.database {
+        Database::Embedded => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+            Arc::new(SqliteStore::open(&settings.data_dir.join("kolokol.db"))?)
+        }
+        Database::Postgres(url) => Arc::new(
+            PostgresStore::connect(url)
+                .await
+                .context("opening the PostgreSQL database")?,
+        ),
+    })
+}
+
+/// Routes what the bus brings: events to this node's connections, rate-limit units spent
+/// elsewhere to this node's limiters.
+async fn follow_bus(mut subscription: Box<dyn Subscription>, hub: Arc<Hub>, limits: Arc<Limits>) {
+    while let Some(received) = subscription.next().await {
+        match received {
+            Received::Event(envelope) => hub.dispatch(envelope).await,
+            Received::Lagged => hub.drop_everyone(),
+            Received::Charge(charge) => limits.apply(charge),
+        }
+    }
 }
 
 async fn prune_old_events(store: Arc<dyn Store>, retention_days: u32) {

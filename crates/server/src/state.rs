@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kolokol_bus::{Bus, Envelope};
+use kolokol_bus::{Bus, Charge, Envelope};
 use kolokol_proto::{ChatId, Event, UserId};
 use kolokol_store::{Published, Store};
 
-use crate::auth::{RateLimiter, SessionCache};
+use crate::auth::{RateLimiter, SessionCache, limit_key};
 use crate::config::Settings;
+use crate::error::ApiError;
 use crate::gateway::Hub;
 
 #[derive(Clone)]
@@ -48,27 +49,40 @@ impl TypingThrottle {
     }
 }
 
+/// The rate limits on account endpoints. Each node keeps its own counters in memory and tells
+/// the others, over the bus, of every unit it spends, so a limit holds across the cluster
+/// however the load balancer spreads the attempts.
 pub struct Limits {
-    pub register_per_ip: RateLimiter,
-    pub login_per_ip: RateLimiter,
-    pub login_per_username: RateLimiter,
+    limiters: [RateLimiter; 4],
+}
+
+/// Which limit; the number is what nodes tell each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    RegisterPerIp = 0,
+    RegisterPerUsername = 1,
+    LoginPerIp = 2,
+    LoginPerUsername = 3,
 }
 
 impl Limits {
     pub fn new(settings: &Settings) -> Limits {
+        let hour = Duration::from_secs(3600);
+        let minute = Duration::from_secs(60);
         Limits {
-            register_per_ip: RateLimiter::new(
-                settings.register_per_ip_per_hour,
-                Duration::from_secs(3600),
-            ),
-            login_per_ip: RateLimiter::new(
-                settings.login_per_ip_per_minute,
-                Duration::from_secs(60),
-            ),
-            login_per_username: RateLimiter::new(
-                settings.login_per_username_per_minute,
-                Duration::from_secs(60),
-            ),
+            limiters: [
+                RateLimiter::new(settings.register_per_ip_per_hour, hour),
+                RateLimiter::new(settings.register_per_username_per_hour, hour),
+                RateLimiter::new(settings.login_per_ip_per_minute, minute),
+                RateLimiter::new(settings.login_per_username_per_minute, minute),
+            ],
+        }
+    }
+
+    /// Applies a unit another node spent.
+    pub fn apply(&self, charge: Charge) {
+        if let Some(limiter) = self.limiters.get(usize::from(charge.limiter)) {
+            limiter.charge(charge.key);
         }
     }
 }
@@ -83,6 +97,20 @@ pub fn envelope(published: &Published) -> Arc<Envelope> {
 }
 
 impl AppState {
+    /// Spends one unit of `limit` for `what`, here and on every other node, or refuses with
+    /// `rate_limited`.
+    pub async fn limit(&self, limit: Limit, what: &str) -> Result<(), ApiError> {
+        let key = limit_key(what);
+        self.limits.limiters[limit as usize].check(key)?;
+        self.bus
+            .share_charge(Charge {
+                limiter: limit as u8,
+                key,
+            })
+            .await;
+        Ok(())
+    }
+
     pub async fn publish(&self, events: Vec<Published>) {
         if events.is_empty() {
             return;

@@ -1,9 +1,11 @@
-//! Integration tests: the real server on 127.0.0.1:0 with a real SQLite file, driven over HTTP
+//! Integration tests: the real server on 127.0.0.1:0 with a real SQLite file (and, in `cluster`,
+//! several real nodes on PostgreSQL + NATS), driven over HTTP
 //! and WebSocket through the client SDK. One test binary, one module per area.
 
 mod api {
     pub mod accounts;
     pub mod chats;
+    pub mod cluster;
     pub mod common;
     pub mod crash;
     pub mod messages;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kolokol_bus::{Envelope, Received, Subscription};
+use kolokol_bus::Envelope;
 use kolokol_domain::{MembershipChange, Route};
 use kolokol_proto::{ChatId, Event, UserId};
 use kolokol_store::{MemberSnapshot, Store};
@@ -80,17 +80,8 @@ impl Hub {
         self.connections.lock().by_user.values().map(Vec::len).sum()
     }
 
-    /// Routes bus traffic until the bus shuts down.
-    pub async fn run(self: Arc<Self>, mut subscription: Box<dyn Subscription>) {
-        while let Some(received) = subscription.next().await {
-            match received {
-                Received::Event(envelope) => self.dispatch(envelope).await,
-                Received::Lagged => self.drop_everyone(),
-            }
-        }
-    }
-
-    async fn dispatch(&self, envelope: Arc<Envelope>) {
+    /// Delivers one envelope from the bus to this node's recipients.
+    pub async fn dispatch(&self, envelope: Arc<Envelope>) {
         match envelope.route {
             Route::User { user_id, .. } => {
                 self.forget_revoked_session(&envelope);
@@ -194,7 +185,7 @@ impl Hub {
 
     /// The bus lost envelopes for this node: every connection resumes from its cursor, and
     /// cached sessions are checked again in case a revocation was among the losses.
-    fn drop_everyone(&self) {
+    pub fn drop_everyone(&self) {
         tracing::warn!("event bus lagged; disconnecting clients so they resume");
         self.connections.lock().by_user.clear();
         self.members.lock().clear();

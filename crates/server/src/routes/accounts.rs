@@ -14,7 +14,7 @@ use kolokol_store::{NewSession, NewUser, Revoke};
 use crate::auth::{Caller, hash_password, hash_secret, new_secret, verify_password};
 use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::now_millis;
-use crate::state::AppState;
+use crate::state::{AppState, Limit};
 
 /// How long a WebSocket ticket stays valid.
 const TICKET_TTL_SECS: u64 = 60;
@@ -37,8 +37,11 @@ pub async fn register(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(request): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
-    state.limits.register_per_ip.check(&peer.ip().to_string())?;
+    state
+        .limit(Limit::RegisterPerIp, &peer.ip().to_string())
+        .await?;
     let username = validate::username(&request.username)?;
+    state.limit(Limit::RegisterPerUsername, &username).await?;
     validate::password(&request.password)?;
     let display_name = validate::display_name(&request.display_name)?;
     let (token, session) = new_session(request.device_name.as_deref())?;
@@ -59,9 +62,11 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
-    state.limits.login_per_ip.check(&peer.ip().to_string())?;
+    state
+        .limit(Limit::LoginPerIp, &peer.ip().to_string())
+        .await?;
     let username = request.username.to_ascii_lowercase();
-    state.limits.login_per_username.check(&username)?;
+    state.limit(Limit::LoginPerUsername, &username).await?;
     let credentials = state.store.credentials(&username).await?;
     let (user, hash) = match credentials {
         Some(found) => (Some(found.user), Some(found.password_hash)),

@@ -1,5 +1,7 @@
 //! Starting servers and making users for the tests.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use kolokol_client::proto::{
@@ -148,4 +150,30 @@ pub async fn send(
         .send_message(chat_id, &request)
         .await
         .map(|(message, _)| message)
+}
+
+/// Starts the real `kolokol serve` binary on a free port with `args` (and generous rate limits
+/// unless `env` says otherwise); returns it with its base URL, read from its first line.
+pub fn spawn_kolokol(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kolokol"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("KOLOKOL_REGISTER_PER_IP_PER_HOUR", "100000")
+        .env("KOLOKOL_LOGIN_PER_IP_PER_MINUTE", "100000")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kolokol");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("address line");
+    let base = line
+        .trim()
+        .strip_prefix("kolokol listening on ")
+        .unwrap_or_else(|| panic!("kolokol did not start: {line:?}"))
+        .to_owned();
+    (child, base)
 }

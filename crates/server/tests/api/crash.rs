@@ -3,9 +3,8 @@
 //! stay gap-free, and retrying any client_msg_id must never duplicate.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,29 +12,11 @@ use kolokol_client::proto::{ChatKind, CreateChatRequest, Message, SendMessageReq
 use kolokol_client::{Client, Page};
 use parking_lot::Mutex;
 
-use super::common::PASSWORD;
+use super::common::{PASSWORD, spawn_kolokol};
 
-/// Starts the real `kolokol` binary and returns it with its base URL.
 fn spawn_server(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kolokol"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("KOLOKOL_REGISTER_PER_IP_PER_HOUR", "1000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kolokol");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("address line");
-    let base = line
-        .trim()
-        .strip_prefix("kolokol listening on ")
-        .expect("address line")
-        .to_owned();
-    (child, base)
+    let data_dir = data_dir.to_str().expect("UTF-8 temp path");
+    spawn_kolokol(&["--data-dir", data_dir], &[])
 }
 
 async fn all_messages(client: &Client, chat_id: i64) -> Vec<Message> {

@@ -853,6 +853,24 @@ async fn registrations_are_rate_limited_per_address() {
     login.unwrap();
 }
 
+/// Probing whether a username exists by registering it over and over is limited per username,
+/// whatever addresses the attempts come from.
+#[tokio::test]
+async fn registrations_are_rate_limited_per_username() {
+    let server = common::start_with(|s| {
+        s.register_per_username_per_hour = 2;
+    })
+    .await;
+    let (anna, _) = server.user("anna").await;
+    let again = try_register(&server, &registration("anna", PASSWORD, "Anna")).await;
+    assert_refused(again, ErrorCode::UsernameTaken, 409);
+    let third = try_register(&server, &registration("ANNA", PASSWORD, "Anna")).await;
+    assert_refused(third, ErrorCode::RateLimited, 429);
+    // Other usernames have their own allowance, and Anna's account is untouched.
+    server.user("boris").await;
+    assert_eq!(anna.me().await.unwrap().username, "anna");
+}
+
 // The HTTP edge.
 
 #[tokio::test]

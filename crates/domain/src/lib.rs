@@ -1,9 +1,14 @@
-//! The rules of Kolokol, free of I/O: what input is valid, who may do what, how resume cursors
-//! are encoded and how an event is routed. Every storage backend and the server apply these same
-//! functions, so a rule is written once.
+//! The rules of Kolokol, free of I/O: what input is valid, who may do what, what a new chat is,
+//! when an invite admits, how far read receipts reach, how resume cursors are encoded and how an
+//! event is routed. Every storage backend and the server apply these same functions, and give the
+//! same refusals (see the constructors on [`Rejection`]), so a rule is written once.
 
 pub mod cursor;
+pub mod invite;
+pub mod new_chat;
 pub mod permissions;
+pub mod receipts;
+mod refusals;
 pub mod route;
 pub mod time;
 pub mod validate;

@@ -80,10 +80,14 @@ pub fn set_role(
     Ok(())
 }
 
-pub fn transfer_ownership(kind: ChatKind, actor: Role) -> Result<(), Rejection> {
+/// Handing the chat to another member (`to_self` when the owner names themselves).
+pub fn transfer_ownership(kind: ChatKind, actor: Role, to_self: bool) -> Result<(), Rejection> {
     manage(kind, actor)?;
     if actor != Role::Owner {
         return reject(ErrorCode::Forbidden, "only the owner transfers ownership");
+    }
+    if to_self {
+        return reject(ErrorCode::InvalidMembers, "you already own this chat");
     }
     Ok(())
 }
@@ -141,6 +145,16 @@ mod tests {
         assert!(delete_message(Group, Admin, false).is_ok());
         assert!(delete_message(Group, Member, false).is_err());
         assert!(delete_message(Group, Member, true).is_ok());
+    }
+
+    #[test]
+    fn only_the_owner_transfers_and_not_to_themselves() {
+        assert!(transfer_ownership(Group, Owner, false).is_ok());
+        assert!(transfer_ownership(Group, Admin, false).is_err());
+        assert_eq!(
+            transfer_ownership(Group, Owner, true).unwrap_err().code,
+            ErrorCode::InvalidMembers
+        );
     }
 
     #[test]

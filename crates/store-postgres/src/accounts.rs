@@ -1,10 +1,11 @@
 //! Users, sessions and WebSocket tickets.
 
-use kolokol_proto::{ErrorCode, Event, User, UserId};
+use kolokol_domain::Rejection;
+use kolokol_proto::{Event, User, UserId};
 use kolokol_store::{Actor, Credentials, NewSession, NewUser, Outcome, Revoke, SessionRecord};
 use sqlx::{PgConnection, Row};
 
-use crate::engine::{OpResult, refuse};
+use crate::engine::OpResult;
 use crate::events::Changes;
 use crate::rows;
 
@@ -41,7 +42,7 @@ pub async fn register(
     .await?;
     match row {
         Some(row) => Ok((rows::user(&row, 0)?, row.try_get(4)?)),
-        None => refuse(ErrorCode::UsernameTaken, "this username is taken"),
+        None => Err(Rejection::username_taken().into()),
     }
 }
 
@@ -228,7 +229,7 @@ pub async fn update_profile(
     .await?;
     match row {
         Some(row) => rows::user(&row, 0),
-        None => refuse(ErrorCode::UserNotFound, "no such user"),
+        None => Err(Rejection::no_such_user().into()),
     }
 }
 

@@ -3,17 +3,15 @@
 //! Every change to a chat starts by locking the chat's row ([`lock`]); the rules of
 //! `kolokol_domain::permissions` are then checked against what was read under that lock.
 
-use kolokol_domain::{MembershipChange, permissions};
-use kolokol_proto::{
-    Chat, ChatId, ChatKind, ErrorCode, Event, Invite, InvitePreview, Member, Role, User, UserId,
-};
-use kolokol_store::{Actor, NewChat, NewInvite, Outcome};
+use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
+use kolokol_proto::{Chat, ChatId, Event, Invite, InvitePreview, Member, Role, User, UserId};
+use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use crate::engine::{OpResult, refuse};
+use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, CHAT_WIDTH, ChatRow, chat_columns, label, message_columns, parse};
+use crate::rows::{self, CHAT_WIDTH, chat_columns, label, message_columns, parse};
 
 /// A chat locked for a change by one of its members.
 pub struct Locked {
@@ -29,10 +27,6 @@ impl Locked {
     }
 }
 
-fn not_member<T>() -> OpResult<T> {
-    refuse(ErrorCode::NotMember, "you are not a member of this chat")
-}
-
 /// Locks the chat for a change by `user_id` and reads it with their role (see
 /// `kolokol_lock_chat` in the migration); `NotMember` for outsiders and for chats that do not
 /// exist, so outsiders cannot probe which ids exist.
@@ -45,7 +39,9 @@ pub async fn lock(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) -> 
     .bind(user_id)
     .fetch_optional(conn)
     .await?;
-    let Some(row) = row else { return not_member() };
+    let Some(row) = row else {
+        return Err(Rejection::not_member().into());
+    };
     Ok(Locked {
         chat: rows::chat(&row, 0)?,
         event_pos: row.try_get(CHAT_WIDTH)?,
@@ -69,7 +65,9 @@ pub async fn membership(
         .bind(user_id)
         .fetch_optional(conn)
         .await?;
-    let Some(row) = row else { return not_member() };
+    let Some(row) = row else {
+        return Err(Rejection::not_member().into());
+    };
     Ok((rows::chat(&row, 0)?, parse(row.try_get(CHAT_WIDTH)?)?))
 }
 
@@ -88,13 +86,8 @@ async fn role_of(
 }
 
 async fn target_role(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) -> OpResult<Role> {
-    match role_of(conn, chat_id, user_id).await? {
-        Some(role) => Ok(role),
-        None => refuse(
-            ErrorCode::UserNotFound,
-            "that user is not a member of this chat",
-        ),
-    }
+    let role = role_of(conn, chat_id, user_id).await?;
+    role.ok_or_else(|| Rejection::target_not_member().into())
 }
 
 /// The users with these ids, in the order asked; `UserNotFound` names the first one missing.
@@ -111,7 +104,7 @@ async fn require_users(conn: &mut PgConnection, ids: &[UserId]) -> OpResult<Vec<
     ids.iter()
         .map(|&id| match found.iter().find(|user| user.id == id) {
             Some(user) => Ok(user.clone()),
-            None => refuse(ErrorCode::UserNotFound, format!("no user with id {id}")),
+            None => Err(Rejection::no_user_with_id(id).into()),
         })
         .collect()
 }
@@ -166,33 +159,9 @@ pub async fn create(
     chat: NewChat,
     now: i64,
 ) -> OpResult<Outcome<(ChatId, bool)>> {
-    let mut others: Vec<UserId> = chat
-        .member_ids
-        .into_iter()
-        .filter(|&id| id != actor.user_id)
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    let direct_key = match (chat.kind, &others[..]) {
-        (ChatKind::Direct, &[peer]) => {
-            require_users(&mut *conn, &[peer]).await?;
-            let (low, high) = (actor.user_id.min(peer), actor.user_id.max(peer));
-            Some(format!("{low}:{high}"))
-        }
-        (ChatKind::Direct, _) => {
-            return refuse(
-                ErrorCode::InvalidMembers,
-                "a direct chat needs exactly one other user",
-            );
-        }
-        _ => None,
-    };
-    let mut people = require_users(&mut *conn, &others).await?;
+    let plan = new_chat::plan(chat.kind, chat.title, actor.user_id, chat.member_ids)?;
+    let mut people = require_users(&mut *conn, &plan.others).await?;
     let creator = require_users(&mut *conn, &[actor.user_id]).await?.remove(0);
-    let title = match chat.kind {
-        ChatKind::Direct => None,
-        _ => chat.title,
-    };
     // A pair's direct chat is unique: when it exists (or another node creates it right now,
     // which this insert waits for), the existing one is the answer.
     let inserted: Option<ChatId> = sqlx::query_scalar(
@@ -201,48 +170,35 @@ pub async fn create(
          ON CONFLICT (direct_key) DO NOTHING
          RETURNING id",
     )
-    .bind(label(chat.kind))
-    .bind(&title)
-    .bind(&direct_key)
+    .bind(label(plan.kind))
+    .bind(&plan.title)
+    .bind(&plan.direct_key)
     .bind(actor.user_id)
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(chat_id) = inserted else {
         let existing: ChatId = sqlx::query_scalar("SELECT id FROM chats WHERE direct_key = $1")
-            .bind(&direct_key)
+            .bind(&plan.direct_key)
             .fetch_one(&mut *conn)
             .await?;
-        return Ok(Outcome {
-            value: (existing, false),
-            events: Vec::new(),
-        });
+        return Ok(Outcome::unchanged((existing, false)));
     };
 
     // The new row is this transaction's own until commit: its stream starts at 0.
     let mut changes = Changes::on_chat(chat_id, 0);
-    let info = kolokol_proto::ChatInfo {
-        id: chat_id,
-        kind: chat.kind,
-        title,
-        member_count: people.len() as i64 + 1,
-    };
     let created = changes.chat(
         Event::ChatCreated {
-            chat: info,
+            chat: plan.info(chat_id),
             created_by: actor.user_id,
         },
         None,
     );
-    let creator_role = match chat.kind {
-        ChatKind::Direct => Role::Member,
-        _ => Role::Owner,
-    };
     people.insert(0, creator);
     let mut added = Vec::with_capacity(people.len());
     for (index, user) in people.into_iter().enumerate() {
         let role = if index == 0 {
-            creator_role
+            plan.creator_role
         } else {
             Role::Member
         };
@@ -281,21 +237,13 @@ macro_rules! chat_view {
 }
 
 fn chat_view(row: &PgRow) -> OpResult<Chat> {
-    let chat = rows::chat(row, 0)?;
-    Ok(Chat {
-        id: chat.id,
-        kind: chat.kind,
-        title: chat.title,
+    Ok(rows::chat(row, 0)?.seen_by(MemberView {
         role: parse(row.try_get(CHAT_WIDTH)?)?,
         read_seq: row.try_get(CHAT_WIDTH + 1)?,
         unread_count: row.try_get(CHAT_WIDTH + 2)?,
         peer: rows::maybe_user(row, CHAT_WIDTH + 3)?,
         last_message: rows::message(row, CHAT_WIDTH + 7)?,
-        member_count: chat.member_count,
-        last_seq: chat.last_seq,
-        created_at: chat.created_at,
-        last_activity_at: chat.last_activity_at,
-    })
+    }))
 }
 
 pub async fn get(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpResult<Chat> {
@@ -307,7 +255,7 @@ pub async fn get(conn: &mut PgConnection, actor: Actor, chat_id: ChatId) -> OpRe
         .await?;
     match row {
         Some(row) => chat_view(&row),
-        None => not_member(),
+        None => Err(Rejection::not_member().into()),
     }
 }
 
@@ -363,7 +311,7 @@ pub async fn members(
     .fetch_all(conn)
     .await?;
     if rows.is_empty() {
-        return not_member();
+        return Err(Rejection::not_member().into());
     }
     rows.iter()
         .map(|row| {
@@ -498,11 +446,8 @@ pub async fn transfer_ownership(
     now: i64,
 ) -> OpResult<Outcome<()>> {
     let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
-    permissions::transfer_ownership(locked.chat.kind, locked.role)?;
+    permissions::transfer_ownership(locked.chat.kind, locked.role, user_id == actor.user_id)?;
     target_role(&mut *conn, chat_id, user_id).await?;
-    if user_id == actor.user_id {
-        return refuse(ErrorCode::InvalidMembers, "you already own this chat");
-    }
     let mut changes = locked.changes();
     update_role(&mut *conn, &mut changes, chat_id, user_id, Role::Owner).await?;
     update_role(
@@ -594,23 +539,9 @@ pub async fn revoke_invite(
         .await?
         .rows_affected();
     if deleted == 0 {
-        return refuse(ErrorCode::InviteNotFound, "no such invite link");
+        return Err(Rejection::invite_not_found().into());
     }
     Ok(())
-}
-
-/// The invite if it can be used now: it exists, has not expired and has uses left.
-fn usable(invite: Option<Invite>, now: i64) -> OpResult<Invite> {
-    let Some(invite) = invite else {
-        return refuse(ErrorCode::InviteNotFound, "no such invite link");
-    };
-    if matches!(invite.expires_at, Some(at) if at <= now) {
-        return refuse(ErrorCode::InviteExpired, "this invite link has expired");
-    }
-    if matches!(invite.max_uses, Some(max) if max <= invite.uses) {
-        return refuse(ErrorCode::InviteUsedUp, "this invite link has been used up");
-    }
-    Ok(invite)
 }
 
 async fn find_invite(conn: &mut PgConnection, code: &str) -> OpResult<Option<Invite>> {
@@ -628,7 +559,7 @@ pub async fn invite_preview(
     code: String,
     now: i64,
 ) -> OpResult<InvitePreview> {
-    let invite = usable(find_invite(&mut *conn, &code).await?, now)?;
+    let invite = invite::usable(find_invite(&mut *conn, &code).await?, now)?;
     let sql = concat!("SELECT ", chat_columns!(), " FROM chats c WHERE c.id = $1");
     let row = sqlx::query(sql)
         .bind(invite.chat_id)
@@ -649,18 +580,15 @@ pub async fn join_by_invite(
     now: i64,
 ) -> OpResult<Outcome<ChatId>> {
     let code = code.as_str();
-    let chat_id = usable(find_invite(&mut *conn, code).await?, now)?.chat_id;
+    let chat_id = invite::usable(find_invite(&mut *conn, code).await?, now)?.chat_id;
     let event_pos: i64 =
         sqlx::query_scalar("SELECT event_pos FROM chats WHERE id = $1 FOR NO KEY UPDATE")
             .bind(chat_id)
             .fetch_one(&mut *conn)
             .await?;
-    usable(find_invite(&mut *conn, code).await?, now)?;
+    invite::usable(find_invite(&mut *conn, code).await?, now)?;
     if role_of(&mut *conn, chat_id, actor.user_id).await?.is_some() {
-        return refuse(
-            ErrorCode::AlreadyMember,
-            "you are already a member of this chat",
-        );
+        return Err(Rejection::already_member().into());
     }
     let user = require_users(&mut *conn, &[actor.user_id]).await?.remove(0);
     let mut changes = Changes::on_chat(chat_id, event_pos);

@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use kolokol_domain::Rejection;
-use kolokol_proto::ErrorCode;
 use kolokol_store::{StoreError, StoreResult};
 use sqlx::{PgConnection, PgPool};
 
@@ -80,14 +79,6 @@ impl From<OpError> for StoreError {
 }
 
 pub type OpResult<T> = Result<T, OpError>;
-
-/// Shorthand for a refusal inside an operation.
-pub fn refuse<T>(
-    code: ErrorCode,
-    message: impl Into<std::borrow::Cow<'static, str>>,
-) -> OpResult<T> {
-    Err(OpError::Rejected(Rejection::new(code, message)))
-}
 
 /// The future of one operation on a connection.
 pub type Op<'c, T> = Pin<Box<dyn Future<Output = OpResult<T>> + Send + 'c>>;

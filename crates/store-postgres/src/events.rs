@@ -9,41 +9,13 @@ use std::collections::BTreeMap;
 
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{ChatId, Event, UserId};
+use kolokol_store::catch_up::{FollowedChat, Plan, Streams};
+use kolokol_store::event_log::{self, StoredEvent};
 use kolokol_store::{CatchUp, MemberSnapshot, Outcome, Published};
 use sqlx::{PgConnection, Row};
 
 use crate::engine::{OpError, OpResult};
 use crate::rows::{self, message_columns};
-
-/// How an event is stored: message events as a pointer to the message (rendered from its current
-/// state when read back, so deleted text leaves the log too), everything else as JSON.
-struct Stored {
-    kind: &'static str,
-    msg_seq: Option<i64>,
-    payload: Option<String>,
-}
-
-const MESSAGE_NEW: &str = "message.new";
-const MESSAGE_EDITED: &str = "message.edited";
-
-impl Stored {
-    fn of(event: &Event) -> OpResult<Stored> {
-        let pointer = |kind, seq| Stored {
-            kind,
-            msg_seq: Some(seq),
-            payload: None,
-        };
-        Ok(match event {
-            Event::MessageNew { message } => pointer(MESSAGE_NEW, message.seq),
-            Event::MessageEdited { message } => pointer(MESSAGE_EDITED, message.seq),
-            other => Stored {
-                kind: "other",
-                msg_seq: None,
-                payload: Some(serde_json::to_string(other)?),
-            },
-        })
-    }
-}
 
 enum Pending {
     Chat {
@@ -181,7 +153,7 @@ impl Changes {
         let mut payloads = Vec::new();
         for pending in &self.pending {
             if let Pending::Chat { pos, event, .. } = pending {
-                let stored = Stored::of(event)?;
+                let stored = StoredEvent::of(event)?;
                 positions.push(*pos);
                 kinds.push(stored.kind);
                 msg_seqs.push(stored.msg_seq);
@@ -209,68 +181,41 @@ impl Changes {
 }
 
 /// The streams a user follows, read in one statement: their own and every chat they are in.
-struct Streams {
-    user_pos: i64,
-    user_pruned: i64,
-    chats: Vec<Followed>,
-}
-
-/// A chat the user follows: where their view starts and where the stream stands.
-struct Followed {
-    chat_id: ChatId,
-    joined_pos: i64,
-    event_pos: i64,
-    pruned: i64,
-}
-
-impl Streams {
-    async fn read(conn: &mut PgConnection, user_id: UserId) -> OpResult<Streams> {
-        let rows = sqlx::query(
-            "SELECT u.event_pos, u.events_pruned, m.chat_id, m.joined_pos, c.event_pos, c.events_pruned
-             FROM users u
-             LEFT JOIN members m ON m.user_id = u.id
-             LEFT JOIN chats c ON c.id = m.chat_id
-             WHERE u.id = $1
-             ORDER BY m.chat_id",
-        )
-        .bind(user_id)
-        .fetch_all(conn)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Err(OpError::Internal(format!("no user {user_id}")));
-        };
-        let mut streams = Streams {
-            user_pos: first.try_get(0)?,
-            user_pruned: first.try_get(1)?,
-            chats: Vec::with_capacity(rows.len()),
-        };
-        for row in &rows {
-            if let Some(chat_id) = row.try_get::<Option<ChatId>, _>(2)? {
-                streams.chats.push(Followed {
-                    chat_id,
-                    joined_pos: row.try_get(3)?,
-                    event_pos: row.try_get(4)?,
-                    pruned: row.try_get(5)?,
-                });
-            }
-        }
-        Ok(streams)
-    }
-
-    fn current(&self) -> Cursor {
-        Cursor {
-            user_pos: self.user_pos,
-            chats: self
-                .chats
-                .iter()
-                .map(|chat| (chat.chat_id, chat.event_pos))
-                .collect(),
+async fn followed_streams(conn: &mut PgConnection, user_id: UserId) -> OpResult<Streams> {
+    let rows = sqlx::query(
+        "SELECT u.event_pos, u.events_pruned, m.chat_id, m.joined_pos, c.event_pos, c.events_pruned
+         FROM users u
+         LEFT JOIN members m ON m.user_id = u.id
+         LEFT JOIN chats c ON c.id = m.chat_id
+         WHERE u.id = $1
+         ORDER BY m.chat_id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Err(OpError::Internal(format!("no user {user_id}")));
+    };
+    let mut streams = Streams {
+        user_pos: first.try_get(0)?,
+        user_pruned: first.try_get(1)?,
+        chats: Vec::with_capacity(rows.len()),
+    };
+    for row in &rows {
+        if let Some(chat_id) = row.try_get::<Option<ChatId>, _>(2)? {
+            streams.chats.push(FollowedChat {
+                chat_id,
+                joined_pos: row.try_get(3)?,
+                event_pos: row.try_get(4)?,
+                pruned: row.try_get(5)?,
+            });
         }
     }
+    Ok(streams)
 }
 
 pub async fn current_cursor(conn: &mut PgConnection, user_id: UserId) -> OpResult<Cursor> {
-    Ok(Streams::read(conn, user_id).await?.current())
+    Ok(followed_streams(conn, user_id).await?.current())
 }
 
 /// Runs inside one snapshot, so stream heads, pruning marks and events all agree.
@@ -280,36 +225,19 @@ pub async fn catch_up(
     cursor: Cursor,
     limit: u32,
 ) -> OpResult<CatchUp> {
-    let streams = Streams::read(&mut *conn, user_id).await?;
-    // Each followed chat resumes after the cursor's position, but never before the user joined;
-    // a chat the cursor does not name is read from the join on.
-    let mut resume: Vec<(ChatId, i64)> = Vec::new();
-    let mut pruned_away = cursor.user_pos < streams.user_pruned;
-    for chat in &streams.chats {
-        let joined = chat.joined_pos - 1;
-        let after = match cursor.chats.get(&chat.chat_id) {
-            Some(&pos) if pos > joined => pos,
-            _ => joined,
-        };
-        pruned_away |= after < chat.pruned;
-        if after < chat.event_pos {
-            resume.push((chat.chat_id, after));
-        }
-    }
-    if pruned_away {
-        return Ok(CatchUp::Resync {
-            current: streams.current(),
-        });
-    }
+    let reads = match followed_streams(&mut *conn, user_id).await?.plan(&cursor) {
+        Plan::Resync { current } => return Ok(CatchUp::Resync { current }),
+        Plan::Read(reads) => reads,
+    };
 
     let limit = i64::from(limit);
     let mut events = Vec::new();
-    if cursor.user_pos < streams.user_pos {
+    if let Some(user_after) = reads.user_after {
         let rows = sqlx::query(
             "SELECT pos, payload FROM user_events WHERE user_id = $1 AND pos > $2 ORDER BY pos LIMIT $3",
         )
         .bind(user_id)
-        .bind(cursor.user_pos)
+        .bind(user_after)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -325,8 +253,8 @@ pub async fn catch_up(
         }
     }
     let room = limit - events.len() as i64;
-    if room > 0 && !resume.is_empty() {
-        chat_events(conn, &resume, room, &mut events).await?;
+    if room > 0 && !reads.chats.is_empty() {
+        chat_events(conn, &reads.chats, room, &mut events).await?;
     }
     Ok(CatchUp::Events(events))
 }
@@ -364,21 +292,12 @@ async fn chat_events(
         let chat_id: ChatId = row.try_get(0)?;
         let kind: String = row.try_get(2)?;
         let payload: Option<String> = row.try_get(3)?;
-        let msg_seq: Option<i64> = row.try_get(4)?;
-        let event = match (msg_seq, payload) {
-            (Some(seq), _) => {
-                let message = rows::message(&row, MESSAGE_AT)?.ok_or_else(|| {
-                    OpError::Internal(format!("event points at a missing message {seq}"))
-                })?;
-                if kind == MESSAGE_EDITED {
-                    Event::MessageEdited { message }
-                } else {
-                    Event::MessageNew { message }
-                }
-            }
-            (None, Some(payload)) => serde_json::from_str(&payload)?,
-            (None, None) => continue,
-        };
+        let event = event_log::restore(&kind, row.try_get(4)?, payload.as_deref(), |seq| {
+            rows::message(&row, MESSAGE_AT)?.ok_or_else(|| {
+                OpError::Internal(format!("event points at a missing message {seq}"))
+            })
+        })?;
+        let Some(event) = event else { continue };
         out.push(Published {
             route: Route::Chat {
                 chat_id,
@@ -415,71 +334,80 @@ pub async fn chat_members(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<
 /// Streams pruned per transaction, so a large prune never holds many chats' locks for long.
 const PRUNE_BATCH: i64 = 256;
 
-/// Prunes the next batch of chat streams with events older than `before`: locks their rows in id
-/// order, deletes the old events and records how far each stream was pruned. Returns the number
-/// of events deleted and whether any stream was found.
-pub async fn prune_chat_batch(conn: &mut PgConnection, before: i64) -> OpResult<(u64, bool)> {
-    let locked: Vec<ChatId> = sqlx::query_scalar(
-        "SELECT id FROM chats WHERE id IN (
-             SELECT chat_id FROM chat_events WHERE created_at < $1
-             GROUP BY chat_id ORDER BY chat_id LIMIT $2
-         )
-         ORDER BY id FOR NO KEY UPDATE",
-    )
-    .bind(before)
-    .bind(PRUNE_BATCH)
-    .fetch_all(&mut *conn)
-    .await?;
-    if locked.is_empty() {
-        return Ok((0, false));
-    }
-    let deleted: i64 = sqlx::query_scalar(
-        "WITH gone AS (
-             DELETE FROM chat_events WHERE chat_id = ANY($2) AND created_at < $1 RETURNING chat_id, pos
-         ), marked AS (
-             UPDATE chats c SET events_pruned = GREATEST(c.events_pruned, g.pos)
-             FROM (SELECT chat_id, max(pos) AS pos FROM gone GROUP BY chat_id) g
-             WHERE c.id = g.chat_id
-         )
-         SELECT count(*) FROM gone",
-    )
-    .bind(before)
-    .bind(&locked)
-    .fetch_one(conn)
-    .await?;
-    Ok((deleted as u64, true))
+/// The two kinds of event stream: each chat's and each user's own. Their tables differ only in
+/// names, so one set of statements (below) prunes both.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Chat,
+    User,
 }
 
-/// The same for users' own streams.
-pub async fn prune_user_batch(conn: &mut PgConnection, before: i64) -> OpResult<(u64, bool)> {
-    let locked: Vec<UserId> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE id IN (
-             SELECT user_id FROM user_events WHERE created_at < $1
-             GROUP BY user_id ORDER BY user_id LIMIT $2
-         )
-         ORDER BY id FOR NO KEY UPDATE",
-    )
-    .bind(before)
-    .bind(PRUNE_BATCH)
-    .fetch_all(&mut *conn)
-    .await?;
+struct PruneStatements {
+    /// Locks the rows of the next batch of streams with events older than `$1`, in id order.
+    lock: &'static str,
+    /// Deletes the old events of the streams `$2` and records how far each was pruned.
+    delete: &'static str,
+}
+
+/// The statements for the streams kept on `$owners` rows, with events in `$events` keyed by
+/// `$owner`.
+#[rustfmt::skip]
+macro_rules! prune_statements {
+    ($owners:literal, $events:literal, $owner:literal) => {
+        PruneStatements {
+            lock: concat!(
+                "SELECT id FROM ", $owners, " WHERE id IN (
+                     SELECT ", $owner, " FROM ", $events, " WHERE created_at < $1
+                     GROUP BY ", $owner, " ORDER BY ", $owner, " LIMIT $2
+                 )
+                 ORDER BY id FOR NO KEY UPDATE"
+            ),
+            delete: concat!(
+                "WITH gone AS (
+                     DELETE FROM ", $events, " WHERE ", $owner, " = ANY($2) AND created_at < $1
+                     RETURNING ", $owner, " AS owner, pos
+                 ), marked AS (
+                     UPDATE ", $owners, " o SET events_pruned = GREATEST(o.events_pruned, g.pos)
+                     FROM (SELECT owner, max(pos) AS pos FROM gone GROUP BY owner) g
+                     WHERE o.id = g.owner
+                 )
+                 SELECT count(*) FROM gone"
+            ),
+        }
+    };
+}
+
+impl Stream {
+    fn prune_statements(self) -> PruneStatements {
+        match self {
+            Stream::Chat => prune_statements!("chats", "chat_events", "chat_id"),
+            Stream::User => prune_statements!("users", "user_events", "user_id"),
+        }
+    }
+}
+
+/// Prunes the next batch of `stream`s with events older than `before`: locks their rows in id
+/// order, deletes the old events and records how far each stream was pruned. Returns the number
+/// of events deleted and whether any stream was found.
+pub async fn prune_batch(
+    conn: &mut PgConnection,
+    stream: Stream,
+    before: i64,
+) -> OpResult<(u64, bool)> {
+    let statements = stream.prune_statements();
+    let locked: Vec<i64> = sqlx::query_scalar(statements.lock)
+        .bind(before)
+        .bind(PRUNE_BATCH)
+        .fetch_all(&mut *conn)
+        .await?;
     if locked.is_empty() {
         return Ok((0, false));
     }
-    let deleted: i64 = sqlx::query_scalar(
-        "WITH gone AS (
-             DELETE FROM user_events WHERE user_id = ANY($2) AND created_at < $1 RETURNING user_id, pos
-         ), marked AS (
-             UPDATE users u SET events_pruned = GREATEST(u.events_pruned, g.pos)
-             FROM (SELECT user_id, max(pos) AS pos FROM gone GROUP BY user_id) g
-             WHERE u.id = g.user_id
-         )
-         SELECT count(*) FROM gone",
-    )
-    .bind(before)
-    .bind(&locked)
-    .fetch_one(conn)
-    .await?;
+    let deleted: i64 = sqlx::query_scalar(statements.delete)
+        .bind(before)
+        .bind(&locked)
+        .fetch_one(conn)
+        .await?;
     Ok((deleted as u64, true))
 }
 

@@ -60,6 +60,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::engine::{Engine, Mode};
+use crate::events::Stream;
 
 /// The schema, embedded in the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -555,28 +556,18 @@ impl Store for PostgresStore {
     /// never holds many chats' locks (and so their senders) for long.
     async fn prune_events(&self, before: Millis) -> StoreResult<u64> {
         let mut deleted = 0;
-        loop {
-            let (count, more) = self
-                .engine
-                .run(Mode::Write, |c| {
-                    Box::pin(events::prune_chat_batch(c, before))
-                })
-                .await?;
-            deleted += count;
-            if !more {
-                break;
-            }
-        }
-        loop {
-            let (count, more) = self
-                .engine
-                .run(Mode::Write, |c| {
-                    Box::pin(events::prune_user_batch(c, before))
-                })
-                .await?;
-            deleted += count;
-            if !more {
-                break;
+        for stream in [Stream::Chat, Stream::User] {
+            loop {
+                let (count, more) = self
+                    .engine
+                    .run(Mode::Write, |c| {
+                        Box::pin(events::prune_batch(c, stream, before))
+                    })
+                    .await?;
+                deleted += count;
+                if !more {
+                    break;
+                }
             }
         }
         self.engine

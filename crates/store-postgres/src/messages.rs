@@ -1,18 +1,14 @@
 //! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
 //! read markers.
 
-use kolokol_domain::{Route, permissions, validate};
-use kolokol_proto::{ChatId, ChatKind, ErrorCode, Event, Message, Role, Seq, UserId};
+use kolokol_domain::{Rejection, Route, permissions, receipts, validate};
+use kolokol_proto::{ChatId, ChatKind, Event, Message, Role, Seq, UserId};
 use kolokol_store::{Actor, NewMessage, Outcome, Page, Published};
 use sqlx::{PgConnection, Row};
 
 use crate::chats::{Locked, lock};
-use crate::engine::{OpError, OpResult, refuse};
+use crate::engine::{OpError, OpResult};
 use crate::rows::{self, label, message_columns, parse};
-
-/// Above this many members a read marker goes only to the reader's own devices, and "read by"
-/// lists are not offered (as in the SQLite store).
-const READ_RECEIPT_MAX_MEMBERS: i64 = 100;
 
 /// The `kind:role` pairs `kolokol_domain::permissions::post` allows, for `kolokol_send`: the rule
 /// is evaluated here, once, rather than written again in SQL.
@@ -30,24 +26,15 @@ pub fn posting_pairs() -> Vec<String> {
     pairs
 }
 
-fn missing<T>() -> OpResult<T> {
-    refuse(
-        ErrorCode::MessageNotFound,
-        "no message with that seq in this chat",
-    )
-}
-
 async fn existing(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
-    match rows::fetch_message(conn, chat_id, seq).await? {
-        Some(message) => Ok(message),
-        None => missing(),
-    }
+    let message = rows::fetch_message(conn, chat_id, seq).await?;
+    message.ok_or_else(|| Rejection::no_message().into())
 }
 
 async fn live(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
     let message = existing(conn, chat_id, seq).await?;
     if message.deleted {
-        return refuse(ErrorCode::MessageDeleted, "the message was deleted");
+        return Err(Rejection::message_deleted().into());
     }
     Ok(message)
 }
@@ -80,12 +67,9 @@ pub async fn send(
         "created" => {}
         "repeated" => {
             let original = existing(conn, chat_id, row.try_get(4)?).await?;
-            return Ok(Outcome {
-                value: (original, false),
-                events: Vec::new(),
-            });
+            return Ok(Outcome::unchanged((original, false)));
         }
-        "not_member" => return refuse(ErrorCode::NotMember, "you are not a member of this chat"),
+        "not_member" => return Err(Rejection::not_member().into()),
         "refused" => {
             let kind: ChatKind = parse(row.try_get(1)?)?;
             let role: Role = parse(row.try_get(2)?)?;
@@ -94,28 +78,17 @@ pub async fn send(
                 "kolokol_send refused a post the rule allows".into(),
             ));
         }
-        "bad_reply" => {
-            return refuse(
-                ErrorCode::MessageNotFound,
-                "reply_to names no message of this chat",
-            );
-        }
+        "bad_reply" => return Err(Rejection::no_reply_target().into()),
         other => return Err(OpError::Internal(format!("kolokol_send said {other:?}"))),
     }
-    let message = Message {
-        id: row.try_get(3)?,
+    let message = new.into_message(
         chat_id,
-        seq: row.try_get(4)?,
-        sender_id: actor.user_id,
-        client_msg_id: new.client_msg_id,
-        text: new.text,
-        reply_to: new.reply_to,
-        mentions: row.try_get(6)?,
-        reactions: Vec::new(),
-        created_at: now,
-        edited_at: None,
-        deleted: false,
-    };
+        actor.user_id,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(6)?,
+        now,
+    );
     let published = Published {
         route: Route::Chat {
             chat_id,
@@ -171,7 +144,7 @@ pub async fn history(
         .fetch_all(conn)
         .await?;
     if rows.is_empty() {
-        return refuse(ErrorCode::NotMember, "you are not a member of this chat");
+        return Err(Rejection::not_member().into());
     }
     let mut messages = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -233,10 +206,7 @@ pub async fn delete(
     let Locked { chat, role, .. } = &locked;
     permissions::delete_message(chat.kind, *role, message.sender_id == actor.user_id)?;
     if message.deleted {
-        return Ok(Outcome {
-            value: (),
-            events: Vec::new(),
-        });
+        return Ok(Outcome::unchanged(()));
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     sqlx::query(
@@ -318,7 +288,7 @@ pub async fn mark_read(
             user_id: actor.user_id,
             seq,
         };
-        if locked.chat.member_count <= READ_RECEIPT_MAX_MEMBERS {
+        if receipts::shared_with_chat(locked.chat.member_count) {
             changes.chat(event, None);
         } else {
             changes.user(actor.user_id, event);
@@ -350,16 +320,11 @@ pub async fn read_by(
     .fetch_optional(conn)
     .await?;
     let Some(row) = row else {
-        return refuse(ErrorCode::NotMember, "you are not a member of this chat");
+        return Err(Rejection::not_member().into());
     };
-    if row.try_get::<i64, _>(0)? > READ_RECEIPT_MAX_MEMBERS {
-        return refuse(
-            ErrorCode::ChatTooLarge,
-            "read receipts are kept for chats of up to 100 members",
-        );
-    }
+    receipts::read_by(row.try_get(0)?)?;
     if row.try_get::<Option<UserId>, _>(1)?.is_none() {
-        return missing();
+        return Err(Rejection::no_message().into());
     }
     Ok(row.try_get(2)?)
 }
@@ -373,6 +338,6 @@ pub async fn check_member(conn: &mut PgConnection, actor: Actor, chat_id: ChatId
             .await?;
     match found {
         Some(_) => Ok(()),
-        None => refuse(ErrorCode::NotMember, "you are not a member of this chat"),
+        None => Err(Rejection::not_member().into()),
     }
 }

@@ -3,7 +3,8 @@
 //! Chat kinds and roles are stored as the same words the wire format uses, so they are converted
 //! with `kolokol_proto`'s own serde names rather than a second table of strings.
 
-use kolokol_proto::{ChatId, ChatInfo, ChatKind, Message, Reaction, Seq, User, UserId};
+use kolokol_proto::{ChatId, Message, Reaction, Seq, User, UserId};
+use kolokol_store::ChatRow;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
@@ -39,29 +40,6 @@ pub fn maybe_user(row: &PgRow, at: usize) -> OpResult<Option<User>> {
     match row.try_get::<Option<UserId>, _>(at)? {
         Some(_) => user(row, at).map(Some),
         None => Ok(None),
-    }
-}
-
-/// The parts of a chat row that rules and events need.
-#[derive(Debug, Clone)]
-pub struct ChatRow {
-    pub id: ChatId,
-    pub kind: ChatKind,
-    pub title: Option<String>,
-    pub member_count: i64,
-    pub last_seq: Seq,
-    pub created_at: i64,
-    pub last_activity_at: i64,
-}
-
-impl ChatRow {
-    pub fn info(&self) -> ChatInfo {
-        ChatInfo {
-            id: self.id,
-            kind: self.kind,
-            title: self.title.clone(),
-            member_count: self.member_count,
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Users, sessions and WebSocket tickets.
 
-use kolokol_domain::reject;
-use kolokol_proto::{ErrorCode, Event, User, UserId};
+use kolokol_domain::Rejection;
+use kolokol_proto::{Event, User, UserId};
 use kolokol_store::{Actor, Credentials, NewSession, NewUser, Outcome, Revoke, SessionRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -19,7 +19,7 @@ pub fn register(
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)")?
         .query_row([&user.username], |row| row.get(0))?;
     if taken {
-        return Ok(reject(ErrorCode::UsernameTaken, "this username is taken")?);
+        return Err(Rejection::username_taken().into());
     }
     let id: UserId = conn
         .prepare_cached(
@@ -162,10 +162,7 @@ pub fn update_profile(
         "UPDATE users SET display_name = coalesce(?2, display_name), about = coalesce(?3, about) WHERE id = ?1",
     )?
     .execute(params![user_id, display_name, about])?;
-    match rows::user_by_id(conn, user_id)? {
-        Some(user) => Ok(user),
-        None => Ok(reject(ErrorCode::UserNotFound, "no such user")?),
-    }
+    rows::user_by_id(conn, user_id)?.ok_or_else(|| Rejection::no_such_user().into())
 }
 
 pub fn create_ws_ticket(

@@ -1,15 +1,13 @@
 //! Chats, membership and invite links.
 
-use kolokol_domain::{MembershipChange, permissions, reject};
-use kolokol_proto::{
-    Chat, ChatId, ChatKind, ErrorCode, Event, Invite, InvitePreview, Member, Role, UserId,
-};
-use kolokol_store::{Actor, NewChat, NewInvite, Outcome};
+use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
+use kolokol_proto::{Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Role, UserId};
+use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, CHAT_COLUMNS, ChatRow, USER_COLUMNS, parse_role, role_str};
+use crate::rows::{self, CHAT_COLUMNS, USER_COLUMNS, parse_role, role_str};
 
 /// The chat and the actor's role in it, or `NotMember` (also for chats that do not exist, so
 /// outsiders cannot probe which ids exist).
@@ -27,13 +25,7 @@ pub fn membership(conn: &Connection, actor: UserId, chat_id: ChatId) -> OpResult
             ))
         })
         .optional()?;
-    match found {
-        Some(found) => Ok(found),
-        None => Ok(reject(
-            ErrorCode::NotMember,
-            "you are not a member of this chat",
-        )?),
-    }
+    found.ok_or_else(|| Rejection::not_member().into())
 }
 
 fn role_of(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Option<Role>> {
@@ -45,23 +37,11 @@ fn role_of(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Opti
 }
 
 fn target_role(conn: &Connection, chat_id: ChatId, user_id: UserId) -> OpResult<Role> {
-    match role_of(conn, chat_id, user_id)? {
-        Some(role) => Ok(role),
-        None => Ok(reject(
-            ErrorCode::UserNotFound,
-            "that user is not a member of this chat",
-        )?),
-    }
+    role_of(conn, chat_id, user_id)?.ok_or_else(|| Rejection::target_not_member().into())
 }
 
 fn require_user(conn: &Connection, user_id: UserId) -> OpResult<kolokol_proto::User> {
-    match rows::user_by_id(conn, user_id)? {
-        Some(user) => Ok(user),
-        None => Ok(reject(
-            ErrorCode::UserNotFound,
-            format!("no user with id {user_id}"),
-        )?),
-    }
+    rows::user_by_id(conn, user_id)?.ok_or_else(|| Rejection::no_user_with_id(user_id).into())
 }
 
 /// Adds one member with a `member.added` event. Their view of the chat's stream starts at
@@ -102,46 +82,22 @@ pub fn create(
     chat: NewChat,
     now: i64,
 ) -> OpResult<Outcome<(ChatId, bool)>> {
-    let mut others: Vec<UserId> = chat
-        .member_ids
-        .into_iter()
-        .filter(|&id| id != actor.user_id)
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    let direct_key = match chat.kind {
-        ChatKind::Direct => {
-            let [peer] = others[..] else {
-                return Ok(reject(
-                    ErrorCode::InvalidMembers,
-                    "a direct chat needs exactly one other user",
-                )?);
-            };
-            require_user(conn, peer)?;
-            let key = format!("{}:{}", actor.user_id.min(peer), actor.user_id.max(peer));
-            let existing: Option<ChatId> = conn
-                .prepare_cached("SELECT id FROM chats WHERE direct_key = ?1")?
-                .query_row([&key], |row| row.get(0))
-                .optional()?;
-            if let Some(id) = existing {
-                return Ok(Outcome {
-                    value: (id, false),
-                    events: Vec::new(),
-                });
-            }
-            Some(key)
-        }
-        _ => None,
-    };
-    let users = others
+    let plan = new_chat::plan(chat.kind, chat.title, actor.user_id, chat.member_ids)?;
+    let users = plan
+        .others
         .iter()
         .map(|&id| require_user(conn, id))
         .collect::<OpResult<Vec<_>>>()?;
+    if let Some(key) = &plan.direct_key {
+        let existing: Option<ChatId> = conn
+            .prepare_cached("SELECT id FROM chats WHERE direct_key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(Outcome::unchanged((id, false)));
+        }
+    }
     let creator = require_user(conn, actor.user_id)?;
-    let title = match chat.kind {
-        ChatKind::Direct => None,
-        _ => chat.title,
-    };
     let chat_id: ChatId = conn
         .prepare_cached(
             "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at)
@@ -149,9 +105,9 @@ pub fn create(
         )?
         .query_row(
             params![
-                rows::kind_str(chat.kind),
-                title,
-                direct_key,
+                rows::kind_str(plan.kind),
+                plan.title,
+                plan.direct_key,
                 actor.user_id,
                 now
             ],
@@ -159,33 +115,22 @@ pub fn create(
         )?;
 
     let mut changes = Changes::default();
-    let info = kolokol_proto::ChatInfo {
-        id: chat_id,
-        kind: chat.kind,
-        title,
-        member_count: users.len() as i64 + 1,
-    };
     let created = changes.chat(
         conn,
         chat_id,
         Event::ChatCreated {
-            chat: info,
+            chat: plan.info(chat_id),
             created_by: actor.user_id,
         },
         None,
         now,
     )?;
-    let creator_role = if chat.kind == ChatKind::Direct {
-        Role::Member
-    } else {
-        Role::Owner
-    };
     insert_member(
         conn,
         &mut changes,
         chat_id,
         creator,
-        creator_role,
+        plan.creator_role,
         Some(created),
         now,
     )?;
@@ -231,20 +176,13 @@ fn view(
         0 => None,
         seq => rows::message(conn, chat.id, seq)?,
     };
-    Ok(Chat {
-        id: chat.id,
-        kind: chat.kind,
-        title: chat.title,
-        peer,
+    Ok(chat.seen_by(MemberView {
         role,
-        member_count: chat.member_count,
-        last_seq: chat.last_seq,
         read_seq,
         unread_count,
+        peer,
         last_message,
-        created_at: chat.created_at,
-        last_activity_at: chat.last_activity_at,
-    })
+    }))
 }
 
 pub fn get(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Chat> {
@@ -427,14 +365,8 @@ pub fn transfer_ownership(
     now: i64,
 ) -> OpResult<Outcome<()>> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
-    permissions::transfer_ownership(chat.kind, role)?;
+    permissions::transfer_ownership(chat.kind, role, user_id == actor.user_id)?;
     target_role(conn, chat_id, user_id)?;
-    if user_id == actor.user_id {
-        return Ok(reject(
-            ErrorCode::InvalidMembers,
-            "you already own this chat",
-        )?);
-    }
     let mut changes = Changes::default();
     update_role(conn, &mut changes, chat_id, user_id, Role::Owner, now)?;
     update_role(conn, &mut changes, chat_id, actor.user_id, Role::Admin, now)?;
@@ -500,34 +432,18 @@ pub fn revoke_invite(conn: &Connection, actor: Actor, chat_id: ChatId, code: &st
         .prepare_cached("DELETE FROM invites WHERE chat_id = ?1 AND code = ?2")?
         .execute(params![chat_id, code])?;
     if deleted == 0 {
-        return Ok(reject(ErrorCode::InviteNotFound, "no such invite link")?);
+        return Err(Rejection::invite_not_found().into());
     }
     Ok(())
 }
 
-/// A usable invite: it exists, has not expired and has uses left.
 fn usable_invite(conn: &Connection, code: &str, now: i64) -> OpResult<Invite> {
     let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?1");
-    let Some(invite) = conn
+    let found = conn
         .prepare_cached(&sql)?
         .query_row([code], invite_from_row)
-        .optional()?
-    else {
-        return Ok(reject(ErrorCode::InviteNotFound, "no such invite link")?);
-    };
-    if invite.expires_at.is_some_and(|at| now >= at) {
-        return Ok(reject(
-            ErrorCode::InviteExpired,
-            "this invite link has expired",
-        )?);
-    }
-    if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-        return Ok(reject(
-            ErrorCode::InviteUsedUp,
-            "this invite link has been used up",
-        )?);
-    }
-    Ok(invite)
+        .optional()?;
+    Ok(invite::usable(found, now)?)
 }
 
 fn chat_row(conn: &Connection, chat_id: ChatId) -> OpResult<ChatRow> {
@@ -553,10 +469,7 @@ pub fn join_by_invite(
 ) -> OpResult<Outcome<ChatId>> {
     let invite = usable_invite(conn, code, now)?;
     if role_of(conn, invite.chat_id, actor.user_id)?.is_some() {
-        return Ok(reject(
-            ErrorCode::AlreadyMember,
-            "you are already a member of this chat",
-        )?);
+        return Err(Rejection::already_member().into());
     }
     let user = require_user(conn, actor.user_id)?;
     let mut changes = Changes::default();

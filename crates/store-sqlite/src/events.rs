@@ -2,32 +2,18 @@
 
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{ChatId, Event, UserId};
+use kolokol_store::catch_up::{FollowedChat, Plan, Streams};
+use kolokol_store::event_log::{self, StoredEvent};
 use kolokol_store::{CatchUp, MemberSnapshot, Outcome, Published};
 use rusqlite::{Connection, params};
 
-use crate::engine::OpResult;
+use crate::engine::{OpError, OpResult};
 use crate::rows;
 
 /// The events one write commits, in order.
 #[derive(Default)]
 pub struct Changes {
     pub events: Vec<Published>,
-}
-
-/// Message events are stored as a pointer to the message and rendered from its current state.
-fn message_seq(event: &Event) -> Option<i64> {
-    match event {
-        Event::MessageNew { message } | Event::MessageEdited { message } => Some(message.seq),
-        _ => None,
-    }
-}
-
-fn kind_of(event: &Event) -> &'static str {
-    match event {
-        Event::MessageNew { .. } => "message.new",
-        Event::MessageEdited { .. } => "message.edited",
-        _ => "other",
-    }
 }
 
 impl Changes {
@@ -68,15 +54,11 @@ impl Changes {
         membership: Option<MembershipChange>,
         now: i64,
     ) -> OpResult<()> {
-        let msg_seq = message_seq(&event);
-        let payload = match msg_seq {
-            Some(_) => None,
-            None => Some(serde_json::to_string(&event)?),
-        };
+        let stored = StoredEvent::of(&event)?;
         conn.prepare_cached(
             "INSERT INTO chat_events (chat_id, pos, msg_seq, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![chat_id, pos, msg_seq, kind_of(&event), payload, now])?;
+        .execute(params![chat_id, pos, stored.msg_seq, stored.kind, stored.payload, now])?;
         self.events.push(Published {
             route: Route::Chat {
                 chat_id,
@@ -113,43 +95,35 @@ impl Changes {
     }
 }
 
-/// A chat the user follows: where their view starts and where the stream stands.
-struct Followed {
-    chat_id: ChatId,
-    joined_pos: i64,
-    event_pos: i64,
-    pruned: i64,
-}
-
-fn followed_chats(conn: &Connection, user_id: UserId) -> OpResult<Vec<Followed>> {
+/// The user's own stream and every chat they are in (the caller's read transaction keeps the two
+/// reads consistent).
+fn followed_streams(conn: &Connection, user_id: UserId) -> OpResult<Streams> {
+    let (user_pos, user_pruned) = conn
+        .prepare_cached("SELECT event_pos, events_pruned FROM users WHERE id = ?1")?
+        .query_row([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let mut statement = conn.prepare_cached(
         "SELECT m.chat_id, m.joined_pos, c.event_pos, c.events_pruned
          FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1 ORDER BY m.chat_id",
     )?;
-    let rows = statement.query_map([user_id], |row| {
-        Ok(Followed {
-            chat_id: row.get(0)?,
-            joined_pos: row.get(1)?,
-            event_pos: row.get(2)?,
-            pruned: row.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn user_stream(conn: &Connection, user_id: UserId) -> OpResult<(i64, i64)> {
-    Ok(conn
-        .prepare_cached("SELECT event_pos, events_pruned FROM users WHERE id = ?1")?
-        .query_row([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?)
+    let chats = statement
+        .query_map([user_id], |row| {
+            Ok(FollowedChat {
+                chat_id: row.get(0)?,
+                joined_pos: row.get(1)?,
+                event_pos: row.get(2)?,
+                pruned: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Streams {
+        user_pos,
+        user_pruned,
+        chats,
+    })
 }
 
 pub fn current_cursor(conn: &Connection, user_id: UserId) -> OpResult<Cursor> {
-    let (user_pos, _) = user_stream(conn, user_id)?;
-    let chats = followed_chats(conn, user_id)?
-        .into_iter()
-        .map(|chat| (chat.chat_id, chat.event_pos))
-        .collect();
-    Ok(Cursor { user_pos, chats })
+    Ok(followed_streams(conn, user_id)?.current())
 }
 
 pub fn catch_up(
@@ -158,39 +132,18 @@ pub fn catch_up(
     cursor: &Cursor,
     limit: u32,
 ) -> OpResult<CatchUp> {
-    let (user_pos, user_pruned) = user_stream(conn, user_id)?;
-    let chats = followed_chats(conn, user_id)?;
-    // Where each followed chat resumes: never before the user joined it.
-    let starts: Vec<i64> = chats
-        .iter()
-        .map(|chat| {
-            let from_join = chat.joined_pos - 1;
-            cursor
-                .chats
-                .get(&chat.chat_id)
-                .map_or(from_join, |&pos| pos.max(from_join))
-        })
-        .collect();
-    let too_old = cursor.user_pos < user_pruned
-        || chats
-            .iter()
-            .zip(&starts)
-            .any(|(chat, &start)| start < chat.pruned);
-    if too_old {
-        let current = Cursor {
-            user_pos,
-            chats: chats.iter().map(|c| (c.chat_id, c.event_pos)).collect(),
-        };
-        return Ok(CatchUp::Resync { current });
-    }
+    let reads = match followed_streams(conn, user_id)?.plan(cursor) {
+        Plan::Resync { current } => return Ok(CatchUp::Resync { current }),
+        Plan::Read(reads) => reads,
+    };
 
     let mut events = Vec::new();
     let mut remaining = limit as i64;
-    if cursor.user_pos < user_pos {
+    if let Some(user_after) = reads.user_after {
         let mut statement = conn.prepare_cached(
             "SELECT pos, payload FROM user_events WHERE user_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
         )?;
-        let rows = statement.query_map(params![user_id, cursor.user_pos, remaining], |row| {
+        let rows = statement.query_map(params![user_id, user_after, remaining], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })?;
         for row in rows {
@@ -202,15 +155,12 @@ pub fn catch_up(
         }
         remaining = limit as i64 - events.len() as i64;
     }
-    for (chat, start) in chats.iter().zip(starts) {
+    for (chat_id, after) in reads.chats {
         if remaining <= 0 {
             break;
         }
-        if start >= chat.event_pos {
-            continue;
-        }
         let before = events.len();
-        chat_events_after(conn, chat.chat_id, start, remaining, &mut events)?;
+        chat_events_after(conn, chat_id, after, remaining, &mut events)?;
         remaining -= (events.len() - before) as i64;
     }
     Ok(CatchUp::Events(events))
@@ -236,19 +186,11 @@ fn chat_events_after(
     })?;
     for row in rows {
         let (pos, msg_seq, kind, payload) = row?;
-        let event = match (msg_seq, payload) {
-            (Some(seq), _) => {
-                let message = rows::message(conn, chat_id, seq)?
-                    .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                if kind == "message.edited" {
-                    Event::MessageEdited { message }
-                } else {
-                    Event::MessageNew { message }
-                }
-            }
-            (None, Some(payload)) => serde_json::from_str(&payload)?,
-            (None, None) => continue,
-        };
+        let event = event_log::restore(&kind, msg_seq, payload.as_deref(), |seq| {
+            let message = rows::message(conn, chat_id, seq)?;
+            message.ok_or(OpError::Sql(rusqlite::Error::QueryReturnedNoRows))
+        })?;
+        let Some(event) = event else { continue };
         out.push(Published {
             route: Route::Chat {
                 chat_id,

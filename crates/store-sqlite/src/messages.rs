@@ -1,19 +1,15 @@
 //! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
 //! read markers.
 
-use kolokol_domain::{permissions, reject, validate};
-use kolokol_proto::{ChatId, ErrorCode, Event, Message, Seq, UserId};
-use kolokol_store::{Actor, NewMessage, Outcome, Page};
+use kolokol_domain::{Rejection, permissions, receipts, validate};
+use kolokol_proto::{ChatId, Event, Message, Seq, UserId};
+use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chats::membership;
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, ChatRow};
-
-/// Above this many members a read marker goes only to the reader's own devices, and "read by"
-/// lists are not offered: nobody reads 2,000 receipts, and sending them would flood everyone.
-pub const READ_RECEIPT_MAX_MEMBERS: i64 = 100;
+use crate::rows;
 
 /// Resolves `@username` mentions to the ids of users that exist.
 fn resolve_mentions(conn: &Connection, text: &str) -> OpResult<Vec<UserId>> {
@@ -32,22 +28,13 @@ fn resolve_mentions(conn: &Connection, text: &str) -> OpResult<Vec<UserId>> {
 }
 
 fn existing_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message> {
-    match rows::message(conn, chat.id, seq)? {
-        Some(message) => Ok(message),
-        None => Ok(reject(
-            ErrorCode::MessageNotFound,
-            "no message with that seq in this chat",
-        )?),
-    }
+    rows::message(conn, chat.id, seq)?.ok_or_else(|| Rejection::no_message().into())
 }
 
 fn live_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message> {
     let message = existing_message(conn, chat, seq)?;
     if message.deleted {
-        return Ok(reject(
-            ErrorCode::MessageDeleted,
-            "the message was deleted",
-        )?);
+        return Err(Rejection::message_deleted().into());
     }
     Ok(message)
 }
@@ -70,17 +57,11 @@ pub fn send(
         .optional()?;
     if let Some(seq) = original {
         let message = existing_message(conn, &chat, seq)?;
-        return Ok(Outcome {
-            value: (message, false),
-            events: Vec::new(),
-        });
+        return Ok(Outcome::unchanged((message, false)));
     }
     permissions::post(chat.kind, role)?;
     if new.reply_to.is_some_and(|to| to < 1 || to > chat.last_seq) {
-        return Ok(reject(
-            ErrorCode::MessageNotFound,
-            "reply_to names no message of this chat",
-        )?);
+        return Err(Rejection::no_reply_target().into());
     }
     let seq = chat.last_seq + 1;
     let mentions = resolve_mentions(conn, &new.text)?;
@@ -101,20 +82,7 @@ pub fn send(
     // What you wrote yourself is read.
     conn.prepare_cached("UPDATE members SET read_seq = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
         .execute(params![chat_id, actor.user_id, seq])?;
-    let message = Message {
-        id,
-        chat_id,
-        seq,
-        sender_id: actor.user_id,
-        client_msg_id: new.client_msg_id,
-        text: new.text,
-        reply_to: new.reply_to,
-        mentions,
-        reactions: Vec::new(),
-        created_at: now,
-        edited_at: None,
-        deleted: false,
-    };
+    let message = new.into_message(chat_id, actor.user_id, id, seq, mentions, now);
     let mut changes = Changes::default();
     changes.chat_at(
         conn,
@@ -194,10 +162,7 @@ pub fn delete(
     let message = existing_message(conn, &chat, seq)?;
     permissions::delete_message(chat.kind, role, message.sender_id == actor.user_id)?;
     if message.deleted {
-        return Ok(Outcome {
-            value: (),
-            events: Vec::new(),
-        });
+        return Ok(Outcome::unchanged(()));
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     conn.prepare_cached(
@@ -268,7 +233,7 @@ pub fn mark_read(
             user_id: actor.user_id,
             seq,
         };
-        if chat.member_count <= READ_RECEIPT_MAX_MEMBERS {
+        if receipts::shared_with_chat(chat.member_count) {
             changes.chat(conn, chat_id, event, None, now)?;
         } else {
             changes.user(conn, actor.user_id, event, now)?;
@@ -284,12 +249,7 @@ pub fn read_by(
     seq: Seq,
 ) -> OpResult<Vec<UserId>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
-    if chat.member_count > READ_RECEIPT_MAX_MEMBERS {
-        return Ok(reject(
-            ErrorCode::ChatTooLarge,
-            "read receipts are kept for chats of up to 100 members",
-        )?);
-    }
+    receipts::read_by(chat.member_count)?;
     let message = existing_message(conn, &chat, seq)?;
     Ok(conn
         .prepare_cached("SELECT user_id FROM members WHERE chat_id = ?1 AND read_seq >= ?2 AND user_id != ?3 ORDER BY user_id")?

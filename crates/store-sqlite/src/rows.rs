@@ -1,6 +1,7 @@
 //! Reading rows into wire types, shared by every operation.
 
-use kolokol_proto::{ChatId, ChatInfo, ChatKind, Message, Reaction, Role, Seq, User, UserId};
+use kolokol_proto::{ChatId, ChatKind, Message, Reaction, Role, Seq, User, UserId};
+use kolokol_store::ChatRow;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::engine::OpResult;
@@ -54,29 +55,6 @@ pub fn user_by_id(conn: &Connection, id: UserId) -> OpResult<Option<User>> {
         .prepare_cached(&sql)?
         .query_row([id], user_from_row)
         .optional()?)
-}
-
-/// The parts of a chat row that rules and events need.
-#[derive(Debug, Clone)]
-pub struct ChatRow {
-    pub id: ChatId,
-    pub kind: ChatKind,
-    pub title: Option<String>,
-    pub member_count: i64,
-    pub last_seq: Seq,
-    pub created_at: i64,
-    pub last_activity_at: i64,
-}
-
-impl ChatRow {
-    pub fn info(&self) -> ChatInfo {
-        ChatInfo {
-            id: self.id,
-            kind: self.kind,
-            title: self.title.clone(),
-            member_count: self.member_count,
-        }
-    }
 }
 
 pub const CHAT_COLUMNS: &str =

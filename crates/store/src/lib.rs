@@ -8,14 +8,20 @@
 //! in commit order, for the caller to fan out *after* the commit (an event is never published for
 //! a change that did not persist). Authorization happens inside the same transaction as the
 //! change, with the rules from `kolokol_domain::permissions`.
+//!
+//! What every backend does alike without it being a rule is written here once: how chat events
+//! are stored ([`event_log`]), how a catch-up is planned ([`catch_up`]), and turning a chat's row
+//! into what clients see ([`ChatRow`]).
 
+pub mod catch_up;
 pub mod conformance;
+pub mod event_log;
 
 use async_trait::async_trait;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User,
-    UserId,
+    Chat, ChatId, ChatInfo, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role,
+    Seq, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,16 @@ pub struct Published {
 pub struct Outcome<T> {
     pub value: T,
     pub events: Vec<Published>,
+}
+
+impl<T> Outcome<T> {
+    /// A write that changed nothing (it was done before, e.g. a repeated send): no events.
+    pub fn unchanged(value: T) -> Self {
+        Outcome {
+            value,
+            events: Vec::new(),
+        }
+    }
 }
 
 /// Who is acting, as established from their session.
@@ -108,6 +124,35 @@ pub struct NewMessage {
     pub reply_to: Option<Seq>,
 }
 
+impl NewMessage {
+    /// The message as first stored, once the backend has given it its `id` and `seq` and resolved
+    /// its mentions: no reactions, never edited.
+    pub fn into_message(
+        self,
+        chat_id: ChatId,
+        sender_id: UserId,
+        id: i64,
+        seq: Seq,
+        mentions: Vec<UserId>,
+        now: Millis,
+    ) -> Message {
+        Message {
+            id,
+            chat_id,
+            seq,
+            sender_id,
+            client_msg_id: self.client_msg_id,
+            text: self.text,
+            reply_to: self.reply_to,
+            mentions,
+            reactions: Vec::new(),
+            created_at: now,
+            edited_at: None,
+            deleted: false,
+        }
+    }
+}
+
 /// A page of history: the newest `limit` messages before `before`, or the oldest `limit` after
 /// `after`; with neither, the newest `limit`. Always returned in ascending seq order.
 #[derive(Debug, Clone, Copy, Default)]
@@ -122,6 +167,59 @@ pub struct Page {
 pub struct MemberSnapshot {
     pub as_of_pos: i64,
     pub user_ids: Vec<UserId>,
+}
+
+/// The columns of a chat's row that rules and events need, as every backend reads them.
+#[derive(Debug, Clone)]
+pub struct ChatRow {
+    pub id: ChatId,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+    pub member_count: i64,
+    pub last_seq: Seq,
+    pub created_at: Millis,
+    pub last_activity_at: Millis,
+}
+
+/// What is particular to one member's view of a chat.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub role: Role,
+    pub read_seq: Seq,
+    pub unread_count: i64,
+    /// The other member of a direct chat.
+    pub peer: Option<User>,
+    pub last_message: Option<Message>,
+}
+
+impl ChatRow {
+    /// The chat as events describe it.
+    pub fn info(&self) -> ChatInfo {
+        ChatInfo {
+            id: self.id,
+            kind: self.kind,
+            title: self.title.clone(),
+            member_count: self.member_count,
+        }
+    }
+
+    /// The chat as one member sees it.
+    pub fn seen_by(self, member: MemberView) -> Chat {
+        Chat {
+            id: self.id,
+            kind: self.kind,
+            title: self.title,
+            peer: member.peer,
+            role: member.role,
+            member_count: self.member_count,
+            last_seq: self.last_seq,
+            read_seq: member.read_seq,
+            unread_count: member.unread_count,
+            last_message: member.last_message,
+            created_at: self.created_at,
+            last_activity_at: self.last_activity_at,
+        }
+    }
 }
 
 /// What a resuming client gets.

@@ -1,6 +1,7 @@
 //! The WebSocket event stream: [`EventStream`] is one connection, [`ResumingStream`] a stream
 //! that reconnects from its last cursor when the connection drops.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -16,6 +17,9 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::{Client, ClientError};
+
+/// The text of a frame, shared with the connection's buffer rather than copied.
+pub use tokio_tungstenite::tungstenite::Utf8Bytes as FrameText;
 
 /// The read buffer of each connection. tungstenite allocates 128 KiB by default, which adds up
 /// to gigabytes over the tens of thousands of connections of a load test; events are small.
@@ -33,7 +37,7 @@ impl Client {
             })?;
             request.headers_mut().insert(AUTHORIZATION, bearer);
         }
-        EventStream::connect(request, since).await
+        EventStream::connect(request, since, self.local_address()).await
     }
 
     /// Opens the event stream the way a browser does, with a one-time ticket from
@@ -44,7 +48,7 @@ impl Client {
         since: Option<String>,
     ) -> Result<EventStream, ClientError> {
         let request = self.ws_request(Some(ticket), since.as_deref())?;
-        EventStream::connect(request, since).await
+        EventStream::connect(request, since, self.local_address()).await
     }
 
     /// Opens a [`ResumingStream`]: like [`connect_events`](Self::connect_events), but it
@@ -96,6 +100,39 @@ impl Client {
     }
 }
 
+/// A TCP connection from `address` to the host of a `ws://` request.
+async fn connect_from(address: IpAddr, request: &Request) -> Result<TcpStream, ClientError> {
+    let uri = request.uri();
+    if uri.scheme_str() != Some("ws") {
+        return Err(ClientError::WebSocket(
+            "a local address works with ws:// servers only".into(),
+        ));
+    }
+    let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+    let server = tokio::net::lookup_host((host, uri.port_u16().unwrap_or(80)))
+        .await
+        .map_err(|err| ClientError::WebSocket(format!("resolving {host}: {err}")))?
+        .next()
+        .ok_or_else(|| ClientError::WebSocket(format!("{host} has no address")))?;
+    let socket = match address {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .and_then(|socket| {
+        socket.bind(std::net::SocketAddr::new(address, 0))?;
+        Ok(socket)
+    })
+    .map_err(|err| ClientError::WebSocket(format!("binding {address}: {err}")))?;
+    let stream = socket
+        .connect(server)
+        .await
+        .map_err(|err| ClientError::WebSocket(format!("connecting to {server}: {err}")))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|err| ClientError::WebSocket(err.to_string()))?;
+    Ok(stream)
+}
+
 /// One WebSocket connection delivering [`ServerFrame`]s.
 ///
 /// Pings are answered by themselves. The stream remembers the last cursor it saw (or the `since`
@@ -107,18 +144,31 @@ pub struct EventStream {
 }
 
 impl EventStream {
-    async fn connect(request: Request, since: Option<String>) -> Result<Self, ClientError> {
+    async fn connect(
+        request: Request,
+        since: Option<String>,
+        local_address: Option<IpAddr>,
+    ) -> Result<Self, ClientError> {
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_SIZE);
-        let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+        let connected = match local_address {
+            None => tokio_tungstenite::connect_async_with_config(request, Some(config), true).await,
+            Some(address) => {
+                let tcp = connect_from(address, &request).await?;
+                tokio_tungstenite::client_async_with_config(
+                    request,
+                    MaybeTlsStream::Plain(tcp),
+                    Some(config),
+                )
                 .await
-                .map_err(|err| match err {
-                    tungstenite::Error::Http(response) => ClientError::from_response(
-                        response.status().as_u16(),
-                        response.body().as_deref().unwrap_or_default(),
-                    ),
-                    err => ws_error(err),
-                })?;
+            }
+        };
+        let (ws, _response) = connected.map_err(|err| match err {
+            tungstenite::Error::Http(response) => ClientError::from_response(
+                response.status().as_u16(),
+                response.body().as_deref().unwrap_or_default(),
+            ),
+            err => ws_error(err),
+        })?;
         Ok(Self {
             ws,
             last_cursor: since,
@@ -129,13 +179,23 @@ impl EventStream {
     /// returned as [`ClientError::Closed`], after which the stream ends. Cancel-safe: dropping
     /// the future (say, in `tokio::select!` or a timeout) loses no frame.
     pub async fn next(&mut self) -> Option<Result<ServerFrame, ClientError>> {
+        Some(match self.next_text().await? {
+            Ok(text) => self.parse(&text),
+            Err(err) => Err(err),
+        })
+    }
+
+    /// The next frame as the server sent it, undecoded, for tools that read many frames and need
+    /// only a part of each (a load generator). Unlike [`next`](Self::next) it does not track the
+    /// cursor. Cancel-safe.
+    pub async fn next_text(&mut self) -> Option<Result<FrameText, ClientError>> {
         loop {
             let message = match self.ws.next().await? {
                 Ok(message) => message,
                 Err(err) => return Some(Err(ws_error(err))),
             };
             match message {
-                Message::Text(text) => return Some(self.parse(&text)),
+                Message::Text(text) => return Some(Ok(text)),
                 Message::Close(frame) => return Some(Err(closed(frame))),
                 Message::Binary(_) => {
                     return Some(Err(ClientError::Decode("a binary WebSocket frame".into())));

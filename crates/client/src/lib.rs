@@ -65,6 +65,6 @@ mod events;
 mod rest;
 
 pub use error::ClientError;
-pub use events::{EventStream, Reconnect, ResumingStream};
+pub use events::{EventStream, FrameText, Reconnect, ResumingStream};
 pub use kolokol_proto as proto;
 pub use rest::{Client, Page};

@@ -1,6 +1,7 @@
 //! [`Client`]: one typed method per REST endpoint of `/api/v1`.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use kolokol_proto::{
     AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat, ChatId, ChatList,
@@ -31,6 +32,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    local_address: Option<IpAddr>,
 }
 
 /// Which messages [`Client::messages`] returns; the default is the newest page.
@@ -58,7 +60,24 @@ impl Client {
             http: reqwest::Client::new(),
             base,
             token: None,
+            local_address: None,
         }
+    }
+
+    /// This client with its connections (REST and WebSocket) made from `address`, such as
+    /// `127.0.0.7`. A load generator spreads tens of thousands of connections over several
+    /// loopback addresses so that no one address runs out of ports.
+    pub fn with_local_address(mut self, address: IpAddr) -> Self {
+        self.http = reqwest::Client::builder()
+            .local_address(address)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        self.local_address = Some(address);
+        self
+    }
+
+    pub(crate) fn local_address(&self) -> Option<IpAddr> {
+        self.local_address
     }
 
     /// This client signed in with an existing session token.

@@ -20,7 +20,6 @@ use kolokol_client::proto::{
 use kolokol_server::config::Settings;
 use parking_lot::Mutex;
 
-const CHATS: usize = 32;
 const FANOUT_MEMBERS: usize = 500;
 const FANOUT_MESSAGES: usize = 200;
 
@@ -37,13 +36,14 @@ fn arg(name: &str, default: u64) -> u64 {
 async fn main() {
     let seconds = arg("--seconds", 5);
     let senders = arg("--senders", 256) as usize;
+    let chats = arg("--chats", 32) as usize;
     let duration = Duration::from_secs(seconds);
     println!(
         "machine: {} cores; servers and clients share them",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     if std::env::args().any(|a| a == "--compare-cluster") {
-        return compare_cluster(senders, duration).await;
+        return compare_cluster(senders, chats, duration).await;
     }
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
@@ -62,13 +62,13 @@ async fn main() {
         ),
     };
     println!("== one node on SQLite, in this process");
-    measure(&[base], senders, duration).await;
-    store_sends(senders, duration).await;
+    measure(&[base], senders, chats, duration).await;
+    store_sends(senders, chats, duration).await;
 }
 
 /// The floor, durable sends and fan-out against `nodes`; users are spread over the nodes
 /// round-robin, as a load balancer would.
-async fn measure(nodes: &[String], senders: usize, duration: Duration) {
+async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: Duration) {
     let users = register_many(nodes, senders.max(FANOUT_MEMBERS)).await;
 
     // Baseline: the cheapest round trip the server has, same connections and concurrency.
@@ -83,10 +83,10 @@ async fn measure(nodes: &[String], senders: usize, duration: Duration) {
 
     // Durable sends: every request is acknowledged only after its commit reached disk.
     let mut chats = Vec::new();
-    for c in 0..CHATS {
+    for c in 0..chat_count {
         let owner = &users[c];
         let members: Vec<i64> = (0..senders)
-            .filter(|s| s % CHATS == c && *s != c)
+            .filter(|s| s % chat_count == c && *s != c)
             .map(|s| users[s].1)
             .collect();
         chats.push(create_group(&owner.0, &format!("bench {c}"), members).await);
@@ -99,7 +99,7 @@ async fn measure(nodes: &[String], senders: usize, duration: Duration) {
         };
         Call {
             method: "POST",
-            path: format!("/api/v1/chats/{}/messages", chats[index % CHATS]),
+            path: format!("/api/v1/chats/{}/messages", chats[index % chat_count]),
             body: Some(serde_json::to_vec(&request).unwrap()),
             expect: 201,
         }
@@ -115,7 +115,7 @@ async fn measure(nodes: &[String], senders: usize, duration: Duration) {
 
 /// The same measurements, in one run, against one `kolokol serve` process on SQLite and then
 /// two processes on PostgreSQL + NATS (`KOLOKOL_TEST_POSTGRES`, `KOLOKOL_TEST_NATS`).
-async fn compare_cluster(senders: usize, duration: Duration) {
+async fn compare_cluster(senders: usize, chats: usize, duration: Duration) {
     let limits = [
         ("KOLOKOL_REGISTER_PER_IP_PER_HOUR", "1000000"),
         ("KOLOKOL_WS_QUEUE", "4096"),
@@ -124,7 +124,7 @@ async fn compare_cluster(senders: usize, duration: Duration) {
     let data_dir = dir.path().to_str().unwrap().to_owned();
     let single = spawn_node(&["--data-dir", &data_dir], &limits);
     println!("== one node on SQLite (kolokol serve)");
-    measure(std::slice::from_ref(&single.1), senders, duration).await;
+    measure(std::slice::from_ref(&single.1), senders, chats, duration).await;
     drop(single);
 
     let admin = std::env::var("KOLOKOL_TEST_POSTGRES")
@@ -159,7 +159,7 @@ async fn compare_cluster(senders: usize, duration: Duration) {
         .collect();
     println!("== two nodes on PostgreSQL + NATS (kolokol serve ×2)");
     let bases: Vec<String> = nodes.iter().map(|node| node.1.clone()).collect();
-    measure(&bases, senders, duration).await;
+    measure(&bases, senders, chats, duration).await;
     drop(nodes);
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {database} WITH (FORCE)"
@@ -202,7 +202,7 @@ fn spawn_node(args: &[&str], env: &[(&str, &str)]) -> Node {
 
 /// The storage engine alone: the same sends through `Store::send_message`, without HTTP, on a
 /// fresh database. Shows how much of the end-to-end cost is storage.
-async fn store_sends(senders: usize, duration: Duration) {
+async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
     use kolokol_store::{Actor, NewChat, NewMessage, NewSession, NewUser, Store};
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
@@ -231,9 +231,9 @@ async fn store_sends(senders: usize, duration: Duration) {
         });
     }
     let mut chats = Vec::new();
-    for c in 0..CHATS {
+    for c in 0..chat_count {
         let members = (0..senders)
-            .filter(|s| s % CHATS == c && *s != c)
+            .filter(|s| s % chat_count == c && *s != c)
             .map(|s| actors[s].user_id)
             .collect();
         let chat = NewChat {
@@ -252,7 +252,7 @@ async fn store_sends(senders: usize, duration: Duration) {
             store.clone(),
             stop.clone(),
             ok.clone(),
-            chats[index % CHATS],
+            chats[index % chat_count],
         );
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;

@@ -32,6 +32,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_DATABASE")]
     pub database: Option<String>,
 
+    /// Connections this node keeps to PostgreSQL at most; size it so that nodes × pool stays
+    /// under the server's `max_connections`. [default: 32]
+    #[arg(long, env = "KOLOKOL_DATABASE_POOL")]
+    pub database_pool: Option<u32>,
+
     /// NATS server that joins several nodes, e.g. `nats://127.0.0.1:4222`. Without it, events
     /// stay inside this process (one node).
     #[arg(long, env = "KOLOKOL_BUS")]
@@ -98,7 +103,10 @@ pub struct Settings {
 pub enum Database {
     /// `kolokol.db` in the data folder.
     Embedded,
-    Postgres(String),
+    Postgres {
+        url: String,
+        pool: u32,
+    },
 }
 
 /// How nodes hear each other's events.
@@ -138,7 +146,14 @@ impl ServeArgs {
         let database = match self.database.or(file.database) {
             None => Database::Embedded,
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Database::Postgres(url)
+                Database::Postgres {
+                    url,
+                    pool: self
+                        .database_pool
+                        .or(file.database_pool)
+                        .unwrap_or(kolokol_store_postgres::DEFAULT_MAX_CONNECTIONS)
+                        .max(1),
+                }
             }
             Some(_) => anyhow::bail!("--database takes a postgres:// or postgresql:// URL"),
         };
@@ -235,7 +250,10 @@ mod tests {
         let settings = args.resolve().unwrap();
         assert_eq!(
             settings.database,
-            Database::Postgres("postgres://db/kolokol".into())
+            Database::Postgres {
+                url: "postgres://db/kolokol".into(),
+                pool: kolokol_store_postgres::DEFAULT_MAX_CONNECTIONS
+            }
         );
         assert_eq!(
             settings.bus,

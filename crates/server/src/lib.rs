@@ -236,8 +236,8 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("creating {}", settings.data_dir.display()))?;
             Arc::new(SqliteStore::open(&settings.data_dir.join("kolokol.db"))?)
         }
-        Database::Postgres(url) => Arc::new(
-            PostgresStore::connect(url)
+        Database::Postgres { url, pool } => Arc::new(
+            PostgresStore::connect_with(url, *pool)
                 .await
                 .context("opening the PostgreSQL database")?,
         ),

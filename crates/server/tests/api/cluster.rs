@@ -75,6 +75,9 @@ impl Cluster {
                             &nats,
                             "--bus-subject",
                             &subject,
+                            // Tests run side by side; PostgreSQL allows 100 connections.
+                            "--database-pool",
+                            "4",
                         ],
                         &env,
                     )

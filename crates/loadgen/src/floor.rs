@@ -18,7 +18,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kolokol_proto::{Message, SendMessageRequest};
+use kolokol_proto::SendMessageRequest;
+use kolokol_store::NewMessage;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
@@ -103,20 +104,12 @@ async fn broadcast(
     let (queues, last_seq) = members.entry(group).or_default();
     *last_seq += 1;
     let seq = *last_seq;
-    let message = Message {
-        id: seq,
-        chat_id: group,
-        seq,
-        sender_id: 0,
+    let message = NewMessage {
         client_msg_id: request.client_msg_id,
         text: request.text,
         reply_to: None,
-        mentions: Vec::new(),
-        reactions: Vec::new(),
-        created_at: 0,
-        edited_at: None,
-        deleted: false,
-    };
+    }
+    .into_message(group, 0, seq, seq, Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };
     let frame: Frame = serde_json::to_string(&event)
         .expect("events serialize")

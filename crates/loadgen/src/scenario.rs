@@ -72,23 +72,32 @@ fn count(full: usize, scale: f64) -> usize {
     ((full as f64 * scale).round() as usize).max(2)
 }
 
+/// 150 class groups of 60 (scaled), everyone sending into their own class; no steps yet.
+fn class_groups(scale: f64) -> Population {
+    let size = 60.min(count(60, scale.sqrt()));
+    let users = count(150, scale) * size;
+    Population {
+        users,
+        chats: (0..users / size)
+            .map(|g| ChatSpec {
+                kind: ChatKind::Group,
+                members: (g * size..(g + 1) * size).collect(),
+            })
+            .collect(),
+        senders: (0..users).map(|u| (u, vec![u / size])).collect(),
+        steps: Vec::new(),
+        step_chats: Vec::new(),
+        drain_seconds: 2.0,
+        storm: None,
+    }
+}
+
 fn population(scenario: Scenario, options: &Options) -> Population {
     let scale = options.scale;
     let step = |rate: f64| Step {
         rate,
         seconds: options.step_seconds,
         chat: None,
-    };
-    let groups = |groups: usize, size: usize| -> Vec<ChatSpec> {
-        (0..groups)
-            .map(|g| ChatSpec {
-                kind: ChatKind::Group,
-                members: (g * size..(g + 1) * size).collect(),
-            })
-            .collect()
-    };
-    let everyone_sends = |users: usize, size: usize| -> Vec<(usize, Vec<usize>)> {
-        (0..users).map(|u| (u, vec![u / size])).collect()
     };
     match scenario {
         Scenario::B1 => Population {
@@ -123,19 +132,11 @@ fn population(scenario: Scenario, options: &Options) -> Population {
                 storm: None,
             }
         }
-        Scenario::B3 => {
-            let size = 60.min(count(60, scale.sqrt()));
-            let users = count(150, scale) * size;
-            Population {
-                users,
-                chats: groups(users / size, size),
-                senders: everyone_sends(users, size),
-                steps: options.rates.iter().map(|&rate| step(rate)).collect(),
-                step_chats: options.rates.iter().map(|_| None).collect(),
-                drain_seconds: 2.0,
-                storm: None,
-            }
-        }
+        Scenario::B3 => Population {
+            steps: options.rates.iter().map(|&rate| step(rate)).collect(),
+            step_chats: options.rates.iter().map(|_| None).collect(),
+            ..class_groups(scale)
+        },
         Scenario::B4 => {
             let (group, channel) = (count(2_000, scale), count(10_000, scale));
             Population {
@@ -159,15 +160,11 @@ fn population(scenario: Scenario, options: &Options) -> Population {
             }
         }
         Scenario::B5 => {
-            let size = 60.min(count(60, scale.sqrt()));
-            let users = count(150, scale) * size;
+            let classes = class_groups(scale);
             Population {
-                users,
-                chats: groups(users / size, size),
-                senders: everyone_sends(users, size),
                 steps: vec![Step {
                     // Each device sends about once every 30 s.
-                    rate: (users as f64 / 30.0).max(2.0),
+                    rate: (classes.users as f64 / 30.0).max(2.0),
                     seconds: 20.0 * scale.clamp(0.2, 1.0),
                     chat: None,
                 }],
@@ -177,6 +174,7 @@ fn population(scenario: Scenario, options: &Options) -> Population {
                     at_seconds: 3.0 * scale.clamp(0.3, 1.0),
                     spread_seconds: 10.0 * scale.clamp(0.1, 1.0),
                 }),
+                ..classes
             }
         }
     }

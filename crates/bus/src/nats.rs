@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -29,6 +30,10 @@ pub enum NatsError {
     Connect(#[from] async_nats::ConnectError),
     #[error("cannot subscribe on the NATS server: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
+    #[error("cannot publish on the NATS server: {0}")]
+    Publish(#[from] async_nats::PublishError),
+    #[error("the NATS server did not confirm the subscriptions in time")]
+    NotConfirmed,
 }
 
 pub struct NatsBus {
@@ -69,10 +74,7 @@ impl NatsBus {
         let limits_subject = format!("{subject}.limits");
         let events = client.subscribe(events_subject.clone()).await?;
         let limits = client.subscribe(limits_subject.clone()).await?;
-        // Flushing makes sure the server has our subscriptions before anything is published.
-        if let Err(error) = client.flush().await {
-            tracing::warn!(%error, "flushing the event bus subscriptions");
-        }
+        confirm_subscriptions(&client, subject, node).await?;
         tokio::spawn(follow(node, events, limits, received.clone()));
         let (outbox, queued) = mpsc::channel(OUTBOX);
         tokio::spawn(publish_in_order(
@@ -112,6 +114,25 @@ impl Bus for NatsBus {
 
     fn subscribe(&self) -> Box<dyn Subscription> {
         Box::new(ChannelSubscription(self.received.subscribe()))
+    }
+}
+
+/// Waits until the server has our subscriptions, so nothing published after `connect` returns
+/// can miss this node. The server handles a connection's commands in order: when a message we
+/// publish to a subject of our own comes back, the subscriptions made before it are in place.
+async fn confirm_subscriptions(
+    client: &async_nats::Client,
+    subject: &str,
+    node: u64,
+) -> Result<(), NatsError> {
+    let probe_subject = format!("{subject}.probe.{node:016x}");
+    let mut probe = client.subscribe(probe_subject.clone()).await?;
+    client.publish(probe_subject, Bytes::new()).await?;
+    let confirmed = tokio::time::timeout(Duration::from_secs(10), probe.next()).await;
+    let _ = probe.unsubscribe().await;
+    match confirmed {
+        Ok(Some(_)) => Ok(()),
+        _ => Err(NatsError::NotConfirmed),
     }
 }
 

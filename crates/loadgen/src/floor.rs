@@ -70,7 +70,10 @@ async fn join(
         .or_default()
         .0
         .push(sender);
-    upgrade.on_upgrade(move |socket| forward(socket, queue))
+    // The same read buffer as the server's connections, so the comparison is of the work alone.
+    upgrade
+        .read_buffer_size(4096)
+        .on_upgrade(move |socket| forward(socket, queue))
 }
 
 async fn forward(mut socket: WebSocket, mut queue: mpsc::Receiver<Frame>) {

@@ -35,6 +35,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const CATCH_UP_BATCH: u32 = 256;
 /// Largest frame a client may send (typing notices are tiny).
 const MAX_CLIENT_FRAME: usize = 4096;
+/// Each connection's read buffer. tungstenite's default is 128 KiB, which for tens of thousands
+/// of idle connections is gigabytes; clients only ever send small frames.
+const READ_BUFFER: usize = 4096;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct WsParams {
@@ -68,6 +71,7 @@ pub async fn ws(
     let since = params.since.as_deref().map(Cursor::decode).transpose()?;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(state, actor, since, socket)))
 }
 

@@ -41,6 +41,7 @@ pub struct Worker {
 struct Connected {
     device: usize,
     stream: EventStream,
+    cursor: Option<String>,
 }
 
 impl Worker {
@@ -76,10 +77,11 @@ impl Worker {
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire().await.expect("never closed");
-                let stream = open(&client, None, |_| {}).await?;
+                let (stream, cursor) = open(&client, None, |_| {}).await?;
                 Some(Connected {
                     device: index,
                     stream,
+                    cursor,
                 })
             }));
         }
@@ -109,12 +111,17 @@ impl Worker {
         });
         let caught_up = Arc::new(Mutex::new(Vec::new()));
         let mut receivers = Vec::new();
-        for Connected { device, stream } in connected {
+        for Connected {
+            device,
+            stream,
+            cursor,
+        } in connected
+        {
             let receiving = Receiving {
                 client: self.device_client(&self.job.devices[device]),
                 stats: self.stats.clone(),
                 last_seq: HashMap::new(),
-                cursor: None,
+                cursor,
             };
             receivers.push(tokio::spawn(receiving.run(
                 stream,
@@ -271,10 +278,11 @@ impl Receiving {
                     let (client, since) = (self.client.clone(), self.cursor.clone());
                     let began = now_ns();
                     match open(&client, since, |text| self.take(text)).await {
-                        Some(resumed) => {
+                        Some((resumed, cursor)) => {
                             // `open` returns after `ready`: everything missed has arrived.
                             caught_up.lock().push((began, now_ns()));
                             stream = resumed;
+                            self.cursor = cursor.or(self.cursor.take());
                         }
                         None => return false,
                     }
@@ -321,12 +329,13 @@ impl Receiving {
 }
 
 /// Connects and reads up to `ready`, handing every frame before it (what a resume missed) to
-/// `missed`.
+/// `missed`; returns the stream and the cursor `ready` carried, which is where a later resume
+/// must start even if no other frame ever comes.
 async fn open(
     client: &Client,
     since: Option<String>,
     mut missed: impl FnMut(&str),
-) -> Option<EventStream> {
+) -> Option<(EventStream, Option<String>)> {
     let mut stream = client.connect_events(since).await.ok()?;
     loop {
         let text = tokio::time::timeout(Duration::from_secs(60), stream.next_text())
@@ -334,7 +343,8 @@ async fn open(
             .ok()??
             .ok()?;
         if text.starts_with(r#"{"type":"ready""#) {
-            return Some(stream);
+            let cursor = Frame(&text).cursor().map(str::to_owned);
+            return Some((stream, cursor));
         }
         missed(&text);
     }

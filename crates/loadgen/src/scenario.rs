@@ -187,6 +187,8 @@ pub struct StepResult {
     pub target: TargetKind,
     pub step: usize,
     pub offered_per_s: f64,
+    /// Offered messages times the deliveries each makes (its chat's size).
+    pub offered_deliveries_per_s: f64,
     pub acknowledged_per_s: f64,
     pub delivered_per_s: f64,
     pub expected: u64,
@@ -462,6 +464,8 @@ fn combine(
                 target,
                 step: index,
                 offered_per_s: step.offered as f64 / seconds,
+                offered_deliveries_per_s: step.offered as f64 / seconds
+                    * (step.expected as f64 / step.acknowledged.max(1) as f64),
                 acknowledged_per_s: step.acknowledged as f64 / seconds,
                 delivered_per_s: step.delivered as f64 / seconds,
                 expected: step.expected,

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Plots load generator results: delivered rate and p99 latency against the offered rate.
+
+    scripts/plot-loadgen.py target/loadgen/b3-kolokol.json target/loadgen/b3-floor.json \
+        --out docs/img/b3.svg
+
+Each input is a JSON file written by `kolokol-loadgen run … --out FILE`; each becomes one
+series, named after its target. Offered load is in deliveries per second (messages offered per
+second times the deliveries each message should make). The output is a self-contained SVG with
+two panels, drawn without any plotting library so the script runs on a bare machine.
+"""
+
+import argparse
+import json
+import math
+from html import escape
+
+WIDTH, HEIGHT = 940, 380
+PANEL_W, PANEL_H = 360, 260
+MARGIN_LEFT, MARGIN_TOP = 70, 50
+COLOURS = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bc4c00"]
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        run = json.load(f)
+    points = [
+        (step["offered_deliveries_per_s"], step["delivered_per_s"], step["p99_ms"], step["lost"])
+        for step in run["steps"]
+    ]
+    return run["target"], run["scenario"], points
+
+
+def nice_max(value):
+    if value <= 0:
+        return 1.0
+    exponent = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 2.5, 5, 10):
+        if value <= factor * exponent:
+            return factor * exponent
+    return 10 * exponent
+
+
+def panel(x0, title, series, y_of, y_label, log_y=False):
+    """One panel: x is offered deliveries/s, y from `y_of(point)`."""
+    parts = []
+    x_max = nice_max(max((p[0] for _, pts in series for p in pts), default=1))
+    ys = [y_of(p) for _, pts in series for p in pts if y_of(p) > 0]
+    if log_y:
+        y_lo = 10 ** math.floor(math.log10(min(ys, default=1)))
+        y_hi = 10 ** math.ceil(math.log10(max(ys, default=10)))
+        to_y = lambda v: PANEL_H * (1 - (math.log10(max(v, y_lo)) - math.log10(y_lo))
+                                    / (math.log10(y_hi) - math.log10(y_lo)))
+        ticks = [y_lo * 10 ** i for i in range(int(round(math.log10(y_hi / y_lo))) + 1)]
+    else:
+        y_hi = nice_max(max(ys, default=1))
+        to_y = lambda v: PANEL_H * (1 - v / y_hi)
+        ticks = [y_hi * i / 4 for i in range(5)]
+    to_x = lambda v: PANEL_W * v / x_max
+    y0 = MARGIN_TOP
+    parts.append(f'<g transform="translate({x0},{y0})">')
+    parts.append(f'<text x="{PANEL_W / 2}" y="-18" text-anchor="middle" font-weight="bold">'
+                 f'{escape(title)}</text>')
+    parts.append(f'<rect width="{PANEL_W}" height="{PANEL_H}" fill="none" stroke="#999"/>')
+    for tick in ticks:
+        y = to_y(tick)
+        parts.append(f'<line x1="0" x2="{PANEL_W}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="-6" y="{y + 4:.1f}" text-anchor="end">{tick:,.0f}</text>')
+    for i in range(5):
+        value = x_max * i / 4
+        x = to_x(value)
+        parts.append(f'<text x="{x:.1f}" y="{PANEL_H + 16}" text-anchor="middle">'
+                     f'{value / 1000:,.0f}k</text>')
+    parts.append(f'<text x="{PANEL_W / 2}" y="{PANEL_H + 34}" text-anchor="middle">'
+                 'offered deliveries per second</text>')
+    parts.append(f'<text transform="translate(-52,{PANEL_H / 2}) rotate(-90)" '
+                 f'text-anchor="middle">{escape(y_label)}</text>')
+    for index, (name, points) in enumerate(series):
+        colour = COLOURS[index % len(COLOURS)]
+        coords = [(to_x(p[0]), to_y(y_of(p))) for p in points if y_of(p) > 0 or not log_y]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for (x, y), point in zip(coords, points):
+            # A hollow marker where messages were lost.
+            fill = "white" if point[3] else colour
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{fill}" '
+                         f'stroke="{colour}"/>')
+    parts.append("</g>")
+    return "\n".join(parts)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("results", nargs="+", help="JSON files from kolokol-loadgen --out")
+    parser.add_argument("--out", required=True, help="the SVG to write")
+    args = parser.parse_args()
+    series = []
+    scenario = None
+    for path in args.results:
+        target, scenario, points = load(path)
+        series.append((target, points))
+    body = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        'font-family="sans-serif" font-size="12">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        panel(MARGIN_LEFT, f"{scenario}: delivered per second", series,
+              lambda p: p[1], "delivered per second"),
+        panel(MARGIN_LEFT + PANEL_W + 110, f"{scenario}: p99 send → receive (ms, log)", series,
+              lambda p: p[2], "p99 latency, ms", log_y=True),
+    ]
+    legend_y = HEIGHT - 14
+    for index, (name, _) in enumerate(series):
+        colour = COLOURS[index % len(COLOURS)]
+        x = MARGIN_LEFT + index * 140
+        body.append(f'<rect x="{x}" y="{legend_y - 10}" width="14" height="4" fill="{colour}"/>')
+        body.append(f'<text x="{x + 20}" y="{legend_y - 5}">{escape(name)}</text>')
+    body.append(f'<text x="{MARGIN_LEFT + 300}" y="{legend_y - 5}">'
+                'hollow marker: messages lost in that step</text>')
+    body.append("</svg>")
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write("\n".join(body) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -39,7 +39,8 @@ pub enum NatsError {
 pub struct NatsBus {
     client: async_nats::Client,
     node: u64,
-    limits_subject: String,
+    /// Shared bytes, so publishing does not copy the name each time.
+    limits_subject: async_nats::Subject,
     outbox: mpsc::Sender<Vec<Arc<Envelope>>>,
     received: broadcast::Sender<Received>,
 }
@@ -70,8 +71,8 @@ impl NatsBus {
             .connect(url)
             .await?;
         let node = rand::random::<u64>();
-        let events_subject = format!("{subject}.events");
-        let limits_subject = format!("{subject}.limits");
+        let events_subject = async_nats::Subject::from(format!("{subject}.events"));
+        let limits_subject = async_nats::Subject::from(format!("{subject}.limits"));
         let events = client.subscribe(events_subject.clone()).await?;
         let limits = client.subscribe(limits_subject.clone()).await?;
         confirm_subscriptions(&client, subject, node).await?;
@@ -141,7 +142,7 @@ async fn confirm_subscriptions(
 async fn publish_in_order(
     client: async_nats::Client,
     node: u64,
-    subject: String,
+    subject: async_nats::Subject,
     mut queued: mpsc::Receiver<Vec<Arc<Envelope>>>,
 ) {
     let mut number = 0u64;

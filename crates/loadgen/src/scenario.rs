@@ -61,9 +61,8 @@ struct Population {
     chats: Vec<ChatSpec>,
     /// One device per user: the chats (by index) it sends into, if it sends.
     senders: Vec<(usize, Vec<usize>)>,
+    /// A step's `chat`, when set, is the chat's index in `chats` until the chats exist.
     steps: Vec<Step>,
-    /// Chat indices for steps that send into one chat only.
-    step_chats: Vec<Option<usize>>,
     drain_seconds: f64,
     storm: Option<Storm>,
 }
@@ -86,7 +85,6 @@ fn class_groups(scale: f64) -> Population {
             .collect(),
         senders: (0..users).map(|u| (u, vec![u / size])).collect(),
         steps: Vec::new(),
-        step_chats: Vec::new(),
         drain_seconds: 2.0,
         storm: None,
     }
@@ -110,7 +108,6 @@ fn population(scenario: Scenario, options: &Options) -> Population {
                 seconds: options.step_seconds.max(25.0 * scale.min(1.0)),
                 chat: None,
             }],
-            step_chats: vec![None],
             drain_seconds: 0.0,
             storm: None,
         },
@@ -127,14 +124,12 @@ fn population(scenario: Scenario, options: &Options) -> Population {
                 senders: (0..pairs * 2).map(|u| (u, vec![u / 2])).collect(),
                 // One message per 10 s per pair.
                 steps: vec![step(pairs as f64 / 10.0)],
-                step_chats: vec![None],
                 drain_seconds: 2.0,
                 storm: None,
             }
         }
         Scenario::B3 => Population {
             steps: options.rates.iter().map(|&rate| step(rate)).collect(),
-            step_chats: options.rates.iter().map(|_| None).collect(),
             ..class_groups(scale)
         },
         Scenario::B4 => {
@@ -153,8 +148,16 @@ fn population(scenario: Scenario, options: &Options) -> Population {
                 ],
                 // The owner posts, one message a second: into the group, then the channel.
                 senders: vec![(0, vec![0, 1])],
-                steps: vec![step(1.0), step(1.0)],
-                step_chats: vec![Some(0), Some(1)],
+                steps: vec![
+                    Step {
+                        chat: Some(0),
+                        ..step(1.0)
+                    },
+                    Step {
+                        chat: Some(1),
+                        ..step(1.0)
+                    },
+                ],
                 drain_seconds: 2.0,
                 storm: None,
             }
@@ -168,7 +171,6 @@ fn population(scenario: Scenario, options: &Options) -> Population {
                     seconds: 20.0 * scale.clamp(0.2, 1.0),
                     chat: None,
                 }],
-                step_chats: vec![None],
                 drain_seconds: 3.0,
                 storm: Some(Storm {
                     at_seconds: 3.0 * scale.clamp(0.3, 1.0),
@@ -368,11 +370,10 @@ pub async fn run(
         let steps = population
             .steps
             .iter()
-            .zip(&population.step_chats)
-            .map(|(step, chat)| Step {
+            .map(|step| Step {
                 rate: step.rate * fraction,
                 seconds: step.seconds,
-                chat: chat.map(|c| chat_ids[c]),
+                chat: step.chat.map(|index| chat_ids[index as usize]),
             })
             .collect();
         let job = Job {

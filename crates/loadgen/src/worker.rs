@@ -260,17 +260,15 @@ impl Receiving {
         storm: Option<(u64, u64)>,
         caught_up: Arc<Mutex<Vec<(u64, u64)>>>,
     ) -> bool {
+        // One timer for the whole run, not one per frame received; without a storm it is never
+        // polled, so it never starts.
+        let storm_due = sleep_until_ns(storm.map_or(u64::MAX, |(at, _)| at));
+        tokio::pin!(storm_due);
         let mut storm = storm;
         loop {
-            let storm_sleep = async {
-                match storm {
-                    Some((at, _)) => sleep_until_ns(at).await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 _ = stopped.changed() => return true,
-                _ = storm_sleep => {
+                _ = &mut storm_due, if storm.is_some() => {
                     let (at, spread) = storm.take().expect("the storm was due");
                     drop(stream);
                     let delay = rand::rng().random_range(0..spread.max(1));

@@ -30,55 +30,25 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// A job for the hashing threads.
-type HashJob = Box<dyn FnOnce() + Send>;
-
-/// Argon2id needs 19 MiB per hash by design, so hashing runs on a few dedicated threads, one per
-/// core: a burst of sign-ins queues instead of running hundreds at once, and each thread reuses
-/// its own memory for the next hash. On tokio's blocking pool every hash could land on another
-/// thread, each keeping its 19 MiB in its own allocator arena: 300 sign-ups left the server at
-/// about 870 MB.
-fn hashing_threads() -> &'static Mutex<std::sync::mpsc::Sender<HashJob>> {
-    static JOBS: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<HashJob>>> =
-        std::sync::OnceLock::new();
-    JOBS.get_or_init(|| {
-        let (sender, receiver) = std::sync::mpsc::channel::<HashJob>();
-        let receiver = std::sync::Arc::new(Mutex::new(receiver));
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        for index in 0..threads {
-            let receiver = receiver.clone();
-            std::thread::Builder::new()
-                .name(format!("argon2-{index}"))
-                .spawn(move || {
-                    loop {
-                        let job = receiver.lock().recv();
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                })
-                .expect("starting a hashing thread");
-        }
-        Mutex::new(sender)
+/// Argon2id needs 19 MiB per hash by design. Without a bound, a burst of sign-ins would run
+/// hundreds at once on the blocking pool (gigabytes of memory); with one, they queue. (That the
+/// memory goes back to the system afterwards is the binary's allocator setting, see main.rs.)
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
     })
 }
 
-/// Runs one Argon2 computation on the hashing threads.
+/// Runs one Argon2 computation on the blocking pool, at most one per core at a time.
 async fn on_hashing_thread<R: Send + 'static>(
     work: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, ApiError> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    let job: HashJob = Box::new(move || {
-        let _ = done.send(work());
-    });
-    hashing_threads()
-        .lock()
-        .send(job)
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    result
+    let failed = || ApiError::new(ErrorCode::Internal, "internal error");
+    let _permit = hashing_permits().acquire().await.map_err(|_| failed())?;
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))
+        .map_err(|_| failed())
 }
 
 /// Argon2id with the crate's recommended parameters, off the async threads.

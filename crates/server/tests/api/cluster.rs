@@ -680,3 +680,61 @@ async fn clients_heal_from_the_store_after_the_bus_lost_traffic() {
         "every message once, in order"
     );
 }
+
+/// A database or bus that cannot be used stops `kolokol serve` at once with a plain message,
+/// and a password in the URL never reaches the output.
+#[test]
+fn unusable_database_or_bus_settings_stop_the_start_cleanly() {
+    // The test server's host and port, with a made-up password and a database that is not there.
+    let admin = postgres_url();
+    let after_scheme = admin.split_once("://").expect("a URL").1;
+    let host = after_scheme
+        .rsplit_once('@')
+        .map_or(after_scheme, |(_, host)| host)
+        .split('/')
+        .next()
+        .expect("a host");
+    let with_secret = format!("postgres://postgres:s3cret-password@{host}");
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            vec![
+                "--database".to_owned(),
+                format!("{with_secret}/kk_no_such_database"),
+            ],
+            "opening the PostgreSQL database",
+        ),
+        (
+            vec!["--bus".to_owned(), "nats://127.0.0.1:1".to_owned()],
+            "cannot connect to the NATS server",
+        ),
+        (
+            vec![
+                "--database".to_owned(),
+                "mysql://root@127.0.0.1/x".to_owned(),
+            ],
+            "postgres://",
+        ),
+        (
+            vec!["--bus".to_owned(), "redis://127.0.0.1:6379".to_owned()],
+            "nats://",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kolokol"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(&args)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("run kolokol");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} must not start");
+        assert!(output.stdout.is_empty(), "{args:?} printed an address");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("s3cret"),
+            "{args:?} leaked the password: {stderr}"
+        );
+    }
+}

@@ -710,3 +710,30 @@ async fn an_oversized_frame_closes_the_socket_with_a_code() {
     assert_eq!(code, Some(close_code::BAD_FRAME));
     parent.me().await.unwrap();
 }
+
+/// A client can make its connections from a chosen loopback address (the load generator spreads
+/// its devices over several), and an address this machine does not have is refused cleanly.
+#[tokio::test]
+async fn clients_connect_from_a_chosen_local_address_or_fail_cleanly() {
+    let server = common::start().await;
+    let (anna, _) = server.user("anna").await;
+    let token = anna.token().unwrap().to_owned();
+    let from_elsewhere = Client::new(server.base.clone())
+        .with_local_address("127.0.0.9".parse().unwrap())
+        .with_token(token.clone());
+    assert_eq!(from_elsewhere.me().await.unwrap().username, "anna");
+    connect(&from_elsewhere, None).await;
+
+    // 192.0.2.0/24 is reserved for documentation: no machine has it.
+    let unroutable = Client::new(server.base.clone())
+        .with_local_address("192.0.2.1".parse().unwrap())
+        .with_token(token);
+    let refused = unroutable.connect_events(None).await;
+    assert!(
+        matches!(&refused, Err(ClientError::WebSocket(why)) if why.contains("binding")),
+        "{refused:?}"
+    );
+    assert!(unroutable.me().await.is_err());
+    // Nothing about the account changed.
+    assert_eq!(anna.me().await.unwrap().username, "anna");
+}

@@ -5,6 +5,7 @@
 //! cargo build --release -p kolokol-server -p kolokol-loadgen
 //! target/release/kolokol-loadgen run b3                  # one scenario against Kolokol
 //! target/release/kolokol-loadgen run b3 --target floor   # the same against the floor
+//! target/release/kolokol-loadgen run b3 --target synapse # and against Matrix Synapse
 //! target/release/kolokol-loadgen smoke                   # every scenario, tiny and quick
 //! ```
 //!
@@ -13,6 +14,7 @@
 
 mod floor;
 mod machine;
+mod matrix;
 mod plan;
 mod scenario;
 mod seed;
@@ -54,6 +56,10 @@ enum Command {
             default_value = "250,500,1000,1500,2000,2500,3000"
         )]
         rates: Vec<f64>,
+        /// B3's and B5's number of 60-member groups, instead of 150 times the scale: a server
+        /// that cannot hold 9,000 clients is measured on the same group shape with fewer.
+        #[arg(long)]
+        groups: Option<usize>,
         #[command(flatten)]
         common: Common,
         /// Also write the results as JSON here.
@@ -83,10 +89,19 @@ struct Common {
     /// Do not pin the server to core 0 and the generator to core 1.
     #[arg(long)]
     no_pin: bool,
+    /// The script that installs and starts Synapse, for `--target synapse`.
+    #[arg(long, default_value = "scripts/bench-synapse")]
+    synapse_script: PathBuf,
 }
 
 impl Common {
-    fn options(&self, scale: f64, step_seconds: f64, rates: Vec<f64>) -> anyhow::Result<Options> {
+    fn options(
+        &self,
+        scale: f64,
+        step_seconds: f64,
+        rates: Vec<f64>,
+        groups: Option<usize>,
+    ) -> anyhow::Result<Options> {
         let server_bin = match &self.server_bin {
             Some(path) => path.clone(),
             None => std::env::current_exe()?.with_file_name("kolokol"),
@@ -102,7 +117,9 @@ impl Common {
             scale,
             step_seconds,
             rates,
+            groups,
             server_bin,
+            synapse_script: self.synapse_script.clone(),
             pin: !self.no_pin && cores >= 2,
         })
     }
@@ -120,10 +137,11 @@ fn main() -> anyhow::Result<()> {
             scale,
             step_seconds,
             rates,
+            groups,
             common,
             out,
         } => {
-            let options = common.options(scale, step_seconds, rates)?;
+            let options = common.options(scale, step_seconds, rates, groups)?;
             let result = runtime()?.block_on(scenario::run(scenario, target, &options))?;
             print_result(&result);
             if let Some(out) = out {
@@ -177,6 +195,9 @@ fn print_result(result: &RunResult) {
         result.duplicates,
         result.gaps
     );
+    if let Some(error) = &result.first_error {
+        println!("first failure: {error}");
+    }
     println!(
         "server RSS: {:.1} MiB idle, {:.1} MiB connected, {:.2} KiB per connection",
         result.server_rss_idle_mib, result.server_rss_connected_mib, result.rss_per_connection_kib
@@ -223,7 +244,7 @@ fn print_result(result: &RunResult) {
 /// Every scenario, small and short, unpinned: fails unless every device connected and every
 /// acknowledged message reached every member exactly once.
 fn smoke(common: &Common) -> anyhow::Result<()> {
-    let mut options = common.options(0.01, 1.0, vec![20.0, 40.0])?;
+    let mut options = common.options(0.01, 1.0, vec![20.0, 40.0], None)?;
     options.pin = false;
     let runtime = runtime()?;
     let runs = [

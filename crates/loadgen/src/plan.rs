@@ -17,6 +17,9 @@ pub enum Target {
     Kolokol { base: String },
     /// The floor: a bare WebSocket broadcast server, no storage, no auth (see `floor`).
     Floor { base: String },
+    /// Matrix Synapse: devices sync with `/sync` long polls and send with `PUT`; chat id `n` is
+    /// the room `rooms[n - 1]`.
+    Synapse { base: String, rooms: Vec<String> },
 }
 
 /// One simulated device: its session token and the chats it may send into.
@@ -115,6 +118,8 @@ pub struct Report {
     pub connect_errors: u64,
     /// Connections that ended while they should have stayed.
     pub dropped: u64,
+    /// The first failure a device met (a failed send, a sync error), to tell what went wrong.
+    pub first_error: Option<String>,
     /// `message.new` events seen twice, or with a seq that skipped one, per device and chat.
     pub duplicates: u64,
     pub gaps: u64,

@@ -41,6 +41,8 @@ pub enum Scenario {
 pub enum TargetKind {
     Kolokol,
     Floor,
+    /// Matrix Synapse, started by `scripts/bench-synapse` (B2 and B3 only).
+    Synapse,
 }
 
 /// How big and how long; `scale` shrinks every count (a smoke run uses a small one).
@@ -50,7 +52,10 @@ pub struct Options {
     pub step_seconds: f64,
     /// B3's offered rates in messages per second, one step each.
     pub rates: Vec<f64>,
+    /// B3's and B5's number of 60-member groups instead of 150 (scaled).
+    pub groups: Option<usize>,
     pub server_bin: PathBuf,
+    pub synapse_script: PathBuf,
     /// Pin the server to core 0 and the generator to core 1 (with `taskset`).
     pub pin: bool,
 }
@@ -71,10 +76,14 @@ fn count(full: usize, scale: f64) -> usize {
     ((full as f64 * scale).round() as usize).max(2)
 }
 
-/// 150 class groups of 60 (scaled), everyone sending into their own class; no steps yet.
-fn class_groups(scale: f64) -> Population {
-    let size = 60.min(count(60, scale.sqrt()));
-    let users = count(150, scale) * size;
+/// 150 class groups of 60 (scaled, or `groups` of 60), everyone sending into their own class;
+/// no steps yet.
+fn class_groups(scale: f64, groups: Option<usize>) -> Population {
+    let size = match groups {
+        Some(_) => 60,
+        None => 60.min(count(60, scale.sqrt())),
+    };
+    let users = groups.unwrap_or_else(|| count(150, scale)) * size;
     Population {
         users,
         chats: (0..users / size)
@@ -130,7 +139,7 @@ fn population(scenario: Scenario, options: &Options) -> Population {
         }
         Scenario::B3 => Population {
             steps: options.rates.iter().map(|&rate| step(rate)).collect(),
-            ..class_groups(scale)
+            ..class_groups(scale, options.groups)
         },
         Scenario::B4 => {
             let (group, channel) = (count(2_000, scale), count(10_000, scale));
@@ -163,7 +172,7 @@ fn population(scenario: Scenario, options: &Options) -> Population {
             }
         }
         Scenario::B5 => {
-            let classes = class_groups(scale);
+            let classes = class_groups(scale, options.groups);
             Population {
                 steps: vec![Step {
                     // Each device sends about once every 30 s.
@@ -213,6 +222,8 @@ pub struct RunResult {
     pub connected: u64,
     pub connect_errors: u64,
     pub dropped: u64,
+    /// The first failure any worker met, if one did.
+    pub first_error: Option<String>,
     pub duplicates: u64,
     pub gaps: u64,
     pub server_rss_idle_mib: f64,
@@ -305,8 +316,12 @@ pub async fn run(
     target: TargetKind,
     options: &Options,
 ) -> anyhow::Result<RunResult> {
+    if target == TargetKind::Synapse && !matches!(scenario, Scenario::B2 | Scenario::B3) {
+        bail!("Synapse is measured under B2 and B3 only");
+    }
     let population = population(scenario, options);
     let data = tempfile::tempdir()?;
+    let mut rooms = Vec::new();
     let (server, base, chat_ids, tokens) = match target {
         TargetKind::Kolokol => {
             let seeded = seed(data.path(), population.users, &population.chats).await?;
@@ -332,6 +347,30 @@ pub async fn run(
                 }
             }
             (server, base, chat_ids, tokens)
+        }
+        TargetKind::Synapse => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            let mut server = Command::new(&options.synapse_script);
+            server.arg(port.to_string()).arg(data.path());
+            if !options.pin {
+                server.env("BENCH_SYNAPSE_NO_PIN", "1");
+            }
+            let (server, base) = start_server(server)?;
+            wait_for_synapse(&base).await?;
+            let started = std::time::Instant::now();
+            let (seeded, room_ids) =
+                crate::matrix::seed(&base, population.users, &population.chats).await?;
+            eprintln!(
+                "seeded Synapse with {} users and {} rooms in {:.0} s",
+                population.users,
+                population.chats.len(),
+                started.elapsed().as_secs_f64()
+            );
+            rooms = room_ids;
+            settle(server.0.id()).await?;
+            (server, base, seeded.chat_ids, seeded.tokens)
         }
     };
     let server_pid = server.0.id();
@@ -362,6 +401,10 @@ pub async fn run(
     let target_spec = match target {
         TargetKind::Kolokol => Target::Kolokol { base: base.clone() },
         TargetKind::Floor => Target::Floor { base: base.clone() },
+        TargetKind::Synapse => Target::Synapse {
+            base: base.clone(),
+            rooms,
+        },
     };
     let mut workers = Vec::new();
     for (index, share) in devices.chunks(DEVICES_PER_WORKER).enumerate() {
@@ -426,6 +469,39 @@ pub async fn run(
         (idle, connected_sample),
         &samples,
     ))
+}
+
+/// Synapse listens a few seconds after it starts; its first line comes before that.
+async fn wait_for_synapse(base: &str) -> anyhow::Result<()> {
+    let versions = format!("{base}/_matrix/client/versions");
+    for _ in 0..600 {
+        if let Ok(response) = reqwest::get(&versions).await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bail!("Synapse did not answer at {versions} within a minute")
+}
+
+/// Waits until the server has been nearly idle for two seconds running: after thousands of
+/// joins Synapse keeps working in the background (user directory, room statistics) for a while,
+/// and a run measures delivery, not that.
+async fn settle(pid: u32) -> anyhow::Result<()> {
+    let mut quiet = 0;
+    let mut last = sample(pid)?;
+    for _ in 0..600 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = sample(pid)?;
+        let busy = now.cpu_us.saturating_sub(last.cpu_us);
+        last = now;
+        quiet = if busy < 50_000 { quiet + 1 } else { 0 };
+        if quiet == 2 {
+            return Ok(());
+        }
+    }
+    bail!("the server stayed busy for ten minutes after seeding")
 }
 
 async fn sleep_until(due_ns: u64) {
@@ -500,6 +576,7 @@ fn combine(
         connected,
         connect_errors: sum(|r| r.connect_errors),
         dropped: sum(|r| r.dropped),
+        first_error: reports.iter().find_map(|r| r.first_error.clone()),
         duplicates: sum(|r| r.duplicates),
         gaps: sum(|r| r.gaps),
         server_rss_idle_mib: idle.rss_kib as f64 / 1024.0,

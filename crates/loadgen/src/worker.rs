@@ -1,11 +1,12 @@
-//! A worker process: holds its share of the devices' WebSocket connections, sends its share of
-//! the messages on schedule (open loop: a send never waits for the one before), and measures
-//! every delivery against the send's intended time.
+//! A worker process: holds its share of the devices' WebSocket connections (or, against
+//! Synapse, their `/sync` long polls), sends its share of the messages on schedule (open loop: a
+//! send never waits for the one before), and measures every delivery against the send's
+//! intended time.
 //!
 //! Receiving is the hot path of the generator, so frames are not decoded: the few fields needed
 //! are found by scanning the text (see [`Frame`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use rand::seq::IndexedRandom;
 use tokio::sync::{Semaphore, watch};
 
 use crate::machine::now_ns;
+use crate::matrix::Matrix;
 use crate::plan::{Device, Job, Report, StepReport, Target};
 
 /// Connections opened at once while connecting, so the server's accept queue never overflows.
@@ -29,42 +31,74 @@ struct Stats {
     duplicates: u64,
     gaps: u64,
     dropped: u64,
+    first_error: Option<String>,
+}
+
+impl Stats {
+    /// Counts a generated message's arrival, by the step it was sent in, with its latency from
+    /// the time it was due.
+    fn delivered(&mut self, marker: Marker, received_ns: u64) {
+        if let Some(step) = self.steps.get_mut(marker.step) {
+            step.delivered += 1;
+            let latency_us = received_ns.saturating_sub(marker.due_ns) / 1_000;
+            step.latency_us.saturating_record(latency_us.max(1));
+        }
+    }
+}
+
+/// How devices talk to the server under load.
+#[derive(Clone)]
+enum Peer {
+    /// Kolokol's REST API and event socket; the floor speaks the same subset.
+    Kolokol(Client),
+    /// Synapse's client-server API.
+    Matrix(Arc<Matrix>),
 }
 
 pub struct Worker {
     job: Job,
-    client: Client,
+    peer: Peer,
     stats: Arc<Mutex<Stats>>,
 }
 
 /// A connected device, ready to be handed to its receiving task.
 struct Connected {
     device: usize,
-    stream: EventStream,
-    cursor: Option<String>,
+    link: Link,
+}
+
+/// A device's open line for receiving.
+enum Link {
+    /// An event socket past its `ready`, and the cursor that `ready` carried.
+    Events(Box<EventStream>, Option<String>),
+    /// A Matrix device's position to `/sync` from.
+    Sync(String),
 }
 
 impl Worker {
     pub fn new(job: Job) -> Worker {
-        let base = match &job.target {
-            Target::Kolokol { base } | Target::Floor { base } => base.clone(),
+        let peer = match &job.target {
+            Target::Kolokol { base } | Target::Floor { base } => {
+                Peer::Kolokol(Client::new(base.clone()).with_local_address(job.local_address))
+            }
+            Target::Synapse { base, rooms } => Peer::Matrix(Arc::new(Matrix::new(
+                base,
+                rooms.clone(),
+                Some(job.local_address),
+            ))),
         };
-        let client = Client::new(base).with_local_address(job.local_address);
         let stats = Stats {
             steps: job.steps.iter().map(|_| StepReport::new()).collect(),
             duplicates: 0,
             gaps: 0,
             dropped: 0,
+            first_error: None,
         };
         Worker {
             job,
-            client,
+            peer,
             stats: Arc::new(Mutex::new(stats)),
         }
-    }
-
-    fn device_client(&self, device: &Device) -> Client {
-        self.client.clone().with_token(device.token.clone())
     }
 
     /// Opens every device's connection and waits for its `ready`; returns the connections and
@@ -73,15 +107,21 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(CONNECTING_AT_ONCE));
         let mut tasks = Vec::new();
         for (index, device) in self.job.devices.iter().enumerate() {
-            let client = self.device_client(device);
+            let (peer, token) = (self.peer.clone(), device.token.clone());
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire().await.expect("never closed");
-                let (stream, cursor) = open(&client, None, |_| {}).await?;
+                let link = match peer {
+                    Peer::Kolokol(client) => {
+                        let client = client.with_token(token);
+                        let (stream, cursor) = open(&client, None, |_| {}).await?;
+                        Link::Events(Box::new(stream), cursor)
+                    }
+                    Peer::Matrix(matrix) => Link::Sync(matrix.first_sync(&token).await.ok()?),
+                };
                 Some(Connected {
                     device: index,
-                    stream,
-                    cursor,
+                    link,
                 })
             }));
         }
@@ -111,24 +151,35 @@ impl Worker {
         });
         let caught_up = Arc::new(Mutex::new(Vec::new()));
         let mut receivers = Vec::new();
-        for Connected {
-            device,
-            stream,
-            cursor,
-        } in connected
-        {
-            let receiving = Receiving {
-                client: self.device_client(&self.job.devices[device]),
-                stats: self.stats.clone(),
-                last_seq: HashMap::new(),
-                cursor,
+        for Connected { device, link } in connected {
+            let device = &self.job.devices[device];
+            let receiver = match (link, &self.peer) {
+                (Link::Events(stream, cursor), Peer::Kolokol(client)) => {
+                    let receiving = Receiving {
+                        client: client.clone().with_token(device.token.clone()),
+                        stats: self.stats.clone(),
+                        last_seq: HashMap::new(),
+                        cursor,
+                    };
+                    tokio::spawn(receiving.run(
+                        *stream,
+                        stopped.clone(),
+                        storm_at,
+                        caught_up.clone(),
+                    ))
+                }
+                (Link::Sync(since), Peer::Matrix(matrix)) => {
+                    let syncing = Syncing {
+                        matrix: matrix.clone(),
+                        token: device.token.clone(),
+                        stats: self.stats.clone(),
+                        seen: HashSet::new(),
+                    };
+                    tokio::spawn(syncing.run(since, stopped.clone()))
+                }
+                _ => unreachable!("a link comes from its worker's own peer"),
             };
-            receivers.push(tokio::spawn(receiving.run(
-                stream,
-                stopped.clone(),
-                storm_at,
-                caught_up.clone(),
-            )));
+            receivers.push(receiver);
         }
         self.send_on_schedule(start_ns).await;
         let total: f64 = self.job.steps.iter().map(|step| step.seconds).sum();
@@ -155,6 +206,7 @@ impl Worker {
             connected: connected_count,
             connect_errors,
             dropped: stats.dropped,
+            first_error: stats.first_error.clone(),
             duplicates: stats.duplicates,
             gaps: stats.gaps,
             steps: stats.steps.clone(),
@@ -197,7 +249,8 @@ impl Worker {
                 };
                 serial += 1;
                 let send = Send {
-                    client: self.device_client(device),
+                    peer: self.peer.clone(),
+                    token: device.token.clone(),
                     chat,
                     client_msg_id: format!("{prefix}-{serial}"),
                     text: format!("{MARKER}{due} {index}"),
@@ -214,7 +267,8 @@ impl Worker {
 
 /// One message on its way.
 struct Send {
-    client: Client,
+    peer: Peer,
+    token: String,
     chat: i64,
     client_msg_id: String,
     text: String,
@@ -224,20 +278,39 @@ struct Send {
 
 impl Send {
     async fn run(self, stats: Arc<Mutex<Stats>>) {
-        let request = kolokol_client::proto::SendMessageRequest {
-            client_msg_id: self.client_msg_id,
-            text: self.text,
-            reply_to: None,
+        let sent = match self.peer {
+            Peer::Kolokol(client) => {
+                let request = kolokol_client::proto::SendMessageRequest {
+                    client_msg_id: self.client_msg_id,
+                    text: self.text,
+                    reply_to: None,
+                };
+                let client = client.with_token(self.token);
+                client
+                    .send_message(self.chat, &request)
+                    .await
+                    .map(drop)
+                    .map_err(anyhow::Error::from)
+            }
+            Peer::Matrix(matrix) => {
+                matrix
+                    .send(&self.token, self.chat, &self.client_msg_id, &self.text)
+                    .await
+            }
         };
-        let sent = self.client.send_message(self.chat, &request).await;
         let mut stats = stats.lock();
-        let step = &mut stats.steps[self.step];
         match sent {
-            Ok(_) => {
+            Ok(()) => {
+                let step = &mut stats.steps[self.step];
                 step.acknowledged += 1;
                 step.expected += self.chat_size;
             }
-            Err(_) => step.send_errors += 1,
+            Err(error) => {
+                stats.steps[self.step].send_errors += 1;
+                stats
+                    .first_error
+                    .get_or_insert_with(|| format!("send: {error:#}"));
+            }
         }
     }
 }
@@ -318,10 +391,50 @@ impl Receiving {
             stats.gaps += 1;
         }
         *last = message.seq;
-        if let Some(step) = stats.steps.get_mut(message.step) {
-            step.delivered += 1;
-            let latency_us = received.saturating_sub(message.due_ns) / 1_000;
-            step.latency_us.saturating_record(latency_us.max(1));
+        stats.delivered(message.marker, received);
+    }
+}
+
+/// A Matrix device's receiving side: one `/sync` long poll after another, as a Matrix client
+/// keeps one open. Duplicates are events seen twice; gaps are timelines the server cut short.
+struct Syncing {
+    matrix: Arc<Matrix>,
+    token: String,
+    stats: Arc<Mutex<Stats>>,
+    seen: HashSet<String>,
+}
+
+impl Syncing {
+    async fn run(mut self, mut since: String, mut stopped: watch::Receiver<bool>) -> bool {
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return true,
+                batch = self.matrix.sync(&self.token, &since) => match batch {
+                    Ok(batch) => {
+                        let received = now_ns();
+                        let mut stats = self.stats.lock();
+                        stats.gaps += batch.limited;
+                        for (_chat, event_id, body) in batch.events {
+                            let Some(marker) = Marker::parse(&body) else { continue };
+                            if self.seen.insert(event_id) {
+                                stats.delivered(marker, received);
+                            } else {
+                                stats.duplicates += 1;
+                            }
+                        }
+                        since = batch.next_batch;
+                    }
+                    // A client would sync again; the failure shows as a dropped connection.
+                    Err(error) => {
+                        {
+                            let mut stats = self.stats.lock();
+                            stats.dropped += 1;
+                            stats.first_error.get_or_insert_with(|| format!("sync: {error:#}"));
+                        }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
         }
     }
 }
@@ -355,13 +468,29 @@ async fn sleep_until_ns(due_ns: u64) {
     }
 }
 
+/// What a generated message's text says: `lg <due ns> <step>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Marker {
+    due_ns: u64,
+    step: usize,
+}
+
+impl Marker {
+    fn parse(text: &str) -> Option<Marker> {
+        let (due, step) = text.strip_prefix(MARKER)?.split_once(' ')?;
+        Some(Marker {
+            due_ns: due.parse().ok()?,
+            step: step.parse().ok()?,
+        })
+    }
+}
+
 /// A generated message as seen in a frame.
 #[derive(Debug, PartialEq, Eq)]
 struct Delivered {
     chat_id: i64,
     seq: i64,
-    due_ns: u64,
-    step: usize,
+    marker: Marker,
 }
 
 /// The text of a server frame, read by scanning for the few fields the generator needs. Server
@@ -377,14 +506,12 @@ impl<'a> Frame<'a> {
 
     fn message(&self) -> Option<Delivered> {
         let body = self.0.strip_prefix(r#"{"type":"message.new""#)?;
-        let text = body.split_once(&format!("\"text\":\"{MARKER}"))?.1;
-        let (due, rest) = text.split_once(' ')?;
-        let step = rest.split_once('"')?.0;
+        // Generated texts hold no quote or escape, so the first quote ends them.
+        let text = body.split_once(r#""text":""#)?.1.split_once('"')?.0;
         Some(Delivered {
             chat_id: number_after(body, "\"chat_id\":")?,
             seq: number_after(body, "\"seq\":")?,
-            due_ns: due.parse().ok()?,
-            step: step.parse().ok()?,
+            marker: Marker::parse(text)?,
         })
     }
 }
@@ -411,8 +538,10 @@ mod tests {
             Some(Delivered {
                 chat_id: 12,
                 seq: 345,
-                due_ns: 987_654_321,
-                step: 2
+                marker: Marker {
+                    due_ns: 987_654_321,
+                    step: 2
+                }
             })
         );
     }

@@ -5,9 +5,11 @@
         --out docs/img/b3.svg
 
 Each input is a JSON file written by `kolokol-loadgen run … --out FILE`; each becomes one
-series, named after its target. Offered load is in deliveries per second (messages offered per
-second times the deliveries each message should make). The output is a self-contained SVG with
-two panels, drawn without any plotting library so the script runs on a bare machine.
+series, named after its target, or `LABEL=FILE` to name it. Offered load is in deliveries per
+second (messages offered per second times the deliveries each message should make). When the
+series span more than two orders of magnitude (Synapse beside Kolokol), the rate axes are
+logarithmic. The output is a self-contained SVG with two panels, drawn without any plotting
+library so the script runs on a bare machine.
 """
 
 import argparse
@@ -21,14 +23,16 @@ MARGIN_LEFT, MARGIN_TOP = 70, 50
 COLOURS = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bc4c00"]
 
 
-def load(path):
+def load(arg):
+    label, _, path = arg.rpartition("=")
     with open(path, encoding="utf-8") as f:
         run = json.load(f)
     points = [
         (step["offered_deliveries_per_s"], step["delivered_per_s"], step["p99_ms"], step["lost"])
         for step in run["steps"]
+        if step["offered_deliveries_per_s"] > 0
     ]
-    return run["target"], run["scenario"], points
+    return label or run["target"], run["scenario"], points
 
 
 def nice_max(value):
@@ -41,22 +45,40 @@ def nice_max(value):
     return 10 * exponent
 
 
-def panel(x0, title, series, y_of, y_label, log_y=False):
+def scale(values, log):
+    """Maps values to 0..1 on a linear or logarithmic axis; returns the map and the ticks."""
+    if log:
+        lo = 10 ** math.floor(math.log10(min(values, default=1)))
+        hi = 10 ** math.ceil(math.log10(max(values, default=10)))
+        if hi <= lo:
+            hi = lo * 10
+        to = lambda v: (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return to, [lo * 10 ** i for i in range(int(round(math.log10(hi / lo))) + 1)]
+    hi = nice_max(max(values, default=1))
+    return (lambda v: v / hi), [hi * i / 4 for i in range(5)]
+
+
+def wide(values):
+    """Whether values span more than two orders of magnitude."""
+    positive = [v for v in values if v > 0]
+    return bool(positive) and max(positive) / min(positive) > 100
+
+
+def rate(value):
+    return f"{value / 1000:,.0f}k" if value >= 1000 else f"{value:,.0f}"
+
+
+def panel(x0, title, series, y_of, y_label, log_y=False, y_format=rate):
     """One panel: x is offered deliveries/s, y from `y_of(point)`."""
     parts = []
-    x_max = nice_max(max((p[0] for _, pts in series for p in pts), default=1))
+    xs = [p[0] for _, pts in series for p in pts]
+    log_x = wide(xs)
     ys = [y_of(p) for _, pts in series for p in pts if y_of(p) > 0]
-    if log_y:
-        y_lo = 10 ** math.floor(math.log10(min(ys, default=1)))
-        y_hi = 10 ** math.ceil(math.log10(max(ys, default=10)))
-        to_y = lambda v: PANEL_H * (1 - (math.log10(max(v, y_lo)) - math.log10(y_lo))
-                                    / (math.log10(y_hi) - math.log10(y_lo)))
-        ticks = [y_lo * 10 ** i for i in range(int(round(math.log10(y_hi / y_lo))) + 1)]
-    else:
-        y_hi = nice_max(max(ys, default=1))
-        to_y = lambda v: PANEL_H * (1 - v / y_hi)
-        ticks = [y_hi * i / 4 for i in range(5)]
-    to_x = lambda v: PANEL_W * v / x_max
+    log_y = log_y or wide(ys)
+    x_frac, x_ticks = scale(xs, log_x)
+    y_frac, ticks = scale(ys, log_y)
+    to_x = lambda v: PANEL_W * x_frac(v)
+    to_y = lambda v: PANEL_H * (1 - y_frac(v))
     y0 = MARGIN_TOP
     parts.append(f'<g transform="translate({x0},{y0})">')
     parts.append(f'<text x="{PANEL_W / 2}" y="-18" text-anchor="middle" font-weight="bold">'
@@ -65,14 +87,13 @@ def panel(x0, title, series, y_of, y_label, log_y=False):
     for tick in ticks:
         y = to_y(tick)
         parts.append(f'<line x1="0" x2="{PANEL_W}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="-6" y="{y + 4:.1f}" text-anchor="end">{tick:,.0f}</text>')
-    for i in range(5):
-        value = x_max * i / 4
+        parts.append(f'<text x="-6" y="{y + 4:.1f}" text-anchor="end">{y_format(tick)}</text>')
+    for value in x_ticks:
         x = to_x(value)
         parts.append(f'<text x="{x:.1f}" y="{PANEL_H + 16}" text-anchor="middle">'
-                     f'{value / 1000:,.0f}k</text>')
+                     f'{rate(value)}</text>')
     parts.append(f'<text x="{PANEL_W / 2}" y="{PANEL_H + 34}" text-anchor="middle">'
-                 'offered deliveries per second</text>')
+                 f'offered deliveries per second{" (log)" if log_x else ""}</text>')
     parts.append(f'<text transform="translate(-52,{PANEL_H / 2}) rotate(-90)" '
                  f'text-anchor="middle">{escape(y_label)}</text>')
     for index, (name, points) in enumerate(series):
@@ -91,7 +112,8 @@ def panel(x0, title, series, y_of, y_label, log_y=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("results", nargs="+", help="JSON files from kolokol-loadgen --out")
+    parser.add_argument("results", nargs="+",
+                        help="JSON files from kolokol-loadgen --out, each as FILE or LABEL=FILE")
     parser.add_argument("--out", required=True, help="the SVG to write")
     args = parser.parse_args()
     series = []
@@ -106,15 +128,15 @@ def main():
         panel(MARGIN_LEFT, f"{scenario}: delivered per second", series,
               lambda p: p[1], "delivered per second"),
         panel(MARGIN_LEFT + PANEL_W + 110, f"{scenario}: p99 send → receive (ms, log)", series,
-              lambda p: p[2], "p99 latency, ms", log_y=True),
+              lambda p: p[2], "p99 latency, ms", log_y=True, y_format=lambda v: f"{v:,.0f}"),
     ]
     legend_y = HEIGHT - 14
     for index, (name, _) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
-        x = MARGIN_LEFT + index * 140
+        x = MARGIN_LEFT + index * 200
         body.append(f'<rect x="{x}" y="{legend_y - 10}" width="14" height="4" fill="{colour}"/>')
         body.append(f'<text x="{x + 20}" y="{legend_y - 5}">{escape(name)}</text>')
-    body.append(f'<text x="{MARGIN_LEFT + 300}" y="{legend_y - 5}">'
+    body.append(f'<text x="{MARGIN_LEFT + len(series) * 200}" y="{legend_y - 5}">'
                 'hollow marker: messages lost in that step</text>')
     body.append("</svg>")
     with open(args.out, "w", encoding="utf-8") as f:

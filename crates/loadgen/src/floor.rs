@@ -18,6 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use kolokol_proto::SendMessageRequest;
 use kolokol_store::NewMessage;
 use parking_lot::Mutex;
@@ -45,6 +46,10 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
         .with_state(groups);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("floor listening on http://{}", listener.local_addr()?);
+    // As the server does, so the two pay the same per frame.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -154,11 +154,16 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The coordinator and the floor use every core they are given; a worker is pinned to one.
+/// The coordinator and the floor use every core they are given; given one (the pinned floor),
+/// the single-threaded scheduler, as `kolokol serve` does, so the two stay comparable.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
 }
 
 fn worker() -> anyhow::Result<()> {

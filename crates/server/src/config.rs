@@ -64,6 +64,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_WS_QUEUE")]
     pub ws_queue: Option<usize>,
 
+    /// Seconds between WebSocket heartbeats; a client that has not answered one by the next is
+    /// disconnected. [default: 20]
+    #[arg(long, env = "KOLOKOL_WS_PING_SECONDS")]
+    pub ws_ping_seconds: Option<u64>,
+
     /// Registrations allowed per client address per hour (held in memory only). [default: 20]
     #[arg(long, env = "KOLOKOL_REGISTER_PER_IP_PER_HOUR")]
     pub register_per_ip_per_hour: Option<u32>,
@@ -92,6 +97,7 @@ pub struct Settings {
     pub event_retention_days: u32,
     pub max_body_bytes: usize,
     pub ws_queue: usize,
+    pub ws_ping_interval: std::time::Duration,
     pub register_per_ip_per_hour: u32,
     pub register_per_username_per_hour: u32,
     pub login_per_ip_per_minute: u32,
@@ -127,6 +133,7 @@ impl Default for Settings {
             event_retention_days: 7,
             max_body_bytes: 64 * 1024,
             ws_queue: 1024,
+            ws_ping_interval: std::time::Duration::from_secs(20),
             register_per_ip_per_hour: 20,
             register_per_username_per_hour: 10,
             login_per_ip_per_minute: 30,
@@ -187,6 +194,12 @@ impl ServeArgs {
                 .or(file.ws_queue)
                 .unwrap_or(defaults.ws_queue)
                 .max(16),
+            ws_ping_interval: self
+                .ws_ping_seconds
+                .or(file.ws_ping_seconds)
+                .map_or(defaults.ws_ping_interval, |seconds| {
+                    std::time::Duration::from_secs(seconds.max(1))
+                }),
             register_per_ip_per_hour: self
                 .register_per_ip_per_hour
                 .or(file.register_per_ip_per_hour)

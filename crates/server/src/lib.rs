@@ -22,6 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use kolokol_bus::{Bus, LocalBus, NatsBus, Received, Subscription};
 use kolokol_proto::{ErrorCode, Millis};
 use kolokol_store::Store;
@@ -210,6 +211,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         store.clone(),
         settings.event_retention_days,
     ));
+    tokio::spawn(heartbeats(hub.clone(), settings.ws_ping_interval));
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -225,6 +227,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         settings: Arc::new(settings),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Every frame and reply is meant to leave now: without TCP_NODELAY a frame that follows
+    // another closely waits for the client's (possibly delayed) acknowledgement.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running { addr, hub, task })
 }
@@ -253,6 +262,17 @@ async fn follow_bus(mut subscription: Box<dyn Subscription>, hub: Arc<Hub>, limi
             Received::Lagged => hub.drop_everyone(),
             Received::Charge(charge) => limits.apply(charge),
         }
+    }
+}
+
+/// Every interval, every connection pings its client (see `Outgoing::Ping`).
+async fn heartbeats(hub: Arc<Hub>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        hub.ping_everyone();
     }
 }
 

@@ -56,10 +56,19 @@ fn raise_open_file_limit() {
 fn main() -> anyhow::Result<()> {
     return_large_allocations();
     raise_open_file_limit();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run())
+    runtime()?.block_on(run())
+}
+
+/// On one core (a small VPS, or a process pinned with `taskset`) the single-threaded scheduler
+/// does the same work without the cross-thread queues and atomics of the multi-threaded one.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -138,6 +138,8 @@ export function markRead(id: number): void {
 // --- sending and the outbox ---
 
 let flushing: Promise<void> | null = null;
+/** Set when a flush is asked for while one runs: its list of waiting items may predate them. */
+let flushAgain = false;
 
 export async function sendMessage(chatId: number, text: string, replyTo: number | null): Promise<void> {
   const item: Pending = { client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, created_at: Date.now() };
@@ -146,13 +148,22 @@ export async function sendMessage(chatId: number, text: string, replyTo: number 
   if (app.status === 'online') await flushOutbox();
 }
 
-/** Sends every waiting message, oldest first. Safe to call repeatedly: ids make it idempotent. */
+/** Sends every waiting message, oldest first. Safe to call repeatedly: ids make it idempotent.
+ * A message queued while a flush runs is sent by that flush, which looks again before ending. */
 export function flushOutbox(): Promise<void> {
-  flushing ??= (async () => {
+  if (flushing) {
+    flushAgain = true;
+    return flushing;
+  }
+  flushing = (async () => {
     try {
-      for (const item of await pending()) {
-        if (!(await deliver(item))) break;
-      }
+      do {
+        flushAgain = false;
+        for (const item of await pending()) {
+          // Not sendable now (offline, server trouble): the next reconnect flushes again.
+          if (!(await deliver(item))) return;
+        }
+      } while (flushAgain);
     } finally {
       flushing = null;
     }

@@ -6,7 +6,7 @@
 //! or from a chat it did not follow yet — which it fills from the store before going on. So each
 //! chat's events reach the client in order, exactly once, whatever the bus does.
 
-use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -24,11 +24,10 @@ use tokio::sync::mpsc;
 
 use crate::auth::{authenticate, bearer, hash_secret};
 use crate::error::{ApiError, ApiResult, Query};
+use crate::gateway::hub::Outgoing;
 use crate::now_millis;
 use crate::state::{AppState, envelope};
 
-/// How often the server pings; a client that has not answered by the next ping is gone.
-const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// A client that does not take a frame within this time is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events read from the store per round while catching up.
@@ -117,22 +116,22 @@ async fn serve(state: AppState, actor: Actor, since: Option<Cursor>, socket: Web
 }
 
 impl Connection {
-    async fn run(
-        &mut self,
-        since: Option<Cursor>,
-        queue: &mut mpsc::Receiver<Arc<Envelope>>,
-    ) -> End {
+    async fn run(&mut self, since: Option<Cursor>, queue: &mut mpsc::Receiver<Outgoing>) -> End {
         match self.start(since).await {
             Ok(()) => {}
             Err(end) => return end,
         }
-        let mut ping = tokio::time::interval(PING_INTERVAL);
-        ping.tick().await;
+        // A client that has not answered one heartbeat by the next is gone.
         let mut awaiting_pong = false;
         loop {
             let step = tokio::select! {
-                envelope = queue.recv() => match envelope {
-                    Some(envelope) => self.live(&envelope).await,
+                outgoing = queue.recv() => match outgoing {
+                    Some(Outgoing::Event(envelope)) => self.live(&envelope).await,
+                    Some(Outgoing::Ping) if awaiting_pong => Err(End::Gone),
+                    Some(Outgoing::Ping) => {
+                        awaiting_pong = true;
+                        self.send(Message::Ping(Default::default())).await
+                    }
                     None => Err(End::Close(close_code::TOO_SLOW, "too slow: resume from your cursor")),
                 },
                 message = self.socket.recv() => match message {
@@ -147,14 +146,6 @@ impl Connection {
                     // Oversized or malformed frames: say why before hanging up.
                     Some(Err(_)) => Err(End::Close(close_code::BAD_FRAME, "unreadable or oversized frame")),
                 },
-                _ = ping.tick() => {
-                    if awaiting_pong {
-                        Err(End::Gone)
-                    } else {
-                        awaiting_pong = true;
-                        self.send(Message::Ping(Default::default())).await
-                    }
-                }
             };
             if let Err(end) = step {
                 return end;
@@ -295,10 +286,17 @@ impl Connection {
     }
 
     async fn send(&mut self, message: Message) -> Result<(), End> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(End::Gone),
-        }
+        // Nearly every frame fits in the socket's buffer at once; only a send that has to wait
+        // for the client arms a timer, so the common case costs no timer at all.
+        let mut send = std::pin::pin!(self.socket.send(message));
+        let sent = match std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await {
+            Poll::Ready(sent) => sent,
+            Poll::Pending => match tokio::time::timeout(SEND_TIMEOUT, send).await {
+                Ok(sent) => sent,
+                Err(_) => return Err(End::Gone),
+            },
+        };
+        sent.map_err(|_| End::Gone)
     }
 
     async fn client_frame(&mut self, text: &str) -> Result<(), End> {

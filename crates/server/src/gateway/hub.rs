@@ -28,8 +28,16 @@ pub struct Hub {
     members: Mutex<HashMap<ChatId, MemberSnapshot>>,
 }
 
+/// What the hub puts in a connection's queue.
+pub enum Outgoing {
+    Event(Arc<Envelope>),
+    /// Time for a heartbeat. One task sends these to every connection, so that no connection
+    /// keeps a timer of its own to poll with every frame.
+    Ping,
+}
+
 /// A registered connection: its id and the queue the hub fills.
-type ConnectionQueue = (u64, mpsc::Sender<Arc<Envelope>>);
+type ConnectionQueue = (u64, mpsc::Sender<Outgoing>);
 
 #[derive(Default)]
 struct Connections {
@@ -49,11 +57,7 @@ impl Hub {
 
     /// A new connection of `user_id`, with a queue of `capacity` envelopes. When the receiver
     /// yields `None`, the hub has dropped the connection for being too slow.
-    pub fn register(
-        &self,
-        user_id: UserId,
-        capacity: usize,
-    ) -> (u64, mpsc::Receiver<Arc<Envelope>>) {
+    pub fn register(&self, user_id: UserId, capacity: usize) -> (u64, mpsc::Receiver<Outgoing>) {
         let (sender, receiver) = mpsc::channel(capacity);
         let mut connections = self.connections.lock();
         connections.next_id += 1;
@@ -165,10 +169,19 @@ impl Hub {
             };
             // A full or closed queue drops the connection: its socket closes as too slow and
             // the client resumes from its cursor.
-            list.retain(|(_, sender)| sender.try_send(envelope.clone()).is_ok());
+            list.retain(|(_, sender)| sender.try_send(Outgoing::Event(envelope.clone())).is_ok());
             if list.is_empty() {
                 connections.by_user.remove(user_id);
             }
+        }
+    }
+
+    /// Asks every connection to ping its client. A connection whose queue is full misses this
+    /// one; it is about to be dropped as too slow anyway.
+    pub fn ping_everyone(&self) {
+        let connections = self.connections.lock();
+        for (_, sender) in connections.by_user.values().flatten() {
+            let _ = sender.try_send(Outgoing::Ping);
         }
     }
 

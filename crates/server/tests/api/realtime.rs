@@ -737,3 +737,45 @@ async fn clients_connect_from_a_chosen_local_address_or_fail_cleanly() {
     // Nothing about the account changed.
     assert_eq!(anna.me().await.unwrap().username, "anna");
 }
+
+/// Heartbeats: a client that answers pings stays; one that has not answered a ping by the next
+/// is disconnected, so dead connections do not pile up.
+#[tokio::test]
+async fn a_client_that_answers_heartbeats_stays_and_a_silent_one_is_disconnected() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let server = common::start_with(|s| s.ws_ping_interval = Duration::from_secs(1)).await;
+    let (parent, _) = server.user("parent").await;
+    let mut answering = raw_socket(&server, &parent).await;
+    let mut silent = raw_socket(&server, &parent).await;
+
+    // Reading answers pings (tungstenite replies on its own); the socket must stay open.
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(3500);
+    while let Ok(frame) = tokio::time::timeout_at(until, answering.next()).await {
+        match frame {
+            Some(Ok(WsMessage::Ping(_))) => pings += 1,
+            Some(Ok(_)) => {}
+            other => panic!("the answering client was cut off: {other:?}"),
+        }
+    }
+    assert!(pings >= 2, "only {pings} heartbeats in 3.5 s");
+
+    // The silent one read nothing meanwhile: what is left for it ends without a close frame.
+    let mut silent_pings = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), silent.next())
+            .await
+            .expect("the silent client is disconnected")
+        {
+            Some(Ok(WsMessage::Ping(_))) => silent_pings += 1,
+            // `ready`, sent before it fell silent.
+            Some(Ok(WsMessage::Text(_))) => {}
+            Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            None | Some(Err(_)) => break,
+        }
+    }
+    assert!(silent_pings >= 1);
+    // The answering client is still served.
+    parent.me().await.unwrap();
+}

@@ -265,14 +265,17 @@ async fn follow_bus(mut subscription: Box<dyn Subscription>, hub: Arc<Hub>, limi
     }
 }
 
-/// Every interval, every connection pings its client (see `Outgoing::Ping`).
+/// Every interval, every connection pings its client (see `Outgoing::Ping`). The pings go out
+/// a share at a time: all at once, tens of thousands of pings and pongs would hold up the
+/// messages behind them for a tenth of a second.
 async fn heartbeats(hub: Arc<Hub>, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
+    const SHARES: u64 = 20;
+    let mut tick = tokio::time::interval(every / SHARES as u32);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
-    loop {
+    for round in 0u64.. {
         tick.tick().await;
-        hub.ping_everyone();
+        hub.ping_share(round % SHARES, SHARES);
     }
 }
 

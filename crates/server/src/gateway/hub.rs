@@ -176,12 +176,15 @@ impl Hub {
         }
     }
 
-    /// Asks every connection to ping its client. A connection whose queue is full misses this
-    /// one; it is about to be dropped as too slow anyway.
-    pub fn ping_everyone(&self) {
+    /// Asks one share of the connections (those whose id is `share` modulo `shares`) to ping
+    /// their clients. A connection whose queue is full misses this one; it is about to be
+    /// dropped as too slow anyway.
+    pub fn ping_share(&self, share: u64, shares: u64) {
         let connections = self.connections.lock();
-        for (_, sender) in connections.by_user.values().flatten() {
-            let _ = sender.try_send(Outgoing::Ping);
+        for (id, sender) in connections.by_user.values().flatten() {
+            if id % shares == share {
+                let _ = sender.try_send(Outgoing::Ping);
+            }
         }
     }
 

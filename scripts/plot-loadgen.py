@@ -17,7 +17,7 @@ import json
 import math
 from html import escape
 
-WIDTH, HEIGHT = 940, 380
+WIDTH, HEIGHT = 940, 400
 PANEL_W, PANEL_H = 360, 260
 MARGIN_LEFT, MARGIN_TOP = 70, 50
 COLOURS = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bc4c00"]
@@ -96,7 +96,8 @@ def panel(x0, title, series, y_of, y_label, log_y=False, y_format=rate):
                  f'offered deliveries per second{" (log)" if log_x else ""}</text>')
     parts.append(f'<text transform="translate(-52,{PANEL_H / 2}) rotate(-90)" '
                  f'text-anchor="middle">{escape(y_label)}</text>')
-    for index, (name, points) in enumerate(series):
+    # The first series is drawn last, on top: it is the one the plot is about.
+    for index, (name, points) in reversed(list(enumerate(series))):
         colour = COLOURS[index % len(COLOURS)]
         coords = [(to_x(p[0]), to_y(y_of(p))) for p in points if y_of(p) > 0 or not log_y]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
@@ -130,13 +131,14 @@ def main():
         panel(MARGIN_LEFT + PANEL_W + 110, f"{scenario}: p99 send → receive (ms, log)", series,
               lambda p: p[2], "p99 latency, ms", log_y=True, y_format=lambda v: f"{v:,.0f}"),
     ]
-    legend_y = HEIGHT - 14
+    legend_y = HEIGHT - 26
+    x = MARGIN_LEFT
     for index, (name, _) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
-        x = MARGIN_LEFT + index * 200
         body.append(f'<rect x="{x}" y="{legend_y - 10}" width="14" height="4" fill="{colour}"/>')
         body.append(f'<text x="{x + 20}" y="{legend_y - 5}">{escape(name)}</text>')
-    body.append(f'<text x="{MARGIN_LEFT + len(series) * 200}" y="{legend_y - 5}">'
+        x += 40 + 7 * len(name)
+    body.append(f'<text x="{MARGIN_LEFT}" y="{legend_y + 14}" fill="#555">'
                 'hollow marker: messages lost in that step</text>')
     body.append("</svg>")
     with open(args.out, "w", encoding="utf-8") as f:

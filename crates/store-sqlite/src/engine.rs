@@ -9,7 +9,9 @@
 //! whole commit (WAL frames and an fsync) alone. Commits are therefore paced once writes are
 //! concurrent: after a commit that carried more than one job, the next may begin no sooner than
 //! [`MIN_COMMIT_INTERVAL`] after it, and whatever arrives meanwhile shares it. A lone writer
-//! (one job per commit, such as a bot sending one message after another) never waits.
+//! (one job per commit, such as a bot sending one message after another) never waits, and the
+//! wait ends as soon as [`FULL_BATCH`] jobs are queued, so many senders that each wait for their
+//! reply are not held up either.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -28,6 +30,10 @@ const QUEUE_CAPACITY: usize = 16_384;
 /// adds up to this much latency to a send and saves a quarter of the server's CPU per delivery
 /// at 1,000 sends/s (docs/PERFORMANCE.md); people do not notice 20 ms.
 const MIN_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+/// A paced commit begins at once when this many jobs wait: waiting longer saves little more.
+const FULL_BATCH: usize = 32;
+/// How often a paced wait looks at the queue.
+const PACING_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The error of one operation inside the engine: a rule's refusal or a database failure.
 #[derive(Debug)]
@@ -233,14 +239,24 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Sleeps until `until` or until [`FULL_BATCH`] jobs (counting the one already taken) wait.
+fn wait_for_batch(queue: &mpsc::Receiver<Job>, until: std::time::Instant) {
+    while queue.len() + 1 < FULL_BATCH {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(PACING_POLL));
+    }
+}
+
 fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Job>) {
     let mut completions: Vec<Completion> = Vec::with_capacity(256);
     // When the last commit began, if it carried more than one job.
     let mut last_shared_commit: Option<std::time::Instant> = None;
     while let Some(first) = queue.blocking_recv() {
-        let since_last = last_shared_commit.map_or(MIN_COMMIT_INTERVAL, |at| at.elapsed());
-        if let Some(wait) = MIN_COMMIT_INTERVAL.checked_sub(since_last) {
-            std::thread::sleep(wait);
+        if let Some(at) = last_shared_commit {
+            wait_for_batch(&queue, at + MIN_COMMIT_INTERVAL);
         }
         let began = std::time::Instant::now();
         // Cached statements: a commit per few sends makes parsing these each time measurable.

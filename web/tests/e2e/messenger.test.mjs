@@ -138,7 +138,8 @@ const XSS = [
 test('message text can never inject HTML or script', async () => {
   for (const [i, payload] of XSS.entries()) await send(anna.page, `${i}: ${payload}`);
   const log = history(boris.page);
-  await log.getByText(`${XSS.length - 1}: `, { exact: false }).waitFor();
+  // Anchored: a bare "7: " would also match a time such as "17:09".
+  await log.getByText(new RegExp(`^${XSS.length - 1}: `)).waitFor();
   for (const [i, payload] of XSS.entries()) {
     await log.getByText(`${i}: ${payload}`, { exact: true }).waitFor();
   }

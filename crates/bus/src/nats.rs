@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -51,20 +52,30 @@ impl NatsBus {
     pub async fn connect(url: &str, subject: &str) -> Result<NatsBus, NatsError> {
         let (received, _) = broadcast::channel(RECEIVED);
         let on_event = received.clone();
+        // The first `Connected` is the initial connection, reported a moment after `connect`
+        // returns: taken for a reconnect, it would disconnect the node's first clients.
+        let connected_before = Arc::new(AtomicBool::new(false));
         let client = async_nats::ConnectOptions::new()
             .name("kolokol")
             .subscription_capacity(RECEIVED)
             .event_callback(move |event| {
                 let on_event = on_event.clone();
+                let connected_before = connected_before.clone();
                 async move {
-                    match event {
-                        // A reconnect means traffic may have been missed while away; a slow
-                        // consumer means the server dropped some for us.
-                        async_nats::Event::Connected | async_nats::Event::SlowConsumer(_) => {
-                            tracing::warn!(%event, "event bus may have lost traffic");
-                            let _ = on_event.send(Received::Lagged);
+                    // A reconnect means traffic may have been missed while away; a slow
+                    // consumer means the server dropped some for us.
+                    let lost = match &event {
+                        async_nats::Event::Connected => {
+                            connected_before.swap(true, Ordering::Relaxed)
                         }
-                        other => tracing::info!(event = %other, "event bus"),
+                        async_nats::Event::SlowConsumer(_) => true,
+                        _ => false,
+                    };
+                    if lost {
+                        tracing::warn!(%event, "event bus may have lost traffic");
+                        let _ = on_event.send(Received::Lagged);
+                    } else {
+                        tracing::info!(%event, "event bus");
                     }
                 }
             })

@@ -278,7 +278,8 @@ async fn a_session_revoked_on_one_node_closes_its_socket_on_another() {
     phone.revoke_session(laptop_session).await.unwrap();
 
     // Node 1 closes the laptop's socket with 4001 at once, and refuses its token.
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+    // Under the whole suite's load on two cores a cross-node hop has taken over 5 s.
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
         loop {
             match laptop_events.next().await {
                 Some(Ok(_)) => continue,
@@ -288,7 +289,7 @@ async fn a_session_revoked_on_one_node_closes_its_socket_on_another() {
         }
     })
     .await
-    .expect("the socket closes within 5 s");
+    .expect("the socket closes within 15 s");
     let error = closed.expect("a close frame with a reason");
     assert!(
         matches!(&error, ClientError::Closed { code: 4001, .. }),
@@ -641,7 +642,7 @@ async fn clients_heal_from_the_store_after_the_bus_lost_traffic() {
         .unwrap();
     let mut seen = Vec::new();
     while seen.is_empty() {
-        let frame = tokio::time::timeout(Duration::from_secs(5), reading.next())
+        let frame = tokio::time::timeout(Duration::from_secs(15), reading.next())
             .await
             .expect("a frame")
             .expect("open")

@@ -86,6 +86,8 @@ struct Connection {
     state: AppState,
     actor: Actor,
     cursor: Cursor,
+    /// Reused for every cursor this connection encodes.
+    scratch: Vec<u8>,
     socket: WebSocket,
 }
 
@@ -98,6 +100,7 @@ async fn serve(state: AppState, actor: Actor, since: Option<Cursor>, socket: Web
         state,
         actor,
         cursor: Cursor::default(),
+        scratch: Vec::new(),
         socket,
     };
     let end = connection.run(since, &mut queue).await;
@@ -274,13 +277,13 @@ impl Connection {
     /// Sends an event object with `"cursor"` appended: the event bytes are shared by all
     /// recipients, only the cursor is this connection's own.
     async fn send_with_cursor(&mut self, json: &[u8]) -> Result<(), End> {
-        let cursor = self.cursor.encode();
         let body = std::str::from_utf8(json).expect("JSON is UTF-8");
         let open = body.strip_suffix('}').expect("events are JSON objects");
-        let mut text = String::with_capacity(body.len() + cursor.len() + 12);
+        // Room for a cursor of a few dozen chats without growing.
+        let mut text = String::with_capacity(body.len() + 64);
         text.push_str(open);
         text.push_str(",\"cursor\":\"");
-        text.push_str(&cursor);
+        self.cursor.encode_into(&mut text, &mut self.scratch);
         text.push_str("\"}");
         self.send(Message::Text(text.into())).await
     }

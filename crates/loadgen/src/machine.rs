@@ -1,5 +1,5 @@
 //! What the generator reads off the machine: a clock all its processes share, the server
-//! process's CPU time and memory from /proc, and the open-file limit.
+//! process's CPU time and memory from /proc.
 
 use std::io;
 
@@ -47,25 +47,6 @@ fn parse(stat: &str, status: &str) -> Option<ProcessSample> {
         cpu_us: ticks * 1_000_000 / per_second,
         rss_kib,
     })
-}
-
-/// Raises this process's open-file limit to the hard limit; children inherit it.
-pub fn raise_open_files() -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid rlimit to fill and then pass back.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        limit.rlim_cur = limit.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(limit.rlim_cur)
 }
 
 #[cfg(test)]

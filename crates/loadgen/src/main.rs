@@ -112,7 +112,6 @@ impl Common {
                 server_bin.display()
             );
         }
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Options {
             scale,
             step_seconds,
@@ -120,17 +119,17 @@ impl Common {
             groups,
             server_bin,
             synapse_script: self.synapse_script.clone(),
-            pin: !self.no_pin && cores >= 2,
+            pin: !self.no_pin && kolokol_process::cores() >= 2,
         })
     }
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    machine::raise_open_files().context("raising the open-file limit")?;
+    kolokol_process::raise_open_file_limit().context("raising the open-file limit")?;
     match cli.command {
         Command::Worker => worker(),
-        Command::Floor { listen } => runtime()?.block_on(floor::serve(listen)),
+        Command::Floor { listen } => kolokol_process::runtime()?.block_on(floor::serve(listen)),
         Command::Run {
             scenario,
             target,
@@ -142,7 +141,8 @@ fn main() -> anyhow::Result<()> {
             out,
         } => {
             let options = common.options(scale, step_seconds, rates, groups)?;
-            let result = runtime()?.block_on(scenario::run(scenario, target, &options))?;
+            let result =
+                kolokol_process::runtime()?.block_on(scenario::run(scenario, target, &options))?;
             print_result(&result);
             if let Some(out) = out {
                 std::fs::write(&out, serde_json::to_vec_pretty(&result)?)
@@ -152,18 +152,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Smoke { common } => smoke(&common),
     }
-}
-
-/// The coordinator and the floor use every core they are given; given one (the pinned floor),
-/// the single-threaded scheduler, as `kolokol serve` does, so the two stay comparable.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut builder = if cores == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build()
 }
 
 fn worker() -> anyhow::Result<()> {
@@ -251,7 +239,7 @@ fn print_result(result: &RunResult) {
 fn smoke(common: &Common) -> anyhow::Result<()> {
     let mut options = common.options(0.01, 1.0, vec![20.0, 40.0], None)?;
     options.pin = false;
-    let runtime = runtime()?;
+    let runtime = kolokol_process::runtime()?;
     let runs = [
         (Scenario::B1, TargetKind::Kolokol),
         (Scenario::B2, TargetKind::Kolokol),

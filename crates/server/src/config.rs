@@ -293,6 +293,31 @@ mod tests {
     }
 
     #[test]
+    fn heartbeats_are_at_least_a_second_apart_and_not_a_word() {
+        let every = |seconds| {
+            ServeArgs {
+                ws_ping_seconds: seconds,
+                ..ServeArgs::default()
+            }
+            .resolve()
+            .unwrap()
+            .ws_ping_interval
+        };
+        assert_eq!(every(None), std::time::Duration::from_secs(20));
+        assert_eq!(every(Some(5)), std::time::Duration::from_secs(5));
+        // Zero would ping without pause and cut off every client at once.
+        assert_eq!(every(Some(0)), std::time::Duration::from_secs(1));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kolokol.toml");
+        std::fs::write(&path, "ws_ping_seconds = \"often\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        assert!(args.resolve().is_err());
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kolokol.toml");

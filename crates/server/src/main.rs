@@ -35,40 +35,13 @@ fn return_large_allocations() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn return_large_allocations() {}
 
-/// A node holds one socket per connected device: let it have as many as the system allows.
-fn raise_open_file_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: both calls only read or write the struct passed in.
-    let raised = unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
-        }
-    };
-    if !raised {
-        eprintln!("could not raise the open-file limit; connections may be refused early");
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     return_large_allocations();
-    raise_open_file_limit();
-    runtime()?.block_on(run())
-}
-
-/// On one core (a small VPS, or a process pinned with `taskset`) the single-threaded scheduler
-/// does the same work without the cross-thread queues and atomics of the multi-threaded one.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut builder = if cores == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build()
+    // A node holds one socket per connected device.
+    if kolokol_process::raise_open_file_limit().is_err() {
+        eprintln!("could not raise the open-file limit; connections may be refused early");
+    }
+    kolokol_process::runtime()?.block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {

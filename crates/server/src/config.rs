@@ -230,17 +230,25 @@ fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn flags_win_over_the_file_and_the_file_over_defaults() {
+    /// Resolves `args` with a settings file holding `text`.
+    fn with_file(text: &str, args: ServeArgs) -> anyhow::Result<Settings> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kolokol.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nws_queue = 64\n").unwrap();
-        let args = ServeArgs {
+        std::fs::write(&path, text).unwrap();
+        ServeArgs {
             config: Some(path),
+            ..args
+        }
+        .resolve()
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let args = ServeArgs {
             ws_queue: Some(128),
             ..ServeArgs::default()
         };
-        let settings = args.resolve().unwrap();
+        let settings = with_file("listen = \"127.0.0.1:9000\"\nws_queue = 64\n", args).unwrap();
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.ws_queue, 128);
         assert_eq!(settings.event_retention_days, 7);
@@ -248,19 +256,12 @@ mod tests {
 
     #[test]
     fn database_and_bus_come_from_urls() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kolokol.toml");
-        std::fs::write(
-            &path,
-            "database = \"postgres://db/kolokol\"\nbus = \"nats://nats:4222\"\n",
-        )
-        .unwrap();
         let args = ServeArgs {
-            config: Some(path),
             bus_subject: Some("city".into()),
             ..ServeArgs::default()
         };
-        let settings = args.resolve().unwrap();
+        let file = "database = \"postgres://db/kolokol\"\nbus = \"nats://nats:4222\"\n";
+        let settings = with_file(file, args).unwrap();
         assert_eq!(
             settings.database,
             Database::Postgres {
@@ -307,25 +308,11 @@ mod tests {
         assert_eq!(every(Some(5)), std::time::Duration::from_secs(5));
         // Zero would ping without pause and cut off every client at once.
         assert_eq!(every(Some(0)), std::time::Duration::from_secs(1));
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kolokol.toml");
-        std::fs::write(&path, "ws_ping_seconds = \"often\"\n").unwrap();
-        let args = ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        };
-        assert!(args.resolve().is_err());
+        assert!(with_file("ws_ping_seconds = \"often\"\n", ServeArgs::default()).is_err());
     }
 
     #[test]
     fn unknown_keys_in_the_file_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kolokol.toml");
-        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
-        let args = ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        };
-        assert!(args.resolve().is_err());
+        assert!(with_file("listne = \"127.0.0.1:9000\"\n", ServeArgs::default()).is_err());
     }
 }

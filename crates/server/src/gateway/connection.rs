@@ -14,6 +14,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::Response;
+use futures_util::SinkExt;
 use kolokol_bus::Envelope;
 use kolokol_domain::{Cursor, Route};
 use kolokol_proto::event::close_code;
@@ -34,6 +35,10 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const CATCH_UP_BATCH: u32 = 256;
 /// Largest frame a client may send (typing notices are tiny).
 const MAX_CLIENT_FRAME: usize = 4096;
+/// Frames written with one system call at most: what waits in a connection's queue is fed
+/// into its write buffer and flushed once, up to this many bytes. A connection keeps its write
+/// buffer's capacity, so this also bounds what a burst leaves behind on an idle connection.
+const COALESCE_BYTES: usize = 8 * 1024;
 /// Each connection's read buffer. tungstenite's default is 128 KiB, which for tens of thousands
 /// of idle connections is gigabytes; clients only ever send small frames.
 const READ_BUFFER: usize = 4096;
@@ -71,6 +76,8 @@ pub async fn ws(
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
         .read_buffer_size(READ_BUFFER)
+        // Frames are flushed by `COALESCE_BYTES`, never held back waiting for more.
+        .write_buffer_size(COALESCE_BYTES * 2)
         .on_upgrade(move |socket| serve(state, actor, since, socket)))
 }
 
@@ -88,6 +95,8 @@ struct Connection {
     cursor: Cursor,
     /// Reused for every cursor this connection encodes.
     scratch: Vec<u8>,
+    /// Bytes fed to the socket since its last flush.
+    unflushed: usize,
     socket: WebSocket,
 }
 
@@ -101,6 +110,7 @@ async fn serve(state: AppState, actor: Actor, since: Option<Cursor>, socket: Web
         actor,
         cursor: Cursor::default(),
         scratch: Vec::new(),
+        unflushed: 0,
         socket,
     };
     let end = connection.run(since, &mut queue).await;
@@ -124,17 +134,15 @@ impl Connection {
             Ok(()) => {}
             Err(end) => return end,
         }
+        if let Err(end) = self.flush().await {
+            return end;
+        }
         // A client that has not answered one heartbeat by the next is gone.
         let mut awaiting_pong = false;
         loop {
             let step = tokio::select! {
                 outgoing = queue.recv() => match outgoing {
-                    Some(Outgoing::Event(envelope)) => self.live(&envelope).await,
-                    Some(Outgoing::Ping) if awaiting_pong => Err(End::Gone),
-                    Some(Outgoing::Ping) => {
-                        awaiting_pong = true;
-                        self.send(Message::Ping(Default::default())).await
-                    }
+                    Some(outgoing) => self.outgoing_burst(outgoing, queue, &mut awaiting_pong).await,
                     None => Err(End::Close(close_code::TOO_SLOW, "too slow: resume from your cursor")),
                 },
                 message = self.socket.recv() => match message {
@@ -150,10 +158,33 @@ impl Connection {
                     Some(Err(_)) => Err(End::Close(close_code::BAD_FRAME, "unreadable or oversized frame")),
                 },
             };
-            if let Err(end) = step {
+            if let Err(end) = step.and(self.flush().await) {
                 return end;
             }
         }
+    }
+
+    /// Writes `first` and whatever else already waits in the queue, so that a connection that
+    /// fell behind catches up with few system calls instead of one per frame.
+    async fn outgoing_burst(
+        &mut self,
+        first: Outgoing,
+        queue: &mut mpsc::Receiver<Outgoing>,
+        awaiting_pong: &mut bool,
+    ) -> Result<(), End> {
+        let mut next = Some(first);
+        while let Some(outgoing) = next.take() {
+            match outgoing {
+                Outgoing::Event(envelope) => self.live(&envelope).await?,
+                Outgoing::Ping if *awaiting_pong => return Err(End::Gone),
+                Outgoing::Ping => {
+                    *awaiting_pong = true;
+                    self.feed(Message::Ping(Default::default())).await?;
+                }
+            }
+            next = queue.try_recv().ok();
+        }
+        Ok(())
     }
 
     /// Delivers what the client missed (or takes "now" as the cursor), then `ready`.
@@ -213,7 +244,7 @@ impl Connection {
             Route::Ephemeral { chat_id, .. } => {
                 if self.cursor.chats.contains_key(&chat_id) {
                     let text = std::str::from_utf8(&envelope.json).expect("JSON is UTF-8");
-                    return self.send(Message::Text(text.into())).await;
+                    return self.feed(Message::Text(text.into())).await;
                 }
                 return Ok(());
             }
@@ -285,21 +316,30 @@ impl Connection {
         text.push_str(",\"cursor\":\"");
         self.cursor.encode_into(&mut text, &mut self.scratch);
         text.push_str("\"}");
-        self.send(Message::Text(text.into())).await
+        self.feed(Message::Text(text.into())).await
     }
 
-    async fn send(&mut self, message: Message) -> Result<(), End> {
-        // Nearly every frame fits in the socket's buffer at once; only a send that has to wait
-        // for the client arms a timer, so the common case costs no timer at all.
-        let mut send = std::pin::pin!(self.socket.send(message));
-        let sent = match std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await {
-            Poll::Ready(sent) => sent,
-            Poll::Pending => match tokio::time::timeout(SEND_TIMEOUT, send).await {
-                Ok(sent) => sent,
-                Err(_) => return Err(End::Gone),
-            },
+    /// Adds a frame to the socket's write buffer; it is written by the next `flush`, or at once
+    /// when `COALESCE_BYTES` have gathered.
+    async fn feed(&mut self, message: Message) -> Result<(), End> {
+        self.unflushed += match &message {
+            Message::Text(text) => text.len(),
+            // Control frames are a few bytes; still count them so a flush follows.
+            _ => 2,
         };
-        sent.map_err(|_| End::Gone)
+        within_send_timeout(self.socket.feed(message)).await?;
+        if self.unflushed >= COALESCE_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        if self.unflushed == 0 {
+            return Ok(());
+        }
+        self.unflushed = 0;
+        within_send_timeout(self.socket.flush()).await
     }
 
     async fn client_frame(&mut self, text: &str) -> Result<(), End> {
@@ -324,6 +364,21 @@ impl Connection {
             }
         }
     }
+}
+
+/// Runs a write to the client, giving up on a client that does not take it within
+/// `SEND_TIMEOUT`. Nearly every write fits in the socket's buffer at once; only one that has to
+/// wait arms a timer, so the common case costs no timer at all.
+async fn within_send_timeout<E>(write: impl Future<Output = Result<(), E>>) -> Result<(), End> {
+    let mut write = std::pin::pin!(write);
+    let written = match std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+        Poll::Ready(written) => written,
+        Poll::Pending => match tokio::time::timeout(SEND_TIMEOUT, write).await {
+            Ok(written) => written,
+            Err(_) => return Err(End::Gone),
+        },
+    };
+    written.map_err(|_| End::Gone)
 }
 
 fn internal(error: impl std::fmt::Display) -> End {

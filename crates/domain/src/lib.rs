@@ -9,6 +9,7 @@ pub mod new_chat;
 pub mod permissions;
 pub mod receipts;
 mod refusals;
+pub mod roster;
 pub mod route;
 pub mod time;
 pub mod validate;

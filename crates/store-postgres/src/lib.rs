@@ -40,6 +40,7 @@ mod chats;
 mod engine;
 mod events;
 mod messages;
+mod orgs;
 mod rows;
 
 use std::str::FromStr;
@@ -48,12 +49,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kolokol_domain::Cursor;
+use kolokol_domain::roster::Roster;
 use kolokol_proto::{
     Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewSession,
-    NewUser, Outcome, Page, Revoke, SessionRecord, Store, StoreError, StoreResult,
+    Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewOrg,
+    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke, SessionRecord, Store,
+    StoreError, StoreResult, StoredRoster,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -576,6 +579,69 @@ impl Store for PostgresStore {
             })
             .await?;
         Ok(deleted)
+    }
+
+    async fn create_org(&self, org: NewOrg, admin: UserId, now: Millis) -> StoreResult<Org> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(orgs::create_org(c, org.clone(), admin, now))
+            })
+            .await
+    }
+
+    async fn org(&self, org_id: OrgId) -> StoreResult<Option<Org>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(orgs::org(c, org_id)))
+            .await
+    }
+
+    async fn orgs_of(&self, user_id: UserId) -> StoreResult<Vec<Org>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(orgs::orgs_of(c, user_id)))
+            .await
+    }
+
+    async fn org_roles(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Vec<OrgRole>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::org_roles(c, org_id, user_id))
+            })
+            .await
+    }
+
+    async fn grant_org_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::grant_org_role(c, org_id, user_id, role))
+            })
+            .await
+    }
+
+    async fn roster(&self, org_id: OrgId) -> StoreResult<StoredRoster> {
+        self.engine
+            .run(Mode::Snapshot, |c| Box::pin(orgs::roster(c, org_id)))
+            .await
+    }
+
+    async fn save_roster(&self, org_id: OrgId, roster: Roster, now: Millis) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(orgs::save_roster(c, org_id, roster.clone(), now))
+            })
+            .await
+    }
+
+    async fn add_org_chat(&self, org_id: OrgId, chat: OrgChat) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::add_org_chat(c, org_id, chat))
+            })
+            .await
     }
 }
 

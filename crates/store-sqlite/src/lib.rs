@@ -9,19 +9,22 @@ mod chats;
 mod engine;
 mod events;
 mod messages;
+mod orgs;
 mod rows;
 mod schema;
 
 use std::path::Path;
 
 use async_trait::async_trait;
+use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
     Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewSession,
-    NewUser, Outcome, Page, Revoke, SessionRecord, Store, StoreResult,
+    Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewOrg,
+    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke, SessionRecord, Store,
+    StoreResult, StoredRoster,
 };
 
 use crate::engine::Engine;
@@ -389,6 +392,53 @@ impl Store for SqliteStore {
 
     async fn prune_events(&self, before: Millis) -> StoreResult<u64> {
         self.engine.write(move |c| events::prune(c, before)).await
+    }
+
+    async fn create_org(&self, org: NewOrg, admin: UserId, now: Millis) -> StoreResult<Org> {
+        self.engine
+            .write(move |c| orgs::create_org(c, org, admin, now))
+            .await
+    }
+
+    async fn org(&self, org_id: OrgId) -> StoreResult<Option<Org>> {
+        self.engine.read(move |c| orgs::org(c, org_id)).await
+    }
+
+    async fn orgs_of(&self, user_id: UserId) -> StoreResult<Vec<Org>> {
+        self.engine.read(move |c| orgs::orgs_of(c, user_id)).await
+    }
+
+    async fn org_roles(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Vec<OrgRole>> {
+        self.engine
+            .read(move |c| orgs::org_roles(c, org_id, user_id))
+            .await
+    }
+
+    async fn grant_org_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::grant_org_role(c, org_id, user_id, role))
+            .await
+    }
+
+    async fn roster(&self, org_id: OrgId) -> StoreResult<StoredRoster> {
+        self.engine.read(move |c| orgs::roster(c, org_id)).await
+    }
+
+    async fn save_roster(&self, org_id: OrgId, roster: Roster, now: Millis) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::save_roster(c, org_id, &roster, now))
+            .await
+    }
+
+    async fn add_org_chat(&self, org_id: OrgId, chat: OrgChat) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::add_org_chat(c, org_id, chat))
+            .await
     }
 }
 

@@ -3,7 +3,10 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_core.sql"),
+    include_str!("../migrations/0002_orgs.sql"),
+];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

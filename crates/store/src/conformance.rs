@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use kolokol_domain::roster::{self, Roster};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, Invite, InvitePreview, Message, Millis,
@@ -27,8 +28,9 @@ use kolokol_proto::{
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, CatchUp, Credentials, NewChat, NewInvite, NewMessage, NewSession, NewUser, Outcome,
-    Page, Published, Revoke, Store, StoreError, StoreResult,
+    Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewInvite, NewMessage, NewOrg, NewSession,
+    NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published, Revoke, Store, StoreError,
+    StoreResult, StoredRoster,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -88,6 +90,11 @@ const CHECKS: &[(&str, Check)] = checks![
     member_snapshots_follow_membership,
     catch_up_returns_exactly_what_was_missed,
     pruned_cursors_resync,
+    // organisations
+    orgs_start_with_an_admin_and_a_service_account,
+    rosters_are_stored_as_read,
+    reimporting_keeps_ids_archives_and_restores,
+    org_chats_are_recorded,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -1930,6 +1937,226 @@ impl Person {
 
 /// A store plus what checks need around it: a clock, unique names, and a log of every event the
 /// writes made through it committed.
+// ------------------------------------------------------------------------------------------------
+// Organisations
+
+const ROSTER: &str = "role,class,name,child,subjects
+class_teacher,5Б,Смирнова Ольга Викторовна,,русский язык; литература
+teacher,5Б,Кузнецов Павел Андреевич,,математика
+student,5Б,Иванов Артём Сергеевич,,
+guardian,5Б,Иванова Мария Петровна,Иванов Артём Сергеевич,
+teacher,7А,Кузнецов Павел Андреевич,,алгебра
+student,7А,Фёдоров Илья Олегович,,
+guardian,7А,Смирнова Ольга Викторовна,Фёдоров Илья Олегович,
+";
+
+fn roster(csv: &str) -> Roster {
+    roster::parse(csv.as_bytes()).expect("a valid roster")
+}
+
+impl Fixture {
+    async fn org(&self, admin: &Person) -> Org {
+        let new = NewOrg {
+            name: "Школа №1".into(),
+            time_zone: "Europe/Moscow".into(),
+            service_user: NewUser {
+                username: self.unique("org"),
+                display_name: "Школа №1".into(),
+                password_hash: "!".into(),
+            },
+        };
+        self.store
+            .create_org(new, admin.user.id, self.now())
+            .await
+            .expect("creating an org")
+    }
+}
+
+async fn orgs_start_with_an_admin_and_a_service_account(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let org = fx.org(&alice).await;
+    assert_eq!(org.name, "Школа №1");
+    assert_eq!(fx.store.org(org.id).await.unwrap(), Some(org.clone()));
+    assert_eq!(fx.store.org(org.id + 1000).await.unwrap(), None);
+    let service = fx.store.user(org.service_user_id).await.unwrap();
+    assert_eq!(
+        service.expect("the service account").display_name,
+        "Школа №1"
+    );
+
+    assert_eq!(
+        fx.store.org_roles(org.id, alice.user.id).await.unwrap(),
+        [OrgRole::Admin]
+    );
+    assert!(
+        fx.store
+            .org_roles(org.id, bob.user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        fx.store.orgs_of(alice.user.id).await.unwrap(),
+        [org.clone()]
+    );
+    assert!(fx.store.orgs_of(bob.user.id).await.unwrap().is_empty());
+
+    fx.store
+        .grant_org_role(org.id, bob.user.id, OrgRole::SafeguardingLead)
+        .await
+        .unwrap();
+    // Granting twice is no error and no second row.
+    fx.store
+        .grant_org_role(org.id, bob.user.id, OrgRole::SafeguardingLead)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.org_roles(org.id, bob.user.id).await.unwrap(),
+        [OrgRole::SafeguardingLead]
+    );
+}
+
+async fn rosters_are_stored_as_read(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let org = fx.org(&alice).await;
+    assert_eq!(
+        fx.store.roster(org.id).await.unwrap(),
+        StoredRoster::default()
+    );
+
+    let read = roster(ROSTER);
+    fx.store
+        .save_roster(org.id, read.clone(), fx.now())
+        .await
+        .unwrap();
+    let stored = fx.store.roster(org.id).await.unwrap();
+    assert_eq!(
+        stored.current(),
+        read,
+        "Russian names, subjects and links round-trip"
+    );
+    assert_eq!(stored.units.len(), 2);
+    assert_eq!(stored.people.len(), 5);
+    assert!(
+        stored
+            .people
+            .iter()
+            .all(|person| person.user_id.is_none() && !person.archived)
+    );
+    // Another org's roster is its own.
+    let other = fx.org(&alice).await;
+    assert_eq!(
+        fx.store.roster(other.id).await.unwrap(),
+        StoredRoster::default()
+    );
+}
+
+async fn reimporting_keeps_ids_archives_and_restores(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let org = fx.org(&alice).await;
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    let first = fx.store.roster(org.id).await.unwrap();
+
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.roster(org.id).await.unwrap(),
+        first,
+        "a re-import changes nothing"
+    );
+
+    // Фёдоров moves to 5Б; 7А's other rows leave, so 7А is archived.
+    let moved = "role,class,name,child,subjects
+class_teacher,5Б,Смирнова Ольга Викторовна,,русский язык; литература
+teacher,5Б,Кузнецов Павел Андреевич,,математика
+student,5Б,Иванов Артём Сергеевич,,
+guardian,5Б,Иванова Мария Петровна,Иванов Артём Сергеевич,
+student,5Б,Фёдоров Илья Олегович,,
+";
+    fx.store
+        .save_roster(org.id, roster(moved), fx.now())
+        .await
+        .unwrap();
+    let second = fx.store.roster(org.id).await.unwrap();
+    assert_eq!(second.current(), roster(moved));
+    let ids = |stored: &StoredRoster| -> Vec<(i64, String)> {
+        stored
+            .people
+            .iter()
+            .map(|p| (p.id, p.key.clone()))
+            .collect()
+    };
+    assert_eq!(ids(&second), ids(&first), "nobody is added twice");
+    let unit_7a = second.units.iter().find(|unit| unit.name == "7А").unwrap();
+    assert!(unit_7a.archived);
+    assert!(
+        second.people.iter().all(|person| !person.archived),
+        "everyone is still in 5Б"
+    );
+
+    // Without Смирнова's guardian place she stays (she teaches); a person with no place left goes.
+    let without_ivanova = moved.replace(
+        "guardian,5Б,Иванова Мария Петровна,Иванов Артём Сергеевич,\n",
+        "",
+    );
+    fx.store
+        .save_roster(org.id, roster(&without_ivanova), fx.now())
+        .await
+        .unwrap();
+    let third = fx.store.roster(org.id).await.unwrap();
+    let ivanova = third
+        .people
+        .iter()
+        .find(|p| p.name == "Иванова Мария Петровна")
+        .unwrap();
+    assert!(ivanova.archived);
+    assert_eq!(third.current(), roster(&without_ivanova));
+
+    // Importing the first roster again restores the archived, with their old ids.
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    assert_eq!(fx.store.roster(org.id).await.unwrap(), first);
+}
+
+async fn org_chats_are_recorded(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let org = fx.org(&alice).await;
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    let unit_id = fx.store.roster(org.id).await.unwrap().units[0].id;
+    let class_chat = fx.group(&alice, &[]).await;
+    let channel = fx.group(&alice, &[]).await;
+    let chats = [
+        OrgChat {
+            unit_id: Some(unit_id),
+            purpose: ChatPurpose::Parents,
+            chat_id: class_chat,
+        },
+        OrgChat {
+            unit_id: None,
+            purpose: ChatPurpose::Announcements,
+            chat_id: channel,
+        },
+    ];
+    for chat in chats {
+        fx.store.add_org_chat(org.id, chat).await.unwrap();
+    }
+    assert_eq!(fx.store.roster(org.id).await.unwrap().chats, chats);
+}
+
 struct Fixture {
     store: Arc<dyn Store>,
     clock: AtomicI64,

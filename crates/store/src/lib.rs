@@ -16,8 +16,12 @@
 pub mod catch_up;
 pub mod conformance;
 pub mod event_log;
+pub mod orgs;
+
+pub use orgs::{ChatPurpose, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster};
 
 use async_trait::async_trait;
+use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role,
@@ -416,4 +420,27 @@ pub trait Store: Send + Sync + 'static {
     async fn chat_members(&self, chat_id: ChatId) -> StoreResult<MemberSnapshot>;
     /// Deletes stored events older than `before`; resuming past them yields `Resync`.
     async fn prune_events(&self, before: Millis) -> StoreResult<u64>;
+
+    // --- organisations ---
+
+    /// Creates an org with its service account, and makes `admin` its first admin.
+    async fn create_org(&self, org: NewOrg, admin: UserId, now: Millis) -> StoreResult<Org>;
+    async fn org(&self, org_id: OrgId) -> StoreResult<Option<Org>>;
+    /// The orgs in which the user holds an org-wide role or a claimed roster place.
+    async fn orgs_of(&self, user_id: UserId) -> StoreResult<Vec<Org>>;
+    /// The org-wide roles the user holds in the org.
+    async fn org_roles(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Vec<OrgRole>>;
+    async fn grant_org_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()>;
+    /// The org's roster, archived entries included.
+    async fn roster(&self, org_id: OrgId) -> StoreResult<StoredRoster>;
+    /// Makes `roster` the org's current roster in one transaction: people and classes are
+    /// matched by key and name, so ids and account links survive; what is missing is archived.
+    async fn save_roster(&self, org_id: OrgId, roster: Roster, now: Millis) -> StoreResult<()>;
+    /// Records a chat the org keeps (created through [`Store::create_chat`] by its service user).
+    async fn add_org_chat(&self, org_id: OrgId, chat: OrgChat) -> StoreResult<()>;
 }

@@ -1,0 +1,242 @@
+//! Organisations, their roles and rosters.
+
+use std::collections::HashMap;
+
+use kolokol_domain::Rejection;
+use kolokol_domain::roster::{Roster, RosterRole};
+use kolokol_proto::UserId;
+use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
+use kolokol_store::{ChatPurpose, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::engine::{OpError, OpResult};
+
+const ORG_COLUMNS: &str = "id, name, time_zone, service_user_id, created_at";
+
+fn org_row(row: &Row) -> rusqlite::Result<Org> {
+    Ok(Org {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        time_zone: row.get(2)?,
+        service_user_id: row.get(3)?,
+        created_at: row.get(4)?,
+    })
+}
+
+pub fn create_org(conn: &Connection, org: NewOrg, admin: UserId, now: i64) -> OpResult<Org> {
+    let user = &org.service_user;
+    let service_user_id: Option<UserId> = conn
+        .prepare_cached(
+            "INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (username) DO NOTHING RETURNING id",
+        )?
+        .query_row(params![user.username, user.display_name, user.password_hash, now], |row| row.get(0))
+        .optional()?;
+    let service_user_id = service_user_id.ok_or_else(Rejection::username_taken)?;
+    let org = conn
+        .prepare_cached(&format!(
+            "INSERT INTO orgs (name, time_zone, service_user_id, created_at) VALUES (?1, ?2, ?3, ?4)
+             RETURNING {ORG_COLUMNS}"
+        ))?
+        .query_row(
+            params![org.name, org.time_zone, service_user_id, now],
+            org_row,
+        )?;
+    grant_org_role(conn, org.id, admin, OrgRole::Admin)?;
+    Ok(org)
+}
+
+pub fn org(conn: &Connection, org_id: OrgId) -> OpResult<Option<Org>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = ?1"))?
+        .query_row([org_id], org_row)
+        .optional()?)
+}
+
+pub fn orgs_of(conn: &Connection, user_id: UserId) -> OpResult<Vec<Org>> {
+    let sql = format!(
+        "SELECT {ORG_COLUMNS} FROM orgs WHERE id IN (
+             SELECT org_id FROM org_roles WHERE user_id = ?1
+             UNION SELECT org_id FROM org_people WHERE user_id = ?1 AND archived_at IS NULL)
+         ORDER BY id"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let orgs = statement.query_map([user_id], org_row)?;
+    Ok(orgs.collect::<Result<_, _>>()?)
+}
+
+pub fn org_roles(conn: &Connection, org_id: OrgId, user_id: UserId) -> OpResult<Vec<OrgRole>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT role FROM org_roles WHERE org_id = ?1 AND user_id = ?2 ORDER BY role",
+    )?;
+    let roles = statement.query_map([org_id, user_id], |row| row.get::<_, String>(0))?;
+    roles
+        .map(|role| {
+            let role = role?;
+            OrgRole::parse(&role).ok_or_else(|| OpError::Internal(format!("org role {role}")))
+        })
+        .collect()
+}
+
+pub fn grant_org_role(
+    conn: &Connection,
+    org_id: OrgId,
+    user_id: UserId,
+    role: OrgRole,
+) -> OpResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO org_roles (org_id, user_id, role) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![org_id, user_id, role.as_str()])?;
+    Ok(())
+}
+
+pub fn roster(conn: &Connection, org_id: OrgId) -> OpResult<StoredRoster> {
+    let mut units = conn.prepare_cached(
+        "SELECT id, name, archived_at IS NOT NULL FROM org_units WHERE org_id = ?1 ORDER BY id",
+    )?;
+    let units = units
+        .query_map([org_id], |row| {
+            Ok(OrgUnit {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                archived: row.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut people = conn.prepare_cached(
+        "SELECT id, key, name, student, user_id, archived_at IS NOT NULL FROM org_people
+         WHERE org_id = ?1 ORDER BY id",
+    )?;
+    let people = people
+        .query_map([org_id], |row| {
+            Ok(OrgPerson {
+                id: row.get(0)?,
+                key: row.get(1)?,
+                name: row.get(2)?,
+                student: row.get(3)?,
+                user_id: row.get(4)?,
+                archived: row.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut places = conn.prepare_cached(
+        "SELECT p.person_id, p.unit_id, p.role, p.detail FROM org_places p
+         JOIN org_people o ON o.id = p.person_id WHERE o.org_id = ?1
+         ORDER BY p.person_id, p.unit_id, p.role, p.detail",
+    )?;
+    let places = places
+        .query_map([org_id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get::<_, String>(2)?,
+                row.get(3)?,
+            ))
+        })?
+        .map(|place| {
+            let (person_id, unit_id, role, detail) = place?;
+            let role = RosterRole::parse(&role)
+                .ok_or_else(|| OpError::Internal(format!("roster role {role}")))?;
+            Ok(OrgPlace {
+                person_id,
+                unit_id,
+                role,
+                detail,
+            })
+        })
+        .collect::<OpResult<_>>()?;
+    let mut chats = conn.prepare_cached(
+        "SELECT unit_id, purpose, chat_id FROM org_chats WHERE org_id = ?1 ORDER BY chat_id",
+    )?;
+    let chats = chats
+        .query_map([org_id], |row| {
+            Ok((row.get(0)?, row.get::<_, String>(1)?, row.get(2)?))
+        })?
+        .map(|chat| {
+            let (unit_id, purpose, chat_id) = chat?;
+            let purpose = ChatPurpose::parse(&purpose)
+                .ok_or_else(|| OpError::Internal(format!("org chat purpose {purpose}")))?;
+            Ok(OrgChat {
+                unit_id,
+                purpose,
+                chat_id,
+            })
+        })
+        .collect::<OpResult<_>>()?;
+    Ok(StoredRoster {
+        units,
+        people,
+        places,
+        chats,
+    })
+}
+
+pub fn save_roster(conn: &Connection, org_id: OrgId, roster: &Roster, now: i64) -> OpResult<()> {
+    let stored = self::roster(conn, org_id)?;
+    let writes = RosterWrites::plan(&stored, roster);
+    for name in &writes.insert_units {
+        conn.prepare_cached("INSERT INTO org_units (org_id, name) VALUES (?1, ?2)")?
+            .execute(params![org_id, name])?;
+    }
+    for id in &writes.restore_units {
+        conn.prepare_cached("UPDATE org_units SET archived_at = NULL WHERE id = ?1")?
+            .execute([id])?;
+    }
+    for id in &writes.archive_units {
+        conn.prepare_cached("UPDATE org_units SET archived_at = ?2 WHERE id = ?1")?
+            .execute([id, &now])?;
+    }
+    for person in &writes.insert_people {
+        conn.prepare_cached(
+            "INSERT INTO org_people (org_id, key, name, student) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![org_id, person.key, person.name, person.student])?;
+    }
+    for (id, person) in &writes.update_people {
+        conn.prepare_cached(
+            "UPDATE org_people SET name = ?2, student = ?3, archived_at = NULL WHERE id = ?1",
+        )?
+        .execute(params![id, person.name, person.student])?;
+    }
+    for id in &writes.archive_people {
+        conn.prepare_cached("UPDATE org_people SET archived_at = ?2 WHERE id = ?1")?
+            .execute([id, &now])?;
+    }
+    conn.prepare_cached(
+        "DELETE FROM org_places WHERE person_id IN (SELECT id FROM org_people WHERE org_id = ?1)",
+    )?
+    .execute([org_id])?;
+    let ids = |sql: &str| -> OpResult<HashMap<String, i64>> {
+        let mut statement = conn.prepare_cached(sql)?;
+        let rows = statement.query_map([org_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let unit_ids = ids("SELECT name, id FROM org_units WHERE org_id = ?1")?;
+    let person_ids = ids("SELECT key, id FROM org_people WHERE org_id = ?1")?;
+    for place in places_by_id(roster, &unit_ids, &person_ids) {
+        conn.prepare_cached(
+            "INSERT INTO org_places (person_id, unit_id, role, detail) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            place.person_id,
+            place.unit_id,
+            place.role.as_str(),
+            place.detail
+        ])?;
+    }
+    Ok(())
+}
+
+pub fn add_org_chat(conn: &Connection, org_id: OrgId, chat: OrgChat) -> OpResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO org_chats (chat_id, org_id, unit_id, purpose) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        chat.chat_id,
+        org_id,
+        chat.unit_id,
+        chat.purpose.as_str()
+    ])?;
+    Ok(())
+}

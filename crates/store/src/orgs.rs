@@ -1,0 +1,248 @@
+//! Organisations as stored: the org, its roles for users, and its roster.
+//!
+//! The roster is stored as the importer read it ([`kolokol_domain::roster::Roster`]), matched on
+//! each person's key so a re-import keeps ids; what leaves the roster is archived, not deleted,
+//! so a person's link to their account and a class's chats survive a mistaken import.
+
+use kolokol_domain::roster::{Place, Roster, RosterPerson, RosterRole};
+use kolokol_proto::{ChatId, Millis, UserId};
+
+use crate::NewUser;
+
+pub type OrgId = i64;
+
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub name: String,
+    /// An IANA time zone name, for quiet hours.
+    pub time_zone: String,
+    /// The account that owns the org's chats, so no person's account does.
+    pub service_user: NewUser,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub time_zone: String,
+    pub service_user_id: UserId,
+    pub created_at: Millis,
+}
+
+/// A role a user holds across a whole org, given by its admins rather than by the roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OrgRole {
+    Admin,
+    SafeguardingLead,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Admin => "admin",
+            OrgRole::SafeguardingLead => "safeguarding_lead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrgRole> {
+        match text {
+            "admin" => Some(OrgRole::Admin),
+            "safeguarding_lead" => Some(OrgRole::SafeguardingLead),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgUnit {
+    pub id: i64,
+    pub name: String,
+    pub archived: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgPerson {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub student: bool,
+    /// The account that claimed this place in the roster, once claimed.
+    pub user_id: Option<UserId>,
+    pub archived: bool,
+}
+
+/// A role in a class, by ids.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrgPlace {
+    pub person_id: i64,
+    pub unit_id: i64,
+    pub role: RosterRole,
+    pub detail: String,
+}
+
+/// What a chat the org keeps for itself is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChatPurpose {
+    /// A class's guardians and its class teacher.
+    Parents,
+    /// A class's students and its teachers.
+    Class,
+    /// The org's announcement channel: everyone reads, staff post.
+    Announcements,
+    /// All staff.
+    StaffRoom,
+}
+
+impl ChatPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatPurpose::Parents => "parents",
+            ChatPurpose::Class => "class",
+            ChatPurpose::Announcements => "announcements",
+            ChatPurpose::StaffRoom => "staff_room",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ChatPurpose> {
+        Some(match text {
+            "parents" => ChatPurpose::Parents,
+            "class" => ChatPurpose::Class,
+            "announcements" => ChatPurpose::Announcements,
+            "staff_room" => ChatPurpose::StaffRoom,
+            _ => return None,
+        })
+    }
+}
+
+/// A chat the org keeps: per class (`unit_id`) or for the whole org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgChat {
+    pub unit_id: Option<i64>,
+    pub purpose: ChatPurpose,
+    pub chat_id: ChatId,
+}
+
+/// Everything the org's roster holds, archived entries included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredRoster {
+    pub units: Vec<OrgUnit>,
+    pub people: Vec<OrgPerson>,
+    pub places: Vec<OrgPlace>,
+    pub chats: Vec<OrgChat>,
+}
+
+impl StoredRoster {
+    /// The roster as an importer would have read it: current entries only.
+    pub fn current(&self) -> Roster {
+        let unit_name = |id: i64| {
+            self.units
+                .iter()
+                .find(|unit| unit.id == id)
+                .map(|unit| unit.name.clone())
+                .unwrap_or_default()
+        };
+        let mut roster = Roster {
+            units: self
+                .units
+                .iter()
+                .filter(|unit| !unit.archived)
+                .map(|unit| unit.name.clone())
+                .collect(),
+            people: Default::default(),
+        };
+        for person in self.people.iter().filter(|person| !person.archived) {
+            let places = self
+                .places
+                .iter()
+                .filter(|place| place.person_id == person.id)
+                .map(|place| Place {
+                    unit: unit_name(place.unit_id),
+                    role: place.role,
+                    detail: place.detail.clone(),
+                })
+                .collect();
+            roster.people.insert(
+                person.key.clone(),
+                RosterPerson {
+                    key: person.key.clone(),
+                    name: person.name.clone(),
+                    student: person.student,
+                    places,
+                },
+            );
+        }
+        roster
+    }
+}
+
+/// The row changes that make `roster` an org's current roster, decided once for every backend.
+/// Places are not part of it: a backend replaces all of the org's places with the new ones.
+#[derive(Debug, Default)]
+pub struct RosterWrites<'a> {
+    pub insert_units: Vec<&'a str>,
+    pub restore_units: Vec<i64>,
+    pub archive_units: Vec<i64>,
+    pub insert_people: Vec<&'a RosterPerson>,
+    /// Existing people whose name or kind changed, or who come back from the archive.
+    pub update_people: Vec<(i64, &'a RosterPerson)>,
+    pub archive_people: Vec<i64>,
+}
+
+impl<'a> RosterWrites<'a> {
+    pub fn plan(stored: &StoredRoster, roster: &'a Roster) -> RosterWrites<'a> {
+        let mut writes = RosterWrites::default();
+        for name in &roster.units {
+            match stored.units.iter().find(|unit| &unit.name == name) {
+                Some(unit) if unit.archived => writes.restore_units.push(unit.id),
+                Some(_) => {}
+                None => writes.insert_units.push(name),
+            }
+        }
+        writes.archive_units = stored
+            .units
+            .iter()
+            .filter(|unit| !unit.archived && !roster.units.contains(&unit.name))
+            .map(|unit| unit.id)
+            .collect();
+        for person in roster.people.values() {
+            match stored.people.iter().find(|stored| stored.key == person.key) {
+                Some(stored)
+                    if stored.archived
+                        || stored.name != person.name
+                        || stored.student != person.student =>
+                {
+                    writes.update_people.push((stored.id, person));
+                }
+                Some(_) => {}
+                None => writes.insert_people.push(person),
+            }
+        }
+        writes.archive_people = stored
+            .people
+            .iter()
+            .filter(|person| !person.archived && !roster.people.contains_key(&person.key))
+            .map(|person| person.id)
+            .collect();
+        writes
+    }
+}
+
+/// The places of `roster` by ids, once every unit and person has one.
+pub fn places_by_id(
+    roster: &Roster,
+    unit_ids: &std::collections::HashMap<String, i64>,
+    person_ids: &std::collections::HashMap<String, i64>,
+) -> Vec<OrgPlace> {
+    roster
+        .people
+        .values()
+        .flat_map(|person| {
+            person.places.iter().map(|place| OrgPlace {
+                person_id: person_ids[&person.key],
+                unit_id: unit_ids[&place.unit],
+                role: place.role,
+                detail: place.detail.clone(),
+            })
+        })
+        .collect()
+}

@@ -1921,23 +1921,6 @@ async fn pruned_cursors_resync(store: Arc<dyn Store>) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The fixture
-
-#[derive(Debug, Clone)]
-struct Person {
-    user: User,
-    actor: Actor,
-}
-
-impl Person {
-    fn id(&self) -> UserId {
-        self.user.id
-    }
-}
-
-/// A store plus what checks need around it: a clock, unique names, and a log of every event the
-/// writes made through it committed.
-// ------------------------------------------------------------------------------------------------
 // Organisations
 
 const ROSTER: &str = "role,class,name,child,subjects
@@ -1998,7 +1981,7 @@ async fn orgs_start_with_an_admin_and_a_service_account(store: Arc<dyn Store>) {
     );
     assert_eq!(
         fx.store.orgs_of(alice.user.id).await.unwrap(),
-        [org.clone()]
+        std::slice::from_ref(&org)
     );
     assert!(fx.store.orgs_of(bob.user.id).await.unwrap().is_empty());
 
@@ -2157,6 +2140,23 @@ async fn org_chats_are_recorded(store: Arc<dyn Store>) {
     assert_eq!(fx.store.roster(org.id).await.unwrap().chats, chats);
 }
 
+// ------------------------------------------------------------------------------------------------
+// The fixture
+
+#[derive(Debug, Clone)]
+struct Person {
+    user: User,
+    actor: Actor,
+}
+
+impl Person {
+    fn id(&self) -> UserId {
+        self.user.id
+    }
+}
+
+/// A store plus what checks need around it: a clock, unique names, and a log of every event the
+/// writes made through it committed.
 struct Fixture {
     store: Arc<dyn Store>,
     clock: AtomicI64,

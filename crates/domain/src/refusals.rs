@@ -35,6 +35,18 @@ impl Rejection {
         Self::new(ErrorCode::UserNotFound, "no such user")
     }
 
+    /// Unknown, replaced, or of someone no longer on the roster.
+    pub fn claim_code_not_found() -> Self {
+        Self::new(ErrorCode::ClaimCodeNotFound, "no such claim code")
+    }
+
+    pub fn claim_code_expired() -> Self {
+        Self::new(
+            ErrorCode::ClaimCodeExpired,
+            "this claim code has expired: ask the school for a new one",
+        )
+    }
+
     pub fn username_taken() -> Self {
         Self::new(ErrorCode::UsernameTaken, "this username is taken")
     }

@@ -293,3 +293,132 @@ pub struct ReadBy {
     /// Members other than the sender whose read marker has reached the message.
     pub user_ids: Vec<UserId>,
 }
+
+// --- organisations -----------------------------------------------------------------------------
+
+pub type OrgId = i64;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateOrgRequest {
+    /// The school's or organisation's name, as members will see it.
+    pub name: String,
+    /// IANA time zone for quiet hours. [default: Europe/Moscow]
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// An organisation as one of its people sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgInfo {
+    pub id: OrgId,
+    pub name: String,
+    pub time_zone: String,
+    /// The caller's org-wide roles: `admin`, `safeguarding_lead`.
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrgList {
+    pub orgs: Vec<OrgInfo>,
+}
+
+/// What a roster import changed (or, for a dry run, would change), by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RosterReport {
+    pub dry_run: bool,
+    pub units_added: Vec<String>,
+    pub units_archived: Vec<String>,
+    pub people_added: Vec<String>,
+    pub people_archived: Vec<String>,
+    /// People whose classes or roles changed.
+    pub people_changed: Vec<String>,
+    /// Chats created for new classes (and, on the first import, the org's own).
+    pub chats_created: u32,
+    /// Accounts added to or removed from the org's chats to match the roster.
+    pub members_added: u32,
+    pub members_removed: u32,
+}
+
+/// The roster as org admins see it: each class with its people and chats.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RosterView {
+    pub units: Vec<UnitView>,
+    /// The org's own chats (announcements, staff room).
+    pub chats: Vec<OrgChatView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UnitView {
+    pub id: i64,
+    pub name: String,
+    pub archived: bool,
+    pub people: Vec<RosterEntry>,
+    pub chats: Vec<OrgChatView>,
+}
+
+/// One place of one person in a class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RosterEntry {
+    pub person_id: i64,
+    pub name: String,
+    /// `student`, `guardian`, `class_teacher` or `teacher`.
+    pub role: String,
+    /// A guardian's child; a teacher's subjects.
+    pub detail: String,
+    /// Whether an account has claimed this person.
+    pub claimed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgChatView {
+    /// `parents`, `class`, `announcements` or `staff_room`.
+    pub purpose: String,
+    pub chat_id: ChatId,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct IssueClaimCodesRequest {
+    /// Only these people; otherwise everyone of the roster (of `unit_id`, if given).
+    #[serde(default)]
+    pub person_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    pub unit_id: Option<i64>,
+    /// Also give new codes to people who have already claimed (to move them to a new account).
+    #[serde(default)]
+    pub include_claimed: bool,
+}
+
+/// Codes are shown once, here: the server keeps only their hashes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimCodeList {
+    pub expires_at: Millis,
+    pub codes: Vec<ClaimCodeEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimCodeEntry {
+    pub person_id: i64,
+    pub name: String,
+    /// The classes and roles the code gives, e.g. "5Б guardian of Иванов Артём Сергеевич".
+    pub places: Vec<PlaceView>,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PlaceView {
+    pub unit: String,
+    pub role: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimRequest {
+    pub code: String,
+}
+
+/// The org and person an account became by a claim code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimResult {
+    pub org: OrgInfo,
+    pub person_name: String,
+}

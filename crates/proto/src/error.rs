@@ -9,6 +9,16 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// A human-readable explanation in English. Clients show their own text for known codes.
     pub message: String,
+    /// For a refused file (a roster): every problem, by line, so all can be fixed at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<LineError>,
+}
+
+/// One problem in an uploaded file. Line 1 is the header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineError {
+    pub line: u64,
+    pub message: String,
 }
 
 /// Stable machine codes. Renaming one is a breaking change of the API.
@@ -58,6 +68,13 @@ pub enum ErrorCode {
     ChatTooLarge,
     /// The message was deleted and can no longer be changed.
     MessageDeleted,
+    /// An organisation's name or time zone is not acceptable.
+    InvalidOrg,
+    /// A roster file has errors; `errors` lists them and nothing was imported.
+    RosterInvalid,
+    /// No such claim code (or it was replaced by a newer one).
+    ClaimCodeNotFound,
+    ClaimCodeExpired,
     PayloadTooLarge,
     UnsupportedMediaType,
     MethodNotAllowed,

@@ -5,13 +5,14 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kolokol_domain::Rejection;
-use kolokol_proto::{ErrorBody, ErrorCode};
+use kolokol_proto::{ErrorBody, ErrorCode, LineError};
 use kolokol_store::StoreError;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    pub errors: Vec<LineError>,
 }
 
 impl ApiError {
@@ -19,7 +20,14 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            errors: Vec::new(),
         }
+    }
+
+    /// A refused file, with each of its problems.
+    pub fn with_lines(mut self, errors: Vec<LineError>) -> Self {
+        self.errors = errors;
+        self
     }
 
     pub fn unauthorized() -> Self {
@@ -35,13 +43,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         BadRequest | InvalidUsername | InvalidPassword | InvalidDisplayName | InvalidAbout
         | InvalidDeviceName | InvalidTitle | TextEmpty | TextTooLong | InvalidText
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
-        | InvalidRole | InvalidInvite => StatusCode::BAD_REQUEST,
+        | InvalidRole | InvalidInvite | InvalidOrg | RosterInvalid => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember => StatusCode::FORBIDDEN,
-        NotFound | UserNotFound | MessageNotFound | InviteNotFound => StatusCode::NOT_FOUND,
+        NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {
+            StatusCode::NOT_FOUND
+        }
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UsernameTaken | AlreadyMember | OwnerMustTransfer | MessageDeleted => StatusCode::CONFLICT,
-        InviteExpired | InviteUsedUp => StatusCode::GONE,
+        InviteExpired | InviteUsedUp | ClaimCodeExpired => StatusCode::GONE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ChatTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
@@ -55,6 +65,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code,
             message: self.message,
+            errors: self.errors,
         };
         (status_of(self.code), axum::Json(body)).into_response()
     }

@@ -54,9 +54,9 @@ use kolokol_proto::{
     Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewOrg,
-    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke, SessionRecord, Store,
-    StoreError, StoreResult, StoredRoster,
+    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewInvite,
+    NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke,
+    SessionRecord, Store, StoreError, StoreResult, StoredRoster,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -640,6 +640,32 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Autocommit, |c| {
                 Box::pin(orgs::add_org_chat(c, org_id, chat))
+            })
+            .await
+    }
+
+    async fn issue_claim_codes(
+        &self,
+        org_id: OrgId,
+        codes: Vec<NewClaimCode>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(orgs::issue_claim_codes(c, org_id, codes.clone(), now))
+            })
+            .await
+    }
+
+    async fn redeem_claim_code(
+        &self,
+        code_hash: [u8; 32],
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Claimed> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(orgs::redeem_claim_code(c, code_hash, user_id, now))
             })
             .await
     }

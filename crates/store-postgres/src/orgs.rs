@@ -4,9 +4,11 @@ use std::collections::HashMap;
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::{Roster, RosterRole};
-use kolokol_proto::UserId;
+use kolokol_proto::{ErrorCode, UserId};
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
-use kolokol_store::{ChatPurpose, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster};
+use kolokol_store::{
+    ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -317,4 +319,75 @@ pub async fn add_org_chat(conn: &mut PgConnection, org_id: OrgId, chat: OrgChat)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+pub async fn issue_claim_codes(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    codes: Vec<NewClaimCode>,
+    now: i64,
+) -> OpResult<()> {
+    for code in codes {
+        let in_org: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM org_people WHERE id = $1 AND org_id = $2")
+                .bind(code.person_id)
+                .bind(org_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if in_org.is_none() {
+            return Err(Rejection::new(ErrorCode::NotFound, "no such person in this org").into());
+        }
+        sqlx::query("DELETE FROM claim_codes WHERE person_id = $1")
+            .bind(code.person_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO claim_codes (code_hash, person_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&code.code_hash[..])
+        .bind(code.person_id)
+        .bind(code.expires_at)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Locks the code's row, so two redeemers of one code cannot both succeed.
+pub async fn redeem_claim_code(
+    conn: &mut PgConnection,
+    code_hash: [u8; 32],
+    user_id: UserId,
+    now: i64,
+) -> OpResult<Claimed> {
+    let row = sqlx::query(
+        "SELECT c.expires_at, p.id, p.org_id, p.name FROM claim_codes c
+         JOIN org_people p ON p.id = c.person_id
+         WHERE c.code_hash = $1 AND p.archived_at IS NULL
+         FOR UPDATE OF c",
+    )
+    .bind(&code_hash[..])
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(Rejection::claim_code_not_found)?;
+    let expires_at: i64 = row.try_get(0)?;
+    if now >= expires_at {
+        return Err(Rejection::claim_code_expired().into());
+    }
+    let claimed = Claimed {
+        person_id: row.try_get(1)?,
+        org_id: row.try_get(2)?,
+        name: row.try_get(3)?,
+    };
+    sqlx::query("UPDATE org_people SET user_id = $2 WHERE id = $1")
+        .bind(claimed.person_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM claim_codes WHERE person_id = $1")
+        .bind(claimed.person_id)
+        .execute(conn)
+        .await?;
+    Ok(claimed)
 }

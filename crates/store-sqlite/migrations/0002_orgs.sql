@@ -57,3 +57,12 @@ CREATE TABLE org_chats (
     purpose         TEXT NOT NULL
 );
 CREATE INDEX org_chats_by_org ON org_chats (org_id);
+
+-- One-time codes that link an account to a person of the roster. Only the SHA-256 of a code is
+-- kept; a person has at most one code at a time (issuing again replaces it).
+CREATE TABLE claim_codes (
+    code_hash       BLOB PRIMARY KEY,
+    person_id       INTEGER NOT NULL UNIQUE REFERENCES org_people (id),
+    expires_at      INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL
+);

@@ -22,9 +22,9 @@ use kolokol_proto::{
     Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Credentials, MemberSnapshot, NewChat, NewInvite, NewMessage, NewOrg,
-    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke, SessionRecord, Store,
-    StoreResult, StoredRoster,
+    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewInvite,
+    NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke,
+    SessionRecord, Store, StoreResult, StoredRoster,
 };
 
 use crate::engine::Engine;
@@ -438,6 +438,28 @@ impl Store for SqliteStore {
     async fn add_org_chat(&self, org_id: OrgId, chat: OrgChat) -> StoreResult<()> {
         self.engine
             .write(move |c| orgs::add_org_chat(c, org_id, chat))
+            .await
+    }
+
+    async fn issue_claim_codes(
+        &self,
+        org_id: OrgId,
+        codes: Vec<NewClaimCode>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::issue_claim_codes(c, org_id, codes, now))
+            .await
+    }
+
+    async fn redeem_claim_code(
+        &self,
+        code_hash: [u8; 32],
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Claimed> {
+        self.engine
+            .write(move |c| orgs::redeem_claim_code(c, code_hash, user_id, now))
             .await
     }
 }

@@ -4,9 +4,11 @@ use std::collections::HashMap;
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::{Roster, RosterRole};
-use kolokol_proto::UserId;
+use kolokol_proto::{ErrorCode, UserId};
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
-use kolokol_store::{ChatPurpose, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster};
+use kolokol_store::{
+    ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::engine::{OpError, OpResult};
@@ -239,4 +241,61 @@ pub fn add_org_chat(conn: &Connection, org_id: OrgId, chat: OrgChat) -> OpResult
         chat.purpose.as_str()
     ])?;
     Ok(())
+}
+
+pub fn issue_claim_codes(
+    conn: &Connection,
+    org_id: OrgId,
+    codes: Vec<NewClaimCode>,
+    now: i64,
+) -> OpResult<()> {
+    for code in codes {
+        let in_org = conn
+            .prepare_cached("SELECT 1 FROM org_people WHERE id = ?1 AND org_id = ?2")?
+            .exists([code.person_id, org_id])?;
+        if !in_org {
+            return Err(Rejection::new(ErrorCode::NotFound, "no such person in this org").into());
+        }
+        conn.prepare_cached("DELETE FROM claim_codes WHERE person_id = ?1")?
+            .execute([code.person_id])?;
+        conn.prepare_cached(
+            "INSERT INTO claim_codes (code_hash, person_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![&code.code_hash[..], code.person_id, code.expires_at, now])?;
+    }
+    Ok(())
+}
+
+pub fn redeem_claim_code(
+    conn: &Connection,
+    code_hash: [u8; 32],
+    user_id: UserId,
+    now: i64,
+) -> OpResult<Claimed> {
+    let found = conn
+        .prepare_cached(
+            "SELECT c.expires_at, p.id, p.org_id, p.name FROM claim_codes c
+             JOIN org_people p ON p.id = c.person_id
+             WHERE c.code_hash = ?1 AND p.archived_at IS NULL",
+        )?
+        .query_row([&code_hash[..]], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                Claimed {
+                    person_id: row.get(1)?,
+                    org_id: row.get(2)?,
+                    name: row.get(3)?,
+                },
+            ))
+        })
+        .optional()?;
+    let (expires_at, claimed) = found.ok_or_else(Rejection::claim_code_not_found)?;
+    if now >= expires_at {
+        return Err(Rejection::claim_code_expired().into());
+    }
+    conn.prepare_cached("UPDATE org_people SET user_id = ?2 WHERE id = ?1")?
+        .execute([claimed.person_id, user_id])?;
+    conn.prepare_cached("DELETE FROM claim_codes WHERE person_id = ?1")?
+        .execute([claimed.person_id])?;
+    Ok(claimed)
 }

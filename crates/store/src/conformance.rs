@@ -28,9 +28,9 @@ use kolokol_proto::{
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewInvite, NewMessage, NewOrg, NewSession,
-    NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published, Revoke, Store, StoreError,
-    StoreResult, StoredRoster,
+    Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewInvite, NewMessage, NewOrg,
+    NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published, Revoke, Store,
+    StoreError, StoreResult, StoredRoster,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -95,6 +95,7 @@ const CHECKS: &[(&str, Check)] = checks![
     rosters_are_stored_as_read,
     reimporting_keeps_ids_archives_and_restores,
     org_chats_are_recorded,
+    claim_codes_link_people_once,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -2138,6 +2139,117 @@ async fn org_chats_are_recorded(store: Arc<dyn Store>) {
         fx.store.add_org_chat(org.id, chat).await.unwrap();
     }
     assert_eq!(fx.store.roster(org.id).await.unwrap().chats, chats);
+}
+
+async fn claim_codes_link_people_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let org = fx.org(&alice).await;
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    let stored = fx.store.roster(org.id).await.unwrap();
+    let person = |name: &str| stored.people.iter().find(|p| p.name == name).unwrap().id;
+    let ivanova = person("Иванова Мария Петровна");
+    let fedorov = person("Фёдоров Илья Олегович");
+    let code = |byte: u8| [byte; 32];
+    let issued_at = fx.now();
+    let expires_at = issued_at + 86_400_000;
+    let issue = |person_id, hash| NewClaimCode {
+        person_id,
+        code_hash: hash,
+        expires_at,
+    };
+    fx.store
+        .issue_claim_codes(
+            org.id,
+            vec![issue(ivanova, code(1)), issue(fedorov, code(2))],
+            issued_at,
+        )
+        .await
+        .unwrap();
+
+    // A person of another org cannot be given a code through this one.
+    let other = fx.org(&carol).await;
+    let refused = fx
+        .store
+        .issue_claim_codes(other.id, vec![issue(ivanova, code(9))], fx.now())
+        .await;
+    assert_refused(
+        refused,
+        &[ErrorCode::NotFound],
+        "a code for another org's person",
+    );
+
+    let claimed = fx
+        .store
+        .redeem_claim_code(code(1), bob.user.id, fx.now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.org_id, org.id);
+    assert_eq!(claimed.person_id, ivanova);
+    assert_eq!(claimed.name, "Иванова Мария Петровна");
+    let linked = fx.store.roster(org.id).await.unwrap();
+    let ivanova_row = linked.people.iter().find(|p| p.id == ivanova).unwrap();
+    assert_eq!(ivanova_row.user_id, Some(bob.user.id));
+    assert_eq!(
+        fx.store.orgs_of(bob.user.id).await.unwrap(),
+        std::slice::from_ref(&org)
+    );
+
+    // Used up; unknown codes, and the code of another org, are all just unknown.
+    let again = fx
+        .store
+        .redeem_claim_code(code(1), carol.user.id, fx.now())
+        .await;
+    assert_refused(again, &[ErrorCode::ClaimCodeNotFound], "a used code");
+    let unknown = fx
+        .store
+        .redeem_claim_code(code(7), carol.user.id, fx.now())
+        .await;
+    assert_refused(unknown, &[ErrorCode::ClaimCodeNotFound], "an unknown code");
+
+    // Expired codes are refused as such; a reissued code replaces the old one.
+    let late = fx
+        .store
+        .redeem_claim_code(code(2), carol.user.id, expires_at)
+        .await;
+    assert_refused(late, &[ErrorCode::ClaimCodeExpired], "an expired code");
+    fx.store
+        .issue_claim_codes(org.id, vec![issue(fedorov, code(3))], fx.now())
+        .await
+        .unwrap();
+    let replaced = fx
+        .store
+        .redeem_claim_code(code(2), carol.user.id, fx.now())
+        .await;
+    assert_refused(replaced, &[ErrorCode::ClaimCodeNotFound], "a replaced code");
+
+    // Someone who has left the roster cannot be claimed.
+    let without_fedorov = ROSTER
+        .replace("student,7А,Фёдоров Илья Олегович,,\n", "")
+        .replace(
+            "guardian,7А,Смирнова Ольга Викторовна,Фёдоров Илья Олегович,\n",
+            "",
+        );
+    fx.store
+        .save_roster(org.id, roster(&without_fedorov), fx.now())
+        .await
+        .unwrap();
+    let archived = fx
+        .store
+        .redeem_claim_code(code(3), carol.user.id, fx.now())
+        .await;
+    assert_refused(
+        archived,
+        &[ErrorCode::ClaimCodeNotFound],
+        "the code of someone off the roster",
+    );
+    assert!(
+        fx.store.orgs_of(carol.user.id).await.unwrap().len() == 1,
+        "only the org carol created"
+    );
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ pub mod conformance;
 pub mod event_log;
 pub mod orgs;
 
-pub use orgs::{ChatPurpose, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster};
+pub use orgs::{
+    ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
+};
 
 use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
@@ -443,4 +445,21 @@ pub trait Store: Send + Sync + 'static {
     async fn save_roster(&self, org_id: OrgId, roster: Roster, now: Millis) -> StoreResult<()>;
     /// Records a chat the org keeps (created through [`Store::create_chat`] by its service user).
     async fn add_org_chat(&self, org_id: OrgId, chat: OrgChat) -> StoreResult<()>;
+    /// Stores new claim codes of the org's people, each replacing the person's previous code.
+    /// People of other orgs are refused (`NotFound`) and nothing is stored.
+    async fn issue_claim_codes(
+        &self,
+        org_id: OrgId,
+        codes: Vec<NewClaimCode>,
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Links the code's person to `user_id` (replacing an earlier link: the code was issued
+    /// after it) and uses the code up. Refused when the code is unknown, expired, or of a person
+    /// no longer on the roster.
+    async fn redeem_claim_code(
+        &self,
+        code_hash: [u8; 32],
+        user_id: UserId,
+        now: Millis,
+    ) -> StoreResult<Claimed>;
 }

@@ -122,6 +122,22 @@ pub struct OrgChat {
     pub chat_id: ChatId,
 }
 
+/// A claim code to store: only its hash.
+#[derive(Debug, Clone)]
+pub struct NewClaimCode {
+    pub person_id: i64,
+    pub code_hash: [u8; 32],
+    pub expires_at: Millis,
+}
+
+/// The person an account became by a claim code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub org_id: OrgId,
+    pub person_id: i64,
+    pub name: String,
+}
+
 /// Everything the org's roster holds, archived entries included.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredRoster {

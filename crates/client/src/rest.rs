@@ -4,12 +4,13 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use kolokol_proto::{
-    AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat, ChatId, ChatList,
-    CreateChatRequest, CreateInviteRequest, EditMessageRequest, Invite, InviteList, InvitePreview,
-    LoginRequest, MarkReadRequest, Member, MemberList, Message, MessageList, ReactionRequest,
-    ReactionResult, ReadBy, RegisterRequest, RevokedCount, Role, SendMessageRequest, Seq, Session,
-    SessionList, SetRoleRequest, TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest,
-    User, UserId, WsTicket,
+    AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat, ChatId, ChatList, ClaimCodeList,
+    ClaimRequest, ClaimResult, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
+    EditMessageRequest, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
+    MarkReadRequest, Member, MemberList, Message, MessageList, OrgId, OrgInfo, OrgList,
+    ReactionRequest, ReactionResult, ReadBy, RegisterRequest, RevokedCount, Role, RosterReport,
+    RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest,
+    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -398,6 +399,66 @@ impl Client {
     pub async fn typing(&self, chat_id: ChatId) -> Result<(), ClientError> {
         self.no_content(self.post(&format!("/chats/{chat_id}/typing")))
             .await
+    }
+
+    // Organisations.
+
+    /// `POST /orgs`: creates an org with the caller as its admin (instance admins only).
+    pub async fn create_org(
+        &self,
+        name: &str,
+        time_zone: Option<&str>,
+    ) -> Result<OrgInfo, ClientError> {
+        let body = CreateOrgRequest {
+            name: name.to_owned(),
+            time_zone: time_zone.map(str::to_owned),
+        };
+        self.json(self.post("/orgs").json(&body), 201).await
+    }
+
+    /// `GET /orgs`: the caller's organisations.
+    pub async fn orgs(&self) -> Result<Vec<OrgInfo>, ClientError> {
+        let list: OrgList = self.json(self.get("/orgs"), 200).await?;
+        Ok(list.orgs)
+    }
+
+    /// `GET /orgs/{org_id}/roster`.
+    pub async fn roster(&self, org_id: OrgId) -> Result<RosterView, ClientError> {
+        self.json(self.get(&format!("/orgs/{org_id}/roster")), 200)
+            .await
+    }
+
+    /// `PUT /orgs/{org_id}/roster?dry_run=`: imports a roster CSV file.
+    pub async fn import_roster(
+        &self,
+        org_id: OrgId,
+        csv: Vec<u8>,
+        dry_run: bool,
+    ) -> Result<RosterReport, ClientError> {
+        let req = self
+            .request(Method::PUT, &format!("/orgs/{org_id}/roster"))
+            .query(&[("dry_run", dry_run)])
+            .header(reqwest::header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .body(csv);
+        self.json(req, 200).await
+    }
+
+    /// `POST /orgs/{org_id}/claim-codes`: new codes, shown only in this answer.
+    pub async fn issue_claim_codes(
+        &self,
+        org_id: OrgId,
+        request: &IssueClaimCodesRequest,
+    ) -> Result<ClaimCodeList, ClientError> {
+        let path = format!("/orgs/{org_id}/claim-codes");
+        self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `POST /claim`: links this account to the roster person of `code`.
+    pub async fn claim(&self, code: &str) -> Result<ClaimResult, ClientError> {
+        let body = ClaimRequest {
+            code: code.to_owned(),
+        };
+        self.json(self.post("/claim").json(&body), 200).await
     }
 
     // Service.

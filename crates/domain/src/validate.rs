@@ -70,6 +70,10 @@ pub fn chat_title(raw: &str) -> Result<String, Rejection> {
     line(raw, 1, 128, ErrorCode::InvalidTitle, "title")
 }
 
+pub fn org_name(raw: &str) -> Result<String, Rejection> {
+    line(raw, 1, 100, ErrorCode::InvalidOrg, "organisation name")
+}
+
 pub fn device_name(raw: Option<&str>) -> Result<String, Rejection> {
     match raw {
         None => Ok("Unknown device".to_owned()),

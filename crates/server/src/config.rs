@@ -84,6 +84,20 @@ pub struct ServeArgs {
     /// Login attempts allowed per username per minute (in memory only). [default: 10]
     #[arg(long, env = "KOLOKOL_LOGIN_PER_USERNAME_PER_MINUTE")]
     pub login_per_username_per_minute: Option<u32>,
+
+    /// Claim-code attempts allowed per account per hour, so codes cannot be guessed (in memory
+    /// only). [default: 10]
+    #[arg(long, env = "KOLOKOL_CLAIMS_PER_USER_PER_HOUR")]
+    pub claims_per_user_per_hour: Option<u32>,
+
+    /// Claim-code attempts allowed per client address per hour (in memory only). [default: 30]
+    #[arg(long, env = "KOLOKOL_CLAIMS_PER_IP_PER_HOUR")]
+    pub claims_per_ip_per_hour: Option<u32>,
+
+    /// Usernames of the instance's administrators: they may create organisations. Repeat the
+    /// flag, or separate names with commas. [default: none]
+    #[arg(long = "admin", env = "KOLOKOL_ADMINS", value_delimiter = ',')]
+    pub admins: Option<Vec<String>>,
 }
 
 /// The resolved settings.
@@ -102,6 +116,10 @@ pub struct Settings {
     pub register_per_username_per_hour: u32,
     pub login_per_ip_per_minute: u32,
     pub login_per_username_per_minute: u32,
+    pub claims_per_user_per_hour: u32,
+    pub claims_per_ip_per_hour: u32,
+    /// Lower-cased usernames.
+    pub admins: Vec<String>,
 }
 
 /// Where data lives.
@@ -138,6 +156,9 @@ impl Default for Settings {
             register_per_username_per_hour: 10,
             login_per_ip_per_minute: 30,
             login_per_username_per_minute: 10,
+            claims_per_user_per_hour: 10,
+            claims_per_ip_per_hour: 30,
+            admins: Vec::new(),
         }
     }
 }
@@ -216,6 +237,22 @@ impl ServeArgs {
                 .login_per_username_per_minute
                 .or(file.login_per_username_per_minute)
                 .unwrap_or(defaults.login_per_username_per_minute),
+            claims_per_user_per_hour: self
+                .claims_per_user_per_hour
+                .or(file.claims_per_user_per_hour)
+                .unwrap_or(defaults.claims_per_user_per_hour),
+            claims_per_ip_per_hour: self
+                .claims_per_ip_per_hour
+                .or(file.claims_per_ip_per_hour)
+                .unwrap_or(defaults.claims_per_ip_per_hour),
+            admins: self
+                .admins
+                .or(file.admins)
+                .unwrap_or_default()
+                .iter()
+                .map(|name| name.trim().to_ascii_lowercase())
+                .filter(|name| !name.is_empty())
+                .collect(),
         })
     }
 }
@@ -252,6 +289,22 @@ mod tests {
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.ws_queue, 128);
         assert_eq!(settings.event_retention_days, 7);
+    }
+
+    #[test]
+    fn admins_are_lower_cased_from_the_file_or_flags() {
+        let settings =
+            with_file("admins = [\"Alice\", \" bob \"]\n", ServeArgs::default()).unwrap();
+        assert_eq!(settings.admins, ["alice", "bob"]);
+        let args = ServeArgs {
+            admins: Some(vec!["Carol".into()]),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            with_file("admins = [\"alice\"]\n", args).unwrap().admins,
+            ["carol"]
+        );
+        assert!(ServeArgs::default().resolve().unwrap().admins.is_empty());
     }
 
     #[test]

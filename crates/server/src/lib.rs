@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod openapi;
+pub mod orgs;
 pub mod routes;
 pub mod state;
 
@@ -36,7 +37,7 @@ use crate::auth::SessionCache;
 use crate::config::{BusChoice, Database, Settings};
 use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
-use crate::routes::{accounts, chats, messages};
+use crate::routes::{accounts, chats, messages, orgs as org_routes};
 use crate::state::{AppState, Limits};
 
 /// Envelopes the in-process bus holds for a slow gateway before telling it that it lagged.
@@ -116,6 +117,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/chats/{chat_id}/read", post(messages::mark_read))
         .route("/chats/{chat_id}/typing", post(messages::typing))
+        .route("/orgs", post(org_routes::create_org).get(org_routes::orgs))
+        .route(
+            "/orgs/{org_id}/roster",
+            get(org_routes::roster)
+                .put(org_routes::import_roster)
+                .layer(DefaultBodyLimit::max(org_routes::MAX_ROSTER_BYTES)),
+        )
+        .route(
+            "/orgs/{org_id}/claim-codes",
+            post(org_routes::issue_claim_codes),
+        )
+        .route("/claim", post(org_routes::claim))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -224,6 +237,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         sessions,
         limits,
         typing: Arc::default(),
+        provisioning: Arc::default(),
         settings: Arc::new(settings),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

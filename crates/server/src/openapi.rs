@@ -5,11 +5,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::gateway::connection;
-use crate::routes::{accounts, chats, messages};
+use crate::routes::{accounts, chats, messages, orgs};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kolokol API", description = "Accounts, chats, messages and real-time events. \
+    info(title = "Kolokol API", description = "Accounts, chats, messages, organisations and real-time events. \
         WebSocket frames are `ServerFrame` (server to client) and `ClientFrame` (client to server) \
         objects; see docs/API.md."),
     paths(
@@ -24,6 +24,8 @@ use crate::routes::{accounts, chats, messages};
         messages::send_message, messages::messages, messages::edit_message,
         messages::delete_message, messages::toggle_reaction, messages::read_by,
         messages::mark_read, messages::typing,
+        orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
+        orgs::claim,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),
@@ -33,6 +35,7 @@ use crate::routes::{accounts, chats, messages};
         (name = "invites", description = "Invite links"),
         (name = "messages", description = "Messages, reactions, read markers, typing"),
         (name = "realtime", description = "The WebSocket event stream"),
+        (name = "orgs", description = "Organisations: rosters, provisioned chats, claim codes"),
     )
 )]
 pub struct ApiDoc;

@@ -22,6 +22,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
     pub typing: Arc<TypingThrottle>,
+    /// Held while an org's chats are brought in step with its roster (see `orgs::provision`).
+    pub provisioning: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// At most one `typing` event per user and chat every [`TypingThrottle::INTERVAL`].
@@ -53,7 +55,7 @@ impl TypingThrottle {
 /// the others, over the bus, of every unit it spends, so a limit holds across the cluster
 /// however the load balancer spreads the attempts.
 pub struct Limits {
-    limiters: [RateLimiter; 4],
+    limiters: [RateLimiter; 6],
 }
 
 /// Which limit; the number is what nodes tell each other.
@@ -63,6 +65,8 @@ pub enum Limit {
     RegisterPerUsername = 1,
     LoginPerIp = 2,
     LoginPerUsername = 3,
+    ClaimPerUser = 4,
+    ClaimPerIp = 5,
 }
 
 impl Limits {
@@ -75,6 +79,8 @@ impl Limits {
                 RateLimiter::new(settings.register_per_username_per_hour, hour),
                 RateLimiter::new(settings.login_per_ip_per_minute, minute),
                 RateLimiter::new(settings.login_per_username_per_minute, minute),
+                RateLimiter::new(settings.claims_per_user_per_hour, hour),
+                RateLimiter::new(settings.claims_per_ip_per_hour, hour),
             ],
         }
     }

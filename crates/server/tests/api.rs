@@ -9,5 +9,6 @@ mod api {
     pub mod common;
     pub mod crash;
     pub mod messages;
+    pub mod orgs;
     pub mod realtime;
 }

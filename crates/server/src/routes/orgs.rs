@@ -1,0 +1,364 @@
+//! Organisations: creating one, importing its roster, claim codes.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use kolokol_domain::roster::{self, RosterChanges};
+use kolokol_domain::validate;
+use kolokol_proto::{
+    ClaimCodeEntry, ClaimCodeList, ClaimRequest, ClaimResult, CreateOrgRequest, ErrorBody,
+    ErrorCode, IssueClaimCodesRequest, LineError, OrgChatView, OrgId, OrgInfo, OrgList, PlaceView,
+    RosterEntry, RosterReport, RosterView, UnitView,
+};
+use kolokol_store::{Actor, NewClaimCode, NewOrg, NewUser, Org, OrgRole, StoredRoster};
+use serde::Deserialize;
+
+use crate::auth::{Caller, hash_secret, new_secret};
+use crate::error::{ApiError, ApiResult, Json, Path, Query};
+use crate::now_millis;
+use crate::orgs::{Scope, new_claim_code, normalise_claim_code, provision};
+use crate::state::{AppState, Limit};
+
+/// Largest roster file: a school of 3,000 students with their families is about 0.5 MB.
+pub const MAX_ROSTER_BYTES: usize = 4 * 1024 * 1024;
+/// How long a claim code stays valid.
+const CLAIM_CODE_DAYS: i64 = 30;
+const DEFAULT_TIME_ZONE: &str = "Europe/Moscow";
+
+/// Create an organisation; the caller becomes its first admin. Only the instance's
+/// administrators (`--admin`) may.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgRequest,
+    responses((status = 201, body = OrgInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_org(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(request): Json<CreateOrgRequest>,
+) -> ApiResult<(StatusCode, Json<OrgInfo>)> {
+    let caller = state.store.user(actor.user_id).await?;
+    if !caller.is_some_and(|user| state.settings.admins.contains(&user.username)) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the instance's administrators may create organisations",
+        ));
+    }
+    let name = validate::org_name(&request.name)?;
+    let time_zone = request
+        .time_zone
+        .unwrap_or_else(|| DEFAULT_TIME_ZONE.into());
+    if jiff::tz::TimeZone::get(&time_zone).is_err() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidOrg,
+            format!("unknown time zone \"{time_zone}\": use an IANA name such as Europe/Moscow"),
+        ));
+    }
+    // The service account owns the org's chats; it has no password and cannot sign in.
+    let service_user = NewUser {
+        username: format!("org_{}", &new_secret("").to_ascii_lowercase()[..12]).replace('-', "_"),
+        display_name: name.clone(),
+        password_hash: "!".into(),
+    };
+    let new = NewOrg {
+        name,
+        time_zone,
+        service_user,
+    };
+    let org = state
+        .store
+        .create_org(new, actor.user_id, now_millis())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(org_info(org, vec![OrgRole::Admin])),
+    ))
+}
+
+fn org_info(org: Org, roles: Vec<OrgRole>) -> OrgInfo {
+    OrgInfo {
+        id: org.id,
+        name: org.name,
+        time_zone: org.time_zone,
+        roles: roles.iter().map(|role| role.as_str().to_owned()).collect(),
+    }
+}
+
+/// The organisations the caller belongs to, with the caller's org-wide roles.
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", security(("bearer" = [])),
+    responses((status = 200, body = OrgList), (status = 401, body = ErrorBody)))]
+pub async fn orgs(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<OrgList>> {
+    let mut orgs = Vec::new();
+    for org in state.store.orgs_of(actor.user_id).await? {
+        let roles = state.store.org_roles(org.id, actor.user_id).await?;
+        orgs.push(org_info(org, roles));
+    }
+    Ok(Json(OrgList { orgs }))
+}
+
+/// The org, if the caller is one of its admins; otherwise `forbidden` (also for orgs that do
+/// not exist, so ids cannot be probed).
+async fn as_admin(state: &AppState, actor: Actor, org_id: OrgId) -> ApiResult<Org> {
+    let forbidden = || ApiError::new(ErrorCode::Forbidden, "only the org's admins may do this");
+    let roles = state.store.org_roles(org_id, actor.user_id).await?;
+    if !roles.contains(&OrgRole::Admin) {
+        return Err(forbidden());
+    }
+    state.store.org(org_id).await?.ok_or_else(forbidden)
+}
+
+/// The roster with each class's people, whether they have claimed, and the org's chats.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/roster", tag = "orgs", security(("bearer" = [])),
+    params(("org_id" = i64, Path)), responses((status = 200, body = RosterView), (status = 403, body = ErrorBody)))]
+pub async fn roster(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+) -> ApiResult<Json<RosterView>> {
+    let org = as_admin(&state, actor, org_id).await?;
+    let stored = state.store.roster(org.id).await?;
+    Ok(Json(roster_view(&stored)))
+}
+
+fn roster_view(stored: &StoredRoster) -> RosterView {
+    let name_of_key = |key: &str| {
+        stored
+            .people
+            .iter()
+            .find(|person| person.key == key)
+            .map_or_else(String::new, |person| person.name.clone())
+    };
+    let chats_of = |unit_id: Option<i64>| {
+        stored
+            .chats
+            .iter()
+            .filter(|chat| chat.unit_id == unit_id)
+            .map(|chat| OrgChatView {
+                purpose: chat.purpose.as_str().into(),
+                chat_id: chat.chat_id,
+            })
+            .collect()
+    };
+    let units = stored
+        .units
+        .iter()
+        .map(|unit| {
+            let mut people: Vec<RosterEntry> = stored
+                .places
+                .iter()
+                .filter(|place| place.unit_id == unit.id)
+                .filter_map(|place| {
+                    let person = stored.people.iter().find(|p| p.id == place.person_id)?;
+                    let detail = match place.role {
+                        roster::RosterRole::Guardian => name_of_key(&place.detail),
+                        _ => place.detail.clone(),
+                    };
+                    Some(RosterEntry {
+                        person_id: person.id,
+                        name: person.name.clone(),
+                        role: place.role.as_str().into(),
+                        detail,
+                        claimed: person.user_id.is_some(),
+                    })
+                })
+                .collect();
+            // Staff first, then students, then families; by name within each.
+            people.sort_by_cached_key(|entry| {
+                let rank = ["class_teacher", "teacher", "student", "guardian"]
+                    .iter()
+                    .position(|role| *role == entry.role);
+                (rank, entry.name.clone())
+            });
+            UnitView {
+                id: unit.id,
+                name: unit.name.clone(),
+                archived: unit.archived,
+                people,
+                chats: chats_of(Some(unit.id)),
+            }
+        })
+        .collect();
+    RosterView {
+        units,
+        chats: chats_of(None),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImportParams {
+    /// Check the file and report what would change, without changing anything.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Import the roster (CSV, UTF-8: `role,class,name,child,subjects`, optionally `id`). A file
+/// with any error imports nothing and lists every error by line. Importing again adds, moves
+/// and archives; it never duplicates. Chats follow the roster.
+#[utoipa::path(put, path = "/api/v1/orgs/{org_id}/roster", tag = "orgs", security(("bearer" = [])),
+    params(("org_id" = i64, Path), ImportParams), request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = RosterReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn import_roster(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+    Query(params): Query<ImportParams>,
+    body: Bytes,
+) -> ApiResult<Json<RosterReport>> {
+    let org = as_admin(&state, actor, org_id).await?;
+    let roster = roster::parse(&body).map_err(|errors| {
+        let count = errors.len();
+        let errors = errors
+            .into_iter()
+            .map(|error| LineError {
+                line: error.line,
+                message: error.message,
+            })
+            .collect();
+        ApiError::new(
+            ErrorCode::RosterInvalid,
+            format!("the roster has {count} error(s); nothing was imported"),
+        )
+        .with_lines(errors)
+    })?;
+    let before = state.store.roster(org.id).await?.current();
+    let changes = RosterChanges::between(&before, &roster);
+    let mut report = RosterReport {
+        dry_run: params.dry_run,
+        units_added: changes.units_added,
+        units_archived: changes.units_archived,
+        people_added: changes.people_added,
+        people_archived: changes.people_archived,
+        people_changed: changes.people_changed,
+        ..RosterReport::default()
+    };
+    if params.dry_run {
+        return Ok(Json(report));
+    }
+    state
+        .store
+        .save_roster(org.id, roster, now_millis())
+        .await?;
+    let provisioned = provision(&state, &org, &Scope::All).await?;
+    report.chats_created = provisioned.chats_created;
+    report.members_added = provisioned.members_added;
+    report.members_removed = provisioned.members_removed;
+    Ok(Json(report))
+}
+
+/// Give people new claim codes (replacing older ones) and return them, once, for printing.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/claim-codes", tag = "orgs", security(("bearer" = [])),
+    params(("org_id" = i64, Path)), request_body = IssueClaimCodesRequest,
+    responses((status = 200, body = ClaimCodeList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn issue_claim_codes(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+    Json(request): Json<IssueClaimCodesRequest>,
+) -> ApiResult<Json<ClaimCodeList>> {
+    let org = as_admin(&state, actor, org_id).await?;
+    let stored = state.store.roster(org.id).await?;
+    let view = roster_view(&stored);
+    let wanted: Option<BTreeSet<i64>> = request.person_ids.map(|ids| ids.into_iter().collect());
+    let now = now_millis();
+    let expires_at = now + CLAIM_CODE_DAYS * 86_400_000;
+    let mut codes = Vec::new();
+    for person in stored.people.iter().filter(|person| !person.archived) {
+        let places: Vec<(&UnitView, &RosterEntry)> = view
+            .units
+            .iter()
+            .filter(|unit| !unit.archived)
+            .flat_map(|unit| unit.people.iter().map(move |entry| (unit, entry)))
+            .filter(|(_, entry)| entry.person_id == person.id)
+            .collect();
+        let chosen = match &wanted {
+            Some(ids) => ids.contains(&person.id),
+            None => {
+                (request.include_claimed || person.user_id.is_none())
+                    && request
+                        .unit_id
+                        .is_none_or(|unit_id| places.iter().any(|(unit, _)| unit.id == unit_id))
+            }
+        };
+        if !chosen || places.is_empty() {
+            continue;
+        }
+        codes.push(ClaimCodeEntry {
+            person_id: person.id,
+            name: person.name.clone(),
+            places: places
+                .iter()
+                .map(|(unit, entry)| PlaceView {
+                    unit: unit.name.clone(),
+                    role: entry.role.clone(),
+                    detail: entry.detail.clone(),
+                })
+                .collect(),
+            code: new_claim_code(),
+        });
+    }
+    if let Some(ids) = &wanted
+        && ids.len() != codes.len()
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "some of these people are not on the current roster",
+        ));
+    }
+    let new_codes = codes
+        .iter()
+        .map(|entry| NewClaimCode {
+            person_id: entry.person_id,
+            code_hash: hash_secret(&normalise_claim_code(&entry.code)),
+            expires_at,
+        })
+        .collect();
+    state
+        .store
+        .issue_claim_codes(org.id, new_codes, now)
+        .await?;
+    Ok(Json(ClaimCodeList { expires_at, codes }))
+}
+
+/// Link the caller's account to a person of a roster, joining the chats the roster gives them.
+/// Attempts are rate-limited per account and per address.
+#[utoipa::path(post, path = "/api/v1/claim", tag = "orgs", security(("bearer" = [])), request_body = ClaimRequest,
+    responses((status = 200, body = ClaimResult), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn claim(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Caller(actor): Caller,
+    Json(request): Json<ClaimRequest>,
+) -> ApiResult<Json<ClaimResult>> {
+    state
+        .limit(Limit::ClaimPerIp, &peer.ip().to_string())
+        .await?;
+    state
+        .limit(Limit::ClaimPerUser, &actor.user_id.to_string())
+        .await?;
+    let code_hash = hash_secret(&normalise_claim_code(&request.code));
+    let claimed = state
+        .store
+        .redeem_claim_code(code_hash, actor.user_id, now_millis())
+        .await?;
+    let org = state
+        .store
+        .org(claimed.org_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let stored = state.store.roster(org.id).await?;
+    let units = stored
+        .places
+        .iter()
+        .filter(|place| place.person_id == claimed.person_id)
+        .map(|place| place.unit_id)
+        .collect();
+    provision(&state, &org, &Scope::Units(units)).await?;
+    let roles = state.store.org_roles(org.id, actor.user_id).await?;
+    Ok(Json(ClaimResult {
+        org: org_info(org, roles),
+        person_name: claimed.name,
+    }))
+}

@@ -1,0 +1,434 @@
+//! Organisations through the real server: creating one, importing a school's roster, the chats
+//! that follow it, claim codes, and who may do each.
+
+use std::collections::BTreeMap;
+
+use kolokol_client::proto::{
+    ChatKind, ClaimCodeEntry, ErrorCode, IssueClaimCodesRequest, LoginRequest, OrgInfo, Role,
+    RosterReport,
+};
+use kolokol_client::{Client, ClientError};
+
+use super::common::{TestServer, assert_refused, start_with};
+
+const ROSTER: &str = include_str!("../../../../docs/roster-example.csv");
+
+async fn school() -> (TestServer, Client, OrgInfo) {
+    let server = start_with(|settings| {
+        settings.admins = vec!["director".into()];
+        settings.claims_per_ip_per_hour = 100_000;
+    })
+    .await;
+    let (director, _) = server.user("director").await;
+    let org = director
+        .create_org("Школа №1234", Some("Europe/Moscow"))
+        .await
+        .expect("the instance admin creates an org");
+    (server, director, org)
+}
+
+/// The claim code of the person called `name`, from a fresh issue for everyone unclaimed.
+async fn codes(admin: &Client, org: &OrgInfo) -> BTreeMap<String, ClaimCodeEntry> {
+    admin
+        .issue_claim_codes(org.id, &IssueClaimCodesRequest::default())
+        .await
+        .expect("issuing codes")
+        .codes
+        .into_iter()
+        .map(|entry| (entry.name.clone(), entry))
+        .collect()
+}
+
+/// The caller's chats by title, with the caller's role in each.
+async fn chats_of(client: &Client) -> BTreeMap<String, (ChatKind, Role)> {
+    client
+        .chats()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|chat| (chat.title.unwrap_or_default(), (chat.kind, chat.role)))
+        .collect()
+}
+
+#[tokio::test]
+async fn only_instance_admins_create_orgs_with_a_valid_name_and_time_zone() {
+    let (server, director, org) = school().await;
+    assert_eq!(org.name, "Школа №1234");
+    assert_eq!(org.time_zone, "Europe/Moscow");
+    assert_eq!(org.roles, ["admin"]);
+    assert_eq!(director.orgs().await.unwrap(), [org]);
+
+    let (parent, _) = server.user("parent").await;
+    assert_refused(
+        parent.create_org("Школа", None).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert!(parent.orgs().await.unwrap().is_empty());
+    assert_refused(
+        director.create_org("Школа", Some("Moscow/Nowhere")).await,
+        ErrorCode::InvalidOrg,
+        400,
+    );
+    assert_refused(
+        director.create_org("   ", None).await,
+        ErrorCode::InvalidOrg,
+        400,
+    );
+    // Without a time zone, Moscow's.
+    let second = director.create_org("Гимназия", None).await.unwrap();
+    assert_eq!(second.time_zone, "Europe/Moscow");
+}
+
+#[tokio::test]
+async fn a_roster_import_provisions_the_school_and_claims_seat_people() {
+    let (server, director, org) = school().await;
+
+    // A dry run reports and changes nothing.
+    let dry = director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), true)
+        .await
+        .unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.units_added, ["5Б", "7А"]);
+    assert_eq!(dry.people_added.len(), 21);
+    assert_eq!(dry.chats_created, 0);
+    assert!(director.roster(org.id).await.unwrap().units.is_empty());
+
+    let report = director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    assert_eq!(report.people_added.len(), 21);
+    assert_eq!(
+        report.chats_created, 6,
+        "two per class, announcements and staff room"
+    );
+    assert_eq!(report.members_added, 0, "nobody has claimed yet");
+
+    // Russian names, classes, subjects and children round-trip.
+    let roster = director.roster(org.id).await.unwrap();
+    assert_eq!(roster.chats.len(), 2);
+    let class_5b = roster.units.iter().find(|unit| unit.name == "5Б").unwrap();
+    assert_eq!(class_5b.chats.len(), 2);
+    let guardian = class_5b
+        .people
+        .iter()
+        .find(|entry| entry.name == "Вейс Михаил Львович")
+        .unwrap();
+    assert_eq!(
+        (guardian.role.as_str(), guardian.detail.as_str()),
+        ("guardian", "Соколова-Вейс Анна Михайловна")
+    );
+    let teacher = class_5b
+        .people
+        .iter()
+        .find(|entry| entry.name == "Смирнова Ольга Викторовна")
+        .unwrap();
+    assert_eq!(teacher.detail, "русский язык; литература");
+
+    let codes = codes(&director, &org).await;
+    assert_eq!(codes.len(), 21);
+    let smirnova = &codes["Смирнова Ольга Викторовна"];
+    assert_eq!(
+        smirnova.places.len(),
+        2,
+        "class teacher of 5Б, guardian in 7А"
+    );
+
+    // A guardian claims: parents' chat of her child's class and the announcements.
+    let (ivanova, _) = server.user("ivanova").await;
+    let claimed = ivanova
+        .claim(&codes["Иванова Мария Петровна"].code.to_lowercase())
+        .await
+        .expect("a code typed in lower case still works");
+    assert_eq!(claimed.person_name, "Иванова Мария Петровна");
+    assert_eq!(claimed.org.name, "Школа №1234");
+    assert!(claimed.org.roles.is_empty());
+    assert_eq!(
+        chats_of(&ivanova).await,
+        BTreeMap::from([
+            ("5Б · родители".to_owned(), (ChatKind::Group, Role::Member)),
+            (
+                "Школа №1234 · объявления".to_owned(),
+                (ChatKind::Channel, Role::Member)
+            ),
+        ])
+    );
+
+    // The class teacher who is also a parent elsewhere: admin of her class, member in 7А.
+    let (teacher, _) = server.user("smirnova").await;
+    teacher.claim(&smirnova.code).await.unwrap();
+    assert_eq!(
+        chats_of(&teacher).await,
+        BTreeMap::from([
+            ("5Б · класс".to_owned(), (ChatKind::Group, Role::Admin)),
+            ("5Б · родители".to_owned(), (ChatKind::Group, Role::Admin)),
+            ("7А · родители".to_owned(), (ChatKind::Group, Role::Member)),
+            (
+                "Школа №1234 · объявления".to_owned(),
+                (ChatKind::Channel, Role::Admin)
+            ),
+            (
+                "Школа №1234 · учительская".to_owned(),
+                (ChatKind::Group, Role::Member)
+            ),
+        ])
+    );
+    let roster = director.roster(org.id).await.unwrap();
+    let claimed_names: Vec<_> = roster
+        .units
+        .iter()
+        .flat_map(|unit| &unit.people)
+        .filter(|entry| entry.claimed)
+        .map(|entry| entry.name.as_str())
+        .collect();
+    assert_eq!(
+        claimed_names,
+        [
+            "Смирнова Ольга Викторовна",
+            "Иванова Мария Петровна",
+            "Смирнова Ольга Викторовна"
+        ]
+    );
+
+    // A used code is gone.
+    let (other, _) = server.user("other").await;
+    assert_refused(
+        other.claim(&smirnova.code).await,
+        ErrorCode::ClaimCodeNotFound,
+        404,
+    );
+}
+
+#[tokio::test]
+async fn reimports_are_idempotent_and_move_claimed_people() {
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let (ilya, _) = server.user("ilya").await;
+    ilya.claim(&codes["Фёдоров Илья Олегович"].code)
+        .await
+        .unwrap();
+    assert_eq!(
+        chats_of(&ilya).await.keys().collect::<Vec<_>>(),
+        ["5Б · класс", "Школа №1234 · объявления"]
+    );
+
+    let again = director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        RosterReport::default(),
+        "the same file again changes nothing"
+    );
+
+    // Фёдоров moves to 7А; Ким Виктория and her guardians leave.
+    let moved = ROSTER
+        .replace("student,5Б,Фёдоров", "student,7А,Фёдоров")
+        .lines()
+        .filter(|line| !line.contains("Ким "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let report = director
+        .import_roster(org.id, moved.into_bytes(), false)
+        .await
+        .unwrap();
+    assert_eq!(report.people_changed, ["Фёдоров Илья Олегович"]);
+    assert_eq!(
+        report.people_archived,
+        [
+            "Ким Виктория Евгеньевна",
+            "Ким Евгений Вячеславович",
+            "Ким Ольга Сергеевна"
+        ]
+    );
+    assert_eq!(
+        (
+            report.chats_created,
+            report.members_added,
+            report.members_removed
+        ),
+        (0, 1, 1)
+    );
+    assert_eq!(
+        chats_of(&ilya).await.keys().collect::<Vec<_>>(),
+        ["7А · класс", "Школа №1234 · объявления"]
+    );
+    // The roster keeps one entry per person: nobody was duplicated by the move.
+    let roster = director.roster(org.id).await.unwrap();
+    let fedorov = roster
+        .units
+        .iter()
+        .flat_map(|unit| &unit.people)
+        .filter(|entry| entry.name == "Фёдоров Илья Олегович")
+        .count();
+    assert_eq!(fedorov, 1);
+}
+
+#[tokio::test]
+async fn a_bad_roster_is_refused_by_line_and_nothing_changes() {
+    let (_server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let before = director.roster(org.id).await.unwrap();
+    let bad = format!("{ROSTER}pupil,5Б,Новиков Лев,,\nguardian,5Б,Новикова Анна,Новиков Лев,\n");
+    let err = director
+        .import_roster(org.id, bad.into_bytes(), false)
+        .await
+        .expect_err("refused");
+    let ClientError::Api { status, body } = err else {
+        panic!("an API error: {err}")
+    };
+    assert_eq!((status, body.code), (400, ErrorCode::RosterInvalid));
+    let lines: Vec<_> = body.errors.iter().map(|error| error.line).collect();
+    assert_eq!(lines, [27, 28]);
+    assert_eq!(body.errors[1].message, "Новиков Лев is not a student in 5Б");
+
+    // Not UTF-8 (a Windows-1251 export), and not a roster at all.
+    let cp1251 = b"role,class,name\nstudent,5\xc1,\xc8\xe2\xe0\xed\n".to_vec();
+    assert_refused(
+        director.import_roster(org.id, cp1251, false).await,
+        ErrorCode::RosterInvalid,
+        400,
+    );
+    assert_refused(
+        director
+            .import_roster(org.id, b"\x00\x01PNG".to_vec(), false)
+            .await,
+        ErrorCode::RosterInvalid,
+        400,
+    );
+    let after = director.roster(org.id).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&after.units).unwrap(),
+        serde_json::to_value(&before.units).unwrap(),
+        "nothing stored was lost or changed"
+    );
+}
+
+#[tokio::test]
+async fn only_the_orgs_admins_manage_it() {
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    // A member of the org (a claimed guardian) is not an admin.
+    let (parent, _) = server.user("parent").await;
+    parent
+        .claim(&codes["Ким Ольга Сергеевна"].code)
+        .await
+        .unwrap();
+    // The admin of another org is not an admin here.
+    let other_org = director.create_org("Другая школа", None).await.unwrap();
+    let (stranger, _) = server.user("stranger").await;
+    let _ = other_org;
+
+    for outsider in [&parent, &stranger] {
+        assert_refused(outsider.roster(org.id).await, ErrorCode::Forbidden, 403);
+        assert_refused(
+            outsider
+                .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+                .await,
+            ErrorCode::Forbidden,
+            403,
+        );
+        assert_refused(
+            outsider
+                .issue_claim_codes(org.id, &IssueClaimCodesRequest::default())
+                .await,
+            ErrorCode::Forbidden,
+            403,
+        );
+    }
+    // An org that does not exist looks the same as one that is not yours.
+    assert_refused(
+        director.roster(org.id + 1000).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        server.anonymous().roster(org.id).await,
+        ErrorCode::Unauthorized,
+        401,
+    );
+    // Codes only for this org's people.
+    assert_refused(
+        director
+            .issue_claim_codes(
+                other_org.id,
+                &IssueClaimCodesRequest {
+                    person_ids: Some(vec![codes["Ким Ольга Сергеевна"].person_id]),
+                    ..IssueClaimCodesRequest::default()
+                },
+            )
+            .await,
+        ErrorCode::NotFound,
+        404,
+    );
+}
+
+#[tokio::test]
+async fn claim_guesses_are_rate_limited_and_the_service_account_cannot_sign_in() {
+    let server = start_with(|settings| {
+        settings.admins = vec!["director".into()];
+        settings.claims_per_user_per_hour = 3;
+    })
+    .await;
+    let (director, _) = server.user("director").await;
+    let org = director.create_org("Школа", None).await.unwrap();
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let (guesser, _) = server.user("guesser").await;
+    for _ in 0..3 {
+        assert_refused(
+            guesser.claim("AAAA-BBBB-CCCC").await,
+            ErrorCode::ClaimCodeNotFound,
+            404,
+        );
+    }
+    // Even a right code is refused once the guesses are spent.
+    let codes = codes(&director, &org).await;
+    assert_refused(
+        guesser.claim(&codes["Ким Ольга Сергеевна"].code).await,
+        ErrorCode::RateLimited,
+        429,
+    );
+
+    // The org's chats are owned by its service account, which has no password.
+    let roster = director.roster(org.id).await.unwrap();
+    let chat_id = roster.chats[0].chat_id;
+    let (parent, _) = server.user("parent").await;
+    parent
+        .claim(&codes["Ким Ольга Сергеевна"].code)
+        .await
+        .unwrap();
+    let members = parent.members(chat_id).await.unwrap();
+    let owner = members
+        .iter()
+        .find(|member| member.role == Role::Owner)
+        .expect("the service account owns the channel");
+    assert_eq!(owner.user.display_name, "Школа");
+    for password in ["!", "", "correct horse battery"] {
+        let mut client = server.anonymous();
+        let login = client
+            .login(&LoginRequest {
+                username: owner.user.username.clone(),
+                password: password.into(),
+                device_name: None,
+            })
+            .await;
+        assert_refused(login, ErrorCode::WrongCredentials, 401);
+    }
+}

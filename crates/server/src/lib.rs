@@ -4,6 +4,7 @@
 //! events the store committed, answer. The gateway ([`gateway`]) turns published events into
 //! WebSocket frames. The binary (`main.rs`) only parses settings and calls [`start`].
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;

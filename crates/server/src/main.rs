@@ -1,6 +1,7 @@
 //! `kolokol`: the one binary. `kolokol serve` runs the server.
 
 use clap::{Parser, Subcommand};
+use kolokol_server::admin::AdminArgs;
 use kolokol_server::config::ServeArgs;
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +20,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP API and WebSocket gateway.
     Serve(ServeArgs),
+    /// Administer organisations on a running server: create one, import its roster, print
+    /// claim codes.
+    Admin(AdminArgs),
 }
 
 /// Allocations this large go straight to the operating system and back. glibc otherwise raises
@@ -63,6 +67,7 @@ async fn run() -> anyhow::Result<()> {
                 _ = shutdown_signal() => Ok(()),
             }
         }
+        Command::Admin(args) => kolokol_server::admin::run(args).await,
     }
 }
 

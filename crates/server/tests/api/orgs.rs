@@ -432,3 +432,77 @@ async fn claim_guesses_are_rate_limited_and_the_service_account_cannot_sign_in()
         assert_refused(login, ErrorCode::WrongCredentials, 401);
     }
 }
+
+/// Runs `kolokol admin` against the test server as the director.
+async fn admin_cli(server: &TestServer, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_kolokol"))
+        .args(["admin", "--server", &server.base, "--username", "director"])
+        .args(args)
+        .env("KOLOKOL_PASSWORD", super::common::PASSWORD)
+        .output()
+        .await
+        .expect("kolokol admin runs")
+}
+
+#[tokio::test]
+async fn the_admin_command_goes_from_a_roster_file_to_printable_codes() {
+    let server = start_with(|settings| settings.admins = vec!["director".into()]).await;
+    let (director, _) = server.user("director").await;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    let created = admin_cli(&server, &["create-org", "--name", "Школа №5"]).await;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let org = director.orgs().await.unwrap().remove(0);
+    assert_eq!(
+        text(&created.stdout),
+        format!("created org {} \"Школа №5\" (Europe/Moscow)\n", org.id)
+    );
+
+    let roster_file = server.dir.path().join("roster.csv");
+    std::fs::write(&roster_file, ROSTER).unwrap();
+    let org_id = org.id.to_string();
+    let file = roster_file.to_str().unwrap();
+    let imported = admin_cli(&server, &["import-roster", "--org", &org_id, file]).await;
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let report = text(&imported.stdout);
+    assert!(report.contains("classes added (2): 5Б, 7А"), "{report}");
+    assert!(report.contains("chats created: 6"), "{report}");
+
+    let page = server.dir.path().join("codes.html");
+    let printed = admin_cli(
+        &server,
+        &[
+            "claim-codes",
+            "--org",
+            &org_id,
+            "--class",
+            "7А",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Ким Ольга Сергеевна"));
+    assert!(!html.contains("Иванова Мария Петровна"), "only 7А");
+    // A printed code works.
+    let code = html
+        .split("<p class=\"code\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let (parent, _) = server.user("parent").await;
+    parent.claim(&code).await.expect("the printed code claims");
+
+    // A bad file: every error by line, a failing exit status.
+    std::fs::write(&roster_file, "role,class,name\npupil,5Б,Иванов\n").unwrap();
+    let refused = admin_cli(&server, &["import-roster", "--org", &org_id, file]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("line 2: unknown role \"pupil\""),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -20,6 +20,20 @@ export interface Member { user: User; role: Role; joined_at: number }
 export interface Session { id: number; device_name: string; created_on: string; last_seen_on: string; current: boolean }
 export interface Invite { code: string; chat_id: number; created_by: number; created_at: number; expires_at: number | null; max_uses: number | null; uses: number }
 
+export interface OrgInfo { id: number; name: string; time_zone: string; roles: string[] }
+export type RosterRole = 'student' | 'guardian' | 'class_teacher' | 'teacher';
+export interface RosterEntry { person_id: number; name: string; role: RosterRole; detail: string; claimed: boolean }
+export interface OrgChatView { purpose: string; chat_id: number }
+export interface UnitView { id: number; name: string; archived: boolean; people: RosterEntry[]; chats: OrgChatView[] }
+export interface RosterView { units: UnitView[]; chats: OrgChatView[] }
+export interface RosterReport {
+  dry_run: boolean; units_added: string[]; units_archived: string[]; people_added: string[];
+  people_archived: string[]; people_changed: string[]; chats_created: number; members_added: number; members_removed: number;
+}
+export interface ClaimCodeEntry { person_id: number; name: string; places: { unit: string; role: RosterRole; detail: string }[]; code: string }
+export interface ClaimCodeList { expires_at: number; codes: ClaimCodeEntry[] }
+export interface LineError { line: number; message: string }
+
 export type ServerEvent =
   | { type: 'ready' } | { type: 'resync' }
   | { type: 'message.new' | 'message.edited'; message: Message }
@@ -36,8 +50,11 @@ export type ServerEvent =
 export type ServerFrame = ServerEvent & { cursor?: string };
 
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  /** For a refused file: each problem by line. */
+  public lines: LineError[];
+  constructor(public status: number, public code: string, message: string, lines: LineError[] = []) {
     super(message);
+    this.lines = lines;
   }
 }
 
@@ -52,20 +69,27 @@ export function setToken(value: string | null): void {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
+/** A request body that is not JSON: a file with its content type. */
+interface RawBody { contentType: string; bytes: ArrayBuffer }
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   const current = token();
   if (current) headers.Authorization = `Bearer ${current}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(`/api/v1${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let payload: BodyInit | undefined;
+  if (body instanceof Object && 'bytes' in body && body.bytes instanceof ArrayBuffer) {
+    const raw = body as RawBody;
+    headers['Content-Type'] = raw.contentType;
+    payload = raw.bytes;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
   if (response.status === 204) return undefined as T;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new ApiError(response.status, data.code ?? 'internal', data.message ?? response.statusText);
+    throw new ApiError(response.status, data.code ?? 'internal', data.message ?? response.statusText, data.errors ?? []);
   }
   return data as T;
 }
@@ -116,4 +140,11 @@ export const api = {
     call<{ added: boolean }>('POST', `/chats/${id}/messages/${seq}/reactions`, { emoji }),
   readBy: (id: number, seq: number) => call<{ user_ids: number[] }>('GET', `/chats/${id}/messages/${seq}/read-by`).then((r) => r.user_ids),
   markRead: (id: number, seq: number) => call<void>('POST', `/chats/${id}/read`, { seq }),
+  orgs: () => call<{ orgs: OrgInfo[] }>('GET', '/orgs').then((r) => r.orgs),
+  roster: (orgId: number) => call<RosterView>('GET', `/orgs/${orgId}/roster`),
+  importRoster: (orgId: number, csv: ArrayBuffer, dryRun: boolean) =>
+    call<RosterReport>('PUT', `/orgs/${orgId}/roster?dry_run=${dryRun}`, { contentType: 'text/csv; charset=utf-8', bytes: csv }),
+  issueClaimCodes: (orgId: number, request: { unit_id?: number; include_claimed?: boolean }) =>
+    call<ClaimCodeList>('POST', `/orgs/${orgId}/claim-codes`, request),
+  claim: (code: string) => call<{ org: OrgInfo; person_name: string }>('POST', '/claim', { code }),
 };

@@ -23,6 +23,25 @@ const ru = {
   back: 'Назад', channelReadOnly: 'Писать в канал могут только администраторы',
   created: 'Создано', lastSeen: 'Последний вход', owner: 'владелец', admin: 'администратор', member: 'участник',
   errorGeneric: 'Что-то пошло не так', unread: 'Новые сообщения', actions: 'Действия',
+  schools: 'Школы и организации', enterCode: 'Ввести код школы', claimTitle: 'Код доступа от школы',
+  claimHelp: 'Школа выдаёт каждой семье и каждому сотруднику личный код. Введите его, чтобы попасть в чаты своего класса.',
+  claimCode: 'Код', confirm: 'Подтвердить', claimedAs: 'Готово: вы в организации «{org}» как {name}.',
+  claimNotFound: 'Такого кода нет. Проверьте буквы и цифры или попросите у школы новый.',
+  claimExpired: 'Срок действия кода истёк. Попросите у школы новый.',
+  tooManyTries: 'Слишком много попыток. Попробуйте через час.', openChats: 'Перейти к чатам',
+  noOrgs: 'Вы пока не состоите ни в одной организации.', manage: 'Управлять',
+  roster: 'Список классов', importRoster: 'Загрузить список (CSV)', rosterFile: 'Файл списка',
+  rosterHelp: 'Столбцы: role, class, name, child, subjects. Сначала файл проверяется — ничего не меняется, пока вы не подтвердите.',
+  applyImport: 'Загрузить', rosterErrors: 'В файле есть ошибки, ничего не загружено:', line: 'строка',
+  checkResult: 'Проверка файла: вот что изменится', importDone: 'Список загружен',
+  unitsAdded: 'Новые классы', unitsArchived: 'Классы в архив', peopleAdded: 'Добавлены',
+  peopleArchived: 'Выбыли', peopleChanged: 'Перешли или изменились', noChanges: 'Изменений нет',
+  chatsCreated: 'Создано чатов', membersAdded: 'Добавлено в чаты', membersRemoved: 'Удалено из чатов',
+  archived: 'архив', claimed: 'подключён(а)', notClaimed: 'не подключён(а)',
+  issueCodes: 'Выдать коды неподключённым', printCodes: 'Печать', codesFor: 'Коды доступа',
+  validUntil: 'Действует до', codeHowTo: 'Откройте {site}/claim, войдите или зарегистрируйтесь (телефон не нужен) и введите код.',
+  roleStudent: 'ученик(ца)', roleGuardian: 'родитель', roleClassTeacher: 'классный руководитель', roleTeacher: 'учитель',
+  reach: 'Подключено {n} из {total}',
 };
 
 const en: typeof ru = {
@@ -45,6 +64,25 @@ const en: typeof ru = {
   back: 'Back', channelReadOnly: 'Only admins post in this channel',
   created: 'Created', lastSeen: 'Last seen', owner: 'owner', admin: 'admin', member: 'member',
   errorGeneric: 'Something went wrong', unread: 'New messages', actions: 'Actions',
+  schools: 'Schools and organisations', enterCode: 'Enter a school code', claimTitle: 'Access code from your school',
+  claimHelp: 'The school gives each family and each member of staff a personal code. Enter it to join your class chats.',
+  claimCode: 'Code', confirm: 'Confirm', claimedAs: 'Done: you are in “{org}” as {name}.',
+  claimNotFound: 'There is no such code. Check the letters and digits, or ask the school for a new one.',
+  claimExpired: 'This code has expired. Ask the school for a new one.',
+  tooManyTries: 'Too many attempts. Try again in an hour.', openChats: 'Go to chats',
+  noOrgs: 'You are not in any organisation yet.', manage: 'Manage',
+  roster: 'Classes', importRoster: 'Upload the roster (CSV)', rosterFile: 'Roster file',
+  rosterHelp: 'Columns: role, class, name, child, subjects. The file is checked first — nothing changes until you confirm.',
+  applyImport: 'Import', rosterErrors: 'The file has errors; nothing was imported:', line: 'line',
+  checkResult: 'File checked: this is what will change', importDone: 'Roster imported',
+  unitsAdded: 'New classes', unitsArchived: 'Classes archived', peopleAdded: 'Added',
+  peopleArchived: 'Left', peopleChanged: 'Moved or changed', noChanges: 'No changes',
+  chatsCreated: 'Chats created', membersAdded: 'Added to chats', membersRemoved: 'Removed from chats',
+  archived: 'archived', claimed: 'joined', notClaimed: 'not joined',
+  issueCodes: 'Issue codes to those not joined', printCodes: 'Print', codesFor: 'Access codes',
+  validUntil: 'Valid until', codeHowTo: 'Open {site}/claim, sign in or sign up (no phone number needed) and enter the code.',
+  roleStudent: 'student', roleGuardian: 'parent', roleClassTeacher: 'class teacher', roleTeacher: 'teacher',
+  reach: '{n} of {total} joined',
 };
 
 export type Key = keyof typeof ru;
@@ -88,6 +126,11 @@ export function setLang(lang: Lang): void {
 
 export function t(key: Key): string {
   return dictionaries[locale.lang][key];
+}
+
+/** A text with `{name}` placeholders filled in (the values are text, never markup). */
+export function tf(key: Key, values: Record<string, string | number>): string {
+  return t(key).replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
 // Intl objects are slow to build and a chat formats hundreds of times per render: keep one each.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectLang, plural } from './i18n.svelte';
+import { detectLang, plural, setLang, tf } from './i18n.svelte';
 
 describe('Russian plurals', () => {
   it.each([
@@ -32,5 +32,15 @@ describe('language detection', () => {
   it('falls back to Russian', () => {
     expect(detectLang(['fr-FR'])).toBe('ru');
     expect(detectLang([])).toBe('ru');
+  });
+});
+
+describe('filled-in texts', () => {
+  it('puts values where their names are and leaves unknown names', () => {
+    setLang('ru');
+    expect(tf('claimedAs', { org: 'Школа №1', name: 'Иванова М. П.' })).toBe('Готово: вы в организации «Школа №1» как Иванова М. П..');
+    expect(tf('reach', { n: 3 })).toBe('Подключено 3 из {total}');
+    setLang('en');
+    expect(tf('reach', { n: 1, total: 25 })).toBe('1 of 25 joined');
   });
 });

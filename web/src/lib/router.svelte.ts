@@ -1,11 +1,14 @@
-// A tiny path router: /, /chat/<id>, /join/<code>, /settings. Paths are real URLs so that an
+// A tiny path router: /, /chat/<id>, /join/<code>, /settings, /claim, /orgs, /orgs/<id>. Paths are real URLs so that an
 // invite link opens directly (the server answers every such path with the app).
 
 export type Route =
   | { name: 'home' }
   | { name: 'chat'; id: number }
   | { name: 'join'; code: string }
-  | { name: 'settings' };
+  | { name: 'settings' }
+  | { name: 'claim' }
+  | { name: 'orgs' }
+  | { name: 'org'; id: number };
 
 export function parse(path: string): Route {
   const chat = /^\/chat\/(\d+)$/.exec(path);
@@ -13,6 +16,10 @@ export function parse(path: string): Route {
   const join = /^\/join\/([A-Za-z0-9_-]{1,64})$/.exec(path);
   if (join) return { name: 'join', code: join[1] };
   if (path === '/settings') return { name: 'settings' };
+  if (path === '/claim') return { name: 'claim' };
+  if (path === '/orgs') return { name: 'orgs' };
+  const org = /^\/orgs\/(\d+)$/.exec(path);
+  if (org) return { name: 'org', id: Number(org[1]) };
   return { name: 'home' };
 }
 

@@ -7,9 +7,12 @@ describe('routes', () => {
     expect(parse('/chat/42')).toEqual({ name: 'chat', id: 42 });
     expect(parse('/join/Abc_12-x')).toEqual({ name: 'join', code: 'Abc_12-x' });
     expect(parse('/settings')).toEqual({ name: 'settings' });
+    expect(parse('/claim')).toEqual({ name: 'claim' });
+    expect(parse('/orgs')).toEqual({ name: 'orgs' });
+    expect(parse('/orgs/7')).toEqual({ name: 'org', id: 7 });
   });
 
   it('sends anything else home', () => {
-    for (const path of ['/chat/x', '/join/', '/join/<script>', '/elsewhere']) expect(parse(path)).toEqual({ name: 'home' });
+    for (const path of ['/chat/x', '/join/', '/join/<script>', '/orgs/x', '/claim/x', '/elsewhere']) expect(parse(path)).toEqual({ name: 'home' });
   });
 });

@@ -13,10 +13,11 @@ const web = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const artifacts = join(web, 'test-results');
 mkdirSync(artifacts, { recursive: true });
 
-export async function startServer() {
+/** `args` go to `kolokol serve` after the defaults, e.g. `['--admin', 'director']`. */
+export async function startServer(args = []) {
   const binary = process.env.KOLOKOL_BIN ?? join(web, '../target/debug/kolokol');
   const dataDir = mkdtempSync(join(tmpdir(), 'kolokol-e2e-'));
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--web-dir', join(web, 'dist')], {
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--web-dir', join(web, 'dist'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KOLOKOL_REGISTER_PER_IP_PER_HOUR: '10000', KOLOKOL_LOGIN_PER_IP_PER_MINUTE: '10000' },
   });

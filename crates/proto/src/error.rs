@@ -52,6 +52,9 @@ pub enum ErrorCode {
     WrongCredentials,
     /// The caller's role does not allow this action.
     Forbidden,
+    /// Safeguarding rules keep students apart from those who are not their school's staff,
+    /// classmates or own guardians.
+    Safeguarding,
     /// The caller is not a member of the chat (also returned for chats that do not exist).
     NotMember,
     NotFound,

@@ -45,7 +45,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
         | InvalidRole | InvalidInvite | InvalidOrg | RosterInvalid => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
-        Forbidden | NotMember => StatusCode::FORBIDDEN,
+        Forbidden | NotMember | Safeguarding => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {
             StatusCode::NOT_FOUND
         }

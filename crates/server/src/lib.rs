@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod openapi;
 pub mod orgs;
 pub mod routes;
+pub mod safeguarding;
 pub mod state;
 
 use std::net::SocketAddr;

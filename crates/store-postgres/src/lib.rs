@@ -56,7 +56,7 @@ use kolokol_proto::{
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewInvite,
     NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke,
-    SessionRecord, Store, StoreError, StoreResult, StoredRoster,
+    SessionRecord, Store, StoreError, StoreResult, StoredRoster, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -666,6 +666,14 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Write, |c| {
                 Box::pin(orgs::redeem_claim_code(c, code_hash, user_id, now))
+            })
+            .await
+    }
+
+    async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::places_of_users(c, user_ids.clone()))
             })
             .await
     }

@@ -8,6 +8,7 @@ use kolokol_proto::{ErrorCode, UserId};
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
+    UserPlace,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -390,4 +391,34 @@ pub async fn redeem_claim_code(
         .execute(conn)
         .await?;
     Ok(claimed)
+}
+
+pub async fn places_of_users(
+    conn: &mut PgConnection,
+    user_ids: Vec<UserId>,
+) -> OpResult<Vec<UserPlace>> {
+    let rows = sqlx::query(
+        "SELECT o.user_id, o.org_id, p.unit_id, p.role, p.detail, o.key FROM org_people o
+         JOIN org_places p ON p.person_id = o.id
+         JOIN org_units u ON u.id = p.unit_id
+         WHERE o.user_id = ANY($1) AND o.archived_at IS NULL AND u.archived_at IS NULL
+         ORDER BY o.user_id, o.org_id, p.unit_id, p.role",
+    )
+    .bind(user_ids)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get(3)?;
+            Ok(UserPlace {
+                user_id: row.try_get(0)?,
+                org_id: row.try_get(1)?,
+                unit_id: row.try_get(2)?,
+                role: RosterRole::parse(&role)
+                    .ok_or_else(|| OpError::Internal(format!("roster role {role}")))?,
+                detail: row.try_get(4)?,
+                person_key: row.try_get(5)?,
+            })
+        })
+        .collect()
 }

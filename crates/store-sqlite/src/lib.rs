@@ -24,7 +24,7 @@ use kolokol_proto::{
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewInvite,
     NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke,
-    SessionRecord, Store, StoreResult, StoredRoster,
+    SessionRecord, Store, StoreResult, StoredRoster, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -460,6 +460,12 @@ impl Store for SqliteStore {
     ) -> StoreResult<Claimed> {
         self.engine
             .write(move |c| orgs::redeem_claim_code(c, code_hash, user_id, now))
+            .await
+    }
+
+    async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>> {
+        self.engine
+            .read(move |c| orgs::places_of_users(c, &user_ids))
             .await
     }
 }

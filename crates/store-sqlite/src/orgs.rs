@@ -8,6 +8,7 @@ use kolokol_proto::{ErrorCode, UserId};
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
+    UserPlace,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -298,4 +299,41 @@ pub fn redeem_claim_code(
     conn.prepare_cached("DELETE FROM claim_codes WHERE person_id = ?1")?
         .execute([claimed.person_id])?;
     Ok(claimed)
+}
+
+pub fn places_of_users(conn: &Connection, user_ids: &[UserId]) -> OpResult<Vec<UserPlace>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT o.user_id, o.org_id, p.unit_id, p.role, p.detail, o.key FROM org_people o
+         JOIN org_places p ON p.person_id = o.id
+         JOIN org_units u ON u.id = p.unit_id
+         WHERE o.user_id = ?1 AND o.archived_at IS NULL AND u.archived_at IS NULL
+         ORDER BY o.org_id, p.unit_id, p.role",
+    )?;
+    let mut places = Vec::new();
+    for user_id in user_ids {
+        let rows = statement.query_map([user_id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get::<_, String>(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (user_id, org_id, unit_id, role, detail, person_key) = row?;
+            let role = RosterRole::parse(&role)
+                .ok_or_else(|| OpError::Internal(format!("roster role {role}")))?;
+            places.push(UserPlace {
+                user_id,
+                org_id,
+                unit_id,
+                role,
+                detail,
+                person_key,
+            });
+        }
+    }
+    Ok(places)
 }

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kolokol_domain::roster::{self, Roster};
+use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, Invite, InvitePreview, Message, Millis,
@@ -96,6 +96,7 @@ const CHECKS: &[(&str, Check)] = checks![
     reimporting_keeps_ids_archives_and_restores,
     org_chats_are_recorded,
     claim_codes_link_people_once,
+    claimed_places_are_listed_per_account,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -2249,6 +2250,117 @@ async fn claim_codes_link_people_once(store: Arc<dyn Store>) {
     assert!(
         fx.store.orgs_of(carol.user.id).await.unwrap().len() == 1,
         "only the org carol created"
+    );
+}
+
+async fn claimed_places_are_listed_per_account(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let org = fx.org(&alice).await;
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    let stored = fx.store.roster(org.id).await.unwrap();
+    let person = |name: &str| stored.people.iter().find(|p| p.name == name).unwrap();
+    let unit = |name: &str| stored.units.iter().find(|u| u.name == name).unwrap().id;
+    let smirnova = person("Смирнова Ольга Викторовна");
+    let fedorov = person("Фёдоров Илья Олегович");
+    let expires_at = fx.now() + 86_400_000;
+    let codes = vec![
+        NewClaimCode {
+            person_id: smirnova.id,
+            code_hash: [1; 32],
+            expires_at,
+        },
+        NewClaimCode {
+            person_id: fedorov.id,
+            code_hash: [2; 32],
+            expires_at,
+        },
+    ];
+    fx.store
+        .issue_claim_codes(org.id, codes, fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .redeem_claim_code([1; 32], bob.user.id, fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .redeem_claim_code([2; 32], carol.user.id, fx.now())
+        .await
+        .unwrap();
+
+    let mut places = fx
+        .store
+        .places_of_users(vec![bob.user.id, carol.user.id, alice.user.id])
+        .await
+        .unwrap();
+    places.sort_by_key(|place| (place.user_id, place.unit_id, place.role));
+    let seen: Vec<_> = places
+        .iter()
+        .map(|p| {
+            (
+                p.user_id,
+                p.org_id,
+                p.unit_id,
+                p.role,
+                p.detail.as_str(),
+                p.person_key.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                bob.user.id,
+                org.id,
+                unit("5Б"),
+                RosterRole::ClassTeacher,
+                "русский язык; литература",
+                smirnova.key.as_str()
+            ),
+            (
+                bob.user.id,
+                org.id,
+                unit("7А"),
+                RosterRole::Guardian,
+                fedorov.key.as_str(),
+                smirnova.key.as_str()
+            ),
+            (
+                carol.user.id,
+                org.id,
+                unit("7А"),
+                RosterRole::Student,
+                "",
+                fedorov.key.as_str()
+            ),
+        ],
+        "alice holds an org role but no roster place"
+    );
+
+    // A place in an archived class, or of someone who left, is no longer listed.
+    let only_5b: String = ROSTER
+        .lines()
+        .filter(|line| !line.contains("7А"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    fx.store
+        .save_roster(org.id, roster(&only_5b), fx.now())
+        .await
+        .unwrap();
+    let left = fx
+        .store
+        .places_of_users(vec![bob.user.id, carol.user.id])
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].user_id, left[0].role),
+        (bob.user.id, RosterRole::ClassTeacher)
     );
 }
 

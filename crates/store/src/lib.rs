@@ -20,6 +20,7 @@ pub mod orgs;
 
 pub use orgs::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
+    UserPlace,
 };
 
 use async_trait::async_trait;
@@ -462,4 +463,6 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         now: Millis,
     ) -> StoreResult<Claimed>;
+    /// The current (not archived) roster places these accounts have claimed, in every org.
+    async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>>;
 }

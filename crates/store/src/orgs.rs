@@ -122,6 +122,19 @@ pub struct OrgChat {
     pub chat_id: ChatId,
 }
 
+/// A current roster place that an account has claimed: what safeguarding rules look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPlace {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub unit_id: i64,
+    pub role: RosterRole,
+    /// As in [`OrgPlace::detail`]: a guardian's child's key, a teacher's subjects.
+    pub detail: String,
+    /// The key of the person the account claimed.
+    pub person_key: String,
+}
+
 /// A claim code to store: only its hash.
 #[derive(Debug, Clone)]
 pub struct NewClaimCode {

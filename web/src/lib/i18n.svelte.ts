@@ -42,6 +42,7 @@ const ru = {
   validUntil: 'Действует до', codeHowTo: 'Откройте {site}/claim, войдите или зарегистрируйтесь (телефон не нужен) и введите код.',
   roleStudent: 'ученик(ца)', roleGuardian: 'родитель', roleClassTeacher: 'классный руководитель', roleTeacher: 'учитель',
   reach: 'Подключено {n} из {total}',
+  safeguarding: 'Правила защиты детей не позволяют этого: с учеником могут связаться только сотрудники школы, одноклассники и его родители.',
 };
 
 const en: typeof ru = {
@@ -83,6 +84,7 @@ const en: typeof ru = {
   validUntil: 'Valid until', codeHowTo: 'Open {site}/claim, sign in or sign up (no phone number needed) and enter the code.',
   roleStudent: 'student', roleGuardian: 'parent', roleClassTeacher: 'class teacher', roleTeacher: 'teacher',
   reach: '{n} of {total} joined',
+  safeguarding: "Child safeguarding rules do not allow this: a student can be reached only by the school's staff, classmates and their own parents.",
 };
 
 export type Key = keyof typeof ru;

@@ -9,11 +9,12 @@ use kolokol_proto::{
     AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, LoginRequest, RegisterRequest,
     RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId, WsTicket,
 };
-use kolokol_store::{NewSession, NewUser, Revoke};
+use kolokol_store::{Actor, NewSession, NewUser, Revoke};
 
 use crate::auth::{Caller, hash_password, hash_secret, new_secret, verify_password};
 use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::now_millis;
+use crate::safeguarding::may_find;
 use crate::state::{AppState, Limit};
 
 /// How long a WebSocket ticket stays valid.
@@ -173,12 +174,19 @@ pub async fn update_profile(
     params(("user_id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn user(
     State(state): State<AppState>,
-    Caller(_): Caller,
+    Caller(actor): Caller,
     Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<User>> {
     let user = state.store.user(user_id).await?;
-    user.map(Json)
-        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+    visible(&state, actor, user).await
+}
+
+/// The user, unless there is none or safeguarding hides them from the caller (the same answer).
+async fn visible(state: &AppState, actor: Actor, user: Option<User>) -> ApiResult<Json<User>> {
+    match user {
+        Some(user) if may_find(state, actor.user_id, user.id).await? => Ok(Json(user)),
+        _ => Err(ApiError::new(ErrorCode::UserNotFound, "no such user")),
+    }
 }
 
 /// Find a user by username (case does not matter).
@@ -186,15 +194,14 @@ pub async fn user(
     params(("username" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn user_by_username(
     State(state): State<AppState>,
-    Caller(_): Caller,
+    Caller(actor): Caller,
     Path(username): Path<String>,
 ) -> ApiResult<Json<User>> {
     let user = state
         .store
         .user_by_username(&username.to_ascii_lowercase())
         .await?;
-    user.map(Json)
-        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such user"))
+    visible(&state, actor, user).await
 }
 
 /// The signed-in devices: names and dates only.

@@ -13,6 +13,7 @@ use kolokol_store::{NewChat, NewInvite};
 use crate::auth::{Caller, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::now_millis;
+use crate::safeguarding::check_reach;
 use crate::state::AppState;
 
 /// Largest number of members one request may add (a school-wide channel adds in batches).
@@ -43,10 +44,12 @@ pub async fn create_chat(
             request.title.as_deref().unwrap_or_default(),
         )?),
     };
+    let member_ids = member_batch(request.member_ids.unwrap_or_default())?;
+    check_reach(&state, actor.user_id, &member_ids).await?;
     let chat = NewChat {
         kind: request.kind,
         title,
-        member_ids: member_batch(request.member_ids.unwrap_or_default())?,
+        member_ids,
     };
     let outcome = state.store.create_chat(actor, chat, now_millis()).await?;
     let (chat_id, created) = outcome.value;
@@ -121,6 +124,7 @@ pub async fn add_members(
     Json(request): Json<AddMembersRequest>,
 ) -> ApiResult<StatusCode> {
     let user_ids = member_batch(request.user_ids)?;
+    check_reach(&state, actor.user_id, &user_ids).await?;
     let outcome = state
         .store
         .add_members(actor, chat_id, user_ids, now_millis())

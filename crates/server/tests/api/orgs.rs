@@ -506,3 +506,117 @@ async fn the_admin_command_goes_from_a_roster_file_to_printable_codes() {
         text(&refused.stderr)
     );
 }
+
+/// A school where these roster people have claimed accounts (username → full name).
+async fn claimed_school(people: &[(&str, &str)]) -> (TestServer, BTreeMap<String, (Client, i64)>) {
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let mut accounts = BTreeMap::new();
+    for &(username, name) in people {
+        let (client, user) = server.user(username).await;
+        client.claim(&codes[name].code).await.unwrap();
+        accounts.insert(username.to_owned(), (client, user.id));
+    }
+    (server, accounts)
+}
+
+async fn direct(
+    from: &Client,
+    to: i64,
+) -> Result<(kolokol_client::proto::Chat, bool), ClientError> {
+    from.create_chat(&kolokol_client::proto::CreateChatRequest {
+        kind: ChatKind::Direct,
+        title: None,
+        member_ids: Some(vec![to]),
+    })
+    .await
+}
+
+#[tokio::test]
+async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
+    let (server, people) = claimed_school(&[
+        ("artem", "Иванов Артём Сергеевич"),         // student, 5Б
+        ("alena", "Петрова Алёна Дмитриевна"),       // classmate, 5Б
+        ("maxim", "Петров Максим Дмитриевич"),       // student, 7А
+        ("ivanova", "Иванова Мария Петровна"),       // Артём's mother
+        ("salimova", "Салимова Гульнара Ахмедовна"), // another family's parent, 5Б
+        ("volkov", "Волков Дмитрий Александрович"),  // class teacher of 7А
+        ("orlova", "Орлова Наталья Игоревна"),       // teacher of 5Б
+    ])
+    .await;
+    let (stranger, _) = server.user("stranger").await;
+    let who = |name: &str| &people[name].0;
+    let id = |name: &str| people[name].1;
+    let artem = id("artem");
+
+    // Nobody outside his circle starts a chat with him, adds him to one, or finds him.
+    for outsider in [&stranger, who("salimova"), who("maxim")] {
+        assert_refused(direct(outsider, artem).await, ErrorCode::Safeguarding, 403);
+        let group = outsider
+            .create_chat(&kolokol_client::proto::CreateChatRequest {
+                kind: ChatKind::Group,
+                title: Some("Кружок".into()),
+                member_ids: Some(vec![artem]),
+            })
+            .await;
+        assert_refused(group, ErrorCode::Safeguarding, 403);
+        let (empty, _) = outsider
+            .create_chat(&kolokol_client::proto::CreateChatRequest {
+                kind: ChatKind::Group,
+                title: Some("Кружок".into()),
+                member_ids: None,
+            })
+            .await
+            .unwrap();
+        assert_refused(
+            outsider.add_members(empty.id, &[artem]).await,
+            ErrorCode::Safeguarding,
+            403,
+        );
+        assert_refused(outsider.user(artem).await, ErrorCode::UserNotFound, 404);
+        assert_refused(
+            outsider.user_by_username("artem").await,
+            ErrorCode::UserNotFound,
+            404,
+        );
+    }
+    // He reaches only his classmates, his class's teachers and his own guardians.
+    for (whom, allowed) in [
+        ("alena", true),
+        ("orlova", true),
+        ("ivanova", true),
+        ("maxim", false),
+        ("salimova", false),
+        ("volkov", false),
+    ] {
+        let result = direct(who("artem"), id(whom)).await;
+        if allowed {
+            result.unwrap_or_else(|e| panic!("Артём → {whom}: {e}"));
+        } else {
+            assert_refused(result, ErrorCode::Safeguarding, 403);
+        }
+    }
+    let stranger_id = stranger.me().await.unwrap().id;
+    assert_refused(
+        direct(who("artem"), stranger_id).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+
+    // His school's staff, his classmates and his mother may.
+    for insider in ["volkov", "alena", "ivanova"] {
+        assert_eq!(
+            who(insider).user_by_username("artem").await.unwrap().id,
+            artem
+        );
+        direct(who(insider), artem)
+            .await
+            .unwrap_or_else(|e| panic!("{insider} → Артём: {e}"));
+    }
+    // Adults are not restricted among themselves.
+    direct(&stranger, id("salimova")).await.unwrap();
+}

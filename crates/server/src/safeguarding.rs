@@ -1,0 +1,191 @@
+//! Safeguarding: who may reach a student, and whom a student may reach.
+//!
+//! The rules come from the roster places accounts have claimed (every org alike, for now):
+//! - a student can be reached (found, messaged directly, added to a chat) only by the staff of
+//!   their school, their classmates and their own guardians;
+//! - a student may reach only their classmates, the teachers of their class and their own
+//!   guardians.
+//!
+//! Accounts with no student place are not restricted by these rules. Chats the org provisions
+//! are made by its service account and follow the roster, so they are not checked here.
+
+use kolokol_domain::Rejection;
+use kolokol_domain::roster::RosterRole;
+use kolokol_proto::{ErrorCode, UserId};
+use kolokol_store::orgs::UserPlace;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Whether `actor` (by their places) may reach `target`.
+pub fn may_reach(actor: &[UserPlace], target: &[UserPlace]) -> bool {
+    let target_students = students(target);
+    let reaches_student = |student: &&UserPlace| {
+        actor.iter().any(|place| {
+            place.org_id == student.org_id
+                && (place.role.is_staff()
+                    || (place.role == RosterRole::Student && place.unit_id == student.unit_id)
+                    || (place.role == RosterRole::Guardian && place.detail == student.person_key))
+        })
+    };
+    if !target_students.is_empty() && !target_students.iter().any(reaches_student) {
+        return false;
+    }
+    let actor_students = students(actor);
+    let student_reaches = |student: &&UserPlace| {
+        target.iter().any(|place| {
+            place.org_id == student.org_id
+                && ((place.unit_id == student.unit_id
+                    && matches!(
+                        place.role,
+                        RosterRole::Student | RosterRole::Teacher | RosterRole::ClassTeacher
+                    ))
+                    || (place.role == RosterRole::Guardian && place.detail == student.person_key))
+        })
+    };
+    actor_students.is_empty() || actor_students.iter().any(student_reaches)
+}
+
+fn students(places: &[UserPlace]) -> Vec<&UserPlace> {
+    places
+        .iter()
+        .filter(|place| place.role == RosterRole::Student)
+        .collect()
+}
+
+fn refused() -> Rejection {
+    Rejection::new(
+        ErrorCode::Safeguarding,
+        "safeguarding: students are reached only by their school's staff, their classmates and \
+         their own guardians, and reach only those",
+    )
+}
+
+/// Refuses unless `actor` may reach every one of `targets`.
+pub async fn check_reach(state: &AppState, actor: UserId, targets: &[UserId]) -> ApiResult<()> {
+    let mut ids = targets.to_vec();
+    ids.push(actor);
+    let places = state.store.places_of_users(ids).await?;
+    let of = |user_id: UserId| -> Vec<UserPlace> {
+        places
+            .iter()
+            .filter(|place| place.user_id == user_id)
+            .cloned()
+            .collect()
+    };
+    let actor_places = of(actor);
+    for &target in targets.iter().filter(|&&target| target != actor) {
+        if !may_reach(&actor_places, &of(target)) {
+            return Err(refused().into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `actor` may see that `target` exists: a student is hidden from whoever may not
+/// reach them, as if there were no such user.
+pub async fn may_find(state: &AppState, actor: UserId, target: UserId) -> ApiResult<bool> {
+    if actor == target {
+        return Ok(true);
+    }
+    let places = state.store.places_of_users(vec![actor, target]).await?;
+    let (actor_places, target_places): (Vec<UserPlace>, Vec<UserPlace>) =
+        places.into_iter().partition(|place| place.user_id == actor);
+    let target_is_student = target_places
+        .iter()
+        .any(|place| place.role == RosterRole::Student);
+    Ok(!target_is_student || may_reach(&actor_places, &target_places))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORG: i64 = 1;
+    const CLASS_5B: i64 = 10;
+    const CLASS_7A: i64 = 11;
+
+    fn place(
+        user_id: UserId,
+        unit_id: i64,
+        role: RosterRole,
+        detail: &str,
+        key: &str,
+    ) -> UserPlace {
+        UserPlace {
+            user_id,
+            org_id: ORG,
+            unit_id,
+            role,
+            detail: detail.into(),
+            person_key: key.into(),
+        }
+    }
+
+    #[test]
+    fn who_reaches_a_student_and_whom_a_student_reaches() {
+        let artem = [place(1, CLASS_5B, RosterRole::Student, "", "name:artem")];
+        let classmate = [place(2, CLASS_5B, RosterRole::Student, "", "name:alena")];
+        let other_class = [place(3, CLASS_7A, RosterRole::Student, "", "name:maxim")];
+        let his_mother = [place(
+            4,
+            CLASS_5B,
+            RosterRole::Guardian,
+            "name:artem",
+            "name:ivanova",
+        )];
+        let other_parent = [place(
+            5,
+            CLASS_5B,
+            RosterRole::Guardian,
+            "name:alena",
+            "name:petrova",
+        )];
+        let his_teacher = [place(
+            6,
+            CLASS_5B,
+            RosterRole::Teacher,
+            "математика",
+            "name:kuznetsov",
+        )];
+        let other_teacher = [place(
+            7,
+            CLASS_7A,
+            RosterRole::ClassTeacher,
+            "",
+            "name:volkov",
+        )];
+        let stranger: [UserPlace; 0] = [];
+        let mut other_org_teacher = place(8, CLASS_5B, RosterRole::Teacher, "", "name:x");
+        other_org_teacher.org_id = 2;
+
+        // Reaching Артём.
+        for (who, allowed) in [
+            (&classmate[..], true),
+            (&his_mother[..], true),
+            (&his_teacher[..], true),
+            (&other_teacher[..], true), // any staff of his school
+            (&other_class[..], false),
+            (&other_parent[..], false),
+            (&stranger[..], false),
+            (std::slice::from_ref(&other_org_teacher), false),
+        ] {
+            assert_eq!(may_reach(who, &artem), allowed, "{who:?} → Артём");
+        }
+        // Артём reaching others.
+        for (whom, allowed) in [
+            (&classmate[..], true),
+            (&his_mother[..], true),
+            (&his_teacher[..], true),
+            (&other_teacher[..], false), // not his class's teacher
+            (&other_class[..], false),
+            (&other_parent[..], false),
+            (&stranger[..], false),
+        ] {
+            assert_eq!(may_reach(&artem, whom), allowed, "Артём → {whom:?}");
+        }
+        // Adults without student places are not restricted among themselves.
+        assert!(may_reach(&stranger, &other_parent));
+        assert!(may_reach(&other_parent, &stranger));
+    }
+}

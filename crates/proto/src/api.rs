@@ -353,7 +353,25 @@ pub struct UnitView {
     pub name: String,
     pub archived: bool,
     pub people: Vec<RosterEntry>,
+    /// Each student's family: reached when one of the guardians has joined. Families not
+    /// reached are the ones to phone.
+    pub families: Vec<FamilyView>,
     pub chats: Vec<OrgChatView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FamilyView {
+    pub student_person_id: i64,
+    pub student: String,
+    /// The guardians the roster names for this student in this class, with whether each joined.
+    pub guardians: Vec<FamilyMember>,
+    pub reached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FamilyMember {
+    pub name: String,
+    pub claimed: bool,
 }
 
 /// One place of one person in a class.

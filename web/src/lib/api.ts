@@ -24,7 +24,8 @@ export interface OrgInfo { id: number; name: string; time_zone: string; roles: s
 export type RosterRole = 'student' | 'guardian' | 'class_teacher' | 'teacher';
 export interface RosterEntry { person_id: number; name: string; role: RosterRole; detail: string; claimed: boolean }
 export interface OrgChatView { purpose: string; chat_id: number }
-export interface UnitView { id: number; name: string; archived: boolean; people: RosterEntry[]; chats: OrgChatView[] }
+export interface FamilyView { student_person_id: number; student: string; guardians: { name: string; claimed: boolean }[]; reached: boolean }
+export interface UnitView { id: number; name: string; archived: boolean; people: RosterEntry[]; families: FamilyView[]; chats: OrgChatView[] }
 export interface RosterView { units: UnitView[]; chats: OrgChatView[] }
 export interface RosterReport {
   dry_run: boolean; units_added: string[]; units_archived: string[]; people_added: string[];

@@ -23,7 +23,7 @@ const ru = {
   back: 'Назад', channelReadOnly: 'Писать в канал могут только администраторы',
   created: 'Создано', lastSeen: 'Последний вход', owner: 'владелец', admin: 'администратор', member: 'участник',
   errorGeneric: 'Что-то пошло не так', unread: 'Новые сообщения', actions: 'Действия',
-  schools: 'Школы и организации', enterCode: 'Ввести код школы', claimTitle: 'Код доступа от школы',
+  schools: 'Школы и организации', schoolsShort: 'Школы', enterCode: 'Ввести код школы', claimTitle: 'Код доступа от школы',
   claimHelp: 'Школа выдаёт каждой семье и каждому сотруднику личный код. Введите его, чтобы попасть в чаты своего класса.',
   claimCode: 'Код', confirm: 'Подтвердить', claimedAs: 'Готово: вы в организации «{org}» как {name}.',
   claimNotFound: 'Такого кода нет. Проверьте буквы и цифры или попросите у школы новый.',
@@ -42,6 +42,8 @@ const ru = {
   validUntil: 'Действует до', codeHowTo: 'Откройте {site}/claim, войдите или зарегистрируйтесь (телефон не нужен) и введите код.',
   roleStudent: 'ученик(ца)', roleGuardian: 'родитель', roleClassTeacher: 'классный руководитель', roleTeacher: 'учитель',
   reach: 'Подключено {n} из {total}',
+  familyReach: 'Семьи: подключено {n} из {total}', notReached: 'Не подключены — позвоните им:',
+  noGuardian: 'нет родителя в списке',
   safeguarding: 'Правила защиты детей не позволяют этого: с учеником могут связаться только сотрудники школы, одноклассники и его родители.',
 };
 
@@ -65,7 +67,7 @@ const en: typeof ru = {
   back: 'Back', channelReadOnly: 'Only admins post in this channel',
   created: 'Created', lastSeen: 'Last seen', owner: 'owner', admin: 'admin', member: 'member',
   errorGeneric: 'Something went wrong', unread: 'New messages', actions: 'Actions',
-  schools: 'Schools and organisations', enterCode: 'Enter a school code', claimTitle: 'Access code from your school',
+  schools: 'Schools and organisations', schoolsShort: 'Schools', enterCode: 'Enter a school code', claimTitle: 'Access code from your school',
   claimHelp: 'The school gives each family and each member of staff a personal code. Enter it to join your class chats.',
   claimCode: 'Code', confirm: 'Confirm', claimedAs: 'Done: you are in “{org}” as {name}.',
   claimNotFound: 'There is no such code. Check the letters and digits, or ask the school for a new one.',
@@ -84,6 +86,8 @@ const en: typeof ru = {
   validUntil: 'Valid until', codeHowTo: 'Open {site}/claim, sign in or sign up (no phone number needed) and enter the code.',
   roleStudent: 'student', roleGuardian: 'parent', roleClassTeacher: 'class teacher', roleTeacher: 'teacher',
   reach: '{n} of {total} joined',
+  familyReach: 'Families: {n} of {total} joined', notReached: 'Not joined yet — give them a call:',
+  noGuardian: 'no parent on the roster',
   safeguarding: "Child safeguarding rules do not allow this: a student can be reached only by the school's staff, classmates and their own parents.",
 };
 

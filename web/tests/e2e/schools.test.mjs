@@ -60,6 +60,8 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await page.getByRole('status').filter({ hasText: 'Список загружен' }).getByText('Создано чатов').waitFor();
   const class5b = page.locator('details', { hasText: '5Б' });
   await class5b.getByText('Подключено 0 из 13').waitFor();
+  await class5b.getByText('Семьи: подключено 0 из 5').waitFor();
+  await class5b.locator('.unreached').getByText('Фёдоров Илья Олегович — нет родителя в списке').waitFor();
   await page.screenshot({ path: join(artifacts, 'org-admin-ru.png'), fullPage: true });
 
   await class5b.getByRole('button', { name: 'Выдать коды неподключённым' }).click();
@@ -88,7 +90,10 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
 
   // The admin sees her joined.
   await page.reload();
-  await page.locator('details', { hasText: '5Б' }).getByText('Подключено 1 из 13').waitFor();
+  const reloaded5b = page.locator('details', { hasText: '5Б' });
+  await reloaded5b.getByText('Подключено 1 из 13').waitFor();
+  await reloaded5b.getByText('Семьи: подключено 1 из 5').waitFor();
+  await page.screenshot({ path: join(artifacts, 'org-reach-ru.png') });
   await parent.context.close();
 });
 

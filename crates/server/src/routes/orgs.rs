@@ -10,8 +10,8 @@ use kolokol_domain::roster::{self, RosterChanges};
 use kolokol_domain::validate;
 use kolokol_proto::{
     ClaimCodeEntry, ClaimCodeList, ClaimRequest, ClaimResult, CreateOrgRequest, ErrorBody,
-    ErrorCode, IssueClaimCodesRequest, LineError, OrgChatView, OrgId, OrgInfo, OrgList, PlaceView,
-    RosterEntry, RosterReport, RosterView, UnitView,
+    ErrorCode, FamilyMember, FamilyView, IssueClaimCodesRequest, LineError, OrgChatView, OrgId,
+    OrgInfo, OrgList, PlaceView, RosterEntry, RosterReport, RosterView, UnitView,
 };
 use kolokol_store::{Actor, NewClaimCode, NewOrg, NewUser, Org, OrgRole, StoredRoster};
 use serde::Deserialize;
@@ -172,11 +172,13 @@ fn roster_view(stored: &StoredRoster) -> RosterView {
                     .position(|role| *role == entry.role);
                 (rank, entry.name.clone())
             });
+            let families = families_of(stored, unit.id);
             UnitView {
                 id: unit.id,
                 name: unit.name.clone(),
                 archived: unit.archived,
                 people,
+                families,
                 chats: chats_of(Some(unit.id)),
             }
         })
@@ -185,6 +187,41 @@ fn roster_view(stored: &StoredRoster) -> RosterView {
         units,
         chats: chats_of(None),
     }
+}
+
+/// The families of a class: each student with the guardians the roster names for them there.
+fn families_of(stored: &StoredRoster, unit_id: i64) -> Vec<FamilyView> {
+    let person = |id: i64| stored.people.iter().find(|person| person.id == id);
+    let mut families: Vec<FamilyView> = stored
+        .places
+        .iter()
+        .filter(|place| place.unit_id == unit_id && place.role == roster::RosterRole::Student)
+        .filter_map(|place| person(place.person_id))
+        .map(|student| {
+            let guardians: Vec<FamilyMember> = stored
+                .places
+                .iter()
+                .filter(|place| {
+                    place.unit_id == unit_id
+                        && place.role == roster::RosterRole::Guardian
+                        && place.detail == student.key
+                })
+                .filter_map(|place| person(place.person_id))
+                .map(|guardian| FamilyMember {
+                    name: guardian.name.clone(),
+                    claimed: guardian.user_id.is_some(),
+                })
+                .collect();
+            FamilyView {
+                student_person_id: student.id,
+                student: student.name.clone(),
+                reached: guardians.iter().any(|guardian| guardian.claimed),
+                guardians,
+            }
+        })
+        .collect();
+    families.sort_by(|a, b| a.student.cmp(&b.student));
+    families
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -192,6 +192,31 @@ async fn a_roster_import_provisions_the_school_and_claims_seat_people() {
         ]
     );
 
+    // Family reach in 5Б: Артём's family is reached through his mother; Фёдоров has no
+    // guardian on the roster, so his family cannot be reached by code at all.
+    let class_5b = roster.units.iter().find(|unit| unit.name == "5Б").unwrap();
+    let reach: Vec<(&str, bool, usize)> = class_5b
+        .families
+        .iter()
+        .map(|family| {
+            (
+                family.student.as_str(),
+                family.reached,
+                family.guardians.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reach,
+        [
+            ("Иванов Артём Сергеевич", true, 2),
+            ("Петрова Алёна Дмитриевна", false, 1),
+            ("Салимов Тимур Рустамович", false, 1),
+            ("Соколова-Вейс Анна Михайловна", false, 1),
+            ("Фёдоров Илья Олегович", false, 0),
+        ]
+    );
+
     // A used code is gone.
     let (other, _) = server.user("other").await;
     assert_refused(

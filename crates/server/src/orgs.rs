@@ -53,11 +53,12 @@ fn plan(roster: &StoredRoster) -> Plan {
     plan.entry((None, ChatPurpose::Announcements)).or_default();
     plan.entry((None, ChatPurpose::StaffRoom)).or_default();
 
+    let index = roster.index();
     let user_of = |person_id: i64| {
-        roster
+        index
             .people
-            .iter()
-            .find(|person| person.id == person_id && !person.archived)
+            .get(&person_id)
+            .filter(|person| !person.archived)
             .and_then(|person| person.user_id)
     };
     for place in &roster.places {

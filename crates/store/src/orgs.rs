@@ -4,6 +4,8 @@
 //! each person's key so a re-import keeps ids; what leaves the roster is archived, not deleted,
 //! so a person's link to their account and a class's chats survive a mistaken import.
 
+use std::collections::HashMap;
+
 use kolokol_domain::roster::{Place, Roster, RosterPerson, RosterRole};
 use kolokol_proto::{ChatId, Millis, UserId};
 
@@ -160,13 +162,67 @@ pub struct StoredRoster {
     pub chats: Vec<OrgChat>,
 }
 
+/// Lookups into a [`StoredRoster`]: a school's roster has thousands of people and places, so
+/// nothing that walks it may search it once per entry.
+pub struct RosterIndex<'a> {
+    pub units: HashMap<i64, &'a OrgUnit>,
+    pub people: HashMap<i64, &'a OrgPerson>,
+    pub people_by_key: HashMap<&'a str, &'a OrgPerson>,
+    pub places_by_person: HashMap<i64, Vec<&'a OrgPlace>>,
+    pub places_by_unit: HashMap<i64, Vec<&'a OrgPlace>>,
+}
+
+impl<'a> RosterIndex<'a> {
+    pub fn places_of_person(&self, person_id: i64) -> &[&'a OrgPlace] {
+        self.places_by_person
+            .get(&person_id)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn places_in_unit(&self, unit_id: i64) -> &[&'a OrgPlace] {
+        self.places_by_unit.get(&unit_id).map_or(&[], Vec::as_slice)
+    }
+}
+
 impl StoredRoster {
+    pub fn index(&self) -> RosterIndex<'_> {
+        let mut index = RosterIndex {
+            units: self.units.iter().map(|unit| (unit.id, unit)).collect(),
+            people: self
+                .people
+                .iter()
+                .map(|person| (person.id, person))
+                .collect(),
+            people_by_key: self
+                .people
+                .iter()
+                .map(|person| (person.key.as_str(), person))
+                .collect(),
+            places_by_person: HashMap::new(),
+            places_by_unit: HashMap::new(),
+        };
+        for place in &self.places {
+            index
+                .places_by_person
+                .entry(place.person_id)
+                .or_default()
+                .push(place);
+            index
+                .places_by_unit
+                .entry(place.unit_id)
+                .or_default()
+                .push(place);
+        }
+        index
+    }
+
     /// The roster as an importer would have read it: current entries only.
     pub fn current(&self) -> Roster {
+        let index = self.index();
         let unit_name = |id: i64| {
-            self.units
-                .iter()
-                .find(|unit| unit.id == id)
+            index
+                .units
+                .get(&id)
                 .map(|unit| unit.name.clone())
                 .unwrap_or_default()
         };
@@ -180,10 +236,9 @@ impl StoredRoster {
             people: Default::default(),
         };
         for person in self.people.iter().filter(|person| !person.archived) {
-            let places = self
-                .places
+            let places = index
+                .places_of_person(person.id)
                 .iter()
-                .filter(|place| place.person_id == person.id)
                 .map(|place| Place {
                     unit: unit_name(place.unit_id),
                     role: place.role,
@@ -219,6 +274,7 @@ pub struct RosterWrites<'a> {
 
 impl<'a> RosterWrites<'a> {
     pub fn plan(stored: &StoredRoster, roster: &'a Roster) -> RosterWrites<'a> {
+        let index = stored.index();
         let mut writes = RosterWrites::default();
         for name in &roster.units {
             match stored.units.iter().find(|unit| &unit.name == name) {
@@ -234,7 +290,7 @@ impl<'a> RosterWrites<'a> {
             .map(|unit| unit.id)
             .collect();
         for person in roster.people.values() {
-            match stored.people.iter().find(|stored| stored.key == person.key) {
+            match index.people_by_key.get(person.key.as_str()) {
                 Some(stored)
                     if stored.archived
                         || stored.name != person.name
@@ -259,8 +315,8 @@ impl<'a> RosterWrites<'a> {
 /// The places of `roster` by ids, once every unit and person has one.
 pub fn places_by_id(
     roster: &Roster,
-    unit_ids: &std::collections::HashMap<String, i64>,
-    person_ids: &std::collections::HashMap<String, i64>,
+    unit_ids: &HashMap<String, i64>,
+    person_ids: &HashMap<String, i64>,
 ) -> Vec<OrgPlace> {
     roster
         .people

@@ -1,6 +1,6 @@
 //! Organisations: creating one, importing its roster, claim codes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
@@ -13,6 +13,7 @@ use kolokol_proto::{
     ErrorCode, FamilyMember, FamilyView, IssueClaimCodesRequest, LineError, OrgChatView, OrgId,
     OrgInfo, OrgList, PlaceView, RosterEntry, RosterReport, RosterView, UnitView,
 };
+use kolokol_store::orgs::RosterIndex;
 use kolokol_store::{Actor, NewClaimCode, NewOrg, NewUser, Org, OrgRole, StoredRoster};
 use serde::Deserialize;
 
@@ -124,13 +125,7 @@ pub async fn roster(
 }
 
 fn roster_view(stored: &StoredRoster) -> RosterView {
-    let name_of_key = |key: &str| {
-        stored
-            .people
-            .iter()
-            .find(|person| person.key == key)
-            .map_or_else(String::new, |person| person.name.clone())
-    };
+    let index = stored.index();
     let chats_of = |unit_id: Option<i64>| {
         stored
             .chats
@@ -146,14 +141,16 @@ fn roster_view(stored: &StoredRoster) -> RosterView {
         .units
         .iter()
         .map(|unit| {
-            let mut people: Vec<RosterEntry> = stored
-                .places
+            let mut people: Vec<RosterEntry> = index
+                .places_in_unit(unit.id)
                 .iter()
-                .filter(|place| place.unit_id == unit.id)
                 .filter_map(|place| {
-                    let person = stored.people.iter().find(|p| p.id == place.person_id)?;
+                    let person = index.people.get(&place.person_id)?;
                     let detail = match place.role {
-                        roster::RosterRole::Guardian => name_of_key(&place.detail),
+                        roster::RosterRole::Guardian => index
+                            .people_by_key
+                            .get(place.detail.as_str())
+                            .map_or_else(String::new, |child| child.name.clone()),
                         _ => place.detail.clone(),
                     };
                     Some(RosterEntry {
@@ -172,13 +169,12 @@ fn roster_view(stored: &StoredRoster) -> RosterView {
                     .position(|role| *role == entry.role);
                 (rank, entry.name.clone())
             });
-            let families = families_of(stored, unit.id);
             UnitView {
                 id: unit.id,
                 name: unit.name.clone(),
                 archived: unit.archived,
                 people,
-                families,
+                families: families_of(&index, unit.id),
                 chats: chats_of(Some(unit.id)),
             }
         })
@@ -190,28 +186,31 @@ fn roster_view(stored: &StoredRoster) -> RosterView {
 }
 
 /// The families of a class: each student with the guardians the roster names for them there.
-fn families_of(stored: &StoredRoster, unit_id: i64) -> Vec<FamilyView> {
-    let person = |id: i64| stored.people.iter().find(|person| person.id == id);
-    let mut families: Vec<FamilyView> = stored
-        .places
+fn families_of(index: &RosterIndex<'_>, unit_id: i64) -> Vec<FamilyView> {
+    let places = index.places_in_unit(unit_id);
+    let mut guardians_of: HashMap<&str, Vec<FamilyMember>> = HashMap::new();
+    for place in places
         .iter()
-        .filter(|place| place.unit_id == unit_id && place.role == roster::RosterRole::Student)
-        .filter_map(|place| person(place.person_id))
-        .map(|student| {
-            let guardians: Vec<FamilyMember> = stored
-                .places
-                .iter()
-                .filter(|place| {
-                    place.unit_id == unit_id
-                        && place.role == roster::RosterRole::Guardian
-                        && place.detail == student.key
-                })
-                .filter_map(|place| person(place.person_id))
-                .map(|guardian| FamilyMember {
+        .filter(|place| place.role == roster::RosterRole::Guardian)
+    {
+        if let Some(guardian) = index.people.get(&place.person_id) {
+            guardians_of
+                .entry(place.detail.as_str())
+                .or_default()
+                .push(FamilyMember {
                     name: guardian.name.clone(),
                     claimed: guardian.user_id.is_some(),
-                })
-                .collect();
+                });
+        }
+    }
+    let mut families: Vec<FamilyView> = places
+        .iter()
+        .filter(|place| place.role == roster::RosterRole::Student)
+        .filter_map(|place| index.people.get(&place.person_id))
+        .map(|student| {
+            let guardians = guardians_of
+                .remove(student.key.as_str())
+                .unwrap_or_default();
             FamilyView {
                 student_person_id: student.id,
                 student: student.name.clone(),
@@ -298,18 +297,21 @@ pub async fn issue_claim_codes(
     let org = as_admin(&state, actor, org_id).await?;
     let stored = state.store.roster(org.id).await?;
     let view = roster_view(&stored);
+    let mut places_of: HashMap<i64, Vec<(&UnitView, &RosterEntry)>> = HashMap::new();
+    for unit in view.units.iter().filter(|unit| !unit.archived) {
+        for entry in &unit.people {
+            places_of
+                .entry(entry.person_id)
+                .or_default()
+                .push((unit, entry));
+        }
+    }
     let wanted: Option<BTreeSet<i64>> = request.person_ids.map(|ids| ids.into_iter().collect());
     let now = now_millis();
     let expires_at = now + CLAIM_CODE_DAYS * 86_400_000;
     let mut codes = Vec::new();
     for person in stored.people.iter().filter(|person| !person.archived) {
-        let places: Vec<(&UnitView, &RosterEntry)> = view
-            .units
-            .iter()
-            .filter(|unit| !unit.archived)
-            .flat_map(|unit| unit.people.iter().map(move |entry| (unit, entry)))
-            .filter(|(_, entry)| entry.person_id == person.id)
-            .collect();
+        let places = places_of.remove(&person.id).unwrap_or_default();
         let chosen = match &wanted {
             Some(ids) => ids.contains(&person.id),
             None => {

@@ -7,9 +7,9 @@ use kolokol_proto::{
     AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat, ChatId, ChatList, ClaimCodeList,
     ClaimRequest, ClaimResult, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
     EditMessageRequest, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
-    MarkReadRequest, Member, MemberList, Message, MessageList, OrgId, OrgInfo, OrgList,
-    ReactionRequest, ReactionResult, ReadBy, RegisterRequest, RevokedCount, Role, RosterReport,
-    RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest,
+    MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, OrgId, OrgInfo,
+    OrgList, ReactionRequest, ReactionResult, ReadBy, RegisterRequest, RevokedCount, Role,
+    RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest,
     TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
@@ -451,6 +451,16 @@ impl Client {
     ) -> Result<ClaimCodeList, ClientError> {
         let path = format!("/orgs/{org_id}/claim-codes");
         self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `GET /chats/{chat_id}/messages/{seq}/reach`: who has read it, per family in school chats.
+    pub async fn message_reach(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+    ) -> Result<MessageReach, ClientError> {
+        let path = format!("/chats/{chat_id}/messages/{seq}/reach");
+        self.json(self.get(&path), 200).await
     }
 
     /// `POST /claim`: links this account to the roster person of `code`.

@@ -440,3 +440,33 @@ pub struct ClaimResult {
     pub org: OrgInfo,
     pub person_name: String,
 }
+
+/// Who has read a message, for the chat's admins: members, and in a school's chats each family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageReach {
+    pub seq: Seq,
+    /// Members other than the sender (and the org's service account).
+    pub members: u32,
+    /// How many of them have read it.
+    pub read: u32,
+    /// The families of the classes the chat serves (a class's parents' chat, the announcement
+    /// channel), by class and student; empty for other chats.
+    pub families: Vec<FamilyRead>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FamilyRead {
+    pub unit: String,
+    pub student: String,
+    pub guardians: Vec<GuardianRead>,
+    /// One of the guardians has read it.
+    pub read: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GuardianRead {
+    pub name: String,
+    /// Has claimed their place (and so is in the chat).
+    pub joined: bool,
+    pub read: bool,
+}

@@ -131,6 +131,10 @@ pub fn router(state: AppState) -> Router {
             post(org_routes::issue_claim_codes),
         )
         .route("/claim", post(org_routes::claim))
+        .route(
+            "/chats/{chat_id}/messages/{seq}/reach",
+            get(org_routes::message_reach),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

@@ -25,7 +25,7 @@ use crate::routes::{accounts, chats, messages, orgs};
         messages::delete_message, messages::toggle_reaction, messages::read_by,
         messages::mark_read, messages::typing,
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
-        orgs::claim,
+        orgs::claim, orgs::message_reach,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),

@@ -523,6 +523,14 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn read_markers(&self, chat_id: ChatId) -> StoreResult<Vec<(UserId, Seq)>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(messages::read_markers(c, chat_id))
+            })
+            .await
+    }
+
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()> {
         self.engine
             .run(Mode::Autocommit, |c| {

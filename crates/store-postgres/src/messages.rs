@@ -298,6 +298,18 @@ pub async fn mark_read(
 }
 
 /// One statement: membership, size, the message's sender and who has read it.
+pub async fn read_markers(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+) -> OpResult<Vec<(UserId, Seq)>> {
+    Ok(
+        sqlx::query_as("SELECT user_id, read_seq FROM members WHERE chat_id = $1 ORDER BY user_id")
+            .bind(chat_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
 pub async fn read_by(
     conn: &mut PgConnection,
     actor: Actor,

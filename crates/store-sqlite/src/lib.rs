@@ -365,6 +365,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn read_markers(&self, chat_id: ChatId) -> StoreResult<Vec<(UserId, Seq)>> {
+        self.engine
+            .read(move |c| messages::read_markers(c, chat_id))
+            .await
+    }
+
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()> {
         self.engine
             .read(move |c| chats::membership(c, actor.user_id, chat_id).map(drop))

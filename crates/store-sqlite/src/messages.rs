@@ -242,6 +242,15 @@ pub fn mark_read(
     Ok(changes.finish(()))
 }
 
+pub fn read_markers(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<(UserId, Seq)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT user_id, read_seq FROM members WHERE chat_id = ?1 ORDER BY user_id",
+        )?
+        .query_map([chat_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 pub fn read_by(
     conn: &Connection,
     actor: Actor,

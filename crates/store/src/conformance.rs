@@ -1763,6 +1763,24 @@ async fn read_markers_only_move_forward(store: Arc<dyn Store>) {
     assert_eq!(read_by(&carol, from_bob.seq).await, Vec::<UserId>::new());
     mark_read(&alice, from_bob.seq).await.expect("marking read");
     assert_eq!(read_by(&carol, from_bob.seq).await, ids(&[&alice]));
+
+    // Every member's marker at once, the sender's own included.
+    let mut markers = fx.store.read_markers(chat_id).await.expect("read markers");
+    markers.sort();
+    let mut expected = vec![
+        (alice.id(), from_bob.seq),
+        (bob.id(), from_bob.seq),
+        (carol.id(), 1),
+    ];
+    expected.sort();
+    assert_eq!(markers, expected);
+    assert!(
+        fx.store
+            .read_markers(NO_SUCH_CHAT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -409,6 +409,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Outcome<()>>;
     /// Members other than the sender who have read the message; `ChatTooLarge` above 100 members.
     async fn read_by(&self, actor: Actor, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<UserId>>;
+    /// How far every member of the chat has read, by user id; for reach statistics, so callers
+    /// authorize (it is not limited to small chats as [`Store::read_by`] is).
+    async fn read_markers(&self, chat_id: ChatId) -> StoreResult<Vec<(UserId, Seq)>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()>;
 

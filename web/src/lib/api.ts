@@ -34,6 +34,8 @@ export interface RosterReport {
 export interface ClaimCodeEntry { person_id: number; name: string; places: { unit: string; role: RosterRole; detail: string }[]; code: string }
 export interface ClaimCodeList { expires_at: number; codes: ClaimCodeEntry[] }
 export interface LineError { line: number; message: string }
+export interface FamilyRead { unit: string; student: string; guardians: { name: string; joined: boolean; read: boolean }[]; read: boolean }
+export interface MessageReach { seq: number; members: number; read: number; families: FamilyRead[] }
 
 export type ServerEvent =
   | { type: 'ready' } | { type: 'resync' }
@@ -147,5 +149,6 @@ export const api = {
     call<RosterReport>('PUT', `/orgs/${orgId}/roster?dry_run=${dryRun}`, { contentType: 'text/csv; charset=utf-8', bytes: csv }),
   issueClaimCodes: (orgId: number, request: { unit_id?: number; include_claimed?: boolean }) =>
     call<ClaimCodeList>('POST', `/orgs/${orgId}/claim-codes`, request),
+  reach: (chatId: number, seq: number) => call<MessageReach>('GET', `/chats/${chatId}/messages/${seq}/reach`),
   claim: (code: string) => call<{ org: OrgInfo; person_name: string }>('POST', '/claim', { code }),
 };

@@ -44,6 +44,8 @@ const ru = {
   reach: 'Подключено {n} из {total}',
   familyReach: 'Семьи: подключено {n} из {total}', notReached: 'Не подключены — позвоните им:',
   noGuardian: 'нет родителя в списке',
+  whoRead: 'Кто прочитал', readCount: 'Прочитали {n} из {total}', familiesRead: 'Семьи: прочитали {n} из {total}',
+  notReadYet: 'Ещё не прочитали:', notJoined: 'не подключён(а)',
   safeguarding: 'Правила защиты детей не позволяют этого: с учеником могут связаться только сотрудники школы, одноклассники и его родители.',
 };
 
@@ -88,6 +90,8 @@ const en: typeof ru = {
   reach: '{n} of {total} joined',
   familyReach: 'Families: {n} of {total} joined', notReached: 'Not joined yet — give them a call:',
   noGuardian: 'no parent on the roster',
+  whoRead: 'Who has read', readCount: '{n} of {total} have read', familiesRead: 'Families: {n} of {total} have read',
+  notReadYet: 'Not read yet:', notJoined: 'not joined',
   safeguarding: "Child safeguarding rules do not allow this: a student can be reached only by the school's staff, classmates and their own parents.",
 };
 

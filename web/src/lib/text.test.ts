@@ -43,5 +43,7 @@ describe('initials', () => {
     expect(initials('Анна Петрова')).toBe('АП');
     expect(initials('vera')).toBe('V');
     expect(initials('  ')).toBe('?');
+    expect(initials('5Б · родители')).toBe('5Р');
+    expect(initials('Школа №1234 · объявления')).toBe('ШО');
   });
 });

@@ -48,7 +48,8 @@ export function safeHref(url: string): string {
 
 /** Up to two initials for an avatar: "Анна Петрова" → "АП". */
 export function initials(name: string): string {
-  const words = name.trim().split(/\s+/).filter(Boolean);
+  // Only words that start with a letter or digit: "5Б · родители" is "5Р", not "5·".
+  const words = name.trim().split(/\s+/).filter((word) => /^[\p{L}\p{N}]/u.test(word));
   const letters = words.slice(0, 2).map((w) => [...w][0] ?? '');
   return letters.join('').toUpperCase() || '?';
 }

@@ -88,10 +88,33 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await parent.page.locator('nav a', { hasText: '5Б · родители' }).waitFor();
   await parent.page.locator('nav a', { hasText: 'Школа №1234 · объявления' }).waitFor();
 
+  // The class teacher joins with her code, posts to the parents, and sees who has read it.
+  const teacherCode = (await page.locator('article.card', { hasText: 'Смирнова Ольга Викторовна' }).locator('.code').textContent()).trim();
+  const teacher = await person(browser, server.base);
+  await register(teacher.page, 'smirnova', 'Ольга Викторовна');
+  await teacher.page.goto('/claim');
+  await teacher.page.locator('input[name=claim-code]').fill(teacherCode);
+  await teacher.page.getByRole('button', { name: 'Подтвердить' }).click();
+  await teacher.page.getByRole('button', { name: 'Перейти к чатам' }).click();
+  await teacher.page.locator('nav a', { hasText: '5Б · родители' }).click();
+  const box = teacher.page.locator('textarea');
+  await box.fill('Родительское собрание в четверг в 18:00');
+  await box.press('Enter');
+  await parent.page.locator('nav a', { hasText: '5Б · родители' }).click();
+  await parent.page.locator('[role=log]').getByText('Родительское собрание в четверг в 18:00').waitFor();
+  const notice = teacher.page.locator('[role=log] article', { hasText: 'Родительское собрание' });
+  await notice.getByRole('button', { name: 'Действия' }).click();
+  await notice.getByRole('button', { name: 'Кто прочитал' }).click();
+  const reach = notice.locator('.reach');
+  await reach.getByText('Прочитали 1 из 1 · Семьи: прочитали 1 из 5').waitFor();
+  await reach.getByText('5Б · Салимов Тимур Рустамович — Салимова Гульнара Ахмедовна (не подключён(а))').waitFor();
+  await teacher.page.screenshot({ path: join(artifacts, 'who-read-ru.png') });
+  await teacher.context.close();
+
   // The admin sees her joined.
   await page.reload();
   const reloaded5b = page.locator('details', { hasText: '5Б' });
-  await reloaded5b.getByText('Подключено 1 из 13').waitFor();
+  await reloaded5b.getByText('Подключено 2 из 13').waitFor();
   await reloaded5b.getByText('Семьи: подключено 1 из 5').waitFor();
   await page.screenshot({ path: join(artifacts, 'org-reach-ru.png') });
   await parent.context.close();

@@ -9,12 +9,15 @@ use axum::http::StatusCode;
 use kolokol_domain::roster::{self, RosterChanges};
 use kolokol_domain::validate;
 use kolokol_proto::{
-    ClaimCodeEntry, ClaimCodeList, ClaimRequest, ClaimResult, CreateOrgRequest, ErrorBody,
-    ErrorCode, FamilyMember, FamilyView, IssueClaimCodesRequest, LineError, OrgChatView, OrgId,
-    OrgInfo, OrgList, PlaceView, RosterEntry, RosterReport, RosterView, UnitView,
+    ChatId, ClaimCodeEntry, ClaimCodeList, ClaimRequest, ClaimResult, CreateOrgRequest, ErrorBody,
+    ErrorCode, FamilyMember, FamilyRead, FamilyView, GuardianRead, IssueClaimCodesRequest,
+    LineError, MessageReach, OrgChatView, OrgId, OrgInfo, OrgList, PlaceView, Role, RosterEntry,
+    RosterReport, RosterView, Seq, UnitView, UserId,
 };
-use kolokol_store::orgs::RosterIndex;
-use kolokol_store::{Actor, NewClaimCode, NewOrg, NewUser, Org, OrgRole, StoredRoster};
+use kolokol_store::orgs::{OrgPerson, OrgUnit, RosterIndex};
+use kolokol_store::{
+    Actor, ChatPurpose, NewClaimCode, NewOrg, NewUser, Org, OrgRole, Page, StoredRoster,
+};
 use serde::Deserialize;
 
 use crate::auth::{Caller, hash_secret, new_secret};
@@ -185,10 +188,11 @@ fn roster_view(stored: &StoredRoster) -> RosterView {
     }
 }
 
-/// The families of a class: each student with the guardians the roster names for them there.
-fn families_of(index: &RosterIndex<'_>, unit_id: i64) -> Vec<FamilyView> {
+/// The families of a class: each student with the guardians the roster names for them there,
+/// by the students' names.
+fn families<'a>(index: &RosterIndex<'a>, unit_id: i64) -> Vec<(&'a OrgPerson, Vec<&'a OrgPerson>)> {
     let places = index.places_in_unit(unit_id);
-    let mut guardians_of: HashMap<&str, Vec<FamilyMember>> = HashMap::new();
+    let mut guardians_of: HashMap<&str, Vec<&OrgPerson>> = HashMap::new();
     for place in places
         .iter()
         .filter(|place| place.role == roster::RosterRole::Guardian)
@@ -197,30 +201,131 @@ fn families_of(index: &RosterIndex<'_>, unit_id: i64) -> Vec<FamilyView> {
             guardians_of
                 .entry(place.detail.as_str())
                 .or_default()
-                .push(FamilyMember {
-                    name: guardian.name.clone(),
-                    claimed: guardian.user_id.is_some(),
-                });
+                .push(guardian);
         }
     }
-    let mut families: Vec<FamilyView> = places
+    let mut families: Vec<_> = places
         .iter()
         .filter(|place| place.role == roster::RosterRole::Student)
-        .filter_map(|place| index.people.get(&place.person_id))
+        .filter_map(|place| index.people.get(&place.person_id).copied())
         .map(|student| {
-            let guardians = guardians_of
+            let mut guardians = guardians_of
                 .remove(student.key.as_str())
                 .unwrap_or_default();
-            FamilyView {
-                student_person_id: student.id,
-                student: student.name.clone(),
-                reached: guardians.iter().any(|guardian| guardian.claimed),
-                guardians,
-            }
+            guardians.sort_by(|a, b| a.name.cmp(&b.name));
+            (student, guardians)
         })
         .collect();
-    families.sort_by(|a, b| a.student.cmp(&b.student));
+    families.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     families
+}
+
+fn families_of(index: &RosterIndex<'_>, unit_id: i64) -> Vec<FamilyView> {
+    families(index, unit_id)
+        .into_iter()
+        .map(|(student, guardians)| FamilyView {
+            student_person_id: student.id,
+            student: student.name.clone(),
+            reached: guardians.iter().any(|guardian| guardian.user_id.is_some()),
+            guardians: guardians
+                .iter()
+                .map(|guardian| FamilyMember {
+                    name: guardian.name.clone(),
+                    claimed: guardian.user_id.is_some(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Who has read a message: for the chat's owner and admins. In a class's parents' chat and in
+/// the announcement channel, each family of the classes it serves, read when a guardian has.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/messages/{seq}/reach", tag = "orgs", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 200, body = MessageReach), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn message_reach(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+) -> ApiResult<Json<MessageReach>> {
+    let chat = state.store.chat(actor, chat_id).await?;
+    if chat.role == Role::Member {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the chat's owner and admins see who has read",
+        ));
+    }
+    let page = Page {
+        after: Some(seq - 1),
+        before: None,
+        limit: 1,
+    };
+    let message = state
+        .store
+        .messages(actor, chat_id, page)
+        .await?
+        .into_iter()
+        .find(|message| message.seq == seq)
+        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
+    let markers: HashMap<UserId, Seq> = state
+        .store
+        .read_markers(chat_id)
+        .await?
+        .into_iter()
+        .collect();
+    let has_read = |user_id: UserId| markers.get(&user_id).is_some_and(|&read| read >= seq);
+
+    let mut service_user = None;
+    let mut families_read = Vec::new();
+    for org in state.store.orgs_of(actor.user_id).await? {
+        let stored = state.store.roster(org.id).await?;
+        let Some(org_chat) = stored.chats.iter().find(|c| c.chat_id == chat_id) else {
+            continue;
+        };
+        service_user = Some(org.service_user_id);
+        let units: Vec<&OrgUnit> = match (org_chat.purpose, org_chat.unit_id) {
+            (ChatPurpose::Parents, Some(unit_id)) => stored
+                .units
+                .iter()
+                .filter(|unit| unit.id == unit_id)
+                .collect(),
+            (ChatPurpose::Announcements, _) => {
+                stored.units.iter().filter(|unit| !unit.archived).collect()
+            }
+            _ => Vec::new(),
+        };
+        let index = stored.index();
+        for unit in units {
+            for (student, guardians) in families(&index, unit.id) {
+                let guardians: Vec<GuardianRead> = guardians
+                    .iter()
+                    .map(|guardian| GuardianRead {
+                        name: guardian.name.clone(),
+                        joined: guardian.user_id.is_some(),
+                        read: guardian.user_id.is_some_and(has_read),
+                    })
+                    .collect();
+                families_read.push(FamilyRead {
+                    unit: unit.name.clone(),
+                    student: student.name.clone(),
+                    read: guardians.iter().any(|guardian| guardian.read),
+                    guardians,
+                });
+            }
+        }
+        break;
+    }
+    let others: Vec<UserId> = markers
+        .keys()
+        .copied()
+        .filter(|&user_id| user_id != message.sender_id && Some(user_id) != service_user)
+        .collect();
+    Ok(Json(MessageReach {
+        seq,
+        members: others.len() as u32,
+        read: others.iter().filter(|&&user_id| has_read(user_id)).count() as u32,
+        families: families_read,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

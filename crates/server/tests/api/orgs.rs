@@ -645,3 +645,113 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
     // Adults are not restricted among themselves.
     direct(&stranger, id("salimova")).await.unwrap();
 }
+
+#[tokio::test]
+async fn chat_admins_see_who_has_read_per_family() {
+    let (server, people) = claimed_school(&[
+        ("smirnova", "Смирнова Ольга Викторовна"), // class teacher of 5Б
+        ("ivanova", "Иванова Мария Петровна"),     // Артём's mother, 5Б
+        ("salimova", "Салимова Гульнара Ахмедовна"), // Тимур's mother, 5Б
+    ])
+    .await;
+    let who = |name: &str| &people[name].0;
+    let chat_id = |client: &Client, title: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .chats()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|chat| chat.title.as_deref() == Some(title))
+                .unwrap_or_else(|| panic!("no chat {title}"))
+                .id
+        }
+    };
+    let parents = chat_id(who("smirnova"), "5Б · родители").await;
+    let notice = super::common::send(who("smirnova"), parents, "n1", "Собрание в четверг в 18:00")
+        .await
+        .unwrap();
+
+    let reach = who("smirnova")
+        .message_reach(parents, notice.seq)
+        .await
+        .unwrap();
+    assert_eq!((reach.members, reach.read), (2, 0));
+    assert_eq!(reach.families.len(), 5, "every family of 5Б, joined or not");
+    assert!(
+        reach
+            .families
+            .iter()
+            .all(|family| !family.read && family.unit == "5Б")
+    );
+
+    who("ivanova").mark_read(parents, notice.seq).await.unwrap();
+    let reach = who("smirnova")
+        .message_reach(parents, notice.seq)
+        .await
+        .unwrap();
+    assert_eq!((reach.members, reach.read), (2, 1));
+    let ivanov = reach
+        .families
+        .iter()
+        .find(|family| family.student == "Иванов Артём Сергеевич")
+        .unwrap();
+    assert!(ivanov.read);
+    let guardians: Vec<_> = ivanov
+        .guardians
+        .iter()
+        .map(|g| (g.name.as_str(), g.joined, g.read))
+        .collect();
+    assert_eq!(
+        guardians,
+        [
+            ("Иванов Сергей Николаевич", false, false),
+            ("Иванова Мария Петровна", true, true),
+        ]
+    );
+    let unread: Vec<_> = reach
+        .families
+        .iter()
+        .filter(|family| !family.read)
+        .map(|family| family.student.as_str())
+        .collect();
+    assert_eq!(
+        unread,
+        [
+            "Петрова Алёна Дмитриевна",
+            "Салимов Тимур Рустамович",
+            "Соколова-Вейс Анна Михайловна",
+            "Фёдоров Илья Олегович",
+        ]
+    );
+
+    // The announcement channel covers every class.
+    let channel = chat_id(who("smirnova"), "Школа №1234 · объявления").await;
+    let announcement = super::common::send(who("smirnova"), channel, "a1", "Каникулы с 28 октября")
+        .await
+        .unwrap();
+    let reach = who("smirnova")
+        .message_reach(channel, announcement.seq)
+        .await
+        .unwrap();
+    assert_eq!(reach.families.len(), 9, "5 families in 5Б and 4 in 7А");
+
+    // Members who are not admins, outsiders and missing messages are refused.
+    assert_refused(
+        who("salimova").message_reach(parents, notice.seq).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let (stranger, _) = server.user("stranger").await;
+    assert_refused(
+        stranger.message_reach(parents, notice.seq).await,
+        ErrorCode::NotMember,
+        403,
+    );
+    assert_refused(
+        who("smirnova").message_reach(parents, 99).await,
+        ErrorCode::MessageNotFound,
+        404,
+    );
+}

@@ -43,6 +43,7 @@
 //!         client_msg_id: "m-1".into(),
 //!         text: "Hello!".into(),
 //!         reply_to: None,
+//!         request_ack: false,
 //!     })
 //!     .await?;
 //! while let Some(frame) = events.next().await {

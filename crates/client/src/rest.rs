@@ -4,13 +4,14 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use kolokol_proto::{
-    AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat, ChatId, ChatList, ClaimCodeList,
-    ClaimRequest, ClaimResult, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
-    EditMessageRequest, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
-    MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, OrgId, OrgInfo,
-    OrgList, ReactionRequest, ReactionResult, ReadBy, RegisterRequest, RevokedCount, Role,
-    RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest,
-    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, WsTicket,
+    AckRequest, AckRequestList, AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat,
+    ChatId, ChatList, ClaimCodeList, ClaimRequest, ClaimResult, CreateChatRequest,
+    CreateInviteRequest, CreateOrgRequest, EditMessageRequest, Invite, InviteList, InvitePreview,
+    IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList, Message,
+    MessageList, MessageReach, OrgId, OrgInfo, OrgList, ReactionRequest, ReactionResult, ReadBy,
+    RegisterRequest, RevokedCount, Role, RosterReport, RosterView, SendMessageRequest, Seq,
+    Session, SessionList, SetRoleRequest, TransferOwnershipRequest, UpdateChatRequest,
+    UpdateProfileRequest, User, UserId, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -451,6 +452,20 @@ impl Client {
     ) -> Result<ClaimCodeList, ClientError> {
         let path = format!("/orgs/{org_id}/claim-codes");
         self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `GET /chats/{chat_id}/acks`: the messages asking for an acknowledgement.
+    pub async fn ack_requests(&self, chat_id: ChatId) -> Result<Vec<AckRequest>, ClientError> {
+        let list: AckRequestList = self
+            .json(self.get(&format!("/chats/{chat_id}/acks")), 200)
+            .await?;
+        Ok(list.requests)
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/ack`.
+    pub async fn acknowledge(&self, chat_id: ChatId, seq: Seq) -> Result<(), ClientError> {
+        self.no_content(self.post(&format!("/chats/{chat_id}/messages/{seq}/ack")))
+            .await
     }
 
     /// `GET /chats/{chat_id}/messages/{seq}/reach`: who has read it, per family in school chats.

@@ -40,6 +40,14 @@ impl Rejection {
         Self::new(ErrorCode::ClaimCodeNotFound, "no such claim code")
     }
 
+    /// The message asks for no acknowledgement (or does not exist).
+    pub fn no_ack_request() -> Self {
+        Self::new(
+            ErrorCode::NotFound,
+            "this message does not ask for an acknowledgement",
+        )
+    }
+
     pub fn claim_code_expired() -> Self {
         Self::new(
             ErrorCode::ClaimCodeExpired,

@@ -284,6 +284,7 @@ impl Send {
                     client_msg_id: self.client_msg_id,
                     text: self.text,
                     reply_to: None,
+                    request_ack: false,
                 };
                 let client = client.with_token(self.token);
                 client

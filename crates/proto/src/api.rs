@@ -233,6 +233,22 @@ pub struct SendMessageRequest {
     /// The seq of the message this one answers.
     #[serde(default)]
     pub reply_to: Option<Seq>,
+    /// Ask readers to acknowledge it ("Ознакомлен(а)"); only the chat's owner and admins may.
+    #[serde(default)]
+    pub request_ack: bool,
+}
+
+/// The messages of a chat that ask for an acknowledgement, and which of them the caller gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AckRequestList {
+    pub requests: Vec<AckRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AckRequest {
+    pub seq: Seq,
+    /// The caller has acknowledged it.
+    pub acked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -449,6 +465,9 @@ pub struct MessageReach {
     pub members: u32,
     /// How many of them have read it.
     pub read: u32,
+    /// Whether the message asks for an acknowledgement, and how many members gave one.
+    pub ack_requested: bool,
+    pub acked: u32,
     /// The families of the classes the chat serves (a class's parents' chat, the announcement
     /// channel), by class and student; empty for other chats.
     pub families: Vec<FamilyRead>,
@@ -461,6 +480,8 @@ pub struct FamilyRead {
     pub guardians: Vec<GuardianRead>,
     /// One of the guardians has read it.
     pub read: bool,
+    /// One of the guardians has acknowledged it.
+    pub acked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -469,4 +490,5 @@ pub struct GuardianRead {
     /// Has claimed their place (and so is in the chat).
     pub joined: bool,
     pub read: bool,
+    pub acked: bool,
 }

@@ -96,6 +96,7 @@ async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: 
             client_msg_id: format!("b{index}-{count}"),
             text: "Завтра собрание в 18:00, кабинет 12".into(),
             reply_to: None,
+            request_ack: false,
         };
         Call {
             method: "POST",
@@ -509,6 +510,7 @@ async fn fanout(users: &[(Client, i64)]) {
             client_msg_id: format!("f{n}"),
             text: "Родительское собрание".into(),
             reply_to: None,
+            request_ack: false,
         };
         owner.send_message(chat, &request).await.unwrap();
         while received.load(Ordering::Relaxed) < target {

@@ -135,6 +135,11 @@ pub fn router(state: AppState) -> Router {
             "/chats/{chat_id}/messages/{seq}/reach",
             get(org_routes::message_reach),
         )
+        .route("/chats/{chat_id}/acks", get(messages::ack_requests))
+        .route(
+            "/chats/{chat_id}/messages/{seq}/ack",
+            post(messages::acknowledge),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

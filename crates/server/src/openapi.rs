@@ -23,7 +23,7 @@ use crate::routes::{accounts, chats, messages, orgs};
         chats::invite_preview, chats::join_by_invite,
         messages::send_message, messages::messages, messages::edit_message,
         messages::delete_message, messages::toggle_reaction, messages::read_by,
-        messages::mark_read, messages::typing,
+        messages::mark_read, messages::typing, messages::ack_requests, messages::acknowledge,
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
         orgs::claim, orgs::message_reach,
     ),

@@ -66,3 +66,20 @@ CREATE TABLE claim_codes (
     expires_at      BIGINT NOT NULL,
     created_at      BIGINT NOT NULL
 );
+
+-- Messages whose author asked readers to acknowledge them ("Ознакомлен(а)"), and who did.
+CREATE TABLE ack_requests (
+    chat_id         BIGINT NOT NULL REFERENCES chats (id),
+    seq             BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    PRIMARY KEY (chat_id, seq)
+);
+
+CREATE TABLE acks (
+    chat_id         BIGINT NOT NULL,
+    seq             BIGINT NOT NULL,
+    user_id         BIGINT NOT NULL REFERENCES users (id),
+    acked_at        BIGINT NOT NULL,
+    PRIMARY KEY (chat_id, seq, user_id),
+    FOREIGN KEY (chat_id, seq) REFERENCES ack_requests (chat_id, seq)
+);

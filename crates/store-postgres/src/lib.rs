@@ -678,6 +678,42 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn request_ack(&self, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::request_ack(c, chat_id, seq, now))
+            })
+            .await
+    }
+
+    async fn ack_requests(&self, chat_id: ChatId) -> StoreResult<Vec<Seq>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::ack_requests(c, chat_id))
+            })
+            .await
+    }
+
+    async fn acknowledge(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(orgs::acknowledge(c, actor, chat_id, seq, now))
+            })
+            .await
+    }
+
+    async fn acks(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<(UserId, Millis)>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(orgs::acks(c, chat_id, seq)))
+            .await
+    }
+
     async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>> {
         self.engine
             .run(Mode::Autocommit, |c| {

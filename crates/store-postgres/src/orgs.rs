@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::{Roster, RosterRole};
-use kolokol_proto::{ErrorCode, UserId};
+use kolokol_proto::{ChatId, ErrorCode, Seq, UserId};
+use kolokol_store::Actor;
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
@@ -421,4 +422,77 @@ pub async fn places_of_users(
             })
         })
         .collect()
+}
+
+pub async fn request_ack(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<()> {
+    sqlx::query(
+        "INSERT INTO ack_requests (chat_id, seq, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn ack_requests(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Vec<Seq>> {
+    Ok(
+        sqlx::query_scalar("SELECT seq FROM ack_requests WHERE chat_id = $1 ORDER BY seq")
+            .bind(chat_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+pub async fn acknowledge(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<()> {
+    crate::chats::membership(&mut *conn, actor.user_id, chat_id).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO acks (chat_id, seq, user_id, acked_at)
+         SELECT chat_id, seq, $3, $4 FROM ack_requests WHERE chat_id = $1 AND seq = $2
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(actor.user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        let requested: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM ack_requests WHERE chat_id = $1 AND seq = $2")
+                .bind(chat_id)
+                .bind(seq)
+                .fetch_optional(conn)
+                .await?;
+        if requested.is_none() {
+            return Err(Rejection::no_ack_request().into());
+        }
+    }
+    Ok(())
+}
+
+pub async fn acks(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    seq: Seq,
+) -> OpResult<Vec<(UserId, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, acked_at FROM acks WHERE chat_id = $1 AND seq = $2 ORDER BY user_id",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .fetch_all(conn)
+    .await?)
 }

@@ -66,3 +66,20 @@ CREATE TABLE claim_codes (
     expires_at      INTEGER NOT NULL,
     created_at      INTEGER NOT NULL
 );
+
+-- Messages whose author asked readers to acknowledge them ("Ознакомлен(а)"), and who did.
+CREATE TABLE ack_requests (
+    chat_id         INTEGER NOT NULL REFERENCES chats (id),
+    seq             INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, seq)
+);
+
+CREATE TABLE acks (
+    chat_id         INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    user_id         INTEGER NOT NULL REFERENCES users (id),
+    acked_at        INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, seq, user_id),
+    FOREIGN KEY (chat_id, seq) REFERENCES ack_requests (chat_id, seq)
+);

@@ -469,6 +469,34 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn request_ack(&self, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::request_ack(c, chat_id, seq, now))
+            .await
+    }
+
+    async fn ack_requests(&self, chat_id: ChatId) -> StoreResult<Vec<Seq>> {
+        self.engine
+            .read(move |c| orgs::ack_requests(c, chat_id))
+            .await
+    }
+
+    async fn acknowledge(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::acknowledge(c, actor, chat_id, seq, now))
+            .await
+    }
+
+    async fn acks(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<(UserId, Millis)>> {
+        self.engine.read(move |c| orgs::acks(c, chat_id, seq)).await
+    }
+
     async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>> {
         self.engine
             .read(move |c| orgs::places_of_users(c, &user_ids))

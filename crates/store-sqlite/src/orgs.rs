@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::{Roster, RosterRole};
-use kolokol_proto::{ErrorCode, UserId};
+use kolokol_proto::{ChatId, ErrorCode, Seq, UserId};
+use kolokol_store::Actor;
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
@@ -336,4 +337,49 @@ pub fn places_of_users(conn: &Connection, user_ids: &[UserId]) -> OpResult<Vec<U
         }
     }
     Ok(places)
+}
+
+pub fn request_ack(conn: &Connection, chat_id: ChatId, seq: Seq, now: i64) -> OpResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO ack_requests (chat_id, seq, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?
+    .execute([chat_id, seq, now])?;
+    Ok(())
+}
+
+pub fn ack_requests(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<Seq>> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM ack_requests WHERE chat_id = ?1 ORDER BY seq")?
+        .query_map([chat_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn acknowledge(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    now: i64,
+) -> OpResult<()> {
+    crate::chats::membership(conn, actor.user_id, chat_id)?;
+    let requested = conn
+        .prepare_cached("SELECT 1 FROM ack_requests WHERE chat_id = ?1 AND seq = ?2")?
+        .exists([chat_id, seq])?;
+    if !requested {
+        return Err(Rejection::no_ack_request().into());
+    }
+    conn.prepare_cached(
+        "INSERT INTO acks (chat_id, seq, user_id, acked_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?
+    .execute([chat_id, seq, actor.user_id, now])?;
+    Ok(())
+}
+
+pub fn acks(conn: &Connection, chat_id: ChatId, seq: Seq) -> OpResult<Vec<(UserId, i64)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT user_id, acked_at FROM acks WHERE chat_id = ?1 AND seq = ?2 ORDER BY user_id",
+        )?
+        .query_map([chat_id, seq], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }

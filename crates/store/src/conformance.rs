@@ -97,6 +97,7 @@ const CHECKS: &[(&str, Check)] = checks![
     org_chats_are_recorded,
     claim_codes_link_people_once,
     claimed_places_are_listed_per_account,
+    acknowledgements_are_kept_once_per_member,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -2379,6 +2380,64 @@ async fn claimed_places_are_listed_per_account(store: Arc<dyn Store>) {
     assert_eq!(
         (left[0].user_id, left[0].role),
         (bob.user.id, RosterRole::ClassTeacher)
+    );
+}
+
+async fn acknowledgements_are_kept_once_per_member(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let notice = fx.send(&alice, chat_id, "Собрание в четверг").await;
+    let chatter = fx.send(&bob, chat_id, "спасибо").await;
+    assert!(fx.store.ack_requests(chat_id).await.unwrap().is_empty());
+    fx.store
+        .request_ack(chat_id, notice.seq, fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .request_ack(chat_id, notice.seq, fx.now())
+        .await
+        .unwrap();
+    assert_eq!(fx.store.ack_requests(chat_id).await.unwrap(), [notice.seq]);
+
+    let first = fx.now();
+    fx.store
+        .acknowledge(bob.actor, chat_id, notice.seq, first)
+        .await
+        .unwrap();
+    fx.store
+        .acknowledge(bob.actor, chat_id, notice.seq, fx.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.acks(chat_id, notice.seq).await.unwrap(),
+        [(bob.id(), first)],
+        "the first acknowledgement counts"
+    );
+    let outsider = fx
+        .store
+        .acknowledge(carol.actor, chat_id, notice.seq, fx.now())
+        .await;
+    assert_refused(
+        outsider,
+        &[ErrorCode::NotMember],
+        "a non-member acknowledging",
+    );
+    let unasked = fx
+        .store
+        .acknowledge(bob.actor, chat_id, chatter.seq, fx.now())
+        .await;
+    assert_refused(
+        unasked,
+        &[ErrorCode::NotFound],
+        "acknowledging what asks for none",
+    );
+    assert!(
+        fx.store
+            .acks(chat_id, chatter.seq)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

@@ -466,6 +466,23 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         now: Millis,
     ) -> StoreResult<Claimed>;
+    /// Asks the chat's readers to acknowledge message `seq` (callers authorize). Asking twice is
+    /// no error.
+    async fn request_ack(&self, chat_id: ChatId, seq: Seq, now: Millis) -> StoreResult<()>;
+    /// The messages of the chat that ask for an acknowledgement, ascending.
+    async fn ack_requests(&self, chat_id: ChatId) -> StoreResult<Vec<Seq>>;
+    /// Records that the actor, a member, acknowledged message `seq`: `NotMember` for others,
+    /// `NotFound` when the message asks for no acknowledgement. Acknowledging twice keeps the
+    /// first time.
+    async fn acknowledge(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Who acknowledged message `seq`, with when.
+    async fn acks(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<(UserId, Millis)>>;
     /// The current (not archived) roster places these accounts have claimed, in every org.
     async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>>;
 }

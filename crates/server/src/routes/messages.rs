@@ -8,14 +8,15 @@ use bytes::Bytes;
 use kolokol_bus::Envelope;
 use kolokol_domain::{Route, validate};
 use kolokol_proto::{
-    ChatId, EditMessageRequest, ErrorBody, Event, MarkReadRequest, Message, MessageList,
-    ReactionRequest, ReactionResult, ReadBy, SendMessageRequest, Seq, UserId,
+    AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
+    MarkReadRequest, Message, MessageList, ReactionRequest, ReactionResult, ReadBy, Role,
+    SendMessageRequest, Seq, UserId,
 };
 use kolokol_store::{NewMessage, Page};
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::error::{ApiResult, Json, Path, Query};
+use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::now_millis;
 use crate::state::AppState;
 
@@ -33,6 +34,12 @@ pub async fn send_message(
 ) -> ApiResult<(StatusCode, Json<Message>)> {
     validate::client_msg_id(&request.client_msg_id)?;
     validate::message_text(&request.text)?;
+    if request.request_ack && state.store.chat(actor, chat_id).await?.role == Role::Member {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the chat's owner and admins ask for acknowledgements",
+        ));
+    }
     let message = NewMessage {
         client_msg_id: request.client_msg_id,
         text: request.text,
@@ -42,6 +49,11 @@ pub async fn send_message(
         .store
         .send_message(actor, chat_id, message, now_millis())
         .await?;
+    // Before the message goes out, so no reader sees it without its request.
+    if request.request_ack {
+        let seq = outcome.value.0.seq;
+        state.store.request_ack(chat_id, seq, now_millis()).await?;
+    }
     state.publish(outcome.events).await;
     let (message, created) = outcome.value;
     let status = if created {
@@ -200,4 +212,38 @@ pub async fn publish_typing(state: &AppState, user_id: UserId, chat_id: ChatId) 
         json: Bytes::from(serde_json::to_vec(&event).expect("events always serialize")),
     };
     state.bus.publish(vec![Arc::new(envelope)]).await;
+}
+
+/// The messages of the chat that ask for an acknowledgement, and which the caller gave.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/acks", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = AckRequestList), (status = 403, body = ErrorBody)))]
+pub async fn ack_requests(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<AckRequestList>> {
+    state.store.check_member(actor, chat_id).await?;
+    let mut requests = Vec::new();
+    for seq in state.store.ack_requests(chat_id).await? {
+        let acks = state.store.acks(chat_id, seq).await?;
+        let acked = acks.iter().any(|&(user_id, _)| user_id == actor.user_id);
+        requests.push(AckRequest { seq, acked });
+    }
+    Ok(Json(AckRequestList { requests }))
+}
+
+/// Acknowledge a message that asks for it ("Ознакомлен(а)"); repeating it changes nothing.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{seq}/ack", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .acknowledge(actor, chat_id, seq, now_millis())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

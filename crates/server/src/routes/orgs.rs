@@ -1,6 +1,6 @@
 //! Organisations: creating one, importing its roster, claim codes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
@@ -267,6 +267,14 @@ pub async fn message_reach(
         .into_iter()
         .find(|message| message.seq == seq)
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
+    let ack_requested = state.store.ack_requests(chat_id).await?.contains(&seq);
+    let acked: HashSet<UserId> = state
+        .store
+        .acks(chat_id, seq)
+        .await?
+        .into_iter()
+        .map(|(user_id, _)| user_id)
+        .collect();
     let markers: HashMap<UserId, Seq> = state
         .store
         .read_markers(chat_id)
@@ -303,12 +311,14 @@ pub async fn message_reach(
                         name: guardian.name.clone(),
                         joined: guardian.user_id.is_some(),
                         read: guardian.user_id.is_some_and(has_read),
+                        acked: guardian.user_id.is_some_and(|id| acked.contains(&id)),
                     })
                     .collect();
                 families_read.push(FamilyRead {
                     unit: unit.name.clone(),
                     student: student.name.clone(),
                     read: guardians.iter().any(|guardian| guardian.read),
+                    acked: guardians.iter().any(|guardian| guardian.acked),
                     guardians,
                 });
             }
@@ -324,6 +334,11 @@ pub async fn message_reach(
         seq,
         members: others.len() as u32,
         read: others.iter().filter(|&&user_id| has_read(user_id)).count() as u32,
+        ack_requested,
+        acked: others
+            .iter()
+            .filter(|&user_id| acked.contains(user_id))
+            .count() as u32,
         families: families_read,
     }))
 }

@@ -172,6 +172,7 @@ fn request(id: &str, text: &str) -> SendMessageRequest {
         client_msg_id: id.into(),
         text: text.into(),
         reply_to: None,
+        request_ack: false,
     }
 }
 

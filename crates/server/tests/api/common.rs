@@ -145,6 +145,7 @@ pub async fn send(
         client_msg_id: id.into(),
         text: text.into(),
         reply_to: None,
+        request_ack: false,
     };
     client
         .send_message(chat_id, &request)

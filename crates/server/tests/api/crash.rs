@@ -84,6 +84,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
                     client_msg_id: id.clone(),
                     text: format!("message {n}"),
                     reply_to: None,
+                    request_ack: false,
                 };
                 match client.send_message(chat.id, &request).await {
                     Ok((message, _)) => {
@@ -133,6 +134,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             client_msg_id: id.clone(),
             text: "retry".into(),
             reply_to: None,
+            request_ack: false,
         };
         let (message, created) = clients[*index]
             .send_message(chat.id, &request)

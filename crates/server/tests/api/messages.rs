@@ -23,6 +23,7 @@ fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
         client_msg_id: id.into(),
         text: text.into(),
         reply_to,
+        request_ack: false,
     }
 }
 

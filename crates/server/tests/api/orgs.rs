@@ -755,3 +755,98 @@ async fn chat_admins_see_who_has_read_per_family() {
         404,
     );
 }
+
+#[tokio::test]
+async fn acknowledgements_are_asked_by_admins_and_counted_per_family() {
+    let (server, people) = claimed_school(&[
+        ("smirnova", "Смирнова Ольга Викторовна"),
+        ("ivanova", "Иванова Мария Петровна"),
+        ("salimova", "Салимова Гульнара Ахмедовна"),
+    ])
+    .await;
+    let who = |name: &str| &people[name].0;
+    let parents = who("smirnova")
+        .chats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|chat| chat.title.as_deref() == Some("5Б · родители"))
+        .unwrap()
+        .id;
+    let ask = |id: &str, text: &str| kolokol_client::proto::SendMessageRequest {
+        client_msg_id: id.into(),
+        text: text.into(),
+        reply_to: None,
+        request_ack: true,
+    };
+    let (notice, _) = who("smirnova")
+        .send_message(parents, &ask("n1", "Экскурсия в пятницу: нужна подпись"))
+        .await
+        .unwrap();
+
+    // A member may not ask, and nothing is sent when refused.
+    assert_refused(
+        who("salimova")
+            .send_message(parents, &ask("s1", "Всем подтвердить!"))
+            .await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let history = who("salimova")
+        .messages(parents, kolokol_client::Page::default())
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+
+    assert_eq!(
+        who("ivanova").ack_requests(parents).await.unwrap(),
+        [kolokol_client::proto::AckRequest {
+            seq: notice.seq,
+            acked: false
+        }]
+    );
+    who("ivanova")
+        .acknowledge(parents, notice.seq)
+        .await
+        .unwrap();
+    who("ivanova")
+        .acknowledge(parents, notice.seq)
+        .await
+        .unwrap();
+    assert!(who("ivanova").ack_requests(parents).await.unwrap()[0].acked);
+
+    let reach = who("smirnova")
+        .message_reach(parents, notice.seq)
+        .await
+        .unwrap();
+    assert!(reach.ack_requested);
+    assert_eq!(reach.acked, 1);
+    let acked: Vec<_> = reach
+        .families
+        .iter()
+        .filter(|family| family.acked)
+        .map(|family| family.student.as_str())
+        .collect();
+    assert_eq!(acked, ["Иванов Артём Сергеевич"]);
+
+    // Only messages that ask can be acknowledged, and only by members.
+    let plain = super::common::send(who("smirnova"), parents, "p1", "Спасибо всем")
+        .await
+        .unwrap();
+    assert_refused(
+        who("ivanova").acknowledge(parents, plain.seq).await,
+        ErrorCode::NotFound,
+        404,
+    );
+    let (stranger, _) = server.user("stranger").await;
+    assert_refused(
+        stranger.acknowledge(parents, notice.seq).await,
+        ErrorCode::NotMember,
+        403,
+    );
+    assert_refused(
+        stranger.ack_requests(parents).await,
+        ErrorCode::NotMember,
+        403,
+    );
+}

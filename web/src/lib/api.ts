@@ -34,8 +34,10 @@ export interface RosterReport {
 export interface ClaimCodeEntry { person_id: number; name: string; places: { unit: string; role: RosterRole; detail: string }[]; code: string }
 export interface ClaimCodeList { expires_at: number; codes: ClaimCodeEntry[] }
 export interface LineError { line: number; message: string }
-export interface FamilyRead { unit: string; student: string; guardians: { name: string; joined: boolean; read: boolean }[]; read: boolean }
-export interface MessageReach { seq: number; members: number; read: number; families: FamilyRead[] }
+export interface FamilyRead {
+  unit: string; student: string; guardians: { name: string; joined: boolean; read: boolean; acked: boolean }[]; read: boolean; acked: boolean;
+}
+export interface MessageReach { seq: number; members: number; read: number; ack_requested: boolean; acked: number; families: FamilyRead[] }
 
 export type ServerEvent =
   | { type: 'ready' } | { type: 'resync' }
@@ -135,8 +137,10 @@ export const api = {
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     return call<{ messages: Message[] }>('GET', `/chats/${id}/messages?${params}`).then((r) => r.messages);
   },
-  send: (id: number, client_msg_id: string, text: string, reply_to: number | null) =>
-    call<Message>('POST', `/chats/${id}/messages`, { client_msg_id, text, reply_to }),
+  send: (id: number, client_msg_id: string, text: string, reply_to: number | null, request_ack = false) =>
+    call<Message>('POST', `/chats/${id}/messages`, { client_msg_id, text, reply_to, request_ack }),
+  ackRequests: (id: number) => call<{ requests: { seq: number; acked: boolean }[] }>('GET', `/chats/${id}/acks`).then((r) => r.requests),
+  acknowledge: (id: number, seq: number) => call<void>('POST', `/chats/${id}/messages/${seq}/ack`),
   edit: (id: number, seq: number, text: string) => call<Message>('PATCH', `/chats/${id}/messages/${seq}`, { text }),
   remove: (id: number, seq: number) => call<void>('DELETE', `/chats/${id}/messages/${seq}`),
   react: (id: number, seq: number, emoji: string) =>

@@ -141,8 +141,10 @@ let flushing: Promise<void> | null = null;
 /** Set when a flush is asked for while one runs: its list of waiting items may predate them. */
 let flushAgain = false;
 
-export async function sendMessage(chatId: number, text: string, replyTo: number | null): Promise<void> {
-  const item: Pending = { client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, created_at: Date.now() };
+export async function sendMessage(chatId: number, text: string, replyTo: number | null, requestAck = false): Promise<void> {
+  const item: Pending = {
+    client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, request_ack: requestAck, created_at: Date.now(),
+  };
   (app.outbox[chatId] ??= []).push(item);
   await enqueue(item);
   if (app.status === 'online') await flushOutbox();
@@ -174,7 +176,7 @@ export function flushOutbox(): Promise<void> {
 /** True when the item left the outbox (sent, or refused for good). */
 async function deliver(item: Pending): Promise<boolean> {
   try {
-    const message = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to);
+    const message = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to, item.request_ack ?? false);
     applyMessage(message);
   } catch (error) {
     const retryLater = !(error instanceof ApiError) || error.status >= 500 || error.status === 429;

@@ -46,6 +46,8 @@ const ru = {
   noGuardian: 'нет родителя в списке',
   whoRead: 'Кто прочитал', readCount: 'Прочитали {n} из {total}', familiesRead: 'Семьи: прочитали {n} из {total}',
   notReadYet: 'Ещё не прочитали:', notJoined: 'не подключён(а)',
+  askAck: 'Попросить подтверждение', acknowledge: 'Ознакомлен(а)', acknowledged: 'Вы подтвердили',
+  ackCount: 'Подтвердили {n} из {total}', familiesAcked: 'семьи: {n} из {total}',
   safeguarding: 'Правила защиты детей не позволяют этого: с учеником могут связаться только сотрудники школы, одноклассники и его родители.',
 };
 
@@ -92,6 +94,8 @@ const en: typeof ru = {
   noGuardian: 'no parent on the roster',
   whoRead: 'Who has read', readCount: '{n} of {total} have read', familiesRead: 'Families: {n} of {total} have read',
   notReadYet: 'Not read yet:', notJoined: 'not joined',
+  askAck: 'Ask to acknowledge', acknowledge: 'Acknowledge', acknowledged: 'You acknowledged',
+  ackCount: '{n} of {total} acknowledged', familiesAcked: 'families: {n} of {total}',
   safeguarding: "Child safeguarding rules do not allow this: a student can be reached only by the school's staff, classmates and their own parents.",
 };
 

@@ -8,6 +8,8 @@ export interface Pending {
   chat_id: number;
   text: string;
   reply_to: number | null;
+  /** Ask readers to acknowledge it (admins only); absent in items queued by older versions. */
+  request_ack?: boolean;
   created_at: number;
 }
 

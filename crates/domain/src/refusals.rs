@@ -48,6 +48,14 @@ impl Rejection {
         )
     }
 
+    /// Readers of a message are reminded of it at most once an hour.
+    pub fn reminded_recently() -> Self {
+        Self::new(
+            ErrorCode::RateLimited,
+            "readers were reminded of this message less than an hour ago",
+        )
+    }
+
     pub fn claim_code_expired() -> Self {
         Self::new(
             ErrorCode::ClaimCodeExpired,

@@ -236,6 +236,63 @@ pub struct SendMessageRequest {
     /// Ask readers to acknowledge it ("Ознакомлен(а)"); only the chat's owner and admins may.
     #[serde(default)]
     pub request_ack: bool,
+    /// Deliver now even in quiet hours or to someone who asked not to be disturbed; only an
+    /// admin of the chat's org may.
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+/// A message kept back by quiet hours or do-not-disturb (answered with 202): it is delivered,
+/// as if sent then, at `release_at`, unless its sender cancels it first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeldMessage {
+    pub id: i64,
+    pub chat_id: ChatId,
+    pub sender_id: UserId,
+    pub client_msg_id: String,
+    pub text: String,
+    pub reply_to: Option<Seq>,
+    pub request_ack: bool,
+    pub release_at: Millis,
+    /// Why: `quiet_hours` (the org's) or `do_not_disturb` (the recipient's).
+    pub reason: HoldReason,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    QuietHours,
+    DoNotDisturb,
+}
+
+impl HoldReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldReason::QuietHours => "quiet_hours",
+            HoldReason::DoNotDisturb => "do_not_disturb",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HoldReason> {
+        match text {
+            "quiet_hours" => Some(HoldReason::QuietHours),
+            "do_not_disturb" => Some(HoldReason::DoNotDisturb),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HeldMessageList {
+    pub messages: Vec<HeldMessage>,
+}
+
+/// The caller's do-not-disturb: direct messages to them wait until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DoNotDisturb {
+    /// Null when off.
+    pub until: Option<Millis>,
 }
 
 /// The messages of a chat that ask for an acknowledgement, and which of them the caller gave.
@@ -331,6 +388,29 @@ pub struct OrgInfo {
     pub time_zone: String,
     /// The caller's org-wide roles: `admin`, `safeguarding_lead`.
     pub roles: Vec<String>,
+    pub policy: OrgPolicy,
+}
+
+/// An org's rules, set by its admins (`PUT /orgs/{id}/policy`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgPolicy {
+    /// When staff and families do not reach each other; none by default.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// A daily quiet window in the org's time zone, e.g. 19:00–08:00 (it may cross midnight):
+/// messages from staff to families, and direct messages from families to staff, sent in it are
+/// held until it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuietHours {
+    /// `HH:MM`, local time.
+    pub start: String,
+    /// `HH:MM`, local time; differs from `start`.
+    pub end: String,
+    /// Saturdays and Sundays are quiet all day too.
+    #[serde(default)]
+    pub weekends: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -468,6 +548,8 @@ pub struct MessageReach {
     /// Whether the message asks for an acknowledgement, and how many members gave one.
     pub ack_requested: bool,
     pub acked: u32,
+    /// When a reminder last went to those who had not read it.
+    pub reminded_at: Option<Millis>,
     /// The families of the classes the chat serves (a class's parents' chat, the announcement
     /// channel), by class and student; empty for other chats.
     pub families: Vec<FamilyRead>,
@@ -491,4 +573,10 @@ pub struct GuardianRead {
     pub joined: bool,
     pub read: bool,
     pub acked: bool,
+}
+
+/// Who was reminded of a message: the members who had not read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReminderSent {
+    pub reminded: u32,
 }

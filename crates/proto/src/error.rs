@@ -73,6 +73,8 @@ pub enum ErrorCode {
     MessageDeleted,
     /// An organisation's name or time zone is not acceptable.
     InvalidOrg,
+    /// An org policy is malformed (for example quiet hours not written `HH:MM`).
+    InvalidPolicy,
     /// A roster file has errors; `errors` lists them and nothing was imported.
     RosterInvalid,
     /// No such claim code (or it was replaced by a newer one).

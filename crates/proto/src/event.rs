@@ -60,6 +60,10 @@ pub enum Event {
     },
     #[serde(rename = "member.removed")]
     MemberRemoved { chat_id: ChatId, user_id: UserId },
+    /// A chat admin asks the user to read message `seq` of the chat (sent only to members who
+    /// had not read it).
+    #[serde(rename = "reminder")]
+    Reminder { chat_id: ChatId, seq: Seq },
     /// One of the user's sessions was revoked; if it is this connection's, the socket closes next.
     #[serde(rename = "session.revoked")]
     SessionRevoked { session_id: i64 },

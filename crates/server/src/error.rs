@@ -43,7 +43,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         BadRequest | InvalidUsername | InvalidPassword | InvalidDisplayName | InvalidAbout
         | InvalidDeviceName | InvalidTitle | TextEmpty | TextTooLong | InvalidText
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
-        | InvalidRole | InvalidInvite | InvalidOrg | RosterInvalid => StatusCode::BAD_REQUEST,
+        | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | RosterInvalid => {
+            StatusCode::BAD_REQUEST
+        }
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | Safeguarding => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {

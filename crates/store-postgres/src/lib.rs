@@ -41,6 +41,7 @@ mod engine;
 mod events;
 mod messages;
 mod orgs;
+mod quiet;
 mod rows;
 
 use std::str::FromStr;
@@ -51,12 +52,13 @@ use async_trait::async_trait;
 use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
-    Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
+    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
+    Seq, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewInvite,
-    NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke,
-    SessionRecord, Store, StoreError, StoreResult, StoredRoster, UserPlace,
+    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
+    NewInvite, NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
+    Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredRoster, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -719,6 +721,124 @@ impl Store for PostgresStore {
             .run(Mode::Autocommit, |c| {
                 Box::pin(orgs::places_of_users(c, user_ids.clone()))
             })
+            .await
+    }
+
+    async fn org_of_chat(&self, chat_id: ChatId) -> StoreResult<Option<(OrgId, OrgChat)>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::org_of_chat(c, chat_id))
+            })
+            .await
+    }
+
+    async fn set_org_policy(&self, org_id: OrgId, policy: OrgPolicy) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::set_org_policy(c, org_id, policy.clone()))
+            })
+            .await
+    }
+
+    async fn orgs_with_policies(&self) -> StoreResult<Vec<Org>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(orgs::orgs_with_policies(c)))
+            .await
+    }
+
+    async fn remind(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        user_ids: Vec<UserId>,
+        not_since: Millis,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(quiet::remind(
+                    c,
+                    chat_id,
+                    seq,
+                    user_ids.clone(),
+                    not_since,
+                    now,
+                ))
+            })
+            .await
+    }
+
+    async fn reminded_at(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Millis>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::reminded_at(c, chat_id, seq))
+            })
+            .await
+    }
+
+    async fn set_do_not_disturb(&self, user_id: UserId, until: Option<Millis>) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::set_do_not_disturb(c, user_id, until))
+            })
+            .await
+    }
+
+    async fn do_not_disturb(&self, user_id: UserId, now: Millis) -> StoreResult<Option<Millis>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::do_not_disturb(c, user_id, now))
+            })
+            .await
+    }
+
+    async fn do_not_disturb_all(&self, now: Millis) -> StoreResult<Vec<(UserId, Millis)>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::do_not_disturb_all(c, now))
+            })
+            .await
+    }
+
+    async fn hold_message(&self, held: NewHeldMessage, now: Millis) -> StoreResult<HeldMessage> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(quiet::hold_message(c, held.clone(), now))
+            })
+            .await
+    }
+
+    async fn held_messages(
+        &self,
+        sender_id: UserId,
+        chat_id: ChatId,
+    ) -> StoreResult<Vec<HeldMessage>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::held_messages(c, sender_id, chat_id))
+            })
+            .await
+    }
+
+    async fn cancel_held(&self, sender_id: UserId, chat_id: ChatId, id: i64) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::cancel_held(c, sender_id, chat_id, id))
+            })
+            .await
+    }
+
+    async fn due_held(&self, now: Millis, limit: u32) -> StoreResult<Vec<HeldMessage>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(quiet::due_held(c, now, limit))
+            })
+            .await
+    }
+
+    async fn forget_held(&self, id: i64) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(quiet::forget_held(c, id)))
             .await
     }
 }

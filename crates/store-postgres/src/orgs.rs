@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::{Roster, RosterRole};
-use kolokol_proto::{ChatId, ErrorCode, Seq, UserId};
+use kolokol_proto::{ChatId, ErrorCode, OrgPolicy, Seq, UserId};
 use kolokol_store::Actor;
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
@@ -18,7 +18,7 @@ use crate::engine::{OpError, OpResult};
 
 macro_rules! org_columns {
     () => {
-        "id, name, time_zone, service_user_id, created_at"
+        "id, name, time_zone, service_user_id, created_at, policy"
     };
 }
 
@@ -29,6 +29,7 @@ fn org_row(row: &PgRow) -> OpResult<Org> {
         time_zone: row.try_get(2)?,
         service_user_id: row.try_get(3)?,
         created_at: row.try_get(4)?,
+        policy: serde_json::from_str(row.try_get(5)?)?,
     })
 }
 
@@ -495,4 +496,56 @@ pub async fn acks(
     .bind(seq)
     .fetch_all(conn)
     .await?)
+}
+
+pub async fn org_of_chat(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+) -> OpResult<Option<(OrgId, OrgChat)>> {
+    let found: Option<(OrgId, Option<i64>, String)> =
+        sqlx::query_as("SELECT org_id, unit_id, purpose FROM org_chats WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(conn)
+            .await?;
+    found
+        .map(|(org_id, unit_id, purpose)| {
+            let purpose = ChatPurpose::parse(&purpose)
+                .ok_or_else(|| OpError::Internal(format!("org chat purpose {purpose}")))?;
+            Ok((
+                org_id,
+                OrgChat {
+                    unit_id,
+                    purpose,
+                    chat_id,
+                },
+            ))
+        })
+        .transpose()
+}
+
+pub async fn set_org_policy(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    policy: OrgPolicy,
+) -> OpResult<()> {
+    let changed = sqlx::query("UPDATE orgs SET policy = $2 WHERE id = $1")
+        .bind(org_id)
+        .bind(serde_json::to_string(&policy)?)
+        .execute(conn)
+        .await?;
+    if changed.rows_affected() == 0 {
+        return Err(Rejection::new(ErrorCode::NotFound, "no such org").into());
+    }
+    Ok(())
+}
+
+pub async fn orgs_with_policies(conn: &mut PgConnection) -> OpResult<Vec<Org>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        org_columns!(),
+        " FROM orgs WHERE policy <> '{}' ORDER BY id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(org_row).collect()
 }

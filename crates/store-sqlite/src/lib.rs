@@ -10,6 +10,7 @@ mod engine;
 mod events;
 mod messages;
 mod orgs;
+mod quiet;
 mod rows;
 mod schema;
 
@@ -19,12 +20,13 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
-    Chat, ChatId, Invite, InvitePreview, Member, Message, Millis, Role, Seq, User, UserId,
+    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
+    Seq, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewInvite,
-    NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Revoke,
-    SessionRecord, Store, StoreResult, StoredRoster, UserPlace,
+    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
+    NewInvite, NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
+    Page, Revoke, SessionRecord, Store, StoreResult, StoredRoster, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -501,6 +503,91 @@ impl Store for SqliteStore {
         self.engine
             .read(move |c| orgs::places_of_users(c, &user_ids))
             .await
+    }
+
+    async fn org_of_chat(&self, chat_id: ChatId) -> StoreResult<Option<(OrgId, OrgChat)>> {
+        self.engine
+            .read(move |c| orgs::org_of_chat(c, chat_id))
+            .await
+    }
+
+    async fn set_org_policy(&self, org_id: OrgId, policy: OrgPolicy) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::set_org_policy(c, org_id, &policy))
+            .await
+    }
+
+    async fn orgs_with_policies(&self) -> StoreResult<Vec<Org>> {
+        self.engine.read(orgs::orgs_with_policies).await
+    }
+
+    async fn remind(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        user_ids: Vec<UserId>,
+        not_since: Millis,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| quiet::remind(c, chat_id, seq, &user_ids, not_since, now))
+            .await
+    }
+
+    async fn reminded_at(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Millis>> {
+        self.engine
+            .read(move |c| quiet::reminded_at(c, chat_id, seq))
+            .await
+    }
+
+    async fn set_do_not_disturb(&self, user_id: UserId, until: Option<Millis>) -> StoreResult<()> {
+        self.engine
+            .write(move |c| quiet::set_do_not_disturb(c, user_id, until))
+            .await
+    }
+
+    async fn do_not_disturb(&self, user_id: UserId, now: Millis) -> StoreResult<Option<Millis>> {
+        self.engine
+            .read(move |c| quiet::do_not_disturb(c, user_id, now))
+            .await
+    }
+
+    async fn do_not_disturb_all(&self, now: Millis) -> StoreResult<Vec<(UserId, Millis)>> {
+        self.engine
+            .read(move |c| quiet::do_not_disturb_all(c, now))
+            .await
+    }
+
+    async fn hold_message(&self, held: NewHeldMessage, now: Millis) -> StoreResult<HeldMessage> {
+        self.engine
+            .write(move |c| quiet::hold_message(c, held, now))
+            .await
+    }
+
+    async fn held_messages(
+        &self,
+        sender_id: UserId,
+        chat_id: ChatId,
+    ) -> StoreResult<Vec<HeldMessage>> {
+        self.engine
+            .read(move |c| quiet::held_messages(c, sender_id, chat_id))
+            .await
+    }
+
+    async fn cancel_held(&self, sender_id: UserId, chat_id: ChatId, id: i64) -> StoreResult<()> {
+        self.engine
+            .write(move |c| quiet::cancel_held(c, sender_id, chat_id, id))
+            .await
+    }
+
+    async fn due_held(&self, now: Millis, limit: u32) -> StoreResult<Vec<HeldMessage>> {
+        self.engine
+            .read(move |c| quiet::due_held(c, now, limit))
+            .await
+    }
+
+    async fn forget_held(&self, id: i64) -> StoreResult<()> {
+        self.engine.write(move |c| quiet::forget_held(c, id)).await
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::{Roster, RosterRole};
-use kolokol_proto::{ChatId, ErrorCode, Seq, UserId};
+use kolokol_proto::{ChatId, ErrorCode, OrgPolicy, Seq, UserId};
 use kolokol_store::Actor;
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
@@ -15,15 +15,19 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::engine::{OpError, OpResult};
 
-const ORG_COLUMNS: &str = "id, name, time_zone, service_user_id, created_at";
+const ORG_COLUMNS: &str = "id, name, time_zone, service_user_id, created_at, policy";
 
 fn org_row(row: &Row) -> rusqlite::Result<Org> {
+    let policy: String = row.get(5)?;
     Ok(Org {
         id: row.get(0)?,
         name: row.get(1)?,
         time_zone: row.get(2)?,
         service_user_id: row.get(3)?,
         created_at: row.get(4)?,
+        policy: serde_json::from_str(&policy).map_err(|error| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, error.into())
+        })?,
     })
 }
 
@@ -382,4 +386,44 @@ pub fn acks(conn: &Connection, chat_id: ChatId, seq: Seq) -> OpResult<Vec<(UserI
         )?
         .query_map([chat_id, seq], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn org_of_chat(conn: &Connection, chat_id: ChatId) -> OpResult<Option<(OrgId, OrgChat)>> {
+    let found = conn
+        .prepare_cached("SELECT org_id, unit_id, purpose FROM org_chats WHERE chat_id = ?1")?
+        .query_row([chat_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
+        })
+        .optional()?;
+    found
+        .map(|(org_id, unit_id, purpose)| {
+            let purpose = ChatPurpose::parse(&purpose)
+                .ok_or_else(|| OpError::Internal(format!("org chat purpose {purpose}")))?;
+            Ok((
+                org_id,
+                OrgChat {
+                    unit_id,
+                    purpose,
+                    chat_id,
+                },
+            ))
+        })
+        .transpose()
+}
+
+pub fn set_org_policy(conn: &Connection, org_id: OrgId, policy: &OrgPolicy) -> OpResult<()> {
+    let changed = conn
+        .prepare_cached("UPDATE orgs SET policy = ?2 WHERE id = ?1")?
+        .execute(params![org_id, serde_json::to_string(policy)?])?;
+    if changed == 0 {
+        return Err(Rejection::new(ErrorCode::NotFound, "no such org").into());
+    }
+    Ok(())
+}
+
+pub fn orgs_with_policies(conn: &Connection) -> OpResult<Vec<Org>> {
+    let sql = format!("SELECT {ORG_COLUMNS} FROM orgs WHERE policy <> '{{}}' ORDER BY id");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let orgs = statement.query_map([], org_row)?;
+    Ok(orgs.collect::<Result<_, _>>()?)
 }

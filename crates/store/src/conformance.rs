@@ -22,15 +22,15 @@ use async_trait::async_trait;
 use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
-    Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, Invite, InvitePreview, Message, Millis,
-    Role, Seq, User, UserId,
+    Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview, Message,
+    Millis, OrgPolicy, QuietHours, Role, Seq, User, UserId,
 };
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewInvite, NewMessage, NewOrg,
-    NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published, Revoke, Store,
-    StoreError, StoreResult, StoredRoster,
+    Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
+    NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published,
+    Revoke, Store, StoreError, StoreResult, StoredRoster,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -98,6 +98,11 @@ const CHECKS: &[(&str, Check)] = checks![
     claim_codes_link_people_once,
     claimed_places_are_listed_per_account,
     acknowledgements_are_kept_once_per_member,
+    org_policies_are_kept_and_org_chats_found,
+    reminders_reach_the_named_users_at_most_once_an_hour,
+    // quiet hours and do-not-disturb
+    do_not_disturb_lasts_until_it_ends,
+    held_messages_wait_for_their_release,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -2441,6 +2446,262 @@ async fn acknowledgements_are_kept_once_per_member(store: Arc<dyn Store>) {
     );
 }
 
+async fn org_policies_are_kept_and_org_chats_found(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let org = fx.org(&alice).await;
+    assert_eq!(org.policy, OrgPolicy::default(), "no rules by default");
+    assert!(fx.store.orgs_with_policies().await.unwrap().is_empty());
+    let policy = OrgPolicy {
+        quiet_hours: Some(QuietHours {
+            start: "19:00".into(),
+            end: "08:00".into(),
+            weekends: true,
+        }),
+    };
+    fx.store
+        .set_org_policy(org.id, policy.clone())
+        .await
+        .unwrap();
+    let stored = fx.store.org(org.id).await.unwrap().expect("the org");
+    assert_eq!(stored.policy, policy);
+    assert_eq!(fx.store.orgs_with_policies().await.unwrap(), [stored]);
+    let missing = fx.store.set_org_policy(org.id + 1000, policy).await;
+    assert_refused(missing, &[ErrorCode::NotFound], "a policy for no org");
+
+    let channel = fx.group(&alice, &[]).await;
+    let own_chat = fx.group(&alice, &[]).await;
+    let kept = OrgChat {
+        unit_id: None,
+        purpose: ChatPurpose::Announcements,
+        chat_id: channel,
+    };
+    fx.store.add_org_chat(org.id, kept).await.unwrap();
+    assert_eq!(
+        fx.store.org_of_chat(channel).await.unwrap(),
+        Some((org.id, kept))
+    );
+    assert_eq!(fx.store.org_of_chat(own_chat).await.unwrap(), None);
+}
+
+async fn reminders_reach_the_named_users_at_most_once_an_hour(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    let notice = fx.send(&alice, chat_id, "Собрание в четверг").await;
+    assert_eq!(
+        fx.store.reminded_at(chat_id, notice.seq).await.unwrap(),
+        None
+    );
+
+    let first = fx.now();
+    let outcome = fx
+        .store
+        .remind(
+            chat_id,
+            notice.seq,
+            vec![bob.id()],
+            first - 3_600_000,
+            first,
+        )
+        .await
+        .unwrap();
+    let reminded: Vec<(Route, &Event)> = outcome
+        .events
+        .iter()
+        .map(|published| (published.route, &published.event))
+        .collect();
+    assert_eq!(reminded.len(), 1, "one reminder, to bob only: {reminded:?}");
+    assert!(matches!(reminded[0].0, Route::User { user_id, .. } if user_id == bob.id()));
+    assert_eq!(
+        reminded[0].1,
+        &Event::Reminder {
+            chat_id,
+            seq: notice.seq
+        }
+    );
+    fx.log.lock().expect("the log").extend(outcome.events);
+    assert_eq!(
+        fx.store.reminded_at(chat_id, notice.seq).await.unwrap(),
+        Some(first)
+    );
+
+    let soon = fx.now();
+    let again = fx
+        .store
+        .remind(
+            chat_id,
+            notice.seq,
+            vec![carol.id()],
+            soon - 3_600_000,
+            soon,
+        )
+        .await;
+    assert_refused(
+        again.map(|outcome| outcome.value),
+        &[ErrorCode::RateLimited],
+        "a second reminder within the hour",
+    );
+    let later = first + 3_600_000 + 1;
+    fx.record(
+        fx.store
+            .remind(
+                chat_id,
+                notice.seq,
+                vec![carol.id()],
+                later - 3_600_000,
+                later,
+            )
+            .await,
+    );
+    assert_eq!(
+        fx.store.reminded_at(chat_id, notice.seq).await.unwrap(),
+        Some(later)
+    );
+    fx.assert_streams_gap_free();
+}
+
+async fn do_not_disturb_lasts_until_it_ends(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let now = fx.now();
+    let until = now + 3_600_000;
+    assert_eq!(
+        fx.store.do_not_disturb(alice.id(), now).await.unwrap(),
+        None
+    );
+    fx.store
+        .set_do_not_disturb(alice.id(), Some(until))
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.do_not_disturb(alice.id(), now).await.unwrap(),
+        Some(until)
+    );
+    assert_eq!(
+        fx.store.do_not_disturb(alice.id(), until).await.unwrap(),
+        None
+    );
+    assert_eq!(fx.store.do_not_disturb(bob.id(), now).await.unwrap(), None);
+    assert_eq!(
+        fx.store.do_not_disturb_all(now).await.unwrap(),
+        [(alice.id(), until)]
+    );
+    // Setting it again replaces the end.
+    fx.store
+        .set_do_not_disturb(alice.id(), Some(until + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.do_not_disturb(alice.id(), now).await.unwrap(),
+        Some(until + 1)
+    );
+    fx.store.set_do_not_disturb(alice.id(), None).await.unwrap();
+    assert_eq!(
+        fx.store.do_not_disturb(alice.id(), now).await.unwrap(),
+        None
+    );
+    assert!(fx.store.do_not_disturb_all(now).await.unwrap().is_empty());
+}
+
+async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let release_at = START + 86_400_000;
+    let held = |sender: &Person, id: &str, text: &str| NewHeldMessage {
+        chat_id,
+        sender_id: sender.id(),
+        client_msg_id: id.into(),
+        text: text.into(),
+        reply_to: None,
+        request_ack: true,
+        reason: HoldReason::QuietHours,
+        release_at,
+    };
+    let created_at = fx.now();
+    let first = fx
+        .store
+        .hold_message(held(&alice, "m1", "Завтра экскурсия"), created_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.chat_id,
+            first.sender_id,
+            first.text.as_str(),
+            first.request_ack,
+            first.reason,
+            first.release_at,
+            first.created_at
+        ),
+        (
+            chat_id,
+            alice.id(),
+            "Завтра экскурсия",
+            true,
+            HoldReason::QuietHours,
+            release_at,
+            created_at
+        )
+    );
+    let repeated = fx
+        .store
+        .hold_message(held(&alice, "m1", "другой текст"), fx.now())
+        .await
+        .unwrap();
+    assert_eq!(repeated, first, "a repeated client_msg_id is held once");
+    let second = fx
+        .store
+        .hold_message(held(&bob, "m1", "Хорошо"), fx.now())
+        .await
+        .unwrap();
+    let outsider = fx
+        .store
+        .hold_message(held(&carol, "m2", "привет"), fx.now())
+        .await;
+    assert_refused(
+        outsider,
+        &[ErrorCode::NotMember],
+        "holding in a chat one is not in",
+    );
+
+    assert_eq!(
+        fx.store.held_messages(alice.id(), chat_id).await.unwrap(),
+        [first.clone()]
+    );
+    assert!(
+        fx.store
+            .due_held(release_at - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        fx.store.due_held(release_at, 10).await.unwrap(),
+        [first.clone(), second.clone()]
+    );
+    assert_eq!(
+        fx.store.due_held(release_at, 1).await.unwrap(),
+        [first.clone()]
+    );
+
+    let not_theirs = fx.store.cancel_held(bob.id(), chat_id, first.id).await;
+    assert_refused(
+        not_theirs,
+        &[ErrorCode::NotFound],
+        "cancelling another's held message",
+    );
+    fx.store
+        .cancel_held(alice.id(), chat_id, first.id)
+        .await
+        .unwrap();
+    let twice = fx.store.cancel_held(alice.id(), chat_id, first.id).await;
+    assert_refused(twice, &[ErrorCode::NotFound], "cancelling twice");
+    fx.store.forget_held(second.id).await.unwrap();
+    assert!(fx.store.due_held(release_at, 10).await.unwrap().is_empty());
+}
+
 // ------------------------------------------------------------------------------------------------
 // The fixture
 
@@ -3125,6 +3386,7 @@ fn kind_name(event: &Event) -> &'static str {
         Event::MemberAdded { .. } => "member.added",
         Event::MemberUpdated { .. } => "member.updated",
         Event::MemberRemoved { .. } => "member.removed",
+        Event::Reminder { .. } => "reminder",
         Event::SessionRevoked { .. } => "session.revoked",
     }
 }

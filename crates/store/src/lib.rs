@@ -19,16 +19,16 @@ pub mod event_log;
 pub mod orgs;
 
 pub use orgs::{
-    ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
-    UserPlace,
+    ChatPurpose, Claimed, NewClaimCode, NewHeldMessage, NewOrg, Org, OrgChat, OrgId, OrgRole,
+    StoredRoster, UserPlace,
 };
 
 use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    Chat, ChatId, ChatInfo, ChatKind, Event, Invite, InvitePreview, Member, Message, Millis, Role,
-    Seq, User, UserId,
+    Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview, Member, Message,
+    Millis, OrgPolicy, Role, Seq, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -485,4 +485,47 @@ pub trait Store: Send + Sync + 'static {
     async fn acks(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Vec<(UserId, Millis)>>;
     /// The current (not archived) roster places these accounts have claimed, in every org.
     async fn places_of_users(&self, user_ids: Vec<UserId>) -> StoreResult<Vec<UserPlace>>;
+    /// The org that keeps this chat, and what for; `None` for everyone else's chats.
+    async fn org_of_chat(&self, chat_id: ChatId) -> StoreResult<Option<(OrgId, OrgChat)>>;
+    async fn set_org_policy(&self, org_id: OrgId, policy: OrgPolicy) -> StoreResult<()>;
+    /// Every org whose policy differs from the defaults.
+    async fn orgs_with_policies(&self) -> StoreResult<Vec<Org>>;
+    /// Records when the readers of message `seq` who had not read it were reminded, and puts a
+    /// `reminder` event on each of `user_ids`' streams. `RateLimited` (nothing sent) when the
+    /// message's last reminder was after `not_since`.
+    async fn remind(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        user_ids: Vec<UserId>,
+        not_since: Millis,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
+    /// When the readers of message `seq` were last reminded of it.
+    async fn reminded_at(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Millis>>;
+
+    // --- quiet hours and do-not-disturb ---
+
+    /// Sets (or with `None` ends) the user's do-not-disturb.
+    async fn set_do_not_disturb(&self, user_id: UserId, until: Option<Millis>) -> StoreResult<()>;
+    /// The user's do-not-disturb, if it lasts beyond `now`.
+    async fn do_not_disturb(&self, user_id: UserId, now: Millis) -> StoreResult<Option<Millis>>;
+    /// Every do-not-disturb that lasts beyond `now`, by user.
+    async fn do_not_disturb_all(&self, now: Millis) -> StoreResult<Vec<(UserId, Millis)>>;
+    /// Holds a message back; holding the same `client_msg_id` of the same sender in the same
+    /// chat again returns the message first held.
+    async fn hold_message(&self, held: NewHeldMessage, now: Millis) -> StoreResult<HeldMessage>;
+    /// The sender's held messages in the chat, oldest first.
+    async fn held_messages(
+        &self,
+        sender_id: UserId,
+        chat_id: ChatId,
+    ) -> StoreResult<Vec<HeldMessage>>;
+    /// Drops one of the sender's held messages; `NotFound` when there is no such one (it may
+    /// have been delivered already).
+    async fn cancel_held(&self, sender_id: UserId, chat_id: ChatId, id: i64) -> StoreResult<()>;
+    /// Held messages due at `now`, oldest first, at most `limit`. They stay until
+    /// [`Store::forget_held`], so a node that dies while releasing them leaves them to the next.
+    async fn due_held(&self, now: Millis, limit: u32) -> StoreResult<Vec<HeldMessage>>;
+    async fn forget_held(&self, id: i64) -> StoreResult<()>;
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use kolokol_domain::roster::{Place, Roster, RosterPerson, RosterRole};
-use kolokol_proto::{ChatId, Millis, UserId};
+use kolokol_proto::{ChatId, HoldReason, Millis, OrgPolicy, Seq, UserId};
 
 use crate::NewUser;
 
@@ -29,6 +29,7 @@ pub struct Org {
     pub time_zone: String,
     pub service_user_id: UserId,
     pub created_at: Millis,
+    pub policy: OrgPolicy,
 }
 
 /// A role a user holds across a whole org, given by its admins rather than by the roster.
@@ -135,6 +136,19 @@ pub struct UserPlace {
     pub detail: String,
     /// The key of the person the account claimed.
     pub person_key: String,
+}
+
+/// A message to hold back until `release_at`.
+#[derive(Debug, Clone)]
+pub struct NewHeldMessage {
+    pub chat_id: ChatId,
+    pub sender_id: UserId,
+    pub client_msg_id: String,
+    pub text: String,
+    pub reply_to: Option<Seq>,
+    pub request_ack: bool,
+    pub reason: HoldReason,
+    pub release_at: Millis,
 }
 
 /// A claim code to store: only its hash.

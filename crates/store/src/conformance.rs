@@ -2668,7 +2668,7 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
 
     assert_eq!(
         fx.store.held_messages(alice.id(), chat_id).await.unwrap(),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert!(
         fx.store
@@ -2683,7 +2683,7 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
     );
     assert_eq!(
         fx.store.due_held(release_at, 1).await.unwrap(),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
 
     let not_theirs = fx.store.cancel_held(bob.id(), chat_id, first.id).await;

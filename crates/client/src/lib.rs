@@ -44,6 +44,7 @@
 //!         text: "Hello!".into(),
 //!         reply_to: None,
 //!         request_ack: false,
+//!         urgent: false,
 //!     })
 //!     .await?;
 //! while let Some(frame) = events.next().await {
@@ -68,4 +69,4 @@ mod rest;
 pub use error::ClientError;
 pub use events::{EventStream, FrameText, Reconnect, ResumingStream};
 pub use kolokol_proto as proto;
-pub use rest::{Client, Page};
+pub use rest::{Client, Page, Posted};

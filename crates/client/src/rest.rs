@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use kolokol_proto::{
     AckRequest, AckRequestList, AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat,
     ChatId, ChatList, ClaimCodeList, ClaimRequest, ClaimResult, CreateChatRequest,
-    CreateInviteRequest, CreateOrgRequest, EditMessageRequest, Invite, InviteList, InvitePreview,
-    IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList, Message,
-    MessageList, MessageReach, OrgId, OrgInfo, OrgList, ReactionRequest, ReactionResult, ReadBy,
-    RegisterRequest, RevokedCount, Role, RosterReport, RosterView, SendMessageRequest, Seq,
-    Session, SessionList, SetRoleRequest, TransferOwnershipRequest, UpdateChatRequest,
-    UpdateProfileRequest, User, UserId, WsTicket,
+    CreateInviteRequest, CreateOrgRequest, DoNotDisturb, EditMessageRequest, HeldMessage,
+    HeldMessageList, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
+    MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis, OrgId,
+    OrgInfo, OrgList, OrgPolicy, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
+    ReminderSent, RevokedCount, Role, RosterReport, RosterView, SendMessageRequest, Seq, Session,
+    SessionList, SetRoleRequest, TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest,
+    User, UserId, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -35,6 +36,17 @@ pub struct Client {
     base: String,
     token: Option<String>,
     local_address: Option<IpAddr>,
+}
+
+/// What became of a posted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posted {
+    /// Stored and sent now (201).
+    Sent(Message),
+    /// A repeated `client_msg_id`: the message first stored (200).
+    Repeated(Message),
+    /// Held by quiet hours or do-not-disturb until `release_at` (202).
+    Held(HeldMessage),
 }
 
 /// Which messages [`Client::messages`] returns; the default is the newest page.
@@ -328,14 +340,48 @@ impl Client {
 
     // Messages.
 
-    /// `POST /chats/{chat_id}/messages`. Returns the message and whether it was created (201)
-    /// rather than found by a repeated `client_msg_id` (200).
+    /// `POST /chats/{chat_id}/messages`, expecting the message to go out now. Returns the
+    /// message and whether it was created (201) rather than found by a repeated
+    /// `client_msg_id` (200); a message held by quiet hours is an error here (see
+    /// [`post_message`](Self::post_message)).
     pub async fn send_message(
         &self,
         chat_id: ChatId,
         req: &SendMessageRequest,
     ) -> Result<(Message, bool), ClientError> {
         self.created(self.post(&format!("/chats/{chat_id}/messages")).json(req))
+            .await
+    }
+
+    /// `POST /chats/{chat_id}/messages`, where the message may be held by quiet hours or
+    /// do-not-disturb (202).
+    pub async fn post_message(
+        &self,
+        chat_id: ChatId,
+        req: &SendMessageRequest,
+    ) -> Result<Posted, ClientError> {
+        let request = self.post(&format!("/chats/{chat_id}/messages")).json(req);
+        match self.send_any(request).await? {
+            (201, body) => Ok(Posted::Sent(decode(&body)?)),
+            (200, body) => Ok(Posted::Repeated(decode(&body)?)),
+            (202, body) => Ok(Posted::Held(decode(&body)?)),
+            (status, _) => Err(ClientError::Decode(format!(
+                "HTTP {status} where 200, 201 or 202 was expected"
+            ))),
+        }
+    }
+
+    /// `GET /chats/{chat_id}/held`: the caller's messages waiting to go out.
+    pub async fn held_messages(&self, chat_id: ChatId) -> Result<Vec<HeldMessage>, ClientError> {
+        let list: HeldMessageList = self
+            .json(self.get(&format!("/chats/{chat_id}/held")), 200)
+            .await?;
+        Ok(list.messages)
+    }
+
+    /// `DELETE /chats/{chat_id}/held/{held_id}`.
+    pub async fn cancel_held(&self, chat_id: ChatId, held_id: i64) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/chats/{chat_id}/held/{held_id}")))
             .await
     }
 
@@ -476,6 +522,40 @@ impl Client {
     ) -> Result<MessageReach, ClientError> {
         let path = format!("/chats/{chat_id}/messages/{seq}/reach");
         self.json(self.get(&path), 200).await
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/remind`: reminds those who have not read it;
+    /// returns how many.
+    pub async fn remind(&self, chat_id: ChatId, seq: Seq) -> Result<u32, ClientError> {
+        let path = format!("/chats/{chat_id}/messages/{seq}/remind");
+        let sent: ReminderSent = self.json(self.post(&path), 200).await?;
+        Ok(sent.reminded)
+    }
+
+    /// `PUT /orgs/{org_id}/policy`.
+    pub async fn set_org_policy(
+        &self,
+        org_id: OrgId,
+        policy: &OrgPolicy,
+    ) -> Result<OrgInfo, ClientError> {
+        let req = self
+            .request(Method::PUT, &format!("/orgs/{org_id}/policy"))
+            .json(policy);
+        self.json(req, 200).await
+    }
+
+    /// `GET /me/dnd`: when the caller's do-not-disturb ends, if it is on.
+    pub async fn do_not_disturb(&self) -> Result<Option<Millis>, ClientError> {
+        let dnd: DoNotDisturb = self.json(self.get("/me/dnd"), 200).await?;
+        Ok(dnd.until)
+    }
+
+    /// `PUT /me/dnd`: do-not-disturb until `until`, or off with `None`.
+    pub async fn set_do_not_disturb(&self, until: Option<Millis>) -> Result<(), ClientError> {
+        let req = self
+            .request(Method::PUT, "/me/dnd")
+            .json(&DoNotDisturb { until });
+        self.send(req, 200).await.map(drop)
     }
 
     /// `POST /claim`: links this account to the roster person of `code`.

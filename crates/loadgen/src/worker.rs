@@ -285,6 +285,7 @@ impl Send {
                     text: self.text,
                     reply_to: None,
                     request_ack: false,
+                    urgent: false,
                 };
                 let client = client.with_token(self.token);
                 client

@@ -69,6 +69,29 @@ pub enum Event {
     SessionRevoked { session_id: i64 },
 }
 
+impl Event {
+    /// The event's `type`, as on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Ready {} => "ready",
+            Event::Resync {} => "resync",
+            Event::MessageNew { .. } => "message.new",
+            Event::MessageEdited { .. } => "message.edited",
+            Event::MessageDeleted { .. } => "message.deleted",
+            Event::Reaction { .. } => "reaction",
+            Event::Read { .. } => "read",
+            Event::Typing { .. } => "typing",
+            Event::ChatCreated { .. } => "chat.created",
+            Event::ChatUpdated { .. } => "chat.updated",
+            Event::MemberAdded { .. } => "member.added",
+            Event::MemberUpdated { .. } => "member.updated",
+            Event::MemberRemoved { .. } => "member.removed",
+            Event::Reminder { .. } => "reminder",
+            Event::SessionRevoked { .. } => "session.revoked",
+        }
+    }
+}
+
 /// An event as it arrives on the socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServerFrame {

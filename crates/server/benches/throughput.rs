@@ -97,6 +97,7 @@ async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: 
             text: "Завтра собрание в 18:00, кабинет 12".into(),
             reply_to: None,
             request_ack: false,
+            urgent: false,
         };
         Call {
             method: "POST",
@@ -511,6 +512,7 @@ async fn fanout(users: &[(Client, i64)]) {
             text: "Родительское собрание".into(),
             reply_to: None,
             request_ack: false,
+            urgent: false,
         };
         owner.send_message(chat, &request).await.unwrap();
         while received.load(Ordering::Relaxed) < target {

@@ -122,7 +122,7 @@ impl FromRequestParts<AppState> for Caller {
 /// The session of a token hash: from this node's cache, or from the store (which also records
 /// the day of use, so the cache asks it again on a new day).
 pub async fn authenticate(state: &AppState, token_hash: [u8; 32]) -> Result<Actor, ApiError> {
-    let now = crate::now_millis();
+    let now = state.now();
     let today = now.div_euclid(86_400_000);
     if let Some(actor) = state.sessions.get(&token_hash, today) {
         return Ok(actor);

@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::clock::Clock;
+
 /// Every setting of the server. Each one may also be set in the TOML file under the same name
 /// (with underscores), e.g. `listen = "0.0.0.0:8080"`.
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -120,6 +122,8 @@ pub struct Settings {
     pub claims_per_ip_per_hour: u32,
     /// Lower-cased usernames.
     pub admins: Vec<String>,
+    /// Real time, except in tests.
+    pub clock: Clock,
 }
 
 /// Where data lives.
@@ -159,6 +163,7 @@ impl Default for Settings {
             claims_per_user_per_hour: 10,
             claims_per_ip_per_hour: 30,
             admins: Vec::new(),
+            clock: Clock::system(),
         }
     }
 }
@@ -253,6 +258,7 @@ impl ServeArgs {
                 .map(|name| name.trim().to_ascii_lowercase())
                 .filter(|name| !name.is_empty())
                 .collect(),
+            clock: Clock::system(),
         })
     }
 }

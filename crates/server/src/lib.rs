@@ -6,11 +6,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod openapi;
 pub mod orgs;
+pub mod quiet;
 pub mod routes;
 pub mod safeguarding;
 pub mod state;
@@ -39,6 +41,7 @@ use crate::auth::SessionCache;
 use crate::config::{BusChoice, Database, Settings};
 use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
+use crate::quiet::QuietIndex;
 use crate::routes::{accounts, chats, messages, orgs as org_routes};
 use crate::state::{AppState, Limits};
 
@@ -60,6 +63,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(accounts::logout))
         .route("/auth/password", post(accounts::change_password))
         .route("/me", get(accounts::me).patch(accounts::update_profile))
+        .route(
+            "/me/dnd",
+            get(accounts::do_not_disturb).put(accounts::set_do_not_disturb),
+        )
         .route("/users/{user_id}", get(accounts::user))
         .route(
             "/users/by-username/{username}",
@@ -134,6 +141,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/chats/{chat_id}/messages/{seq}/reach",
             get(org_routes::message_reach),
+        )
+        .route(
+            "/orgs/{org_id}/policy",
+            axum::routing::put(org_routes::set_policy),
+        )
+        .route(
+            "/chats/{chat_id}/messages/{seq}/remind",
+            post(org_routes::remind),
+        )
+        .route("/chats/{chat_id}/held", get(messages::held_messages))
+        .route(
+            "/chats/{chat_id}/held/{held_id}",
+            axum::routing::delete(messages::cancel_held),
         )
         .route("/chats/{chat_id}/acks", get(messages::ack_requests))
         .route(
@@ -241,6 +261,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let quiet = Arc::new(QuietIndex::default());
+    quiet
+        .refresh(store.as_ref(), settings.clock.now())
+        .await
+        .context("reading quiet hours")?;
     let state = AppState {
         store,
         bus,
@@ -249,8 +274,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         limits,
         typing: Arc::default(),
         provisioning: Arc::default(),
+        quiet,
         settings: Arc::new(settings),
     };
+    tokio::spawn(quiet::refresh_index(state.clone()));
+    tokio::spawn(quiet::release_held(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Every frame and reply is meant to leave now: without TCP_NODELAY a frame that follows
     // another closely waits for the client's (possibly delayed) acknowledgement.

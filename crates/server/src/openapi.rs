@@ -14,7 +14,8 @@ use crate::routes::{accounts, chats, messages, orgs};
         objects; see docs/API.md."),
     paths(
         accounts::register, accounts::login, accounts::logout, accounts::change_password,
-        accounts::me, accounts::update_profile, accounts::user, accounts::user_by_username,
+        accounts::me, accounts::update_profile, accounts::do_not_disturb,
+        accounts::set_do_not_disturb, accounts::user, accounts::user_by_username,
         accounts::sessions, accounts::revoke_session, accounts::revoke_other_sessions,
         accounts::ws_ticket, connection::ws,
         chats::create_chat, chats::chats, chats::chat, chats::rename_chat, chats::members,
@@ -24,8 +25,9 @@ use crate::routes::{accounts, chats, messages, orgs};
         messages::send_message, messages::messages, messages::edit_message,
         messages::delete_message, messages::toggle_reaction, messages::read_by,
         messages::mark_read, messages::typing, messages::ack_requests, messages::acknowledge,
+        messages::held_messages, messages::cancel_held,
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
-        orgs::claim, orgs::message_reach,
+        orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),
@@ -35,7 +37,7 @@ use crate::routes::{accounts, chats, messages, orgs};
         (name = "invites", description = "Invite links"),
         (name = "messages", description = "Messages, reactions, read markers, typing"),
         (name = "realtime", description = "The WebSocket event stream"),
-        (name = "orgs", description = "Organisations: rosters, provisioned chats, claim codes"),
+        (name = "orgs", description = "Organisations: rosters, provisioned chats, claim codes, policies, reach and reminders"),
     )
 )]
 pub struct ApiDoc;

@@ -15,7 +15,6 @@ use kolokol_store::{Actor, ChatPurpose, NewChat, Org, OrgChat, StoredRoster};
 use rand::Rng;
 
 use crate::error::ApiResult;
-use crate::now_millis;
 use crate::state::AppState;
 
 /// Most accounts one store call adds (the store's batch limit for a request).
@@ -172,7 +171,7 @@ async fn create_chat(
         title: Some(chat_title(org, roster, unit, purpose)),
         member_ids: Vec::new(),
     };
-    let outcome = state.store.create_chat(service, chat, now_millis()).await?;
+    let outcome = state.store.create_chat(service, chat, state.now()).await?;
     state.publish(outcome.events).await;
     let (chat_id, _) = outcome.value;
     let record = OrgChat {
@@ -208,7 +207,7 @@ async fn seat_members(
     for batch in missing.chunks(ADD_BATCH) {
         let outcome = state
             .store
-            .add_members(service, chat_id, batch.to_vec(), now_millis())
+            .add_members(service, chat_id, batch.to_vec(), state.now())
             .await?;
         state.publish(outcome.events).await;
         done.members_added += batch.len() as u32;
@@ -217,7 +216,7 @@ async fn seat_members(
         if current.get(&user_id).copied().unwrap_or(Role::Member) != role {
             let outcome = state
                 .store
-                .set_role(service, chat_id, user_id, role, now_millis())
+                .set_role(service, chat_id, user_id, role, state.now())
                 .await?;
             state.publish(outcome.events).await;
         }
@@ -228,7 +227,7 @@ async fn seat_members(
     {
         let outcome = state
             .store
-            .remove_member(service, chat_id, user_id, now_millis())
+            .remove_member(service, chat_id, user_id, state.now())
             .await?;
         state.publish(outcome.events).await;
         done.members_removed += 1;

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kolokol_bus::{Bus, Charge, Envelope};
-use kolokol_proto::{ChatId, Event, UserId};
+use kolokol_proto::{ChatId, Event, Millis, UserId};
 use kolokol_store::{Published, Store};
 
 use crate::auth::{RateLimiter, SessionCache, limit_key};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::gateway::Hub;
+use crate::quiet::QuietIndex;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,6 +25,7 @@ pub struct AppState {
     pub typing: Arc<TypingThrottle>,
     /// Held while an org's chats are brought in step with its roster (see `orgs::provision`).
     pub provisioning: Arc<tokio::sync::Mutex<()>>,
+    pub quiet: Arc<QuietIndex>,
 }
 
 /// At most one `typing` event per user and chat every [`TypingThrottle::INTERVAL`].
@@ -103,6 +105,11 @@ pub fn envelope(published: &Published) -> Arc<Envelope> {
 }
 
 impl AppState {
+    /// Now, by the server's clock (see [`crate::clock::Clock`]).
+    pub fn now(&self) -> Millis {
+        self.settings.clock.now()
+    }
+
     /// Spends one unit of `limit` for `what`, here and on every other node, or refuses with
     /// `rate_limited`.
     pub async fn limit(&self, limit: Limit, what: &str) -> Result<(), ApiError> {

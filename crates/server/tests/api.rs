@@ -10,5 +10,6 @@ mod api {
     pub mod crash;
     pub mod messages;
     pub mod orgs;
+    pub mod quiet;
     pub mod realtime;
 }

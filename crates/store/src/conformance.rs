@@ -3206,7 +3206,7 @@ fn only<'a>(events: &'a [Published], what: &str, pick: impl Fn(&Event) -> bool) 
 /// The one event among `events` equal to `expected`.
 #[track_caller]
 fn exactly_one<'a>(events: &'a [Published], expected: &Event) -> &'a Published {
-    only(events, kind_name(expected), |event| event == expected)
+    only(events, expected.kind(), |event| event == expected)
 }
 
 #[track_caller]
@@ -3366,29 +3366,9 @@ fn by_stream(events: &[Published]) -> Streams {
                 "{stream:?} repeats or goes back: {previous} then {pos}"
             );
         }
-        entries.push((pos, kind_name(&published.event)));
+        entries.push((pos, published.event.kind()));
     }
     streams
-}
-
-fn kind_name(event: &Event) -> &'static str {
-    match event {
-        Event::Ready {} => "ready",
-        Event::Resync {} => "resync",
-        Event::MessageNew { .. } => "message.new",
-        Event::MessageEdited { .. } => "message.edited",
-        Event::MessageDeleted { .. } => "message.deleted",
-        Event::Reaction { .. } => "reaction",
-        Event::Read { .. } => "read",
-        Event::Typing { .. } => "typing",
-        Event::ChatCreated { .. } => "chat.created",
-        Event::ChatUpdated { .. } => "chat.updated",
-        Event::MemberAdded { .. } => "member.added",
-        Event::MemberUpdated { .. } => "member.updated",
-        Event::MemberRemoved { .. } => "member.removed",
-        Event::Reminder { .. } => "reminder",
-        Event::SessionRevoked { .. } => "session.revoked",
-    }
 }
 
 /// What `user_id` must get when resuming from `cursor`, given every event `log` holds: their own

@@ -26,7 +26,6 @@ use tokio::sync::mpsc;
 use crate::auth::{authenticate, bearer, hash_secret};
 use crate::error::{ApiError, ApiResult, Query};
 use crate::gateway::hub::Outgoing;
-use crate::now_millis;
 use crate::state::{AppState, envelope};
 
 /// A client that does not take a frame within this time is disconnected.
@@ -67,7 +66,7 @@ pub async fn ws(
         (Some(token), _) => authenticate(&state, hash_secret(token)).await?,
         (None, Some(ticket)) => state
             .store
-            .redeem_ws_ticket(hash_secret(ticket), now_millis())
+            .redeem_ws_ticket(hash_secret(ticket), state.now())
             .await?
             .ok_or_else(ApiError::unauthorized)?,
         (None, None) => return Err(ApiError::unauthorized()),

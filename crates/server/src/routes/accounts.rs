@@ -6,14 +6,14 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use kolokol_domain::{time, validate};
 use kolokol_proto::{
-    AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, LoginRequest, RegisterRequest,
-    RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId, WsTicket,
+    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest,
+    RegisterRequest, RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId,
+    WsTicket,
 };
 use kolokol_store::{Actor, NewSession, NewUser, Revoke};
 
 use crate::auth::{Caller, hash_password, hash_secret, new_secret, verify_password};
 use crate::error::{ApiError, ApiResult, Json, Path};
-use crate::now_millis;
 use crate::safeguarding::may_find;
 use crate::state::{AppState, Limit};
 
@@ -51,7 +51,7 @@ pub async fn register(
         display_name,
         password_hash: hash_password(request.password).await?,
     };
-    let (user, _) = state.store.register(user, session, now_millis()).await?;
+    let (user, _) = state.store.register(user, session, state.now()).await?;
     Ok((StatusCode::CREATED, Json(AuthResponse { user, token })))
 }
 
@@ -85,7 +85,7 @@ pub async fn login(
     let (token, session) = new_session(request.device_name.as_deref())?;
     state
         .store
-        .create_session(user.id, session, now_millis())
+        .create_session(user.id, session, state.now())
         .await?;
     Ok(Json(AuthResponse { user, token }))
 }
@@ -145,6 +145,51 @@ pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResu
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     Ok(Json(user))
+}
+
+/// Your do-not-disturb.
+#[utoipa::path(get, path = "/api/v1/me/dnd", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = DoNotDisturb), (status = 401, body = ErrorBody)))]
+pub async fn do_not_disturb(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<DoNotDisturb>> {
+    let until = state
+        .store
+        .do_not_disturb(actor.user_id, state.now())
+        .await?;
+    Ok(Json(DoNotDisturb { until }))
+}
+
+/// Longest do-not-disturb: a holiday, not forever.
+const MAX_DO_NOT_DISTURB_DAYS: i64 = 31;
+
+/// Turn do-not-disturb on until a time (direct messages to you wait until then), or off with
+/// `null`.
+#[utoipa::path(put, path = "/api/v1/me/dnd", tag = "accounts", security(("bearer" = [])), request_body = DoNotDisturb,
+    responses((status = 200, body = DoNotDisturb), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn set_do_not_disturb(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(request): Json<DoNotDisturb>,
+) -> ApiResult<Json<DoNotDisturb>> {
+    let now = state.now();
+    if let Some(until) = request.until
+        && (until <= now || until > now + MAX_DO_NOT_DISTURB_DAYS * 86_400_000)
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("do-not-disturb ends in the future, within {MAX_DO_NOT_DISTURB_DAYS} days"),
+        ));
+    }
+    state
+        .store
+        .set_do_not_disturb(actor.user_id, request.until)
+        .await?;
+    state
+        .quiet
+        .update_do_not_disturb(actor.user_id, request.until);
+    Ok(Json(request))
 }
 
 /// Change display name and/or about.
@@ -271,7 +316,7 @@ pub async fn ws_ticket(
     Caller(actor): Caller,
 ) -> ApiResult<Json<WsTicket>> {
     let ticket = new_secret("kt_");
-    let expires_at = now_millis() + TICKET_TTL_SECS as i64 * 1000;
+    let expires_at = state.now() + TICKET_TTL_SECS as i64 * 1000;
     state
         .store
         .create_ws_ticket(actor, hash_secret(&ticket), expires_at)

@@ -12,7 +12,6 @@ use kolokol_store::{NewChat, NewInvite};
 
 use crate::auth::{Caller, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path};
-use crate::now_millis;
 use crate::safeguarding::check_reach;
 use crate::state::AppState;
 
@@ -51,7 +50,7 @@ pub async fn create_chat(
         title,
         member_ids,
     };
-    let outcome = state.store.create_chat(actor, chat, now_millis()).await?;
+    let outcome = state.store.create_chat(actor, chat, state.now()).await?;
     let (chat_id, created) = outcome.value;
     state.publish(outcome.events).await;
     let status = if created {
@@ -96,7 +95,7 @@ pub async fn rename_chat(
     let title = validate::chat_title(&request.title)?;
     let outcome = state
         .store
-        .rename_chat(actor, chat_id, title, now_millis())
+        .rename_chat(actor, chat_id, title, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, chat_id).await?))
@@ -127,7 +126,7 @@ pub async fn add_members(
     check_reach(&state, actor.user_id, &user_ids).await?;
     let outcome = state
         .store
-        .add_members(actor, chat_id, user_ids, now_millis())
+        .add_members(actor, chat_id, user_ids, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -144,7 +143,7 @@ pub async fn remove_member(
 ) -> ApiResult<StatusCode> {
     let outcome = state
         .store
-        .remove_member(actor, chat_id, user_id, now_millis())
+        .remove_member(actor, chat_id, user_id, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -160,7 +159,7 @@ pub async fn leave(
 ) -> ApiResult<StatusCode> {
     let outcome = state
         .store
-        .remove_member(actor, chat_id, actor.user_id, now_millis())
+        .remove_member(actor, chat_id, actor.user_id, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -177,7 +176,7 @@ pub async fn set_role(
 ) -> ApiResult<StatusCode> {
     let outcome = state
         .store
-        .set_role(actor, chat_id, user_id, request.role, now_millis())
+        .set_role(actor, chat_id, user_id, request.role, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -194,7 +193,7 @@ pub async fn transfer_ownership(
 ) -> ApiResult<StatusCode> {
     let outcome = state
         .store
-        .transfer_ownership(actor, chat_id, request.user_id, now_millis())
+        .transfer_ownership(actor, chat_id, request.user_id, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -220,7 +219,7 @@ pub async fn create_invite(
             "expiry must be 1 s to 366 days and max_uses at least 1",
         ));
     }
-    let now = now_millis();
+    let now = state.now();
     let invite = NewInvite {
         code: new_secret("")[..22].to_owned(),
         expires_at: request.expires_in_secs.map(|secs| now + secs as i64 * 1000),
@@ -263,7 +262,7 @@ pub async fn invite_preview(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> ApiResult<Json<InvitePreview>> {
-    Ok(Json(state.store.invite_preview(&code, now_millis()).await?))
+    Ok(Json(state.store.invite_preview(&code, state.now()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/invites/{code}/join", tag = "invites", security(("bearer" = [])),
@@ -276,7 +275,7 @@ pub async fn join_by_invite(
 ) -> ApiResult<Json<Chat>> {
     let outcome = state
         .store
-        .join_by_invite(actor, &code, now_millis())
+        .join_by_invite(actor, &code, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, outcome.value).await?))

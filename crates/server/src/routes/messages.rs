@@ -4,34 +4,37 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use kolokol_bus::Envelope;
 use kolokol_domain::{Route, validate};
 use kolokol_proto::{
     AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
-    MarkReadRequest, Message, MessageList, ReactionRequest, ReactionResult, ReadBy, Role,
-    SendMessageRequest, Seq, UserId,
+    HeldMessage, HeldMessageList, MarkReadRequest, Message, MessageList, ReactionRequest,
+    ReactionResult, ReadBy, Role, SendMessageRequest, Seq, UserId,
 };
-use kolokol_store::{NewMessage, Page};
+use kolokol_store::{Actor, NewHeldMessage, NewMessage, Page};
 use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
-use crate::now_millis;
+use crate::quiet::hold_for;
 use crate::state::AppState;
 
 /// Send a message. Acknowledged only once durably stored; a repeated `client_msg_id` returns
-/// the original with 200 instead of storing a duplicate.
+/// the original with 200 instead of storing a duplicate. In the org's quiet hours, or to someone
+/// in do-not-disturb, the message is held instead (202): it goes out when they end.
 #[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages", tag = "messages", security(("bearer" = [])), request_body = SendMessageRequest,
     params(("chat_id" = i64, Path)),
     responses((status = 201, body = Message), (status = 200, description = "The original of a repeated client_msg_id", body = Message),
+              (status = 202, description = "Held by quiet hours or do-not-disturb until `release_at`", body = HeldMessage),
               (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn send_message(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(chat_id): Path<ChatId>,
     Json(request): Json<SendMessageRequest>,
-) -> ApiResult<(StatusCode, Json<Message>)> {
+) -> ApiResult<Response> {
     validate::client_msg_id(&request.client_msg_id)?;
     validate::message_text(&request.text)?;
     if request.request_ack && state.store.chat(actor, chat_id).await?.role == Role::Member {
@@ -40,28 +43,84 @@ pub async fn send_message(
             "only the chat's owner and admins ask for acknowledgements",
         ));
     }
+    if let Some(hold) = hold_for(&state, actor, chat_id, request.urgent).await? {
+        let held = NewHeldMessage {
+            chat_id,
+            sender_id: actor.user_id,
+            client_msg_id: request.client_msg_id,
+            text: request.text,
+            reply_to: request.reply_to,
+            request_ack: request.request_ack,
+            reason: hold.reason,
+            release_at: hold.release_at,
+        };
+        let held = state.store.hold_message(held, state.now()).await?;
+        return Ok((StatusCode::ACCEPTED, Json(held)).into_response());
+    }
     let message = NewMessage {
         client_msg_id: request.client_msg_id,
         text: request.text,
         reply_to: request.reply_to,
     };
-    let outcome = state
-        .store
-        .send_message(actor, chat_id, message, now_millis())
-        .await?;
-    // Before the message goes out, so no reader sees it without its request.
-    if request.request_ack {
-        let seq = outcome.value.0.seq;
-        state.store.request_ack(chat_id, seq, now_millis()).await?;
-    }
-    state.publish(outcome.events).await;
-    let (message, created) = outcome.value;
+    let (message, created) = deliver(&state, actor, chat_id, message, request.request_ack).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(message)))
+    Ok((status, Json(message)).into_response())
+}
+
+/// Stores a message (with its acknowledgement request) and publishes it: a send, or the
+/// release of a held one.
+pub async fn deliver(
+    state: &AppState,
+    actor: Actor,
+    chat_id: ChatId,
+    message: NewMessage,
+    request_ack: bool,
+) -> ApiResult<(Message, bool)> {
+    let outcome = state
+        .store
+        .send_message(actor, chat_id, message, state.now())
+        .await?;
+    // Before the message goes out, so no reader sees it without its request.
+    if request_ack {
+        let seq = outcome.value.0.seq;
+        state.store.request_ack(chat_id, seq, state.now()).await?;
+    }
+    state.publish(outcome.events).await;
+    Ok(outcome.value)
+}
+
+/// Your messages in this chat that wait for quiet hours or do-not-disturb to end.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/held", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = HeldMessageList), (status = 403, body = ErrorBody)))]
+pub async fn held_messages(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<HeldMessageList>> {
+    state.store.check_member(actor, chat_id).await?;
+    Ok(Json(HeldMessageList {
+        messages: state.store.held_messages(actor.user_id, chat_id).await?,
+    }))
+}
+
+/// Cancel one of your held messages before it goes out.
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/held/{held_id}", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("held_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn cancel_held(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, held_id)): Path<(ChatId, i64)>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .cancel_held(actor.user_id, chat_id, held_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -107,7 +166,7 @@ pub async fn edit_message(
     validate::message_text(&request.text)?;
     let outcome = state
         .store
-        .edit_message(actor, chat_id, seq, request.text, now_millis())
+        .edit_message(actor, chat_id, seq, request.text, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(outcome.value))
@@ -124,7 +183,7 @@ pub async fn delete_message(
 ) -> ApiResult<StatusCode> {
     let outcome = state
         .store
-        .delete_message(actor, chat_id, seq, now_millis())
+        .delete_message(actor, chat_id, seq, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -143,7 +202,7 @@ pub async fn toggle_reaction(
     validate::emoji(&request.emoji)?;
     let outcome = state
         .store
-        .toggle_reaction(actor, chat_id, seq, request.emoji, now_millis())
+        .toggle_reaction(actor, chat_id, seq, request.emoji, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(ReactionResult {
@@ -176,7 +235,7 @@ pub async fn mark_read(
 ) -> ApiResult<StatusCode> {
     let outcome = state
         .store
-        .mark_read(actor, chat_id, request.seq, now_millis())
+        .mark_read(actor, chat_id, request.seq, state.now())
         .await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
@@ -243,7 +302,7 @@ pub async fn acknowledge(
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .acknowledge(actor, chat_id, seq, now_millis())
+        .acknowledge(actor, chat_id, seq, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

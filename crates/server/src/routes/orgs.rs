@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
+use kolokol_domain::quiet::QuietWindow;
 use kolokol_domain::roster::{self, RosterChanges};
 use kolokol_domain::validate;
 use kolokol_proto::{
     ChatId, ClaimCodeEntry, ClaimCodeList, ClaimRequest, ClaimResult, CreateOrgRequest, ErrorBody,
     ErrorCode, FamilyMember, FamilyRead, FamilyView, GuardianRead, IssueClaimCodesRequest,
-    LineError, MessageReach, OrgChatView, OrgId, OrgInfo, OrgList, PlaceView, Role, RosterEntry,
-    RosterReport, RosterView, Seq, UnitView, UserId,
+    LineError, Message, MessageReach, OrgChatView, OrgId, OrgInfo, OrgList, OrgPolicy, PlaceView,
+    ReminderSent, Role, RosterEntry, RosterReport, RosterView, Seq, UnitView, UserId,
 };
 use kolokol_store::orgs::{OrgPerson, OrgUnit, RosterIndex};
 use kolokol_store::{
@@ -22,7 +23,6 @@ use serde::Deserialize;
 
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
-use crate::now_millis;
 use crate::orgs::{Scope, new_claim_code, normalise_claim_code, provision};
 use crate::state::{AppState, Limit};
 
@@ -71,7 +71,7 @@ pub async fn create_org(
     };
     let org = state
         .store
-        .create_org(new, actor.user_id, now_millis())
+        .create_org(new, actor.user_id, state.now())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -85,7 +85,29 @@ fn org_info(org: Org, roles: Vec<OrgRole>) -> OrgInfo {
         name: org.name,
         time_zone: org.time_zone,
         roles: roles.iter().map(|role| role.as_str().to_owned()).collect(),
+        policy: org.policy,
     }
+}
+
+/// Set the org's policy (quiet hours). Only the org's admins may.
+#[utoipa::path(put, path = "/api/v1/orgs/{org_id}/policy", tag = "orgs", security(("bearer" = [])),
+    params(("org_id" = i64, Path)), request_body = OrgPolicy,
+    responses((status = 200, body = OrgInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+    Json(policy): Json<OrgPolicy>,
+) -> ApiResult<Json<OrgInfo>> {
+    let mut org = as_admin(&state, actor, org_id).await?;
+    if let Some(hours) = &policy.quiet_hours {
+        QuietWindow::parse(hours)?;
+    }
+    state.store.set_org_policy(org.id, policy.clone()).await?;
+    org.policy = policy;
+    state.quiet.update_org(&org);
+    let roles = state.store.org_roles(org.id, actor.user_id).await?;
+    Ok(Json(org_info(org, roles)))
 }
 
 /// The organisations the caller belongs to, with the caller's org-wide roles.
@@ -248,26 +270,9 @@ pub async fn message_reach(
     Caller(actor): Caller,
     Path((chat_id, seq)): Path<(ChatId, Seq)>,
 ) -> ApiResult<Json<MessageReach>> {
-    let chat = state.store.chat(actor, chat_id).await?;
-    if chat.role == Role::Member {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only the chat's owner and admins see who has read",
-        ));
-    }
-    let page = Page {
-        after: Some(seq - 1),
-        before: None,
-        limit: 1,
-    };
-    let message = state
-        .store
-        .messages(actor, chat_id, page)
-        .await?
-        .into_iter()
-        .find(|message| message.seq == seq)
-        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
+    let message = message_for_admins(&state, actor, chat_id, seq).await?;
     let ack_requested = state.store.ack_requests(chat_id).await?.contains(&seq);
+    let reminded_at = state.store.reminded_at(chat_id, seq).await?;
     let acked: HashSet<UserId> = state
         .store
         .acks(chat_id, seq)
@@ -335,12 +340,86 @@ pub async fn message_reach(
         members: others.len() as u32,
         read: others.iter().filter(|&&user_id| has_read(user_id)).count() as u32,
         ack_requested,
+        reminded_at,
         acked: others
             .iter()
             .filter(|&user_id| acked.contains(user_id))
             .count() as u32,
         families: families_read,
     }))
+}
+
+/// Message `seq` of the chat, for its owner and admins only (reading reach, reminding).
+async fn message_for_admins(
+    state: &AppState,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+) -> ApiResult<Message> {
+    let chat = state.store.chat(actor, chat_id).await?;
+    if chat.role == Role::Member {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the chat's owner and admins see who has read, and remind",
+        ));
+    }
+    let page = Page {
+        after: Some(seq - 1),
+        before: None,
+        limit: 1,
+    };
+    state
+        .store
+        .messages(actor, chat_id, page)
+        .await?
+        .into_iter()
+        .find(|message| message.seq == seq && !message.deleted)
+        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))
+}
+
+/// How long after a reminder the same message's readers may be reminded again.
+const REMIND_AGAIN_AFTER: i64 = 3_600_000;
+
+/// Remind the members who have not read message `seq` (and only them) to read it: each gets a
+/// `reminder` event. For the chat's owner and admins; once an hour per message.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{seq}/remind", tag = "orgs", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 200, body = ReminderSent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn remind(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+) -> ApiResult<Json<ReminderSent>> {
+    let message = message_for_admins(&state, actor, chat_id, seq).await?;
+    let org_service_user = match state.store.org_of_chat(chat_id).await? {
+        Some((org_id, _)) => state
+            .store
+            .org(org_id)
+            .await?
+            .map(|org| org.service_user_id),
+        None => None,
+    };
+    let unread: Vec<UserId> = state
+        .store
+        .read_markers(chat_id)
+        .await?
+        .into_iter()
+        .filter(|&(user_id, read)| {
+            read < seq && user_id != message.sender_id && Some(user_id) != org_service_user
+        })
+        .map(|(user_id, _)| user_id)
+        .collect();
+    if unread.is_empty() {
+        return Ok(Json(ReminderSent { reminded: 0 }));
+    }
+    let now = state.now();
+    let reminded = unread.len() as u32;
+    let outcome = state
+        .store
+        .remind(chat_id, seq, unread, now - REMIND_AGAIN_AFTER, now)
+        .await?;
+    state.publish(outcome.events).await;
+    Ok(Json(ReminderSent { reminded }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -393,10 +472,7 @@ pub async fn import_roster(
     if params.dry_run {
         return Ok(Json(report));
     }
-    state
-        .store
-        .save_roster(org.id, roster, now_millis())
-        .await?;
+    state.store.save_roster(org.id, roster, state.now()).await?;
     let provisioned = provision(&state, &org, &Scope::All).await?;
     report.chats_created = provisioned.chats_created;
     report.members_added = provisioned.members_added;
@@ -427,7 +503,7 @@ pub async fn issue_claim_codes(
         }
     }
     let wanted: Option<BTreeSet<i64>> = request.person_ids.map(|ids| ids.into_iter().collect());
-    let now = now_millis();
+    let now = state.now();
     let expires_at = now + CLAIM_CODE_DAYS * 86_400_000;
     let mut codes = Vec::new();
     for person in stored.people.iter().filter(|person| !person.archived) {
@@ -500,7 +576,7 @@ pub async fn claim(
     let code_hash = hash_secret(&normalise_claim_code(&request.code));
     let claimed = state
         .store
-        .redeem_claim_code(code_hash, actor.user_id, now_millis())
+        .redeem_claim_code(code_hash, actor.user_id, state.now())
         .await?;
     let org = state
         .store

@@ -173,6 +173,7 @@ fn request(id: &str, text: &str) -> SendMessageRequest {
         text: text.into(),
         reply_to: None,
         request_ack: false,
+        urgent: false,
     }
 }
 

@@ -146,6 +146,7 @@ pub async fn send(
         text: text.into(),
         reply_to: None,
         request_ack: false,
+        urgent: false,
     };
     client
         .send_message(chat_id, &request)

@@ -85,6 +85,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
                     text: format!("message {n}"),
                     reply_to: None,
                     request_ack: false,
+                    urgent: false,
                 };
                 match client.send_message(chat.id, &request).await {
                     Ok((message, _)) => {
@@ -135,6 +136,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             text: "retry".into(),
             reply_to: None,
             request_ack: false,
+            urgent: false,
         };
         let (message, created) = clients[*index]
             .send_message(chat.id, &request)

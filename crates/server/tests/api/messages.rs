@@ -24,6 +24,7 @@ fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
         text: text.into(),
         reply_to,
         request_ack: false,
+        urgent: false,
     }
 }
 

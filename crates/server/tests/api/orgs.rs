@@ -778,6 +778,7 @@ async fn acknowledgements_are_asked_by_admins_and_counted_per_family() {
         text: text.into(),
         reply_to: None,
         request_ack: true,
+        urgent: false,
     };
     let (notice, _) = who("smirnova")
         .send_message(parents, &ask("n1", "Экскурсия в пятницу: нужна подпись"))

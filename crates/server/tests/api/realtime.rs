@@ -131,13 +131,13 @@ async fn resuming_delivers_every_missed_event_once_and_nothing_twice() {
 
     let mut resumed = bob.connect_events(Some(cursor.clone())).await.unwrap();
     let missed = frames_until_ready(&mut resumed).await;
-    let kinds: Vec<&str> = missed.iter().map(event_kind).collect();
+    let kinds: Vec<&str> = missed.iter().map(Event::kind).collect();
     // Each chat's events come in order; the two chats may interleave.
     let in_chat = |id: i64| -> Vec<&str> {
         missed
             .iter()
             .filter(|e| chat_of(e) == Some(id))
-            .map(event_kind)
+            .map(Event::kind)
             .collect()
     };
     assert_eq!(
@@ -161,25 +161,6 @@ async fn resuming_delivers_every_missed_event_once_and_nothing_twice() {
     // And resuming from the old cursor again replays the same five.
     let mut replay = bob.connect_events(Some(cursor)).await.unwrap();
     assert_eq!(frames_until_ready(&mut replay).await.len(), 5);
-}
-
-fn event_kind(event: &Event) -> &'static str {
-    match event {
-        Event::MessageNew { .. } => "message.new",
-        Event::MessageEdited { .. } => "message.edited",
-        Event::MessageDeleted { .. } => "message.deleted",
-        Event::Reaction { .. } => "reaction",
-        Event::Read { .. } => "read",
-        Event::ChatUpdated { .. } => "chat.updated",
-        Event::ChatCreated { .. } => "chat.created",
-        Event::MemberAdded { .. } => "member.added",
-        Event::MemberUpdated { .. } => "member.updated",
-        Event::MemberRemoved { .. } => "member.removed",
-        Event::SessionRevoked { .. } => "session.revoked",
-        Event::Typing { .. } => "typing",
-        Event::Ready {} => "ready",
-        Event::Resync {} => "resync",
-    }
 }
 
 fn chat_of(event: &Event) -> Option<i64> {
@@ -553,7 +534,7 @@ fn key(event: &Event) -> Option<(i64, &'static str, i64)> {
         Event::Ready {} | Event::Typing { .. } | Event::Resync {} => return None,
         _ => 0,
     };
-    Some((chat_of(event)?, event_kind(event), seq))
+    Some((chat_of(event)?, event.kind(), seq))
 }
 
 async fn read_until_marker(

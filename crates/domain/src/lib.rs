@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod invite;
 pub mod new_chat;
 pub mod permissions;
+pub mod poll;
 pub mod quiet;
 pub mod receipts;
 mod refusals;

@@ -48,6 +48,11 @@ impl Rejection {
         )
     }
 
+    /// The message carries no poll, or was deleted.
+    pub fn no_poll() -> Self {
+        Self::new(ErrorCode::MessageNotFound, "no poll in this message")
+    }
+
     /// Readers of a message are reminded of it at most once an hour.
     pub fn reminded_recently() -> Self {
         Self::new(

@@ -74,6 +74,16 @@ pub fn org_name(raw: &str) -> Result<String, Rejection> {
     line(raw, 1, 100, ErrorCode::InvalidOrg, "organisation name")
 }
 
+pub fn poll_option(raw: &str) -> Result<String, Rejection> {
+    line(
+        raw,
+        1,
+        crate::poll::MAX_OPTION_CHARS,
+        ErrorCode::InvalidPoll,
+        "a poll option",
+    )
+}
+
 pub fn device_name(raw: Option<&str>) -> Result<String, Rejection> {
     match raw {
         None => Ok("Unknown device".to_owned()),

@@ -116,6 +116,7 @@ async fn broadcast(
         client_msg_id: request.client_msg_id,
         text: request.text,
         reply_to: None,
+        poll: None,
     }
     .into_message(group, 0, seq, seq, Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };

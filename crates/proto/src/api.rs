@@ -240,6 +240,9 @@ pub struct SendMessageRequest {
     /// admin of the chat's org may.
     #[serde(default)]
     pub urgent: bool,
+    /// Make the message a poll, its text the question.
+    #[serde(default)]
+    pub poll: Option<Poll>,
 }
 
 /// A message kept back by quiet hours or do-not-disturb (answered with 202): it is delivered,
@@ -253,6 +256,8 @@ pub struct HeldMessage {
     pub text: String,
     pub reply_to: Option<Seq>,
     pub request_ack: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Poll>,
     pub release_at: Millis,
     /// Why: `quiet_hours` (the org's) or `do_not_disturb` (the recipient's).
     pub reason: HoldReason,
@@ -331,6 +336,58 @@ pub struct Message {
     pub edited_at: Option<Millis>,
     /// A tombstone: the message was deleted for everyone; its seq stays taken.
     pub deleted: bool,
+    /// A poll the message carries (its text is the question); results come separately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Poll>,
+}
+
+/// A poll: its options and how it is answered. Fixed once sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Poll {
+    /// 2–10 different options of 1–100 characters.
+    pub options: Vec<String>,
+    /// Voters may pick several options.
+    #[serde(default)]
+    pub multiple: bool,
+    /// Nobody (members, admins, the author) sees who voted for what.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Votes are taken until then; none means no deadline.
+    #[serde(default)]
+    pub closes_at: Option<Millis>,
+}
+
+/// A poll's votes as every member sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PollTally {
+    /// Votes per option, in the poll's order.
+    pub counts: Vec<u32>,
+    /// Members who voted.
+    pub voters: u32,
+    /// Who voted for each option; none for anonymous polls.
+    pub voter_ids: Option<Vec<Vec<UserId>>>,
+}
+
+/// A poll's results for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PollResults {
+    pub seq: Seq,
+    pub tally: PollTally,
+    /// The options the caller chose.
+    pub mine: Vec<u32>,
+    /// Past its deadline: no more votes.
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PollResultsList {
+    pub polls: Vec<PollResults>,
+}
+
+/// The caller's answer: option indexes (one for a single-choice poll); empty takes it back.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VoteRequest {
+    pub options: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

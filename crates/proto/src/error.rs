@@ -73,6 +73,12 @@ pub enum ErrorCode {
     MessageDeleted,
     /// An organisation's name or time zone is not acceptable.
     InvalidOrg,
+    /// A poll has too few or too many options, an empty or repeated one, or a past deadline.
+    InvalidPoll,
+    /// A vote for an option the poll does not have, or several in a single-choice poll.
+    InvalidVote,
+    /// The poll's deadline has passed.
+    PollClosed,
     /// An org policy is malformed (for example quiet hours not written `HH:MM`).
     InvalidPolicy,
     /// A roster file has errors; `errors` lists them and nothing was imported.

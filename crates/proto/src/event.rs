@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ChatId, ChatInfo, Message, Role, Seq, User, UserId};
+use crate::{ChatId, ChatInfo, Message, PollTally, Role, Seq, User, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
@@ -60,6 +60,14 @@ pub enum Event {
     },
     #[serde(rename = "member.removed")]
     MemberRemoved { chat_id: ChatId, user_id: UserId },
+    /// Someone voted in the poll of message `seq`. Ephemeral, and sent at most a few times a
+    /// second per poll: read `GET /chats/{id}/polls` after connecting.
+    #[serde(rename = "poll.voted")]
+    PollVoted {
+        chat_id: ChatId,
+        seq: Seq,
+        tally: PollTally,
+    },
     /// A chat admin asks the user to read message `seq` of the chat (sent only to members who
     /// had not read it).
     #[serde(rename = "reminder")]
@@ -87,6 +95,7 @@ impl Event {
             Event::MemberUpdated { .. } => "member.updated",
             Event::MemberRemoved { .. } => "member.removed",
             Event::Reminder { .. } => "reminder",
+            Event::PollVoted { .. } => "poll.voted",
             Event::SessionRevoked { .. } => "session.revoked",
         }
     }

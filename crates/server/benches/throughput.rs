@@ -263,6 +263,7 @@ async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
                     client_msg_id: format!("{index}-{n}"),
                     text: "Завтра собрание в 18:00, кабинет 12".into(),
                     reply_to: None,
+                    poll: None,
                 };
                 if store.send_message(actor, chat, message, 1).await.is_ok() {
                     ok.fetch_add(1, Ordering::Relaxed);

@@ -43,16 +43,17 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         BadRequest | InvalidUsername | InvalidPassword | InvalidDisplayName | InvalidAbout
         | InvalidDeviceName | InvalidTitle | TextEmpty | TextTooLong | InvalidText
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
-        | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | RosterInvalid => {
-            StatusCode::BAD_REQUEST
-        }
+        | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | InvalidPoll | InvalidVote
+        | RosterInvalid => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | Safeguarding => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {
             StatusCode::NOT_FOUND
         }
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        UsernameTaken | AlreadyMember | OwnerMustTransfer | MessageDeleted => StatusCode::CONFLICT,
+        UsernameTaken | AlreadyMember | OwnerMustTransfer | MessageDeleted | PollClosed => {
+            StatusCode::CONFLICT
+        }
         InviteExpired | InviteUsedUp | ClaimCodeExpired => StatusCode::GONE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -52,8 +52,8 @@ use async_trait::async_trait;
 use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
-    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
-    Seq, User, UserId,
+    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Poll,
+    Role, Seq, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
@@ -425,8 +425,14 @@ impl Store for PostgresStore {
         message: NewMessage,
         now: Millis,
     ) -> StoreResult<Outcome<(Message, bool)>> {
+        // Sending is one statement; a poll adds a second, so it takes a transaction.
+        let mode = if message.poll.is_some() {
+            Mode::Write
+        } else {
+            Mode::Autocommit
+        };
         self.engine
-            .run(Mode::Autocommit, |c| {
+            .run(mode, |c| {
                 Box::pin(messages::send(
                     c,
                     may_post(),
@@ -839,6 +845,27 @@ impl Store for PostgresStore {
     async fn forget_held(&self, id: i64) -> StoreResult<()> {
         self.engine
             .run(Mode::Autocommit, |c| Box::pin(quiet::forget_held(c, id)))
+            .await
+    }
+
+    async fn vote(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        options: Vec<u32>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(messages::vote(c, actor, chat_id, seq, options.clone(), now))
+            })
+            .await
+    }
+
+    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+        self.engine
+            .run(Mode::Snapshot, |c| Box::pin(messages::polls(c, chat_id)))
             .await
     }
 }

@@ -2,7 +2,7 @@
 //! read markers.
 
 use kolokol_domain::{Rejection, Route, permissions, receipts, validate};
-use kolokol_proto::{ChatId, ChatKind, Event, Message, Role, Seq, UserId};
+use kolokol_proto::{ChatId, ChatKind, Event, Message, Poll, Role, Seq, UserId};
 use kolokol_store::{Actor, NewMessage, Outcome, Page, Published};
 use sqlx::{PgConnection, Row};
 
@@ -80,6 +80,16 @@ pub async fn send(
         }
         "bad_reply" => return Err(Rejection::no_reply_target().into()),
         other => return Err(OpError::Internal(format!("kolokol_send said {other:?}"))),
+    }
+    // In the same transaction (the store sends polls in one): a poll is never seen without
+    // its options.
+    if let Some(poll) = &new.poll {
+        sqlx::query("UPDATE messages SET poll = $3 WHERE chat_id = $1 AND seq = $2")
+            .bind(chat_id)
+            .bind(row.try_get::<Seq, _>(4)?)
+            .bind(serde_json::to_string(poll)?)
+            .execute(&mut *conn)
+            .await?;
     }
     let message = new.into_message(
         chat_id,
@@ -210,8 +220,10 @@ pub async fn delete(
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     sqlx::query(
-        "WITH unreacted AS (DELETE FROM reactions WHERE chat_id = $1 AND seq = $2)
-         UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true
+        "WITH unreacted AS (DELETE FROM reactions WHERE chat_id = $1 AND seq = $2),
+              unvoted AS (DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2)
+         UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
+                             poll = NULL
          WHERE chat_id = $1 AND seq = $2",
     )
     .bind(chat_id)
@@ -352,4 +364,68 @@ pub async fn check_member(conn: &mut PgConnection, actor: Actor, chat_id: ChatId
         Some(_) => Ok(()),
         None => Err(Rejection::not_member().into()),
     }
+}
+
+pub async fn vote(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    options: Vec<u32>,
+    now: i64,
+) -> OpResult<()> {
+    crate::chats::membership(&mut *conn, actor.user_id, chat_id).await?;
+    let message = existing(&mut *conn, chat_id, seq).await?;
+    let poll = message
+        .poll
+        .filter(|_| !message.deleted)
+        .ok_or_else(Rejection::no_poll)?;
+    let options = kolokol_domain::poll::check_vote(&poll, &options, now)?;
+    let options: Vec<i64> = options.into_iter().map(i64::from).collect();
+    sqlx::query(
+        "WITH cleared AS (DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2 AND user_id = $3)
+         INSERT INTO poll_votes (chat_id, seq, user_id, choice, voted_at)
+         SELECT $1, $2, $3, choice, $5 FROM unnest($4::bigint[]) AS choice",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(actor.user_id)
+    .bind(&options)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn polls(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+) -> OpResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+    let polls: Vec<(Seq, String)> = sqlx::query_as(
+        "SELECT seq, poll FROM messages WHERE chat_id = $1 AND poll IS NOT NULL AND NOT deleted
+         ORDER BY seq",
+    )
+    .bind(chat_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let votes: Vec<(Seq, UserId, i64)> = sqlx::query_as(
+        "SELECT v.seq, v.user_id, v.choice FROM poll_votes v
+         JOIN messages m ON m.chat_id = v.chat_id AND m.seq = v.seq
+         WHERE v.chat_id = $1 AND m.poll IS NOT NULL AND NOT m.deleted
+         ORDER BY v.seq, v.voted_at, v.user_id, v.choice",
+    )
+    .bind(chat_id)
+    .fetch_all(conn)
+    .await?;
+    polls
+        .into_iter()
+        .map(|(seq, poll)| {
+            let of_poll = votes
+                .iter()
+                .filter(|(voted_seq, _, _)| *voted_seq == seq)
+                .map(|&(_, user_id, choice)| (user_id, choice as u32))
+                .collect();
+            Ok((seq, serde_json::from_str(&poll)?, of_poll))
+        })
+        .collect()
 }

@@ -61,7 +61,7 @@ pub async fn do_not_disturb_all(conn: &mut PgConnection, now: i64) -> OpResult<V
 macro_rules! held_columns {
     () => {
         "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, reason, release_at, \
-         created_at"
+         created_at, poll"
     };
 }
 
@@ -79,6 +79,10 @@ fn held_row(row: &PgRow) -> OpResult<HeldMessage> {
             .ok_or_else(|| OpError::Internal(format!("hold reason {reason}")))?,
         release_at: row.try_get(8)?,
         created_at: row.try_get(9)?,
+        poll: row
+            .try_get::<Option<&str>, _>(10)?
+            .map(serde_json::from_str)
+            .transpose()?,
     })
 }
 
@@ -90,8 +94,8 @@ pub async fn hold_message(
     crate::chats::membership(&mut *conn, held.sender_id, held.chat_id).await?;
     sqlx::query(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
-                                    reason, release_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                    reason, release_at, created_at, poll)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING",
     )
     .bind(held.chat_id)
@@ -103,6 +107,7 @@ pub async fn hold_message(
     .bind(held.reason.as_str())
     .bind(held.release_at)
     .bind(now)
+    .bind(held.poll.as_ref().map(serde_json::to_string).transpose()?)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query(concat!(

@@ -76,7 +76,8 @@ macro_rules! message_columns {
          (SELECT json_agg(json_build_array(g.emoji, g.user_ids) ORDER BY g.emoji COLLATE \"C\")::text \
             FROM (SELECT r.emoji, json_agg(r.user_id ORDER BY r.created_at, r.user_id) AS user_ids \
                     FROM reactions r WHERE r.chat_id = x.chat_id AND r.seq = x.seq \
-                    GROUP BY r.emoji) g)"
+                    GROUP BY r.emoji) g), \
+         x.poll"
     };
 }
 pub(crate) use message_columns;
@@ -107,6 +108,10 @@ pub fn message(row: &PgRow, at: usize) -> OpResult<Option<Message>> {
         created_at: row.try_get(at + 8)?,
         edited_at: row.try_get(at + 9)?,
         deleted: row.try_get(at + 10)?,
+        poll: row
+            .try_get::<Option<&str>, _>(at + 12)?
+            .map(serde_json::from_str)
+            .transpose()?,
     }))
 }
 

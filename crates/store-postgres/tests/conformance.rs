@@ -335,6 +335,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                         client_msg_id: format!("w{index}-{n}"),
                         text: "hello".to_owned(),
                         reply_to: None,
+                        poll: None,
                     };
                     // The same message through both nodes at once, as a client retrying does.
                     let (a, b) = tokio::join!(

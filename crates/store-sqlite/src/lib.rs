@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
-    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
-    Seq, User, UserId,
+    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Poll,
+    Role, Seq, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
@@ -588,6 +588,23 @@ impl Store for SqliteStore {
 
     async fn forget_held(&self, id: i64) -> StoreResult<()> {
         self.engine.write(move |c| quiet::forget_held(c, id)).await
+    }
+
+    async fn vote(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        options: Vec<u32>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| messages::vote(c, actor, chat_id, seq, &options, now))
+            .await
+    }
+
+    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+        self.engine.read(move |c| messages::polls(c, chat_id)).await
     }
 }
 

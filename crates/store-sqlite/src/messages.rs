@@ -2,7 +2,7 @@
 //! read markers.
 
 use kolokol_domain::{Rejection, permissions, receipts, validate};
-use kolokol_proto::{ChatId, Event, Message, Seq, UserId};
+use kolokol_proto::{ChatId, Event, Message, Poll, Seq, UserId};
 use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -67,11 +67,11 @@ pub fn send(
     let mentions = resolve_mentions(conn, &new.text)?;
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
         )?
         .query_row(
-            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now],
+            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?],
             |row| row.get(0),
         )?;
     let pos: i64 = conn
@@ -166,10 +166,12 @@ pub fn delete(
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     conn.prepare_cached(
-        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1 WHERE chat_id = ?1 AND seq = ?2",
+        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL WHERE chat_id = ?1 AND seq = ?2",
     )?
     .execute(params![chat_id, seq])?;
     conn.prepare_cached("DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2")?
+        .execute(params![chat_id, seq])?;
+    conn.prepare_cached("DELETE FROM poll_votes WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq])?;
     let mut changes = Changes::default();
     changes.chat(
@@ -264,4 +266,51 @@ pub fn read_by(
         .prepare_cached("SELECT user_id FROM members WHERE chat_id = ?1 AND read_seq >= ?2 AND user_id != ?3 ORDER BY user_id")?
         .query_map(params![chat_id, seq, message.sender_id], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn vote(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    options: &[u32],
+    now: i64,
+) -> OpResult<()> {
+    let (chat, _) = membership(conn, actor.user_id, chat_id)?;
+    let message = existing_message(conn, &chat, seq)?;
+    let poll = message
+        .poll
+        .filter(|_| !message.deleted)
+        .ok_or_else(Rejection::no_poll)?;
+    let options = kolokol_domain::poll::check_vote(&poll, options, now)?;
+    conn.prepare_cached("DELETE FROM poll_votes WHERE chat_id = ?1 AND seq = ?2 AND user_id = ?3")?
+        .execute(params![chat_id, seq, actor.user_id])?;
+    for option in options {
+        conn.prepare_cached(
+            "INSERT INTO poll_votes (chat_id, seq, user_id, choice, voted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![chat_id, seq, actor.user_id, option, now])?;
+    }
+    Ok(())
+}
+
+pub fn polls(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+    let polls = conn
+        .prepare_cached(
+            "SELECT seq, poll FROM messages WHERE chat_id = ?1 AND poll IS NOT NULL AND deleted = 0 ORDER BY seq",
+        )?
+        .query_map([chat_id], |row| Ok((row.get::<_, Seq>(0)?, row.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut votes = conn.prepare_cached(
+        "SELECT user_id, choice FROM poll_votes WHERE chat_id = ?1 AND seq = ?2 ORDER BY voted_at, user_id, choice",
+    )?;
+    polls
+        .into_iter()
+        .map(|(seq, poll)| {
+            let votes = votes
+                .query_map(params![chat_id, seq], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((seq, serde_json::from_str(&poll)?, votes))
+        })
+        .collect()
 }

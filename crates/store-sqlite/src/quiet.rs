@@ -38,7 +38,7 @@ pub fn do_not_disturb_all(conn: &Connection, now: i64) -> OpResult<Vec<(UserId, 
 }
 
 const HELD_COLUMNS: &str = "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, \
-                            reason, release_at, created_at";
+                            reason, release_at, created_at, poll";
 
 fn held_row(row: &Row) -> rusqlite::Result<HeldMessage> {
     let reason: String = row.get(7)?;
@@ -57,6 +57,17 @@ fn held_row(row: &Row) -> rusqlite::Result<HeldMessage> {
         reason,
         release_at: row.get(8)?,
         created_at: row.get(9)?,
+        poll: row
+            .get::<_, Option<String>>(10)?
+            .map(|poll| serde_json::from_str(&poll))
+            .transpose()
+            .map_err(|error| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    10,
+                    rusqlite::types::Type::Text,
+                    error.into(),
+                )
+            })?,
     })
 }
 
@@ -75,8 +86,8 @@ pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResu
     crate::chats::membership(conn, held.sender_id, held.chat_id)?;
     conn.prepare_cached(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
-                                    reason, release_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                    reason, release_at, created_at, poll)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING",
     )?
     .execute(params![
@@ -88,7 +99,8 @@ pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResu
         held.request_ack,
         held.reason.as_str(),
         held.release_at,
-        now
+        now,
+        held.poll.as_ref().map(serde_json::to_string).transpose()?
     ])?;
     held_messages_where(
         conn,

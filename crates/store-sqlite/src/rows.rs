@@ -72,7 +72,7 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted";
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(7)?;
@@ -89,6 +89,17 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         created_at: row.get(8)?,
         edited_at: row.get(9)?,
         deleted: row.get(10)?,
+        poll: row
+            .get::<_, Option<String>>(11)?
+            .map(|poll| serde_json::from_str(&poll))
+            .transpose()
+            .map_err(|error| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    11,
+                    rusqlite::types::Type::Text,
+                    error.into(),
+                )
+            })?,
     })
 }
 

@@ -23,7 +23,7 @@ use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview, Message,
-    Millis, OrgPolicy, QuietHours, Role, Seq, User, UserId,
+    Millis, OrgPolicy, Poll, QuietHours, Role, Seq, User, UserId,
 };
 use tokio::task::JoinHandle;
 
@@ -86,6 +86,7 @@ const CHECKS: &[(&str, Check)] = checks![
     deleting_leaves_a_tombstone,
     reactions_toggle,
     read_markers_only_move_forward,
+    polls_take_one_vote_per_member,
     // event streams
     member_snapshots_follow_membership,
     catch_up_returns_exactly_what_was_missed,
@@ -1267,6 +1268,7 @@ async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
             created_at: now,
             edited_at: None,
             deleted: false,
+            poll: None,
         };
         assert_eq!(message, expected);
         let published = only(&outcome.events, "message.new", |event| {
@@ -2446,6 +2448,118 @@ async fn acknowledgements_are_kept_once_per_member(store: Arc<dyn Store>) {
     );
 }
 
+async fn polls_take_one_vote_per_member(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    let closes_at = START + 86_400_000;
+    let poll = Poll {
+        options: vec!["Музей".into(), "Театр".into(), "Парк".into()],
+        multiple: true,
+        anonymous: false,
+        closes_at: Some(closes_at),
+    };
+    let mut question = new_message("poll-1", "Куда поедем?");
+    question.poll = Some(poll.clone());
+    let sent = fx.record(
+        fx.store
+            .send_message(alice.actor, chat_id, question, fx.now())
+            .await,
+    );
+    assert_eq!(sent.0.poll, Some(poll.clone()));
+    assert_eq!(
+        fx.message_at(&bob, chat_id, sent.0.seq).await.poll,
+        Some(poll.clone())
+    );
+    let plain = fx.send(&bob, chat_id, "Я за парк").await;
+    assert_eq!(plain.poll, None);
+    let polls = fx.store.polls(chat_id).await.unwrap();
+    assert_eq!(polls, [(sent.0.seq, poll.clone(), vec![])]);
+
+    let seq = sent.0.seq;
+    fx.store
+        .vote(bob.actor, chat_id, seq, vec![2, 0], fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .vote(carol.actor, chat_id, seq, vec![1], fx.now())
+        .await
+        .unwrap();
+    // Voting again replaces the earlier vote; an empty vote takes it back.
+    fx.store
+        .vote(carol.actor, chat_id, seq, vec![2], fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .vote(alice.actor, chat_id, seq, vec![0], fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .vote(alice.actor, chat_id, seq, vec![], fx.now())
+        .await
+        .unwrap();
+    let mut votes = fx.store.polls(chat_id).await.unwrap()[0].2.clone();
+    votes.sort();
+    assert_eq!(
+        votes,
+        sorted(vec![(bob.id(), 0), (bob.id(), 2), (carol.id(), 2)])
+    );
+
+    let refusals = [
+        (
+            dave.actor,
+            seq,
+            vec![0],
+            ErrorCode::NotMember,
+            "an outsider voting",
+        ),
+        (
+            bob.actor,
+            plain.seq,
+            vec![0],
+            ErrorCode::MessageNotFound,
+            "voting on a plain message",
+        ),
+        (
+            bob.actor,
+            seq,
+            vec![3],
+            ErrorCode::InvalidVote,
+            "an option the poll lacks",
+        ),
+    ];
+    for (actor, seq, options, code, what) in refusals {
+        let refused = fx.store.vote(actor, chat_id, seq, options, fx.now()).await;
+        assert_refused(refused, &[code], what);
+    }
+    let late = fx
+        .store
+        .vote(carol.actor, chat_id, seq, vec![0], closes_at)
+        .await;
+    assert_refused(late, &[ErrorCode::PollClosed], "voting after the deadline");
+    let mut after = fx.store.polls(chat_id).await.unwrap()[0].2.clone();
+    after.sort();
+    assert_eq!(after, votes, "refused votes change nothing");
+
+    // A deleted poll is gone with its votes.
+    fx.record(
+        fx.store
+            .delete_message(alice.actor, chat_id, seq, fx.now())
+            .await,
+    );
+    assert!(fx.store.polls(chat_id).await.unwrap().is_empty());
+    assert_eq!(fx.message_at(&bob, chat_id, seq).await.poll, None);
+    let on_deleted = fx
+        .store
+        .vote(bob.actor, chat_id, seq, vec![0], fx.now())
+        .await;
+    assert_refused(
+        on_deleted,
+        &[ErrorCode::MessageNotFound],
+        "voting on a deleted poll",
+    );
+}
+
 async fn org_policies_are_kept_and_org_chats_found(store: Arc<dyn Store>) {
     let fx = Fixture::new(store);
     let alice = fx.person("alice").await;
@@ -2616,6 +2730,12 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
         text: text.into(),
         reply_to: None,
         request_ack: true,
+        poll: Some(Poll {
+            options: vec!["Да".into(), "Нет".into()],
+            multiple: false,
+            anonymous: true,
+            closes_at: None,
+        }),
         reason: HoldReason::QuietHours,
         release_at,
     };
@@ -2644,6 +2764,11 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
             release_at,
             created_at
         )
+    );
+    assert_eq!(
+        first.poll.as_ref().map(|poll| poll.options.len()),
+        Some(2),
+        "a held poll keeps its options"
     );
     let repeated = fx
         .store
@@ -3145,6 +3270,7 @@ fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
         client_msg_id: client_msg_id.to_owned(),
         text: text.to_owned(),
         reply_to: None,
+        poll: None,
     }
 }
 

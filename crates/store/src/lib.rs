@@ -28,7 +28,7 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview, Member, Message,
-    Millis, OrgPolicy, Role, Seq, User, UserId,
+    Millis, OrgPolicy, Poll, Role, Seq, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +129,8 @@ pub struct NewMessage {
     pub client_msg_id: String,
     pub text: String,
     pub reply_to: Option<Seq>,
+    /// Already validated (`kolokol_domain::poll::validate`).
+    pub poll: Option<Poll>,
 }
 
 impl NewMessage {
@@ -156,6 +158,7 @@ impl NewMessage {
             created_at: now,
             edited_at: None,
             deleted: false,
+            poll: self.poll,
         }
     }
 }
@@ -412,6 +415,20 @@ pub trait Store: Send + Sync + 'static {
     /// How far every member of the chat has read, by user id; for reach statistics, so callers
     /// authorize (it is not limited to small chats as [`Store::read_by`] is).
     async fn read_markers(&self, chat_id: ChatId) -> StoreResult<Vec<(UserId, Seq)>>;
+    /// Replaces the actor's vote in the poll of message `seq` with `options` (none takes it
+    /// back), as `kolokol_domain::poll::check_vote` allows at `now`. `NotMember` for
+    /// outsiders, `MessageNotFound` when the message carries no poll (or was deleted).
+    async fn vote(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        options: Vec<u32>,
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// The chat's polls that are not deleted, ascending, each with its votes (voter, option).
+    /// Callers authorize.
+    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()>;
 

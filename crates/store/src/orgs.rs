@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use kolokol_domain::roster::{Place, Roster, RosterPerson, RosterRole};
-use kolokol_proto::{ChatId, HoldReason, Millis, OrgPolicy, Seq, UserId};
+use kolokol_proto::{ChatId, HoldReason, Millis, OrgPolicy, Poll, Seq, UserId};
 
 use crate::NewUser;
 
@@ -147,6 +147,7 @@ pub struct NewHeldMessage {
     pub text: String,
     pub reply_to: Option<Seq>,
     pub request_ack: bool,
+    pub poll: Option<Poll>,
     pub reason: HoldReason,
     pub release_at: Millis,
 }

@@ -45,6 +45,7 @@
 //!         reply_to: None,
 //!         request_ack: false,
 //!         urgent: false,
+//!         poll: None,
 //!     })
 //!     .await?;
 //! while let Some(frame) = events.next().await {

@@ -9,10 +9,10 @@ use kolokol_proto::{
     CreateInviteRequest, CreateOrgRequest, DoNotDisturb, EditMessageRequest, HeldMessage,
     HeldMessageList, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
     MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis, OrgId,
-    OrgInfo, OrgList, OrgPolicy, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
-    ReminderSent, RevokedCount, Role, RosterReport, RosterView, SendMessageRequest, Seq, Session,
-    SessionList, SetRoleRequest, TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest,
-    User, UserId, WsTicket,
+    OrgInfo, OrgList, OrgPolicy, PollResults, PollResultsList, ReactionRequest, ReactionResult,
+    ReadBy, RegisterRequest, ReminderSent, RevokedCount, Role, RosterReport, RosterView,
+    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, TransferOwnershipRequest,
+    UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -369,6 +369,26 @@ impl Client {
                 "HTTP {status} where 200, 201 or 202 was expected"
             ))),
         }
+    }
+
+    /// `GET /chats/{chat_id}/polls`: every poll of the chat with its results.
+    pub async fn polls(&self, chat_id: ChatId) -> Result<Vec<PollResults>, ClientError> {
+        let list: PollResultsList = self
+            .json(self.get(&format!("/chats/{chat_id}/polls")), 200)
+            .await?;
+        Ok(list.polls)
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/vote`: replaces the caller's vote.
+    pub async fn vote(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        options: Vec<u32>,
+    ) -> Result<PollResults, ClientError> {
+        let path = format!("/chats/{chat_id}/messages/{seq}/vote");
+        self.json(self.post(&path).json(&VoteRequest { options }), 200)
+            .await
     }
 
     /// `GET /chats/{chat_id}/held`: the caller's messages waiting to go out.

@@ -286,6 +286,7 @@ impl Send {
                     reply_to: None,
                     request_ack: false,
                     urgent: false,
+                    poll: None,
                 };
                 let client = client.with_token(self.token);
                 client

@@ -2,7 +2,8 @@
 //! input, however malformed, makes decoding panic.
 
 use kolokol_proto::{
-    ChatInfo, ChatKind, ClientFrame, Event, Message, Reaction, Role, ServerFrame, User,
+    ChatInfo, ChatKind, ClientFrame, Event, Message, Poll, PollTally, Reaction, Role, ServerFrame,
+    User,
 };
 use proptest::prelude::*;
 
@@ -31,6 +32,7 @@ fn message() -> impl Strategy<Value = Message> {
             proptest::option::of(0i64..1 << 50),
             any::<bool>(),
         ),
+        proptest::option::of(poll()),
     )
         .prop_map(
             |(
@@ -39,6 +41,7 @@ fn message() -> impl Strategy<Value = Message> {
                 mentions,
                 reactions,
                 (created_at, edited_at, deleted),
+                poll,
             )| Message {
                 id,
                 chat_id,
@@ -55,8 +58,40 @@ fn message() -> impl Strategy<Value = Message> {
                 created_at,
                 edited_at,
                 deleted,
+                poll,
             },
         )
+}
+
+fn poll() -> impl Strategy<Value = Poll> {
+    (
+        proptest::collection::vec(text(), 2..5),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(0i64..1 << 50),
+    )
+        .prop_map(|(options, multiple, anonymous, closes_at)| Poll {
+            options,
+            multiple,
+            anonymous,
+            closes_at,
+        })
+}
+
+fn tally() -> impl Strategy<Value = PollTally> {
+    (
+        proptest::collection::vec(0u32..100, 2..5),
+        0u32..100,
+        proptest::option::of(proptest::collection::vec(
+            proptest::collection::vec(1i64..1000, 0..3),
+            2..5,
+        )),
+    )
+        .prop_map(|(counts, voters, voter_ids)| PollTally {
+            counts,
+            voters,
+            voter_ids,
+        })
 }
 
 fn chat_info() -> impl Strategy<Value = ChatInfo> {
@@ -122,6 +157,12 @@ fn event() -> impl Strategy<Value = Event> {
         }),
         (id.clone(), id.clone())
             .prop_map(|(chat_id, user_id)| Event::MemberRemoved { chat_id, user_id }),
+        (id.clone(), id.clone()).prop_map(|(chat_id, seq)| Event::Reminder { chat_id, seq }),
+        (id.clone(), id.clone(), tally()).prop_map(|(chat_id, seq, tally)| Event::PollVoted {
+            chat_id,
+            seq,
+            tally
+        }),
         id.prop_map(|session_id| Event::SessionRevoked { session_id }),
     ]
 }

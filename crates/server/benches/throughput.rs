@@ -98,6 +98,7 @@ async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: 
             reply_to: None,
             request_ack: false,
             urgent: false,
+            poll: None,
         };
         Call {
             method: "POST",
@@ -514,6 +515,7 @@ async fn fanout(users: &[(Client, i64)]) {
             reply_to: None,
             request_ack: false,
             urgent: false,
+            poll: None,
         };
         owner.send_message(chat, &request).await.unwrap();
         while received.load(Ordering::Relaxed) < target {

@@ -151,6 +151,8 @@ pub fn router(state: AppState) -> Router {
             post(org_routes::remind),
         )
         .route("/chats/{chat_id}/held", get(messages::held_messages))
+        .route("/chats/{chat_id}/polls", get(messages::polls))
+        .route("/chats/{chat_id}/messages/{seq}/vote", post(messages::vote))
         .route(
             "/chats/{chat_id}/held/{held_id}",
             axum::routing::delete(messages::cancel_held),
@@ -275,6 +277,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         typing: Arc::default(),
         provisioning: Arc::default(),
         quiet,
+        poll_updates: Arc::default(),
         settings: Arc::new(settings),
     };
     tokio::spawn(quiet::refresh_index(state.clone()));

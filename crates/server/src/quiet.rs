@@ -280,6 +280,7 @@ pub async fn release_held(state: AppState) {
                 client_msg_id: held.client_msg_id,
                 text: held.text,
                 reply_to: held.reply_to,
+                poll: held.poll,
             };
             let delivered = crate::routes::messages::deliver(
                 &state,

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kolokol_bus::{Bus, Charge, Envelope};
-use kolokol_proto::{ChatId, Event, Millis, UserId};
+use kolokol_domain::Route;
+use kolokol_proto::{ChatId, Event, Millis, Seq, UserId};
 use kolokol_store::{Published, Store};
 
 use crate::auth::{RateLimiter, SessionCache, limit_key};
@@ -26,6 +27,52 @@ pub struct AppState {
     /// Held while an org's chats are brought in step with its roster (see `orgs::provision`).
     pub provisioning: Arc<tokio::sync::Mutex<()>>,
     pub quiet: Arc<QuietIndex>,
+    pub poll_updates: Arc<PollUpdates>,
+}
+
+/// Live poll counts, at most one `poll.voted` per poll every [`PollUpdates::INTERVAL`] from
+/// each node: in a channel of 3,000 families, sending every vote to every member would be
+/// millions of frames for one poll.
+#[derive(Default)]
+pub struct PollUpdates {
+    scheduled: parking_lot::Mutex<std::collections::HashSet<(ChatId, Seq)>>,
+}
+
+impl PollUpdates {
+    pub const INTERVAL: Duration = Duration::from_millis(300);
+
+    /// Someone voted: the chat hears the counts once the interval is over, with every vote
+    /// cast until then. The voter, who has the counts in the answer, is left out.
+    pub fn changed(&self, state: &AppState, chat_id: ChatId, seq: Seq, voter: UserId) {
+        if !self.scheduled.lock().insert((chat_id, seq)) {
+            return;
+        }
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Self::INTERVAL).await;
+            // Unscheduled before reading: a vote after the read schedules the next update.
+            state.poll_updates.scheduled.lock().remove(&(chat_id, seq));
+            let tally =
+                match crate::routes::messages::poll_results(&state, voter, chat_id, seq).await {
+                    Ok(results) => results.tally,
+                    // Deleted meanwhile: nothing to tell.
+                    Err(_) => return,
+                };
+            let event = Event::PollVoted {
+                chat_id,
+                seq,
+                tally,
+            };
+            let envelope = Envelope {
+                route: Route::Ephemeral {
+                    chat_id,
+                    from: voter,
+                },
+                json: Bytes::from(serde_json::to_vec(&event).expect("events always serialize")),
+            };
+            state.bus.publish(vec![Arc::new(envelope)]).await;
+        });
+    }
 }
 
 /// At most one `typing` event per user and chat every [`TypingThrottle::INTERVAL`].

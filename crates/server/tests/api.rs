@@ -10,6 +10,7 @@ mod api {
     pub mod crash;
     pub mod messages;
     pub mod orgs;
+    pub mod polls;
     pub mod quiet;
     pub mod realtime;
 }

@@ -52,13 +52,14 @@ use async_trait::async_trait;
 use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
-    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Poll,
-    Role, Seq, User, UserId,
+    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
+    Seq, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
     NewInvite, NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
-    Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredRoster, UserPlace,
+    Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
+    UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -863,7 +864,7 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<StoredPoll>> {
         self.engine
             .run(Mode::Snapshot, |c| Box::pin(messages::polls(c, chat_id)))
             .await

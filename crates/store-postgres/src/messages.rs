@@ -2,8 +2,8 @@
 //! read markers.
 
 use kolokol_domain::{Rejection, Route, permissions, receipts, validate};
-use kolokol_proto::{ChatId, ChatKind, Event, Message, Poll, Role, Seq, UserId};
-use kolokol_store::{Actor, NewMessage, Outcome, Page, Published};
+use kolokol_proto::{ChatId, ChatKind, Event, Message, Role, Seq, UserId};
+use kolokol_store::{Actor, NewMessage, Outcome, Page, Published, StoredPoll};
 use sqlx::{PgConnection, Row};
 
 use crate::chats::{Locked, lock};
@@ -397,10 +397,7 @@ pub async fn vote(
     Ok(())
 }
 
-pub async fn polls(
-    conn: &mut PgConnection,
-    chat_id: ChatId,
-) -> OpResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+pub async fn polls(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Vec<StoredPoll>> {
     let polls: Vec<(Seq, String)> = sqlx::query_as(
         "SELECT seq, poll FROM messages WHERE chat_id = $1 AND poll IS NOT NULL AND NOT deleted
          ORDER BY seq",
@@ -425,7 +422,11 @@ pub async fn polls(
                 .filter(|(voted_seq, _, _)| *voted_seq == seq)
                 .map(|&(_, user_id, choice)| (user_id, choice as u32))
                 .collect();
-            Ok((seq, serde_json::from_str(&poll)?, of_poll))
+            Ok(StoredPoll {
+                seq,
+                poll: serde_json::from_str(&poll)?,
+                votes: of_poll,
+            })
         })
         .collect()
 }

@@ -20,13 +20,13 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
-    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Poll,
-    Role, Seq, User, UserId,
+    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
+    Seq, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
     NewInvite, NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
-    Page, Revoke, SessionRecord, Store, StoreResult, StoredRoster, UserPlace,
+    Page, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -603,7 +603,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<StoredPoll>> {
         self.engine.read(move |c| messages::polls(c, chat_id)).await
     }
 }

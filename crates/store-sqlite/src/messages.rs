@@ -2,8 +2,8 @@
 //! read markers.
 
 use kolokol_domain::{Rejection, permissions, receipts, validate};
-use kolokol_proto::{ChatId, Event, Message, Poll, Seq, UserId};
-use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page};
+use kolokol_proto::{ChatId, Event, Message, Seq, UserId};
+use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page, StoredPoll};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chats::membership;
@@ -294,7 +294,7 @@ pub fn vote(
     Ok(())
 }
 
-pub fn polls(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>> {
+pub fn polls(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<StoredPoll>> {
     let polls = conn
         .prepare_cached(
             "SELECT seq, poll FROM messages WHERE chat_id = ?1 AND poll IS NOT NULL AND deleted = 0 ORDER BY seq",
@@ -310,7 +310,11 @@ pub fn polls(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<(Seq, Poll, Vec
             let votes = votes
                 .query_map(params![chat_id, seq], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((seq, serde_json::from_str(&poll)?, votes))
+            Ok(StoredPoll {
+                seq,
+                poll: serde_json::from_str(&poll)?,
+                votes,
+            })
         })
         .collect()
 }

@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::{
     Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
     NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published,
-    Revoke, Store, StoreError, StoreResult, StoredRoster,
+    Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -2474,7 +2474,14 @@ async fn polls_take_one_vote_per_member(store: Arc<dyn Store>) {
     let plain = fx.send(&bob, chat_id, "Я за парк").await;
     assert_eq!(plain.poll, None);
     let polls = fx.store.polls(chat_id).await.unwrap();
-    assert_eq!(polls, [(sent.0.seq, poll.clone(), vec![])]);
+    assert_eq!(
+        polls,
+        [StoredPoll {
+            seq: sent.0.seq,
+            poll: poll.clone(),
+            votes: vec![]
+        }]
+    );
 
     let seq = sent.0.seq;
     fx.store
@@ -2498,7 +2505,7 @@ async fn polls_take_one_vote_per_member(store: Arc<dyn Store>) {
         .vote(alice.actor, chat_id, seq, vec![], fx.now())
         .await
         .unwrap();
-    let mut votes = fx.store.polls(chat_id).await.unwrap()[0].2.clone();
+    let mut votes = fx.store.polls(chat_id).await.unwrap()[0].votes.clone();
     votes.sort();
     assert_eq!(
         votes,
@@ -2537,7 +2544,7 @@ async fn polls_take_one_vote_per_member(store: Arc<dyn Store>) {
         .vote(carol.actor, chat_id, seq, vec![0], closes_at)
         .await;
     assert_refused(late, &[ErrorCode::PollClosed], "voting after the deadline");
-    let mut after = fx.store.polls(chat_id).await.unwrap()[0].2.clone();
+    let mut after = fx.store.polls(chat_id).await.unwrap()[0].votes.clone();
     after.sort();
     assert_eq!(after, votes, "refused votes change nothing");
 

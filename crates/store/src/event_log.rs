@@ -77,6 +77,7 @@ mod tests {
             created_at: 0,
             edited_at: None,
             deleted: false,
+            poll: None,
         }
     }
 

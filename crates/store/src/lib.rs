@@ -163,6 +163,14 @@ impl NewMessage {
     }
 }
 
+/// A poll as stored: the message it is in, its definition and its votes (voter, option).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPoll {
+    pub seq: Seq,
+    pub poll: Poll,
+    pub votes: Vec<(UserId, u32)>,
+}
+
 /// A page of history: the newest `limit` messages before `before`, or the oldest `limit` after
 /// `after`; with neither, the newest `limit`. Always returned in ascending seq order.
 #[derive(Debug, Clone, Copy, Default)]
@@ -426,9 +434,9 @@ pub trait Store: Send + Sync + 'static {
         options: Vec<u32>,
         now: Millis,
     ) -> StoreResult<()>;
-    /// The chat's polls that are not deleted, ascending, each with its votes (voter, option).
+    /// The chat's polls that are not deleted, ascending by seq.
     /// Callers authorize.
-    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<(Seq, Poll, Vec<(UserId, u32)>)>>;
+    async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<StoredPoll>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()>;
 

@@ -7,11 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use kolokol_bus::Envelope;
-use kolokol_domain::{Route, validate};
+use kolokol_domain::{Route, poll, validate};
 use kolokol_proto::{
     AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
-    HeldMessage, HeldMessageList, MarkReadRequest, Message, MessageList, ReactionRequest,
-    ReactionResult, ReadBy, Role, SendMessageRequest, Seq, UserId,
+    HeldMessage, HeldMessageList, MarkReadRequest, Message, MessageList, Millis, Poll, PollResults,
+    PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role, SendMessageRequest, Seq,
+    UserId, VoteRequest,
 };
 use kolokol_store::{Actor, NewHeldMessage, NewMessage, Page};
 use serde::Deserialize;
@@ -37,6 +38,10 @@ pub async fn send_message(
 ) -> ApiResult<Response> {
     validate::client_msg_id(&request.client_msg_id)?;
     validate::message_text(&request.text)?;
+    let poll = request
+        .poll
+        .map(|poll| kolokol_domain::poll::validate(poll, state.now()))
+        .transpose()?;
     if request.request_ack && state.store.chat(actor, chat_id).await?.role == Role::Member {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -51,6 +56,7 @@ pub async fn send_message(
             text: request.text,
             reply_to: request.reply_to,
             request_ack: request.request_ack,
+            poll,
             reason: hold.reason,
             release_at: hold.release_at,
         };
@@ -61,6 +67,7 @@ pub async fn send_message(
         client_msg_id: request.client_msg_id,
         text: request.text,
         reply_to: request.reply_to,
+        poll,
     };
     let (message, created) = deliver(&state, actor, chat_id, message, request.request_ack).await?;
     let status = if created {
@@ -305,4 +312,89 @@ pub async fn acknowledge(
         .acknowledge(actor, chat_id, seq, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every poll of the chat that is not deleted, with its results for the caller.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/polls", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = PollResultsList), (status = 403, body = ErrorBody)))]
+pub async fn polls(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<PollResultsList>> {
+    state.store.check_member(actor, chat_id).await?;
+    let now = state.now();
+    let polls = state
+        .store
+        .polls(chat_id)
+        .await?
+        .into_iter()
+        .map(|stored| results_for(actor.user_id, stored.seq, &stored.poll, &stored.votes, now))
+        .collect();
+    Ok(Json(PollResultsList { polls }))
+}
+
+fn results_for(
+    user_id: UserId,
+    seq: Seq,
+    poll: &Poll,
+    votes: &[(UserId, u32)],
+    now: Millis,
+) -> PollResults {
+    PollResults {
+        seq,
+        tally: poll::tally(poll, votes),
+        mine: votes
+            .iter()
+            .filter(|&&(voter, _)| voter == user_id)
+            .map(|&(_, option)| option)
+            .collect(),
+        closed: poll::is_closed(poll, now),
+    }
+}
+
+/// Vote in a poll (option indexes; one for a single-choice poll), replacing your earlier
+/// vote; an empty list takes it back. Other members see the new counts live.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{seq}/vote", tag = "messages", security(("bearer" = [])), request_body = VoteRequest,
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)),
+    responses((status = 200, body = PollResults), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn vote(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+    Json(request): Json<VoteRequest>,
+) -> ApiResult<Json<PollResults>> {
+    let now = state.now();
+    state
+        .store
+        .vote(actor, chat_id, seq, request.options, now)
+        .await?;
+    let results = poll_results(&state, actor.user_id, chat_id, seq).await?;
+    state
+        .poll_updates
+        .changed(&state, chat_id, seq, actor.user_id);
+    Ok(Json(results))
+}
+
+/// The results of one poll for `user_id`.
+pub async fn poll_results(
+    state: &AppState,
+    user_id: UserId,
+    chat_id: ChatId,
+    seq: Seq,
+) -> ApiResult<PollResults> {
+    let stored = state
+        .store
+        .polls(chat_id)
+        .await?
+        .into_iter()
+        .find(|stored| stored.seq == seq)
+        .ok_or_else(|| ApiError::from(kolokol_domain::Rejection::no_poll()))?;
+    Ok(results_for(
+        user_id,
+        seq,
+        &stored.poll,
+        &stored.votes,
+        state.now(),
+    ))
 }

@@ -147,6 +147,7 @@ pub async fn send(
         reply_to: None,
         request_ack: false,
         urgent: false,
+        poll: None,
     };
     client
         .send_message(chat_id, &request)

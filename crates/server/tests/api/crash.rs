@@ -86,6 +86,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
                     reply_to: None,
                     request_ack: false,
                     urgent: false,
+                    poll: None,
                 };
                 match client.send_message(chat.id, &request).await {
                     Ok((message, _)) => {
@@ -137,6 +138,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             reply_to: None,
             request_ack: false,
             urgent: false,
+            poll: None,
         };
         let (message, created) = clients[*index]
             .send_message(chat.id, &request)

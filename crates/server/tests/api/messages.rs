@@ -25,6 +25,7 @@ fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
         reply_to,
         request_ack: false,
         urgent: false,
+        poll: None,
     }
 }
 

@@ -45,6 +45,7 @@
 //!         reply_to: None,
 //!         request_ack: false,
 //!         urgent: false,
+//!         thread_of: None,
 //!         poll: None,
 //!     })
 //!     .await?;

@@ -11,8 +11,9 @@ use kolokol_proto::{
     MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis, OrgId,
     OrgInfo, OrgList, OrgPolicy, PollResults, PollResultsList, ReactionRequest, ReactionResult,
     ReadBy, RegisterRequest, ReminderSent, RevokedCount, Role, RosterReport, RosterView,
-    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, TransferOwnershipRequest,
-    UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
+    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList, ThreadSummary,
+    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
+    WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -369,6 +370,29 @@ impl Client {
                 "HTTP {status} where 200, 201 or 202 was expected"
             ))),
         }
+    }
+
+    /// `GET /chats/{chat_id}/threads`: every thread of the chat.
+    pub async fn threads(&self, chat_id: ChatId) -> Result<Vec<ThreadSummary>, ClientError> {
+        let list: ThreadList = self
+            .json(self.get(&format!("/chats/{chat_id}/threads")), 200)
+            .await?;
+        Ok(list.threads)
+    }
+
+    /// `GET /chats/{chat_id}/threads/{root}?after=`: replies in the thread, oldest first.
+    pub async fn thread(
+        &self,
+        chat_id: ChatId,
+        root: Seq,
+        after: Option<Seq>,
+    ) -> Result<Vec<Message>, ClientError> {
+        let mut req = self.get(&format!("/chats/{chat_id}/threads/{root}"));
+        if let Some(after) = after {
+            req = req.query(&[("after", after)]);
+        }
+        let list: MessageList = self.json(req, 200).await?;
+        Ok(list.messages)
     }
 
     /// `GET /chats/{chat_id}/polls`: every poll of the chat with its results.

@@ -13,6 +13,7 @@ pub mod receipts;
 mod refusals;
 pub mod roster;
 pub mod route;
+pub mod thread;
 pub mod time;
 pub mod validate;
 

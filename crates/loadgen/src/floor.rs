@@ -117,6 +117,7 @@ async fn broadcast(
         text: request.text,
         reply_to: None,
         poll: None,
+        thread_of: None,
     }
     .into_message(group, 0, seq, seq, Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };

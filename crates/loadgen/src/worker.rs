@@ -286,6 +286,7 @@ impl Send {
                     reply_to: None,
                     request_ack: false,
                     urgent: false,
+                    thread_of: None,
                     poll: None,
                 };
                 let client = client.with_token(self.token);

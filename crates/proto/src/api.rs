@@ -243,6 +243,9 @@ pub struct SendMessageRequest {
     /// Make the message a poll, its text the question.
     #[serde(default)]
     pub poll: Option<Poll>,
+    /// Post it in the thread under this message (which must not itself be in a thread).
+    #[serde(default)]
+    pub thread_of: Option<Seq>,
 }
 
 /// A message kept back by quiet hours or do-not-disturb (answered with 202): it is delivered,
@@ -258,6 +261,8 @@ pub struct HeldMessage {
     pub request_ack: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<Poll>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_of: Option<Seq>,
     pub release_at: Millis,
     /// Why: `quiet_hours` (the org's) or `do_not_disturb` (the recipient's).
     pub reason: HoldReason,
@@ -339,6 +344,24 @@ pub struct Message {
     /// A poll the message carries (its text is the question); results come separately.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<Poll>,
+    /// The seq of the message whose thread this reply is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_of: Option<Seq>,
+}
+
+/// A thread under a message: how many replies, and the latest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ThreadSummary {
+    /// The seq of the message the thread is under.
+    pub root: Seq,
+    pub replies: u32,
+    pub last_seq: Seq,
+    pub last_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ThreadList {
+    pub threads: Vec<ThreadSummary>,
 }
 
 /// A poll: its options and how it is answered. Fixed once sent.

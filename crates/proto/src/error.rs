@@ -79,6 +79,8 @@ pub enum ErrorCode {
     InvalidVote,
     /// The poll's deadline has passed.
     PollClosed,
+    /// A thread can only be under a message that is not itself in a thread.
+    InvalidThread,
     /// An org policy is malformed (for example quiet hours not written `HH:MM`).
     InvalidPolicy,
     /// A roster file has errors; `errors` lists them and nothing was imported.

@@ -32,7 +32,10 @@ fn message() -> impl Strategy<Value = Message> {
             proptest::option::of(0i64..1 << 50),
             any::<bool>(),
         ),
-        proptest::option::of(poll()),
+        (
+            proptest::option::of(poll()),
+            proptest::option::of(1i64..1000),
+        ),
     )
         .prop_map(
             |(
@@ -41,7 +44,7 @@ fn message() -> impl Strategy<Value = Message> {
                 mentions,
                 reactions,
                 (created_at, edited_at, deleted),
-                poll,
+                (poll, thread_of),
             )| Message {
                 id,
                 chat_id,
@@ -59,6 +62,7 @@ fn message() -> impl Strategy<Value = Message> {
                 edited_at,
                 deleted,
                 poll,
+                thread_of,
             },
         )
 }

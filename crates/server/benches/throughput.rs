@@ -98,6 +98,7 @@ async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: 
             reply_to: None,
             request_ack: false,
             urgent: false,
+            thread_of: None,
             poll: None,
         };
         Call {
@@ -265,6 +266,7 @@ async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
                     text: "Завтра собрание в 18:00, кабинет 12".into(),
                     reply_to: None,
                     poll: None,
+                    thread_of: None,
                 };
                 if store.send_message(actor, chat, message, 1).await.is_ok() {
                     ok.fetch_add(1, Ordering::Relaxed);
@@ -515,6 +517,7 @@ async fn fanout(users: &[(Client, i64)]) {
             reply_to: None,
             request_ack: false,
             urgent: false,
+            thread_of: None,
             poll: None,
         };
         owner.send_message(chat, &request).await.unwrap();

@@ -152,6 +152,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/chats/{chat_id}/held", get(messages::held_messages))
         .route("/chats/{chat_id}/polls", get(messages::polls))
+        .route("/chats/{chat_id}/threads", get(messages::threads))
+        .route("/chats/{chat_id}/threads/{root}", get(messages::thread))
         .route("/chats/{chat_id}/messages/{seq}/vote", post(messages::vote))
         .route(
             "/chats/{chat_id}/held/{held_id}",

@@ -26,6 +26,7 @@ use crate::routes::{accounts, chats, messages, orgs};
         messages::delete_message, messages::toggle_reaction, messages::read_by,
         messages::mark_read, messages::typing, messages::ack_requests, messages::acknowledge,
         messages::held_messages, messages::cancel_held, messages::polls, messages::vote,
+        messages::threads, messages::thread,
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
         orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy,
     ),

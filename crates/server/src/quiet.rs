@@ -281,6 +281,7 @@ pub async fn release_held(state: AppState) {
                 text: held.text,
                 reply_to: held.reply_to,
                 poll: held.poll,
+                thread_of: held.thread_of,
             };
             let delivered = crate::routes::messages::deliver(
                 &state,

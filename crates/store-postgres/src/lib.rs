@@ -53,7 +53,7 @@ use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
     Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
-    Seq, User, UserId,
+    Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
@@ -426,8 +426,8 @@ impl Store for PostgresStore {
         message: NewMessage,
         now: Millis,
     ) -> StoreResult<Outcome<(Message, bool)>> {
-        // Sending is one statement; a poll adds a second, so it takes a transaction.
-        let mode = if message.poll.is_some() {
+        // Sending is one statement; a poll or a thread adds more, so they take a transaction.
+        let mode = if message.poll.is_some() || message.thread_of.is_some() {
             Mode::Write
         } else {
             Mode::Autocommit
@@ -860,6 +860,29 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Write, |c| {
                 Box::pin(messages::vote(c, actor, chat_id, seq, options.clone(), now))
+            })
+            .await
+    }
+
+    async fn thread(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        root: Seq,
+        after: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        self.engine
+            .run(Mode::Snapshot, |c| {
+                Box::pin(messages::thread(c, actor, chat_id, root, after, limit))
+            })
+            .await
+    }
+
+    async fn threads(&self, chat_id: ChatId) -> StoreResult<Vec<ThreadSummary>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(messages::threads(c, chat_id))
             })
             .await
     }

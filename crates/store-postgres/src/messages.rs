@@ -1,8 +1,8 @@
 //! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
 //! read markers.
 
-use kolokol_domain::{Rejection, Route, permissions, receipts, validate};
-use kolokol_proto::{ChatId, ChatKind, Event, Message, Role, Seq, UserId};
+use kolokol_domain::{Rejection, Route, permissions, receipts, thread, validate};
+use kolokol_proto::{ChatId, ChatKind, Event, Message, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{Actor, NewMessage, Outcome, Page, Published, StoredPoll};
 use sqlx::{PgConnection, Row};
 
@@ -48,6 +48,11 @@ pub async fn send(
     new: NewMessage,
     now: i64,
 ) -> OpResult<Outcome<(Message, bool)>> {
+    // Checked in the same transaction as the send (the store sends thread replies in one).
+    if let Some(root) = new.thread_of {
+        let root = rows::fetch_message(&mut *conn, chat_id, root).await?;
+        thread::check_root(root.as_ref())?;
+    }
     let row = sqlx::query(
         "SELECT o_outcome, o_kind, o_role, o_id, o_seq, o_pos, o_mentions
          FROM kolokol_send($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -81,15 +86,18 @@ pub async fn send(
         "bad_reply" => return Err(Rejection::no_reply_target().into()),
         other => return Err(OpError::Internal(format!("kolokol_send said {other:?}"))),
     }
-    // In the same transaction (the store sends polls in one): a poll is never seen without
-    // its options.
-    if let Some(poll) = &new.poll {
-        sqlx::query("UPDATE messages SET poll = $3 WHERE chat_id = $1 AND seq = $2")
-            .bind(chat_id)
-            .bind(row.try_get::<Seq, _>(4)?)
-            .bind(serde_json::to_string(poll)?)
-            .execute(&mut *conn)
-            .await?;
+    // In the same transaction (the store sends polls and thread replies in one): a poll is
+    // never seen without its options, nor a reply outside its thread.
+    if new.poll.is_some() || new.thread_of.is_some() {
+        sqlx::query(
+            "UPDATE messages SET poll = $3, thread_of = $4 WHERE chat_id = $1 AND seq = $2",
+        )
+        .bind(chat_id)
+        .bind(row.try_get::<Seq, _>(4)?)
+        .bind(new.poll.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(new.thread_of)
+        .execute(&mut *conn)
+        .await?;
     }
     let message = new.into_message(
         chat_id,
@@ -429,4 +437,53 @@ pub async fn polls(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Vec<Sto
             })
         })
         .collect()
+}
+
+pub async fn thread(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    root: Seq,
+    after: Option<Seq>,
+    limit: u32,
+) -> OpResult<Vec<Message>> {
+    crate::chats::membership(&mut *conn, actor.user_id, chat_id).await?;
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages x WHERE x.chat_id = $1 AND x.thread_of = $2 AND x.seq > $3
+          ORDER BY x.seq LIMIT $4"
+    );
+    let rows = sqlx::query(sql)
+        .bind(chat_id)
+        .bind(root)
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(conn)
+        .await?;
+    let mut replies = Vec::with_capacity(rows.len());
+    for row in &rows {
+        replies.extend(rows::message(row, 0)?);
+    }
+    Ok(replies)
+}
+
+pub async fn threads(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Vec<ThreadSummary>> {
+    let rows: Vec<(Seq, i64, Seq, i64)> = sqlx::query_as(
+        "SELECT thread_of, count(*), max(seq), max(created_at) FROM messages
+         WHERE chat_id = $1 AND thread_of IS NOT NULL AND NOT deleted
+         GROUP BY thread_of ORDER BY thread_of",
+    )
+    .bind(chat_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(root, replies, last_seq, last_at)| ThreadSummary {
+            root,
+            replies: replies as u32,
+            last_seq,
+            last_at,
+        })
+        .collect())
 }

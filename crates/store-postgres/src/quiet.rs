@@ -61,7 +61,7 @@ pub async fn do_not_disturb_all(conn: &mut PgConnection, now: i64) -> OpResult<V
 macro_rules! held_columns {
     () => {
         "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, reason, release_at, \
-         created_at, poll"
+         created_at, poll, thread_of"
     };
 }
 
@@ -83,6 +83,7 @@ fn held_row(row: &PgRow) -> OpResult<HeldMessage> {
             .try_get::<Option<&str>, _>(10)?
             .map(serde_json::from_str)
             .transpose()?,
+        thread_of: row.try_get(11)?,
     })
 }
 
@@ -94,8 +95,8 @@ pub async fn hold_message(
     crate::chats::membership(&mut *conn, held.sender_id, held.chat_id).await?;
     sqlx::query(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
-                                    reason, release_at, created_at, poll)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                    reason, release_at, created_at, poll, thread_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING",
     )
     .bind(held.chat_id)
@@ -108,6 +109,7 @@ pub async fn hold_message(
     .bind(held.release_at)
     .bind(now)
     .bind(held.poll.as_ref().map(serde_json::to_string).transpose()?)
+    .bind(held.thread_of)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query(concat!(

@@ -77,7 +77,7 @@ macro_rules! message_columns {
             FROM (SELECT r.emoji, json_agg(r.user_id ORDER BY r.created_at, r.user_id) AS user_ids \
                     FROM reactions r WHERE r.chat_id = x.chat_id AND r.seq = x.seq \
                     GROUP BY r.emoji) g), \
-         x.poll"
+         x.poll, x.thread_of"
     };
 }
 pub(crate) use message_columns;
@@ -112,6 +112,7 @@ pub fn message(row: &PgRow, at: usize) -> OpResult<Option<Message>> {
             .try_get::<Option<&str>, _>(at + 12)?
             .map(serde_json::from_str)
             .transpose()?,
+        thread_of: row.try_get(at + 13)?,
     }))
 }
 

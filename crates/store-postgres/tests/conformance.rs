@@ -336,6 +336,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                         text: "hello".to_owned(),
                         reply_to: None,
                         poll: None,
+                        thread_of: None,
                     };
                     // The same message through both nodes at once, as a client retrying does.
                     let (a, b) = tokio::join!(

@@ -21,7 +21,7 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
     Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
-    Seq, User, UserId,
+    Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
@@ -600,6 +600,25 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.engine
             .write(move |c| messages::vote(c, actor, chat_id, seq, &options, now))
+            .await
+    }
+
+    async fn thread(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        root: Seq,
+        after: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        self.engine
+            .read(move |c| messages::thread(c, actor, chat_id, root, after, limit))
+            .await
+    }
+
+    async fn threads(&self, chat_id: ChatId) -> StoreResult<Vec<ThreadSummary>> {
+        self.engine
+            .read(move |c| messages::threads(c, chat_id))
             .await
     }
 

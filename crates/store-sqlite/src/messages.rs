@@ -1,8 +1,8 @@
 //! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
 //! read markers.
 
-use kolokol_domain::{Rejection, permissions, receipts, validate};
-use kolokol_proto::{ChatId, Event, Message, Seq, UserId};
+use kolokol_domain::{Rejection, permissions, receipts, thread, validate};
+use kolokol_proto::{ChatId, Event, Message, Seq, ThreadSummary, UserId};
 use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page, StoredPoll};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -63,15 +63,18 @@ pub fn send(
     if new.reply_to.is_some_and(|to| to < 1 || to > chat.last_seq) {
         return Err(Rejection::no_reply_target().into());
     }
+    if let Some(root) = new.thread_of {
+        thread::check_root(rows::message(conn, chat_id, root)?.as_ref())?;
+    }
     let seq = chat.last_seq + 1;
     let mentions = resolve_mentions(conn, &new.text)?;
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll, thread_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
         )?
         .query_row(
-            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?],
+            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?, new.thread_of],
             |row| row.get(0),
         )?;
     let pos: i64 = conn
@@ -317,4 +320,48 @@ pub fn polls(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<StoredPoll>> {
             })
         })
         .collect()
+}
+
+pub fn thread(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    root: Seq,
+    after: Option<Seq>,
+    limit: u32,
+) -> OpResult<Vec<Message>> {
+    membership(conn, actor.user_id, chat_id)?;
+    let seqs = conn
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE chat_id = ?1 AND thread_of = ?2 AND seq > ?3
+             ORDER BY seq LIMIT ?4",
+        )?
+        .query_map(
+            params![chat_id, root, after.unwrap_or(0), limit.max(1)],
+            |row| row.get::<_, Seq>(0),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut replies = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        replies.extend(rows::message(conn, chat_id, seq)?);
+    }
+    Ok(replies)
+}
+
+pub fn threads(conn: &Connection, chat_id: ChatId) -> OpResult<Vec<ThreadSummary>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT thread_of, count(*), max(seq), max(created_at) FROM messages
+             WHERE chat_id = ?1 AND thread_of IS NOT NULL AND deleted = 0
+             GROUP BY thread_of ORDER BY thread_of",
+        )?
+        .query_map([chat_id], |row| {
+            Ok(ThreadSummary {
+                root: row.get(0)?,
+                replies: row.get(1)?,
+                last_seq: row.get(2)?,
+                last_at: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }

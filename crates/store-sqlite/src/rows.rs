@@ -1,6 +1,6 @@
 //! Reading rows into wire types, shared by every operation.
 
-use kolokol_proto::{ChatId, ChatKind, Message, Reaction, Role, Seq, User, UserId};
+use kolokol_proto::{ChatId, ChatKind, Message, Poll, Reaction, Role, Seq, User, UserId};
 use kolokol_store::ChatRow;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -72,7 +72,7 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll";
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(7)?;
@@ -89,18 +89,23 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         created_at: row.get(8)?,
         edited_at: row.get(9)?,
         deleted: row.get(10)?,
-        poll: row
-            .get::<_, Option<String>>(11)?
-            .map(|poll| serde_json::from_str(&poll))
-            .transpose()
-            .map_err(|error| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    11,
-                    rusqlite::types::Type::Text,
-                    error.into(),
-                )
-            })?,
+        poll: poll_column(row, 11)?,
+        thread_of: row.get(12)?,
     })
+}
+
+/// A poll stored as JSON in column `index`, if any.
+pub fn poll_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Poll>> {
+    row.get::<_, Option<String>>(index)?
+        .map(|poll| serde_json::from_str(&poll))
+        .transpose()
+        .map_err(|error| {
+            rusqlite::Error::FromSqlConversionFailure(
+                index,
+                rusqlite::types::Type::Text,
+                error.into(),
+            )
+        })
 }
 
 /// Messages of a chat with `low <= seq <= high`, ascending, with their reactions.

@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_orgs.sql"),
     include_str!("../migrations/0003_quiet.sql"),
     include_str!("../migrations/0004_polls.sql"),
+    include_str!("../migrations/0005_threads.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -87,6 +87,7 @@ const CHECKS: &[(&str, Check)] = checks![
     reactions_toggle,
     read_markers_only_move_forward,
     polls_take_one_vote_per_member,
+    threads_gather_replies_under_a_message,
     // event streams
     member_snapshots_follow_membership,
     catch_up_returns_exactly_what_was_missed,
@@ -1269,6 +1270,7 @@ async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
             edited_at: None,
             deleted: false,
             poll: None,
+            thread_of: None,
         };
         assert_eq!(message, expected);
         let published = only(&outcome.events, "message.new", |event| {
@@ -2448,6 +2450,128 @@ async fn acknowledgements_are_kept_once_per_member(store: Arc<dyn Store>) {
     );
 }
 
+async fn threads_gather_replies_under_a_message(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let root = fx.send(&alice, chat_id, "Подарок учителю: идеи?").await;
+    let other = fx.send(&bob, chat_id, "Завтра физкультура").await;
+    let in_thread = |who: &Person, id: &str, text: &str, root: Seq| {
+        let mut message = new_message(id, text);
+        message.thread_of = Some(root);
+        (who.actor, message)
+    };
+    let mut replies = Vec::new();
+    for (who, id, text) in [
+        (&bob, "t1", "Цветы"),
+        (&alice, "t2", "Книга"),
+        (&bob, "t3", "Торт"),
+    ] {
+        let (actor, message) = in_thread(who, id, text, root.seq);
+        let sent = fx.record(
+            fx.store
+                .send_message(actor, chat_id, message, fx.now())
+                .await,
+        );
+        assert_eq!(sent.0.thread_of, Some(root.seq));
+        replies.push(sent.0);
+    }
+    // Replies keep their seqs in the chat, so they are in history and resume like any message.
+    let history = fx
+        .store
+        .messages(
+            alice.actor,
+            chat_id,
+            Page {
+                limit: 50,
+                ..Page::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 5);
+    let thread = fx
+        .store
+        .thread(bob.actor, chat_id, root.seq, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(thread, replies);
+    let rest = fx
+        .store
+        .thread(bob.actor, chat_id, root.seq, Some(replies[0].seq), 1)
+        .await
+        .unwrap();
+    assert_eq!(rest, [replies[1].clone()]);
+    let threads = fx.store.threads(chat_id).await.unwrap();
+    assert_eq!(threads.len(), 1);
+    assert_eq!(
+        (threads[0].root, threads[0].replies, threads[0].last_seq),
+        (root.seq, 3, replies[2].seq)
+    );
+
+    // One level deep, under messages that exist; outsiders read nothing.
+    let (actor, nested) = in_thread(&alice, "t4", "вложенный", replies[0].seq);
+    let refused = fx
+        .store
+        .send_message(actor, chat_id, nested, fx.now())
+        .await;
+    assert_refused(
+        refused.map(|o| o.value),
+        &[ErrorCode::InvalidThread],
+        "a thread under a reply",
+    );
+    let (actor, nowhere) = in_thread(&alice, "t5", "никуда", 99);
+    let refused = fx
+        .store
+        .send_message(actor, chat_id, nowhere, fx.now())
+        .await;
+    assert_refused(
+        refused.map(|o| o.value),
+        &[ErrorCode::MessageNotFound],
+        "a thread under nothing",
+    );
+    let outsider = fx
+        .store
+        .thread(carol.actor, chat_id, root.seq, None, 50)
+        .await;
+    assert_refused(
+        outsider,
+        &[ErrorCode::NotMember],
+        "an outsider reading a thread",
+    );
+    fx.record(
+        fx.store
+            .delete_message(bob.actor, chat_id, other.seq, fx.now())
+            .await,
+    );
+    let (actor, under_deleted) = in_thread(&alice, "t6", "под удалённым", other.seq);
+    let refused = fx
+        .store
+        .send_message(actor, chat_id, under_deleted, fx.now())
+        .await;
+    assert_refused(
+        refused.map(|o| o.value),
+        &[ErrorCode::MessageNotFound],
+        "a thread under a deleted message",
+    );
+    assert_eq!(
+        fx.store
+            .messages(
+                alice.actor,
+                chat_id,
+                Page {
+                    limit: 50,
+                    ..Page::default()
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        5,
+        "nothing refused was stored"
+    );
+}
+
 async fn polls_take_one_vote_per_member(store: Arc<dyn Store>) {
     let fx = Fixture::new(store);
     let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
@@ -2743,6 +2867,7 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
             anonymous: true,
             closes_at: None,
         }),
+        thread_of: None,
         reason: HoldReason::QuietHours,
         release_at,
     };
@@ -3278,6 +3403,7 @@ fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
         text: text.to_owned(),
         reply_to: None,
         poll: None,
+        thread_of: None,
     }
 }
 

@@ -78,6 +78,7 @@ mod tests {
             edited_at: None,
             deleted: false,
             poll: None,
+            thread_of: None,
         }
     }
 

@@ -28,7 +28,7 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview, Member, Message,
-    Millis, OrgPolicy, Poll, Role, Seq, User, UserId,
+    Millis, OrgPolicy, Poll, Role, Seq, ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +131,8 @@ pub struct NewMessage {
     pub reply_to: Option<Seq>,
     /// Already validated (`kolokol_domain::poll::validate`).
     pub poll: Option<Poll>,
+    /// The thread to post in; the store checks it (`kolokol_domain::thread::check_root`).
+    pub thread_of: Option<Seq>,
 }
 
 impl NewMessage {
@@ -159,6 +161,7 @@ impl NewMessage {
             edited_at: None,
             deleted: false,
             poll: self.poll,
+            thread_of: self.thread_of,
         }
     }
 }
@@ -437,6 +440,18 @@ pub trait Store: Send + Sync + 'static {
     /// The chat's polls that are not deleted, ascending by seq.
     /// Callers authorize.
     async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<StoredPoll>>;
+    /// Up to `limit` replies in the thread under message `root`, ascending, after `after`.
+    /// `NotMember` for outsiders.
+    async fn thread(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        root: Seq,
+        after: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    /// Every thread of the chat, by the seq of its root. Callers authorize.
+    async fn threads(&self, chat_id: ChatId) -> StoreResult<Vec<ThreadSummary>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()>;
 

@@ -148,6 +148,7 @@ pub struct NewHeldMessage {
     pub reply_to: Option<Seq>,
     pub request_ack: bool,
     pub poll: Option<Poll>,
+    pub thread_of: Option<Seq>,
     pub reason: HoldReason,
     pub release_at: Millis,
 }

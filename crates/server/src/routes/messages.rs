@@ -12,7 +12,7 @@ use kolokol_proto::{
     AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
     HeldMessage, HeldMessageList, MarkReadRequest, Message, MessageList, Millis, Poll, PollResults,
     PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role, SendMessageRequest, Seq,
-    UserId, VoteRequest,
+    ThreadList, UserId, VoteRequest,
 };
 use kolokol_store::{Actor, NewHeldMessage, NewMessage, Page};
 use serde::Deserialize;
@@ -57,6 +57,7 @@ pub async fn send_message(
             reply_to: request.reply_to,
             request_ack: request.request_ack,
             poll,
+            thread_of: request.thread_of,
             reason: hold.reason,
             release_at: hold.release_at,
         };
@@ -68,6 +69,7 @@ pub async fn send_message(
         text: request.text,
         reply_to: request.reply_to,
         poll,
+        thread_of: request.thread_of,
     };
     let (message, created) = deliver(&state, actor, chat_id, message, request.request_ack).await?;
     let status = if created {
@@ -128,6 +130,47 @@ pub async fn cancel_held(
         .cancel_held(actor.user_id, chat_id, held_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every thread of the chat: under which message, how many replies, the latest.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/threads", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = ThreadList), (status = 403, body = ErrorBody)))]
+pub async fn threads(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<ThreadList>> {
+    state.store.check_member(actor, chat_id).await?;
+    Ok(Json(ThreadList {
+        threads: state.store.threads(chat_id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ThreadParams {
+    /// Replies with a seq above this one.
+    after: Option<Seq>,
+    /// 1–100, default 50.
+    limit: Option<u32>,
+}
+
+/// The replies in the thread under message `root`, oldest first.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/threads/{root}", tag = "messages", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("root" = i64, Path), ThreadParams),
+    responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn thread(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, root)): Path<(ChatId, Seq)>,
+    Query(params): Query<ThreadParams>,
+) -> ApiResult<Json<MessageList>> {
+    let limit = validate::history_limit(params.limit)?;
+    Ok(Json(MessageList {
+        messages: state
+            .store
+            .thread(actor, chat_id, root, params.after, limit)
+            .await?,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -147,6 +147,7 @@ pub async fn send(
         reply_to: None,
         request_ack: false,
         urgent: false,
+        thread_of: None,
         poll: None,
     };
     client

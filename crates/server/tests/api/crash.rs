@@ -86,6 +86,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
                     reply_to: None,
                     request_ack: false,
                     urgent: false,
+                    thread_of: None,
                     poll: None,
                 };
                 match client.send_message(chat.id, &request).await {
@@ -138,6 +139,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             reply_to: None,
             request_ack: false,
             urgent: false,
+            thread_of: None,
             poll: None,
         };
         let (message, created) = clients[*index]

@@ -25,6 +25,7 @@ fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
         reply_to,
         request_ack: false,
         urgent: false,
+        thread_of: None,
         poll: None,
     }
 }
@@ -1269,5 +1270,73 @@ async fn a_former_member_keeps_no_access_to_the_history() {
     assert_eq!(
         (all.len(), all[0].text.as_str(), all[0].deleted),
         (1, "I was here", false)
+    );
+}
+
+#[tokio::test]
+async fn thread_replies_gather_under_their_message() {
+    let server = common::start().await;
+    let (alice, _) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let chat = group(&alice, "5Б · родители", &[bob_user.id]).await;
+    let root = common::send(&alice, chat.id, "r1", "Подарок учителю: идеи?")
+        .await
+        .unwrap();
+    let (mut bob_events, _) = common::connect(&bob, None).await;
+    let reply = |id: &str, text: &str, thread_of: Seq| SendMessageRequest {
+        thread_of: Some(thread_of),
+        ..request(id, text, None)
+    };
+    let (first, _) = alice
+        .send_message(chat.id, &reply("t1", "Цветы", root.seq))
+        .await
+        .unwrap();
+    assert_eq!(first.thread_of, Some(root.seq));
+    // Members hear of it like any message, marked with its thread.
+    let heard = common::wait_for(&mut bob_events, |event| match event {
+        kolokol_client::proto::Event::MessageNew { message } => Some(message.thread_of),
+        _ => None,
+    })
+    .await;
+    assert_eq!(heard, Some(root.seq));
+    bob.send_message(chat.id, &reply("t2", "Книга", root.seq))
+        .await
+        .unwrap();
+
+    let threads = bob.threads(chat.id).await.unwrap();
+    assert_eq!(
+        threads
+            .iter()
+            .map(|t| (t.root, t.replies))
+            .collect::<Vec<_>>(),
+        [(root.seq, 2)]
+    );
+    let texts: Vec<String> = bob
+        .thread(chat.id, root.seq, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["Цветы", "Книга"]);
+
+    assert_refused(
+        alice
+            .send_message(chat.id, &reply("t3", "глубже", first.seq))
+            .await,
+        ErrorCode::InvalidThread,
+        400,
+    );
+    let (carol, _) = server.user("carol").await;
+    assert_refused(carol.threads(chat.id).await, ErrorCode::NotMember, 403);
+    assert_refused(
+        carol.thread(chat.id, root.seq, None).await,
+        ErrorCode::NotMember,
+        403,
+    );
+    assert_eq!(
+        history(&alice, chat.id).await.len(),
+        3,
+        "nothing refused was stored"
     );
 }

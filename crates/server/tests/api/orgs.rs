@@ -779,6 +779,7 @@ async fn acknowledgements_are_asked_by_admins_and_counted_per_family() {
         reply_to: None,
         request_ack: true,
         urgent: false,
+        thread_of: None,
         poll: None,
     };
     let (notice, _) = who("smirnova")

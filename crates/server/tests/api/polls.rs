@@ -17,6 +17,7 @@ fn poll_request(id: &str, question: &str, poll: Poll) -> SendMessageRequest {
         reply_to: None,
         request_ack: false,
         urgent: false,
+        thread_of: None,
         poll: Some(poll),
     }
 }

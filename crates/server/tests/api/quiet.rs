@@ -121,6 +121,7 @@ fn request(id: &str, text: &str) -> SendMessageRequest {
         reply_to: None,
         request_ack: false,
         urgent: false,
+        thread_of: None,
         poll: None,
     }
 }

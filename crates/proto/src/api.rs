@@ -167,6 +167,19 @@ pub struct Member {
     pub user: User,
     pub role: Role,
     pub joined_at: Millis,
+    /// Staff of a school by its roster. Only the school's admins, who import the roster, can
+    /// give this, so nobody can pose as a teacher by name alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffBadge>,
+}
+
+/// Who a staff member is at their school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StaffBadge {
+    pub org_id: OrgId,
+    pub org: String,
+    /// Their staff places: `{unit, role: class_teacher/teacher, detail: subjects}`.
+    pub places: Vec<PlaceView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -598,7 +611,7 @@ pub struct ClaimCodeEntry {
     pub code: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PlaceView {
     pub unit: String,
     pub role: String,

@@ -119,6 +119,7 @@ mod tests {
             role,
             detail: detail.into(),
             person_key: key.into(),
+            unit_name: format!("unit {unit_id}"),
         }
     }
 

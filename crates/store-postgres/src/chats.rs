@@ -319,6 +319,7 @@ pub async fn members(
                 user: rows::user(row, 0)?,
                 role: parse(row.try_get(4)?)?,
                 joined_at: row.try_get(5)?,
+                staff: None,
             })
         })
         .collect()

@@ -400,7 +400,7 @@ pub async fn places_of_users(
     user_ids: Vec<UserId>,
 ) -> OpResult<Vec<UserPlace>> {
     let rows = sqlx::query(
-        "SELECT o.user_id, o.org_id, p.unit_id, p.role, p.detail, o.key FROM org_people o
+        "SELECT o.user_id, o.org_id, p.unit_id, p.role, p.detail, o.key, u.name FROM org_people o
          JOIN org_places p ON p.person_id = o.id
          JOIN org_units u ON u.id = p.unit_id
          WHERE o.user_id = ANY($1) AND o.archived_at IS NULL AND u.archived_at IS NULL
@@ -420,6 +420,7 @@ pub async fn places_of_users(
                     .ok_or_else(|| OpError::Internal(format!("roster role {role}")))?,
                 detail: row.try_get(4)?,
                 person_key: row.try_get(5)?,
+                unit_name: row.try_get(6)?,
             })
         })
         .collect()

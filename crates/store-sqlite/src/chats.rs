@@ -248,6 +248,7 @@ pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec
                 user: rows::user_from_row(row)?,
                 role: parse_role(&row.get::<_, String>(4)?),
                 joined_at: row.get(5)?,
+                staff: None,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -308,7 +308,7 @@ pub fn redeem_claim_code(
 
 pub fn places_of_users(conn: &Connection, user_ids: &[UserId]) -> OpResult<Vec<UserPlace>> {
     let mut statement = conn.prepare_cached(
-        "SELECT o.user_id, o.org_id, p.unit_id, p.role, p.detail, o.key FROM org_people o
+        "SELECT o.user_id, o.org_id, p.unit_id, p.role, p.detail, o.key, u.name FROM org_people o
          JOIN org_places p ON p.person_id = o.id
          JOIN org_units u ON u.id = p.unit_id
          WHERE o.user_id = ?1 AND o.archived_at IS NULL AND u.archived_at IS NULL
@@ -324,10 +324,11 @@ pub fn places_of_users(conn: &Connection, user_ids: &[UserId]) -> OpResult<Vec<U
                 row.get::<_, String>(3)?,
                 row.get(4)?,
                 row.get(5)?,
+                row.get(6)?,
             ))
         })?;
         for row in rows {
-            let (user_id, org_id, unit_id, role, detail, person_key) = row?;
+            let (user_id, org_id, unit_id, role, detail, person_key, unit_name) = row?;
             let role = RosterRole::parse(&role)
                 .ok_or_else(|| OpError::Internal(format!("roster role {role}")))?;
             places.push(UserPlace {
@@ -337,6 +338,7 @@ pub fn places_of_users(conn: &Connection, user_ids: &[UserId]) -> OpResult<Vec<U
                 role,
                 detail,
                 person_key,
+                unit_name,
             });
         }
     }

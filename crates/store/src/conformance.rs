@@ -2336,6 +2336,7 @@ async fn claimed_places_are_listed_per_account(store: Arc<dyn Store>) {
                 p.role,
                 p.detail.as_str(),
                 p.person_key.as_str(),
+                p.unit_name.as_str(),
             )
         })
         .collect();
@@ -2348,7 +2349,8 @@ async fn claimed_places_are_listed_per_account(store: Arc<dyn Store>) {
                 unit("5Б"),
                 RosterRole::ClassTeacher,
                 "русский язык; литература",
-                smirnova.key.as_str()
+                smirnova.key.as_str(),
+                "5Б"
             ),
             (
                 bob.user.id,
@@ -2356,7 +2358,8 @@ async fn claimed_places_are_listed_per_account(store: Arc<dyn Store>) {
                 unit("7А"),
                 RosterRole::Guardian,
                 fedorov.key.as_str(),
-                smirnova.key.as_str()
+                smirnova.key.as_str(),
+                "7А"
             ),
             (
                 carol.user.id,
@@ -2364,7 +2367,8 @@ async fn claimed_places_are_listed_per_account(store: Arc<dyn Store>) {
                 unit("7А"),
                 RosterRole::Student,
                 "",
-                fedorov.key.as_str()
+                fedorov.key.as_str(),
+                "7А"
             ),
         ],
         "alice holds an org role but no roster place"

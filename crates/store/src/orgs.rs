@@ -136,6 +136,8 @@ pub struct UserPlace {
     pub detail: String,
     /// The key of the person the account claimed.
     pub person_key: String,
+    /// The class's name, e.g. "5Б".
+    pub unit_name: String,
 }
 
 /// A message to hold back until `release_at`.

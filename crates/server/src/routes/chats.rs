@@ -1,12 +1,14 @@
 //! Chats, members and invite links.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use kolokol_domain::validate;
 use kolokol_proto::{
     AddMembersRequest, Chat, ChatId, ChatKind, ChatList, CreateChatRequest, CreateInviteRequest,
-    ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList, SetRoleRequest,
-    TransferOwnershipRequest, UpdateChatRequest, UserId,
+    ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList, OrgId, PlaceView,
+    SetRoleRequest, StaffBadge, TransferOwnershipRequest, UpdateChatRequest, UserId,
 };
 use kolokol_store::{NewChat, NewInvite};
 
@@ -108,9 +110,64 @@ pub async fn members(
     Caller(actor): Caller,
     Path(chat_id): Path<ChatId>,
 ) -> ApiResult<Json<MemberList>> {
-    Ok(Json(MemberList {
-        members: state.store.members(actor, chat_id).await?,
-    }))
+    let mut members = state.store.members(actor, chat_id).await?;
+    let badges = staff_badges(
+        &state,
+        chat_id,
+        members.iter().map(|member| member.user.id).collect(),
+    )
+    .await?;
+    for member in &mut members {
+        member.staff = badges.get(&member.user.id).cloned();
+    }
+    Ok(Json(MemberList { members }))
+}
+
+/// The staff badge of each of `user_ids` who holds a staff place on a roster: of the chat's
+/// own org when it has one, else of the first org.
+async fn staff_badges(
+    state: &AppState,
+    chat_id: ChatId,
+    user_ids: Vec<UserId>,
+) -> ApiResult<HashMap<UserId, StaffBadge>> {
+    let places = state.store.places_of_users(user_ids).await?;
+    let chat_org = state
+        .store
+        .org_of_chat(chat_id)
+        .await?
+        .map(|(org_id, _)| org_id);
+    let mut chosen: HashMap<UserId, OrgId> = HashMap::new();
+    for place in places.iter().filter(|place| place.role.is_staff()) {
+        let org = chosen.entry(place.user_id).or_insert(place.org_id);
+        if Some(place.org_id) == chat_org {
+            *org = place.org_id;
+        }
+    }
+    let mut org_names: HashMap<OrgId, String> = HashMap::new();
+    for &org_id in chosen.values() {
+        if let std::collections::hash_map::Entry::Vacant(entry) = org_names.entry(org_id)
+            && let Some(org) = state.store.org(org_id).await?
+        {
+            entry.insert(org.name);
+        }
+    }
+    let mut badges: HashMap<UserId, StaffBadge> = HashMap::new();
+    for place in places.iter().filter(|place| place.role.is_staff()) {
+        if chosen.get(&place.user_id) != Some(&place.org_id) {
+            continue;
+        }
+        let badge = badges.entry(place.user_id).or_insert_with(|| StaffBadge {
+            org_id: place.org_id,
+            org: org_names.get(&place.org_id).cloned().unwrap_or_default(),
+            places: Vec::new(),
+        });
+        badge.places.push(PlaceView {
+            unit: place.unit_name.clone(),
+            role: place.role.as_str().to_owned(),
+            detail: place.detail.clone(),
+        });
+    }
+    Ok(badges)
 }
 
 /// Add members (owner and admins). Users already in the chat are left as they are.

@@ -853,3 +853,64 @@ async fn acknowledgements_are_asked_by_admins_and_counted_per_family() {
         403,
     );
 }
+
+#[tokio::test]
+async fn staff_carry_a_badge_from_the_roster_that_a_name_cannot_fake() {
+    let (server, people) = claimed_school(&[
+        ("smirnova", "Смирнова Ольга Викторовна"), // class teacher of 5Б, mother in 7А
+        ("ivanova", "Иванова Мария Петровна"),     // a mother in 5Б
+    ])
+    .await;
+    let who = |name: &str| &people[name].0;
+    let parents = who("ivanova")
+        .chats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|chat| chat.title.as_deref() == Some("5Б · родители"))
+        .unwrap();
+    // An impostor with the teacher's very name, in a group with the mother.
+    let (impostor, impostor_user) = server.user("impostor").await;
+    impostor
+        .update_profile(&kolokol_client::proto::UpdateProfileRequest {
+            display_name: Some("Смирнова Ольга Викторовна".into()),
+            about: None,
+        })
+        .await
+        .unwrap();
+    let group = super::common::group(&impostor, "Родители 5Б", &[people["ivanova"].1]).await;
+
+    let members = who("ivanova").members(parents.id).await.unwrap();
+    let badge = |members: &[kolokol_client::proto::Member], id: i64| {
+        members
+            .iter()
+            .find(|member| member.user.id == id)
+            .unwrap()
+            .staff
+            .clone()
+    };
+    let teacher = badge(&members, people["smirnova"].1).expect("the class teacher is verified");
+    assert_eq!(teacher.org, "Школа №1234");
+    let places: Vec<(&str, &str)> = teacher
+        .places
+        .iter()
+        .map(|place| (place.unit.as_str(), place.role.as_str()))
+        .collect();
+    assert_eq!(
+        places,
+        [("5Б", "class_teacher")],
+        "her parent place is not a badge"
+    );
+    assert_eq!(
+        badge(&members, people["ivanova"].1),
+        None,
+        "parents carry none"
+    );
+
+    let members = who("ivanova").members(group.id).await.unwrap();
+    assert_eq!(
+        badge(&members, impostor_user.id),
+        None,
+        "a name alone gives none"
+    );
+}

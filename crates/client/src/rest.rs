@@ -9,11 +9,11 @@ use kolokol_proto::{
     CreateInviteRequest, CreateOrgRequest, DoNotDisturb, EditMessageRequest, HeldMessage,
     HeldMessageList, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
     MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis, OrgId,
-    OrgInfo, OrgList, OrgPolicy, PollResults, PollResultsList, ReactionRequest, ReactionResult,
-    ReadBy, RegisterRequest, ReminderSent, RevokedCount, Role, RosterReport, RosterView,
-    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList, ThreadSummary,
-    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
-    WsTicket,
+    OrgInfo, OrgList, OrgPolicy, Pin, PollResults, PollResultsList, ReactionRequest,
+    ReactionResult, ReadBy, RegisterRequest, ReminderSent, RevokedCount, Role, RosterReport,
+    RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList,
+    ThreadSummary, TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId,
+    VoteRequest, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -370,6 +370,22 @@ impl Client {
                 "HTTP {status} where 200, 201 or 202 was expected"
             ))),
         }
+    }
+
+    /// `GET /chats/{chat_id}/pin`: the pinned message's seq.
+    pub async fn pinned(&self, chat_id: ChatId) -> Result<Option<Seq>, ClientError> {
+        let pin: Pin = self
+            .json(self.get(&format!("/chats/{chat_id}/pin")), 200)
+            .await?;
+        Ok(pin.seq)
+    }
+
+    /// `PUT /chats/{chat_id}/pin`: pins message `seq`, or with `None` takes the pin down.
+    pub async fn pin(&self, chat_id: ChatId, seq: Option<Seq>) -> Result<(), ClientError> {
+        let req = self
+            .request(Method::PUT, &format!("/chats/{chat_id}/pin"))
+            .json(&Pin { seq });
+        self.send(req, 200).await.map(drop)
     }
 
     /// `GET /chats/{chat_id}/threads`: every thread of the chat.

@@ -362,6 +362,13 @@ pub struct Message {
     pub thread_of: Option<Seq>,
 }
 
+/// The message pinned at the top of a chat (`PUT`, and `GET` answers, this shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Pin {
+    /// Null when nothing is pinned (or, in a `PUT`, to take the pin down).
+    pub seq: Option<Seq>,
+}
+
 /// A thread under a message: how many replies, and the latest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ThreadSummary {

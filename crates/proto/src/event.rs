@@ -60,6 +60,13 @@ pub enum Event {
     },
     #[serde(rename = "member.removed")]
     MemberRemoved { chat_id: ChatId, user_id: UserId },
+    /// Message `seq` was pinned at the top of the chat, or (`seq` null) the pin was taken down.
+    #[serde(rename = "pinned")]
+    Pinned {
+        chat_id: ChatId,
+        seq: Option<Seq>,
+        by: UserId,
+    },
     /// Someone voted in the poll of message `seq`. Ephemeral, and sent at most a few times a
     /// second per poll: read `GET /chats/{id}/polls` after connecting.
     #[serde(rename = "poll.voted")]
@@ -96,6 +103,7 @@ impl Event {
             Event::MemberRemoved { .. } => "member.removed",
             Event::Reminder { .. } => "reminder",
             Event::PollVoted { .. } => "poll.voted",
+            Event::Pinned { .. } => "pinned",
             Event::SessionRevoked { .. } => "session.revoked",
         }
     }

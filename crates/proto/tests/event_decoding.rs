@@ -162,6 +162,8 @@ fn event() -> impl Strategy<Value = Event> {
         (id.clone(), id.clone())
             .prop_map(|(chat_id, user_id)| Event::MemberRemoved { chat_id, user_id }),
         (id.clone(), id.clone()).prop_map(|(chat_id, seq)| Event::Reminder { chat_id, seq }),
+        (id.clone(), proptest::option::of(id.clone()), id.clone())
+            .prop_map(|(chat_id, seq, by)| Event::Pinned { chat_id, seq, by }),
         (id.clone(), id.clone(), tally()).prop_map(|(chat_id, seq, tally)| Event::PollVoted {
             chat_id,
             seq,

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(chats::remove_member).patch(chats::set_role),
         )
         .route("/chats/{chat_id}/leave", post(chats::leave))
+        .route("/chats/{chat_id}/pin", get(chats::pinned).put(chats::pin))
         .route("/chats/{chat_id}/transfer", post(chats::transfer_ownership))
         .route(
             "/chats/{chat_id}/invites",

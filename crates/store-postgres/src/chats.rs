@@ -4,7 +4,7 @@
 //! `kolokol_domain::permissions` are then checked against what was read under that lock.
 
 use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
-use kolokol_proto::{Chat, ChatId, Event, Invite, InvitePreview, Member, Role, User, UserId};
+use kolokol_proto::{Chat, ChatId, Event, Invite, InvitePreview, Member, Role, Seq, User, UserId};
 use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -607,4 +607,59 @@ pub async fn join_by_invite(
         .execute(&mut *conn)
         .await?;
     changes.commit(conn, now, chat_id).await
+}
+
+pub async fn pin(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Option<Seq>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::manage(locked.chat.kind, locked.role)?;
+    match seq {
+        Some(seq) => {
+            let message = rows::fetch_message(&mut *conn, chat_id, seq).await?;
+            if message.is_none_or(|message| message.deleted) {
+                return Err(Rejection::no_message().into());
+            }
+            sqlx::query(
+                "INSERT INTO pins (chat_id, seq, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (chat_id) DO UPDATE SET seq = excluded.seq,
+                     pinned_by = excluded.pinned_by, pinned_at = excluded.pinned_at",
+            )
+            .bind(chat_id)
+            .bind(seq)
+            .bind(actor.user_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM pins WHERE chat_id = $1")
+                .bind(chat_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    let mut changes = locked.changes();
+    changes.chat(
+        Event::Pinned {
+            chat_id,
+            seq,
+            by: actor.user_id,
+        },
+        None,
+    );
+    changes.commit(conn, now, ()).await
+}
+
+pub async fn pinned(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Option<Seq>> {
+    Ok(
+        sqlx::query_scalar("SELECT seq FROM pins WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }

@@ -864,6 +864,26 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn pin(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Option<Seq>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(chats::pin(c, actor, chat_id, seq, now))
+            })
+            .await
+    }
+
+    async fn pinned(&self, chat_id: ChatId) -> StoreResult<Option<Seq>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(chats::pinned(c, chat_id)))
+            .await
+    }
+
     async fn thread(
         &self,
         actor: Actor,

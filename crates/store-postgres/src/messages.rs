@@ -229,7 +229,8 @@ pub async fn delete(
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     sqlx::query(
         "WITH unreacted AS (DELETE FROM reactions WHERE chat_id = $1 AND seq = $2),
-              unvoted AS (DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2)
+              unvoted AS (DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2),
+              unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2)
          UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
                              poll = NULL
          WHERE chat_id = $1 AND seq = $2",

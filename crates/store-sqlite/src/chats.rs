@@ -1,7 +1,9 @@
 //! Chats, membership and invite links.
 
 use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
-use kolokol_proto::{Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Role, UserId};
+use kolokol_proto::{
+    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Role, Seq, UserId,
+};
 use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -486,4 +488,53 @@ pub fn join_by_invite(
     conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?
         .execute([code])?;
     Ok(changes.finish(invite.chat_id))
+}
+
+pub fn pin(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Option<Seq>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    match seq {
+        Some(seq) => {
+            let live = rows::message(conn, chat_id, seq)?.is_some_and(|message| !message.deleted);
+            if !live {
+                return Err(Rejection::no_message().into());
+            }
+            conn.prepare_cached(
+                "INSERT INTO pins (chat_id, seq, pinned_by, pinned_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (chat_id) DO UPDATE SET seq = excluded.seq,
+                     pinned_by = excluded.pinned_by, pinned_at = excluded.pinned_at",
+            )?
+            .execute(params![chat_id, seq, actor.user_id, now])?;
+        }
+        None => {
+            conn.prepare_cached("DELETE FROM pins WHERE chat_id = ?1")?
+                .execute([chat_id])?;
+        }
+    }
+    let mut changes = Changes::default();
+    changes.chat(
+        conn,
+        chat_id,
+        Event::Pinned {
+            chat_id,
+            seq,
+            by: actor.user_id,
+        },
+        None,
+        now,
+    )?;
+    Ok(changes.finish(()))
+}
+
+pub fn pinned(conn: &Connection, chat_id: ChatId) -> OpResult<Option<Seq>> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM pins WHERE chat_id = ?1")?
+        .query_row([chat_id], |row| row.get(0))
+        .optional()?)
 }

@@ -603,6 +603,22 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn pin(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Option<Seq>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::pin(c, actor, chat_id, seq, now))
+            .await
+    }
+
+    async fn pinned(&self, chat_id: ChatId) -> StoreResult<Option<Seq>> {
+        self.engine.read(move |c| chats::pinned(c, chat_id)).await
+    }
+
     async fn thread(
         &self,
         actor: Actor,

@@ -176,6 +176,9 @@ pub fn delete(
         .execute(params![chat_id, seq])?;
     conn.prepare_cached("DELETE FROM poll_votes WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq])?;
+    // A deleted message is no longer pinned; its `message.deleted` tells clients.
+    conn.prepare_cached("DELETE FROM pins WHERE chat_id = ?1 AND seq = ?2")?
+        .execute(params![chat_id, seq])?;
     let mut changes = Changes::default();
     changes.chat(
         conn,

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_quiet.sql"),
     include_str!("../migrations/0004_polls.sql"),
     include_str!("../migrations/0005_threads.sql"),
+    include_str!("../migrations/0006_pins.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

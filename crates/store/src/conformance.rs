@@ -88,6 +88,7 @@ const CHECKS: &[(&str, Check)] = checks![
     read_markers_only_move_forward,
     polls_take_one_vote_per_member,
     threads_gather_replies_under_a_message,
+    admins_pin_one_message,
     // event streams
     member_snapshots_follow_membership,
     catch_up_returns_exactly_what_was_missed,
@@ -2452,6 +2453,82 @@ async fn acknowledgements_are_kept_once_per_member(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn admins_pin_one_message(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let rules = fx.send(&alice, chat_id, "Правила чата: без рекламы").await;
+    let notice = fx.send(&alice, chat_id, "Собрание в четверг").await;
+    assert_eq!(fx.store.pinned(chat_id).await.unwrap(), None);
+
+    let outcome = fx
+        .store
+        .pin(alice.actor, chat_id, Some(rules.seq), fx.now())
+        .await
+        .unwrap();
+    let published = only(&outcome.events, "pinned", |event| {
+        matches!(event, Event::Pinned { .. })
+    });
+    assert_eq!(
+        published.event,
+        Event::Pinned {
+            chat_id,
+            seq: Some(rules.seq),
+            by: alice.id()
+        }
+    );
+    fx.log.lock().expect("the log").extend(outcome.events);
+    // Pinning another replaces it.
+    fx.record(
+        fx.store
+            .pin(alice.actor, chat_id, Some(notice.seq), fx.now())
+            .await,
+    );
+    assert_eq!(fx.store.pinned(chat_id).await.unwrap(), Some(notice.seq));
+
+    let refusals = [
+        (
+            bob.actor,
+            Some(rules.seq),
+            ErrorCode::Forbidden,
+            "a member pinning",
+        ),
+        (
+            carol.actor,
+            Some(rules.seq),
+            ErrorCode::NotMember,
+            "an outsider pinning",
+        ),
+        (
+            alice.actor,
+            Some(99),
+            ErrorCode::MessageNotFound,
+            "pinning nothing",
+        ),
+    ];
+    for (actor, seq, code, what) in refusals {
+        let refused = fx.store.pin(actor, chat_id, seq, fx.now()).await;
+        assert_refused(refused.map(|outcome| outcome.value), &[code], what);
+    }
+    assert_eq!(fx.store.pinned(chat_id).await.unwrap(), Some(notice.seq));
+
+    // Deleting the pinned message takes the pin down with it; so does unpinning.
+    fx.record(
+        fx.store
+            .delete_message(alice.actor, chat_id, notice.seq, fx.now())
+            .await,
+    );
+    assert_eq!(fx.store.pinned(chat_id).await.unwrap(), None);
+    fx.record(
+        fx.store
+            .pin(alice.actor, chat_id, Some(rules.seq), fx.now())
+            .await,
+    );
+    fx.record(fx.store.pin(alice.actor, chat_id, None, fx.now()).await);
+    assert_eq!(fx.store.pinned(chat_id).await.unwrap(), None);
+    fx.assert_streams_gap_free();
 }
 
 async fn threads_gather_replies_under_a_message(store: Arc<dyn Store>) {

@@ -450,6 +450,18 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Seq>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
+    /// Pins message `seq` at the top of the chat (replacing any pin), or with `None` takes the
+    /// pin down; a `pinned` event tells the members. For those who manage the chat
+    /// (`kolokol_domain::permissions::manage`); the message must exist and not be deleted.
+    async fn pin(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Option<Seq>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
+    /// The pinned message's seq, if any. Callers authorize.
+    async fn pinned(&self, chat_id: ChatId) -> StoreResult<Option<Seq>>;
     /// Every thread of the chat, by the seq of its root. Callers authorize.
     async fn threads(&self, chat_id: ChatId) -> StoreResult<Vec<ThreadSummary>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).

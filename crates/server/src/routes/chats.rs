@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use kolokol_domain::validate;
 use kolokol_proto::{
     AddMembersRequest, Chat, ChatId, ChatKind, ChatList, CreateChatRequest, CreateInviteRequest,
-    ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList, OrgId, PlaceView,
+    ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList, OrgId, Pin, PlaceView,
     SetRoleRequest, StaffBadge, TransferOwnershipRequest, UpdateChatRequest, UserId,
 };
 use kolokol_store::{NewChat, NewInvite};
@@ -336,4 +336,37 @@ pub async fn join_by_invite(
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, outcome.value).await?))
+}
+
+/// The message pinned at the top of the chat.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/pin", tag = "chats", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = Pin), (status = 403, body = ErrorBody)))]
+pub async fn pinned(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<Json<Pin>> {
+    state.store.check_member(actor, chat_id).await?;
+    Ok(Json(Pin {
+        seq: state.store.pinned(chat_id).await?,
+    }))
+}
+
+/// Pin a message at the top of the chat (owner and admins), or take the pin down with
+/// `{"seq": null}`.
+#[utoipa::path(put, path = "/api/v1/chats/{chat_id}/pin", tag = "chats", security(("bearer" = [])), request_body = Pin,
+    params(("chat_id" = i64, Path)),
+    responses((status = 200, body = Pin), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn pin(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<Pin>,
+) -> ApiResult<Json<Pin>> {
+    let outcome = state
+        .store
+        .pin(actor, chat_id, request.seq, state.now())
+        .await?;
+    state.publish(outcome.events).await;
+    Ok(Json(request))
 }

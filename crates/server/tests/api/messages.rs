@@ -1340,3 +1340,32 @@ async fn thread_replies_gather_under_their_message() {
         "nothing refused was stored"
     );
 }
+
+#[tokio::test]
+async fn admins_pin_an_announcement_for_everyone() {
+    let server = common::start().await;
+    let (alice, _) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let chat = group(&alice, "5Б · класс", &[bob_user.id]).await;
+    let notice = common::send(&alice, chat.id, "n1", "Расписание на неделю")
+        .await
+        .unwrap();
+    let (mut bob_events, _) = common::connect(&bob, None).await;
+    alice.pin(chat.id, Some(notice.seq)).await.unwrap();
+    let pinned = common::wait_for(&mut bob_events, |event| match event {
+        kolokol_client::proto::Event::Pinned { chat_id, seq, .. } if *chat_id == chat.id => {
+            Some(*seq)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(pinned, Some(notice.seq));
+    assert_eq!(bob.pinned(chat.id).await.unwrap(), Some(notice.seq));
+    // Members cannot move it, outsiders cannot see it.
+    assert_refused(bob.pin(chat.id, None).await, ErrorCode::Forbidden, 403);
+    let (carol, _) = server.user("carol").await;
+    assert_refused(carol.pinned(chat.id).await, ErrorCode::NotMember, 403);
+    assert_eq!(bob.pinned(chat.id).await.unwrap(), Some(notice.seq));
+    alice.pin(chat.id, None).await.unwrap();
+    assert_eq!(bob.pinned(chat.id).await.unwrap(), None);
+}

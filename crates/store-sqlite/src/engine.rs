@@ -15,7 +15,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use kolokol_domain::Rejection;
 use kolokol_store::{StoreError, StoreResult};
@@ -81,8 +81,10 @@ pub struct Engine {
     jobs: mpsc::Sender<Job>,
     /// Dropping the engine drops this sender, which stops the checkpoint thread.
     _stop_checkpoints: std::sync::mpsc::Sender<()>,
-    readers: Mutex<Vec<Connection>>,
-    reader_permits: Semaphore,
+    /// Free reader connections, and as many permits. A read holds a permit until its connection
+    /// is back in the pool, so a permit always finds a connection.
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reader_permits: Arc<Semaphore>,
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -127,8 +129,8 @@ impl Engine {
         Ok(Engine {
             jobs,
             _stop_checkpoints: stop_checkpoints,
-            reader_permits: Semaphore::new(readers.len()),
-            readers: Mutex::new(readers),
+            reader_permits: Arc::new(Semaphore::new(readers.len())),
+            readers: Arc::new(Mutex::new(readers)),
         })
     }
 
@@ -160,30 +162,30 @@ impl Engine {
         R: Send + 'static,
         F: FnOnce(&Connection) -> OpResult<R> + Send + 'static,
     {
-        let _permit = self
-            .reader_permits
-            .acquire()
+        // The blocking task, not this future, gives the connection and then the permit back: a
+        // caller that stops waiting (a client that went away drops its request) leaves the task
+        // running to its end, and the pool whole.
+        let permit = Arc::clone(&self.reader_permits)
+            .acquire_owned()
             .await
             .map_err(|_| StoreError::Backend("reader pool closed".into()))?;
-        let conn = self
-            .readers
-            .lock()
-            .expect("reader pool lock")
-            .pop()
-            .expect("a permit guarantees a free reader");
-        let (conn, result) = tokio::task::spawn_blocking(move || {
+        let free = self.readers.lock().expect("reader pool lock").pop();
+        let conn = free.expect("a permit guarantees a free reader");
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
             let result = guarded(|| {
                 let tx = conn.unchecked_transaction()?;
                 let value = op(&tx)?;
                 tx.finish()?;
                 Ok(value)
             });
-            (conn, result)
+            readers.lock().expect("reader pool lock").push(conn);
+            drop(permit);
+            result
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.readers.lock().expect("reader pool lock").push(conn);
-        result.map_err(StoreError::from)
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(StoreError::from)
     }
 }
 
@@ -282,6 +284,39 @@ fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Job>) {
         last_shared_commit = (completions.len() > 1).then_some(began);
         for complete in completions.drain(..) {
             complete(&commit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A read whose caller stops waiting (axum drops a handler when its client goes away) must
+    /// not lose its reader: later reads once found a permit but no connection, and panicked.
+    #[tokio::test]
+    async fn reads_abandoned_midway_keep_the_pool_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(&dir.path().join("kolokol.db"), 2).unwrap();
+        for _ in 0..4 {
+            let slow = engine.read(|conn| {
+                std::thread::sleep(Duration::from_millis(50));
+                Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)
+            });
+            assert!(
+                tokio::time::timeout(Duration::from_millis(5), slow)
+                    .await
+                    .is_err()
+            );
+        }
+        for _ in 0..4 {
+            let one = engine
+                .read(|conn| Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?))
+                .await
+                .unwrap();
+            assert_eq!(one, 1);
         }
     }
 }

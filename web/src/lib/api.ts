@@ -20,7 +20,17 @@ export interface Member { user: User; role: Role; joined_at: number }
 export interface Session { id: number; device_name: string; created_on: string; last_seen_on: string; current: boolean }
 export interface Invite { code: string; chat_id: number; created_by: number; created_at: number; expires_at: number | null; max_uses: number | null; uses: number }
 
-export interface OrgInfo { id: number; name: string; time_zone: string; roles: string[] }
+export interface QuietHours { start: string; end: string; weekends: boolean }
+export interface OrgPolicy { quiet_hours: QuietHours | null }
+export interface OrgInfo { id: number; name: string; time_zone: string; roles: string[]; policy?: OrgPolicy }
+export type HoldReason = 'quiet_hours' | 'do_not_disturb';
+/** A message kept back by quiet hours or do-not-disturb: it goes out by itself at `release_at`. */
+export interface HeldMessage {
+  id: number; chat_id: number; sender_id: number; client_msg_id: string; text: string; reply_to: number | null;
+  request_ack: boolean; release_at: number; reason: HoldReason; created_at: number;
+}
+/** What a send got: the message, or (202) the message held until quiet hours or do-not-disturb end. */
+export type SendOutcome = { held: false; message: Message } | { held: true; message: HeldMessage };
 export type RosterRole = 'student' | 'guardian' | 'class_teacher' | 'teacher';
 export interface RosterEntry { person_id: number; name: string; role: RosterRole; detail: string; claimed: boolean }
 export interface OrgChatView { purpose: string; chat_id: number }
@@ -37,7 +47,11 @@ export interface LineError { line: number; message: string }
 export interface FamilyRead {
   unit: string; student: string; guardians: { name: string; joined: boolean; read: boolean; acked: boolean }[]; read: boolean; acked: boolean;
 }
-export interface MessageReach { seq: number; members: number; read: number; ack_requested: boolean; acked: number; families: FamilyRead[] }
+export interface MessageReach {
+  seq: number; members: number; read: number; ack_requested: boolean; acked: number; families: FamilyRead[];
+  /** When the non-readers were last reminded (ms), if ever. */
+  reminded_at?: number | null;
+}
 
 export type ServerEvent =
   | { type: 'ready' } | { type: 'resync' }
@@ -51,6 +65,7 @@ export type ServerEvent =
   | { type: 'member.added'; chat_id: number; user: User; role: Role }
   | { type: 'member.updated'; chat_id: number; user_id: number; role: Role }
   | { type: 'member.removed'; chat_id: number; user_id: number }
+  | { type: 'reminder'; chat_id: number; seq: number }
   | { type: 'session.revoked'; session_id: number };
 export type ServerFrame = ServerEvent & { cursor?: string };
 
@@ -78,6 +93,10 @@ export function setToken(value: string | null): void {
 interface RawBody { contentType: string; bytes: ArrayBuffer }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await callWithStatus<T>(method, path, body)).data;
+}
+
+async function callWithStatus<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
   const headers: Record<string, string> = {};
   const current = token();
   if (current) headers.Authorization = `Bearer ${current}`;
@@ -91,12 +110,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     payload = JSON.stringify(body);
   }
   const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
-  if (response.status === 204) return undefined as T;
+  if (response.status === 204) return { status: 204, data: undefined as T };
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     throw new ApiError(response.status, data.code ?? 'internal', data.message ?? response.statusText, data.errors ?? []);
   }
-  return data as T;
+  return { status: response.status, data: data as T };
 }
 
 interface Auth { user: User; token: string }
@@ -137,8 +156,17 @@ export const api = {
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     return call<{ messages: Message[] }>('GET', `/chats/${id}/messages?${params}`).then((r) => r.messages);
   },
-  send: (id: number, client_msg_id: string, text: string, reply_to: number | null, request_ack = false) =>
-    call<Message>('POST', `/chats/${id}/messages`, { client_msg_id, text, reply_to, request_ack }),
+  /** 202 means held: it goes out by itself when the org's quiet hours or the recipient's do-not-disturb end. */
+  send: async (id: number, client_msg_id: string, text: string, reply_to: number | null, request_ack = false, urgent = false): Promise<SendOutcome> => {
+    const { status, data } = await callWithStatus<Message | HeldMessage>('POST', `/chats/${id}/messages`, { client_msg_id, text, reply_to, request_ack, urgent });
+    return status === 202 ? { held: true, message: data as HeldMessage } : { held: false, message: data as Message };
+  },
+  held: (id: number) => call<{ messages: HeldMessage[] }>('GET', `/chats/${id}/held`).then((r) => r.messages),
+  cancelHeld: (id: number, heldId: number) => call<void>('DELETE', `/chats/${id}/held/${heldId}`),
+  remind: (id: number, seq: number) => call<{ reminded: number }>('POST', `/chats/${id}/messages/${seq}/remind`).then((r) => r.reminded),
+  doNotDisturb: () => call<{ until: number | null }>('GET', '/me/dnd').then((r) => r.until),
+  setDoNotDisturb: (until: number | null) => call<{ until: number | null }>('PUT', '/me/dnd', { until }).then((r) => r.until),
+  setPolicy: (orgId: number, policy: OrgPolicy) => call<OrgInfo>('PUT', `/orgs/${orgId}/policy`, policy),
   ackRequests: (id: number) => call<{ requests: { seq: number; acked: boolean }[] }>('GET', `/chats/${id}/acks`).then((r) => r.requests),
   acknowledge: (id: number, seq: number) => call<void>('POST', `/chats/${id}/messages/${seq}/ack`),
   edit: (id: number, seq: number, text: string) => call<Message>('PATCH', `/chats/${id}/messages/${seq}`, { text }),

@@ -1,7 +1,7 @@
 // The client's state and everything that changes it: REST loads, the live event stream with
 // resume, and the offline outbox. Components read `app` and call the actions below.
 
-import { api, ApiError, setToken, token, type Chat, type Message, type ServerFrame, type User } from './api';
+import { api, ApiError, setToken, token, type Chat, type HeldMessage, type Message, type OrgInfo, type ServerFrame, type User } from './api';
 import { done, enqueue, newClientMsgId, pending, type Pending } from './outbox';
 
 export type Status = 'connecting' | 'online' | 'offline';
@@ -20,6 +20,13 @@ export const app = $state({
   /** Who is typing, per chat: user id → until when. */
   typing: {} as Record<number, Record<number, number>>,
   users: {} as Record<number, User>,
+  /** The caller's own messages kept back by quiet hours or do-not-disturb, per chat, oldest first. */
+  held: {} as Record<number, HeldMessage[]>,
+  /** Messages someone asked this user to read (a `reminder` event), per chat: their seqs. A
+   * reminder stands while the chat's read marker is below it. Kept in localStorage. */
+  reminders: {} as Record<number, number[]>,
+  /** The organisations the user belongs to, with the user's roles in each. */
+  orgs: [] as OrgInfo[],
   status: 'connecting' as Status,
   openChat: null as number | null,
 });
@@ -29,7 +36,9 @@ const PAGE = 50;
 export async function start(): Promise<void> {
   app.me = await api.me();
   app.users[app.me.id] = app.me;
+  app.reminders = loadReminders(app.me.id);
   await refreshChats();
+  void refreshOrgs();
   for (const item of await pending()) (app.outbox[item.chat_id] ??= []).push(item);
   realtime.connect();
 }
@@ -59,12 +68,25 @@ function forgetSession(): void {
   app.complete = {};
   app.outbox = {};
   app.readers = {};
+  app.held = {};
+  app.reminders = {};
+  app.orgs = [];
   app.openChat = null;
 }
 
 export async function refreshChats(): Promise<void> {
   app.chats = await api.chats();
   for (const chat of app.chats) if (chat.peer) app.users[chat.peer.id] = chat.peer;
+  pruneReminders();
+}
+
+export async function refreshOrgs(): Promise<void> {
+  app.orgs = await api.orgs().catch(() => app.orgs);
+}
+
+/** An admin of some organisation: may send urgent messages through quiet hours. */
+export function isOrgAdmin(): boolean {
+  return app.orgs.some((org) => org.roles.includes('admin'));
 }
 
 export function chatById(id: number): Chat | undefined {
@@ -141,11 +163,12 @@ let flushing: Promise<void> | null = null;
 /** Set when a flush is asked for while one runs: its list of waiting items may predate them. */
 let flushAgain = false;
 
-export async function sendMessage(chatId: number, text: string, replyTo: number | null, requestAck = false): Promise<void> {
+export async function sendMessage(chatId: number, text: string, replyTo: number | null, requestAck = false, urgent = false): Promise<void> {
   const item: Pending = {
-    client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, request_ack: requestAck, created_at: Date.now(),
+    client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, request_ack: requestAck, urgent, created_at: Date.now(),
   };
-  (app.outbox[chatId] ??= []).push(item);
+  // Assigned anew: `x ??= []` would hand back a plain array whose push nothing notices.
+  app.outbox[chatId] = [...(app.outbox[chatId] ?? []), item];
   await enqueue(item);
   if (app.status === 'online') await flushOutbox();
 }
@@ -176,8 +199,9 @@ export function flushOutbox(): Promise<void> {
 /** True when the item left the outbox (sent, or refused for good). */
 async function deliver(item: Pending): Promise<boolean> {
   try {
-    const message = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to, item.request_ack ?? false);
-    applyMessage(message);
+    const outcome = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to, item.request_ack ?? false, item.urgent ?? false);
+    if (outcome.held) addHeld(outcome.message);
+    else applyMessage(outcome.message);
   } catch (error) {
     const retryLater = !(error instanceof ApiError) || error.status >= 500 || error.status === 429;
     if (retryLater) return false;
@@ -197,6 +221,11 @@ function applyMessage(message: Message): void {
     else if (!last || message.seq === last.seq + 1) list.push(message);
     // A gap means history moved on while this chat was not loaded; reload it when opened.
     else if (message.seq > last.seq) delete app.messages[message.chat_id];
+  }
+  // A held message of ours has gone out.
+  const held = app.held[message.chat_id];
+  if (message.sender_id === app.me?.id && held?.some((h) => h.client_msg_id === message.client_msg_id)) {
+    app.held[message.chat_id] = held.filter((h) => h.client_msg_id !== message.client_msg_id);
   }
   const waiting = app.outbox[message.chat_id];
   if (waiting?.some((p) => p.client_msg_id === message.client_msg_id && message.sender_id === app.me?.id)) {
@@ -234,6 +263,89 @@ function tombstone(chatId: number, seq: number): void {
   if (message) Object.assign(message, { deleted: true, text: '', reactions: [], mentions: [] });
 }
 
+// --- held messages (quiet hours, do-not-disturb) ---
+
+function addHeld(held: HeldMessage): void {
+  // Assigned anew, not pushed: `x ??= []` hands back the plain array, not the reactive one.
+  const list = app.held[held.chat_id] ?? [];
+  if (list.some((h) => h.id === held.id || h.client_msg_id === held.client_msg_id)) return;
+  app.held[held.chat_id] = [...list, held].sort((a, b) => a.created_at - b.created_at);
+}
+
+/** The caller's held messages in the chat, from the server (they outlive a reload). */
+export async function loadHeld(chatId: number): Promise<void> {
+  const held = await api.held(chatId);
+  // One released while the list was on its way is already in the history.
+  const sent = new Set((app.messages[chatId] ?? []).filter((m) => m.sender_id === app.me?.id).map((m) => m.client_msg_id));
+  app.held[chatId] = held.filter((h) => !sent.has(h.client_msg_id)).sort((a, b) => a.created_at - b.created_at);
+}
+
+/** Cancels a held message before it goes out. */
+export async function cancelHeld(chatId: number, heldId: number): Promise<void> {
+  try {
+    await api.cancelHeld(chatId, heldId);
+  } catch (error) {
+    // Gone already (released, or cancelled on another device): nothing is left to cancel here.
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+  }
+  const list = app.held[chatId];
+  if (list) app.held[chatId] = list.filter((h) => h.id !== heldId);
+}
+
+// --- reminders ---
+
+function remindersKey(userId: number): string {
+  return `kolokol.reminders.${userId}`;
+}
+
+function loadReminders(userId: number): Record<number, number[]> {
+  try {
+    const saved: unknown = JSON.parse(localStorage.getItem(remindersKey(userId)) ?? '{}');
+    const out: Record<number, number[]> = {};
+    if (saved && typeof saved === 'object') {
+      for (const [chatId, seqs] of Object.entries(saved)) {
+        if (Array.isArray(seqs)) out[Number(chatId)] = seqs.filter((seq): seq is number => typeof seq === 'number');
+      }
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function saveReminders(): void {
+  if (app.me) localStorage.setItem(remindersKey(app.me.id), JSON.stringify(app.reminders));
+}
+
+/** The chat's reminded messages this user has not read yet. */
+export function remindersFor(chat: Chat): number[] {
+  return (app.reminders[chat.id] ?? []).filter((seq) => seq > chat.read_seq);
+}
+
+function addReminder(chatId: number, seq: number): void {
+  const chat = chatById(chatId);
+  // Read meanwhile (a reminder may come in a catch-up, after the reading): nothing to do.
+  if (chat && seq <= chat.read_seq) return;
+  const seqs = app.reminders[chatId] ?? [];
+  if (seqs.includes(seq)) return;
+  app.reminders[chatId] = [...seqs, seq];
+  saveReminders();
+}
+
+/** Forgets reminders of messages read since, and of chats the user has left. */
+function pruneReminders(): void {
+  let changed = false;
+  for (const [id, seqs] of Object.entries(app.reminders)) {
+    const chat = chatById(Number(id));
+    const left = chat ? seqs.filter((seq) => seq > chat.read_seq) : [];
+    if (left.length === seqs.length) continue;
+    changed = true;
+    if (left.length) app.reminders[Number(id)] = left;
+    else delete app.reminders[Number(id)];
+  }
+  if (changed) saveReminders();
+}
+
 // --- live events ---
 
 function cursorKey(userId: number): string {
@@ -246,6 +358,7 @@ function apply(frame: ServerFrame): void {
       app.status = 'online';
       void refreshChats();
       void flushOutbox();
+      if (app.openChat !== null) void loadHeld(app.openChat).catch(() => {});
       break;
     case 'resync':
       app.messages = {};
@@ -301,6 +414,9 @@ function apply(frame: ServerFrame): void {
     case 'member.added':
     case 'member.updated':
       void refreshChats();
+      break;
+    case 'reminder':
+      addReminder(frame.chat_id, frame.seq);
       break;
     case 'session.revoked':
       break; // our own revocation arrives as close code 4001

@@ -49,6 +49,22 @@ const ru = {
   askAck: 'Попросить подтверждение', acknowledge: 'Ознакомлен(а)', acknowledged: 'Вы подтвердили',
   ackCount: 'Подтвердили {n} из {total}', familiesAcked: 'семьи: {n} из {total}',
   safeguarding: 'Правила защиты детей не позволяют этого: с учеником могут связаться только сотрудники школы, одноклассники и его родители.',
+  atToday: 'в {time}', atTomorrow: 'завтра в {time}', atYesterday: 'вчера в {time}', atWeekday: '{day} в {time}', atDate: '{date} в {time}',
+  untilToday: '{time}', untilTomorrow: '{time} завтра', untilDate: '{time}, {date}',
+  heldUntil: 'Будет доставлено {when} ({reason})', heldQuiet: 'тихие часы', heldDnd: 'у получателя «Не беспокоить»',
+  cancelHeld: 'Отменить', cancelHeldLabel: 'Отменить отправку', urgent: 'Срочно (в тихие часы тоже)',
+  dnd: 'Не беспокоить',
+  dndHelp: 'Пока режим включён, личные сообщения вам ждут и приходят, когда он закончится. Отправитель видит, когда его сообщение будет доставлено.',
+  dndOn: 'Не беспокоить до {when}', dndIsOff: 'Режим «Не беспокоить» выключен', dndTurnOff: 'Выключить',
+  dndOff: 'Выключено', dndHour: 'На 1 час', dndMorning: 'До {when}', dndCustom: 'До выбранного времени', dndWhen: 'Дата и время окончания',
+  dndBadTime: 'Выберите время в будущем, не дальше чем через 31 день.',
+  quietHours: 'Тихие часы',
+  quietHelp: 'В тихие часы сообщения сотрудников семьям (в чатах класса, родителей, в канале объявлений и в личных) и личные сообщения семей сотрудникам не приходят сразу: они будут доставлены, когда тихие часы закончатся. Срочные сообщения администраторов уходят сразу.',
+  quietEnable: 'Включить тихие часы', quietStart: 'Начало', quietEnd: 'Конец', quietWeekends: 'и выходные (суббота и воскресенье целиком)',
+  timeZone: 'Часовой пояс: {zone} (там сейчас {time})', quietSaved: 'Сохранено', quietNow: 'Сейчас: с {start} до {end}', quietNowWeekends: 'Сейчас: с {start} до {end} и выходные', quietNone: 'Сейчас тихих часов нет',
+  quietInvalid: 'Укажите начало и конец (ЧЧ:ММ); они не должны совпадать.',
+  remind: 'Напомнить непрочитавшим', remindSent: 'Напоминание отправлено: {n}', remindedAt: 'Напоминали {when}',
+  remindLimit: 'Напоминать можно раз в час', reminderBadge: 'Напоминание', reminderHere: 'Вас просят прочитать это сообщение',
 };
 
 const en: typeof ru = {
@@ -97,6 +113,22 @@ const en: typeof ru = {
   askAck: 'Ask to acknowledge', acknowledge: 'Acknowledge', acknowledged: 'You acknowledged',
   ackCount: '{n} of {total} acknowledged', familiesAcked: 'families: {n} of {total}',
   safeguarding: "Child safeguarding rules do not allow this: a student can be reached only by the school's staff, classmates and their own parents.",
+  atToday: 'at {time}', atTomorrow: 'tomorrow at {time}', atYesterday: 'yesterday at {time}', atWeekday: '{day} at {time}', atDate: 'on {date} at {time}',
+  untilToday: '{time}', untilTomorrow: '{time} tomorrow', untilDate: '{time}, {date}',
+  heldUntil: 'Will be delivered {when} ({reason})', heldQuiet: 'quiet hours', heldDnd: 'the recipient is on “Do not disturb”',
+  cancelHeld: 'Cancel', cancelHeldLabel: 'Cancel sending', urgent: 'Urgent (even in quiet hours)',
+  dnd: 'Do not disturb',
+  dndHelp: 'While it is on, direct messages to you wait and arrive when it ends. Senders see when their message will be delivered.',
+  dndOn: 'Do not disturb until {when}', dndIsOff: '“Do not disturb” is off', dndTurnOff: 'Turn off',
+  dndOff: 'Off', dndHour: 'For 1 hour', dndMorning: 'Until {when}', dndCustom: 'Until a chosen time', dndWhen: 'End date and time',
+  dndBadTime: 'Choose a time in the future, at most 31 days ahead.',
+  quietHours: 'Quiet hours',
+  quietHelp: "In quiet hours, messages from staff to families (in class, parents' and announcement chats, and direct ones) and families' direct messages to staff do not arrive at once: they are delivered when quiet hours end. Admins' urgent messages go at once.",
+  quietEnable: 'Turn quiet hours on', quietStart: 'Start', quietEnd: 'End', quietWeekends: 'and weekends (all of Saturday and Sunday)',
+  timeZone: 'Time zone: {zone} (now {time} there)', quietSaved: 'Saved', quietNow: 'Now: from {start} to {end}', quietNowWeekends: 'Now: from {start} to {end} and weekends', quietNone: 'No quiet hours now',
+  quietInvalid: 'Give a start and an end (HH:MM); they must differ.',
+  remind: 'Remind those who have not read', remindSent: 'Reminder sent: {n}', remindedAt: 'Reminded {when}',
+  remindLimit: 'You can remind once an hour', reminderBadge: 'Reminder', reminderHere: 'You are asked to read this message',
 };
 
 export type Key = keyof typeof ru;
@@ -182,4 +214,42 @@ export function day(millis: number, now = Date.now()): string {
   if (days === 1) return t('yesterday');
   const lang = locale.lang;
   return cached(`day:${lang}`, () => new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'long', year: 'numeric' })).format(millis);
+}
+
+/** Weekdays (Sunday first) as they follow "on" / «в». */
+const weekdays: Record<Lang, string[]> = {
+  ru: ['в воскресенье', 'в понедельник', 'во вторник', 'в среду', 'в четверг', 'в пятницу', 'в субботу'],
+  en: ['on Sunday', 'on Monday', 'on Tuesday', 'on Wednesday', 'on Thursday', 'on Friday', 'on Saturday'],
+};
+
+/** Calendar days from the local day of `now` to that of `millis` (negative in the past). */
+function daysAhead(millis: number, now: number): number {
+  const start = (ms: number) => new Date(ms).setHours(0, 0, 0, 0);
+  return Math.round((start(millis) - start(now)) / 86_400_000);
+}
+
+function shortDate(millis: number): string {
+  const lang = locale.lang;
+  return cached(`date:${lang}`, () => new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'long' })).format(millis);
+}
+
+/** When something happens, to follow a verb: «в 08:00», «завтра в 08:00», «вчера в 12:05»,
+ * «в понедельник в 08:00» (within a week), «12 марта в 08:00». */
+export function at(millis: number, now = Date.now()): string {
+  const days = daysAhead(millis, now);
+  const values = { time: time(millis), day: weekdays[locale.lang][new Date(millis).getDay()], date: shortDate(millis) };
+  if (days === 0) return tf('atToday', values);
+  if (days === 1) return tf('atTomorrow', values);
+  if (days === -1) return tf('atYesterday', values);
+  if (days > 1 && days < 7) return tf('atWeekday', values);
+  return tf('atDate', values);
+}
+
+/** An end, after «до» / "until": «08:00», «08:00 завтра», «14:30, 12 марта». */
+export function until(millis: number, now = Date.now()): string {
+  const days = daysAhead(millis, now);
+  const values = { time: time(millis), date: shortDate(millis) };
+  if (days === 0) return tf('untilToday', values);
+  if (days === 1) return tf('untilTomorrow', values);
+  return tf('untilDate', values);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectLang, plural, setLang, tf } from './i18n.svelte';
+import { at, detectLang, plural, setLang, tf, until } from './i18n.svelte';
 
 describe('Russian plurals', () => {
   it.each([
@@ -42,5 +42,34 @@ describe('filled-in texts', () => {
     expect(tf('reach', { n: 3 })).toBe('Подключено 3 из {total}');
     setLang('en');
     expect(tf('reach', { n: 1, total: 25 })).toBe('1 of 25 joined');
+  });
+});
+
+describe('moments in sentences', () => {
+  // Local times, so the test holds in any time zone. 2026-03-09 is a Monday.
+  const now = new Date(2026, 2, 9, 21, 30).getTime();
+  const local = (day: number, hour: number, minute = 0) => new Date(2026, 2, day, hour, minute).getTime();
+
+  it('says when a held message goes out, in Russian', () => {
+    setLang('ru');
+    expect(at(local(9, 23, 5), now)).toBe('в 23:05');
+    expect(at(local(10, 8), now)).toBe('завтра в 08:00');
+    expect(at(local(8, 12, 5), now)).toBe('вчера в 12:05');
+    expect(at(local(11, 8), now)).toBe('в среду в 08:00');
+    expect(at(local(10 + 7, 8), now)).toBe('17 марта в 08:00');
+    expect(tf('heldUntil', { when: at(local(10, 8), now), reason: tf('heldQuiet', {}) })).toBe('Будет доставлено завтра в 08:00 (тихие часы)');
+  });
+
+  it('and in English', () => {
+    setLang('en');
+    expect(at(local(12, 8), now)).toMatch(/^on Thursday at 08:00/);
+    expect(at(local(10, 8), now)).toMatch(/^tomorrow at 08:00/);
+  });
+
+  it('says until when do-not-disturb lasts', () => {
+    setLang('ru');
+    expect(until(local(9, 22, 30), now)).toBe('22:30');
+    expect(until(local(10, 8), now)).toBe('08:00 завтра');
+    expect(until(local(20, 14, 30), now)).toBe('14:30, 20 марта');
   });
 });

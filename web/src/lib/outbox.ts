@@ -10,6 +10,8 @@ export interface Pending {
   reply_to: number | null;
   /** Ask readers to acknowledge it (admins only); absent in items queued by older versions. */
   request_ack?: boolean;
+  /** Send now even in quiet hours or do-not-disturb (org admins only); absent in older items. */
+  urgent?: boolean;
   created_at: number;
 }
 

@@ -41,8 +41,8 @@ export async function launchBrowser() {
 }
 
 /** A new browser context (a separate person) on a fresh page at the app. */
-export async function person(browser, base, { locale = 'ru-RU', viewport = { width: 1280, height: 800 }, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ baseURL: base, locale, viewport, colorScheme });
+export async function person(browser, base, { locale = 'ru-RU', viewport = { width: 1280, height: 800 }, colorScheme = 'light', timezoneId } = {}) {
+  const context = await browser.newContext({ baseURL: base, locale, viewport, colorScheme, timezoneId });
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
   return { context, page };

@@ -3,6 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
 
@@ -123,6 +124,163 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await reloaded5b.getByText('Семьи: подключено 1 из 5').waitFor();
   await page.screenshot({ path: join(artifacts, 'org-reach-ru.png') });
   await parent.context.close();
+});
+
+/** A REST call as the page's signed-in user; returns the status and the JSON body. */
+async function call(page, method, path, body, contentType = 'application/json') {
+  return page.evaluate(async ([method, path, body, contentType]) => {
+    const headers = { Authorization: `Bearer ${localStorage.getItem('kolokol.token')}` };
+    if (body !== undefined) headers['Content-Type'] = contentType;
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
+    return { status: response.status, body: response.status === 204 ? null : await response.json() };
+  }, [method, path, body, contentType]);
+}
+
+/** Someone new signs up, claims the school's code, and sees their chats. */
+async function claimed(username, name, code, options = {}) {
+  const who = await person(browser, server.base, { timezoneId: 'Europe/Moscow', ...options });
+  await register(who.page, username, name);
+  const result = await call(who.page, 'POST', '/claim', { code });
+  assert.equal(result.status, 200, JSON.stringify(result.body));
+  await who.page.reload();
+  await who.page.locator('nav a', { hasText: '5Б · родители' }).waitFor();
+  return who;
+}
+
+const PHONE = { width: 360, height: 740 };
+const DESKTOP = { width: 1280, height: 800 };
+
+/** A screenshot at desktop and at phone size, with `subject` in view; the page goes back to
+ * its size after. */
+async function shots(page, name, subject) {
+  const size = page.viewportSize();
+  for (const [suffix, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(150);
+    await subject?.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, `${name}-${suffix}.png`) });
+  }
+  await page.setViewportSize(size);
+}
+
+/** HH:MM in Moscow, the org's time zone. */
+function moscow(millis) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Moscow', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(millis);
+}
+
+test('a teacher reminds those who have not read; quiet hours hold her message; a parent sets do-not-disturb', async () => {
+  const { page } = director;
+  const org = await createOrg(page, 'Гимназия №5');
+  const imported = await call(page, 'PUT', `/orgs/${org.id}/roster?dry_run=false`, readFileSync(roster, 'utf8'), 'text/csv; charset=utf-8');
+  assert.equal(imported.status, 200, JSON.stringify(imported.body));
+  const issued = await call(page, 'POST', `/orgs/${org.id}/claim-codes`, {});
+  const codeOf = (name) => issued.body.codes.find((entry) => entry.name === name).code;
+
+  const teacher = await claimed('smirnova5', 'Ольга Викторовна', codeOf('Смирнова Ольга Викторовна'));
+  const reader = await claimed('ivanova5', 'Мария Иванова', codeOf('Иванова Мария Петровна'));
+  const petrova = await claimed('petrova5', 'Екатерина Петрова', codeOf('Петрова Екатерина Юрьевна'), { viewport: PHONE });
+
+  // The teacher posts; one parent reads it, the other does not.
+  await teacher.page.locator('nav a', { hasText: '5Б · родители' }).click();
+  const box = teacher.page.locator('textarea');
+  // Urgent sends are for org admins only; a teacher does not see the choice.
+  assert.equal(await teacher.page.locator('input[name=urgent]').count(), 0);
+  await box.fill('Сдаём деньги на экскурсию до пятницы');
+  await box.press('Enter');
+  const notice = teacher.page.locator('[role=log] article', { hasText: 'Сдаём деньги на экскурсию' });
+  await reader.page.locator('nav a', { hasText: '5Б · родители' }).click();
+  await reader.page.locator('[role=log] article', { hasText: 'Сдаём деньги на экскурсию' }).waitFor();
+  await notice.locator('.status', { hasText: 'Прочитано' }).waitFor();
+
+  // «Кто прочитал» → remind the one who has not.
+  await notice.getByRole('button', { name: 'Действия' }).click();
+  await notice.getByRole('button', { name: 'Кто прочитал' }).click();
+  const reach = notice.locator('.reach');
+  await reach.getByText('Прочитали 1 из 2').waitFor();
+  await shots(teacher.page, 'reach-remind-ru', reach);
+  await reach.getByRole('button', { name: 'Напомнить непрочитавшим' }).click();
+  await reach.getByText('Напоминание отправлено: 1').waitFor();
+  await reach.getByText(/^Напоминали в \d\d:\d\d$/).waitFor();
+  await shots(teacher.page, 'reach-reminded-ru', reach);
+  await reach.getByRole('button', { name: 'Напомнить непрочитавшим' }).click();
+  await reach.getByText('Напоминать можно раз в час').waitFor();
+
+  // Only the parent who had not read is reminded.
+  const petrovaChat = petrova.page.locator('nav a', { hasText: '5Б · родители' });
+  await petrovaChat.getByText('Напоминание').waitFor();
+  await petrova.page.screenshot({ path: join(artifacts, 'reminder-badge-ru-phone.png') });
+  assert.equal(await reader.page.locator('nav a', { hasText: '5Б · родители' }).locator('.reminder').count(), 0);
+  await petrovaChat.click();
+  const reminded = petrova.page.locator('[role=log] article', { hasText: 'Сдаём деньги на экскурсию' });
+  await reminded.getByText('Вас просят прочитать это сообщение').waitFor();
+  await petrova.page.screenshot({ path: join(artifacts, 'reminder-highlight-ru-phone.png') });
+  await petrova.page.getByRole('button', { name: 'Назад' }).click();
+  await petrovaChat.waitFor();
+  assert.equal(await petrovaChat.locator('.reminder').count(), 0);
+  await petrovaChat.click();
+
+  // The admin sets quiet hours around the present moment, in the school's time (Moscow).
+  await page.goto(`/orgs/${org.id}`);
+  const quiet = page.locator('section.quiet');
+  await quiet.getByText('Сейчас тихих часов нет').waitFor();
+  await quiet.getByText('Часовой пояс: Europe/Moscow', { exact: false }).waitFor();
+  await quiet.getByLabel('Включить тихие часы').check();
+  await quiet.getByLabel('Начало').fill('10:00');
+  await quiet.getByLabel('Конец').fill('10:00');
+  await quiet.getByRole('button', { name: 'Сохранить' }).click();
+  await quiet.getByRole('alert').getByText('Укажите начало и конец').waitFor();
+  const start = moscow(Date.now() - 3_600_000);
+  const end = moscow(Date.now() + 3_600_000);
+  await quiet.getByLabel('Начало').fill(start);
+  await quiet.getByLabel('Конец').fill(end);
+  await quiet.getByRole('button', { name: 'Сохранить' }).click();
+  await quiet.getByText('Сохранено').waitFor();
+  await quiet.getByText(`Сейчас: с ${start} до ${end}`).waitFor();
+  await shots(page, 'org-quiet-hours-ru', quiet);
+
+  // The class teacher's message to the parents waits; she cancels it; the parents never get it.
+  await box.fill('Завтра контрольная по литературе');
+  await box.press('Enter');
+  const held = teacher.page.locator('[data-held]', { hasText: 'Завтра контрольная' });
+  await held.getByText(/Будет доставлено .*\(тихие часы\)/).waitFor();
+  await shots(teacher.page, 'held-ru', held);
+  await teacher.page.reload();
+  await held.getByText('Будет доставлено', { exact: false }).waitFor();
+  await held.getByRole('button', { name: /Отменить/ }).click();
+  await held.waitFor({ state: 'detached' });
+  const chatId = Number(new URL(teacher.page.url()).pathname.split('/').pop());
+  assert.deepEqual((await call(teacher.page, 'GET', `/chats/${chatId}/held`)).body.messages, []);
+  assert.equal(await petrova.page.locator('[role=log] article', { hasText: 'Завтра контрольная' }).count(), 0);
+
+  // An org admin may send urgently: the choice shows in a chat he runs.
+  const group = await call(page, 'POST', '/chats', { kind: 'group', title: 'Завучи', member_ids: [] });
+  await page.goto(`/chat/${group.body.id}`);
+  await page.getByLabel('Срочно (в тихие часы тоже)').waitFor();
+
+  // Do-not-disturb for an hour, shown, then turned off.
+  await petrova.page.goto('/settings');
+  const dnd = petrova.page.locator('section.dnd');
+  await dnd.getByText('Режим «Не беспокоить» выключен').waitFor();
+  // Until a chosen time: the day after tomorrow at 10:00 (local time in the browser).
+  const chosen = await petrova.page.evaluate(() => {
+    const d = new Date(Date.now() + 2 * 86_400_000);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T10:00`;
+  });
+  await dnd.getByLabel('До выбранного времени').check();
+  await dnd.getByLabel('Дата и время окончания').fill(chosen);
+  await dnd.getByRole('button', { name: 'Сохранить' }).click();
+  await dnd.getByRole('status').getByText(/Не беспокоить до 10:00, \d+ [а-я]+/).waitFor();
+  await dnd.getByLabel('На 1 час').check();
+  await dnd.getByRole('button', { name: 'Сохранить' }).click();
+  await dnd.getByRole('status').getByText(/Не беспокоить до \d\d:\d\d/).waitFor();
+  await shots(petrova.page, 'settings-dnd-ru', dnd);
+  await dnd.getByRole('button', { name: 'Выключить' }).click();
+  await dnd.getByText('Режим «Не беспокоить» выключен').waitFor();
+  assert.equal((await call(petrova.page, 'GET', '/me/dnd')).body.until, null);
+
+  for (const who of [teacher, reader, petrova]) await who.context.close();
 });
 
 test('a wrong code is explained in Russian', async () => {

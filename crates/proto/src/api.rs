@@ -680,3 +680,66 @@ pub struct GuardianRead {
 pub struct ReminderSent {
     pub reminded: u32,
 }
+
+/// Why a member reports a message to the chat's organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportRequest {
+    /// 1–500 characters.
+    pub reason: String,
+}
+
+/// A reported message in an org's moderation queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub id: i64,
+    pub chat_id: ChatId,
+    pub seq: Seq,
+    pub reporter_id: UserId,
+    pub author_id: UserId,
+    /// The message as it was when reported.
+    pub text: String,
+    pub reason: String,
+    pub created_at: Millis,
+    /// `dismissed` or `message_deleted` once an admin has dealt with it.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<UserId>,
+    pub resolved_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportList {
+    pub reports: Vec<Report>,
+}
+
+/// What an org admin does with a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportAction {
+    /// Nothing wrong: close it.
+    Dismiss,
+    /// Delete the message for everyone, then close it.
+    DeleteMessage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResolveReportRequest {
+    pub action: ReportAction,
+}
+
+/// One admin or moderation action in an org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor_id: UserId,
+    /// e.g. `roster.imported`, `policy.set`, `report.resolved`, `message.deleted`.
+    pub action: String,
+    /// What it was done to, by ids (never message text).
+    pub detail: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditLog {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}

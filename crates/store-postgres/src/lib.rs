@@ -40,6 +40,7 @@ mod chats;
 mod engine;
 mod events;
 mod messages;
+mod moderation;
 mod orgs;
 mod quiet;
 mod rows;
@@ -52,13 +53,13 @@ use async_trait::async_trait;
 use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
-    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
-    Seq, ThreadSummary, User, UserId,
+    AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
+    OrgPolicy, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
-    NewInvite, NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
-    Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
+    NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
+    Outcome, Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
     UserPlace,
 };
 use sqlx::Connection;
@@ -779,6 +780,79 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Autocommit, |c| {
                 Box::pin(quiet::reminded_at(c, chat_id, seq))
+            })
+            .await
+    }
+
+    async fn report(&self, report: NewReport, now: Millis) -> StoreResult<Report> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(moderation::report(c, report.clone(), now))
+            })
+            .await
+    }
+
+    async fn reports(&self, org_id: OrgId, all: bool) -> StoreResult<Vec<Report>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(moderation::reports(c, org_id, all))
+            })
+            .await
+    }
+
+    async fn resolve_report(
+        &self,
+        org_id: OrgId,
+        id: i64,
+        resolver: UserId,
+        resolution: &str,
+        now: Millis,
+    ) -> StoreResult<Report> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(moderation::resolve_report(
+                    c,
+                    org_id,
+                    id,
+                    resolver,
+                    resolution.to_owned(),
+                    now,
+                ))
+            })
+            .await
+    }
+
+    async fn audit(
+        &self,
+        org_id: OrgId,
+        actor: UserId,
+        action: &str,
+        detail: String,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(moderation::audit(
+                    c,
+                    org_id,
+                    actor,
+                    action.to_owned(),
+                    detail.clone(),
+                    now,
+                ))
+            })
+            .await
+    }
+
+    async fn audit_log(
+        &self,
+        org_id: OrgId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(moderation::audit_log(c, org_id, before, limit))
             })
             .await
     }

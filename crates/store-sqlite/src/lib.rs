@@ -9,6 +9,7 @@ mod chats;
 mod engine;
 mod events;
 mod messages;
+mod moderation;
 mod orgs;
 mod quiet;
 mod rows;
@@ -20,13 +21,13 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
-    Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis, OrgPolicy, Role,
-    Seq, ThreadSummary, User, UserId,
+    AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
+    OrgPolicy, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
-    NewInvite, NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
-    Page, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UserPlace,
+    NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
+    Outcome, Page, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -537,6 +538,57 @@ impl Store for SqliteStore {
     async fn reminded_at(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Millis>> {
         self.engine
             .read(move |c| quiet::reminded_at(c, chat_id, seq))
+            .await
+    }
+
+    async fn report(&self, report: NewReport, now: Millis) -> StoreResult<Report> {
+        self.engine
+            .write(move |c| moderation::report(c, report, now))
+            .await
+    }
+
+    async fn reports(&self, org_id: OrgId, all: bool) -> StoreResult<Vec<Report>> {
+        self.engine
+            .read(move |c| moderation::reports(c, org_id, all))
+            .await
+    }
+
+    async fn resolve_report(
+        &self,
+        org_id: OrgId,
+        id: i64,
+        resolver: UserId,
+        resolution: &str,
+        now: Millis,
+    ) -> StoreResult<Report> {
+        let resolution = resolution.to_owned();
+        self.engine
+            .write(move |c| moderation::resolve_report(c, org_id, id, resolver, &resolution, now))
+            .await
+    }
+
+    async fn audit(
+        &self,
+        org_id: OrgId,
+        actor: UserId,
+        action: &str,
+        detail: String,
+        now: Millis,
+    ) -> StoreResult<()> {
+        let action = action.to_owned();
+        self.engine
+            .write(move |c| moderation::audit(c, org_id, actor, &action, &detail, now))
+            .await
+    }
+
+    async fn audit_log(
+        &self,
+        org_id: OrgId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.engine
+            .read(move |c| moderation::audit_log(c, org_id, before, limit))
             .await
     }
 

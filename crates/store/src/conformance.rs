@@ -29,8 +29,8 @@ use tokio::task::JoinHandle;
 
 use crate::{
     Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
-    NewMessage, NewOrg, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page, Published,
-    Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
+    NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page,
+    Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -103,6 +103,7 @@ const CHECKS: &[(&str, Check)] = checks![
     acknowledgements_are_kept_once_per_member,
     org_policies_are_kept_and_org_chats_found,
     reminders_reach_the_named_users_at_most_once_an_hour,
+    reports_queue_per_org_and_the_audit_log_keeps_order,
     // quiet hours and do-not-disturb
     do_not_disturb_lasts_until_it_ends,
     held_messages_wait_for_their_release,
@@ -2885,6 +2886,130 @@ async fn reminders_reach_the_named_users_at_most_once_an_hour(store: Arc<dyn Sto
         Some(later)
     );
     fx.assert_streams_gap_free();
+}
+
+async fn reports_queue_per_org_and_the_audit_log_keeps_order(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let org = fx.org(&alice).await;
+    let other_org = fx.org(&carol).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    let rude = fx.send(&bob, chat_id, "реклама: купите курсы").await;
+    let new_report = |reporter: &Person, reason: &str| NewReport {
+        org_id: org.id,
+        chat_id,
+        seq: rude.seq,
+        reporter_id: reporter.id(),
+        author_id: bob.id(),
+        text: rude.text.clone(),
+        reason: reason.into(),
+    };
+    let at = fx.now();
+    let first = fx
+        .store
+        .report(new_report(&carol, "спам"), at)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.text.as_str(),
+            first.reason.as_str(),
+            first.created_at,
+            first.resolution.clone()
+        ),
+        ("реклама: купите курсы", "спам", at, None)
+    );
+    let again = fx
+        .store
+        .report(new_report(&carol, "другая причина"), fx.now())
+        .await
+        .unwrap();
+    assert_eq!(again, first, "one report per member and message");
+    let second = fx
+        .store
+        .report(new_report(&alice, "реклама"), fx.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.reports(org.id, false).await.unwrap(),
+        [second.clone(), first.clone()]
+    );
+    assert!(
+        fx.store
+            .reports(other_org.id, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let wrong_org = fx
+        .store
+        .resolve_report(other_org.id, first.id, carol.id(), "dismissed", fx.now())
+        .await;
+    assert_refused(
+        wrong_org,
+        &[ErrorCode::NotFound],
+        "resolving another org's report",
+    );
+    let resolved_at = fx.now();
+    let resolved = fx
+        .store
+        .resolve_report(org.id, first.id, alice.id(), "message_deleted", resolved_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            resolved.resolution.as_deref(),
+            resolved.resolved_by,
+            resolved.resolved_at
+        ),
+        (Some("message_deleted"), Some(alice.id()), Some(resolved_at))
+    );
+    let twice = fx
+        .store
+        .resolve_report(org.id, first.id, bob.id(), "dismissed", fx.now())
+        .await
+        .unwrap();
+    assert_eq!(twice, resolved, "resolving twice changes nothing");
+    assert_eq!(
+        fx.store.reports(org.id, false).await.unwrap(),
+        [second.clone()]
+    );
+    assert_eq!(fx.store.reports(org.id, true).await.unwrap().len(), 2);
+
+    for (action, detail) in [
+        ("policy.set", "quiet_hours"),
+        ("roster.imported", "2 classes"),
+        ("report.resolved", "report 1"),
+    ] {
+        fx.store
+            .audit(org.id, alice.id(), action, detail.into(), fx.now())
+            .await
+            .unwrap();
+    }
+    fx.store
+        .audit(
+            other_org.id,
+            carol.id(),
+            "policy.set",
+            String::new(),
+            fx.now(),
+        )
+        .await
+        .unwrap();
+    let log = fx.store.audit_log(org.id, None, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["report.resolved", "roster.imported", "policy.set"],
+        "newest first, this org only"
+    );
+    let older = fx
+        .store
+        .audit_log(org.id, Some(log[0].id), 1)
+        .await
+        .unwrap();
+    assert_eq!(older, [log[1].clone()]);
 }
 
 async fn do_not_disturb_lasts_until_it_ends(store: Arc<dyn Store>) {

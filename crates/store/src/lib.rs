@@ -19,16 +19,16 @@ pub mod event_log;
 pub mod orgs;
 
 pub use orgs::{
-    ChatPurpose, Claimed, NewClaimCode, NewHeldMessage, NewOrg, Org, OrgChat, OrgId, OrgRole,
-    StoredRoster, UserPlace,
+    ChatPurpose, Claimed, NewClaimCode, NewHeldMessage, NewOrg, NewReport, Org, OrgChat, OrgId,
+    OrgRole, StoredRoster, UserPlace,
 };
 
 use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview, Member, Message,
-    Millis, OrgPolicy, Poll, Role, Seq, ThreadSummary, User, UserId,
+    AuditEntry, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview,
+    Member, Message, Millis, OrgPolicy, Poll, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -555,6 +555,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Outcome<()>>;
     /// When the readers of message `seq` were last reminded of it.
     async fn reminded_at(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Millis>>;
+
+    /// Files a report in the org's queue; the same member reporting the same message again
+    /// gets the report first filed.
+    async fn report(&self, report: NewReport, now: Millis) -> StoreResult<Report>;
+    /// The org's reports, newest first: open ones only unless `all`.
+    async fn reports(&self, org_id: OrgId, all: bool) -> StoreResult<Vec<Report>>;
+    /// Closes a report of the org with `resolution`; `NotFound` for reports of other orgs.
+    /// Closing a closed report changes nothing.
+    async fn resolve_report(
+        &self,
+        org_id: OrgId,
+        id: i64,
+        resolver: UserId,
+        resolution: &str,
+        now: Millis,
+    ) -> StoreResult<Report>;
+    /// Appends to the org's audit log.
+    async fn audit(
+        &self,
+        org_id: OrgId,
+        actor: UserId,
+        action: &str,
+        detail: String,
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// The org's audit log, newest first: up to `limit` entries older than `before` (an id).
+    async fn audit_log(
+        &self,
+        org_id: OrgId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
 
     // --- quiet hours and do-not-disturb ---
 

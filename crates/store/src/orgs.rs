@@ -155,6 +155,18 @@ pub struct NewHeldMessage {
     pub release_at: Millis,
 }
 
+/// A message a member reports to the org that keeps the chat.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub org_id: OrgId,
+    pub chat_id: ChatId,
+    pub seq: Seq,
+    pub reporter_id: UserId,
+    pub author_id: UserId,
+    pub text: String,
+    pub reason: String,
+}
+
 /// A claim code to store: only its hash.
 #[derive(Debug, Clone)]
 pub struct NewClaimCode {

@@ -2973,7 +2973,7 @@ async fn reports_queue_per_org_and_the_audit_log_keeps_order(store: Arc<dyn Stor
     assert_eq!(twice, resolved, "resolving twice changes nothing");
     assert_eq!(
         fx.store.reports(org.id, false).await.unwrap(),
-        [second.clone()]
+        std::slice::from_ref(&second)
     );
     assert_eq!(fx.store.reports(org.id, true).await.unwrap().len(), 2);
 

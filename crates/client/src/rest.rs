@@ -4,16 +4,17 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use kolokol_proto::{
-    AckRequest, AckRequestList, AddMembersRequest, AuthResponse, ChangePasswordRequest, Chat,
-    ChatId, ChatList, ClaimCodeList, ClaimRequest, ClaimResult, CreateChatRequest,
-    CreateInviteRequest, CreateOrgRequest, DoNotDisturb, EditMessageRequest, HeldMessage,
-    HeldMessageList, Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest,
-    MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis, OrgId,
-    OrgInfo, OrgList, OrgPolicy, Pin, PollResults, PollResultsList, ReactionRequest,
-    ReactionResult, ReadBy, RegisterRequest, ReminderSent, RevokedCount, Role, RosterReport,
-    RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList,
-    ThreadSummary, TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId,
-    VoteRequest, WsTicket,
+    AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse,
+    ChangePasswordRequest, Chat, ChatId, ChatList, ClaimCodeList, ClaimRequest, ClaimResult,
+    CreateChatRequest, CreateInviteRequest, CreateOrgRequest, DoNotDisturb, EditMessageRequest,
+    HeldMessage, HeldMessageList, Invite, InviteList, InvitePreview, IssueClaimCodesRequest,
+    LoginRequest, MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis,
+    OrgId, OrgInfo, OrgList, OrgPolicy, Pin, PollResults, PollResultsList, ReactionRequest,
+    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
+    ReportRequest, ResolveReportRequest, RevokedCount, Role, RosterReport, RosterView,
+    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList, ThreadSummary,
+    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
+    WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -590,6 +591,50 @@ impl Client {
         let path = format!("/chats/{chat_id}/messages/{seq}/remind");
         let sent: ReminderSent = self.json(self.post(&path), 200).await?;
         Ok(sent.reminded)
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/report`: to the org that keeps the chat.
+    pub async fn report(&self, chat_id: ChatId, seq: Seq, reason: &str) -> Result<(), ClientError> {
+        let path = format!("/chats/{chat_id}/messages/{seq}/report");
+        let body = ReportRequest {
+            reason: reason.to_owned(),
+        };
+        self.no_content(self.post(&path).json(&body)).await
+    }
+
+    /// `GET /orgs/{org_id}/reports?all=`: the org's moderation queue.
+    pub async fn reports(&self, org_id: OrgId, all: bool) -> Result<Vec<Report>, ClientError> {
+        let req = self
+            .get(&format!("/orgs/{org_id}/reports"))
+            .query(&[("all", all)]);
+        let list: ReportList = self.json(req, 200).await?;
+        Ok(list.reports)
+    }
+
+    /// `POST /orgs/{org_id}/reports/{report_id}/resolve`.
+    pub async fn resolve_report(
+        &self,
+        org_id: OrgId,
+        report_id: i64,
+        action: ReportAction,
+    ) -> Result<Report, ClientError> {
+        let path = format!("/orgs/{org_id}/reports/{report_id}/resolve");
+        let body = ResolveReportRequest { action };
+        self.json(self.post(&path).json(&body), 200).await
+    }
+
+    /// `GET /orgs/{org_id}/audit?before=`: newest first.
+    pub async fn audit_log(
+        &self,
+        org_id: OrgId,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, ClientError> {
+        let mut req = self.get(&format!("/orgs/{org_id}/audit"));
+        if let Some(before) = before {
+            req = req.query(&[("before", before)]);
+        }
+        let log: AuditLog = self.json(req, 200).await?;
+        Ok(log.entries)
     }
 
     /// `PUT /orgs/{org_id}/policy`.

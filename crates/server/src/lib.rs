@@ -42,7 +42,7 @@ use crate::config::{BusChoice, Database, Settings};
 use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
 use crate::quiet::QuietIndex;
-use crate::routes::{accounts, chats, messages, orgs as org_routes};
+use crate::routes::{accounts, chats, messages, moderation, orgs as org_routes};
 use crate::state::{AppState, Limits};
 
 /// Envelopes the in-process bus holds for a slow gateway before telling it that it lagged.
@@ -146,6 +146,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/orgs/{org_id}/policy",
             axum::routing::put(org_routes::set_policy),
+        )
+        .route("/orgs/{org_id}/reports", get(moderation::reports))
+        .route(
+            "/orgs/{org_id}/reports/{report_id}/resolve",
+            post(moderation::resolve_report),
+        )
+        .route("/orgs/{org_id}/audit", get(moderation::audit_log))
+        .route(
+            "/chats/{chat_id}/messages/{seq}/report",
+            post(moderation::report),
         )
         .route(
             "/chats/{chat_id}/messages/{seq}/remind",

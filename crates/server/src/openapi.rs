@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::gateway::connection;
-use crate::routes::{accounts, chats, messages, orgs};
+use crate::routes::{accounts, chats, messages, moderation, orgs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,7 @@ use crate::routes::{accounts, chats, messages, orgs};
         messages::threads, messages::thread,
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
         orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy,
+        moderation::report, moderation::reports, moderation::resolve_report, moderation::audit_log,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),

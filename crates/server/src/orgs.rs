@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kolokol_domain::roster::RosterRole;
 use kolokol_proto::{ChatId, ChatKind, Role, UserId};
-use kolokol_store::{Actor, ChatPurpose, NewChat, Org, OrgChat, StoredRoster};
+use kolokol_store::{Actor, ChatPurpose, NewChat, Org, OrgChat, OrgId, StoredRoster};
 use rand::Rng;
 
 use crate::error::ApiResult;
@@ -260,6 +260,37 @@ pub fn normalise_claim_code(typed: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect()
+}
+
+/// Records an admin or moderation action in the org's audit log (ids, never message text).
+pub async fn audit(
+    state: &AppState,
+    org_id: OrgId,
+    actor: UserId,
+    action: &str,
+    detail: String,
+) -> ApiResult<()> {
+    Ok(state
+        .store
+        .audit(org_id, actor, action, detail, state.now())
+        .await?)
+}
+
+/// Records a moderation action taken in a chat, when an org keeps that chat.
+pub async fn audit_in_chat(
+    state: &AppState,
+    chat_id: ChatId,
+    actor: UserId,
+    action: &str,
+    detail: String,
+) -> ApiResult<()> {
+    match state.store.org_of_chat(chat_id).await? {
+        Some((org_id, _)) => {
+            let detail = format!("chat {chat_id}: {detail}");
+            audit(state, org_id, actor, action, detail).await
+        }
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

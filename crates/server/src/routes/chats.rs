@@ -14,6 +14,7 @@ use kolokol_store::{NewChat, NewInvite};
 
 use crate::auth::{Caller, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path};
+use crate::orgs::audit_in_chat;
 use crate::safeguarding::check_reach;
 use crate::state::AppState;
 
@@ -202,6 +203,10 @@ pub async fn remove_member(
         .store
         .remove_member(actor, chat_id, user_id, state.now())
         .await?;
+    if user_id != actor.user_id && !outcome.events.is_empty() {
+        let detail = format!("user {user_id}");
+        audit_in_chat(&state, chat_id, actor.user_id, "member.removed", detail).await?;
+    }
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -367,6 +372,11 @@ pub async fn pin(
         .store
         .pin(actor, chat_id, request.seq, state.now())
         .await?;
+    let (action, detail) = match request.seq {
+        Some(seq) => ("message.pinned", format!("message {seq}")),
+        None => ("message.unpinned", String::new()),
+    };
+    audit_in_chat(&state, chat_id, actor.user_id, action, detail).await?;
     state.publish(outcome.events).await;
     Ok(Json(request))
 }

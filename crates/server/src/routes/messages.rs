@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
+use crate::orgs::audit_in_chat;
 use crate::quiet::hold_for;
 use crate::state::AppState;
 
@@ -231,10 +232,28 @@ pub async fn delete_message(
     Caller(actor): Caller,
     Path((chat_id, seq)): Path<(ChatId, Seq)>,
 ) -> ApiResult<StatusCode> {
+    let page = Page {
+        after: Some(seq - 1),
+        before: None,
+        limit: 1,
+    };
+    let author = state
+        .store
+        .messages(actor, chat_id, page)
+        .await?
+        .into_iter()
+        .find(|message| message.seq == seq)
+        .map(|message| message.sender_id);
     let outcome = state
         .store
         .delete_message(actor, chat_id, seq, state.now())
         .await?;
+    if !outcome.events.is_empty()
+        && let Some(author) = author.filter(|&author| author != actor.user_id)
+    {
+        let detail = format!("message {seq} of user {author}");
+        audit_in_chat(&state, chat_id, actor.user_id, "message.deleted", detail).await?;
+    }
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }

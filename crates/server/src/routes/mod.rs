@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod chats;
 pub mod messages;
+pub mod moderation;
 pub mod orgs;

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
-use crate::orgs::{Scope, new_claim_code, normalise_claim_code, provision};
+use crate::orgs::{Scope, audit, new_claim_code, normalise_claim_code, provision};
 use crate::state::{AppState, Limit};
 
 /// Largest roster file: a school of 3,000 students with their families is about 0.5 MB.
@@ -104,6 +104,16 @@ pub async fn set_policy(
         QuietWindow::parse(hours)?;
     }
     state.store.set_org_policy(org.id, policy.clone()).await?;
+    let detail = match &policy.quiet_hours {
+        Some(hours) => format!(
+            "quiet hours {}–{}{}",
+            hours.start,
+            hours.end,
+            if hours.weekends { " and weekends" } else { "" }
+        ),
+        None => "no quiet hours".into(),
+    };
+    audit(&state, org.id, actor.user_id, "policy.set", detail).await?;
     org.policy = policy;
     state.quiet.update_org(&org);
     let roles = state.store.org_roles(org.id, actor.user_id).await?;
@@ -127,7 +137,7 @@ pub async fn orgs(
 
 /// The org, if the caller is one of its admins; otherwise `forbidden` (also for orgs that do
 /// not exist, so ids cannot be probed).
-async fn as_admin(state: &AppState, actor: Actor, org_id: OrgId) -> ApiResult<Org> {
+pub async fn as_admin(state: &AppState, actor: Actor, org_id: OrgId) -> ApiResult<Org> {
     let forbidden = || ApiError::new(ErrorCode::Forbidden, "only the org's admins may do this");
     let roles = state.store.org_roles(org_id, actor.user_id).await?;
     if !roles.contains(&OrgRole::Admin) {
@@ -474,6 +484,14 @@ pub async fn import_roster(
     }
     state.store.save_roster(org.id, roster, state.now()).await?;
     let provisioned = provision(&state, &org, &Scope::All).await?;
+    let detail = format!(
+        "{} people added, {} archived, {} changed; {} chats created",
+        report.people_added.len(),
+        report.people_archived.len(),
+        report.people_changed.len(),
+        provisioned.chats_created
+    );
+    audit(&state, org.id, actor.user_id, "roster.imported", detail).await?;
     report.chats_created = provisioned.chats_created;
     report.members_added = provisioned.members_added;
     report.members_removed = provisioned.members_removed;
@@ -554,6 +572,8 @@ pub async fn issue_claim_codes(
         .store
         .issue_claim_codes(org.id, new_codes, now)
         .await?;
+    let detail = format!("{} codes", codes.len());
+    audit(&state, org.id, actor.user_id, "claim_codes.issued", detail).await?;
     Ok(Json(ClaimCodeList { expires_at, codes }))
 }
 

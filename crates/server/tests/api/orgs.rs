@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use kolokol_client::proto::{
-    ChatKind, ClaimCodeEntry, ErrorCode, IssueClaimCodesRequest, LoginRequest, OrgInfo, Role,
-    RosterReport,
+    ChatKind, ClaimCodeEntry, ErrorCode, IssueClaimCodesRequest, LoginRequest, OrgInfo,
+    ReportAction, Role, RosterReport,
 };
 use kolokol_client::{Client, ClientError};
 
@@ -912,5 +912,150 @@ async fn staff_carry_a_badge_from_the_roster_that_a_name_cannot_fake() {
         badge(&members, impostor_user.id),
         None,
         "a name alone gives none"
+    );
+}
+
+#[tokio::test]
+async fn reports_reach_the_orgs_queue_and_every_admin_action_is_audited() {
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let mut people = BTreeMap::new();
+    for (username, name) in [
+        ("smirnova", "Смирнова Ольга Викторовна"),
+        ("ivanova", "Иванова Мария Петровна"),
+        ("salimova", "Салимова Гульнара Ахмедовна"),
+    ] {
+        let (client, user) = server.user(username).await;
+        client.claim(&codes[name].code).await.unwrap();
+        people.insert(username, (client, user.id));
+    }
+    let who = |name: &str| &people[name].0;
+    let parents = who("ivanova")
+        .chats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|chat| chat.title.as_deref() == Some("5Б · родители"))
+        .unwrap()
+        .id;
+    let spam = super::common::send(who("salimova"), parents, "s1", "Реклама: курсы английского")
+        .await
+        .unwrap();
+
+    // Members report to the school's queue; bad reasons, outsiders and private chats refuse.
+    assert_refused(
+        who("ivanova").report(parents, spam.seq, "  ").await,
+        ErrorCode::BadRequest,
+        400,
+    );
+    let (stranger, _) = server.user("stranger").await;
+    assert_refused(
+        stranger.report(parents, spam.seq, "спам").await,
+        ErrorCode::NotMember,
+        403,
+    );
+    let private = super::common::group(who("ivanova"), "Мамы", &[people["salimova"].1]).await;
+    let there = super::common::send(who("salimova"), private.id, "p1", "привет")
+        .await
+        .unwrap();
+    assert_refused(
+        who("ivanova").report(private.id, there.seq, "спам").await,
+        ErrorCode::NotFound,
+        404,
+    );
+    who("ivanova")
+        .report(parents, spam.seq, "спам")
+        .await
+        .unwrap();
+
+    // Only the org's admins see the queue and act on it.
+    assert_refused(
+        who("smirnova").reports(org.id, false).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let queue = director.reports(org.id, false).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(
+        (
+            queue[0].text.as_str(),
+            queue[0].reason.as_str(),
+            queue[0].author_id
+        ),
+        ("Реклама: курсы английского", "спам", people["salimova"].1)
+    );
+    assert_refused(
+        who("smirnova")
+            .resolve_report(org.id, queue[0].id, ReportAction::DeleteMessage)
+            .await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let resolved = director
+        .resolve_report(org.id, queue[0].id, ReportAction::DeleteMessage)
+        .await
+        .unwrap();
+    assert_eq!(resolved.resolution.as_deref(), Some("message_deleted"));
+    assert!(director.reports(org.id, false).await.unwrap().is_empty());
+    let history = who("ivanova")
+        .messages(parents, Default::default())
+        .await
+        .unwrap();
+    assert!(history.iter().any(|m| m.seq == spam.seq && m.deleted));
+
+    // The class teacher moderates her chat; each action is logged for the school.
+    let rude = super::common::send(who("salimova"), parents, "s2", "грубость")
+        .await
+        .unwrap();
+    who("smirnova")
+        .delete_message(parents, rude.seq)
+        .await
+        .unwrap();
+    let notice = super::common::send(who("smirnova"), parents, "n1", "Собрание в четверг")
+        .await
+        .unwrap();
+    who("smirnova")
+        .pin(parents, Some(notice.seq))
+        .await
+        .unwrap();
+    // Deleting one's own message is not moderation.
+    let own = super::common::send(who("ivanova"), parents, "i1", "опечатка")
+        .await
+        .unwrap();
+    who("ivanova")
+        .delete_message(parents, own.seq)
+        .await
+        .unwrap();
+
+    assert_refused(
+        who("smirnova").audit_log(org.id, None).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let log = director.audit_log(org.id, None).await.unwrap();
+    let actions: Vec<(&str, i64)> = log
+        .iter()
+        .map(|entry| (entry.action.as_str(), entry.actor_id))
+        .collect();
+    let smirnova = people["smirnova"].1;
+    let director_id = log.last().unwrap().actor_id;
+    assert_eq!(
+        actions,
+        [
+            ("message.pinned", smirnova),
+            ("message.deleted", smirnova),
+            ("report.resolved", director_id),
+            ("claim_codes.issued", director_id),
+            ("roster.imported", director_id),
+        ]
+    );
+    assert!(
+        log.iter()
+            .all(|entry| !entry.detail.contains("Реклама") && !entry.detail.contains("грубость")),
+        "the log names messages by id, never by text"
     );
 }

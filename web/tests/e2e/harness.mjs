@@ -1,7 +1,7 @@
 // Starts a real `kolokol serve` (the debug binary built by cargo) on 127.0.0.1:0 with a fresh
 // data folder and the built web client, and Debian's Chromium through playwright-core.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,11 +13,30 @@ const web = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const artifacts = join(web, 'test-results');
 mkdirSync(artifacts, { recursive: true });
 
+/**
+ * With `KOLOKOL_E2E_POSTGRES` set (a server URL such as `postgres://postgres@127.0.0.1/postgres`),
+ * each server gets a fresh PostgreSQL database instead of an SQLite file, so the same browser
+ * tests run on both storage backends.
+ */
+function freshDatabase() {
+  const server = process.env.KOLOKOL_E2E_POSTGRES;
+  if (!server) return { args: [], drop: () => {} };
+  const name = `kolokol_e2e_${process.pid}_${Date.now()}`;
+  execFileSync('psql', [server, '-q', '-c', `CREATE DATABASE ${name}`]);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    args: ['--database', url.toString()],
+    drop: () => execFileSync('psql', [server, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+  };
+}
+
 /** `args` go to `kolokol serve` after the defaults, e.g. `['--admin', 'director']`. */
 export async function startServer(args = []) {
   const binary = process.env.KOLOKOL_BIN ?? join(web, '../target/debug/kolokol');
   const dataDir = mkdtempSync(join(tmpdir(), 'kolokol-e2e-'));
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--web-dir', join(web, 'dist'), ...args], {
+  const database = freshDatabase();
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--web-dir', join(web, 'dist'), ...database.args, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KOLOKOL_REGISTER_PER_IP_PER_HOUR: '10000', KOLOKOL_LOGIN_PER_IP_PER_MINUTE: '10000' },
   });
@@ -26,7 +45,16 @@ export async function startServer(args = []) {
     child.once('exit', (code) => fail(new Error(`kolokol exited with ${code}`)));
     lines.once('line', (line) => ok(line.replace('kolokol listening on ', '').trim()));
   });
-  return { base, stop: () => child.kill('SIGTERM') };
+  const stop = () => new Promise((done) => {
+    const finish = () => {
+      database.drop();
+      done();
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return finish();
+    child.once('exit', finish);
+    child.kill('SIGTERM');
+  });
+  return { base, stop };
 }
 
 /** Playwright gives every launch a fresh, empty profile folder (our --user-data-dir). */

@@ -21,7 +21,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.stop();
+  await server?.stop();
 });
 
 /** The history of the open chat, as the reader sees it. */

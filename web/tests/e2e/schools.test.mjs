@@ -22,7 +22,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.stop();
+  await server?.stop();
 });
 
 /** Creates an org as the signed-in instance admin (the CLI's job; here through the API). */

@@ -5,16 +5,16 @@ use std::net::IpAddr;
 
 use kolokol_proto::{
     AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse,
-    ChangePasswordRequest, Chat, ChatId, ChatList, ClaimCodeList, ClaimRequest, ClaimResult,
-    CreateChatRequest, CreateInviteRequest, CreateOrgRequest, DoNotDisturb, EditMessageRequest,
-    HeldMessage, HeldMessageList, Invite, InviteList, InvitePreview, IssueClaimCodesRequest,
-    LoginRequest, MarkReadRequest, Member, MemberList, Message, MessageList, MessageReach, Millis,
-    OrgId, OrgInfo, OrgList, OrgPolicy, Pin, PollResults, PollResultsList, ReactionRequest,
-    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
-    ReportRequest, ResolveReportRequest, RevokedCount, Role, RosterReport, RosterView,
-    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList, ThreadSummary,
-    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
-    WsTicket,
+    ChangePasswordRequest, Chat, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList,
+    ClaimRequest, ClaimResult, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
+    DoNotDisturb, EditMessageRequest, HeldMessage, HeldMessageList, Invite, InviteList,
+    InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList,
+    Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
+    Pin, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
+    ReminderSent, Report, ReportAction, ReportList, ReportRequest, ResolveReportRequest,
+    RevokedCount, Role, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
+    SetRoleRequest, ThreadList, ThreadSummary, TransferOwnershipRequest, UpdateChatRequest,
+    UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -371,6 +371,34 @@ impl Client {
                 "HTTP {status} where 200, 201 or 202 was expected"
             ))),
         }
+    }
+
+    /// `PATCH /chats/{chat_id}/settings`: who may post, slow mode.
+    pub async fn set_chat_settings(
+        &self,
+        chat_id: ChatId,
+        settings: &ChatSettingsRequest,
+    ) -> Result<Chat, ClientError> {
+        let req = self
+            .patch(&format!("/chats/{chat_id}/settings"))
+            .json(settings);
+        self.json(req, 200).await
+    }
+
+    /// `PUT /chats/{chat_id}/members/{user_id}/mute`: until a time, or `None` to unmute.
+    pub async fn mute(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+        until: Option<Millis>,
+    ) -> Result<(), ClientError> {
+        let req = self
+            .request(
+                Method::PUT,
+                &format!("/chats/{chat_id}/members/{user_id}/mute"),
+            )
+            .json(&MuteRequest { until });
+        self.no_content(req).await
     }
 
     /// `GET /chats/{chat_id}/pin`: the pinned message's seq.

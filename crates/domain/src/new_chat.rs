@@ -1,7 +1,7 @@
 //! What a new chat is: its members, its title, the creator's role and, for a direct chat, the key
 //! that keeps a pair of users to one direct chat.
 
-use kolokol_proto::{ChatId, ChatInfo, ChatKind, ErrorCode, Role, UserId};
+use kolokol_proto::{ChatId, ChatInfo, ChatKind, ErrorCode, Posting, Role, UserId};
 
 use crate::{Rejection, reject};
 
@@ -26,6 +26,8 @@ impl Plan {
             kind: self.kind,
             title: self.title.clone(),
             member_count: self.others.len() as i64 + 1,
+            posting: Posting::default(),
+            slow_mode_secs: 0,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Who may do what in a chat. Backends call these inside the transaction that makes the change,
 //! with the role read in that same transaction, so a rule cannot be raced.
 
-use kolokol_proto::{ChatKind, ErrorCode, Role};
+use kolokol_proto::{ChatKind, ErrorCode, Millis, Posting, Role};
 
 use crate::{Rejection, reject};
 
@@ -9,14 +9,67 @@ fn is_manager(role: Role) -> bool {
     role >= Role::Admin
 }
 
-pub fn post(kind: ChatKind, role: Role) -> Result<(), Rejection> {
-    match kind {
-        ChatKind::Channel if !is_manager(role) => reject(
+pub fn post(kind: ChatKind, role: Role, posting: Posting) -> Result<(), Rejection> {
+    match (kind, posting) {
+        (_, Posting::Nobody) => reject(ErrorCode::Forbidden, "this chat is a read-only archive"),
+        (ChatKind::Channel, _) if !is_manager(role) => reject(
             ErrorCode::Forbidden,
             "only the owner and admins post in a channel",
         ),
+        (_, Posting::Admins) if !is_manager(role) => reject(
+            ErrorCode::Forbidden,
+            "only the owner and admins post in this chat",
+        ),
         _ => Ok(()),
     }
+}
+
+/// Whether mutes and slow mode apply to the role: to members, never to the chat's admins.
+pub fn is_limited(role: Role) -> bool {
+    !is_manager(role)
+}
+
+/// A limited member may post at `now`, given their mute and their last post, under the chat's
+/// slow mode.
+pub fn post_pace(
+    role: Role,
+    muted_until: Option<Millis>,
+    last_post_at: Option<Millis>,
+    slow_mode_secs: u32,
+    now: Millis,
+) -> Result<(), Rejection> {
+    if !is_limited(role) {
+        return Ok(());
+    }
+    if muted_until.is_some_and(|until| until > now) {
+        return reject(
+            ErrorCode::Muted,
+            "a chat admin has muted you here for a while",
+        );
+    }
+    let interval = i64::from(slow_mode_secs) * 1000;
+    if let Some(last) = last_post_at
+        && slow_mode_secs > 0
+        && now < last + interval
+    {
+        return reject(
+            ErrorCode::RateLimited,
+            format!("slow mode: one message every {slow_mode_secs} seconds"),
+        );
+    }
+    Ok(())
+}
+
+/// Muting someone: admins mute members, the owner anyone but themselves.
+pub fn mute(kind: ChatKind, actor: Role, target: Role) -> Result<(), Rejection> {
+    manage(kind, actor)?;
+    if actor <= target {
+        return reject(
+            ErrorCode::Forbidden,
+            "you may only mute members below your own role",
+        );
+    }
+    Ok(())
 }
 
 /// Renaming, adding members and managing invite links.
@@ -114,10 +167,39 @@ mod tests {
 
     #[test]
     fn channel_members_cannot_post() {
-        assert!(post(Channel, Member).is_err());
-        assert!(post(Channel, Admin).is_ok());
-        assert!(post(Group, Member).is_ok());
-        assert!(post(Direct, Member).is_ok());
+        assert!(post(Channel, Member, Posting::Everyone).is_err());
+        assert!(post(Channel, Admin, Posting::Everyone).is_ok());
+        assert!(post(Group, Member, Posting::Everyone).is_ok());
+        assert!(post(Direct, Member, Posting::Everyone).is_ok());
+    }
+
+    #[test]
+    fn admins_only_and_archives_limit_posting() {
+        assert!(post(Group, Member, Posting::Admins).is_err());
+        assert!(post(Group, Admin, Posting::Admins).is_ok());
+        for role in [Member, Admin, Owner] {
+            assert!(post(Group, role, Posting::Nobody).is_err(), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn mutes_and_slow_mode_hold_members_only() {
+        let now = 100_000;
+        let muted = post_pace(Member, Some(now + 1), None, 0, now).unwrap_err();
+        assert_eq!(muted.code, ErrorCode::Muted);
+        assert!(
+            post_pace(Member, Some(now), None, 0, now).is_ok(),
+            "a mute ends on time"
+        );
+        assert!(post_pace(Admin, Some(now + 1), None, 0, now).is_ok());
+        let slow = post_pace(Member, None, Some(now - 29_999), 30, now).unwrap_err();
+        assert_eq!(slow.code, ErrorCode::RateLimited);
+        assert!(post_pace(Member, None, Some(now - 30_000), 30, now).is_ok());
+        assert!(post_pace(Admin, None, Some(now - 1), 30, now).is_ok());
+        assert!(mute(Group, Admin, Member).is_ok());
+        assert!(mute(Group, Admin, Admin).is_err());
+        assert!(mute(Group, Member, Member).is_err());
+        assert!(mute(Direct, Owner, Member).is_err());
     }
 
     #[test]

@@ -141,6 +141,57 @@ pub struct Chat {
     pub created_at: Millis,
     /// The time of the newest message, or of creation; the chat list is sorted by it, newest first.
     pub last_activity_at: Millis,
+    /// Who may post, beyond what the kind allows.
+    pub posting: Posting,
+    /// Members (not admins) post at most once per this many seconds; 0 is off.
+    pub slow_mode_secs: u32,
+}
+
+/// Who may post in a chat, as its owner and admins set it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Posting {
+    /// Everyone the chat's kind allows (in a channel, its admins).
+    #[default]
+    Everyone,
+    /// Only the owner and admins: announcements only.
+    Admins,
+    /// Nobody: a read-only archive.
+    Nobody,
+}
+
+impl Posting {
+    pub const ALL: [Posting; 3] = [Posting::Everyone, Posting::Admins, Posting::Nobody];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Posting::Everyone => "everyone",
+            Posting::Admins => "admins",
+            Posting::Nobody => "nobody",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Posting> {
+        Posting::ALL
+            .into_iter()
+            .find(|posting| posting.as_str() == text)
+    }
+}
+
+/// Changes to who may post and how often (`PATCH /chats/{id}/settings`); absent fields stay.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ChatSettingsRequest {
+    #[serde(default)]
+    pub posting: Option<Posting>,
+    /// 0–3600; 0 turns slow mode off.
+    #[serde(default)]
+    pub slow_mode_secs: Option<u32>,
+}
+
+/// Mute a member until a time, or (null) unmute.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MuteRequest {
+    pub until: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -155,6 +206,10 @@ pub struct ChatInfo {
     pub kind: ChatKind,
     pub title: Option<String>,
     pub member_count: i64,
+    #[serde(default)]
+    pub posting: Posting,
+    #[serde(default)]
+    pub slow_mode_secs: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     /// Safeguarding rules keep students apart from those who are not their school's staff,
     /// classmates or own guardians.
     Safeguarding,
+    /// A chat admin has muted the caller in this chat for a while.
+    Muted,
     /// The caller is not a member of the chat (also returned for chats that do not exist).
     NotMember,
     NotFound,

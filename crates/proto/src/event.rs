@@ -58,6 +58,13 @@ pub enum Event {
         user_id: UserId,
         role: Role,
     },
+    /// A member was muted until `until`, or (null) unmuted.
+    #[serde(rename = "member.muted")]
+    MemberMuted {
+        chat_id: ChatId,
+        user_id: UserId,
+        until: Option<crate::Millis>,
+    },
     #[serde(rename = "member.removed")]
     MemberRemoved { chat_id: ChatId, user_id: UserId },
     /// Message `seq` was pinned at the top of the chat, or (`seq` null) the pin was taken down.
@@ -101,6 +108,7 @@ impl Event {
             Event::MemberAdded { .. } => "member.added",
             Event::MemberUpdated { .. } => "member.updated",
             Event::MemberRemoved { .. } => "member.removed",
+            Event::MemberMuted { .. } => "member.muted",
             Event::Reminder { .. } => "reminder",
             Event::PollVoted { .. } => "poll.voted",
             Event::Pinned { .. } => "pinned",

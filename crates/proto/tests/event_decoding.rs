@@ -2,8 +2,8 @@
 //! input, however malformed, makes decoding panic.
 
 use kolokol_proto::{
-    ChatInfo, ChatKind, ClientFrame, Event, Message, Poll, PollTally, Reaction, Role, ServerFrame,
-    User,
+    ChatInfo, ChatKind, ClientFrame, Event, Message, Poll, PollTally, Posting, Reaction, Role,
+    ServerFrame, User,
 };
 use proptest::prelude::*;
 
@@ -108,13 +108,23 @@ fn chat_info() -> impl Strategy<Value = ChatInfo> {
         ],
         proptest::option::of(text()),
         0i64..10_000,
+        prop_oneof![
+            Just(Posting::Everyone),
+            Just(Posting::Admins),
+            Just(Posting::Nobody)
+        ],
+        0u32..3600,
     )
-        .prop_map(|(id, kind, title, member_count)| ChatInfo {
-            id,
-            kind,
-            title,
-            member_count,
-        })
+        .prop_map(
+            |(id, kind, title, member_count, posting, slow_mode_secs)| ChatInfo {
+                id,
+                kind,
+                title,
+                member_count,
+                posting,
+                slow_mode_secs,
+            },
+        )
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -161,6 +171,13 @@ fn event() -> impl Strategy<Value = Event> {
         }),
         (id.clone(), id.clone())
             .prop_map(|(chat_id, user_id)| Event::MemberRemoved { chat_id, user_id }),
+        (id.clone(), id.clone(), proptest::option::of(0i64..1 << 50)).prop_map(
+            |(chat_id, user_id, until)| Event::MemberMuted {
+                chat_id,
+                user_id,
+                until
+            }
+        ),
         (id.clone(), id.clone()).prop_map(|(chat_id, seq)| Event::Reminder { chat_id, seq }),
         (id.clone(), proptest::option::of(id.clone()), id.clone())
             .prop_map(|(chat_id, seq, by)| Event::Pinned { chat_id, seq, by }),

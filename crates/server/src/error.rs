@@ -46,7 +46,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | InvalidPoll | InvalidVote
         | InvalidThread | RosterInvalid => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
-        Forbidden | NotMember | Safeguarding => StatusCode::FORBIDDEN,
+        Forbidden | NotMember | Safeguarding | Muted => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {
             StatusCode::NOT_FOUND
         }

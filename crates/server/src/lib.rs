@@ -97,6 +97,14 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(chats::remove_member).patch(chats::set_role),
         )
         .route("/chats/{chat_id}/leave", post(chats::leave))
+        .route(
+            "/chats/{chat_id}/settings",
+            axum::routing::patch(chats::set_settings),
+        )
+        .route(
+            "/chats/{chat_id}/members/{user_id}/mute",
+            axum::routing::put(chats::mute),
+        )
         .route("/chats/{chat_id}/pin", get(chats::pinned).put(chats::pin))
         .route("/chats/{chat_id}/transfer", post(chats::transfer_ownership))
         .route(

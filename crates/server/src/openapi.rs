@@ -22,6 +22,7 @@ use crate::routes::{accounts, chats, messages, moderation, orgs};
         chats::add_members, chats::remove_member, chats::leave, chats::set_role,
         chats::transfer_ownership, chats::create_invite, chats::invites, chats::revoke_invite,
         chats::invite_preview, chats::join_by_invite, chats::pinned, chats::pin,
+        chats::set_settings, chats::mute,
         messages::send_message, messages::messages, messages::edit_message,
         messages::delete_message, messages::toggle_reaction, messages::read_by,
         messages::mark_read, messages::typing, messages::ack_requests, messages::acknowledge,

@@ -4,7 +4,9 @@
 //! `kolokol_domain::permissions` are then checked against what was read under that lock.
 
 use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
-use kolokol_proto::{Chat, ChatId, Event, Invite, InvitePreview, Member, Role, Seq, User, UserId};
+use kolokol_proto::{
+    Chat, ChatId, Event, Invite, InvitePreview, Member, Posting, Role, Seq, User, UserId,
+};
 use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -32,7 +34,8 @@ impl Locked {
 /// exist, so outsiders cannot probe which ids exist.
 pub async fn lock(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) -> OpResult<Locked> {
     let row = sqlx::query(
-        "SELECT id, kind, title, member_count, last_seq, created_at, last_activity_at, event_pos, role
+        "SELECT id, kind, title, member_count, last_seq, created_at, last_activity_at, posting,
+                slow_mode_secs, event_pos, role
          FROM kolokol_lock_chat($1, $2)",
     )
     .bind(chat_id)
@@ -662,4 +665,67 @@ pub async fn pinned(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Option
             .fetch_optional(conn)
             .await?,
     )
+}
+
+pub async fn set_settings(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    posting: Option<Posting>,
+    slow_mode_secs: Option<u32>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let mut locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::manage(locked.chat.kind, locked.role)?;
+    locked.chat.posting = posting.unwrap_or(locked.chat.posting);
+    locked.chat.slow_mode_secs = slow_mode_secs.unwrap_or(locked.chat.slow_mode_secs);
+    sqlx::query("UPDATE chats SET posting = $2, slow_mode_secs = $3 WHERE id = $1")
+        .bind(chat_id)
+        .bind(locked.chat.posting.as_str())
+        .bind(i64::from(locked.chat.slow_mode_secs))
+        .execute(&mut *conn)
+        .await?;
+    let mut changes = locked.changes();
+    changes.chat(
+        Event::ChatUpdated {
+            chat: locked.chat.info(),
+        },
+        None,
+    );
+    changes.commit(conn, now, ()).await
+}
+
+pub async fn mute(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    until: Option<i64>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    let target: Option<String> =
+        sqlx::query_scalar("SELECT role FROM members WHERE chat_id = $1 AND user_id = $2")
+            .bind(chat_id)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let target: Role = parse(target.ok_or_else(Rejection::target_not_member)?)?;
+    permissions::mute(locked.chat.kind, locked.role, target)?;
+    sqlx::query("UPDATE members SET muted_until = $3 WHERE chat_id = $1 AND user_id = $2")
+        .bind(chat_id)
+        .bind(user_id)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?;
+    let mut changes = locked.changes();
+    changes.chat(
+        Event::MemberMuted {
+            chat_id,
+            user_id,
+            until,
+        },
+        None,
+    );
+    changes.commit(conn, now, ()).await
 }

@@ -54,7 +54,7 @@ use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
     AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
-    OrgPolicy, Report, Role, Seq, ThreadSummary, User, UserId,
+    OrgPolicy, Posting, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
@@ -82,10 +82,13 @@ pub struct PostgresStore {
     engine: Engine,
 }
 
-/// The `kind:role` pairs allowed to post, from `kolokol_domain::permissions::post`.
-fn may_post() -> &'static [String] {
-    static PAIRS: LazyLock<Vec<String>> = LazyLock::new(messages::posting_pairs);
-    &PAIRS
+/// Who may post, from `kolokol_domain::permissions`, as `kolokol_send` takes it.
+fn posting_rules() -> &'static messages::PostingRules {
+    static RULES: LazyLock<messages::PostingRules> = LazyLock::new(|| messages::PostingRules {
+        may_post: messages::posting_triples(),
+        limited: messages::limited_roles(),
+    });
+    &RULES
 }
 
 impl PostgresStore {
@@ -355,6 +358,43 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn set_chat_settings(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        posting: Option<Posting>,
+        slow_mode_secs: Option<u32>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(chats::set_settings(
+                    c,
+                    actor,
+                    chat_id,
+                    posting,
+                    slow_mode_secs,
+                    now,
+                ))
+            })
+            .await
+    }
+
+    async fn mute(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        until: Option<Millis>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(chats::mute(c, actor, chat_id, user_id, until, now))
+            })
+            .await
+    }
+
     async fn transfer_ownership(
         &self,
         actor: Actor,
@@ -437,7 +477,7 @@ impl Store for PostgresStore {
             .run(mode, |c| {
                 Box::pin(messages::send(
                     c,
-                    may_post(),
+                    posting_rules(),
                     actor,
                     chat_id,
                     message.clone(),

@@ -2,7 +2,7 @@
 //! read markers.
 
 use kolokol_domain::{Rejection, Route, permissions, receipts, thread, validate};
-use kolokol_proto::{ChatId, ChatKind, Event, Message, Role, Seq, ThreadSummary, UserId};
+use kolokol_proto::{ChatId, ChatKind, Event, Message, Posting, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{Actor, NewMessage, Outcome, Page, Published, StoredPoll};
 use sqlx::{PgConnection, Row};
 
@@ -10,20 +10,36 @@ use crate::chats::{Locked, lock};
 use crate::engine::{OpError, OpResult};
 use crate::rows::{self, label, message_columns, parse};
 
-/// The `kind:role` pairs `kolokol_domain::permissions::post` allows, for `kolokol_send`: the rule
-/// is evaluated here, once, rather than written again in SQL.
-pub fn posting_pairs() -> Vec<String> {
+/// The `kind:role:posting` triples `kolokol_domain::permissions::post` allows, for
+/// `kolokol_send`: the rule is evaluated here, once, rather than written again in SQL.
+pub fn posting_triples() -> Vec<String> {
     let kinds = [ChatKind::Direct, ChatKind::Group, ChatKind::Channel];
-    let roles = [Role::Member, Role::Admin, Role::Owner];
-    let mut pairs = Vec::new();
+    let roles = [Role::Owner, Role::Admin, Role::Member];
+    let mut triples = Vec::new();
     for kind in kinds {
         for role in roles {
-            if permissions::post(kind, role).is_ok() {
-                pairs.push(format!("{}:{}", label(kind), label(role)));
+            for posting in Posting::ALL {
+                if permissions::post(kind, role, posting).is_ok() {
+                    triples.push(format!(
+                        "{}:{}:{}",
+                        label(kind),
+                        label(role),
+                        posting.as_str()
+                    ));
+                }
             }
         }
     }
-    pairs
+    triples
+}
+
+/// The roles mutes and slow mode hold (`kolokol_domain::permissions::is_limited`).
+pub fn limited_roles() -> Vec<String> {
+    [Role::Owner, Role::Admin, Role::Member]
+        .into_iter()
+        .filter(|&role| permissions::is_limited(role))
+        .map(|role| label(role).to_owned())
+        .collect()
 }
 
 async fn existing(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
@@ -39,10 +55,16 @@ async fn live(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Me
     Ok(message)
 }
 
-/// One statement (`kolokol_send`, see the migration), committed on its own.
+/// The posting rules as `kolokol_send` takes them, worked out once per process.
+pub struct PostingRules {
+    pub may_post: Vec<String>,
+    pub limited: Vec<String>,
+}
+
+/// One statement (`kolokol_send`, see the migrations), committed on its own.
 pub async fn send(
     conn: &mut PgConnection,
-    may_post: &[String],
+    rules: &PostingRules,
     actor: Actor,
     chat_id: ChatId,
     new: NewMessage,
@@ -54,8 +76,9 @@ pub async fn send(
         thread::check_root(root.as_ref())?;
     }
     let row = sqlx::query(
-        "SELECT o_outcome, o_kind, o_role, o_id, o_seq, o_pos, o_mentions
-         FROM kolokol_send($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT o_outcome, o_kind, o_role, o_id, o_seq, o_pos, o_mentions, o_posting,
+                o_slow_mode_secs, o_muted_until, o_last_post_at
+         FROM kolokol_send($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(chat_id)
     .bind(actor.user_id)
@@ -63,7 +86,8 @@ pub async fn send(
     .bind(&new.text)
     .bind(new.reply_to)
     .bind(validate::mentioned_usernames(&new.text))
-    .bind(may_post)
+    .bind(&rules.may_post)
+    .bind(&rules.limited)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
@@ -78,9 +102,18 @@ pub async fn send(
         "refused" => {
             let kind: ChatKind = parse(row.try_get(1)?)?;
             let role: Role = parse(row.try_get(2)?)?;
-            permissions::post(kind, role)?;
+            let posting: Posting = parse(row.try_get(7)?)?;
+            permissions::post(kind, role, posting)?;
             return Err(OpError::Internal(
                 "kolokol_send refused a post the rule allows".into(),
+            ));
+        }
+        "paced" => {
+            let role: Role = parse(row.try_get(2)?)?;
+            let slow_mode_secs = u32::try_from(row.try_get::<i64, _>(8)?).unwrap_or(u32::MAX);
+            permissions::post_pace(role, row.try_get(9)?, row.try_get(10)?, slow_mode_secs, now)?;
+            return Err(OpError::Internal(
+                "kolokol_send held back a post the rule allows".into(),
             ));
         }
         "bad_reply" => return Err(Rejection::no_reply_target().into()),

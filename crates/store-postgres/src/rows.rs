@@ -46,13 +46,14 @@ pub fn maybe_user(row: &PgRow, at: usize) -> OpResult<Option<User>> {
 /// The columns [`chat`] reads, for a `chats` table aliased `c`.
 macro_rules! chat_columns {
     () => {
-        "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, c.last_activity_at"
+        "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, c.last_activity_at, \
+         c.posting, c.slow_mode_secs"
     };
 }
 pub(crate) use chat_columns;
 
 /// How many columns [`chat_columns`] names.
-pub const CHAT_WIDTH: usize = 7;
+pub const CHAT_WIDTH: usize = 9;
 
 pub fn chat(row: &PgRow, at: usize) -> OpResult<ChatRow> {
     Ok(ChatRow {
@@ -63,6 +64,8 @@ pub fn chat(row: &PgRow, at: usize) -> OpResult<ChatRow> {
         last_seq: row.try_get(at + 4)?,
         created_at: row.try_get(at + 5)?,
         last_activity_at: row.try_get(at + 6)?,
+        posting: parse(row.try_get(at + 7)?)?,
+        slow_mode_secs: u32::try_from(row.try_get::<i64, _>(at + 8)?).unwrap_or(0),
     })
 }
 

@@ -2,14 +2,14 @@
 
 use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
 use kolokol_proto::{
-    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Role, Seq, UserId,
+    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Posting, Role, Seq, UserId,
 };
 use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, CHAT_COLUMNS, USER_COLUMNS, parse_role, role_str};
+use crate::rows::{self, CHAT_COLUMNS, CHAT_WIDTH, USER_COLUMNS, parse_role, role_str};
 
 /// The chat and the actor's role in it, or `NotMember` (also for chats that do not exist, so
 /// outsiders cannot probe which ids exist).
@@ -23,7 +23,7 @@ pub fn membership(conn: &Connection, actor: UserId, chat_id: ChatId) -> OpResult
         .query_row(params![chat_id, actor], |row| {
             Ok((
                 rows::chat_from_row(row)?,
-                parse_role(&row.get::<_, String>(7)?),
+                parse_role(&row.get::<_, String>(CHAT_WIDTH)?),
             ))
         })
         .optional()?;
@@ -205,8 +205,8 @@ pub fn list(conn: &Connection, actor: Actor) -> OpResult<Vec<Chat>> {
         .query_map([actor.user_id], |row| {
             Ok((
                 rows::chat_from_row(row)?,
-                parse_role(&row.get::<_, String>(7)?),
-                row.get::<_, i64>(8)?,
+                parse_role(&row.get::<_, String>(CHAT_WIDTH)?),
+                row.get::<_, i64>(CHAT_WIDTH + 1)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -537,4 +537,57 @@ pub fn pinned(conn: &Connection, chat_id: ChatId) -> OpResult<Option<Seq>> {
         .prepare_cached("SELECT seq FROM pins WHERE chat_id = ?1")?
         .query_row([chat_id], |row| row.get(0))
         .optional()?)
+}
+
+pub fn set_settings(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    posting: Option<Posting>,
+    slow_mode_secs: Option<u32>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let (mut chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::manage(chat.kind, role)?;
+    chat.posting = posting.unwrap_or(chat.posting);
+    chat.slow_mode_secs = slow_mode_secs.unwrap_or(chat.slow_mode_secs);
+    conn.prepare_cached("UPDATE chats SET posting = ?2, slow_mode_secs = ?3 WHERE id = ?1")?
+        .execute(params![chat_id, chat.posting.as_str(), chat.slow_mode_secs])?;
+    let mut changes = Changes::default();
+    changes.chat(
+        conn,
+        chat_id,
+        Event::ChatUpdated { chat: chat.info() },
+        None,
+        now,
+    )?;
+    Ok(changes.finish(()))
+}
+
+pub fn mute(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    user_id: UserId,
+    until: Option<i64>,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    let target = target_role(conn, chat_id, user_id)?;
+    permissions::mute(chat.kind, role, target)?;
+    conn.prepare_cached("UPDATE members SET muted_until = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
+        .execute(params![chat_id, user_id, until])?;
+    let mut changes = Changes::default();
+    changes.chat(
+        conn,
+        chat_id,
+        Event::MemberMuted {
+            chat_id,
+            user_id,
+            until,
+        },
+        None,
+        now,
+    )?;
+    Ok(changes.finish(()))
 }

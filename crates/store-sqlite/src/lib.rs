@@ -22,7 +22,7 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
     AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
-    OrgPolicy, Report, Role, Seq, ThreadSummary, User, UserId,
+    OrgPolicy, Posting, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
@@ -230,6 +230,32 @@ impl Store for SqliteStore {
     ) -> StoreResult<Outcome<()>> {
         self.engine
             .write(move |c| chats::set_role(c, actor, chat_id, user_id, role, now))
+            .await
+    }
+
+    async fn set_chat_settings(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        posting: Option<Posting>,
+        slow_mode_secs: Option<u32>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::set_settings(c, actor, chat_id, posting, slow_mode_secs, now))
+            .await
+    }
+
+    async fn mute(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        until: Option<Millis>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::mute(c, actor, chat_id, user_id, until, now))
             .await
     }
 

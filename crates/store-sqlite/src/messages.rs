@@ -59,7 +59,15 @@ pub fn send(
         let message = existing_message(conn, &chat, seq)?;
         return Ok(Outcome::unchanged((message, false)));
     }
-    permissions::post(chat.kind, role)?;
+    permissions::post(chat.kind, role, chat.posting)?;
+    let (muted_until, last_post_at): (Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT muted_until, last_post_at FROM members WHERE chat_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![chat_id, actor.user_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    permissions::post_pace(role, muted_until, last_post_at, chat.slow_mode_secs, now)?;
     if new.reply_to.is_some_and(|to| to < 1 || to > chat.last_seq) {
         return Err(Rejection::no_reply_target().into());
     }
@@ -82,9 +90,11 @@ pub fn send(
             "UPDATE chats SET last_seq = ?2, last_activity_at = ?3, event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
         )?
         .query_row(params![chat_id, seq, now], |row| row.get(0))?;
-    // What you wrote yourself is read.
-    conn.prepare_cached("UPDATE members SET read_seq = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
-        .execute(params![chat_id, actor.user_id, seq])?;
+    // What you wrote yourself is read; and it is when you last posted, for slow mode.
+    conn.prepare_cached(
+        "UPDATE members SET read_seq = ?3, last_post_at = ?4 WHERE chat_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![chat_id, actor.user_id, seq, now])?;
     let message = new.into_message(chat_id, actor.user_id, id, seq, mentions, now);
     let mut changes = Changes::default();
     changes.chat_at(

@@ -1,6 +1,6 @@
 //! Reading rows into wire types, shared by every operation.
 
-use kolokol_proto::{ChatId, ChatKind, Message, Poll, Reaction, Role, Seq, User, UserId};
+use kolokol_proto::{ChatId, ChatKind, Message, Poll, Posting, Reaction, Role, Seq, User, UserId};
 use kolokol_store::ChatRow;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -57,10 +57,13 @@ pub fn user_by_id(conn: &Connection, id: UserId) -> OpResult<Option<User>> {
         .optional()?)
 }
 
-pub const CHAT_COLUMNS: &str =
-    "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, c.last_activity_at";
+pub const CHAT_COLUMNS: &str = "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, \
+                                c.last_activity_at, c.posting, c.slow_mode_secs";
+/// How many columns [`CHAT_COLUMNS`] names: what a query selects after them starts here.
+pub const CHAT_WIDTH: usize = 9;
 
 pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
+    let posting: String = row.get(7)?;
     Ok(ChatRow {
         id: row.get(0)?,
         kind: parse_kind(&row.get::<_, String>(1)?),
@@ -69,6 +72,11 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
         last_seq: row.get(4)?,
         created_at: row.get(5)?,
         last_activity_at: row.get(6)?,
+        posting: Posting::parse(&posting).ok_or_else(|| {
+            let error = format!("posting {posting}");
+            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, error.into())
+        })?,
+        slow_mode_secs: row.get(8)?,
     })
 }
 

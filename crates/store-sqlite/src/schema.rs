@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_threads.sql"),
     include_str!("../migrations/0006_pins.sql"),
     include_str!("../migrations/0007_moderation.sql"),
+    include_str!("../migrations/0008_posting.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

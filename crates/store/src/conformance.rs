@@ -23,7 +23,7 @@ use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview, Message,
-    Millis, OrgPolicy, Poll, QuietHours, Role, Seq, User, UserId,
+    Millis, OrgPolicy, Poll, Posting, QuietHours, Role, Seq, User, UserId,
 };
 use tokio::task::JoinHandle;
 
@@ -89,6 +89,7 @@ const CHECKS: &[(&str, Check)] = checks![
     polls_take_one_vote_per_member,
     threads_gather_replies_under_a_message,
     admins_pin_one_message,
+    admins_limit_who_posts_and_how_often,
     // event streams
     member_snapshots_follow_membership,
     catch_up_returns_exactly_what_was_missed,
@@ -1162,6 +1163,8 @@ async fn joining_by_invite(store: Arc<dyn Store>) {
         kind: ChatKind::Group,
         title: fx.view(&alice, chat_id).await.title,
         member_count: 2,
+        posting: Posting::Everyone,
+        slow_mode_secs: 0,
     };
     assert_eq!(
         preview,
@@ -2454,6 +2457,170 @@ async fn acknowledgements_are_kept_once_per_member(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn admins_limit_who_posts_and_how_often(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.set_role(&alice, chat_id, &carol, Role::Admin).await;
+    let post = |who: &Person, id: &str, at: Millis| {
+        let store = fx.store.clone();
+        let (actor, message) = (who.actor, new_message(id, "сообщение"));
+        async move {
+            store
+                .send_message(actor, chat_id, message, at)
+                .await
+                .map(|o| o.value)
+        }
+    };
+
+    // Admins only: members are refused, admins post; settings are for admins.
+    let refused = fx
+        .store
+        .set_chat_settings(bob.actor, chat_id, Some(Posting::Admins), None, fx.now())
+        .await;
+    assert_refused(
+        refused.map(|o| o.value),
+        &[ErrorCode::Forbidden],
+        "a member changing settings",
+    );
+    let outcome = fx
+        .store
+        .set_chat_settings(alice.actor, chat_id, Some(Posting::Admins), None, fx.now())
+        .await
+        .unwrap();
+    let published = only(&outcome.events, "chat.updated", |event| {
+        matches!(event, Event::ChatUpdated { .. })
+    });
+    assert!(
+        matches!(&published.event, Event::ChatUpdated { chat } if chat.posting == Posting::Admins)
+    );
+    fx.log.lock().expect("the log").extend(outcome.events);
+    assert_eq!(fx.view(&bob, chat_id).await.posting, Posting::Admins);
+    assert_refused(
+        post(&bob, "b1", fx.now()).await,
+        &[ErrorCode::Forbidden],
+        "a member posting in an admins-only chat",
+    );
+    post(&carol, "c1", fx.now()).await.unwrap();
+
+    // A read-only archive: nobody posts, not even the owner.
+    fx.record(
+        fx.store
+            .set_chat_settings(alice.actor, chat_id, Some(Posting::Nobody), None, fx.now())
+            .await,
+    );
+    assert_refused(
+        post(&alice, "a1", fx.now()).await,
+        &[ErrorCode::Forbidden],
+        "the owner posting in an archive",
+    );
+
+    // Slow mode holds members, not admins; the setting keeps posting as it is.
+    fx.record(
+        fx.store
+            .set_chat_settings(
+                alice.actor,
+                chat_id,
+                Some(Posting::Everyone),
+                Some(30),
+                fx.now(),
+            )
+            .await,
+    );
+    fx.record(
+        fx.store
+            .set_chat_settings(alice.actor, chat_id, None, Some(30), fx.now())
+            .await,
+    );
+    let chat = fx.view(&bob, chat_id).await;
+    assert_eq!((chat.posting, chat.slow_mode_secs), (Posting::Everyone, 30));
+    let first = START + 10_000_000;
+    post(&bob, "b2", first).await.unwrap();
+    assert_refused(
+        post(&bob, "b3", first + 29_999).await,
+        &[ErrorCode::RateLimited],
+        "a second post within the slow mode",
+    );
+    post(&bob, "b3", first + 30_000).await.unwrap();
+    post(&carol, "c2", first + 30_001).await.unwrap();
+    post(&carol, "c3", first + 30_002).await.unwrap();
+    fx.record(
+        fx.store
+            .set_chat_settings(alice.actor, chat_id, None, Some(0), fx.now())
+            .await,
+    );
+
+    // Mutes: admins mute members until a time; members and outsiders cannot.
+    let until = first + 3_600_000;
+    let refusals = [
+        (
+            bob.actor,
+            carol.id(),
+            ErrorCode::Forbidden,
+            "a member muting an admin",
+        ),
+        (
+            carol.actor,
+            alice.id(),
+            ErrorCode::Forbidden,
+            "an admin muting the owner",
+        ),
+        (
+            dave.actor,
+            bob.id(),
+            ErrorCode::NotMember,
+            "an outsider muting",
+        ),
+        (
+            carol.actor,
+            dave.id(),
+            ErrorCode::UserNotFound,
+            "muting someone not in the chat",
+        ),
+    ];
+    for (actor, target, code, what) in refusals {
+        let refused = fx
+            .store
+            .mute(actor, chat_id, target, Some(until), fx.now())
+            .await;
+        assert_refused(refused.map(|o| o.value), &[code], what);
+    }
+    let outcome = fx
+        .store
+        .mute(carol.actor, chat_id, bob.id(), Some(until), fx.now())
+        .await
+        .unwrap();
+    only(
+        &outcome.events,
+        "member.muted",
+        |event| matches!(event, Event::MemberMuted { user_id, until: Some(_), .. } if *user_id == bob.id()),
+    );
+    fx.log.lock().expect("the log").extend(outcome.events);
+    assert_refused(
+        post(&bob, "b4", until - 1).await,
+        &[ErrorCode::Muted],
+        "a muted member posting",
+    );
+    post(&bob, "b4", until).await.unwrap();
+    fx.record(
+        fx.store
+            .mute(
+                carol.actor,
+                chat_id,
+                bob.id(),
+                Some(until + 3_600_000),
+                fx.now(),
+            )
+            .await,
+    );
+    fx.record(
+        fx.store
+            .mute(carol.actor, chat_id, bob.id(), None, fx.now())
+            .await,
+    );
+    post(&bob, "b5", until + 1).await.unwrap();
 }
 
 async fn admins_pin_one_message(store: Arc<dyn Store>) {

@@ -28,7 +28,8 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     AuditEntry, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview,
-    Member, Message, Millis, OrgPolicy, Poll, Report, Role, Seq, ThreadSummary, User, UserId,
+    Member, Message, Millis, OrgPolicy, Poll, Posting, Report, Role, Seq, ThreadSummary, User,
+    UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +201,8 @@ pub struct ChatRow {
     pub last_seq: Seq,
     pub created_at: Millis,
     pub last_activity_at: Millis,
+    pub posting: Posting,
+    pub slow_mode_secs: u32,
 }
 
 /// What is particular to one member's view of a chat.
@@ -221,6 +224,8 @@ impl ChatRow {
             kind: self.kind,
             title: self.title.clone(),
             member_count: self.member_count,
+            posting: self.posting,
+            slow_mode_secs: self.slow_mode_secs,
         }
     }
 
@@ -239,6 +244,8 @@ impl ChatRow {
             last_message: member.last_message,
             created_at: self.created_at,
             last_activity_at: self.last_activity_at,
+            posting: self.posting,
+            slow_mode_secs: self.slow_mode_secs,
         }
     }
 }
@@ -344,6 +351,26 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<Outcome<()>>;
     /// The new owner must be a member; the old owner becomes an admin.
+    /// Changes who may post and the slow mode (owner and admins, as for renaming); a
+    /// `chat.updated` event tells the members.
+    async fn set_chat_settings(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        posting: Option<Posting>,
+        slow_mode_secs: Option<u32>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
+    /// Mutes a member until `until`, or with `None` unmutes (`kolokol_domain::permissions::mute`);
+    /// a `member.muted` event tells the members.
+    async fn mute(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        user_id: UserId,
+        until: Option<Millis>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     async fn transfer_ownership(
         &self,
         actor: Actor,

@@ -6,9 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kolokol_domain::validate;
 use kolokol_proto::{
-    AddMembersRequest, Chat, ChatId, ChatKind, ChatList, CreateChatRequest, CreateInviteRequest,
-    ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList, OrgId, Pin, PlaceView,
-    SetRoleRequest, StaffBadge, TransferOwnershipRequest, UpdateChatRequest, UserId,
+    AddMembersRequest, Chat, ChatId, ChatKind, ChatList, ChatSettingsRequest, CreateChatRequest,
+    CreateInviteRequest, ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList,
+    MuteRequest, OrgId, Pin, PlaceView, SetRoleRequest, StaffBadge, TransferOwnershipRequest,
+    UpdateChatRequest, UserId,
 };
 use kolokol_store::{NewChat, NewInvite};
 
@@ -379,4 +380,78 @@ pub async fn pin(
     audit_in_chat(&state, chat_id, actor.user_id, action, detail).await?;
     state.publish(outcome.events).await;
     Ok(Json(request))
+}
+
+/// Longest slow mode: an hour between a member's messages.
+const MAX_SLOW_MODE_SECS: u32 = 3600;
+
+/// Who may post (everyone, admins only, nobody: a read-only archive) and slow mode (owner and
+/// admins). Absent fields stay as they are.
+#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}/settings", tag = "chats", security(("bearer" = [])), request_body = ChatSettingsRequest,
+    params(("chat_id" = i64, Path)),
+    responses((status = 200, body = Chat), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_settings(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<ChatSettingsRequest>,
+) -> ApiResult<Json<Chat>> {
+    if request
+        .slow_mode_secs
+        .is_some_and(|secs| secs > MAX_SLOW_MODE_SECS)
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("slow mode is 0 to {MAX_SLOW_MODE_SECS} seconds"),
+        ));
+    }
+    let outcome = state
+        .store
+        .set_chat_settings(
+            actor,
+            chat_id,
+            request.posting,
+            request.slow_mode_secs,
+            state.now(),
+        )
+        .await?;
+    let chat = state.store.chat(actor, chat_id).await?;
+    let detail = format!(
+        "posting {}, slow mode {} s",
+        chat.posting.as_str(),
+        chat.slow_mode_secs
+    );
+    audit_in_chat(&state, chat_id, actor.user_id, "chat.settings", detail).await?;
+    state.publish(outcome.events).await;
+    Ok(Json(chat))
+}
+
+/// Mute a member until a time (they read but do not post), or unmute with `{"until": null}`.
+/// Admins mute members; the owner mutes anyone else.
+#[utoipa::path(put, path = "/api/v1/chats/{chat_id}/members/{user_id}/mute", tag = "chats", security(("bearer" = [])), request_body = MuteRequest,
+    params(("chat_id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn mute(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, user_id)): Path<(ChatId, UserId)>,
+    Json(request): Json<MuteRequest>,
+) -> ApiResult<StatusCode> {
+    if request.until.is_some_and(|until| until <= state.now()) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "a mute ends in the future",
+        ));
+    }
+    let outcome = state
+        .store
+        .mute(actor, chat_id, user_id, request.until, state.now())
+        .await?;
+    let detail = match request.until {
+        Some(until) => format!("user {user_id} until {until}"),
+        None => format!("user {user_id} unmuted"),
+    };
+    audit_in_chat(&state, chat_id, actor.user_id, "member.muted", detail).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1369,3 +1369,109 @@ async fn admins_pin_an_announcement_for_everyone() {
     alice.pin(chat.id, None).await.unwrap();
     assert_eq!(bob.pinned(chat.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn admins_make_a_chat_announcements_only_slow_or_read_only_and_mute_members() {
+    use kolokol_client::proto::{ChatSettingsRequest, Posting};
+    let server = common::start().await;
+    let (alice, _) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let chat = group(&alice, "5Б · родители", &[bob_user.id]).await;
+    let (mut bob_events, _) = common::connect(&bob, None).await;
+
+    let settings = |posting, slow_mode_secs| ChatSettingsRequest {
+        posting,
+        slow_mode_secs,
+    };
+    assert_refused(
+        bob.set_chat_settings(chat.id, &settings(Some(Posting::Admins), None))
+            .await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        alice
+            .set_chat_settings(chat.id, &settings(None, Some(3601)))
+            .await,
+        ErrorCode::BadRequest,
+        400,
+    );
+    let updated = alice
+        .set_chat_settings(chat.id, &settings(Some(Posting::Admins), None))
+        .await
+        .unwrap();
+    assert_eq!(updated.posting, Posting::Admins);
+    // Members learn of it live, so their app can say why they cannot write.
+    let posting = common::wait_for(&mut bob_events, |event| match event {
+        kolokol_client::proto::Event::ChatUpdated { chat } => Some(chat.posting),
+        _ => None,
+    })
+    .await;
+    assert_eq!(posting, Posting::Admins);
+    assert_refused(
+        try_send(&bob, chat.id, "b1", "можно?").await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    try_send(&alice, chat.id, "a1", "Только объявления")
+        .await
+        .unwrap();
+
+    alice
+        .set_chat_settings(chat.id, &settings(Some(Posting::Everyone), Some(60)))
+        .await
+        .unwrap();
+    try_send(&bob, chat.id, "b2", "первое").await.unwrap();
+    assert_refused(
+        try_send(&bob, chat.id, "b3", "второе").await,
+        ErrorCode::RateLimited,
+        429,
+    );
+    alice
+        .set_chat_settings(chat.id, &settings(None, Some(0)))
+        .await
+        .unwrap();
+    try_send(&bob, chat.id, "b3", "второе").await.unwrap();
+
+    let in_an_hour = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 3_600_000;
+    assert_refused(
+        bob.mute(chat.id, bob_user.id, Some(in_an_hour)).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    alice
+        .mute(chat.id, bob_user.id, Some(in_an_hour))
+        .await
+        .unwrap();
+    assert_refused(
+        try_send(&bob, chat.id, "b4", "эй").await,
+        ErrorCode::Muted,
+        403,
+    );
+    alice.mute(chat.id, bob_user.id, None).await.unwrap();
+    try_send(&bob, chat.id, "b4", "эй").await.unwrap();
+
+    alice
+        .set_chat_settings(chat.id, &settings(Some(Posting::Nobody), None))
+        .await
+        .unwrap();
+    assert_refused(
+        try_send(&alice, chat.id, "a2", "архив").await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let texts: Vec<String> = history(&bob, chat.id)
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        texts,
+        ["Только объявления", "первое", "второе", "эй"],
+        "nothing refused was stored"
+    );
+}

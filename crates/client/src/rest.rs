@@ -12,9 +12,10 @@ use kolokol_proto::{
     Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
     Pin, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
     ReminderSent, Report, ReportAction, ReportList, ReportRequest, ResolveReportRequest,
-    RevokedCount, Role, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
-    SetRoleRequest, ThreadList, ThreadSummary, TransferOwnershipRequest, UpdateChatRequest,
-    UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
+    RevokedCount, Role, RolloverReport, RolloverRequest, RosterReport, RosterView,
+    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList, ThreadSummary,
+    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
+    WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -663,6 +664,16 @@ impl Client {
         }
         let log: AuditLog = self.json(req, 200).await?;
         Ok(log.entries)
+    }
+
+    /// `POST /orgs/{org_id}/rollover`: the year-end move up a grade.
+    pub async fn rollover(
+        &self,
+        org_id: OrgId,
+        request: &RolloverRequest,
+    ) -> Result<RolloverReport, ClientError> {
+        let path = format!("/orgs/{org_id}/rollover");
+        self.json(self.post(&path).json(request), 200).await
     }
 
     /// `PUT /orgs/{org_id}/policy`.

@@ -11,6 +11,7 @@ pub mod poll;
 pub mod quiet;
 pub mod receipts;
 mod refusals;
+pub mod rollover;
 pub mod roster;
 pub mod route;
 pub mod thread;

@@ -798,3 +798,32 @@ pub struct AuditLog {
     /// Newest first.
     pub entries: Vec<AuditEntry>,
 }
+
+/// A year-end rollover (`POST /orgs/{id}/rollover`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RolloverRequest {
+    /// The grade that leaves the school. [default: 11]
+    #[serde(default)]
+    pub final_grade: Option<u32>,
+    /// Report what would change, without changing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A class's name before and after a rollover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnitMove {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RolloverReport {
+    pub dry_run: bool,
+    /// Classes that move up a grade, with their chats.
+    pub moves: Vec<UnitMove>,
+    /// Classes that leave: archived, their chats read-only.
+    pub leavers: Vec<UnitMove>,
+    /// Classes whose names carry no grade, left as they are.
+    pub untouched: Vec<String>,
+}

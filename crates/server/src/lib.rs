@@ -155,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             "/orgs/{org_id}/policy",
             axum::routing::put(org_routes::set_policy),
         )
+        .route("/orgs/{org_id}/rollover", post(org_routes::rollover))
         .route("/orgs/{org_id}/reports", get(moderation::reports))
         .route(
             "/orgs/{org_id}/reports/{report_id}/resolve",

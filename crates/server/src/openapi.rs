@@ -29,7 +29,7 @@ use crate::routes::{accounts, chats, messages, moderation, orgs};
         messages::held_messages, messages::cancel_held, messages::polls, messages::vote,
         messages::threads, messages::thread,
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
-        orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy,
+        orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy, orgs::rollover,
         moderation::report, moderation::reports, moderation::resolve_report, moderation::audit_log,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),

@@ -104,7 +104,12 @@ fn plan(roster: &StoredRoster) -> Plan {
     plan
 }
 
-fn chat_title(org: &Org, roster: &StoredRoster, unit: Option<i64>, purpose: ChatPurpose) -> String {
+pub fn chat_title(
+    org: &Org,
+    roster: &StoredRoster,
+    unit: Option<i64>,
+    purpose: ChatPurpose,
+) -> String {
     let unit_name = || {
         roster
             .units

@@ -60,7 +60,7 @@ use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
     NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
     Outcome, Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
-    UserPlace,
+    UnitRename, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -690,6 +690,19 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Write, |c| {
                 Box::pin(orgs::save_roster(c, org_id, roster.clone(), now))
+            })
+            .await
+    }
+
+    async fn rename_units(
+        &self,
+        org_id: OrgId,
+        renames: Vec<UnitRename>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(orgs::rename_units(c, org_id, renames.clone(), now))
             })
             .await
     }

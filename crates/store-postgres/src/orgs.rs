@@ -9,7 +9,7 @@ use kolokol_store::Actor;
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
-    UserPlace,
+    UnitRename, UserPlace,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -549,4 +549,28 @@ pub async fn orgs_with_policies(conn: &mut PgConnection) -> OpResult<Vec<Org>> {
     .fetch_all(conn)
     .await?;
     rows.iter().map(org_row).collect()
+}
+
+pub async fn rename_units(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    renames: Vec<UnitRename>,
+    now: i64,
+) -> OpResult<()> {
+    for rename in renames {
+        let changed = sqlx::query(
+            "UPDATE org_units SET name = $3, archived_at = COALESCE($4, archived_at)
+             WHERE id = $1 AND org_id = $2",
+        )
+        .bind(rename.unit_id)
+        .bind(org_id)
+        .bind(&rename.name)
+        .bind(rename.archive.then_some(now))
+        .execute(&mut *conn)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Err(Rejection::new(ErrorCode::NotFound, "no such class in this org").into());
+        }
+    }
+    Ok(())
 }

@@ -27,7 +27,8 @@ use kolokol_proto::{
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
     NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
-    Outcome, Page, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UserPlace,
+    Outcome, Page, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UnitRename,
+    UserPlace,
 };
 
 use crate::engine::Engine;
@@ -467,6 +468,17 @@ impl Store for SqliteStore {
     async fn save_roster(&self, org_id: OrgId, roster: Roster, now: Millis) -> StoreResult<()> {
         self.engine
             .write(move |c| orgs::save_roster(c, org_id, &roster, now))
+            .await
+    }
+
+    async fn rename_units(
+        &self,
+        org_id: OrgId,
+        renames: Vec<UnitRename>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| orgs::rename_units(c, org_id, &renames, now))
             .await
     }
 

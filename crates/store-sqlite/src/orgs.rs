@@ -9,7 +9,7 @@ use kolokol_store::Actor;
 use kolokol_store::orgs::{OrgPerson, OrgPlace, OrgUnit, RosterWrites, places_by_id};
 use kolokol_store::{
     ChatPurpose, Claimed, NewClaimCode, NewOrg, Org, OrgChat, OrgId, OrgRole, StoredRoster,
-    UserPlace,
+    UnitRename, UserPlace,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -428,4 +428,25 @@ pub fn orgs_with_policies(conn: &Connection) -> OpResult<Vec<Org>> {
     let mut statement = conn.prepare_cached(&sql)?;
     let orgs = statement.query_map([], org_row)?;
     Ok(orgs.collect::<Result<_, _>>()?)
+}
+
+pub fn rename_units(
+    conn: &Connection,
+    org_id: OrgId,
+    renames: &[UnitRename],
+    now: i64,
+) -> OpResult<()> {
+    for rename in renames {
+        let archived_at = rename.archive.then_some(now);
+        let changed = conn
+            .prepare_cached(
+                "UPDATE org_units SET name = ?3, archived_at = COALESCE(?4, archived_at)
+                 WHERE id = ?1 AND org_id = ?2",
+            )?
+            .execute(params![rename.unit_id, org_id, rename.name, archived_at])?;
+        if changed == 0 {
+            return Err(Rejection::new(ErrorCode::NotFound, "no such class in this org").into());
+        }
+    }
+    Ok(())
 }

@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::{
     Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
     NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page,
-    Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
+    Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -99,6 +99,7 @@ const CHECKS: &[(&str, Check)] = checks![
     rosters_are_stored_as_read,
     reimporting_keeps_ids_archives_and_restores,
     org_chats_are_recorded,
+    classes_are_renamed_in_order_and_archived,
     claim_codes_link_people_once,
     claimed_places_are_listed_per_account,
     acknowledgements_are_kept_once_per_member,
@@ -2144,6 +2145,89 @@ student,5Б,Фёдоров Илья Олегович,,
         .await
         .unwrap();
     assert_eq!(fx.store.roster(org.id).await.unwrap(), first);
+}
+
+async fn classes_are_renamed_in_order_and_archived(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let org = fx.org(&alice).await;
+    let other = fx.org(&bob).await;
+    fx.store
+        .save_roster(org.id, roster(ROSTER), fx.now())
+        .await
+        .unwrap();
+    let before = fx.store.roster(org.id).await.unwrap();
+    let id_of = |name: &str| {
+        before
+            .units
+            .iter()
+            .find(|unit| unit.name == name)
+            .unwrap()
+            .id
+    };
+    let rename = |unit_id, name: &str, archive| UnitRename {
+        unit_id,
+        name: name.into(),
+        archive,
+    };
+    // A class of another org is refused, and nothing of the batch is kept.
+    let refused = fx
+        .store
+        .rename_units(other.id, vec![rename(id_of("5Б"), "6Б", false)], fx.now())
+        .await;
+    assert_refused(
+        refused,
+        &[ErrorCode::NotFound],
+        "renaming another org's class",
+    );
+    let refused = fx
+        .store
+        .rename_units(
+            org.id,
+            vec![
+                rename(id_of("5Б"), "6Б", false),
+                rename(id_of("5Б") + 1000, "x", false),
+            ],
+            fx.now(),
+        )
+        .await;
+    assert_refused(
+        refused,
+        &[ErrorCode::NotFound],
+        "a batch with a missing class",
+    );
+    assert_eq!(
+        fx.store.roster(org.id).await.unwrap(),
+        before,
+        "nothing was kept"
+    );
+
+    // 7А leaves (archived under a new name) and 5Б moves up into… 6Б; places stay with them.
+    fx.store
+        .rename_units(
+            org.id,
+            vec![
+                rename(id_of("7А"), "7А (выпуск 2027)", true),
+                rename(id_of("5Б"), "6Б", false),
+            ],
+            fx.now(),
+        )
+        .await
+        .unwrap();
+    let after = fx.store.roster(org.id).await.unwrap();
+    let units: Vec<(i64, &str, bool)> = after
+        .units
+        .iter()
+        .map(|unit| (unit.id, unit.name.as_str(), unit.archived))
+        .collect();
+    assert_eq!(
+        units,
+        [
+            (id_of("5Б"), "6Б", false),
+            (id_of("7А"), "7А (выпуск 2027)", true)
+        ]
+    );
+    assert_eq!(after.places, before.places, "people keep their places");
 }
 
 async fn org_chats_are_recorded(store: Arc<dyn Store>) {

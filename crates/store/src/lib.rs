@@ -20,7 +20,7 @@ pub mod orgs;
 
 pub use orgs::{
     ChatPurpose, Claimed, NewClaimCode, NewHeldMessage, NewOrg, NewReport, Org, OrgChat, OrgId,
-    OrgRole, StoredRoster, UserPlace,
+    OrgRole, StoredRoster, UnitRename, UserPlace,
 };
 
 use async_trait::async_trait;
@@ -526,6 +526,14 @@ pub trait Store: Send + Sync + 'static {
     /// Makes `roster` the org's current roster in one transaction: people and classes are
     /// matched by key and name, so ids and account links survive; what is missing is archived.
     async fn save_roster(&self, org_id: OrgId, roster: Roster, now: Millis) -> StoreResult<()>;
+    /// Renames classes of the org in this order, in one transaction, archiving those marked so
+    /// (a year-end rollover: `kolokol_domain::rollover` orders them so no two share a name).
+    async fn rename_units(
+        &self,
+        org_id: OrgId,
+        renames: Vec<UnitRename>,
+        now: Millis,
+    ) -> StoreResult<()>;
     /// Records a chat the org keeps (created through [`Store::create_chat`] by its service user).
     async fn add_org_chat(&self, org_id: OrgId, chat: OrgChat) -> StoreResult<()>;
     /// Stores new claim codes of the org's people, each replacing the person's previous code.

@@ -155,6 +155,14 @@ pub struct NewHeldMessage {
     pub release_at: Millis,
 }
 
+/// A class's new name, and whether it leaves the current roster for the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRename {
+    pub unit_id: i64,
+    pub name: String,
+    pub archive: bool,
+}
+
 /// A message a member reports to the org that keeps the chat.
 #[derive(Debug, Clone)]
 pub struct NewReport {

@@ -13,11 +13,12 @@ use kolokol_proto::{
     ChatId, ClaimCodeEntry, ClaimCodeList, ClaimRequest, ClaimResult, CreateOrgRequest, ErrorBody,
     ErrorCode, FamilyMember, FamilyRead, FamilyView, GuardianRead, IssueClaimCodesRequest,
     LineError, Message, MessageReach, OrgChatView, OrgId, OrgInfo, OrgList, OrgPolicy, PlaceView,
-    ReminderSent, Role, RosterEntry, RosterReport, RosterView, Seq, UnitView, UserId,
+    Posting, ReminderSent, Role, RolloverReport, RolloverRequest, RosterEntry, RosterReport,
+    RosterView, Seq, UnitMove, UnitView, UserId,
 };
 use kolokol_store::orgs::{OrgPerson, OrgUnit, RosterIndex};
 use kolokol_store::{
-    Actor, ChatPurpose, NewClaimCode, NewOrg, NewUser, Org, OrgRole, Page, StoredRoster,
+    Actor, ChatPurpose, NewClaimCode, NewOrg, NewUser, Org, OrgRole, Page, StoredRoster, UnitRename,
 };
 use serde::Deserialize;
 
@@ -616,4 +617,107 @@ pub async fn claim(
         org: org_info(org, roles),
         person_name: claimed.name,
     }))
+}
+
+/// The grade that leaves a Russian school.
+const FINAL_GRADE: u32 = 11;
+
+/// Year-end rollover: every class moves up a grade with its people and chats ("5Б" → "6Б"), and
+/// the final grade leaves: its class is archived and its chats become read-only archives.
+/// Org admins; try it with `dry_run` first.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/rollover", tag = "orgs", security(("bearer" = [])),
+    params(("org_id" = i64, Path)), request_body = RolloverRequest,
+    responses((status = 200, body = RolloverReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn rollover(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+    Json(request): Json<RolloverRequest>,
+) -> ApiResult<Json<RolloverReport>> {
+    let org = as_admin(&state, actor, org_id).await?;
+    let stored = state.store.roster(org.id).await?;
+    let current: Vec<&OrgUnit> = stored.units.iter().filter(|unit| !unit.archived).collect();
+    let names: Vec<String> = current.iter().map(|unit| unit.name.clone()).collect();
+    let zone = jiff::tz::TimeZone::get(&org.time_zone)
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let year = jiff::Timestamp::from_millisecond(state.now())
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?
+        .to_zoned(zone)
+        .year();
+    let plan = kolokol_domain::rollover::plan(
+        &names,
+        request.final_grade.unwrap_or(FINAL_GRADE),
+        i32::from(year),
+    )?;
+    let unit_move = |(from, to): &(String, String)| UnitMove {
+        from: from.clone(),
+        to: to.clone(),
+    };
+    let report = RolloverReport {
+        dry_run: request.dry_run,
+        moves: plan.moves.iter().map(unit_move).collect(),
+        leavers: plan.leavers.iter().map(unit_move).collect(),
+        untouched: plan.untouched.clone(),
+    };
+    if request.dry_run {
+        return Ok(Json(report));
+    }
+    let id_of = |name: &str| {
+        current
+            .iter()
+            .find(|unit| unit.name == name)
+            .map(|unit| unit.id)
+            .expect("planned from these units")
+    };
+    let leaving: Vec<i64> = plan.leavers.iter().map(|(from, _)| id_of(from)).collect();
+    let renames = plan
+        .leavers
+        .iter()
+        .map(|(from, to)| (from, to, true))
+        .chain(plan.moves.iter().map(|(from, to)| (from, to, false)))
+        .map(|(from, to, archive)| UnitRename {
+            unit_id: id_of(from),
+            name: to.clone(),
+            archive,
+        })
+        .collect();
+    state
+        .store
+        .rename_units(org.id, renames, state.now())
+        .await?;
+
+    // The chats follow their classes' new names; the leavers' chats are kept, read-only.
+    let renamed = state.store.roster(org.id).await?;
+    let service = Actor {
+        user_id: org.service_user_id,
+        session_id: 0,
+    };
+    for chat in renamed.chats.iter().filter(|chat| chat.unit_id.is_some()) {
+        let title = crate::orgs::chat_title(&org, &renamed, chat.unit_id, chat.purpose);
+        let outcome = state
+            .store
+            .rename_chat(service, chat.chat_id, title, state.now())
+            .await?;
+        state.publish(outcome.events).await;
+        if chat.unit_id.is_some_and(|unit| leaving.contains(&unit)) {
+            let outcome = state
+                .store
+                .set_chat_settings(
+                    service,
+                    chat.chat_id,
+                    Some(Posting::Nobody),
+                    None,
+                    state.now(),
+                )
+                .await?;
+            state.publish(outcome.events).await;
+        }
+    }
+    let detail = format!(
+        "{} classes moved up, {} left",
+        report.moves.len(),
+        report.leavers.len()
+    );
+    audit(&state, org.id, actor.user_id, "roster.rollover", detail).await?;
+    Ok(Json(report))
 }

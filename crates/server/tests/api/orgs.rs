@@ -1059,3 +1059,87 @@ async fn reports_reach_the_orgs_queue_and_every_admin_action_is_audited() {
         "the log names messages by id, never by text"
     );
 }
+
+#[tokio::test]
+async fn the_year_end_rollover_moves_classes_up_and_archives_leavers_read_only() {
+    use kolokol_client::proto::{Posting, RolloverRequest};
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let (smirnova, _) = server.user("smirnova").await; // class teacher of 5Б, a mother in 7А
+    smirnova
+        .claim(&codes["Смирнова Ольга Викторовна"].code)
+        .await
+        .unwrap();
+    let titles = |client: &Client| {
+        let client = client.clone();
+        async move { chats_of(&client).await.into_keys().collect::<Vec<_>>() }
+    };
+    let before = titles(&smirnova).await;
+    assert!(before.contains(&"5Б · родители".to_owned()));
+
+    // Only admins; a dry run changes nothing. (Here 7А is the final grade.)
+    let request = |dry_run| RolloverRequest {
+        final_grade: Some(7),
+        dry_run,
+    };
+    assert_refused(
+        smirnova.rollover(org.id, &request(true)).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let dry = director.rollover(org.id, &request(true)).await.unwrap();
+    assert_eq!(
+        dry.moves
+            .iter()
+            .map(|m| (m.from.as_str(), m.to.as_str()))
+            .collect::<Vec<_>>(),
+        [("5Б", "6Б")]
+    );
+    assert_eq!(dry.leavers.len(), 1);
+    assert!(dry.leavers[0].to.starts_with("7А (выпуск "));
+    assert_eq!(titles(&smirnova).await, before, "a dry run changes nothing");
+
+    let done = director.rollover(org.id, &request(false)).await.unwrap();
+    assert_eq!(
+        (done.moves.clone(), done.leavers.clone()),
+        (dry.moves, dry.leavers.clone())
+    );
+    let chats = smirnova.chats().await.unwrap();
+    let chat = |title: &str| {
+        chats
+            .iter()
+            .find(|chat| chat.title.as_deref() == Some(title))
+            .unwrap_or_else(|| panic!("no chat {title} in {chats:?}"))
+            .clone()
+    };
+    let moved = chat("6Б · родители");
+    assert_eq!(moved.posting, Posting::Everyone);
+    super::common::send(&smirnova, moved.id, "m1", "Мы теперь 6Б")
+        .await
+        .unwrap();
+    let archived = chat(&format!("{} · родители", dry.leavers[0].to));
+    assert_eq!(
+        archived.posting,
+        Posting::Nobody,
+        "the leavers' chat is read-only"
+    );
+    assert_refused(
+        super::common::send(&smirnova, archived.id, "m2", "привет").await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let roster = director.roster(org.id).await.unwrap();
+    let units: Vec<(&str, bool)> = roster
+        .units
+        .iter()
+        .map(|unit| (unit.name.as_str(), unit.archived))
+        .collect();
+    assert!(units.contains(&("6Б", false)));
+    assert!(units.contains(&(dry.leavers[0].to.as_str(), true)));
+    let log = director.audit_log(org.id, None).await.unwrap();
+    assert_eq!(log[0].action, "roster.rollover");
+}

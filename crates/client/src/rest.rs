@@ -7,15 +7,15 @@ use kolokol_proto::{
     AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse,
     ChangePasswordRequest, Chat, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList,
     ClaimRequest, ClaimResult, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
-    DoNotDisturb, EditMessageRequest, HeldMessage, HeldMessageList, Invite, InviteList,
-    InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList,
-    Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
-    Pin, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
-    ReminderSent, Report, ReportAction, ReportList, ReportRequest, ResolveReportRequest,
-    RevokedCount, Role, RolloverReport, RolloverRequest, RosterReport, RosterView,
-    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, ThreadList, ThreadSummary,
-    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
-    WsTicket,
+    DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite,
+    InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member,
+    MemberList, Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList,
+    OrgPolicy, Pin, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy,
+    RegisterRequest, ReminderSent, Report, ReportAction, ReportList, ReportRequest,
+    ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport,
+    RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
+    SetRoleRequest, ThreadList, ThreadSummary, TransferOwnershipRequest, UpdateChatRequest,
+    UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -674,6 +674,50 @@ impl Client {
     ) -> Result<RolloverReport, ClientError> {
         let path = format!("/orgs/{org_id}/rollover");
         self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `POST /orgs/{org_id}/roles`: `admin` or `safeguarding_lead` for an account.
+    pub async fn grant_org_role(
+        &self,
+        org_id: OrgId,
+        username: &str,
+        role: &str,
+    ) -> Result<(), ClientError> {
+        let body = GrantRoleRequest {
+            username: username.to_owned(),
+            role: role.to_owned(),
+        };
+        self.no_content(self.post(&format!("/orgs/{org_id}/roles")).json(&body))
+            .await
+    }
+
+    /// `DELETE /orgs/{org_id}/roles/{user_id}/{role}`.
+    pub async fn revoke_org_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!("/orgs/{org_id}/roles/{user_id}/{}", escape(role));
+        self.no_content(self.delete(&path)).await
+    }
+
+    /// `GET /orgs/{org_id}/safeguarding/chats`: staff–student direct chats, for the lead.
+    pub async fn reviewed_chats(&self, org_id: OrgId) -> Result<Vec<ReviewedChat>, ClientError> {
+        let path = format!("/orgs/{org_id}/safeguarding/chats");
+        let list: ReviewedChatList = self.json(self.get(&path), 200).await?;
+        Ok(list.chats)
+    }
+
+    /// `GET /orgs/{org_id}/safeguarding/chats/{chat_id}/messages`: the newest page.
+    pub async fn review_chat(
+        &self,
+        org_id: OrgId,
+        chat_id: ChatId,
+    ) -> Result<Vec<Message>, ClientError> {
+        let path = format!("/orgs/{org_id}/safeguarding/chats/{chat_id}/messages");
+        let list: MessageList = self.json(self.get(&path), 200).await?;
+        Ok(list.messages)
     }
 
     /// `PUT /orgs/{org_id}/policy`.

@@ -827,3 +827,27 @@ pub struct RolloverReport {
     /// Classes whose names carry no grade, left as they are.
     pub untouched: Vec<String>,
 }
+
+/// Give someone an org-wide role (`POST /orgs/{id}/roles`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GrantRoleRequest {
+    pub username: String,
+    /// `admin` or `safeguarding_lead`.
+    pub role: String,
+}
+
+/// A direct chat between a member of staff and a student, for the safeguarding lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewedChat {
+    pub chat_id: ChatId,
+    pub staff_id: UserId,
+    /// As on the roster.
+    pub staff_name: String,
+    pub student_id: UserId,
+    pub student_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewedChatList {
+    pub chats: Vec<ReviewedChat>,
+}

@@ -42,7 +42,9 @@ use crate::config::{BusChoice, Database, Settings};
 use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
 use crate::quiet::QuietIndex;
-use crate::routes::{accounts, chats, messages, moderation, orgs as org_routes};
+use crate::routes::{
+    accounts, chats, messages, moderation, orgs as org_routes, safeguarding as safeguarding_routes,
+};
 use crate::state::{AppState, Limits};
 
 /// Envelopes the in-process bus holds for a slow gateway before telling it that it lagged.
@@ -156,6 +158,22 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(org_routes::set_policy),
         )
         .route("/orgs/{org_id}/rollover", post(org_routes::rollover))
+        .route(
+            "/orgs/{org_id}/roles",
+            post(safeguarding_routes::grant_role),
+        )
+        .route(
+            "/orgs/{org_id}/roles/{user_id}/{role}",
+            axum::routing::delete(safeguarding_routes::revoke_role),
+        )
+        .route(
+            "/orgs/{org_id}/safeguarding/chats",
+            get(safeguarding_routes::reviewed_chats),
+        )
+        .route(
+            "/orgs/{org_id}/safeguarding/chats/{chat_id}/messages",
+            get(safeguarding_routes::review_chat),
+        )
         .route("/orgs/{org_id}/reports", get(moderation::reports))
         .route(
             "/orgs/{org_id}/reports/{report_id}/resolve",

@@ -729,3 +729,19 @@ pub async fn mute(
     );
     changes.commit(conn, now, ()).await
 }
+
+pub async fn direct_chats_among(
+    conn: &mut PgConnection,
+    user_ids: Vec<UserId>,
+) -> OpResult<Vec<(ChatId, UserId, UserId)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id, a.user_id, b.user_id FROM chats c
+         JOIN members a ON a.chat_id = c.id
+         JOIN members b ON b.chat_id = c.id AND b.user_id > a.user_id
+         WHERE c.kind = 'direct' AND a.user_id = ANY($1) AND b.user_id = ANY($1)
+         ORDER BY c.id",
+    )
+    .bind(user_ids)
+    .fetch_all(conn)
+    .await?)
+}

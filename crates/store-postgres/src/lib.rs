@@ -680,6 +680,46 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn revoke_org_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::revoke_org_role(c, org_id, user_id, role))
+            })
+            .await
+    }
+
+    async fn org_role_holders(&self, org_id: OrgId, role: OrgRole) -> StoreResult<Vec<UserId>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(orgs::org_role_holders(c, org_id, role))
+            })
+            .await
+    }
+
+    async fn direct_chats_among(
+        &self,
+        user_ids: Vec<UserId>,
+    ) -> StoreResult<Vec<(ChatId, UserId, UserId)>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(chats::direct_chats_among(c, user_ids.clone()))
+            })
+            .await
+    }
+
+    async fn review_messages(&self, chat_id: ChatId, page: Page) -> StoreResult<Vec<Message>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(messages::review(c, chat_id, page))
+            })
+            .await
+    }
+
     async fn roster(&self, org_id: OrgId) -> StoreResult<StoredRoster> {
         self.engine
             .run(Mode::Snapshot, |c| Box::pin(orgs::roster(c, org_id)))

@@ -521,3 +521,44 @@ pub async fn threads(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Vec<T
         })
         .collect())
 }
+
+/// A page of history without a membership check (callers authorize).
+pub async fn review(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    page: Page,
+) -> OpResult<Vec<Message>> {
+    let (sql, after) = match page.after {
+        Some(after) => (
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages x WHERE x.chat_id = $1 AND x.seq > $2 AND x.seq < $3
+                  ORDER BY x.seq LIMIT $4"
+            ),
+            after,
+        ),
+        None => (
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages x WHERE x.chat_id = $1 AND x.seq > $2 AND x.seq < $3
+                  ORDER BY x.seq DESC LIMIT $4"
+            ),
+            i64::MIN,
+        ),
+    };
+    let rows = sqlx::query(sql)
+        .bind(chat_id)
+        .bind(after)
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(i64::from(page.limit.max(1)))
+        .fetch_all(conn)
+        .await?;
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in &rows {
+        messages.extend(rows::message(row, 0)?);
+    }
+    messages.sort_by_key(|message| message.seq);
+    Ok(messages)
+}

@@ -574,3 +574,32 @@ pub async fn rename_units(
     }
     Ok(())
 }
+
+pub async fn revoke_org_role(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+    role: OrgRole,
+) -> OpResult<()> {
+    sqlx::query("DELETE FROM org_roles WHERE org_id = $1 AND user_id = $2 AND role = $3")
+        .bind(org_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn org_role_holders(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    role: OrgRole,
+) -> OpResult<Vec<UserId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT user_id FROM org_roles WHERE org_id = $1 AND role = $2 ORDER BY user_id",
+    )
+    .bind(org_id)
+    .bind(role.as_str())
+    .fetch_all(conn)
+    .await?)
+}

@@ -591,3 +591,22 @@ pub fn mute(
     )?;
     Ok(changes.finish(()))
 }
+
+pub fn direct_chats_among(
+    conn: &Connection,
+    user_ids: &[UserId],
+) -> OpResult<Vec<(ChatId, UserId, UserId)>> {
+    let ids = serde_json::to_string(user_ids)?;
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.id, a.user_id, b.user_id FROM chats c
+             JOIN members a ON a.chat_id = c.id
+             JOIN members b ON b.chat_id = c.id AND b.user_id > a.user_id
+             WHERE c.kind = 'direct'
+               AND a.user_id IN (SELECT value FROM json_each(?1))
+               AND b.user_id IN (SELECT value FROM json_each(?1))
+             ORDER BY c.id",
+        )?
+        .query_map([ids], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}

@@ -117,13 +117,33 @@ pub fn history(
     page: Page,
 ) -> OpResult<Vec<Message>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
+    page_of(conn, chat_id, chat.last_seq, page)
+}
+
+pub fn review(conn: &Connection, chat_id: ChatId, page: Page) -> OpResult<Vec<Message>> {
+    let last_seq: Option<Seq> = conn
+        .prepare_cached("SELECT last_seq FROM chats WHERE id = ?1")?
+        .query_row([chat_id], |row| row.get(0))
+        .optional()?;
+    match last_seq {
+        Some(last_seq) => page_of(conn, chat_id, last_seq, page),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn page_of(
+    conn: &Connection,
+    chat_id: ChatId,
+    last_seq: Seq,
+    page: Page,
+) -> OpResult<Vec<Message>> {
     let limit = i64::from(page.limit.max(1));
     // Any i64 is accepted: bounds outside the chat's seqs are clamped to them.
     let low = page.after.map_or(1, |after| after.saturating_add(1)).max(1);
     let high = page
         .before
-        .map_or(chat.last_seq, |before| before.saturating_sub(1))
-        .min(chat.last_seq);
+        .map_or(last_seq, |before| before.saturating_sub(1))
+        .min(last_seq);
     if low > high {
         return Ok(Vec::new());
     }

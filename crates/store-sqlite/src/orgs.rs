@@ -450,3 +450,23 @@ pub fn rename_units(
     }
     Ok(())
 }
+
+pub fn revoke_org_role(
+    conn: &Connection,
+    org_id: OrgId,
+    user_id: UserId,
+    role: OrgRole,
+) -> OpResult<()> {
+    conn.prepare_cached("DELETE FROM org_roles WHERE org_id = ?1 AND user_id = ?2 AND role = ?3")?
+        .execute(params![org_id, user_id, role.as_str()])?;
+    Ok(())
+}
+
+pub fn org_role_holders(conn: &Connection, org_id: OrgId, role: OrgRole) -> OpResult<Vec<UserId>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT user_id FROM org_roles WHERE org_id = ?1 AND role = ?2 ORDER BY user_id",
+        )?
+        .query_map(params![org_id, role.as_str()], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}

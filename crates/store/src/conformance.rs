@@ -96,6 +96,7 @@ const CHECKS: &[(&str, Check)] = checks![
     pruned_cursors_resync,
     // organisations
     orgs_start_with_an_admin_and_a_service_account,
+    safeguarding_leads_find_and_review_direct_chats,
     rosters_are_stored_as_read,
     reimporting_keeps_ids_archives_and_restores,
     org_chats_are_recorded,
@@ -2033,6 +2034,76 @@ async fn orgs_start_with_an_admin_and_a_service_account(store: Arc<dyn Store>) {
     assert_eq!(
         fx.store.org_roles(org.id, bob.user.id).await.unwrap(),
         [OrgRole::SafeguardingLead]
+    );
+}
+
+async fn safeguarding_leads_find_and_review_direct_chats(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let org = fx.org(&alice).await;
+    fx.store
+        .grant_org_role(org.id, bob.id(), OrgRole::SafeguardingLead)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store
+            .org_role_holders(org.id, OrgRole::SafeguardingLead)
+            .await
+            .unwrap(),
+        [bob.id()]
+    );
+    fx.store
+        .revoke_org_role(org.id, bob.id(), OrgRole::SafeguardingLead)
+        .await
+        .unwrap();
+    fx.store
+        .revoke_org_role(org.id, bob.id(), OrgRole::SafeguardingLead)
+        .await
+        .unwrap();
+    assert!(
+        fx.store
+            .org_role_holders(org.id, OrgRole::SafeguardingLead)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let carol_dave = fx.direct(&carol, &dave).await;
+    fx.direct(&alice, &carol).await;
+    fx.group(&carol, &[&dave]).await;
+    let found = fx
+        .store
+        .direct_chats_among(vec![carol.id(), dave.id()])
+        .await
+        .unwrap();
+    let (low, high) = (carol.id().min(dave.id()), carol.id().max(dave.id()));
+    assert_eq!(
+        found,
+        [(carol_dave, low, high)],
+        "direct chats only, both members named"
+    );
+    let _ = alice_carol;
+
+    for text in ["один", "два", "три"] {
+        fx.send(&carol, carol_dave, text).await;
+    }
+    let page = Page {
+        limit: 2,
+        ..Page::default()
+    };
+    let reviewed = fx.store.review_messages(carol_dave, page).await.unwrap();
+    let seen = fx
+        .store
+        .messages(dave.actor, carol_dave, page)
+        .await
+        .unwrap();
+    assert_eq!(reviewed, seen, "a reviewer sees what members see");
+    assert!(
+        fx.store
+            .review_messages(NO_SUCH_CHAT, page)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

@@ -491,6 +491,14 @@ pub trait Store: Send + Sync + 'static {
     async fn pinned(&self, chat_id: ChatId) -> StoreResult<Option<Seq>>;
     /// Every thread of the chat, by the seq of its root. Callers authorize.
     async fn threads(&self, chat_id: ChatId) -> StoreResult<Vec<ThreadSummary>>;
+    /// Direct chats whose two members are both among `user_ids`: (chat, one member, the other).
+    async fn direct_chats_among(
+        &self,
+        user_ids: Vec<UserId>,
+    ) -> StoreResult<Vec<(ChatId, UserId, UserId)>>;
+    /// A page of a chat's history, as [`Store::messages`] gives it, for someone who reviews the
+    /// chat without being in it (a safeguarding lead). Callers authorize.
+    async fn review_messages(&self, chat_id: ChatId, page: Page) -> StoreResult<Vec<Message>>;
     /// `NotMember` unless the actor is in the chat (used before ephemeral events).
     async fn check_member(&self, actor: Actor, chat_id: ChatId) -> StoreResult<()>;
 
@@ -521,6 +529,15 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         role: OrgRole,
     ) -> StoreResult<()>;
+    /// Takes an org-wide role back; taking one the user does not hold is no error.
+    async fn revoke_org_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()>;
+    /// The users holding `role` in the org.
+    async fn org_role_holders(&self, org_id: OrgId, role: OrgRole) -> StoreResult<Vec<UserId>>;
     /// The org's roster, archived entries included.
     async fn roster(&self, org_id: OrgId) -> StoreResult<StoredRoster>;
     /// Makes `roster` the org's current roster in one transaction: people and classes are

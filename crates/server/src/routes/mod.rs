@@ -6,3 +6,4 @@ pub mod chats;
 pub mod messages;
 pub mod moderation;
 pub mod orgs;
+pub mod safeguarding;

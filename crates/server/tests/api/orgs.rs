@@ -1143,3 +1143,119 @@ async fn the_year_end_rollover_moves_classes_up_and_archives_leavers_read_only()
     let log = director.audit_log(org.id, None).await.unwrap();
     assert_eq!(log[0].action, "roster.rollover");
 }
+
+#[tokio::test]
+async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited() {
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let mut people = BTreeMap::new();
+    for (username, name) in [
+        ("kuznetsov", "Кузнецов Павел Андреевич"), // teacher
+        ("artem", "Иванов Артём Сергеевич"),       // student, 5Б
+        ("ivanova", "Иванова Мария Петровна"),     // his mother
+    ] {
+        let (client, user) = server.user(username).await;
+        client.claim(&codes[name].code).await.unwrap();
+        people.insert(username, (client, user.id));
+    }
+    let (lead, lead_user) = server.user("lead").await;
+
+    // Only admins give roles, and only the two there are.
+    assert_refused(
+        people["kuznetsov"]
+            .0
+            .grant_org_role(org.id, "lead", "safeguarding_lead")
+            .await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        director.grant_org_role(org.id, "lead", "headmaster").await,
+        ErrorCode::InvalidRole,
+        400,
+    );
+    director
+        .grant_org_role(org.id, "lead", "safeguarding_lead")
+        .await
+        .unwrap();
+
+    let (teacher_student, _) = direct(&people["kuznetsov"].0, people["artem"].1)
+        .await
+        .unwrap();
+    super::common::send(
+        &people["kuznetsov"].0,
+        teacher_student.id,
+        "t1",
+        "Артём, принеси тетрадь",
+    )
+    .await
+    .unwrap();
+    let (parent_teacher, _) = direct(&people["ivanova"].0, people["kuznetsov"].1)
+        .await
+        .unwrap();
+
+    // Being an admin is not enough; the lead sees exactly the staff–student chats.
+    assert_refused(
+        director.reviewed_chats(org.id).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    let chats = lead.reviewed_chats(org.id).await.unwrap();
+    assert_eq!(chats.len(), 1);
+    assert_eq!(
+        (
+            chats[0].chat_id,
+            chats[0].staff_name.as_str(),
+            chats[0].student_name.as_str()
+        ),
+        (
+            teacher_student.id,
+            "Кузнецов Павел Андреевич",
+            "Иванов Артём Сергеевич"
+        )
+    );
+    let texts: Vec<String> = lead
+        .review_chat(org.id, teacher_student.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["Артём, принеси тетрадь"]);
+    assert_refused(
+        lead.review_chat(org.id, parent_teacher.id).await,
+        ErrorCode::NotFound,
+        404,
+    );
+    // Every reading is in the school's audit log.
+    let log = director.audit_log(org.id, None).await.unwrap();
+    assert_eq!(
+        (
+            log[0].action.as_str(),
+            log[0].actor_id,
+            log[0].detail.clone()
+        ),
+        (
+            "safeguarding.viewed",
+            lead_user.id,
+            format!("chat {}", teacher_student.id)
+        )
+    );
+
+    // The last admin cannot be removed; the lead's role can be taken back.
+    let director_id = log.last().unwrap().actor_id;
+    assert_refused(
+        director.revoke_org_role(org.id, director_id, "admin").await,
+        ErrorCode::OwnerMustTransfer,
+        409,
+    );
+    director
+        .revoke_org_role(org.id, lead_user.id, "safeguarding_lead")
+        .await
+        .unwrap();
+    assert_refused(lead.reviewed_chats(org.id).await, ErrorCode::Forbidden, 403);
+}

@@ -2082,7 +2082,6 @@ async fn safeguarding_leads_find_and_review_direct_chats(store: Arc<dyn Store>) 
         [(carol_dave, low, high)],
         "direct chats only, both members named"
     );
-    let _ = alice_carol;
 
     for text in ["один", "два", "три"] {
         fx.send(&carol, carol_dave, text).await;

@@ -552,6 +552,34 @@ pub struct OrgPolicy {
     /// When staff and families do not reach each other; none by default.
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
+    /// Whom students may reach, and who may reach them, besides the school's staff and their
+    /// own guardians.
+    #[serde(default)]
+    pub student_contacts: StudentContacts,
+}
+
+/// How far a school lets its students reach (and be reached) beyond its staff and their own
+/// guardians.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StudentContacts {
+    /// Their classmates; of the staff, students reach their class's teachers.
+    #[default]
+    Class,
+    /// Tighter: no other students at all; students reach their class's teachers.
+    Staff,
+    /// Looser: every student and all staff of the school.
+    School,
+}
+
+impl StudentContacts {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StudentContacts::Class => "class",
+            StudentContacts::Staff => "staff",
+            StudentContacts::School => "school",
+        }
+    }
 }
 
 /// A daily quiet window in the org's time zone, e.g. 19:00–08:00 (it may cross midnight):

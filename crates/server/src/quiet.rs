@@ -7,9 +7,9 @@
 //! do-not-disturb wait until it ends. An org admin may mark a message urgent to send it anyway.
 //!
 //! Most sends happen when no org is quiet and nobody has do-not-disturb on, so each node keeps
-//! the orgs' windows and everyone's do-not-disturb in memory ([`QuietIndex`]) and asks the store
-//! nothing more in that case. The copy is refreshed every [`REFRESH`]: a change made on another
-//! node takes effect here within that time.
+//! the orgs' windows and everyone's do-not-disturb in memory ([`QuietIndex`], which also keeps
+//! each school's safeguarding policy) and asks the store nothing more in that case. The copy is
+//! refreshed every [`REFRESH`]: a change made on another node takes effect here within that time.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use kolokol_domain::quiet::QuietWindow;
 use kolokol_domain::roster::RosterRole;
-use kolokol_proto::{ChatId, ChatKind, ErrorCode, HoldReason, Millis, UserId};
+use kolokol_proto::{ChatId, ChatKind, ErrorCode, HoldReason, Millis, StudentContacts, UserId};
 use kolokol_store::{Actor, ChatPurpose, NewMessage, Org, OrgId, OrgRole, Store, StoreError};
 use parking_lot::RwLock;
 
@@ -38,10 +38,12 @@ struct OrgQuiet {
     service_user_id: UserId,
 }
 
-/// This node's copy of every quiet window and do-not-disturb.
+/// This node's copy of every quiet window and do-not-disturb, and of each school's policy on
+/// whom its students reach (which safeguarding checks on sends of new chats).
 #[derive(Default)]
 pub struct QuietIndex {
     orgs: RwLock<HashMap<OrgId, OrgQuiet>>,
+    student_contacts: RwLock<HashMap<OrgId, StudentContacts>>,
     do_not_disturb: RwLock<HashMap<UserId, Millis>>,
 }
 
@@ -51,12 +53,19 @@ impl QuietIndex {
         let orgs = store.orgs_with_policies().await?;
         let do_not_disturb = store.do_not_disturb_all(now).await?;
         *self.orgs.write() = orgs.iter().filter_map(org_quiet).collect();
+        *self.student_contacts.write() = orgs
+            .iter()
+            .map(|org| (org.id, org.policy.student_contacts))
+            .collect();
         *self.do_not_disturb.write() = do_not_disturb.into_iter().collect();
         Ok(())
     }
 
     /// Takes in an org whose policy this node just changed.
     pub fn update_org(&self, org: &Org) {
+        self.student_contacts
+            .write()
+            .insert(org.id, org.policy.student_contacts);
         let mut orgs = self.orgs.write();
         match org_quiet(org) {
             Some((id, quiet)) => orgs.insert(id, quiet),
@@ -79,6 +88,12 @@ impl QuietIndex {
             .iter()
             .filter_map(|(&id, quiet)| Some((id, quiet.window.release_at(&quiet.zone, now)?)))
             .collect()
+    }
+
+    /// The school's policy on whom its students reach.
+    pub fn student_contacts(&self, org_id: OrgId) -> StudentContacts {
+        let all = self.student_contacts.read();
+        all.get(&org_id).copied().unwrap_or_default()
     }
 
     fn service_user(&self, org_id: OrgId) -> Option<UserId> {

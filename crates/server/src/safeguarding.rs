@@ -1,31 +1,51 @@
 //! Safeguarding: who may reach a student, and whom a student may reach.
 //!
-//! The rules come from the roster places accounts have claimed (every org alike, for now):
+//! The rules come from the roster places accounts have claimed and the school's policy
+//! (`StudentContacts`, by default `Class`):
 //! - a student can be reached (found, messaged directly, added to a chat) only by the staff of
-//!   their school, their classmates and their own guardians;
-//! - a student may reach only their classmates, the teachers of their class and their own
-//!   guardians.
+//!   their school, their own guardians and, as the policy says, their classmates (`Class`), no
+//!   other student (`Staff`) or any student of the school (`School`);
+//! - a student may reach only their own guardians, the teachers of their class (any staff of the
+//!   school under `School`) and the students the policy allows as above.
 //!
 //! Accounts with no student place are not restricted by these rules. Chats the org provisions
 //! are made by its service account and follow the roster, so they are not checked here.
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::RosterRole;
-use kolokol_proto::{ErrorCode, UserId};
+use kolokol_proto::{ErrorCode, StudentContacts, UserId};
+use kolokol_store::OrgId;
 use kolokol_store::orgs::UserPlace;
 
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-/// Whether `actor` (by their places) may reach `target`.
-pub fn may_reach(actor: &[UserPlace], target: &[UserPlace]) -> bool {
+/// Whether `actor` (by their places) may reach `target`, each school's students as its policy
+/// (`contacts`) says.
+pub fn may_reach(
+    actor: &[UserPlace],
+    target: &[UserPlace],
+    contacts: impl Fn(OrgId) -> StudentContacts,
+) -> bool {
+    // Another student of the school, by the school's policy.
+    let fellow_student = |place: &UserPlace, student: &UserPlace| {
+        place.role == RosterRole::Student
+            && match contacts(student.org_id) {
+                StudentContacts::Class => place.unit_id == student.unit_id,
+                StudentContacts::Staff => false,
+                StudentContacts::School => true,
+            }
+    };
+    let own_guardian = |place: &UserPlace, student: &UserPlace| {
+        place.role == RosterRole::Guardian && place.detail == student.person_key
+    };
     let target_students = students(target);
     let reaches_student = |student: &&UserPlace| {
         actor.iter().any(|place| {
             place.org_id == student.org_id
                 && (place.role.is_staff()
-                    || (place.role == RosterRole::Student && place.unit_id == student.unit_id)
-                    || (place.role == RosterRole::Guardian && place.detail == student.person_key))
+                    || fellow_student(place, student)
+                    || own_guardian(place, student))
         })
     };
     if !target_students.is_empty() && !target_students.iter().any(reaches_student) {
@@ -34,13 +54,11 @@ pub fn may_reach(actor: &[UserPlace], target: &[UserPlace]) -> bool {
     let actor_students = students(actor);
     let student_reaches = |student: &&UserPlace| {
         target.iter().any(|place| {
+            let their_teacher = place.role.is_staff()
+                && (place.unit_id == student.unit_id
+                    || contacts(student.org_id) == StudentContacts::School);
             place.org_id == student.org_id
-                && ((place.unit_id == student.unit_id
-                    && matches!(
-                        place.role,
-                        RosterRole::Student | RosterRole::Teacher | RosterRole::ClassTeacher
-                    ))
-                    || (place.role == RosterRole::Guardian && place.detail == student.person_key))
+                && (their_teacher || fellow_student(place, student) || own_guardian(place, student))
         })
     };
     actor_students.is_empty() || actor_students.iter().any(student_reaches)
@@ -74,8 +92,9 @@ pub async fn check_reach(state: &AppState, actor: UserId, targets: &[UserId]) ->
             .collect()
     };
     let actor_places = of(actor);
+    let contacts = |org_id| state.quiet.student_contacts(org_id);
     for &target in targets.iter().filter(|&&target| target != actor) {
-        if !may_reach(&actor_places, &of(target)) {
+        if !may_reach(&actor_places, &of(target), contacts) {
             return Err(refused().into());
         }
     }
@@ -94,7 +113,8 @@ pub async fn may_find(state: &AppState, actor: UserId, target: UserId) -> ApiRes
     let target_is_student = target_places
         .iter()
         .any(|place| place.role == RosterRole::Student);
-    Ok(!target_is_student || may_reach(&actor_places, &target_places))
+    let contacts = |org_id| state.quiet.student_contacts(org_id);
+    Ok(!target_is_student || may_reach(&actor_places, &target_places, contacts))
 }
 
 #[cfg(test)]
@@ -121,6 +141,10 @@ mod tests {
             person_key: key.into(),
             unit_name: format!("unit {unit_id}"),
         }
+    }
+
+    fn class(_: OrgId) -> StudentContacts {
+        StudentContacts::Class
     }
 
     #[test]
@@ -171,7 +195,7 @@ mod tests {
             (&stranger[..], false),
             (std::slice::from_ref(&other_org_teacher), false),
         ] {
-            assert_eq!(may_reach(who, &artem), allowed, "{who:?} → Артём");
+            assert_eq!(may_reach(who, &artem, class), allowed, "{who:?} → Артём");
         }
         // Артём reaching others.
         for (whom, allowed) in [
@@ -183,10 +207,27 @@ mod tests {
             (&other_parent[..], false),
             (&stranger[..], false),
         ] {
-            assert_eq!(may_reach(&artem, whom), allowed, "Артём → {whom:?}");
+            assert_eq!(may_reach(&artem, whom, class), allowed, "Артём → {whom:?}");
         }
         // Adults without student places are not restricted among themselves.
-        assert!(may_reach(&stranger, &other_parent));
-        assert!(may_reach(&other_parent, &stranger));
+        assert!(may_reach(&stranger, &other_parent, class));
+        assert!(may_reach(&other_parent, &stranger, class));
+
+        // A school that tightens: no student reaches another, teachers still do.
+        let staff = |_| StudentContacts::Staff;
+        assert!(!may_reach(&classmate, &artem, staff));
+        assert!(!may_reach(&artem, &classmate, staff));
+        assert!(may_reach(&artem, &his_teacher, staff));
+        assert!(may_reach(&his_mother, &artem, staff));
+        // A school that relaxes: the whole school, still no one from outside.
+        let school = |_| StudentContacts::School;
+        assert!(may_reach(&other_class, &artem, school));
+        assert!(may_reach(&artem, &other_teacher, school));
+        assert!(!may_reach(&other_parent, &artem, school));
+        assert!(!may_reach(
+            std::slice::from_ref(&other_org_teacher),
+            &artem,
+            school
+        ));
     }
 }

@@ -3106,6 +3106,7 @@ async fn org_policies_are_kept_and_org_chats_found(store: Arc<dyn Store>) {
             end: "08:00".into(),
             weekends: true,
         }),
+        ..OrgPolicy::default()
     };
     fx.store
         .set_org_policy(org.id, policy.clone())

@@ -90,7 +90,7 @@ fn org_info(org: Org, roles: Vec<OrgRole>) -> OrgInfo {
     }
 }
 
-/// Set the org's policy (quiet hours). Only the org's admins may.
+/// Set the org's policy (quiet hours, whom students reach). Only the org's admins may.
 #[utoipa::path(put, path = "/api/v1/orgs/{org_id}/policy", tag = "orgs", security(("bearer" = [])),
     params(("org_id" = i64, Path)), request_body = OrgPolicy,
     responses((status = 200, body = OrgInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -114,6 +114,10 @@ pub async fn set_policy(
         ),
         None => "no quiet hours".into(),
     };
+    let detail = format!(
+        "{detail}; students reach {}",
+        policy.student_contacts.as_str()
+    );
     audit(&state, org.id, actor.user_id, "policy.set", detail).await?;
     org.policy = policy;
     state.quiet.update_org(&org);

@@ -1259,3 +1259,56 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
         .unwrap();
     assert_refused(lead.reviewed_chats(org.id).await, ErrorCode::Forbidden, 403);
 }
+
+#[tokio::test]
+async fn a_school_tightens_or_relaxes_whom_its_students_reach() {
+    use kolokol_client::proto::{OrgPolicy, StudentContacts};
+    let (server, director, org) = school().await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let mut people = BTreeMap::new();
+    for (username, name) in [
+        ("artem", "Иванов Артём Сергеевич"),   // 5Б
+        ("alena", "Петрова Алёна Дмитриевна"), // his classmate
+        ("maxim", "Петров Максим Дмитриевич"), // 7А
+    ] {
+        let (client, user) = server.user(username).await;
+        client.claim(&codes[name].code).await.unwrap();
+        people.insert(username, (client, user.id));
+    }
+    let policy = |student_contacts| OrgPolicy {
+        student_contacts,
+        ..OrgPolicy::default()
+    };
+    // By default classmates reach each other, other classes do not.
+    assert_refused(
+        direct(&people["maxim"].0, people["artem"].1).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    // Tighter: not even classmates.
+    director
+        .set_org_policy(org.id, &policy(StudentContacts::Staff))
+        .await
+        .unwrap();
+    assert_refused(
+        direct(&people["alena"].0, people["artem"].1).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    // Looser: the whole school.
+    director
+        .set_org_policy(org.id, &policy(StudentContacts::School))
+        .await
+        .unwrap();
+    direct(&people["maxim"].0, people["artem"].1).await.unwrap();
+    let log = director.audit_log(org.id, None).await.unwrap();
+    assert!(
+        log[0].detail.ends_with("students reach school"),
+        "{}",
+        log[0].detail
+    );
+}

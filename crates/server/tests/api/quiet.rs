@@ -30,6 +30,7 @@ fn evenings_and_weekends() -> OrgPolicy {
             end: "08:00".into(),
             weekends: true,
         }),
+        ..OrgPolicy::default()
     }
 }
 

@@ -35,23 +35,39 @@ pub struct AppState {
 /// millions of frames for one poll.
 #[derive(Default)]
 pub struct PollUpdates {
-    scheduled: parking_lot::Mutex<std::collections::HashSet<(ChatId, Seq)>>,
+    /// The polls with an update on its way, and who voted since it was scheduled: one voter
+    /// (`Some`), or several (`None`).
+    scheduled: parking_lot::Mutex<std::collections::HashMap<(ChatId, Seq), Option<UserId>>>,
 }
 
 impl PollUpdates {
     pub const INTERVAL: Duration = Duration::from_millis(300);
 
     /// Someone voted: the chat hears the counts once the interval is over, with every vote
-    /// cast until then. The voter, who has the counts in the answer, is left out.
+    /// cast until then. A voter who was the only one in that time, and so has these counts in
+    /// the answer, is left out; when several voted, everyone hears them, as each voter's answer
+    /// may predate the others' votes.
     pub fn changed(&self, state: &AppState, chat_id: ChatId, seq: Seq, voter: UserId) {
-        if !self.scheduled.lock().insert((chat_id, seq)) {
-            return;
+        {
+            let mut scheduled = self.scheduled.lock();
+            if let Some(voters) = scheduled.get_mut(&(chat_id, seq)) {
+                if *voters != Some(voter) {
+                    *voters = None;
+                }
+                return;
+            }
+            scheduled.insert((chat_id, seq), Some(voter));
         }
         let state = state.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Self::INTERVAL).await;
             // Unscheduled before reading: a vote after the read schedules the next update.
-            state.poll_updates.scheduled.lock().remove(&(chat_id, seq));
+            let sole_voter = state
+                .poll_updates
+                .scheduled
+                .lock()
+                .remove(&(chat_id, seq))
+                .flatten();
             let tally =
                 match crate::routes::messages::poll_results(&state, voter, chat_id, seq).await {
                     Ok(results) => results.tally,
@@ -66,7 +82,8 @@ impl PollUpdates {
             let envelope = Envelope {
                 route: Route::Ephemeral {
                     chat_id,
-                    from: voter,
+                    // User ids start at 1: leaving out 0 leaves out no one.
+                    from: sole_voter.unwrap_or(0),
                 },
                 json: Bytes::from(serde_json::to_vec(&event).expect("events always serialize")),
             };

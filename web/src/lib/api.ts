@@ -5,10 +5,21 @@ export interface User { id: number; username: string; display_name: string; abou
 export type ChatKind = 'direct' | 'group' | 'channel';
 export type Role = 'owner' | 'admin' | 'member';
 export interface Reaction { emoji: string; user_ids: number[] }
+/** A poll a message carries (its text is the question). Fixed once sent. */
+export interface Poll { options: string[]; multiple: boolean; anonymous: boolean; closes_at: number | null }
+/** A poll's votes as every member sees them; `voter_ids` (who chose each option) is null for anonymous polls. */
+export interface PollTally { counts: number[]; voters: number; voter_ids: number[][] | null }
+/** A poll's results for the caller: `mine` are the option indexes the caller chose. */
+export interface PollResults { seq: number; tally: PollTally; mine: number[]; closed: boolean }
+/** A thread under message `root`: how many replies (deleted ones not counted), and the latest. */
+export interface ThreadSummary { root: number; replies: number; last_seq: number; last_at: number }
 export interface Message {
   id: number; chat_id: number; seq: number; sender_id: number; client_msg_id: string; text: string;
   reply_to: number | null; mentions: number[]; reactions: Reaction[]; created_at: number;
   edited_at: number | null; deleted: boolean;
+  poll?: Poll | null;
+  /** The seq of the message whose thread this reply is in. */
+  thread_of?: number | null;
 }
 export interface Chat {
   id: number; kind: ChatKind; title: string | null; peer: User | null; role: Role; member_count: number;
@@ -16,7 +27,10 @@ export interface Chat {
   created_at: number; last_activity_at: number;
 }
 export interface ChatInfo { id: number; kind: ChatKind; title: string | null; member_count: number }
-export interface Member { user: User; role: Role; joined_at: number }
+export type StaffRole = 'class_teacher' | 'teacher';
+/** School staff by the roster (set only by the school's admins: a name can be faked, this cannot). */
+export interface StaffBadge { org_id: number; org: string; places: { unit: string; role: StaffRole | string; detail: string }[] }
+export interface Member { user: User; role: Role; joined_at: number; staff?: StaffBadge | null }
 export interface Session { id: number; device_name: string; created_on: string; last_seen_on: string; current: boolean }
 export interface Invite { code: string; chat_id: number; created_by: number; created_at: number; expires_at: number | null; max_uses: number | null; uses: number }
 
@@ -27,7 +41,7 @@ export type HoldReason = 'quiet_hours' | 'do_not_disturb';
 /** A message kept back by quiet hours or do-not-disturb: it goes out by itself at `release_at`. */
 export interface HeldMessage {
   id: number; chat_id: number; sender_id: number; client_msg_id: string; text: string; reply_to: number | null;
-  request_ack: boolean; release_at: number; reason: HoldReason; created_at: number;
+  request_ack: boolean; poll?: Poll | null; thread_of?: number | null; release_at: number; reason: HoldReason; created_at: number;
 }
 /** What a send got: the message, or (202) the message held until quiet hours or do-not-disturb end. */
 export type SendOutcome = { held: false; message: Message } | { held: true; message: HeldMessage };
@@ -66,6 +80,8 @@ export type ServerEvent =
   | { type: 'member.updated'; chat_id: number; user_id: number; role: Role }
   | { type: 'member.removed'; chat_id: number; user_id: number }
   | { type: 'reminder'; chat_id: number; seq: number }
+  | { type: 'poll.voted'; chat_id: number; seq: number; tally: PollTally }
+  | { type: 'pinned'; chat_id: number; seq: number | null; by: number }
   | { type: 'session.revoked'; session_id: number };
 export type ServerFrame = ServerEvent & { cursor?: string };
 
@@ -157,8 +173,10 @@ export const api = {
     return call<{ messages: Message[] }>('GET', `/chats/${id}/messages?${params}`).then((r) => r.messages);
   },
   /** 202 means held: it goes out by itself when the org's quiet hours or the recipient's do-not-disturb end. */
-  send: async (id: number, client_msg_id: string, text: string, reply_to: number | null, request_ack = false, urgent = false): Promise<SendOutcome> => {
-    const { status, data } = await callWithStatus<Message | HeldMessage>('POST', `/chats/${id}/messages`, { client_msg_id, text, reply_to, request_ack, urgent });
+  send: async (id: number, client_msg_id: string, text: string, reply_to: number | null, request_ack = false, urgent = false,
+    extra: { poll?: Poll; thread_of?: number } = {}): Promise<SendOutcome> => {
+    const body = { client_msg_id, text, reply_to, request_ack, urgent, ...extra };
+    const { status, data } = await callWithStatus<Message | HeldMessage>('POST', `/chats/${id}/messages`, body);
     return status === 202 ? { held: true, message: data as HeldMessage } : { held: false, message: data as Message };
   },
   held: (id: number) => call<{ messages: HeldMessage[] }>('GET', `/chats/${id}/held`).then((r) => r.messages),
@@ -167,6 +185,17 @@ export const api = {
   doNotDisturb: () => call<{ until: number | null }>('GET', '/me/dnd').then((r) => r.until),
   setDoNotDisturb: (until: number | null) => call<{ until: number | null }>('PUT', '/me/dnd', { until }).then((r) => r.until),
   setPolicy: (orgId: number, policy: OrgPolicy) => call<OrgInfo>('PUT', `/orgs/${orgId}/policy`, policy),
+  polls: (id: number) => call<{ polls: PollResults[] }>('GET', `/chats/${id}/polls`).then((r) => r.polls),
+  /** Replaces the caller's vote; `[]` takes it back. */
+  vote: (id: number, seq: number, options: number[]) => call<PollResults>('POST', `/chats/${id}/messages/${seq}/vote`, { options }),
+  threads: (id: number) => call<{ threads: ThreadSummary[] }>('GET', `/chats/${id}/threads`).then((r) => r.threads),
+  thread: (id: number, root: number, query: { after?: number; limit?: number } = {}) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    return call<{ messages: Message[] }>('GET', `/chats/${id}/threads/${root}?${params}`).then((r) => r.messages);
+  },
+  pinned: (id: number) => call<{ seq: number | null }>('GET', `/chats/${id}/pin`).then((r) => r.seq),
+  pin: (id: number, seq: number | null) => call<{ seq: number | null }>('PUT', `/chats/${id}/pin`, { seq }).then((r) => r.seq),
   ackRequests: (id: number) => call<{ requests: { seq: number; acked: boolean }[] }>('GET', `/chats/${id}/acks`).then((r) => r.requests),
   acknowledge: (id: number, seq: number) => call<void>('POST', `/chats/${id}/messages/${seq}/ack`),
   edit: (id: number, seq: number, text: string) => call<Message>('PATCH', `/chats/${id}/messages/${seq}`, { text }),

@@ -1,7 +1,10 @@
 // The client's state and everything that changes it: REST loads, the live event stream with
 // resume, and the offline outbox. Components read `app` and call the actions below.
 
-import { api, ApiError, setToken, token, type Chat, type HeldMessage, type Message, type OrgInfo, type ServerFrame, type User } from './api';
+import {
+  api, ApiError, setToken, token, type Chat, type HeldMessage, type Member, type Message, type OrgInfo, type Poll, type PollResults,
+  type ServerFrame, type ThreadSummary, type User,
+} from './api';
 import { done, enqueue, newClientMsgId, pending, type Pending } from './outbox';
 
 export type Status = 'connecting' | 'online' | 'offline';
@@ -27,6 +30,18 @@ export const app = $state({
   reminders: {} as Record<number, number[]>,
   /** The organisations the user belongs to, with the user's roles in each. */
   orgs: [] as OrgInfo[],
+  /** Poll results per chat: message seq → results for this user. Loaded when a chat opens. */
+  polls: {} as Record<number, Record<number, PollResults>>,
+  /** Thread summaries per chat: root seq → replies. Loaded when a chat opens, kept by message.new. */
+  threads: {} as Record<number, Record<number, ThreadSummary>>,
+  /** The replies loaded of a thread, per chat and root, ascending by seq. */
+  threadReplies: {} as Record<number, Record<number, Message[]>>,
+  /** The pinned message's seq per chat (null: nothing pinned), once known. */
+  pins: {} as Record<number, number | null>,
+  /** Members per chat (with the verified staff badge), loaded as needed. */
+  members: {} as Record<number, Member[]>,
+  /** Single messages fetched outside the loaded history (a pinned one far back), per chat and seq. */
+  loose: {} as Record<number, Record<number, Message>>,
   status: 'connecting' as Status,
   openChat: null as number | null,
 });
@@ -71,6 +86,7 @@ function forgetSession(): void {
   app.held = {};
   app.reminders = {};
   app.orgs = [];
+  forgetChatDetails();
   app.openChat = null;
 }
 
@@ -163,9 +179,13 @@ let flushing: Promise<void> | null = null;
 /** Set when a flush is asked for while one runs: its list of waiting items may predate them. */
 let flushAgain = false;
 
-export async function sendMessage(chatId: number, text: string, replyTo: number | null, requestAck = false, urgent = false): Promise<void> {
+export async function sendMessage(
+  chatId: number, text: string, replyTo: number | null, requestAck = false, urgent = false,
+  extra: { poll?: Poll; thread_of?: number } = {},
+): Promise<void> {
   const item: Pending = {
     client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, request_ack: requestAck, urgent, created_at: Date.now(),
+    ...extra,
   };
   // Assigned anew: `x ??= []` would hand back a plain array whose push nothing notices.
   app.outbox[chatId] = [...(app.outbox[chatId] ?? []), item];
@@ -199,7 +219,8 @@ export function flushOutbox(): Promise<void> {
 /** True when the item left the outbox (sent, or refused for good). */
 async function deliver(item: Pending): Promise<boolean> {
   try {
-    const outcome = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to, item.request_ack ?? false, item.urgent ?? false);
+    const extra = { ...(item.poll ? { poll: item.poll } : {}), ...(item.thread_of ? { thread_of: item.thread_of } : {}) };
+    const outcome = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to, item.request_ack ?? false, item.urgent ?? false, extra);
     if (outcome.held) addHeld(outcome.message);
     else applyMessage(outcome.message);
   } catch (error) {
@@ -222,6 +243,7 @@ function applyMessage(message: Message): void {
     // A gap means history moved on while this chat was not loaded; reload it when opened.
     else if (message.seq > last.seq) delete app.messages[message.chat_id];
   }
+  applyToDetails(message);
   // A held message of ours has gone out.
   const held = app.held[message.chat_id];
   if (message.sender_id === app.me?.id && held?.some((h) => h.client_msg_id === message.client_msg_id)) {
@@ -258,9 +280,183 @@ export async function toggleReaction(chatId: number, seq: number, emoji: string)
   await api.react(chatId, seq, emoji);
 }
 
+/** Marks message `seq` deleted wherever it is loaded (the history, its thread, a single
+ * fetch); called for one's own delete and again for its event, so it counts only once. */
 function tombstone(chatId: number, seq: number): void {
-  const message = app.messages[chatId]?.find((m) => m.seq === seq);
-  if (message) Object.assign(message, { deleted: true, text: '', reactions: [], mentions: [] });
+  const known = findMessage(chatId, seq);
+  const already = known?.deleted ?? false;
+  const gone = { deleted: true, text: '', reactions: [], mentions: [], poll: null };
+  const root = known?.thread_of ?? null;
+  for (const copy of [
+    app.messages[chatId]?.find((m) => m.seq === seq),
+    root ? app.threadReplies[chatId]?.[root]?.find((m) => m.seq === seq) : undefined,
+    app.loose[chatId]?.[seq],
+  ]) {
+    if (copy) Object.assign(copy, gone);
+  }
+  const summary = root ? app.threads[chatId]?.[root] : undefined;
+  if (summary && !already) {
+    // Deleted replies are not counted.
+    if (summary.replies <= 1) delete app.threads[chatId][summary.root];
+    else summary.replies -= 1;
+  } else if (!known && app.threads[chatId] && app.openChat === chatId) {
+    // Not loaded, so perhaps a reply in a thread: ask.
+    void loadThreads(chatId).catch(() => {});
+  }
+  if (app.polls[chatId]?.[seq]) delete app.polls[chatId][seq];
+  if (app.pins[chatId] === seq) app.pins[chatId] = null;
+}
+
+/** The per-chat record of `records`, created if missing. Read back through the state, so what
+ * is put in it is noticed (`records[id] ??= {}` would hand back the plain object). */
+function slot<T>(records: Record<number, Record<number, T>>, id: number): Record<number, T> {
+  if (!records[id]) records[id] = {};
+  return records[id];
+}
+
+// --- polls, threads, pins and members of a chat ---
+
+function forgetChatDetails(): void {
+  app.polls = {};
+  app.threads = {};
+  app.threadReplies = {};
+  app.pins = {};
+  app.members = {};
+  app.loose = {};
+}
+
+/** What a chat shows besides its history: poll results, threads, the pin and the members. */
+export async function loadChatDetails(chatId: number): Promise<void> {
+  await Promise.all([
+    loadPolls(chatId).catch(() => {}),
+    loadThreads(chatId).catch(() => {}),
+    loadPin(chatId).catch(() => {}),
+    // Kept per chat (a school's channel has thousands); member events load them again.
+    app.members[chatId] ? undefined : loadMembers(chatId).catch(() => {}),
+  ]);
+}
+
+export async function loadPolls(chatId: number): Promise<void> {
+  const polls = await api.polls(chatId);
+  app.polls[chatId] = Object.fromEntries(polls.map((poll) => [poll.seq, poll]));
+}
+
+/** Polls that arrive in a burst (a catch-up) are loaded once. */
+const pollReloads = new Map<number, ReturnType<typeof setTimeout>>();
+function reloadPollsSoon(chatId: number): void {
+  clearTimeout(pollReloads.get(chatId));
+  pollReloads.set(chatId, setTimeout(() => {
+    pollReloads.delete(chatId);
+    void loadPolls(chatId).catch(() => {});
+  }, 200));
+}
+
+/** Votes in a poll (option indexes; `[]` takes the vote back); the answer has the new counts. */
+export async function vote(chatId: number, seq: number, options: number[]): Promise<void> {
+  const results = await api.vote(chatId, seq, options);
+  slot(app.polls, chatId)[seq] = results;
+}
+
+export async function loadThreads(chatId: number): Promise<void> {
+  const asOf = chatById(chatId)?.last_seq ?? 0;
+  const threads = await api.threads(chatId);
+  const fresh: Record<number, ThreadSummary> = Object.fromEntries(threads.map((thread) => [thread.root, thread]));
+  // A reply that came while the list was on its way is newer than the list.
+  for (const local of Object.values(app.threads[chatId] ?? {})) {
+    if (local.last_seq > asOf && local.last_seq > (fresh[local.root]?.last_seq ?? 0)) fresh[local.root] = local;
+  }
+  app.threads[chatId] = fresh;
+}
+
+/** Every reply of the thread under `root`, oldest first (a page at a time from the server). */
+export async function loadThread(chatId: number, root: number): Promise<void> {
+  const replies: Message[] = [];
+  for (let page = 0; page < 20; page++) {
+    const batch = await api.thread(chatId, root, { after: replies.at(-1)?.seq ?? 0, limit: 100 });
+    replies.push(...batch);
+    if (batch.length < 100) break;
+  }
+  await loadSenders(replies);
+  // Replies that came live while loading are kept.
+  const live = (app.threadReplies[chatId]?.[root] ?? []).filter((m) => m.seq > (replies.at(-1)?.seq ?? 0));
+  slot(app.threadReplies, chatId)[root] = [...replies, ...live];
+}
+
+export async function loadPin(chatId: number): Promise<void> {
+  app.pins[chatId] = await api.pinned(chatId);
+}
+
+/** Pins a message at the top of the chat, or (null) takes the pin down. */
+export async function setPin(chatId: number, seq: number | null): Promise<void> {
+  app.pins[chatId] = await api.pin(chatId, seq);
+}
+
+/** The chat's message `seq` from whatever is loaded, or undefined. */
+export function findMessage(chatId: number, seq: number): Message | undefined {
+  const inHistory = app.messages[chatId]?.find((m) => m.seq === seq);
+  if (inHistory) return inHistory;
+  for (const replies of Object.values(app.threadReplies[chatId] ?? {})) {
+    const reply = replies.find((m) => m.seq === seq);
+    if (reply) return reply;
+  }
+  return app.loose[chatId]?.[seq];
+}
+
+/** Fetches message `seq` if it is not loaded (the pinned message may be far back). */
+export async function ensureMessage(chatId: number, seq: number): Promise<Message | undefined> {
+  const found = findMessage(chatId, seq);
+  if (found) return found;
+  const [message] = await api.messages(chatId, { after: seq - 1, limit: 1 });
+  if (!message || message.seq !== seq) return undefined;
+  await loadSenders([message]);
+  slot(app.loose, chatId)[seq] = message;
+  return message;
+}
+
+export async function loadMembers(chatId: number): Promise<Member[]> {
+  const members = await api.members(chatId);
+  for (const member of members) app.users[member.user.id] = member.user;
+  app.members[chatId] = members;
+  return members;
+}
+
+/** Members changed: load them again if the chat is open, else when it opens. */
+function membersChanged(chatId: number): void {
+  if (app.openChat === chatId) void loadMembers(chatId).catch(() => {});
+  else delete app.members[chatId];
+}
+
+/** A new or edited message's part in threads, polls and single fetched messages. */
+function applyToDetails(message: Message): void {
+  const chatId = message.chat_id;
+  const loose = app.loose[chatId]?.[message.seq];
+  if (loose) app.loose[chatId][message.seq] = message;
+  if (message.thread_of) {
+    const root = message.thread_of;
+    const replies = app.threadReplies[chatId]?.[root];
+    if (replies) {
+      const index = replies.findIndex((m) => m.seq === message.seq);
+      if (index >= 0) replies[index] = message;
+      else app.threadReplies[chatId][root] = [...replies, message].sort((a, b) => a.seq - b.seq);
+    }
+    const threads = app.threads[chatId];
+    if (threads && !message.deleted) {
+      const summary = threads[root];
+      if (!summary) threads[root] = { root, replies: 1, last_seq: message.seq, last_at: message.created_at };
+      else if (message.seq > summary.last_seq) {
+        threads[root] = { root, replies: summary.replies + 1, last_seq: message.seq, last_at: message.created_at };
+      }
+    }
+  }
+  if (message.poll && !message.deleted && !app.polls[chatId]?.[message.seq]) {
+    const poll = message.poll;
+    slot(app.polls, chatId)[message.seq] = {
+      seq: message.seq, mine: [], closed: poll.closes_at !== null && poll.closes_at <= Date.now(),
+      tally: { counts: poll.options.map(() => 0), voters: 0, voter_ids: poll.anonymous ? null : poll.options.map(() => []) },
+    };
+    // A poll that comes in a catch-up may have votes already.
+    if (app.openChat === chatId) reloadPollsSoon(chatId);
+  }
 }
 
 // --- held messages (quiet hours, do-not-disturb) ---
@@ -358,11 +554,19 @@ function apply(frame: ServerFrame): void {
       app.status = 'online';
       void refreshChats();
       void flushOutbox();
-      if (app.openChat !== null) void loadHeld(app.openChat).catch(() => {});
+      if (app.openChat !== null) {
+        void loadHeld(app.openChat).catch(() => {});
+        // Live poll counts are not resumed: read them again.
+        void loadPolls(app.openChat).catch(() => {});
+      }
+      // Other chats' poll counts may have moved meanwhile: loaded again when opened.
+      for (const id of Object.keys(app.polls).map(Number)) if (id !== app.openChat) delete app.polls[id];
       break;
     case 'resync':
       app.messages = {};
       app.complete = {};
+      forgetChatDetails();
+      if (app.openChat !== null) void loadChatDetails(app.openChat);
       void refreshChats();
       break;
     case 'message.new':
@@ -407,13 +611,26 @@ function apply(frame: ServerFrame): void {
         delete app.messages[frame.chat_id];
         if (app.openChat === frame.chat_id) app.openChat = null;
       }
+      membersChanged(frame.chat_id);
+      void refreshChats();
+      break;
+    case 'member.added':
+    case 'member.updated':
+      membersChanged(frame.chat_id);
       void refreshChats();
       break;
     case 'chat.created':
     case 'chat.updated':
-    case 'member.added':
-    case 'member.updated':
       void refreshChats();
+      break;
+    case 'poll.voted': {
+      const results = app.polls[frame.chat_id]?.[frame.seq];
+      if (results) results.tally = frame.tally;
+      else if (app.openChat === frame.chat_id) reloadPollsSoon(frame.chat_id);
+      break;
+    }
+    case 'pinned':
+      app.pins[frame.chat_id] = frame.seq;
       break;
     case 'reminder':
       addReminder(frame.chat_id, frame.seq);

@@ -65,6 +65,26 @@ const ru = {
   quietInvalid: 'Укажите начало и конец (ЧЧ:ММ); они не должны совпадать.',
   remind: 'Напомнить непрочитавшим', remindSent: 'Напоминание отправлено: {n}', remindedAt: 'Напоминали {when}',
   remindLimit: 'Напоминать можно раз в час', reminderBadge: 'Напоминание', reminderHere: 'Вас просят прочитать это сообщение',
+  poll: 'Опрос', pollNew: 'Новый опрос', pollOptions: 'варианты ответа', pollQuestion: 'Вопрос', pollOption: 'Вариант {n}', pollAddOption: 'Добавить вариант',
+  pollRemoveOption: 'Убрать вариант {n}', pollMultiple: 'Несколько ответов', pollAnonymous: 'Анонимный',
+  pollDeadline: 'Закрыть голосование (необязательно)', pollSend: 'Отправить опрос', pollCancel: 'Без опроса',
+  pollNeedQuestion: 'Напишите вопрос в поле сообщения.', pollNeedOptions: 'Нужно от 2 до 10 вариантов ответа.',
+  pollEmptyOption: 'Заполните или уберите пустой вариант.', pollLongOption: 'Вариант длиннее 100 символов.',
+  pollSameOptions: 'Варианты не должны повторяться.', pollPastDeadline: 'Срок должен быть в будущем.',
+  pollAnonymousLabel: 'Анонимный опрос', pollPublicLabel: 'Открытый опрос', pollMultipleLabel: 'можно выбрать несколько',
+  pollClosed: 'Опрос закрыт', pollClosesAt: 'Голосование до {when}', pollVote: 'Голосовать', pollChange: 'Изменить голос',
+  pollRetract: 'Отозвать голос', pollVoteNow: 'Проголосовать', pollNoVotes: 'Пока никто не проголосовал',
+  pollWhoVoted: 'Кто голосовал', pollHideVoters: 'Скрыть', pollYourChoice: 'ваш выбор', pollOptionVotes: '{option}: {votes}, {percent}%',
+  pollVoteFailed: 'Голос не принят', pollClosedError: 'Опрос уже закрыт',
+  thread: 'Тред', threadReply: 'Ответить в треде', threadOpen: 'Открыть тред', threadClose: 'Закрыть тред',
+  threadTitle: 'Тред: {text}', threadEmpty: 'Ответов пока нет. Напишите первым.', threadReplyPlaceholder: 'Ответ в треде',
+  threadReadOnly: 'Отвечать здесь могут только администраторы', threadLoading: 'Загрузка…',
+  pin: 'Закрепить', unpin: 'Открепить', pinned: 'Закреплённое сообщение', pinnedShow: 'Показать закреплённое сообщение: {text}',
+  staffClassTeacher: 'Классный руководитель {units}', staffTeacher: 'Учитель · {org}',
+  staffPlaceClassTeacher: 'классный руководитель {unit}', staffPlaceTeacher: 'учитель {unit}', staffPlaceDetail: '{place} ({detail})',
+  staffWhy: 'Подтверждено школой «{org}»: человек есть в её списке сотрудников. Имя может указать любой, а эту отметку ставит только школа.',
+  staffExplain: 'Что значит эта отметка',
+  close: 'Закрыть',
 };
 
 const en: typeof ru = {
@@ -129,22 +149,49 @@ const en: typeof ru = {
   quietInvalid: 'Give a start and an end (HH:MM); they must differ.',
   remind: 'Remind those who have not read', remindSent: 'Reminder sent: {n}', remindedAt: 'Reminded {when}',
   remindLimit: 'You can remind once an hour', reminderBadge: 'Reminder', reminderHere: 'You are asked to read this message',
+  poll: 'Poll', pollNew: 'New poll', pollOptions: 'options', pollQuestion: 'Question', pollOption: 'Option {n}', pollAddOption: 'Add an option',
+  pollRemoveOption: 'Remove option {n}', pollMultiple: 'Several answers', pollAnonymous: 'Anonymous',
+  pollDeadline: 'Close voting at (optional)', pollSend: 'Send poll', pollCancel: 'No poll',
+  pollNeedQuestion: 'Write the question in the message box.', pollNeedOptions: 'A poll needs 2 to 10 options.',
+  pollEmptyOption: 'Fill in or remove the empty option.', pollLongOption: 'An option is longer than 100 characters.',
+  pollSameOptions: 'Options must differ.', pollPastDeadline: 'The deadline must be in the future.',
+  pollAnonymousLabel: 'Anonymous poll', pollPublicLabel: 'Public poll', pollMultipleLabel: 'several answers allowed',
+  pollClosed: 'Poll closed', pollClosesAt: 'Voting until {when}', pollVote: 'Vote', pollChange: 'Change vote',
+  pollRetract: 'Retract vote', pollVoteNow: 'Vote', pollNoVotes: 'No votes yet',
+  pollWhoVoted: 'Who voted', pollHideVoters: 'Hide', pollYourChoice: 'your choice', pollOptionVotes: '{option}: {votes}, {percent}%',
+  pollVoteFailed: 'The vote was not taken', pollClosedError: 'The poll is closed',
+  thread: 'Thread', threadReply: 'Reply in thread', threadOpen: 'Open the thread', threadClose: 'Close the thread',
+  threadTitle: 'Thread: {text}', threadEmpty: 'No replies yet. Be the first.', threadReplyPlaceholder: 'Reply in the thread',
+  threadReadOnly: 'Only admins reply here', threadLoading: 'Loading…',
+  pin: 'Pin', unpin: 'Unpin', pinned: 'Pinned message', pinnedShow: 'Show the pinned message: {text}',
+  staffClassTeacher: 'Class teacher {units}', staffTeacher: 'Teacher · {org}',
+  staffPlaceClassTeacher: 'class teacher {unit}', staffPlaceTeacher: 'teacher {unit}', staffPlaceDetail: '{place} ({detail})',
+  staffWhy: 'Verified by “{org}”: this person is on the school’s staff list. Anyone can type a name; only the school can give this mark.',
+  staffExplain: 'What this mark means',
+  close: 'Close',
 };
 
 export type Key = keyof typeof ru;
 const dictionaries: Record<Lang, typeof ru> = { ru, en };
 
 /** Plural forms per language, keyed by Intl.PluralRules categories. */
-const plurals: Record<Lang, Record<string, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
+export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes';
+const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
   ru: {
     messages: { one: '{n} сообщение', few: '{n} сообщения', many: '{n} сообщений', other: '{n} сообщения' },
     members: { one: '{n} участник', few: '{n} участника', many: '{n} участников', other: '{n} участника' },
     unread: { one: '{n} непрочитанное', few: '{n} непрочитанных', many: '{n} непрочитанных', other: '{n} непрочитанного' },
+    replies: { one: '{n} ответ', few: '{n} ответа', many: '{n} ответов', other: '{n} ответа' },
+    voters: { one: '{n} человек проголосовал', few: '{n} человека проголосовали', many: '{n} человек проголосовали', other: '{n} человека проголосовали' },
+    votes: { one: '{n} голос', few: '{n} голоса', many: '{n} голосов', other: '{n} голоса' },
   },
   en: {
     messages: { one: '{n} message', other: '{n} messages' },
     members: { one: '{n} member', other: '{n} members' },
     unread: { one: '{n} unread', other: '{n} unread' },
+    replies: { one: '{n} reply', other: '{n} replies' },
+    voters: { one: '{n} person voted', other: '{n} people voted' },
+    votes: { one: '{n} vote', other: '{n} votes' },
   },
 };
 
@@ -191,13 +238,13 @@ function cached<T extends Intl.PluralRules | Intl.DateTimeFormat>(key: string, m
   return found;
 }
 
-export function plural(lang: Lang, kind: 'messages' | 'members' | 'unread', n: number): string {
+export function plural(lang: Lang, kind: Counted, n: number): string {
   const forms = plurals[lang][kind];
   const category = cached(`plural:${lang}`, () => new Intl.PluralRules(lang)).select(n);
   return (forms[category] ?? forms.other ?? '{n}').replace('{n}', String(n));
 }
 
-export function count(kind: 'messages' | 'members' | 'unread', n: number): string {
+export function count(kind: Counted, n: number): string {
   return plural(locale.lang, kind, n);
 }
 

@@ -16,6 +16,23 @@ describe('Russian plurals', () => {
     expect(plural('ru', 'unread', 1)).toBe('1 непрочитанное');
   });
 
+  it('thread replies and poll voters', () => {
+    expect(plural('ru', 'replies', 1)).toBe('1 ответ');
+    expect(plural('ru', 'replies', 2)).toBe('2 ответа');
+    expect(plural('ru', 'replies', 5)).toBe('5 ответов');
+    expect(plural('ru', 'replies', 11)).toBe('11 ответов');
+    expect(plural('ru', 'replies', 21)).toBe('21 ответ');
+    expect(plural('ru', 'replies', 34)).toBe('34 ответа');
+    expect(plural('ru', 'voters', 1)).toBe('1 человек проголосовал');
+    expect(plural('ru', 'voters', 3)).toBe('3 человека проголосовали');
+    expect(plural('ru', 'voters', 12)).toBe('12 человек проголосовали');
+    expect(plural('ru', 'voters', 21)).toBe('21 человек проголосовал');
+    expect(plural('en', 'replies', 1)).toBe('1 reply');
+    expect(plural('en', 'replies', 3)).toBe('3 replies');
+    expect(plural('en', 'voters', 1)).toBe('1 person voted');
+    expect(plural('en', 'voters', 2)).toBe('2 people voted');
+  });
+
   it('English has one and other', () => {
     expect(plural('en', 'messages', 1)).toBe('1 message');
     expect(plural('en', 'messages', 2)).toBe('2 messages');

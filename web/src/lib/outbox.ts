@@ -2,6 +2,7 @@
 // its client_msg_id, so sending it again after a reconnect can never duplicate it.
 
 import { openDB, type IDBPDatabase } from 'idb';
+import type { Poll } from './api';
 
 export interface Pending {
   client_msg_id: string;
@@ -12,6 +13,10 @@ export interface Pending {
   request_ack?: boolean;
   /** Send now even in quiet hours or do-not-disturb (org admins only); absent in older items. */
   urgent?: boolean;
+  /** A poll, the text its question; absent in older items. */
+  poll?: Poll;
+  /** The message whose thread this reply goes in; absent in older items. */
+  thread_of?: number;
   created_at: number;
 }
 

@@ -292,3 +292,122 @@ test('a wrong code is explained in Russian', async () => {
   await parent.page.getByRole('alert').getByText('Такого кода нет').waitFor();
   await parent.context.close();
 });
+
+test('a class teacher pins a message and asks a poll; a parent votes and answers in a thread; the badge tells the real teacher', async () => {
+  const { page } = director;
+  const org = await createOrg(page, 'Лицей №2');
+  const imported = await call(page, 'PUT', `/orgs/${org.id}/roster?dry_run=false`, readFileSync(roster, 'utf8'), 'text/csv; charset=utf-8');
+  assert.equal(imported.status, 200, JSON.stringify(imported.body));
+  const issued = await call(page, 'POST', `/orgs/${org.id}/claim-codes`, {});
+  const codeOf = (name) => issued.body.codes.find((entry) => entry.name === name).code;
+  const teacher = await claimed('smirnova2', 'Ольга Викторовна', codeOf('Смирнова Ольга Викторовна'));
+  const parent = await claimed('ivanova2', 'Мария Иванова', codeOf('Иванова Мария Петровна'));
+
+  await teacher.page.locator('nav a', { hasText: '5Б · родители' }).click();
+  await parent.page.locator('nav a', { hasText: '5Б · родители' }).click();
+  const teacherLog = teacher.page.locator('[role=log]');
+  const parentLog = parent.page.locator('[role=log]');
+  const teacherBox = teacher.page.locator('textarea[id^=composer]');
+
+  // The teacher pins her notice; the parent sees it at the top of the chat.
+  await teacherBox.fill('Экскурсия в музей в субботу, сбор в 9:00 у школы');
+  await teacherBox.press('Enter');
+  const notice = teacherLog.locator('article', { hasText: 'Экскурсия в музей' });
+  await notice.getByRole('button', { name: 'Действия' }).click();
+  await notice.getByRole('button', { name: 'Закрепить' }).click();
+  const banner = parent.page.locator('.pinned-bar');
+  await banner.getByText('Экскурсия в музей в субботу, сбор в 9:00 у школы').waitFor();
+  await banner.getByText('Закреплённое сообщение').waitFor();
+
+  // The badge: next to the class teacher's name, and in the member list; a parent has none.
+  const fromTeacher = parentLog.locator('article', { hasText: 'Экскурсия в музей' });
+  await fromTeacher.locator('.sender .badge', { hasText: '✓ Классный руководитель 5Б' }).waitFor();
+  await fromTeacher.getByRole('button', { name: /Классный руководитель 5Б/ }).click();
+  await fromTeacher.getByRole('note').getByText('Подтверждено школой «Лицей №2»', { exact: false }).waitFor();
+  await shots(parent.page, 'pinned-badge-ru', banner);
+
+  // A poll: the question in the message box; Enter goes from option to option and adds one.
+  await teacher.page.getByRole('button', { name: 'Опрос' }).click();
+  await teacherBox.fill('Кто поедет на экскурсию?');
+  await teacher.page.getByRole('textbox', { name: 'Вариант 1' }).fill('Поедем');
+  await teacher.page.getByRole('textbox', { name: 'Вариант 1' }).press('Enter');
+  await teacher.page.keyboard.type('Не сможем');
+  await teacher.page.keyboard.press('Enter');
+  await teacher.page.getByRole('button', { name: 'Отправить опрос' }).click();
+  await teacher.page.getByRole('alert').getByText('Заполните или уберите пустой вариант.').waitFor();
+  await teacher.page.keyboard.type('Ещё не знаем');
+  assert.equal(await teacher.page.getByRole('textbox', { name: 'Вариант 3' }).inputValue(), 'Ещё не знаем');
+  await teacher.page.getByRole('button', { name: 'Добавить вариант' }).click();
+  await teacher.page.getByRole('button', { name: 'Убрать вариант 4' }).click();
+  await shots(teacher.page, 'poll-form-ru', teacher.page.locator('.poll-form'));
+  await teacher.page.getByRole('button', { name: 'Отправить опрос' }).click();
+  const teacherPoll = teacherLog.locator('article', { hasText: 'Кто поедет на экскурсию?' });
+  await teacherPoll.getByText('Открытый опрос').waitFor();
+  // The author sees the results at once.
+  await teacherPoll.getByText('Пока никто не проголосовал').waitFor();
+
+  // The parent votes; the teacher's counts move without a reload.
+  const parentPoll = parentLog.locator('article', { hasText: 'Кто поедет на экскурсию?' });
+  await parentPoll.getByRole('button', { name: 'Поедем' }).click();
+  await parentPoll.getByText('1 человек проголосовал').waitFor();
+  await parentPoll.locator('li.chosen', { hasText: 'Поедем' }).getByText('1 · 100%').waitFor();
+  await teacherPoll.getByText('1 человек проголосовал').waitFor();
+  await teacherPoll.locator('li', { hasText: 'Поедем' }).getByText('1 · 100%').waitFor();
+  await teacherPoll.getByRole('button', { name: 'Кто голосовал' }).click();
+  await teacherPoll.locator('li', { hasText: 'Поедем' }).getByText('Мария Иванова').waitFor();
+  await shots(teacher.page, 'poll-results-ru', teacherPoll);
+  // She changes her mind, and the teacher sees that too.
+  await parentPoll.getByRole('button', { name: 'Изменить голос' }).click();
+  await parentPoll.getByRole('button', { name: 'Ещё не знаем' }).click();
+  await teacherPoll.locator('li', { hasText: 'Ещё не знаем' }).getByText('1 · 100%').waitFor();
+  await teacherPoll.locator('li', { hasText: 'Поедем' }).getByText('0 · 0%').waitFor();
+  await shots(parent.page, 'poll-voted-ru', parentPoll);
+  await parent.page.emulateMedia({ colorScheme: 'dark' });
+  await shots(parent.page, 'poll-voted-dark-ru', parentPoll);
+  await parent.page.emulateMedia({ colorScheme: 'light' });
+
+  // The parent answers in the thread under the notice.
+  await fromTeacher.getByRole('button', { name: 'Действия' }).click();
+  await fromTeacher.getByRole('button', { name: 'Ответить в треде' }).click();
+  const parentThread = parent.page.getByRole('complementary', { name: /^Тред: Экскурсия в музей/ });
+  await parentThread.getByText('Ответов пока нет').waitFor();
+  await parentThread.getByRole('textbox').fill('Мы придём вдвоём с сыном');
+  await parentThread.getByRole('textbox').press('Enter');
+  await parentThread.locator('li', { hasText: 'Мы придём вдвоём с сыном' }).waitFor();
+  await parentThread.getByRole('heading', { name: 'Тред · 1 ответ' }).waitFor();
+  await fromTeacher.getByRole('button', { name: '1 ответ' }).waitFor();
+  await shots(parent.page, 'thread-panel-ru', parentThread);
+  await parent.page.keyboard.press('Escape');
+  await parentThread.waitFor({ state: 'detached' });
+
+  // The teacher sees «1 ответ» under her notice (the reply is not in the chat's flow) and opens it.
+  const replies = notice.getByRole('button', { name: '1 ответ' });
+  await replies.waitFor();
+  assert.equal(await teacherLog.locator('article', { hasText: 'Мы придём вдвоём' }).count(), 0);
+  await replies.click();
+  const teacherThread = teacher.page.getByRole('complementary', { name: /^Тред: Экскурсия/ });
+  const reply = teacherThread.locator('li', { hasText: 'Мы придём вдвоём с сыном' });
+  await reply.getByText('Мария Иванова').waitFor();
+  // A parent carries no badge, here or in the member list.
+  assert.equal(await reply.locator('.badge').count(), 0);
+  await teacherThread.getByRole('textbox').fill('Отлично, ждём!');
+  await teacherThread.getByRole('textbox').press('Enter');
+  await parent.page.locator('article', { hasText: 'Экскурсия в музей' }).getByRole('button', { name: '2 ответа' }).waitFor();
+  await teacher.page.keyboard.press('Escape');
+  await teacherThread.waitFor({ state: 'detached' });
+  assert.equal(await teacher.page.evaluate(() => document.activeElement?.textContent?.trim()), '💬 2 ответа');
+
+  await teacher.page.getByRole('button', { name: 'Участники' }).click();
+  const info = teacher.page.locator('.info');
+  await info.locator('li', { hasText: 'Ольга Викторовна' }).getByText('Лицей №2 · классный руководитель 5Б (русский язык; литература)', { exact: false }).waitFor();
+  assert.equal(await info.locator('li', { hasText: 'Мария Иванова' }).locator('.badge').count(), 0);
+  await shots(teacher.page, 'members-badge-ru', info);
+  await teacher.page.getByRole('button', { name: 'Участники' }).click();
+
+  // Deleting the pinned message takes the banner down for everyone.
+  await notice.getByRole('button', { name: 'Действия' }).click();
+  await notice.getByRole('button', { name: 'Удалить' }).click();
+  await banner.waitFor({ state: 'detached' });
+
+  for (const who of [teacher, parent]) await who.context.close();
+});

@@ -197,3 +197,42 @@ async fn anonymous_polls_never_say_who_voted() {
     );
     assert!(polls[0].mine.is_empty());
 }
+
+/// Votes within one interval go out as one `poll.voted`. Its counts include votes cast after
+/// the first voter had her answer, so she must hear it too (she used to be left out, and saw
+/// stale counts until someone voted again).
+#[tokio::test]
+async fn voters_in_the_same_moment_all_hear_the_counts() {
+    let server = start_with(|_| {}).await;
+    let (alice, _) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let (carol, carol_user) = server.user("carol").await;
+    let chat = group(&alice, "5Б · родители", &[bob_user.id, carol_user.id]).await;
+    let (question, _) = alice
+        .send_message(
+            chat.id,
+            &poll_request(
+                "p1",
+                "Куда поедем?",
+                Poll {
+                    options: options(&["Музей", "Театр"]),
+                    multiple: false,
+                    anonymous: false,
+                    closes_at: None,
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    let (mut carol_events, _) = connect(&carol, None).await;
+    let first = vote(&carol, chat.id, question.seq, &[0]).await.unwrap();
+    assert_eq!(first.tally.counts, [1, 0]);
+    // Bob votes right after, well within the interval of Carol's update.
+    vote(&bob, chat.id, question.seq, &[1]).await.unwrap();
+    let tally = wait_for(&mut carol_events, |event| match event {
+        Event::PollVoted { seq, tally, .. } if *seq == question.seq => Some(tally.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!((tally.counts, tally.voters), (vec![1, 1], 2));
+}

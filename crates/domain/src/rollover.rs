@@ -28,9 +28,21 @@ fn grade_of(name: &str) -> Option<(u32, &str)> {
     Some((grade, &name[digits..]))
 }
 
-/// Plans the rollover of classes `names` in school year ending `year`, `final_grade` being the
-/// grade that leaves (11 in Russian schools).
-pub fn plan(names: &[String], final_grade: u32, year: i32) -> Result<Rollover, Rejection> {
+/// Plans the rollover of current classes `names` in school year ending `year`, `final_grade`
+/// being the grade that leaves (11 in Russian schools); `archived` are the names of classes
+/// archived before, which no class may take.
+pub fn plan(
+    names: &[String],
+    archived: &[String],
+    final_grade: u32,
+    year: i32,
+) -> Result<Rollover, Rejection> {
+    if !(1..=12).contains(&final_grade) {
+        return Err(Rejection::new(
+            ErrorCode::BadRequest,
+            "the final grade is 1 to 12",
+        ));
+    }
     let mut rollover = Rollover::default();
     let mut graded = Vec::new();
     for name in names {
@@ -54,11 +66,13 @@ pub fn plan(names: &[String], final_grade: u32, year: i32) -> Result<Rollover, R
         .chain(rollover.moves.iter().map(|(from, _)| from.as_str()))
         .collect();
     let all: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    for (from, to) in &rollover.moves {
-        if all.contains(to.as_str()) && !freed.contains(to.as_str()) {
+    let kept: BTreeSet<&str> = archived.iter().map(String::as_str).collect();
+    for (from, to) in rollover.moves.iter().chain(&rollover.leavers) {
+        if (all.contains(to.as_str()) && !freed.contains(to.as_str())) || kept.contains(to.as_str())
+        {
             return Err(Rejection::new(
                 ErrorCode::BadRequest,
-                format!("{from} cannot move up: a class named {to} stays"),
+                format!("{from} cannot become {to}: a class of that name is kept"),
             ));
         }
     }
@@ -76,7 +90,7 @@ mod tests {
 
     #[test]
     fn classes_move_up_and_the_final_grade_leaves() {
-        let rollover = plan(&names(&["5Б", "10А", "11А", "1А", "Кружок"]), 11, 2027).unwrap();
+        let rollover = plan(&names(&["5Б", "10А", "11А", "1А", "Кружок"]), &[], 11, 2027).unwrap();
         assert_eq!(
             rollover.leavers,
             [("11А".to_owned(), "11А (выпуск 2027)".to_owned())]
@@ -90,12 +104,20 @@ mod tests {
         assert_eq!(rollover.untouched, ["Кружок"]);
     }
 
+    #[test]
+    fn archived_names_stay_taken_so_a_year_rolls_over_once() {
+        let archived = names(&["11А (выпуск 2027)", "6Б"]);
+        assert!(plan(&names(&["11А"]), &archived, 11, 2027).is_err());
+        assert!(plan(&names(&["5Б"]), &archived, 11, 2027).is_err());
+        assert!(plan(&names(&["5Б"]), &[], 0, 2027).is_err());
+    }
+
     proptest! {
         /// Applied in order (leavers, then moves), no step gives two classes one name.
         #[test]
         fn no_step_collides(grades in proptest::collection::btree_set((1u32..12, "[АБВ]"), 0..12)) {
             let names: Vec<String> = grades.iter().map(|(grade, letter)| format!("{grade}{letter}")).collect();
-            let rollover = plan(&names, 11, 2027).unwrap();
+            let rollover = plan(&names, &[], 11, 2027).unwrap();
             let mut current: BTreeSet<String> = names.iter().cloned().collect();
             for (from, to) in rollover.leavers.iter().chain(&rollover.moves) {
                 prop_assert!(current.remove(from));

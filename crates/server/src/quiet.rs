@@ -162,7 +162,7 @@ pub async fn hold_for(
     let org_chat = state.store.org_of_chat(chat_id).await?;
     if urgent {
         let org_id = org_chat.map(|(org_id, _)| org_id);
-        return if is_org_admin(state, actor.user_id, org_id).await? {
+        return if may_send_urgent(state, actor.user_id, org_id, peer).await? {
             Ok(None)
         } else {
             Err(ApiError::new(
@@ -236,17 +236,25 @@ async fn is_staff(state: &AppState, org_id: OrgId, user_id: UserId) -> ApiResult
         .any(|place| place.org_id == org_id && place.role.is_staff()))
 }
 
-/// An admin of `org_id`, or, for a chat no org keeps, of any org.
-async fn is_org_admin(state: &AppState, user_id: UserId, org_id: Option<OrgId>) -> ApiResult<bool> {
-    let orgs = match org_id {
-        Some(org_id) => vec![org_id],
-        None => state
+/// Urgent messages are for an org's admins, to its own people: in a chat the org keeps, or
+/// directly to someone on its roster. An admin of one school cannot override the quiet of
+/// another school's families, or of anyone else.
+async fn may_send_urgent(
+    state: &AppState,
+    user_id: UserId,
+    org_id: Option<OrgId>,
+    peer: Option<UserId>,
+) -> ApiResult<bool> {
+    let orgs: Vec<OrgId> = match (org_id, peer) {
+        (Some(org_id), _) => vec![org_id],
+        (None, Some(peer)) => state
             .store
-            .orgs_of(user_id)
+            .places_of_users(vec![peer])
             .await?
             .into_iter()
-            .map(|org| org.id)
+            .map(|place| place.org_id)
             .collect(),
+        (None, None) => Vec::new(),
     };
     for org_id in orgs {
         if state

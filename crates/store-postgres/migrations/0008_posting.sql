@@ -8,8 +8,9 @@ ALTER TABLE members ADD COLUMN last_post_at BIGINT;
 -- Sending, as in 0001, with the chat's posting rule and each member's mute and slow mode.
 -- The rules stay in Rust (`kolokol_domain::permissions`): `p_may_post` lists the
 -- `kind:role:posting` triples that may post and `p_limited` the roles that mutes and slow mode
--- hold; a refusal returns what the rule needs to word it.
-DROP FUNCTION kolokol_send(BIGINT, BIGINT, TEXT, TEXT, BIGINT, TEXT[], TEXT[], BIGINT);
+-- hold; a refusal returns what the rule needs to word it. The 0001 function (eight arguments)
+-- stays as an overload, so nodes still on the previous release keep sending during a rolling
+-- upgrade; a later release drops it.
 
 CREATE FUNCTION kolokol_send(
     p_chat BIGINT, p_sender BIGINT, p_client_msg_id TEXT, p_text TEXT, p_reply_to BIGINT,

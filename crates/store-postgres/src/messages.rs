@@ -70,8 +70,10 @@ pub async fn send(
     new: NewMessage,
     now: i64,
 ) -> OpResult<Outcome<(Message, bool)>> {
-    // Checked in the same transaction as the send (the store sends thread replies in one).
+    // Checked in the same transaction as the send (the store sends thread replies in one), and
+    // only for members: an outsider learns nothing of the chat's messages.
     if let Some(root) = new.thread_of {
+        crate::chats::membership(&mut *conn, actor.user_id, chat_id).await?;
         let root = rows::fetch_message(&mut *conn, chat_id, root).await?;
         thread::check_root(root.as_ref())?;
     }
@@ -263,7 +265,8 @@ pub async fn delete(
     sqlx::query(
         "WITH unreacted AS (DELETE FROM reactions WHERE chat_id = $1 AND seq = $2),
               unvoted AS (DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2),
-              unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2)
+              unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2),
+              unreported AS (UPDATE reports SET text = '' WHERE chat_id = $1 AND seq = $2)
          UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
                              poll = NULL
          WHERE chat_id = $1 AND seq = $2",
@@ -424,9 +427,16 @@ pub async fn vote(
         .ok_or_else(Rejection::no_poll)?;
     let options = kolokol_domain::poll::check_vote(&poll, &options, now)?;
     let options: Vec<i64> = options.into_iter().map(i64::from).collect();
+    // Two statements in the vote's transaction: in one, PostgreSQL would insert before the
+    // data-modifying WITH had deleted, and a repeated option would collide with itself.
+    sqlx::query("DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2 AND user_id = $3")
+        .bind(chat_id)
+        .bind(seq)
+        .bind(actor.user_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
-        "WITH cleared AS (DELETE FROM poll_votes WHERE chat_id = $1 AND seq = $2 AND user_id = $3)
-         INSERT INTO poll_votes (chat_id, seq, user_id, choice, voted_at)
+        "INSERT INTO poll_votes (chat_id, seq, user_id, choice, voted_at)
          SELECT $1, $2, $3, choice, $5 FROM unnest($4::bigint[]) AS choice",
     )
     .bind(chat_id)

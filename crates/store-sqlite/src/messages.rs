@@ -209,6 +209,9 @@ pub fn delete(
     // A deleted message is no longer pinned; its `message.deleted` tells clients.
     conn.prepare_cached("DELETE FROM pins WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq])?;
+    // Nor is its text kept in reports of it: a deleted message's text is gone everywhere.
+    conn.prepare_cached("UPDATE reports SET text = '' WHERE chat_id = ?1 AND seq = ?2")?
+        .execute(params![chat_id, seq])?;
     let mut changes = Changes::default();
     changes.chat(
         conn,

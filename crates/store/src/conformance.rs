@@ -2933,6 +2933,16 @@ async fn threads_gather_replies_under_a_message(store: Arc<dyn Store>) {
         &[ErrorCode::MessageNotFound],
         "a thread under nothing",
     );
+    let (actor, intruding) = in_thread(&carol, "t7", "чужой", root.seq);
+    let refused = fx
+        .store
+        .send_message(actor, chat_id, intruding, fx.now())
+        .await;
+    assert_refused(
+        refused.map(|o| o.value),
+        &[ErrorCode::NotMember],
+        "an outsider replying in a thread",
+    );
     let outsider = fx
         .store
         .thread(carol.actor, chat_id, root.seq, None, 50)
@@ -3013,6 +3023,11 @@ async fn polls_take_one_vote_per_member(store: Arc<dyn Store>) {
     let seq = sent.0.seq;
     fx.store
         .vote(bob.actor, chat_id, seq, vec![2, 0], fx.now())
+        .await
+        .unwrap();
+    // Voting again with an option chosen before replaces, never collides.
+    fx.store
+        .vote(bob.actor, chat_id, seq, vec![0, 2], fx.now())
         .await
         .unwrap();
     fx.store
@@ -3298,6 +3313,14 @@ async fn reports_queue_per_org_and_the_audit_log_keeps_order(store: Arc<dyn Stor
         std::slice::from_ref(&second)
     );
     assert_eq!(fx.store.reports(org.id, true).await.unwrap().len(), 2);
+    // Deleting the message takes its text out of the reports too.
+    fx.record(
+        fx.store
+            .delete_message(bob.actor, chat_id, rude.seq, fx.now())
+            .await,
+    );
+    let after_delete = fx.store.reports(org.id, true).await.unwrap();
+    assert!(after_delete.iter().all(|report| report.text.is_empty()));
 
     for (action, detail) in [
         ("policy.set", "quiet_hours"),

@@ -30,7 +30,7 @@ use crate::state::AppState;
     params(("chat_id" = i64, Path)),
     responses((status = 201, body = Message), (status = 200, description = "The original of a repeated client_msg_id", body = Message),
               (status = 202, description = "Held by quiet hours or do-not-disturb until `release_at`", body = HeldMessage),
-              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "Slow mode", body = ErrorBody)))]
 pub async fn send_message(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -625,6 +625,8 @@ pub async fn claim(
 
 /// The grade that leaves a Russian school.
 const FINAL_GRADE: u32 = 11;
+/// How long after a rollover another is refused: most of a year.
+const ROLLED_OVER_FOR: i64 = 180 * 86_400_000;
 
 /// Year-end rollover: every class moves up a grade with its people and chats ("5Б" → "6Б"), and
 /// the final grade leaves: its class is archived and its chats become read-only archives.
@@ -648,11 +650,30 @@ pub async fn rollover(
         .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?
         .to_zoned(zone)
         .year();
+    let archived: Vec<String> = stored
+        .units
+        .iter()
+        .filter(|unit| unit.archived)
+        .map(|unit| unit.name.clone())
+        .collect();
     let plan = kolokol_domain::rollover::plan(
         &names,
+        &archived,
         request.final_grade.unwrap_or(FINAL_GRADE),
         i32::from(year),
     )?;
+    // Once a school year: a second run would move every class up again.
+    let log = state.store.audit_log(org.id, None, 1000).await?;
+    if let Some(last) = log
+        .iter()
+        .find(|entry| entry.action == "roster.rollover" && state.now() - entry.at < ROLLED_OVER_FOR)
+    {
+        let on = kolokol_domain::time::date_of(last.at);
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("this school year was rolled over on {on}; a rollover runs once a year"),
+        ));
+    }
     let unit_move = |(from, to): &(String, String)| UnitMove {
         from: from.clone(),
         to: to.clone(),

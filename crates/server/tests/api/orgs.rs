@@ -1142,6 +1142,21 @@ async fn the_year_end_rollover_moves_classes_up_and_archives_leavers_read_only()
     assert!(units.contains(&(dry.leavers[0].to.as_str(), true)));
     let log = director.audit_log(org.id, None).await.unwrap();
     assert_eq!(log[0].action, "roster.rollover");
+    // Once a year: a second run would move everyone up again.
+    assert_refused(
+        director.rollover(org.id, &request(false)).await,
+        ErrorCode::BadRequest,
+        400,
+    );
+    assert_eq!(
+        chats_of(&smirnova)
+            .await
+            .into_keys()
+            .filter(|t| t.starts_with("6Б"))
+            .count(),
+        2,
+        "nothing moved twice"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
+use kolokol_domain::permissions;
 use kolokol_domain::quiet::QuietWindow;
 use kolokol_domain::roster::RosterRole;
 use kolokol_proto::{ChatId, ChatKind, ErrorCode, HoldReason, Millis, StudentContacts, UserId};
@@ -211,6 +212,10 @@ pub async fn hold_for(
                 hold = Some(quiet_hold(release_at).longer(hold));
             }
         }
+    }
+    // A message the sender may not post now is refused now, not held and dropped later.
+    if hold.is_some() {
+        permissions::post(chat.kind, chat.role, chat.posting)?;
     }
     Ok(hold)
 }

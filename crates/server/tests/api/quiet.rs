@@ -212,6 +212,29 @@ async fn quiet_hours_hold_staff_messages_to_families_until_the_morning() {
     let waiting = school.who("director").held_messages(parents).await.unwrap();
     assert_eq!(waiting, std::slice::from_ref(&notice));
 
+    // What may not be posted at all is refused now, not held and dropped in the morning: the
+    // class chat made a read-only archive takes nothing, quiet hours or not.
+    let class = school.chat("director", "5Б · класс").await;
+    school
+        .who("director")
+        .set_chat_settings(
+            class,
+            &kolokol_client::proto::ChatSettingsRequest {
+                posting: Some(kolokol_client::proto::Posting::Nobody),
+                slow_mode_secs: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_refused(
+        school
+            .who("director")
+            .post_message(class, &request("x1", "в архив"))
+            .await,
+        ErrorCode::Forbidden,
+        403,
+    );
+
     // Parents among themselves are not held; staff among themselves neither.
     sent(
         post(

@@ -151,8 +151,17 @@ pub async fn hold_for(
 ) -> ApiResult<Option<Hold>> {
     let now = state.now();
     let quiet_orgs = state.quiet.quiet_now(now);
-    if !urgent && quiet_orgs.is_empty() && !state.quiet.anyone_undisturbable(now) {
-        return Ok(None);
+    if !urgent && quiet_orgs.is_empty() {
+        // Someone on the instance is in do-not-disturb; it matters only if they are in this
+        // chat, which the gateway's member cache usually knows without asking the store.
+        let disturbs = |user_id| {
+            user_id != actor.user_id && state.quiet.do_not_disturb_until(user_id, now).is_some()
+        };
+        if !state.quiet.anyone_undisturbable(now)
+            || state.hub.any_cached_member(chat_id, disturbs) == Some(false)
+        {
+            return Ok(None);
+        }
     }
     let chat = state.store.chat(actor, chat_id).await?;
     let peer = chat

@@ -135,6 +135,18 @@ impl Hub {
         self.deliver(&snapshot.user_ids, except, envelope);
     }
 
+    /// Whether any member of the chat passes `test`, if this node has the chat's members cached
+    /// (it does for every chat with a recently delivered event); `None` when it does not know.
+    pub fn any_cached_member(
+        &self,
+        chat_id: ChatId,
+        test: impl Fn(UserId) -> bool,
+    ) -> Option<bool> {
+        let members = self.members.lock();
+        let snapshot = members.get(&chat_id)?;
+        Some(snapshot.user_ids.iter().any(|&user_id| test(user_id)))
+    }
+
     /// Makes sure the chat's member list is cached; false if it cannot be loaded.
     async fn load_members(&self, chat_id: ChatId) -> bool {
         if self.members.lock().contains_key(&chat_id) {

@@ -382,6 +382,8 @@ async fn weekends_wait_for_monday_and_daytime_is_never_held() {
 async fn do_not_disturb_holds_direct_messages_until_it_ends() {
     let school = school_at("2026-11-24T12:00").await;
     let now = moscow("2026-11-24T12:00");
+    // Someone connected, so the gateway caches chats' members, which do-not-disturb consults.
+    let (_watching, _) = connect(school.who("salimova"), None).await;
     let kuznetsov = school.who("kuznetsov");
     assert_eq!(kuznetsov.do_not_disturb().await.unwrap(), None);
     for bad in [now - 1, now + 40 * 86_400_000] {

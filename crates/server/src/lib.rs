@@ -296,6 +296,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     tokio::spawn(prune_old_events(
         store.clone(),
         settings.event_retention_days,
+        settings.clock.clone(),
     ));
     tokio::spawn(heartbeats(hub.clone(), settings.ws_ping_interval));
 
@@ -375,12 +376,12 @@ async fn heartbeats(hub: Arc<Hub>, every: std::time::Duration) {
     }
 }
 
-async fn prune_old_events(store: Arc<dyn Store>, retention_days: u32) {
+async fn prune_old_events(store: Arc<dyn Store>, retention_days: u32, clock: clock::Clock) {
     let retention = i64::from(retention_days) * 86_400_000;
     let mut every = tokio::time::interval(PRUNE_INTERVAL);
     loop {
         every.tick().await;
-        match store.prune_events(now_millis() - retention).await {
+        match store.prune_events(clock.now() - retention).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "pruned events past the retention window"),
             Err(error) => tracing::error!(%error, "pruning events failed"),

@@ -2,14 +2,14 @@
 //! read markers.
 
 use kolokol_domain::{Rejection, permissions, receipts, thread, validate};
-use kolokol_proto::{ChatId, Event, Message, Seq, ThreadSummary, UserId};
+use kolokol_proto::{ChatId, Event, Message, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page, StoredPoll};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chats::membership;
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows;
+use crate::rows::{self, CHAT_COLUMNS, CHAT_WIDTH};
 
 /// Resolves `@username` mentions to the ids of users that exist.
 fn resolve_mentions(conn: &Connection, text: &str) -> OpResult<Vec<UserId>> {
@@ -39,6 +39,30 @@ fn live_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message
     Ok(message)
 }
 
+/// The chat, the sender's role, mute and last post: what a send checks, in one read.
+fn poster(
+    conn: &Connection,
+    user_id: UserId,
+    chat_id: ChatId,
+) -> OpResult<(ChatRow, Role, Option<i64>, Option<i64>)> {
+    let sql = format!(
+        "SELECT {CHAT_COLUMNS}, m.role, m.muted_until, m.last_post_at
+         FROM chats c JOIN members m ON m.chat_id = c.id WHERE c.id = ?1 AND m.user_id = ?2"
+    );
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row(params![chat_id, user_id], |row| {
+            Ok((
+                rows::chat_from_row(row)?,
+                rows::parse_role(&row.get::<_, String>(CHAT_WIDTH)?),
+                row.get(CHAT_WIDTH + 1)?,
+                row.get(CHAT_WIDTH + 2)?,
+            ))
+        })
+        .optional()?;
+    found.ok_or_else(|| Rejection::not_member().into())
+}
+
 pub fn send(
     conn: &Connection,
     actor: Actor,
@@ -46,7 +70,7 @@ pub fn send(
     new: NewMessage,
     now: i64,
 ) -> OpResult<Outcome<(Message, bool)>> {
-    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    let (chat, role, muted_until, last_post_at) = poster(conn, actor.user_id, chat_id)?;
     let original: Option<Seq> = conn
         .prepare_cached(
             "SELECT seq FROM messages WHERE chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3",
@@ -60,13 +84,6 @@ pub fn send(
         return Ok(Outcome::unchanged((message, false)));
     }
     permissions::post(chat.kind, role, chat.posting)?;
-    let (muted_until, last_post_at): (Option<i64>, Option<i64>) = conn
-        .prepare_cached(
-            "SELECT muted_until, last_post_at FROM members WHERE chat_id = ?1 AND user_id = ?2",
-        )?
-        .query_row(params![chat_id, actor.user_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?;
     permissions::post_pace(role, muted_until, last_post_at, chat.slow_mode_secs, now)?;
     if new.reply_to.is_some_and(|to| to < 1 || to > chat.last_seq) {
         return Err(Rejection::no_reply_target().into());

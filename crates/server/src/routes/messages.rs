@@ -232,17 +232,8 @@ pub async fn delete_message(
     Caller(actor): Caller,
     Path((chat_id, seq)): Path<(ChatId, Seq)>,
 ) -> ApiResult<StatusCode> {
-    let page = Page {
-        after: Some(seq - 1),
-        before: None,
-        limit: 1,
-    };
-    let author = state
-        .store
-        .messages(actor, chat_id, page)
+    let author = message_at(&state, actor, chat_id, seq)
         .await?
-        .into_iter()
-        .find(|message| message.seq == seq)
         .map(|message| message.sender_id);
     let outcome = state
         .store
@@ -256,6 +247,22 @@ pub async fn delete_message(
     }
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Message `seq` of the chat as the actor (a member) sees it, tombstones included.
+pub async fn message_at(
+    state: &AppState,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+) -> ApiResult<Option<Message>> {
+    let page = Page {
+        after: Some(seq - 1),
+        before: None,
+        limit: 1,
+    };
+    let messages = state.store.messages(actor, chat_id, page).await?;
+    Ok(messages.into_iter().find(|message| message.seq == seq))
 }
 
 /// Add a reaction, or take yours back if you already gave it.

@@ -7,12 +7,13 @@ use kolokol_proto::{
     AuditLog, ChatId, ErrorBody, ErrorCode, OrgId, Report, ReportAction, ReportList, ReportRequest,
     ResolveReportRequest, Seq,
 };
-use kolokol_store::{Actor, NewReport, Page};
+use kolokol_store::{Actor, NewReport};
 use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::orgs::audit;
+use crate::routes::messages::message_at;
 use crate::routes::orgs::as_admin;
 use crate::state::AppState;
 
@@ -37,17 +38,9 @@ pub async fn report(
             format!("a reason is 1 to {MAX_REASON_CHARS} characters"),
         ));
     }
-    let page = Page {
-        after: Some(seq - 1),
-        before: None,
-        limit: 1,
-    };
-    let message = state
-        .store
-        .messages(actor, chat_id, page)
+    let message = message_at(&state, actor, chat_id, seq)
         .await?
-        .into_iter()
-        .find(|message| message.seq == seq && !message.deleted)
+        .filter(|message| !message.deleted)
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
     let (org_id, _) = state.store.org_of_chat(chat_id).await?.ok_or_else(|| {
         ApiError::new(

@@ -18,13 +18,14 @@ use kolokol_proto::{
 };
 use kolokol_store::orgs::{OrgPerson, OrgUnit, RosterIndex};
 use kolokol_store::{
-    Actor, ChatPurpose, NewClaimCode, NewOrg, NewUser, Org, OrgRole, Page, StoredRoster, UnitRename,
+    Actor, ChatPurpose, NewClaimCode, NewOrg, NewUser, Org, OrgRole, StoredRoster, UnitRename,
 };
 use serde::Deserialize;
 
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::orgs::{Scope, audit, new_claim_code, normalise_claim_code, provision};
+use crate::routes::messages::message_at;
 use crate::state::{AppState, Limit};
 
 /// Largest roster file: a school of 3,000 students with their families is about 0.5 MB.
@@ -378,17 +379,9 @@ async fn message_for_admins(
             "only the chat's owner and admins see who has read, and remind",
         ));
     }
-    let page = Page {
-        after: Some(seq - 1),
-        before: None,
-        limit: 1,
-    };
-    state
-        .store
-        .messages(actor, chat_id, page)
+    message_at(state, actor, chat_id, seq)
         .await?
-        .into_iter()
-        .find(|message| message.seq == seq && !message.deleted)
+        .filter(|message| !message.deleted)
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))
 }
 

@@ -532,8 +532,16 @@ async fn the_admin_command_goes_from_a_roster_file_to_printable_codes() {
     );
 }
 
-/// A school where these roster people have claimed accounts (username → full name).
-async fn claimed_school(people: &[(&str, &str)]) -> (TestServer, BTreeMap<String, (Client, i64)>) {
+/// A school with the example roster, its admin (`director`), and these roster people with
+/// claimed accounts (username → full name).
+struct ClaimedSchool {
+    server: TestServer,
+    director: Client,
+    org: OrgInfo,
+    people: BTreeMap<String, (Client, i64)>,
+}
+
+async fn claimed_school_with_admin(people: &[(&str, &str)]) -> ClaimedSchool {
     let (server, director, org) = school().await;
     director
         .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
@@ -546,7 +554,18 @@ async fn claimed_school(people: &[(&str, &str)]) -> (TestServer, BTreeMap<String
         client.claim(&codes[name].code).await.unwrap();
         accounts.insert(username.to_owned(), (client, user.id));
     }
-    (server, accounts)
+    ClaimedSchool {
+        server,
+        director,
+        org,
+        people: accounts,
+    }
+}
+
+/// As [`claimed_school_with_admin`], for tests that need no admin.
+async fn claimed_school(people: &[(&str, &str)]) -> (TestServer, BTreeMap<String, (Client, i64)>) {
+    let school = claimed_school_with_admin(people).await;
+    (school.server, school.people)
 }
 
 async fn direct(
@@ -917,22 +936,17 @@ async fn staff_carry_a_badge_from_the_roster_that_a_name_cannot_fake() {
 
 #[tokio::test]
 async fn reports_reach_the_orgs_queue_and_every_admin_action_is_audited() {
-    let (server, director, org) = school().await;
-    director
-        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
-        .await
-        .unwrap();
-    let codes = codes(&director, &org).await;
-    let mut people = BTreeMap::new();
-    for (username, name) in [
+    let ClaimedSchool {
+        server,
+        director,
+        org,
+        people,
+    } = claimed_school_with_admin(&[
         ("smirnova", "Смирнова Ольга Викторовна"),
         ("ivanova", "Иванова Мария Петровна"),
         ("salimova", "Салимова Гульнара Ахмедовна"),
-    ] {
-        let (client, user) = server.user(username).await;
-        client.claim(&codes[name].code).await.unwrap();
-        people.insert(username, (client, user.id));
-    }
+    ])
+    .await;
     let who = |name: &str| &people[name].0;
     let parents = who("ivanova")
         .chats()
@@ -1161,22 +1175,17 @@ async fn the_year_end_rollover_moves_classes_up_and_archives_leavers_read_only()
 
 #[tokio::test]
 async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited() {
-    let (server, director, org) = school().await;
-    director
-        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
-        .await
-        .unwrap();
-    let codes = codes(&director, &org).await;
-    let mut people = BTreeMap::new();
-    for (username, name) in [
+    let ClaimedSchool {
+        server,
+        director,
+        org,
+        people,
+    } = claimed_school_with_admin(&[
         ("kuznetsov", "Кузнецов Павел Андреевич"), // teacher
         ("artem", "Иванов Артём Сергеевич"),       // student, 5Б
         ("ivanova", "Иванова Мария Петровна"),     // his mother
-    ] {
-        let (client, user) = server.user(username).await;
-        client.claim(&codes[name].code).await.unwrap();
-        people.insert(username, (client, user.id));
-    }
+    ])
+    .await;
     let (lead, lead_user) = server.user("lead").await;
 
     // Only admins give roles, and only the two there are.
@@ -1278,22 +1287,17 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
 #[tokio::test]
 async fn a_school_tightens_or_relaxes_whom_its_students_reach() {
     use kolokol_client::proto::{OrgPolicy, StudentContacts};
-    let (server, director, org) = school().await;
-    director
-        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
-        .await
-        .unwrap();
-    let codes = codes(&director, &org).await;
-    let mut people = BTreeMap::new();
-    for (username, name) in [
+    let ClaimedSchool {
+        server: _server,
+        director,
+        org,
+        people,
+    } = claimed_school_with_admin(&[
         ("artem", "Иванов Артём Сергеевич"),   // 5Б
         ("alena", "Петрова Алёна Дмитриевна"), // his classmate
         ("maxim", "Петров Максим Дмитриевич"), // 7А
-    ] {
-        let (client, user) = server.user(username).await;
-        client.claim(&codes[name].code).await.unwrap();
-        people.insert(username, (client, user.id));
-    }
+    ])
+    .await;
     let policy = |student_contacts| OrgPolicy {
         student_contacts,
         ..OrgPolicy::default()

@@ -1443,6 +1443,13 @@ async fn admins_make_a_chat_announcements_only_slow_or_read_only_and_mute_member
         ErrorCode::Forbidden,
         403,
     );
+    assert_refused(
+        alice
+            .mute(chat.id, bob_user.id, Some(in_an_hour - 7_200_000))
+            .await,
+        ErrorCode::BadRequest,
+        400,
+    );
     alice
         .mute(chat.id, bob_user.id, Some(in_an_hour))
         .await

@@ -209,6 +209,12 @@ async fn quiet_hours_hold_staff_messages_to_families_until_the_morning() {
         ErrorCode::NotFound,
         404,
     );
+    let (stranger, _) = school.server.user("stranger").await;
+    assert_refused(
+        stranger.held_messages(parents).await,
+        ErrorCode::NotMember,
+        403,
+    );
     let waiting = school.who("director").held_messages(parents).await.unwrap();
     assert_eq!(waiting, std::slice::from_ref(&notice));
 

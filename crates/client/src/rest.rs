@@ -10,12 +10,12 @@ use kolokol_proto::{
     DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite,
     InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member,
     MemberList, Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList,
-    OrgPolicy, Pin, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy,
-    RegisterRequest, ReminderSent, Report, ReportAction, ReportList, ReportRequest,
-    ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport,
-    RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
-    SetRoleRequest, ThreadList, ThreadSummary, TransferOwnershipRequest, UpdateChatRequest,
-    UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
+    OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList, Profile, ReactionRequest,
+    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
+    ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
+    RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
+    SessionList, SetRoleRequest, ThreadList, ThreadSummary, TransferOwnershipRequest,
+    UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -171,13 +171,13 @@ impl Client {
         self.no_content(self.post("/auth/password").json(req)).await
     }
 
-    /// `GET /me`.
-    pub async fn me(&self) -> Result<User, ClientError> {
+    /// `GET /me`: your own profile, with your username and privacy choices.
+    pub async fn me(&self) -> Result<Profile, ClientError> {
         self.json(self.get("/me"), 200).await
     }
 
     /// `PATCH /me`.
-    pub async fn update_profile(&self, req: &UpdateProfileRequest) -> Result<User, ClientError> {
+    pub async fn update_profile(&self, req: &UpdateProfileRequest) -> Result<Profile, ClientError> {
         self.json(self.patch("/me").json(req), 200).await
     }
 
@@ -674,6 +674,12 @@ impl Client {
     ) -> Result<RolloverReport, ClientError> {
         let path = format!("/orgs/{org_id}/rollover");
         self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `GET /orgs/{org_id}/roles`: who holds the org's roles.
+    pub async fn org_roles(&self, org_id: OrgId) -> Result<OrgRoleList, ClientError> {
+        self.json(self.get(&format!("/orgs/{org_id}/roles")), 200)
+            .await
     }
 
     /// `POST /orgs/{org_id}/roles`: `admin` or `safeguarding_lead` for an account.

@@ -9,7 +9,9 @@ use crate::{ChatId, Millis, Seq, UserId};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: UserId,
-    pub username: String,
+    /// Null unless the user chose to show it (`show_username`): others see only the display
+    /// name. Always present on your own profile (`/me`, register, login).
+    pub username: Option<String>,
     pub display_name: String,
     pub about: String,
 }
@@ -50,6 +52,18 @@ pub struct UpdateProfileRequest {
     /// Up to 500 characters.
     #[serde(default)]
     pub about: Option<String>,
+    /// Whether others see your username; by default they see only your display name.
+    #[serde(default)]
+    pub show_username: Option<bool>,
+}
+
+/// Your own profile: your user, with your username, and your privacy choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Profile {
+    #[serde(flatten)]
+    pub user: User,
+    /// Whether others see your username.
+    pub show_username: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -145,6 +159,18 @@ pub struct Chat {
     pub posting: Posting,
     /// Members (not admins) post at most once per this many seconds; 0 is off.
     pub slow_mode_secs: u32,
+    /// On a direct chat between a school's staff member and one of its students: the school,
+    /// whose safeguarding lead may read the chat. Absent on every other chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguarding: Option<SafeguardingNotice>,
+}
+
+/// Who may read a direct chat besides its two members: the school's safeguarding lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SafeguardingNotice {
+    pub org_id: OrgId,
+    /// The school's name.
+    pub org: String,
 }
 
 /// Who may post in a chat, as its owner and admins set it.
@@ -862,6 +888,20 @@ pub struct GrantRoleRequest {
     pub username: String,
     /// `admin` or `safeguarding_lead`.
     pub role: String,
+}
+
+/// Who holds an org-wide role (`GET /orgs/{id}/roles`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgRoleHolder {
+    pub user: User,
+    /// `admin` or `safeguarding_lead`.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrgRoleList {
+    /// Admins first, then safeguarding leads.
+    pub roles: Vec<OrgRoleHolder>,
 }
 
 /// A direct chat between a member of staff and a student, for the safeguarding lead.

@@ -13,7 +13,8 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn user() -> impl Strategy<Value = User> {
-    (1i64..1 << 53, text(), text(), text()).prop_map(|(id, username, display_name, about)| User {
+    let username = proptest::option::of(text());
+    (1i64..1 << 53, username, text(), text()).prop_map(|(id, username, display_name, about)| User {
         id,
         username,
         display_name,

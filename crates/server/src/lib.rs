@@ -160,7 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org_id}/rollover", post(org_routes::rollover))
         .route(
             "/orgs/{org_id}/roles",
-            post(safeguarding_routes::grant_role),
+            get(safeguarding_routes::roles).post(safeguarding_routes::grant_role),
         )
         .route(
             "/orgs/{org_id}/roles/{user_id}/{role}",

@@ -31,7 +31,7 @@ use crate::routes::{accounts, chats, messages, moderation, orgs, safeguarding};
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
         orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy, orgs::rollover,
         moderation::report, moderation::reports, moderation::resolve_report, moderation::audit_log,
-        safeguarding::grant_role, safeguarding::revoke_role, safeguarding::reviewed_chats,
+        safeguarding::roles, safeguarding::grant_role, safeguarding::revoke_role, safeguarding::reviewed_chats,
         safeguarding::review_chat,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),

@@ -13,7 +13,9 @@
 
 use kolokol_domain::Rejection;
 use kolokol_domain::roster::RosterRole;
-use kolokol_proto::{ErrorCode, StudentContacts, UserId};
+use std::collections::HashMap;
+
+use kolokol_proto::{Chat, ChatKind, ErrorCode, SafeguardingNotice, StudentContacts, UserId};
 use kolokol_store::OrgId;
 use kolokol_store::orgs::UserPlace;
 
@@ -115,6 +117,61 @@ pub async fn may_find(state: &AppState, actor: UserId, target: UserId) -> ApiRes
         .any(|place| place.role == RosterRole::Student);
     let contacts = |org_id| state.quiet.student_contacts(org_id);
     Ok(!target_is_student || may_reach(&actor_places, &target_places, contacts))
+}
+
+/// The school in which one of these accounts is staff and the other a student, if any: its
+/// safeguarding lead may read a direct chat between them.
+pub fn reviewing_org(one: &[UserPlace], other: &[UserPlace]) -> Option<OrgId> {
+    let staff_and_student = |staff: &[UserPlace], student: &[UserPlace]| {
+        staff.iter().find_map(|place| {
+            let is_student = |theirs: &UserPlace| {
+                theirs.org_id == place.org_id && theirs.role == RosterRole::Student
+            };
+            (place.role.is_staff() && student.iter().any(is_student)).then_some(place.org_id)
+        })
+    };
+    staff_and_student(one, other).or_else(|| staff_and_student(other, one))
+}
+
+/// Tells the members of each direct chat between a school's staff member and one of its
+/// students that the school's safeguarding lead may read it.
+pub async fn mark_reviewable(state: &AppState, actor: UserId, chats: &mut [Chat]) -> ApiResult<()> {
+    let peer_of = |chat: &Chat| {
+        let direct = chat.kind == ChatKind::Direct;
+        chat.peer.as_ref().filter(|_| direct).map(|peer| peer.id)
+    };
+    let mut ids: Vec<UserId> = chats.iter().filter_map(peer_of).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    ids.push(actor);
+    let places = state.store.places_of_users(ids).await?;
+    let of = |user_id: UserId| -> Vec<UserPlace> {
+        let theirs = places.iter().filter(|place| place.user_id == user_id);
+        theirs.cloned().collect()
+    };
+    let mine = of(actor);
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let mut names: HashMap<OrgId, String> = HashMap::new();
+    for chat in chats.iter_mut() {
+        let Some(peer) = peer_of(chat) else { continue };
+        let Some(org_id) = reviewing_org(&mine, &of(peer)) else {
+            continue;
+        };
+        let org = match names.get(&org_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = state.store.org(org_id).await?.map(|org| org.name);
+                let name = name.unwrap_or_default();
+                names.insert(org_id, name.clone());
+                name
+            }
+        };
+        chat.safeguarding = Some(SafeguardingNotice { org_id, org });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! Users, sessions and WebSocket tickets.
 
 use kolokol_domain::Rejection;
-use kolokol_proto::{Event, User, UserId};
-use kolokol_store::{Actor, Credentials, NewSession, NewUser, Outcome, Revoke, SessionRecord};
+use kolokol_proto::{Event, Profile, User, UserId};
+use kolokol_store::{
+    Actor, Credentials, NewSession, NewUser, Outcome, ProfileChanges, Revoke, SessionRecord,
+};
 use sqlx::{PgConnection, Row};
 
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows;
+use crate::rows::{self, own_user_columns, user_columns};
 
 const DAY: i64 = 86_400_000;
 
@@ -68,16 +70,18 @@ pub async fn credentials(
     conn: &mut PgConnection,
     username: String,
 ) -> OpResult<Option<Credentials>> {
-    let row = sqlx::query(
-        "SELECT id, username, display_name, about, password_hash FROM users WHERE username = $1",
-    )
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        own_user_columns!(),
+        ", password_hash FROM users WHERE username = $1"
+    ))
     .bind(&username)
     .fetch_optional(conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Credentials {
         user: rows::user(&row, 0)?,
-        password_hash: row.try_get(4)?,
+        password_hash: row.try_get(5)?,
     }))
 }
 
@@ -196,39 +200,60 @@ pub async fn set_password(
 }
 
 pub async fn user(conn: &mut PgConnection, id: UserId) -> OpResult<Option<User>> {
-    let row = sqlx::query("SELECT id, username, display_name, about FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     row.map(|row| rows::user(&row, 0)).transpose()
 }
 
 pub async fn user_by_username(conn: &mut PgConnection, username: String) -> OpResult<Option<User>> {
-    let row =
-        sqlx::query("SELECT id, username, display_name, about FROM users WHERE username = $1")
-            .bind(&username)
-            .fetch_optional(conn)
-            .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE username = $1"
+    ))
+    .bind(&username)
+    .fetch_optional(conn)
+    .await?;
     row.map(|row| rows::user(&row, 0)).transpose()
+}
+
+pub async fn profile(conn: &mut PgConnection, id: UserId) -> OpResult<Option<Profile>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        own_user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| rows::profile(&row)).transpose()
 }
 
 pub async fn update_profile(
     conn: &mut PgConnection,
     user_id: UserId,
-    display_name: Option<String>,
-    about: Option<String>,
-) -> OpResult<User> {
-    let row = sqlx::query(
-        "UPDATE users SET display_name = coalesce($2, display_name), about = coalesce($3, about)
-         WHERE id = $1 RETURNING id, username, display_name, about",
-    )
+    changes: ProfileChanges,
+) -> OpResult<Profile> {
+    let row = sqlx::query(concat!(
+        "UPDATE users SET display_name = coalesce($2, display_name), about = coalesce($3, about),
+         show_username = coalesce($4, show_username)
+         WHERE id = $1 RETURNING ",
+        own_user_columns!()
+    ))
     .bind(user_id)
-    .bind(display_name)
-    .bind(about)
+    .bind(changes.display_name)
+    .bind(changes.about)
+    .bind(changes.show_username)
     .fetch_optional(conn)
     .await?;
     match row {
-        Some(row) => rows::user(&row, 0),
+        Some(row) => rows::profile(&row),
         None => Err(Rejection::no_such_user().into()),
     }
 }

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Row};
 
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, CHAT_WIDTH, chat_columns, label, message_columns, parse};
+use crate::rows::{self, CHAT_WIDTH, chat_columns, label, message_columns, parse, user_columns};
 
 /// A chat locked for a change by one of its members.
 pub struct Locked {
@@ -95,11 +95,14 @@ async fn target_role(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) 
 
 /// The users with these ids, in the order asked; `UserNotFound` names the first one missing.
 async fn require_users(conn: &mut PgConnection, ids: &[UserId]) -> OpResult<Vec<User>> {
-    let rows =
-        sqlx::query("SELECT id, username, display_name, about FROM users WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(conn)
-            .await?;
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
     let found = rows
         .iter()
         .map(|row| rows::user(row, 0))
@@ -229,7 +232,8 @@ macro_rules! chat_view {
             " FROM members m
               JOIN chats c ON c.id = m.chat_id
               LEFT JOIN LATERAL (
-                  SELECT pu.id, pu.username, pu.display_name, pu.about
+                  SELECT pu.id, CASE WHEN pu.show_username THEN pu.username END AS username,
+                         pu.display_name, pu.about
                   FROM members pm JOIN users pu ON pu.id = pm.user_id
                   WHERE c.kind = 'direct' AND pm.chat_id = c.id AND pm.user_id <> m.user_id
                   LIMIT 1
@@ -303,7 +307,8 @@ pub async fn members(
     chat_id: ChatId,
 ) -> OpResult<Vec<Member>> {
     let rows = sqlx::query(
-        "SELECT u.id, u.username, u.display_name, u.about, m.role, m.joined_at
+        "SELECT u.id, CASE WHEN u.show_username OR u.id = $2 THEN u.username END, u.display_name,
+                u.about, m.role, m.joined_at
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.chat_id = $1
            AND EXISTS (SELECT 1 FROM members me WHERE me.chat_id = $1 AND me.user_id = $2)

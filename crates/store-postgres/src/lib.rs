@@ -54,13 +54,13 @@ use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
     AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
-    OrgPolicy, Posting, Report, Role, Seq, ThreadSummary, User, UserId,
+    OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
     NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
-    Outcome, Page, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
-    UnitRename, UserPlace,
+    Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store, StoreError, StoreResult,
+    StoredPoll, StoredRoster, UnitRename, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -218,20 +218,20 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn profile(&self, id: UserId) -> StoreResult<Option<Profile>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(accounts::profile(c, id)))
+            .await
+    }
+
     async fn update_profile(
         &self,
         user_id: UserId,
-        display_name: Option<String>,
-        about: Option<String>,
-    ) -> StoreResult<User> {
+        changes: ProfileChanges,
+    ) -> StoreResult<Profile> {
         self.engine
             .run(Mode::Autocommit, |c| {
-                Box::pin(accounts::update_profile(
-                    c,
-                    user_id,
-                    display_name.clone(),
-                    about.clone(),
-                ))
+                Box::pin(accounts::update_profile(c, user_id, changes.clone()))
             })
             .await
     }

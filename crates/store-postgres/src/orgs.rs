@@ -41,8 +41,9 @@ pub async fn create_org(
 ) -> OpResult<Org> {
     let user = &org.service_user;
     let service_user_id: Option<UserId> = sqlx::query_scalar(
-        "INSERT INTO users (username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (username) DO NOTHING RETURNING id",
+        // The org's own account is public: its username shows, unlike a person's.
+        "INSERT INTO users (username, display_name, password_hash, created_at, show_username)
+         VALUES ($1, $2, $3, $4, true) ON CONFLICT (username) DO NOTHING RETURNING id",
     )
     .bind(&user.username)
     .bind(&user.display_name)

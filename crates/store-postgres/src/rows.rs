@@ -3,7 +3,7 @@
 //! Chat kinds and roles are stored as the same words the wire format uses, so they are converted
 //! with `kolokol_proto`'s own serde names rather than a second table of strings.
 
-use kolokol_proto::{ChatId, Message, Reaction, Seq, User, UserId};
+use kolokol_proto::{ChatId, Message, Profile, Reaction, Seq, User, UserId};
 use kolokol_store::ChatRow;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,6 +26,30 @@ pub fn parse<T: DeserializeOwned>(name: String) -> OpResult<T> {
 }
 
 /// Columns `id, username, display_name, about` from `at` on.
+/// The columns of a user as others see them (the username only if they chose to show it), for
+/// [`user`].
+macro_rules! user_columns {
+    () => {
+        "id, CASE WHEN show_username THEN username END, display_name, about"
+    };
+}
+pub(crate) use user_columns;
+
+/// The columns of a user as they see themselves, for [`profile`].
+macro_rules! own_user_columns {
+    () => {
+        "id, username, display_name, about, show_username"
+    };
+}
+pub(crate) use own_user_columns;
+
+pub fn profile(row: &PgRow) -> OpResult<Profile> {
+    Ok(Profile {
+        user: user(row, 0)?,
+        show_username: row.try_get(4)?,
+    })
+}
+
 pub fn user(row: &PgRow, at: usize) -> OpResult<User> {
     Ok(User {
         id: row.try_get(at)?,

@@ -1,13 +1,15 @@
 //! Users, sessions and WebSocket tickets.
 
 use kolokol_domain::Rejection;
-use kolokol_proto::{Event, User, UserId};
-use kolokol_store::{Actor, Credentials, NewSession, NewUser, Outcome, Revoke, SessionRecord};
+use kolokol_proto::{Event, Profile, User, UserId};
+use kolokol_store::{
+    Actor, Credentials, NewSession, NewUser, Outcome, ProfileChanges, Revoke, SessionRecord,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, USER_COLUMNS};
+use crate::rows::{self, OWN_USER_COLUMNS, USER_COLUMNS};
 
 pub fn register(
     conn: &Connection,
@@ -27,8 +29,8 @@ pub fn register(
         )?
         .query_row(params![user.username, user.display_name, user.password_hash, now], |row| row.get(0))?;
     let session_id = create_session(conn, id, session, now)?;
-    let user = rows::user_by_id(conn, id)?.expect("inserted above");
-    Ok((user, session_id))
+    let profile = rows::profile_by_id(conn, id)?.expect("inserted above");
+    Ok((profile.user, session_id))
 }
 
 pub fn create_session(
@@ -45,13 +47,13 @@ pub fn create_session(
 }
 
 pub fn credentials(conn: &Connection, username: &str) -> OpResult<Option<Credentials>> {
-    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1");
+    let sql = format!("SELECT {OWN_USER_COLUMNS}, password_hash FROM users WHERE username = ?1");
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([username], |row| {
             Ok(Credentials {
                 user: rows::user_from_row(row)?,
-                password_hash: row.get(4)?,
+                password_hash: row.get(5)?,
             })
         })
         .optional()?)
@@ -155,14 +157,19 @@ pub fn user_by_username(conn: &Connection, username: &str) -> OpResult<Option<Us
 pub fn update_profile(
     conn: &Connection,
     user_id: UserId,
-    display_name: Option<String>,
-    about: Option<String>,
-) -> OpResult<User> {
+    changes: ProfileChanges,
+) -> OpResult<Profile> {
     conn.prepare_cached(
-        "UPDATE users SET display_name = coalesce(?2, display_name), about = coalesce(?3, about) WHERE id = ?1",
+        "UPDATE users SET display_name = coalesce(?2, display_name), about = coalesce(?3, about),
+         show_username = coalesce(?4, show_username) WHERE id = ?1",
     )?
-    .execute(params![user_id, display_name, about])?;
-    rows::user_by_id(conn, user_id)?.ok_or_else(|| Rejection::no_such_user().into())
+    .execute(params![
+        user_id,
+        changes.display_name,
+        changes.about,
+        changes.show_username
+    ])?;
+    rows::profile_by_id(conn, user_id)?.ok_or_else(|| Rejection::no_such_user().into())
 }
 
 pub fn create_ws_ticket(

@@ -240,12 +240,14 @@ pub fn rename(
 
 pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec<Member>> {
     membership(conn, actor.user_id, chat_id)?;
-    let sql = "SELECT u.id, u.username, u.display_name, u.about, m.role, m.joined_at
+    // Members see their own username in the list; others' only where they chose to show it.
+    let sql = "SELECT u.id, CASE WHEN u.show_username OR u.id = ?2 THEN u.username END,
+                      u.display_name, u.about, m.role, m.joined_at
                FROM members m JOIN users u ON u.id = m.user_id
                WHERE m.chat_id = ?1 ORDER BY m.joined_pos, u.id";
     let rows = conn
         .prepare_cached(sql)?
-        .query_map([chat_id], |row| {
+        .query_map(params![chat_id, actor.user_id], |row| {
             Ok(Member {
                 user: rows::user_from_row(row)?,
                 role: parse_role(&row.get::<_, String>(4)?),

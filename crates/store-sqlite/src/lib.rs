@@ -22,13 +22,13 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
     AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
-    OrgPolicy, Posting, Report, Role, Seq, ThreadSummary, User, UserId,
+    OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
     Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
     NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
-    Outcome, Page, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UnitRename,
-    UserPlace,
+    Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store, StoreResult, StoredPoll,
+    StoredRoster, UnitRename, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -126,14 +126,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn profile(&self, id: UserId) -> StoreResult<Option<Profile>> {
+        self.engine.read(move |c| rows::profile_by_id(c, id)).await
+    }
+
     async fn update_profile(
         &self,
         user_id: UserId,
-        display_name: Option<String>,
-        about: Option<String>,
-    ) -> StoreResult<User> {
+        changes: ProfileChanges,
+    ) -> StoreResult<Profile> {
         self.engine
-            .write(move |c| accounts::update_profile(c, user_id, display_name, about))
+            .write(move |c| accounts::update_profile(c, user_id, changes))
             .await
     }
 

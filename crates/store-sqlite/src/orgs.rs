@@ -35,10 +35,14 @@ pub fn create_org(conn: &Connection, org: NewOrg, admin: UserId, now: i64) -> Op
     let user = &org.service_user;
     let service_user_id: Option<UserId> = conn
         .prepare_cached(
-            "INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (username) DO NOTHING RETURNING id",
+            // The org's own account is public: its username shows, unlike a person's.
+            "INSERT INTO users (username, display_name, password_hash, created_at, show_username)
+             VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (username) DO NOTHING RETURNING id",
         )?
-        .query_row(params![user.username, user.display_name, user.password_hash, now], |row| row.get(0))
+        .query_row(
+            params![user.username, user.display_name, user.password_hash, now],
+            |row| row.get(0),
+        )
         .optional()?;
     let service_user_id = service_user_id.ok_or_else(Rejection::username_taken)?;
     let org = conn

@@ -1,6 +1,8 @@
 //! Reading rows into wire types, shared by every operation.
 
-use kolokol_proto::{ChatId, ChatKind, Message, Poll, Posting, Reaction, Role, Seq, User, UserId};
+use kolokol_proto::{
+    ChatId, ChatKind, Message, Poll, Posting, Profile, Reaction, Role, Seq, User, UserId,
+};
 use kolokol_store::ChatRow;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -38,7 +40,11 @@ pub fn parse_role(text: &str) -> Role {
     }
 }
 
-pub const USER_COLUMNS: &str = "id, username, display_name, about";
+/// A user as others see them: the username only if they chose to show it.
+pub const USER_COLUMNS: &str = "id, CASE WHEN show_username THEN username END, display_name, about";
+
+/// A user as they see themselves (their username always), then their privacy choices.
+pub const OWN_USER_COLUMNS: &str = "id, username, display_name, about, show_username";
 
 pub fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -47,6 +53,21 @@ pub fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         display_name: row.get(2)?,
         about: row.get(3)?,
     })
+}
+
+pub fn profile_from_row(row: &Row<'_>) -> rusqlite::Result<Profile> {
+    Ok(Profile {
+        user: user_from_row(row)?,
+        show_username: row.get(4)?,
+    })
+}
+
+pub fn profile_by_id(conn: &Connection, id: UserId) -> OpResult<Option<Profile>> {
+    let sql = format!("SELECT {OWN_USER_COLUMNS} FROM users WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], profile_from_row)
+        .optional()?)
 }
 
 pub fn user_by_id(conn: &Connection, id: UserId) -> OpResult<Option<User>> {

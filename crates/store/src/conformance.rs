@@ -23,14 +23,15 @@ use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
     Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview, Message,
-    Millis, OrgPolicy, Poll, Posting, QuietHours, Role, Seq, User, UserId,
+    Millis, OrgPolicy, Poll, Posting, Profile, QuietHours, Role, Seq, User, UserId,
 };
 use tokio::task::JoinHandle;
 
 use crate::{
     Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
     NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page,
-    Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename,
+    ProfileChanges, Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
+    UnitRename,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -58,6 +59,7 @@ const CHECKS: &[(&str, Check)] = checks![
     revoking_all_but_current_session,
     changing_password_signs_out_other_sessions,
     profiles_update_and_resolve,
+    usernames_show_only_by_choice,
     ws_tickets_work_once_before_expiry_while_session_lives,
     // chats and members
     direct_chats_are_one_per_pair,
@@ -154,7 +156,11 @@ const HEART: &str = "❤️";
 async fn registration_stores_user_and_credentials(store: Arc<dyn Store>) {
     let fx = Fixture::new(store);
     let alice = fx.person("alice").await;
-    assert_eq!(alice.user.username, "alice");
+    assert_eq!(
+        alice.user.username.as_deref(),
+        Some("alice"),
+        "she sees her own username"
+    );
     assert_eq!(alice.user.display_name, display_name_of("alice"));
     assert_eq!(alice.user.about, "", "a new user has an empty about");
 
@@ -357,47 +363,144 @@ async fn changing_password_signs_out_other_sessions(store: Arc<dyn Store>) {
 async fn profiles_update_and_resolve(store: Arc<dyn Store>) {
     let fx = Fixture::new(store);
     let alice = fx.person("alice").await;
+    let update = |changes: ProfileChanges| fx.store.update_profile(alice.id(), changes);
 
-    let renamed = fx
-        .store
-        .update_profile(alice.id(), Some("Alice K.".to_owned()), None)
-        .await
-        .expect("changing the display name");
-    let expected = User {
+    let renamed = update(ProfileChanges {
+        display_name: Some("Alice K.".to_owned()),
+        ..ProfileChanges::default()
+    })
+    .await
+    .expect("changing the display name");
+    let user = User {
         display_name: "Alice K.".to_owned(),
         ..alice.user.clone()
     };
-    assert_eq!(renamed, expected, "only the display name changes");
-
-    let described = fx
-        .store
-        .update_profile(alice.id(), None, Some("Class teacher, 5B".to_owned()))
-        .await
-        .expect("changing the about text");
-    let expected = User {
-        about: "Class teacher, 5B".to_owned(),
-        ..renamed
+    let hidden = Profile {
+        user,
+        show_username: false,
     };
-    assert_eq!(described, expected, "only the about text changes");
+    assert_eq!(renamed, hidden, "only the display name changes");
 
-    let by_id = fx.store.user(alice.id()).await.expect("reading a user");
-    assert_eq!(by_id, Some(expected.clone()));
-    let by_name = fx
-        .store
-        .user_by_username("alice")
-        .await
-        .expect("reading a user");
-    assert_eq!(by_name, Some(expected));
+    let described = update(ProfileChanges {
+        about: Some("Class teacher, 5B".to_owned()),
+        ..ProfileChanges::default()
+    })
+    .await
+    .expect("changing the about text");
+    let hidden = Profile {
+        user: User {
+            about: "Class teacher, 5B".to_owned(),
+            ..hidden.user
+        },
+        ..hidden
+    };
+    assert_eq!(described, hidden, "only the about text changes");
+    assert_eq!(
+        fx.store.profile(alice.id()).await.expect("reading"),
+        Some(hidden.clone())
+    );
+
+    // Others see everything but her username until she chooses to show it.
+    let seen = |username: Option<&str>| User {
+        username: username.map(str::to_owned),
+        ..hidden.user.clone()
+    };
+    let as_others_see = async || {
+        let by_id = fx.store.user(alice.id()).await.expect("reading a user");
+        let by_name = fx
+            .store
+            .user_by_username("alice")
+            .await
+            .expect("reading a user");
+        assert_eq!(by_id, by_name, "found by id or by username alike");
+        by_id.expect("she exists")
+    };
+    assert_eq!(as_others_see().await, seen(None), "hidden by default");
+    let shown = update(ProfileChanges {
+        show_username: Some(true),
+        ..ProfileChanges::default()
+    })
+    .await
+    .expect("showing the username");
+    assert_eq!(
+        shown,
+        Profile {
+            show_username: true,
+            ..hidden.clone()
+        }
+    );
+    assert_eq!(as_others_see().await, seen(Some("alice")));
+    update(ProfileChanges {
+        show_username: Some(false),
+        ..ProfileChanges::default()
+    })
+    .await
+    .expect("hiding the username again");
+    assert_eq!(as_others_see().await, seen(None));
+
     assert_eq!(
         fx.store.user(NO_SUCH_USER).await.expect("reading a user"),
         None
     );
+    assert_eq!(fx.store.profile(NO_SUCH_USER).await.expect("reading"), None);
     let nobody = fx
         .store
         .user_by_username("nobody")
         .await
         .expect("reading a user");
     assert_eq!(nobody, None);
+}
+
+/// Member lists, direct chats' peers and `member.added` events name a username only where its
+/// owner chose to show it.
+async fn usernames_show_only_by_choice(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let bob = fx.person("bob").await;
+    let carol = fx.person("carol").await;
+    fx.store
+        .update_profile(
+            bob.id(),
+            ProfileChanges {
+                show_username: Some(true),
+                ..ProfileChanges::default()
+            },
+        )
+        .await
+        .expect("showing the username");
+
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let members = fx
+        .store
+        .members(alice.actor, chat_id)
+        .await
+        .expect("listing members");
+    let users: Vec<User> = members.into_iter().map(|member| member.user).collect();
+    assert_eq!(
+        users,
+        vec![alice.user.clone(), bob.user.clone()],
+        "she sees her own"
+    );
+    let members = fx
+        .store
+        .members(bob.actor, chat_id)
+        .await
+        .expect("listing members");
+    let users: Vec<User> = members.into_iter().map(|member| member.user).collect();
+    assert_eq!(users, vec![alice.seen(), bob.user.clone()]);
+    let direct = fx.direct(&alice, &bob).await;
+    assert_eq!(fx.view(&alice, direct).await.peer, Some(bob.user.clone()));
+    assert_eq!(fx.view(&bob, direct).await.peer, Some(alice.seen()));
+
+    fx.add_member(&alice, chat_id, &carol).await;
+    let added = fx
+        .logged()
+        .into_iter()
+        .find_map(|published| match published.event {
+            Event::MemberAdded { user, .. } if user.id == carol.id() => Some(user),
+            _ => None,
+        });
+    assert_eq!(added, Some(carol.seen()));
 }
 
 async fn ws_tickets_work_once_before_expiry_while_session_lives(store: Arc<dyn Store>) {
@@ -484,9 +587,9 @@ async fn direct_chats_are_one_per_pair(store: Arc<dyn Store>) {
     let seen_by_alice = fx.view(&alice, chat_id).await;
     assert_eq!(seen_by_alice.kind, ChatKind::Direct);
     assert_eq!(seen_by_alice.title, None, "a direct chat has no title");
-    assert_eq!(seen_by_alice.peer, Some(bob.user.clone()));
+    assert_eq!(seen_by_alice.peer, Some(bob.seen()));
     assert_eq!(seen_by_alice.member_count, 2);
-    assert_eq!(fx.view(&bob, chat_id).await.peer, Some(alice.user.clone()));
+    assert_eq!(fx.view(&bob, chat_id).await.peer, Some(alice.seen()));
 
     assert_ne!(
         fx.direct(&alice, &carol).await,
@@ -1680,7 +1783,7 @@ async fn reactions_toggle(store: Arc<dyn Store>) {
         assert_eq!(
             outcome.value, added,
             "{} toggles {emoji}",
-            who.user.username
+            who.user.display_name
         );
         let reaction = Event::Reaction {
             chat_id,
@@ -3522,6 +3625,14 @@ struct Person {
 impl Person {
     fn id(&self) -> UserId {
         self.user.id
+    }
+
+    /// The user as others see them: without the username, which nobody here chose to show.
+    fn seen(&self) -> User {
+        User {
+            username: None,
+            ..self.user.clone()
+        }
     }
 }
 

@@ -28,8 +28,8 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     AuditEntry, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview,
-    Member, Message, Millis, OrgPolicy, Poll, Posting, Report, Role, Seq, ThreadSummary, User,
-    UserId,
+    Member, Message, Millis, OrgPolicy, Poll, Posting, Profile, Report, Role, Seq, ThreadSummary,
+    User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,14 @@ pub struct NewUser {
     pub display_name: String,
     /// Argon2id PHC string.
     pub password_hash: String,
+}
+
+/// Validated changes to a profile (`PATCH /me`); `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    pub display_name: Option<String>,
+    pub about: Option<String>,
+    pub show_username: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -246,6 +254,7 @@ impl ChatRow {
             last_activity_at: self.last_activity_at,
             posting: self.posting,
             slow_mode_secs: self.slow_mode_secs,
+            safeguarding: None,
         }
     }
 }
@@ -284,14 +293,18 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_sessions(&self, user_id: UserId, which: Revoke) -> StoreResult<Outcome<u64>>;
     /// Sets a new password hash and revokes every session but `keep_session`.
     async fn set_password(&self, actor: Actor, password_hash: String) -> StoreResult<Outcome<u64>>;
+    /// The user as others see them: the username only if they chose to show it.
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// Like [`Store::user`], found by their exact (lower-cased) username.
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The user's own view of themselves: with their username and privacy choices.
+    async fn profile(&self, id: UserId) -> StoreResult<Option<Profile>>;
+    /// Changes the given fields (absent ones stay); returns the new profile.
     async fn update_profile(
         &self,
         user_id: UserId,
-        display_name: Option<String>,
-        about: Option<String>,
-    ) -> StoreResult<User>;
+        changes: ProfileChanges,
+    ) -> StoreResult<Profile>;
     async fn create_ws_ticket(
         &self,
         actor: Actor,

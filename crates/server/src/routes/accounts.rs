@@ -6,11 +6,11 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use kolokol_domain::{time, validate};
 use kolokol_proto::{
-    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest,
+    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest, Profile,
     RegisterRequest, RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId,
     WsTicket,
 };
-use kolokol_store::{Actor, NewSession, NewUser, Revoke};
+use kolokol_store::{Actor, NewSession, NewUser, ProfileChanges, Revoke};
 
 use crate::auth::{Caller, hash_password, hash_secret, new_secret, verify_password};
 use crate::error::{ApiError, ApiResult, Json, Path};
@@ -111,14 +111,10 @@ pub async fn change_password(
     Json(request): Json<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     validate::password(&request.new_password)?;
-    let user = state
-        .store
-        .user(actor.user_id)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
+    let username = own_username(&state, actor.user_id).await?;
     let hash = state
         .store
-        .credentials(&user.username)
+        .credentials(&username)
         .await?
         .map(|c| c.password_hash);
     if !verify_password(request.current_password, hash).await {
@@ -135,16 +131,24 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The signed-in user.
+/// The caller's own username (others may not see it).
+pub async fn own_username(state: &AppState, user_id: UserId) -> ApiResult<String> {
+    let profile = state.store.profile(user_id).await?;
+    profile
+        .and_then(|profile| profile.user.username)
+        .ok_or_else(ApiError::unauthorized)
+}
+
+/// The signed-in user, with their username and privacy choices.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<User>> {
-    let user = state
+    responses((status = 200, body = Profile), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Profile>> {
+    let profile = state
         .store
-        .user(actor.user_id)
+        .profile(actor.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(user))
+    Ok(Json(profile))
 }
 
 /// Your do-not-disturb.
@@ -192,25 +196,25 @@ pub async fn set_do_not_disturb(
     Ok(Json(request))
 }
 
-/// Change display name and/or about.
+/// Change display name, about and whether others see your username.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])), request_body = UpdateProfileRequest,
-    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Profile), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn update_profile(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Json(request): Json<UpdateProfileRequest>,
-) -> ApiResult<Json<User>> {
-    let display_name = request
-        .display_name
-        .as_deref()
-        .map(validate::display_name)
-        .transpose()?;
-    let about = request.about.as_deref().map(validate::about).transpose()?;
+) -> ApiResult<Json<Profile>> {
+    let changes = ProfileChanges {
+        display_name: request
+            .display_name
+            .as_deref()
+            .map(validate::display_name)
+            .transpose()?,
+        about: request.about.as_deref().map(validate::about).transpose()?,
+        show_username: request.show_username,
+    };
     Ok(Json(
-        state
-            .store
-            .update_profile(actor.user_id, display_name, about)
-            .await?,
+        state.store.update_profile(actor.user_id, changes).await?,
     ))
 }
 

@@ -11,12 +11,12 @@ use kolokol_proto::{
     MuteRequest, OrgId, Pin, PlaceView, SetRoleRequest, StaffBadge, TransferOwnershipRequest,
     UpdateChatRequest, UserId,
 };
-use kolokol_store::{NewChat, NewInvite};
+use kolokol_store::{Actor, NewChat, NewInvite};
 
 use crate::auth::{Caller, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::orgs::audit_in_chat;
-use crate::safeguarding::check_reach;
+use crate::safeguarding::{check_reach, mark_reviewable};
 use crate::state::AppState;
 
 /// Largest number of members one request may add (a school-wide channel adds in batches).
@@ -62,7 +62,15 @@ pub async fn create_chat(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(state.store.chat(actor, chat_id).await?)))
+    Ok((status, Json(chat_view(&state, actor, chat_id).await?)))
+}
+
+/// The chat as the caller sees it, with the safeguarding notice where one applies.
+async fn chat_view(state: &AppState, actor: Actor, chat_id: ChatId) -> ApiResult<Chat> {
+    let mut chat = [state.store.chat(actor, chat_id).await?];
+    mark_reviewable(state, actor.user_id, &mut chat).await?;
+    let [chat] = chat;
+    Ok(chat)
 }
 
 /// The caller's chats, newest activity first, with last message, unread count and role.
@@ -72,9 +80,9 @@ pub async fn chats(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> ApiResult<Json<ChatList>> {
-    Ok(Json(ChatList {
-        chats: state.store.chats(actor).await?,
-    }))
+    let mut chats = state.store.chats(actor).await?;
+    mark_reviewable(&state, actor.user_id, &mut chats).await?;
+    Ok(Json(ChatList { chats }))
 }
 
 #[utoipa::path(get, path = "/api/v1/chats/{chat_id}", tag = "chats", security(("bearer" = [])),
@@ -84,7 +92,7 @@ pub async fn chat(
     Caller(actor): Caller,
     Path(chat_id): Path<ChatId>,
 ) -> ApiResult<Json<Chat>> {
-    Ok(Json(state.store.chat(actor, chat_id).await?))
+    Ok(Json(chat_view(&state, actor, chat_id).await?))
 }
 
 /// Rename a group or channel (owner and admins).
@@ -336,6 +344,11 @@ pub async fn join_by_invite(
     Caller(actor): Caller,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Chat>> {
+    // Joining puts the caller and the members in reach of each other, as creating a chat with
+    // them would: a student joins only where everyone may reach them and they may reach everyone.
+    let preview = state.store.invite_preview(&code, state.now()).await?;
+    let members = state.store.chat_members(preview.chat.id).await?.user_ids;
+    check_reach(&state, actor.user_id, &members).await?;
     let outcome = state
         .store
         .join_by_invite(actor, &code, state.now())

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::orgs::{Scope, audit, new_claim_code, normalise_claim_code, provision};
+use crate::routes::accounts::own_username;
 use crate::routes::messages::message_at;
 use crate::state::{AppState, Limit};
 
@@ -43,8 +44,8 @@ pub async fn create_org(
     Caller(actor): Caller,
     Json(request): Json<CreateOrgRequest>,
 ) -> ApiResult<(StatusCode, Json<OrgInfo>)> {
-    let caller = state.store.user(actor.user_id).await?;
-    if !caller.is_some_and(|user| state.settings.admins.contains(&user.username)) {
+    let username = own_username(&state, actor.user_id).await?;
+    if !state.settings.admins.contains(&username) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "only the instance's administrators may create organisations",

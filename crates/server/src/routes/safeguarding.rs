@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use kolokol_domain::roster::RosterRole;
 use kolokol_domain::validate;
 use kolokol_proto::{
-    ChatId, ErrorBody, ErrorCode, GrantRoleRequest, MessageList, OrgId, ReviewedChat,
-    ReviewedChatList, Seq, UserId,
+    ChatId, ErrorBody, ErrorCode, GrantRoleRequest, MessageList, OrgId, OrgRoleHolder, OrgRoleList,
+    ReviewedChat, ReviewedChatList, Seq, UserId,
 };
 use kolokol_store::{Actor, Org, OrgRole, Page};
 use serde::Deserialize;
@@ -27,6 +27,28 @@ fn parse_role(role: &str) -> ApiResult<OrgRole> {
             "an org role is admin or safeguarding_lead",
         )
     })
+}
+
+/// Who holds the org's roles: its admins, then its safeguarding leads (org admins).
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/roles", tag = "orgs", security(("bearer" = [])),
+    params(("org_id" = i64, Path)),
+    responses((status = 200, body = OrgRoleList), (status = 403, body = ErrorBody)))]
+pub async fn roles(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+) -> ApiResult<Json<OrgRoleList>> {
+    let org = as_admin(&state, actor, org_id).await?;
+    let mut roles = Vec::new();
+    for role in [OrgRole::Admin, OrgRole::SafeguardingLead] {
+        for user_id in state.store.org_role_holders(org.id, role).await? {
+            if let Some(user) = state.store.user(user_id).await? {
+                let role = role.as_str().to_owned();
+                roles.push(OrgRoleHolder { user, role });
+            }
+        }
+    }
+    Ok(Json(OrgRoleList { roles }))
 }
 
 /// Give an account an org-wide role: `admin` or `safeguarding_lead` (org admins).

@@ -138,7 +138,7 @@ async fn registering_creates_the_account_and_signs_in() {
         })
         .await
         .expect("register answers 201");
-    assert_eq!(auth.user.username, "anna.k_1");
+    assert_eq!(auth.user.username.as_deref(), Some("anna.k_1"));
     assert_eq!(auth.user.display_name, "Анна К.");
     assert_eq!(auth.user.about, "");
     assert!(
@@ -147,7 +147,7 @@ async fn registering_creates_the_account_and_signs_in() {
         auth.token
     );
     assert_eq!(client.token(), Some(auth.token.as_str()));
-    assert_eq!(client.me().await.unwrap(), auth.user);
+    assert_eq!(client.me().await.unwrap().user, auth.user);
 }
 
 #[tokio::test]
@@ -178,7 +178,7 @@ async fn usernames_are_lowercased_and_unique_regardless_of_case() {
     let first = try_register(&server, &registration("Anna", PASSWORD, "Anna"))
         .await
         .unwrap();
-    assert_eq!(first.user.username, "anna");
+    assert_eq!(first.user.username.as_deref(), Some("anna"));
 
     let again = try_register(
         &server,
@@ -296,9 +296,9 @@ async fn login_returns_a_new_working_token() {
         first.token(),
         "every login is a new session"
     );
-    assert_eq!(second.me().await.unwrap(), anna);
+    assert_eq!(second.me().await.unwrap().user, anna);
     assert_eq!(
-        first.me().await.unwrap(),
+        first.me().await.unwrap().user,
         anna,
         "the first session still works"
     );
@@ -329,12 +329,16 @@ async fn wrong_password_and_unknown_user_get_the_same_refusal() {
 async fn me_returns_the_signed_in_user_with_public_fields_only() {
     let server = common::start().await;
     let (anna, user) = server.user("anna").await;
-    assert_eq!(anna.me().await.unwrap(), user);
+    assert_eq!(anna.me().await.unwrap().user, user);
     let (status, value) = raw_json(&anna, Method::GET, "/api/v1/me").await;
     assert_eq!(status, 200);
     assert_eq!(
         keys(&value),
-        key_set(&["about", "display_name", "id", "username"])
+        key_set(&["about", "display_name", "id", "show_username", "username"])
+    );
+    assert_eq!(
+        value["show_username"], false,
+        "hidden from others by default"
     );
     assert_eq!(value["username"], "anna");
 }
@@ -348,39 +352,42 @@ async fn users_update_their_display_name_and_about() {
         .update_profile(&UpdateProfileRequest {
             display_name: Some("  Анна Петровна  ".into()),
             about: None,
+            show_username: None,
         })
         .await
         .unwrap();
-    assert_eq!(renamed.display_name, "Анна Петровна", "trimmed");
-    assert_eq!(renamed.about, "", "untouched when not given");
+    assert_eq!(renamed.user.display_name, "Анна Петровна", "trimmed");
+    assert_eq!(renamed.user.about, "", "untouched when not given");
 
     let described = anna
         .update_profile(&UpdateProfileRequest {
             display_name: None,
             about: Some("Class teacher, 5B.\nAsk me about homework.".into()),
+            show_username: None,
         })
         .await
         .unwrap();
     assert_eq!(
-        described.display_name, "Анна Петровна",
+        described.user.display_name, "Анна Петровна",
         "untouched when not given"
     );
     assert_eq!(
-        described.about,
+        described.user.about,
         "Class teacher, 5B.\nAsk me about homework."
     );
-    assert_eq!(described.id, user.id);
-    assert_eq!(described.username, user.username);
+    assert_eq!(described.user.id, user.id);
+    assert_eq!(described.user.username, user.username);
     assert_eq!(anna.me().await.unwrap(), described);
 
     let longest = anna
         .update_profile(&UpdateProfileRequest {
             display_name: None,
             about: Some("я".repeat(500)),
+            show_username: None,
         })
         .await
         .unwrap();
-    assert_eq!(longest.about.chars().count(), 500);
+    assert_eq!(longest.user.about.chars().count(), 500);
 }
 
 #[tokio::test]
@@ -391,6 +398,7 @@ async fn invalid_profile_updates_are_refused_and_change_nothing() {
         .update_profile(&UpdateProfileRequest {
             display_name: Some("Anna".into()),
             about: Some("Hello".into()),
+            show_username: None,
         })
         .await
         .unwrap();
@@ -398,6 +406,7 @@ async fn invalid_profile_updates_are_refused_and_change_nothing() {
     let too_long_about = UpdateProfileRequest {
         display_name: Some("Someone else".into()),
         about: Some("я".repeat(501)),
+        show_username: None,
     };
     assert_refused(
         anna.update_profile(&too_long_about).await,
@@ -407,6 +416,7 @@ async fn invalid_profile_updates_are_refused_and_change_nothing() {
     let control_about = UpdateProfileRequest {
         display_name: None,
         about: Some("bell\u{7}".into()),
+        show_username: None,
     };
     assert_refused(
         anna.update_profile(&control_about).await,
@@ -416,6 +426,7 @@ async fn invalid_profile_updates_are_refused_and_change_nothing() {
     let empty_name = UpdateProfileRequest {
         display_name: Some(" ".into()),
         about: Some("Changed".into()),
+        show_username: None,
     };
     assert_refused(
         anna.update_profile(&empty_name).await,
@@ -436,33 +447,82 @@ async fn other_users_see_only_public_fields() {
     let (anna, anna_user) = server.user("anna").await;
     let (bob, _) = server.user("bob").await;
     anna.update_profile(&UpdateProfileRequest {
-        display_name: None,
         about: Some("Parent of two".into()),
+        ..Default::default()
     })
     .await
     .unwrap();
 
     let seen = bob.user(anna_user.id).await.unwrap();
     assert_eq!(seen.about, "Parent of two");
-    assert_eq!(seen.username, "anna");
+    let public = ["about", "display_name", "id", "username"];
+    for path in [
+        format!("/api/v1/users/{}", anna_user.id),
+        "/api/v1/users/by-username/anna".to_owned(),
+    ] {
+        let (status, value) = raw_json(&bob, Method::GET, &path).await;
+        assert_eq!(status, 200);
+        assert_eq!(keys(&value), key_set(&public));
+    }
+}
 
-    let (status, value) = raw_json(
+/// Contact privacy: nobody sees a username its owner has not chosen to show — not through a
+/// profile, a member list or a direct chat — and choosing to show it is undone as easily.
+#[tokio::test]
+async fn usernames_show_only_when_their_owner_chooses() {
+    let server = common::start().await;
+    let (anna, anna_user) = server.user("anna").await;
+    let (bob, _) = server.user("bob").await;
+    let direct = common::chat_of_kind(
+        &bob,
+        kolokol_client::proto::ChatKind::Direct,
+        "",
+        &[anna_user.id],
+    )
+    .await
+    .id;
+    let as_bob_sees = async || {
+        let by_id = bob.user(anna_user.id).await.unwrap();
+        let members = bob.members(direct).await.unwrap();
+        let member = members.into_iter().find(|m| m.user.id == anna_user.id);
+        let peer = bob.chat(direct).await.unwrap().peer;
+        assert_eq!(Some(&by_id), member.as_ref().map(|m| &m.user));
+        assert_eq!(Some(&by_id), peer.as_ref());
+        by_id.username
+    };
+    assert_eq!(as_bob_sees().await, None, "hidden by default");
+    let (_, value) = raw_json(
         &bob,
         Method::GET,
         &format!("/api/v1/users/{}", anna_user.id),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(value["username"], serde_json::Value::Null);
+
+    let shown = anna
+        .update_profile(&UpdateProfileRequest {
+            show_username: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(shown.show_username);
+    assert_eq!(as_bob_sees().await.as_deref(), Some("anna"));
+
+    anna.update_profile(&UpdateProfileRequest {
+        show_username: Some(false),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(as_bob_sees().await, None);
+    let mine = anna.me().await.unwrap();
     assert_eq!(
-        keys(&value),
-        key_set(&["about", "display_name", "id", "username"])
+        mine.user.username.as_deref(),
+        Some("anna"),
+        "she always sees her own"
     );
-    let (status, value) = raw_json(&bob, Method::GET, "/api/v1/users/by-username/anna").await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        keys(&value),
-        key_set(&["about", "display_name", "id", "username"])
-    );
+    assert!(!mine.show_username);
 }
 
 #[tokio::test]
@@ -470,8 +530,8 @@ async fn users_are_found_by_username_regardless_of_case() {
     let server = common::start().await;
     let (_, anna) = server.user("anna").await;
     let (bob, _) = server.user("bob").await;
-    assert_eq!(bob.user_by_username("anna").await.unwrap(), anna);
-    assert_eq!(bob.user_by_username("AnNa").await.unwrap(), anna);
+    assert_eq!(bob.user_by_username("anna").await.unwrap().id, anna.id);
+    assert_eq!(bob.user_by_username("AnNa").await.unwrap().id, anna.id);
 }
 
 #[tokio::test]
@@ -510,6 +570,7 @@ async fn profiles_need_a_session() {
     let update = UpdateProfileRequest {
         display_name: Some("Hacked".into()),
         about: None,
+        show_username: None,
     };
     assert_refused(
         anonymous.update_profile(&update).await,
@@ -581,7 +642,7 @@ async fn a_revoked_session_loses_access_at_once() {
     laptop.revoke_session(phone_session.id).await.unwrap();
     assert_refused(phone.me().await, ErrorCode::Unauthorized, 401);
     assert_refused(phone.sessions().await, ErrorCode::Unauthorized, 401);
-    assert_eq!(laptop.me().await.unwrap(), anna);
+    assert_eq!(laptop.me().await.unwrap().user, anna);
     let left = laptop.sessions().await.unwrap();
     assert_eq!(left.len(), 1);
     assert!(left[0].current);
@@ -612,7 +673,7 @@ async fn users_cannot_revoke_each_others_sessions() {
         404,
     );
     assert_eq!(
-        anna.me().await.unwrap(),
+        anna.me().await.unwrap().user,
         anna_user,
         "anna is still signed in"
     );
@@ -630,7 +691,7 @@ async fn revoking_other_sessions_keeps_the_current_one() {
     assert_eq!(tablet.revoke_other_sessions().await.unwrap(), 2);
     assert_refused(laptop.me().await, ErrorCode::Unauthorized, 401);
     assert_refused(phone.me().await, ErrorCode::Unauthorized, 401);
-    assert_eq!(tablet.me().await.unwrap(), anna);
+    assert_eq!(tablet.me().await.unwrap().user, anna);
     let left = tablet.sessions().await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(
@@ -638,7 +699,7 @@ async fn revoking_other_sessions_keeps_the_current_one() {
         ("Tablet", true)
     );
     // Another user's sessions are untouched.
-    assert_eq!(bob.me().await.unwrap(), bob_user);
+    assert_eq!(bob.me().await.unwrap().user, bob_user);
     // Nothing left to revoke.
     assert_eq!(tablet.revoke_other_sessions().await.unwrap(), 0);
 }
@@ -652,7 +713,7 @@ async fn logout_revokes_only_the_calling_session() {
     phone.logout().await.unwrap();
     assert_refused(phone.me().await, ErrorCode::Unauthorized, 401);
     assert_refused(phone.logout().await, ErrorCode::Unauthorized, 401);
-    assert_eq!(laptop.me().await.unwrap(), anna);
+    assert_eq!(laptop.me().await.unwrap().user, anna);
     assert_eq!(laptop.sessions().await.unwrap().len(), 1);
 }
 
@@ -674,9 +735,9 @@ async fn a_wrong_current_password_changes_nothing() {
         401,
     );
 
-    assert_eq!(laptop.me().await.unwrap(), anna);
+    assert_eq!(laptop.me().await.unwrap().user, anna);
     assert_eq!(
-        phone.me().await.unwrap(),
+        phone.me().await.unwrap().user,
         anna,
         "other sessions survive a refused change"
     );
@@ -719,7 +780,7 @@ async fn changing_the_password_revokes_other_sessions() {
 
     assert_refused(phone.me().await, ErrorCode::Unauthorized, 401);
     assert_eq!(
-        laptop.me().await.unwrap(),
+        laptop.me().await.unwrap().user,
         anna,
         "the session that changed it stays"
     );
@@ -868,7 +929,10 @@ async fn registrations_are_rate_limited_per_username() {
     assert_refused(third, ErrorCode::RateLimited, 429);
     // Other usernames have their own allowance, and Anna's account is untouched.
     server.user("boris").await;
-    assert_eq!(anna.me().await.unwrap().username, "anna");
+    assert_eq!(
+        anna.me().await.unwrap().user.username.as_deref(),
+        Some("anna")
+    );
 }
 
 // The HTTP edge.
@@ -951,7 +1015,7 @@ async fn oversized_bodies_are_refused() {
         .await
         .unwrap();
     assert_error_response(response, ErrorCode::PayloadTooLarge, 413);
-    assert_eq!(anna.me().await.unwrap(), before);
+    assert_eq!(anna.me().await.unwrap().user, before);
 }
 
 #[tokio::test]
@@ -1014,7 +1078,7 @@ async fn wrong_methods_are_json_method_not_allowed() {
         assert_error_response(response, ErrorCode::MethodNotAllowed, 405);
     }
     assert_eq!(
-        anna.me().await.unwrap(),
+        anna.me().await.unwrap().user,
         before,
         "DELETE /me did not delete anything"
     );

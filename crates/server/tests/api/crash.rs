@@ -59,7 +59,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
     }
     let mut member_ids = Vec::new();
     for client in &clients[1..] {
-        member_ids.push(client.me().await.unwrap().id);
+        member_ids.push(client.me().await.unwrap().user.id);
     }
     let (chat, _) = clients[0]
         .create_chat(&CreateChatRequest {

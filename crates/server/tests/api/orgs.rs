@@ -449,7 +449,11 @@ async fn claim_guesses_are_rate_limited_and_the_service_account_cannot_sign_in()
         let mut client = server.anonymous();
         let login = client
             .login(&LoginRequest {
-                username: owner.user.username.clone(),
+                username: owner
+                    .user
+                    .username
+                    .clone()
+                    .expect("an org's account shows its name"),
                 password: password.into(),
                 device_name: None,
             })
@@ -644,7 +648,7 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
             assert_refused(result, ErrorCode::Safeguarding, 403);
         }
     }
-    let stranger_id = stranger.me().await.unwrap().id;
+    let stranger_id = stranger.me().await.unwrap().user.id;
     assert_refused(
         direct(who("artem"), stranger_id).await,
         ErrorCode::Safeguarding,
@@ -663,6 +667,41 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
     }
     // Adults are not restricted among themselves.
     direct(&stranger, id("salimova")).await.unwrap();
+
+    // An invite link is no way around it: he joins only chats of people he may reach, and
+    // nobody outside his circle joins a chat he is in.
+    async fn invite_to(owner: &Client, members: Vec<i64>) -> String {
+        let (chat, _) = owner
+            .create_chat(&kolokol_client::proto::CreateChatRequest {
+                kind: ChatKind::Group,
+                title: Some("Кружок".into()),
+                member_ids: Some(members),
+            })
+            .await
+            .unwrap();
+        let request = kolokol_client::proto::CreateInviteRequest {
+            expires_in_secs: None,
+            max_uses: None,
+        };
+        owner.create_invite(chat.id, &request).await.unwrap().code
+    }
+    let strangers_club = invite_to(&stranger, vec![]).await;
+    assert_refused(
+        who("artem").join_by_invite(&strangers_club).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    who("salimova")
+        .join_by_invite(&strangers_club)
+        .await
+        .unwrap();
+    let class_club = invite_to(who("orlova"), vec![artem]).await;
+    assert_refused(
+        stranger.join_by_invite(&class_club).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    who("alena").join_by_invite(&class_club).await.unwrap();
 }
 
 #[tokio::test]
@@ -893,7 +932,7 @@ async fn staff_carry_a_badge_from_the_roster_that_a_name_cannot_fake() {
     impostor
         .update_profile(&kolokol_client::proto::UpdateProfileRequest {
             display_name: Some("Смирнова Ольга Викторовна".into()),
-            about: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -1221,6 +1260,18 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
     let (parent_teacher, _) = direct(&people["ivanova"].0, people["kuznetsov"].1)
         .await
         .unwrap();
+    // Both sides of a staff–student chat are told the lead may read it; nobody else is.
+    let notice = Some(kolokol_client::proto::SafeguardingNotice {
+        org_id: org.id,
+        org: org.name.clone(),
+    });
+    assert_eq!(teacher_student.safeguarding, notice);
+    let seen_by_student = people["artem"].0.chat(teacher_student.id).await.unwrap();
+    assert_eq!(seen_by_student.safeguarding, notice);
+    let listed = people["artem"].0.chats().await.unwrap();
+    let in_list = listed.iter().find(|chat| chat.id == teacher_student.id);
+    assert_eq!(in_list.unwrap().safeguarding, notice);
+    assert_eq!(parent_teacher.safeguarding, None);
 
     // Being an admin is not enough; the lead sees exactly the staff–student chats.
     assert_refused(
@@ -1270,8 +1321,24 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
         )
     );
 
-    // The last admin cannot be removed; the lead's role can be taken back.
+    // Admins see who holds the org's roles; others may not.
     let director_id = log.last().unwrap().actor_id;
+    let holders = |list: kolokol_client::proto::OrgRoleList| -> Vec<(i64, String)> {
+        list.roles
+            .into_iter()
+            .map(|holder| (holder.user.id, holder.role))
+            .collect()
+    };
+    assert_eq!(
+        holders(director.org_roles(org.id).await.unwrap()),
+        [
+            (director_id, "admin".to_owned()),
+            (lead_user.id, "safeguarding_lead".to_owned())
+        ]
+    );
+    assert_refused(lead.org_roles(org.id).await, ErrorCode::Forbidden, 403);
+
+    // The last admin cannot be removed; the lead's role can be taken back.
     assert_refused(
         director.revoke_org_role(org.id, director_id, "admin").await,
         ErrorCode::OwnerMustTransfer,
@@ -1282,6 +1349,10 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
         .await
         .unwrap();
     assert_refused(lead.reviewed_chats(org.id).await, ErrorCode::Forbidden, 403);
+    assert_eq!(
+        holders(director.org_roles(org.id).await.unwrap()),
+        [(director_id, "admin".to_owned())]
+    );
 }
 
 #[tokio::test]

@@ -102,7 +102,7 @@ async fn every_frame_but_typing_carries_a_cursor() {
 }
 
 async fn chat_owner(client: &Client) -> i64 {
-    client.me().await.unwrap().id
+    client.me().await.unwrap().user.id
 }
 
 #[tokio::test]
@@ -702,7 +702,10 @@ async fn clients_connect_from_a_chosen_local_address_or_fail_cleanly() {
     let from_elsewhere = Client::new(server.base.clone())
         .with_local_address("127.0.0.9".parse().unwrap())
         .with_token(token.clone());
-    assert_eq!(from_elsewhere.me().await.unwrap().username, "anna");
+    assert_eq!(
+        from_elsewhere.me().await.unwrap().user.username.as_deref(),
+        Some("anna")
+    );
     connect(&from_elsewhere, None).await;
 
     // 192.0.2.0/24 is reserved for documentation: no machine has it.
@@ -716,7 +719,10 @@ async fn clients_connect_from_a_chosen_local_address_or_fail_cleanly() {
     );
     assert!(unroutable.me().await.is_err());
     // Nothing about the account changed.
-    assert_eq!(anna.me().await.unwrap().username, "anna");
+    assert_eq!(
+        anna.me().await.unwrap().user.username.as_deref(),
+        Some("anna")
+    );
 }
 
 /// Heartbeats: a client that answers pings stays; one that has not answered a ping by the next

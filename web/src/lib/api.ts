@@ -28,7 +28,7 @@ export interface Chat {
   created_at: number; last_activity_at: number;
   posting: Posting; slow_mode_secs: number; safeguarding?: Safeguarding | null;
 }
-export interface ChatInfo { id: number; kind: ChatKind; title: string | null; member_count: number; posting: Posting; slow_mode_secs: number }
+export interface ChatInfo { id: number; kind: ChatKind; title: string | null; member_count: number }
 export type StaffRole = 'class_teacher' | 'teacher';
 /** School staff by the roster (set only by the school's admins: a name can be faked, this cannot). */
 export interface StaffBadge { org_id: number; org: string; places: { unit: string; role: StaffRole | string; detail: string }[] }

@@ -273,9 +273,30 @@ test("a student reports a classmate's message in the class chat; it reaches the 
   await student.page.getByRole('status').getByText('Жалоба отправлена модераторам').waitFor();
   await shots(student.page, 'report-sent-ru');
 
-  // The school's admin finds it in the queue, with the text as it was and the reason.
+  // A reply in a thread is reported from the thread; Escape closes the dialog, not the thread.
+  await own.getByRole('button', { name: 'Ответить в треде' }).click();
+  const classmateThread = classmate.page.getByRole('complementary', { name: /^Тред: Кто не скинет ответы/ });
+  await classmateThread.getByRole('textbox').fill('Я серьёзно, жду до вечера');
+  await classmateThread.getByRole('textbox').press('Enter');
+  await message.getByRole('button', { name: '1 ответ' }).click();
+  const thread = student.page.getByRole('complementary', { name: /^Тред: Кто не скинет ответы/ });
+  const reply = thread.locator('li', { hasText: 'Я серьёзно, жду до вечера' });
+  await reply.getByRole('button', { name: 'Пожаловаться' }).click();
+  await dialog.getByText('Я серьёзно, жду до вечера').waitFor();
+  await student.page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await thread.waitFor();
+  assert.equal(await student.page.evaluate(() => document.activeElement?.textContent?.trim()), 'Пожаловаться');
+  await reply.getByRole('button', { name: 'Пожаловаться' }).click();
+  await dialog.getByLabel('Что не так с этим сообщением?').fill('Продолжает давить');
+  await dialog.getByRole('button', { name: 'Отправить жалобу' }).click();
+  await student.page.getByRole('status').getByText('Жалоба отправлена модераторам').waitFor();
+
+  // The school's admin finds both in the queue (newest first), with the text as it was and the reason.
   const reports = (await call(director.page, 'GET', `/orgs/${org.id}/reports`)).body.reports;
-  assert.equal(reports.length, 1);
+  assert.equal(reports.length, 2);
+  assert.deepEqual([reports[0].text, reports[0].reason], ['Я серьёзно, жду до вечера', 'Продолжает давить']);
+  reports.shift();
   const seq = Number(await message.getAttribute('data-seq'));
   assert.deepEqual(
     { seq: reports[0].seq, reporter: reports[0].reporter_id, author: reports[0].author_id, text: reports[0].text, reason: reports[0].reason },
@@ -291,14 +312,14 @@ test('a direct chat between a teacher and a student says that the safeguarding l
   assert.equal(direct.body.safeguarding?.org, 'Школа №7');
 
   const notice = 'Переписку учителя и ученика может прочитать ответственный за безопасность детей в школе «Школа №7».';
-  await student.page.reload();
+  await student.page.goto('/');
   await openChat(student.page, 'Ольга Викторовна');
   await student.page.locator('.safeguarding-note', { hasText: notice }).waitFor();
-  await teacher.page.reload();
+  await teacher.page.goto('/');
   await openChat(teacher.page, 'Артём Иванов');
   await teacher.page.locator('.safeguarding-note', { hasText: notice }).waitFor();
   await shots(student.page, 'safeguarding-notice-ru');
-  // Not in the class chat, nor between two adults.
+  // Not in a group such as the class chat.
   await openChat(teacher.page, '5Б · класс');
   assert.equal(await teacher.page.locator('.safeguarding-note').count(), 0);
 });

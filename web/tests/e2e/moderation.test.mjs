@@ -161,6 +161,9 @@ test('a group owner decides who posts and how often, mutes a member, then remove
   assert.equal(await owner.page.getByRole('button', { name: 'Действия с участником: Ольга Сергеевна' }).count(), 0, 'not on oneself');
   await row.getByRole('button', { name: 'Действия с участником: Павел Смирнов' }).click();
   await shots(owner.page, 'member-tools-ru', row);
+  await owner.page.emulateMedia({ colorScheme: 'dark' });
+  await shots(owner.page, 'member-tools-dark-ru', row);
+  await owner.page.emulateMedia({ colorScheme: 'light' });
   await row.getByRole('button', { name: 'Запретить писать на 1 час' }).click();
   await owner.page.getByRole('status').getByText(/^Павел Смирнов не может писать до \d\d:\d\d( завтра)?$/).waitFor();
   await row.getByText(/не может писать до \d\d:\d\d/).waitFor();
@@ -268,6 +271,9 @@ test("a student reports a classmate's message in the class chat; it reaches the 
   await dialog.getByRole('alert').getByText('Напишите причину — от 1 до 500 символов.').waitFor();
   await reason.fill('Давит на одноклассников, чтобы списывать');
   await shots(student.page, 'report-dialog-ru', dialog);
+  await student.page.emulateMedia({ colorScheme: 'dark' });
+  await shots(student.page, 'report-dialog-dark-ru', dialog);
+  await student.page.emulateMedia({ colorScheme: 'light' });
   await dialog.getByRole('button', { name: 'Отправить жалобу' }).click();
   await dialog.waitFor({ state: 'detached' });
   await student.page.getByRole('status').getByText('Жалоба отправлена модераторам').waitFor();

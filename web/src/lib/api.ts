@@ -1,7 +1,8 @@
 // Typed calls to the Kolokol REST API (docs/API.md). The session token lives in localStorage
 // and goes only into the Authorization header, never into a URL.
 
-export interface User { id: number; username: string; display_name: string; about: string }
+/** `username` is null for others who keep it private; `show_username` comes only on /me. */
+export interface User { id: number; username: string | null; display_name: string; about: string; show_username?: boolean }
 export type ChatKind = 'direct' | 'group' | 'channel';
 export type Role = 'owner' | 'admin' | 'member';
 export interface Reaction { emoji: string; user_ids: number[] }
@@ -25,6 +26,7 @@ export interface Chat {
   id: number; kind: ChatKind; title: string | null; peer: User | null; role: Role; member_count: number;
   last_seq: number; read_seq: number; unread_count: number; last_message: Message | null;
   created_at: number; last_activity_at: number;
+  posting: Posting; slow_mode_secs: number; safeguarding?: Safeguarding | null;
 }
 export interface ChatInfo { id: number; kind: ChatKind; title: string | null; member_count: number }
 export type StaffRole = 'class_teacher' | 'teacher';
@@ -79,6 +81,7 @@ export type ServerEvent =
   | { type: 'member.added'; chat_id: number; user: User; role: Role }
   | { type: 'member.updated'; chat_id: number; user_id: number; role: Role }
   | { type: 'member.removed'; chat_id: number; user_id: number }
+  | { type: 'member.muted'; chat_id: number; user_id: number; until: number | null }
   | { type: 'reminder'; chat_id: number; seq: number }
   | { type: 'poll.voted'; chat_id: number; seq: number; tally: PollTally }
   | { type: 'pinned'; chat_id: number; seq: number | null; by: number }
@@ -212,4 +215,19 @@ export const api = {
     call<ClaimCodeList>('POST', `/orgs/${orgId}/claim-codes`, request),
   reach: (chatId: number, seq: number) => call<MessageReach>('GET', `/chats/${chatId}/messages/${seq}/reach`),
   claim: (code: string) => call<{ org: OrgInfo; person_name: string }>('POST', '/claim', { code }),
+  // --- chat moderation and privacy (web-chatmod) ---
+  /** To the moderation queue of the org that keeps the chat (`not_found` when none does). */
+  report: (chatId: number, seq: number, reason: string) => call<void>('POST', `/chats/${chatId}/messages/${seq}/report`, { reason }),
+  chatSettings: (chatId: number, settings: ChatSettings) => call<Chat>('PATCH', `/chats/${chatId}/settings`, settings),
+  /** Mutes a member until `until` (ms, in the future), or (null) unmutes. */
+  mute: (chatId: number, userId: number, until: number | null) => call<void>('PUT', `/chats/${chatId}/members/${userId}/mute`, { until }),
+  setShowUsername: (show_username: boolean) => call<User>('PATCH', '/me', { show_username }),
 };
+
+// --- chat moderation and privacy (web-chatmod) ---
+/** Who may post: everyone the chat's kind allows, its admins only, or nobody (a read-only archive). */
+export type Posting = 'everyone' | 'admins' | 'nobody';
+export interface ChatSettings { posting?: Posting; slow_mode_secs?: number }
+/** Set on a direct chat between a school's staff member and one of its students: the school's
+ * safeguarding lead may read it. */
+export interface Safeguarding { org_id: number; org: string }

@@ -44,7 +44,15 @@ export const app = $state({
   loose: {} as Record<number, Record<number, Message>>,
   status: 'connecting' as Status,
   openChat: null as number | null,
+  /** Mutes seen in this session (member.muted events; the API does not list them): per chat,
+   * user id → until when. Includes the user's own. */
+  mutes: {} as Record<number, Record<number, number>>,
+  /** The latest send the server refused for good, per chat, for the chat view to explain. */
+  refused: {} as Record<number, Refusal>,
 });
+
+/** A send refused for good: why (the error code), and what was written, to give it back. */
+export interface Refusal { code: string; text: string; thread_of: number | null; poll: boolean }
 
 const PAGE = 50;
 
@@ -86,6 +94,8 @@ function forgetSession(): void {
   app.held = {};
   app.reminders = {};
   app.orgs = [];
+  app.mutes = {};
+  app.refused = {};
   forgetChatDetails();
   app.openChat = null;
 }
@@ -224,8 +234,10 @@ async function deliver(item: Pending): Promise<boolean> {
     if (outcome.held) addHeld(outcome.message);
     else applyMessage(outcome.message);
   } catch (error) {
-    const retryLater = !(error instanceof ApiError) || error.status >= 500 || error.status === 429;
+    // A 429 on a send is the chat's slow mode: sending again at once would be refused again.
+    const retryLater = !(error instanceof ApiError) || error.status >= 500;
     if (retryLater) return false;
+    app.refused[item.chat_id] = { code: error.code, text: item.text, thread_of: item.thread_of ?? null, poll: Boolean(item.poll) };
   }
   await done(item.client_msg_id);
   const waiting = app.outbox[item.chat_id];
@@ -265,6 +277,21 @@ function applyMessage(message: Message): void {
     app.chats.sort((a, b) => b.last_activity_at - a.last_activity_at);
   }
   if (!app.users[message.sender_id]) void userName(message.sender_id).catch(() => '');
+}
+
+/** The chat as the server now has it (after changing its settings), until the next refresh. */
+export function applyChat(chat: Chat): void {
+  const known = chatById(chat.id);
+  if (known) Object.assign(known, chat);
+}
+
+/** Takes the chat's refused send to explain it (once), if `here` is where to: the chat's own
+ * flow, or the thread it was written in. */
+export function takeRefusal(chatId: number, here: (refusal: Refusal) => boolean): Refusal | null {
+  const refusal = app.refused[chatId];
+  if (!refusal || !here(refusal)) return null;
+  delete app.refused[chatId];
+  return refusal;
 }
 
 export async function editMessage(chatId: number, seq: number, text: string): Promise<void> {
@@ -614,6 +641,12 @@ function apply(frame: ServerFrame): void {
       membersChanged(frame.chat_id);
       void refreshChats();
       break;
+    case 'member.muted': {
+      const mutes = slot(app.mutes, frame.chat_id);
+      if (frame.until === null) delete mutes[frame.user_id];
+      else mutes[frame.user_id] = frame.until;
+      break;
+    }
     case 'member.added':
     case 'member.updated':
       membersChanged(frame.chat_id);

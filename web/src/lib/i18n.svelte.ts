@@ -78,13 +78,35 @@ const ru = {
   pollVoteFailed: 'Голос не принят', pollClosedError: 'Опрос уже закрыт',
   thread: 'Тред', threadReply: 'Ответить в треде', threadOpen: 'Открыть тред', threadClose: 'Закрыть тред',
   threadTitle: 'Тред: {text}', threadEmpty: 'Ответов пока нет. Напишите первым.', threadReplyPlaceholder: 'Ответ в треде',
-  threadReadOnly: 'Отвечать здесь могут только администраторы', threadLoading: 'Загрузка…',
+  threadLoading: 'Загрузка…',
   pin: 'Закрепить', unpin: 'Открепить', pinned: 'Закреплённое сообщение', pinnedShow: 'Показать закреплённое сообщение: {text}',
   staffClassTeacher: 'Классный руководитель {units}', staffTeacher: 'Учитель · {org}',
   staffPlaceClassTeacher: 'классный руководитель {unit}', staffPlaceTeacher: 'учитель {unit}', staffPlaceDetail: '{place} ({detail})',
   staffWhy: 'Подтверждено школой «{org}»: человек есть в её списке сотрудников. Имя может указать любой, а эту отметку ставит только школа.',
   staffExplain: 'Что значит эта отметка',
   close: 'Закрыть',
+  // --- chat moderation and privacy (web-chatmod) ---
+  report: 'Пожаловаться', reportTitle: 'Жалоба на сообщение', reportReason: 'Что не так с этим сообщением?',
+  reportHelp: 'Жалобу увидят только модераторы школы или организации: это сообщение и вашу причину.',
+  reportSend: 'Отправить жалобу', reportSent: 'Жалоба отправлена модераторам',
+  reportNoModerators: 'В этом чате нет модераторов: жалобы принимают в чатах школы или организации.',
+  reportGone: 'Это сообщение уже удалено.', reportNeedReason: 'Напишите причину — от 1 до 500 символов.',
+  chatRules: 'Правила чата', postingLegend: 'Кто пишет', postingEveryone: 'Пишут все', postingAdmins: 'Только администраторы',
+  postingNobody: 'Никто — архив только для чтения', postingChannel: 'Администраторы (как в любом канале)',
+  slowMode: 'Медленный режим', slowModeHelp: 'Участники (не администраторы) пишут не чаще одного сообщения за это время.',
+  slowOff: 'Выключен', slowEvery: 'Одно сообщение в {period}', chatRulesSaved: 'Сохранено',
+  archiveNotice: 'Это архив: писать сюда нельзя', adminsOnlyNotice: 'Пишут только администраторы',
+  slowNotice: 'Медленный режим: одно сообщение в {period}',
+  mutedUntil: 'Вы не можете писать в этот чат до {when}', mutedGeneric: 'Администратор чата на время запретил вам писать сюда.',
+  slowRefused: 'Медленный режим: отправьте сообщение чуть позже.', postForbidden: 'Писать в этот чат вам сейчас нельзя.',
+  notMemberAnymore: 'Вы больше не участник этого чата.',
+  memberActions: 'Действия с участником: {name}', mute: 'Запретить писать', muteHour: 'на 1 час', muteDay: 'на 1 день',
+  muteWeek: 'на неделю', unmute: 'Разрешить писать', mutedMember: 'не может писать до {when}',
+  mutedDone: '{name} не может писать до {when}', unmutedDone: '{name} снова может писать',
+  removeMember: 'Удалить из чата', removeConfirm: 'Удалить {name} из чата?', removedDone: '{name}: удалён(а) из чата',
+  safeguardingNotice: 'Переписку учителя и ученика может прочитать ответственный за безопасность детей в школе «{org}».',
+  privacy: 'Приватность', showUsername: 'Показывать моё имя пользователя (@{username}) другим участникам',
+  showUsernameHelp: 'Когда выключено, другие видят только ваше имя — и по-прежнему могут писать вам в общих чатах.',
 };
 
 const en: typeof ru = {
@@ -162,20 +184,42 @@ const en: typeof ru = {
   pollVoteFailed: 'The vote was not taken', pollClosedError: 'The poll is closed',
   thread: 'Thread', threadReply: 'Reply in thread', threadOpen: 'Open the thread', threadClose: 'Close the thread',
   threadTitle: 'Thread: {text}', threadEmpty: 'No replies yet. Be the first.', threadReplyPlaceholder: 'Reply in the thread',
-  threadReadOnly: 'Only admins reply here', threadLoading: 'Loading…',
+  threadLoading: 'Loading…',
   pin: 'Pin', unpin: 'Unpin', pinned: 'Pinned message', pinnedShow: 'Show the pinned message: {text}',
   staffClassTeacher: 'Class teacher {units}', staffTeacher: 'Teacher · {org}',
   staffPlaceClassTeacher: 'class teacher {unit}', staffPlaceTeacher: 'teacher {unit}', staffPlaceDetail: '{place} ({detail})',
   staffWhy: 'Verified by “{org}”: this person is on the school’s staff list. Anyone can type a name; only the school can give this mark.',
   staffExplain: 'What this mark means',
   close: 'Close',
+  // --- chat moderation and privacy (web-chatmod) ---
+  report: 'Report', reportTitle: 'Report a message', reportReason: 'What is wrong with this message?',
+  reportHelp: 'Only the moderators of the school or organisation see the report: this message and your reason.',
+  reportSend: 'Send the report', reportSent: 'The report went to the moderators',
+  reportNoModerators: 'This chat has no moderators: reports are taken in the chats of a school or organisation.',
+  reportGone: 'This message has been deleted.', reportNeedReason: 'Give a reason of 1 to 500 characters.',
+  chatRules: 'Chat rules', postingLegend: 'Who posts', postingEveryone: 'Everyone posts', postingAdmins: 'Admins only',
+  postingNobody: 'Nobody — a read-only archive', postingChannel: 'Admins (as in any channel)',
+  slowMode: 'Slow mode', slowModeHelp: 'Members (not admins) post at most one message in this time.',
+  slowOff: 'Off', slowEvery: 'One message every {period}', chatRulesSaved: 'Saved',
+  archiveNotice: 'This is an archive: nobody can post here', adminsOnlyNotice: 'Only admins post here',
+  slowNotice: 'Slow mode: one message every {period}',
+  mutedUntil: 'You cannot post in this chat until {when}', mutedGeneric: 'A chat admin has stopped you posting here for a while.',
+  slowRefused: 'Slow mode: send your message a little later.', postForbidden: 'You cannot post in this chat now.',
+  notMemberAnymore: 'You are no longer a member of this chat.',
+  memberActions: 'Actions for member: {name}', mute: 'Stop posting', muteHour: 'for 1 hour', muteDay: 'for 1 day',
+  muteWeek: 'for a week', unmute: 'Allow posting', mutedMember: 'cannot post until {when}',
+  mutedDone: '{name} cannot post until {when}', unmutedDone: '{name} can post again',
+  removeMember: 'Remove from the chat', removeConfirm: 'Remove {name} from the chat?', removedDone: '{name} was removed from the chat',
+  safeguardingNotice: 'Conversations between teachers and students can be read by the safeguarding lead of “{org}”.',
+  privacy: 'Privacy', showUsername: 'Show my username (@{username}) to other members',
+  showUsernameHelp: 'When off, others see only your name — and can still write to you in chats you share.',
 };
 
 export type Key = keyof typeof ru;
 const dictionaries: Record<Lang, typeof ru> = { ru, en };
 
 /** Plural forms per language, keyed by Intl.PluralRules categories. */
-export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes';
+export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes' | 'seconds' | 'minutes' | 'hours';
 const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
   ru: {
     messages: { one: '{n} сообщение', few: '{n} сообщения', many: '{n} сообщений', other: '{n} сообщения' },
@@ -184,6 +228,10 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     replies: { one: '{n} ответ', few: '{n} ответа', many: '{n} ответов', other: '{n} ответа' },
     voters: { one: '{n} человек проголосовал', few: '{n} человека проголосовали', many: '{n} человек проголосовали', other: '{n} человека проголосовали' },
     votes: { one: '{n} голос', few: '{n} голоса', many: '{n} голосов', other: '{n} голоса' },
+    // Periods after «в» (slow mode): accusative.
+    seconds: { one: '{n} секунду', few: '{n} секунды', many: '{n} секунд', other: '{n} секунды' },
+    minutes: { one: '{n} минуту', few: '{n} минуты', many: '{n} минут', other: '{n} минуты' },
+    hours: { one: '{n} час', few: '{n} часа', many: '{n} часов', other: '{n} часа' },
   },
   en: {
     messages: { one: '{n} message', other: '{n} messages' },
@@ -192,6 +240,9 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     replies: { one: '{n} reply', other: '{n} replies' },
     voters: { one: '{n} person voted', other: '{n} people voted' },
     votes: { one: '{n} vote', other: '{n} votes' },
+    seconds: { one: '{n} second', other: '{n} seconds' },
+    minutes: { one: '{n} minute', other: '{n} minutes' },
+    hours: { one: '{n} hour', other: '{n} hours' },
   },
 };
 

@@ -98,7 +98,6 @@ const ru = {
   orgRoleAdmin: 'Администратор', orgRoleLead: 'Ответственный за защиту детей',
   orgRoleAdminHelp: 'Управляет школой: списки, правила, роли, жалобы, журнал, переход в новый учебный год.',
   orgRoleLeadHelp: 'Может читать личные переписки сотрудников с учениками. Каждое прочтение записывается в журнал. Администратору это недоступно, пока его не назначат ответственным.',
-  rolesListMissing: 'Этот сервер пока не показывает список ролей. Назначать и снимать роли можно.',
   roleGrant: 'Назначить роль', roleWhich: 'Роль', roleGrantButton: 'Назначить', roleGranted: '{name}: назначена роль «{role}»',
   roleRevoke: 'Снять роль', roleRevokeLabel: 'Снять роль «{role}» у {name}', roleRevoked: '{name}: роль «{role}» снята',
   roleNoUser: 'Нет пользователя с таким именем. Проверьте имя пользователя (не ФИО).',
@@ -129,6 +128,7 @@ const ru = {
   leadChatLabel: 'Переписка: {staff} и {student}',
   leadOnly: 'Эту страницу видит только ответственный за защиту детей. Быть администратором школы для этого недостаточно: ответственного назначают в разделе «Роли».',
   leadChatGone: 'Этого чата больше нет среди переписок сотрудников с учениками.',
+  serverSaid: 'Ответ сервера: {message}',
 };
 
 const en: typeof ru = {
@@ -226,7 +226,6 @@ const en: typeof ru = {
   orgRoleAdmin: 'Admin', orgRoleLead: 'Safeguarding lead',
   orgRoleAdminHelp: 'Runs the school here: rosters, rules, roles, reports, the log, the new school year.',
   orgRoleLeadHelp: 'May read the direct chats between staff and students. Every reading goes into the log. Admins cannot, unless named lead.',
-  rolesListMissing: 'This server does not list roles yet. Granting and revoking them works.',
   roleGrant: 'Grant a role', roleWhich: 'Role', roleGrantButton: 'Grant', roleGranted: '{name} is now “{role}”',
   roleRevoke: 'Revoke', roleRevokeLabel: 'Revoke “{role}” from {name}', roleRevoked: '{name} is no longer “{role}”',
   roleNoUser: 'No user with that username. Check the username (not the full name).',
@@ -257,6 +256,7 @@ const en: typeof ru = {
   leadChatLabel: 'Chat: {staff} and {student}',
   leadOnly: 'Only the safeguarding lead sees this page. Being the school’s admin is not enough: the lead is named under “Roles”.',
   leadChatGone: 'This chat is no longer one between staff and a student.',
+  serverSaid: 'The server said: {message}',
 };
 
 export type Key = keyof typeof ru;

@@ -8,7 +8,8 @@ describe('audit details', () => {
     expect(detailParts('chat 12: message 3 of user 5')).toEqual([
       { kind: 'chat', id: 12 }, { kind: 'text', text: ': message 3 of ' }, { kind: 'user', id: 5 },
     ]);
-    expect(detailParts('user 7 safeguarding_lead')).toEqual([{ kind: 'user', id: 7 }, { kind: 'text', text: ' safeguarding_lead' }]);
+    expect(detailParts('user 7 safeguarding_lead')).toEqual([{ kind: 'user', id: 7 }, { kind: 'text', text: ' ' }, { kind: 'role', role: 'safeguarding_lead' }]);
+    expect(detailParts('chat 3: posting admins, slow mode 0 s')).toEqual([{ kind: 'chat', id: 3 }, { kind: 'text', text: ': posting admins, slow mode 0 s' }]);
     expect(detailParts('report 4: dismissed (chat 9 message 2)')).toEqual([
       { kind: 'text', text: 'report 4: dismissed (' }, { kind: 'chat', id: 9 }, { kind: 'text', text: ' message 2)' },
     ]);

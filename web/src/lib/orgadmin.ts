@@ -1,6 +1,6 @@
 // Helpers of the organisation pages (admin sections and the safeguarding lead's page).
 
-import { ApiError } from './api';
+import { ApiError, type OrgRole } from './api';
 import { day, t, time, type Key } from './i18n.svelte';
 
 /** A moment in a list: «Сегодня, 12:05», «3 марта 2027 г., 08:00». */
@@ -45,18 +45,21 @@ export function auditAction(action: string): string {
   return key ? t(key) : action;
 }
 
-export type DetailPart = { kind: 'text'; text: string } | { kind: 'user' | 'chat'; id: number };
+export type DetailPart = { kind: 'text'; text: string } | { kind: 'user' | 'chat'; id: number } | { kind: 'role'; role: OrgRole };
 
 /** An audit entry's detail (the server's note, e.g. "chat 12: message 3 of user 5") cut into text and
- * the users and chats it names by id, so those can be shown as names and links. Text stays text. */
+ * the users, chats and org roles it names, so those can be shown as names, links and words. Text stays text. */
 export function detailParts(detail: string): DetailPart[] {
   const parts: DetailPart[] = [];
   let last = 0;
-  for (const match of detail.matchAll(/\b(user|chat) (\d{1,16})\b/g)) {
+  for (const match of detail.matchAll(/\b(?:(user|chat) (\d{1,16})|(admin|safeguarding_lead))\b/g)) {
     if (match.index > last) parts.push({ kind: 'text', text: detail.slice(last, match.index) });
-    parts.push({ kind: match[1] as 'user' | 'chat', id: Number(match[2]) });
+    parts.push(match[3] ? { kind: 'role', role: match[3] as OrgRole } : { kind: match[1] as 'user' | 'chat', id: Number(match[2]) });
     last = match.index + match[0].length;
   }
   if (last < detail.length) parts.push({ kind: 'text', text: detail.slice(last) });
   return parts;
 }
+
+/** The org roles in words. */
+export const orgRoleKey: Record<OrgRole, Key> = { admin: 'orgRoleAdmin', safeguarding_lead: 'orgRoleLead' };

@@ -37,7 +37,8 @@ export interface Session { id: number; device_name: string; created_on: string; 
 export interface Invite { code: string; chat_id: number; created_by: number; created_at: number; expires_at: number | null; max_uses: number | null; uses: number }
 
 export interface QuietHours { start: string; end: string; weekends: boolean }
-export interface OrgPolicy { quiet_hours: QuietHours | null }
+/** A policy update replaces the whole policy (an absent field goes back to its default), so every update sends both. */
+export interface OrgPolicy { quiet_hours: QuietHours | null; student_contacts: StudentContacts }
 export interface OrgInfo { id: number; name: string; time_zone: string; roles: string[]; policy?: OrgPolicy }
 export type HoldReason = 'quiet_hours' | 'do_not_disturb';
 /** A message kept back by quiet hours or do-not-disturb: it goes out by itself at `release_at`. */
@@ -222,6 +223,21 @@ export const api = {
   /** Mutes a member until `until` (ms, in the future), or (null) unmutes. */
   mute: (chatId: number, userId: number, until: number | null) => call<void>('PUT', `/chats/${chatId}/members/${userId}/mute`, { until }),
   setShowUsername: (show_username: boolean) => call<User>('PATCH', '/me', { show_username }),
+  // web-orgadmin: org roles, moderation queue, audit log, rollover, safeguarding review.
+  orgRoles: (orgId: number) => call<{ roles: OrgRoleHolder[] }>('GET', `/orgs/${orgId}/roles`).then((r) => r.roles),
+  grantOrgRole: (orgId: number, username: string, role: OrgRole) => call<void>('POST', `/orgs/${orgId}/roles`, { username, role }),
+  revokeOrgRole: (orgId: number, userId: number, role: OrgRole) => call<void>('DELETE', `/orgs/${orgId}/roles/${userId}/${role}`),
+  reports: (orgId: number, all: boolean) => call<{ reports: Report[] }>('GET', `/orgs/${orgId}/reports?all=${all}`).then((r) => r.reports),
+  resolveReport: (orgId: number, reportId: number, action: ReportAction) =>
+    call<Report>('POST', `/orgs/${orgId}/reports/${reportId}/resolve`, { action }),
+  audit: (orgId: number, before?: number) =>
+    call<{ entries: AuditEntry[] }>('GET', `/orgs/${orgId}/audit${before === undefined ? '' : `?before=${before}`}`).then((r) => r.entries),
+  rollover: (orgId: number, final_grade: number, dry_run: boolean) => call<RolloverReport>('POST', `/orgs/${orgId}/rollover`, { final_grade, dry_run }),
+  reviewedChats: (orgId: number) => call<{ chats: ReviewedChat[] }>('GET', `/orgs/${orgId}/safeguarding/chats`).then((r) => r.chats),
+  /** The newest `limit` messages before seq `before` (or the newest of all), oldest first; each reading is audited. */
+  reviewMessages: (orgId: number, chatId: number, limit: number, before?: number) =>
+    call<{ messages: Message[] }>('GET', `/orgs/${orgId}/safeguarding/chats/${chatId}/messages?limit=${limit}${before === undefined ? '' : `&before=${before}`}`)
+      .then((r) => r.messages),
 };
 
 // --- chat moderation and privacy (web-chatmod) ---
@@ -231,3 +247,21 @@ export interface ChatSettings { posting?: Posting; slow_mode_secs?: number }
 /** Set on a direct chat between a school's staff member and one of its students: the school's
  * safeguarding lead may read it. */
 export interface Safeguarding { org_id: number; org: string }
+
+// web-orgadmin: the types of org roles, moderation, the audit log, rollover and safeguarding review.
+/** Whom a school's students reach besides staff and their own guardians: classmates (the default), nobody else, or the whole school. */
+export type StudentContacts = 'class' | 'staff' | 'school';
+export type OrgRole = 'admin' | 'safeguarding_lead';
+export interface OrgRoleHolder { user: User; role: OrgRole }
+export type ReportAction = 'dismiss' | 'delete_message';
+/** A reported message: its text as it was when reported; `resolution` is `dismissed` or `message_deleted` once dealt with. */
+export interface Report {
+  id: number; chat_id: number; seq: number; reporter_id: number; author_id: number; text: string; reason: string; created_at: number;
+  resolution: 'dismissed' | 'message_deleted' | null; resolved_by: number | null; resolved_at: number | null;
+}
+/** One admin or moderation action; `detail` is the server's plain-text note naming ids (never message text). */
+export interface AuditEntry { id: number; actor_id: number; action: string; detail: string; at: number }
+export interface UnitMove { from: string; to: string }
+export interface RolloverReport { dry_run: boolean; moves: UnitMove[]; leavers: UnitMove[]; untouched: string[] }
+/** A direct chat between a member of the school's staff and one of its students, by their roster names. */
+export interface ReviewedChat { chat_id: number; staff_id: number; staff_name: string; student_id: number; student_name: string }

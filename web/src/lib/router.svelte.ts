@@ -8,7 +8,7 @@ export type Route =
   | { name: 'settings' }
   | { name: 'claim' }
   | { name: 'orgs' }
-  | { name: 'org'; id: number };
+  | { name: 'org'; id: number; section?: string };
 
 export function parse(path: string): Route {
   const chat = /^\/chat\/(\d+)$/.exec(path);
@@ -18,8 +18,8 @@ export function parse(path: string): Route {
   if (path === '/settings') return { name: 'settings' };
   if (path === '/claim') return { name: 'claim' };
   if (path === '/orgs') return { name: 'orgs' };
-  const org = /^\/orgs\/(\d+)$/.exec(path);
-  if (org) return { name: 'org', id: Number(org[1]) };
+  const org = /^\/orgs\/(\d+)(?:\/([a-z]{1,32}))?$/.exec(path);
+  if (org) return org[2] ? { name: 'org', id: Number(org[1]), section: org[2] } : { name: 'org', id: Number(org[1]) };
   return { name: 'home' };
 }
 

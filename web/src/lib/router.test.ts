@@ -10,9 +10,10 @@ describe('routes', () => {
     expect(parse('/claim')).toEqual({ name: 'claim' });
     expect(parse('/orgs')).toEqual({ name: 'orgs' });
     expect(parse('/orgs/7')).toEqual({ name: 'org', id: 7 });
+    expect(parse('/orgs/7/safeguarding')).toEqual({ name: 'org', id: 7, section: 'safeguarding' });
   });
 
   it('sends anything else home', () => {
-    for (const path of ['/chat/x', '/join/', '/join/<script>', '/orgs/x', '/claim/x', '/elsewhere']) expect(parse(path)).toEqual({ name: 'home' });
+    for (const path of ['/chat/x', '/join/', '/join/<script>', '/orgs/x', '/orgs/7/', '/orgs/7/Audit', '/claim/x', '/elsewhere']) expect(parse(path)).toEqual({ name: 'home' });
   });
 });

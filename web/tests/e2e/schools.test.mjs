@@ -3,11 +3,12 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
+import { PHONE, call, claimed as claimedIn, createOrg, moscow, roster, school, shots } from './school.mjs';
 
-const roster = join(import.meta.dirname, '../../../docs/roster-example.csv');
+/** Someone new signs up on this file's server and claims a code. */
+const claimed = (...args) => claimedIn(browser, server.base, ...args);
 
 let server;
 let browser;
@@ -24,18 +25,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Creates an org as the signed-in instance admin (the CLI's job; here through the API). */
-async function createOrg(page, name) {
-  return page.evaluate(async (orgName) => {
-    const response = await fetch('/api/v1/orgs', {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${localStorage.getItem('kolokol.token')}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: orgName }),
-    });
-    return response.json();
-  }, name);
-}
 
 test('an admin imports a roster, issues codes, and a parent claims one', async () => {
   const { page } = director;
@@ -126,56 +115,9 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await parent.context.close();
 });
 
-/** A REST call as the page's signed-in user; returns the status and the JSON body. */
-async function call(page, method, path, body, contentType = 'application/json') {
-  return page.evaluate(async ([method, path, body, contentType]) => {
-    const headers = { Authorization: `Bearer ${localStorage.getItem('kolokol.token')}` };
-    if (body !== undefined) headers['Content-Type'] = contentType;
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
-    return { status: response.status, body: response.status === 204 ? null : await response.json() };
-  }, [method, path, body, contentType]);
-}
-
-/** Someone new signs up, claims the school's code, and sees their chats. */
-async function claimed(username, name, code, options = {}) {
-  const who = await person(browser, server.base, { timezoneId: 'Europe/Moscow', ...options });
-  await register(who.page, username, name);
-  const result = await call(who.page, 'POST', '/claim', { code });
-  assert.equal(result.status, 200, JSON.stringify(result.body));
-  await who.page.reload();
-  await who.page.locator('nav a', { hasText: '5Б · родители' }).waitFor();
-  return who;
-}
-
-const PHONE = { width: 360, height: 740 };
-const DESKTOP = { width: 1280, height: 800 };
-
-/** A screenshot at desktop and at phone size, with `subject` in view; the page goes back to
- * its size after. */
-async function shots(page, name, subject) {
-  const size = page.viewportSize();
-  for (const [suffix, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(150);
-    await subject?.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(artifacts, `${name}-${suffix}.png`) });
-  }
-  await page.setViewportSize(size);
-}
-
-/** HH:MM in Moscow, the org's time zone. */
-function moscow(millis) {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Moscow', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(millis);
-}
-
 test('a teacher reminds those who have not read; quiet hours hold her message; a parent sets do-not-disturb', async () => {
   const { page } = director;
-  const org = await createOrg(page, 'Гимназия №5');
-  const imported = await call(page, 'PUT', `/orgs/${org.id}/roster?dry_run=false`, readFileSync(roster, 'utf8'), 'text/csv; charset=utf-8');
-  assert.equal(imported.status, 200, JSON.stringify(imported.body));
-  const issued = await call(page, 'POST', `/orgs/${org.id}/claim-codes`, {});
-  const codeOf = (name) => issued.body.codes.find((entry) => entry.name === name).code;
+  const { org, codeOf } = await school(page, 'Гимназия №5');
 
   const teacher = await claimed('smirnova5', 'Ольга Викторовна', codeOf('Смирнова Ольга Викторовна'));
   const reader = await claimed('ivanova5', 'Мария Иванова', codeOf('Иванова Мария Петровна'));
@@ -221,7 +163,7 @@ test('a teacher reminds those who have not read; quiet hours hold her message; a
   await petrovaChat.click();
 
   // The admin sets quiet hours around the present moment, in the school's time (Moscow).
-  await page.goto(`/orgs/${org.id}`);
+  await page.goto(`/orgs/${org.id}/rules`);
   const quiet = page.locator('section.quiet');
   await quiet.getByText('Сейчас тихих часов нет').waitFor();
   await quiet.getByText('Часовой пояс: Europe/Moscow', { exact: false }).waitFor();
@@ -295,11 +237,7 @@ test('a wrong code is explained in Russian', async () => {
 
 test('a class teacher pins a message and asks a poll; a parent votes and answers in a thread; the badge tells the real teacher', async () => {
   const { page } = director;
-  const org = await createOrg(page, 'Лицей №2');
-  const imported = await call(page, 'PUT', `/orgs/${org.id}/roster?dry_run=false`, readFileSync(roster, 'utf8'), 'text/csv; charset=utf-8');
-  assert.equal(imported.status, 200, JSON.stringify(imported.body));
-  const issued = await call(page, 'POST', `/orgs/${org.id}/claim-codes`, {});
-  const codeOf = (name) => issued.body.codes.find((entry) => entry.name === name).code;
+  const { codeOf } = await school(page, 'Лицей №2');
   const teacher = await claimed('smirnova2', 'Ольга Викторовна', codeOf('Смирнова Ольга Викторовна'));
   const parent = await claimed('ivanova2', 'Мария Иванова', codeOf('Иванова Мария Петровна'));
 

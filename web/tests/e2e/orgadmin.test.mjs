@@ -1,0 +1,265 @@
+// End to end, in Russian: a school's admin sets its rules, names a safeguarding lead who reads a
+// teacher's chat with a student (and the log shows it), works the moderation queue, and moves the
+// classes up at the end of the year.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, person, register, startServer } from './harness.mjs';
+import { call, claimed as claimedIn, moscow, school, shots } from './school.mjs';
+
+let server;
+let browser;
+let director;
+
+/** Someone new signs up on this file's server and claims a code. */
+const claimed = (...args) => claimedIn(browser, server.base, ...args);
+
+before(async () => {
+  server = await startServer(['--admin', 'director']);
+  browser = await launchBrowser();
+  director = await person(browser, server.base, { timezoneId: 'Europe/Moscow' });
+  await register(director.page, 'director', 'Директор Школы');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function policyOf(page, orgId) {
+  const orgs = await call(page, 'GET', '/orgs');
+  return orgs.body.orgs.find((org) => org.id === orgId).policy;
+}
+
+/** The chat of that title among the page user's chats. */
+async function chatNamed(page, title) {
+  const chats = await call(page, 'GET', '/chats');
+  return chats.body.chats.find((chat) => chat.title === title);
+}
+
+async function send(page, chatId, text) {
+  const sent = await call(page, 'POST', `/chats/${chatId}/messages`, { client_msg_id: crypto.randomUUID(), text });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+  return sent.body;
+}
+
+test('the admin sets whom students write to, next to quiet hours, and neither is lost', async () => {
+  const { page } = director;
+  const { org } = await school(page, 'Школа №57');
+  await page.goto('/orgs');
+  await page.locator('li', { hasText: 'Школа №57' }).getByRole('link', { name: 'Управлять' }).click();
+  const sections = page.getByRole('navigation', { name: 'Разделы' });
+  await sections.getByRole('link', { name: 'Правила' }).click();
+  assert.equal(await sections.getByRole('link', { name: 'Правила' }).getAttribute('aria-current'), 'page');
+  assert.equal(new URL(page.url()).pathname, `/orgs/${org.id}/rules`);
+
+  // Quiet hours away from now, so nothing else is held.
+  const quiet = page.locator('section.quiet');
+  const start = moscow(Date.now() + 2 * 3_600_000);
+  const end = moscow(Date.now() + 3 * 3_600_000);
+  await quiet.getByLabel('Включить тихие часы').check();
+  await quiet.getByLabel('Начало').fill(start);
+  await quiet.getByLabel('Конец').fill(end);
+  await quiet.getByRole('button', { name: 'Сохранить' }).click();
+  await quiet.getByText(`Сейчас: с ${start} до ${end}`).waitFor();
+
+  const contacts = page.locator('section.contacts');
+  await contacts.getByText('Сейчас действует: «Ученики пишут только одноклассникам и учителям»').waitFor();
+  assert.ok(await contacts.getByLabel('Ученики пишут только одноклассникам и учителям').isChecked());
+  await contacts.getByLabel('Ученики пишут только учителям').check();
+  await contacts.getByRole('button', { name: 'Сохранить' }).click();
+  await contacts.getByRole('status').getByText('Сохранено').waitFor();
+  await contacts.getByText('Сейчас действует: «Ученики пишут только учителям»').waitFor();
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: false }, student_contacts: 'staff' });
+  await shots(page, 'org-rules-ru', contacts);
+
+  // After a reload it is still chosen; saving quiet hours again keeps it.
+  await page.reload();
+  await contacts.getByText('Сейчас действует: «Ученики пишут только учителям»').waitFor();
+  assert.ok(await contacts.getByLabel('Ученики пишут только учителям').isChecked());
+  await quiet.getByLabel('и выходные', { exact: false }).check();
+  await quiet.getByRole('button', { name: 'Сохранить' }).click();
+  await quiet.getByText(`Сейчас: с ${start} до ${end} и выходные`).waitFor();
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: true }, student_contacts: 'staff' });
+});
+
+test('a safeguarding lead reads a teacher’s chat with a student; the log shows the reading', async () => {
+  const { page } = director;
+  const { org, codeOf } = await school(page, 'Школа №1');
+  const teacher = await claimed('smirnova_sg', 'Ольга Викторовна', codeOf('Смирнова Ольга Викторовна'));
+  const student = await claimed('artem_sg', 'Артём', codeOf('Иванов Артём Сергеевич'), { chat: '5Б · класс' });
+  const studentId = (await call(student.page, 'GET', '/me')).body.id;
+
+  // The class teacher writes to the student directly: 51 messages, one more than a page.
+  const direct = await call(teacher.page, 'POST', '/chats', { kind: 'direct', member_ids: [studentId] });
+  assert.equal(direct.status, 201, JSON.stringify(direct.body));
+  await send(teacher.page, direct.body.id, 'Первое сообщение: Артём, привет!');
+  for (let i = 1; i < 50; i += 1) await send(teacher.page, direct.body.id, `Задание ${i}`);
+  await send(teacher.page, direct.body.id, 'Артём, зайди после уроков за тетрадью');
+  await send(student.page, direct.body.id, 'Хорошо, зайду');
+
+  // The admin names the school psychologist the lead, by username.
+  const lead = await person(browser, server.base, { timezoneId: 'Europe/Moscow' });
+  await register(lead.page, 'psychologist', 'Анна Психолог');
+  await page.goto(`/orgs/${org.id}/roles`);
+  const roles = page.locator('section.roles');
+  await roles.locator('li', { hasText: 'Директор Школы' }).getByText('Администратор').waitFor();
+  await roles.getByLabel('Имя пользователя').fill('nobody_here');
+  await roles.getByRole('button', { name: 'Назначить' }).click();
+  await roles.getByRole('alert').getByText('Нет пользователя с таким именем', { exact: false }).waitFor();
+  await roles.getByLabel('Имя пользователя').fill('psychologist');
+  await roles.getByLabel('Ответственный за защиту детей').check();
+  await roles.getByRole('button', { name: 'Назначить' }).click();
+  await roles.getByRole('status').getByText('psychologist: назначена роль «Ответственный за защиту детей»').waitFor();
+  const leadRow = roles.locator('li', { hasText: 'Анна Психолог' });
+  await leadRow.getByText('Ответственный за защиту детей').waitFor();
+
+  // The last admin cannot be removed, and the page says why.
+  await roles.getByRole('button', { name: 'Снять роль «Администратор» у Директор Школы' }).click();
+  await roles.getByRole('alert').getByText('В школе должен остаться хотя бы один администратор', { exact: false }).waitFor();
+  await shots(page, 'org-roles-ru', roles);
+
+  // An admin who is not the lead has no way in.
+  assert.equal(await page.getByRole('link', { name: 'Защита детей' }).count(), 0);
+  await page.goto(`/orgs/${org.id}/safeguarding`);
+  await page.getByRole('alert').getByText('Эту страницу видит только ответственный за защиту детей', { exact: false }).waitFor();
+
+  // The lead finds the page from the schools list: no admin sections for her.
+  await lead.page.goto('/orgs');
+  const entry = lead.page.locator('li', { hasText: 'Школа №1' });
+  assert.equal(await entry.getByRole('link', { name: 'Управлять' }).count(), 0);
+  await entry.getByRole('link', { name: 'Защита детей' }).click();
+  const review = lead.page.locator('section.lead');
+  await review.getByRole('note').getByText('Каждое прочтение записывается в журнал школы', { exact: false }).waitFor();
+  const pair = review.getByRole('button', { name: /Смирнова Ольга Викторовна.*Иванов Артём Сергеевич/ });
+  await shots(lead.page, 'safeguarding-list-ru', pair);
+  await pair.click();
+  const log = review.getByRole('list', { name: 'Переписка: Смирнова Ольга Викторовна и Иванов Артём Сергеевич' });
+  await log.locator('li', { hasText: 'Хорошо, зайду' }).getByText('Иванов Артём Сергеевич').waitFor();
+  await log.locator('li', { hasText: 'Артём, зайди после уроков за тетрадью' }).getByText('Смирнова Ольга Викторовна').waitFor();
+  assert.equal(await log.locator('li').count(), 50);
+  assert.equal(await log.getByText('Первое сообщение', { exact: false }).count(), 0);
+  await shots(lead.page, 'safeguarding-chat-ru', log.locator('li').last());
+  await shots(lead.page, 'safeguarding-chat-top-ru', review.getByRole('heading', { name: 'Смирнова Ольга Викторовна ↔ Иванов Артём Сергеевич' }));
+  await review.getByRole('button', { name: 'Раньше' }).click();
+  await log.locator('li').first().getByText('Первое сообщение: Артём, привет!').waitFor();
+  assert.equal(await log.locator('li').count(), 52);
+  await review.getByRole('button', { name: 'Раньше' }).waitFor({ state: 'detached' });
+
+  // She is not an admin: the org's own page says so.
+  await lead.page.goto(`/orgs/${org.id}`);
+  await lead.page.getByRole('alert').getByText('Управлять школой могут только её администраторы.').waitFor();
+  assert.equal(await lead.page.getByRole('navigation', { name: 'Разделы' }).count(), 0);
+
+  // The admin sees each reading in the log, by name.
+  await page.goto(`/orgs/${org.id}/audit`);
+  const audit = page.locator('section.audit');
+  const readings = audit.locator('li', { hasText: 'Анна Психолог — прочитал(а) переписку сотрудника с учеником' });
+  await readings.first().waitFor();
+  assert.equal(await readings.count(), 2);
+  // She read a chat the admin is not in: named, not linked.
+  await readings.first().getByText(`чат №${direct.body.id}`).waitFor();
+  assert.equal(await readings.first().getByRole('link').count(), 0);
+  await audit.locator('li', { hasText: 'Директор Школы — назначил(а) роль' }).getByText('Анна Психолог «Ответственный за защиту детей»').waitFor();
+  await shots(page, 'org-audit-ru', readings.first());
+
+  // Taking the role back closes the page to her.
+  await page.goto(`/orgs/${org.id}/roles`);
+  await roles.getByRole('button', { name: 'Снять роль «Ответственный за защиту детей» у Анна Психолог' }).click();
+  await leadRow.waitFor({ state: 'detached' });
+  await lead.page.goto(`/orgs/${org.id}/safeguarding`);
+  await lead.page.getByRole('alert').getByText('Эту страницу видит только ответственный за защиту детей', { exact: false }).waitFor();
+  assert.equal((await call(lead.page, 'GET', `/orgs/${org.id}/safeguarding/chats`)).status, 403);
+
+  for (const who of [teacher, student, lead]) await who.context.close();
+});
+
+test('a member reports messages; the admin deletes one and keeps the other', async () => {
+  const { page } = director;
+  const { org, codeOf } = await school(page, 'Школа №2');
+  const author = await claimed('ivanova_mod', 'Мария Иванова', codeOf('Иванова Мария Петровна'));
+  const reporter = await claimed('petrova_mod', 'Екатерина Петрова', codeOf('Петрова Екатерина Юрьевна'));
+  const chat = await chatNamed(author.page, '5Б · родители');
+  const advert = await send(author.page, chat.id, 'Продаю <b>шубу</b>, недорого! Пишите в личку');
+  const question = await send(author.page, chat.id, 'Кто знает, когда собрание?');
+  for (const [message, reason] of [[advert, 'Реклама в чате класса'], [question, 'Не по теме']]) {
+    const reported = await call(reporter.page, 'POST', `/chats/${chat.id}/messages/${message.seq}/report`, { reason });
+    assert.equal(reported.status, 204, JSON.stringify(reported.body));
+  }
+
+  await page.goto(`/orgs/${org.id}`);
+  await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Жалобы' }).click();
+  const queue = page.locator('section.reports');
+  const advertReport = queue.locator('article', { hasText: 'Реклама в чате класса' });
+  // The text as it was, shown as text; who reported and who wrote it; the chat.
+  await advertReport.getByText('Продаю <b>шубу</b>, недорого! Пишите в личку').waitFor();
+  await advertReport.getByText('Пожаловался(ась): Екатерина Петрова').waitFor();
+  await advertReport.getByText('Автор сообщения: Мария Иванова', { exact: false }).waitFor();
+  assert.equal(await advertReport.getByRole('link', { name: `чат №${chat.id}` }).getAttribute('href'), `/chat/${chat.id}`);
+  await shots(page, 'org-reports-ru', advertReport);
+
+  await advertReport.getByRole('button', { name: 'Удалить сообщение' }).click();
+  await advertReport.getByRole('status').getByText('Сообщение удалено · вы', { exact: false }).waitFor();
+  const questionReport = queue.locator('article', { hasText: 'Не по теме' });
+  await questionReport.getByRole('button', { name: 'Оставить' }).click();
+  await questionReport.getByRole('status').getByText('Оставлено · вы', { exact: false }).waitFor();
+
+  // For everyone: the advert is gone, the question stays.
+  const history = (await call(author.page, 'GET', `/chats/${chat.id}/messages`)).body.messages;
+  assert.equal(history.find((m) => m.seq === advert.seq).deleted, true);
+  assert.equal(history.find((m) => m.seq === question.seq).deleted, false);
+
+  // Nothing open is left; the resolved ones are there on request; the log has both.
+  await page.reload();
+  await queue.getByText('Новых жалоб нет.').waitFor();
+  await queue.getByLabel('Показать и рассмотренные').check();
+  await advertReport.getByText('Сообщение удалено', { exact: false }).waitFor();
+  assert.equal(await queue.getByRole('button', { name: 'Удалить сообщение' }).count(), 0);
+  await shots(page, 'org-reports-resolved-ru', questionReport);
+  await page.getByRole('link', { name: 'Журнал' }).click();
+  const resolved = page.locator('section.audit li', { hasText: 'Директор Школы — рассмотрел(а) жалобу' });
+  await resolved.first().waitFor();
+  assert.equal(await resolved.count(), 2);
+
+  for (const who of [author, reporter]) await who.context.close();
+});
+
+test('the year-end rollover: a dry run shows the moves, the real run renames the classes, a second is refused', async () => {
+  const { page } = director;
+  const { org } = await school(page, 'Школа №3');
+  await page.goto(`/orgs/${org.id}/year`);
+  const year = page.locator('section.rollover');
+  assert.equal(await year.getByLabel('Выпускной класс').inputValue(), '11');
+
+  // With 7 as the final grade, 7А would leave.
+  await year.getByLabel('Выпускной класс').fill('7');
+  await year.getByRole('button', { name: 'Проверить' }).click();
+  const plan = year.getByRole('status').filter({ hasText: 'Вот что изменится' });
+  await plan.getByText(/^7А → 7А \(выпуск \d{4}\)$/).waitFor();
+  await plan.getByText('5Б → 6Б').waitFor();
+
+  await year.getByLabel('Выпускной класс').fill('11');
+  await year.getByRole('button', { name: 'Проверить' }).click();
+  await plan.getByText('7А → 8А').waitFor();
+  await plan.getByText('5Б → 6Б').waitFor();
+  assert.equal(await plan.getByText('выпуск', { exact: false }).count(), 0);
+  // Nothing has changed yet.
+  const before = await call(page, 'GET', `/orgs/${org.id}/roster`);
+  assert.deepEqual(before.body.units.map((unit) => unit.name).sort(), ['5Б', '7А']);
+  await shots(page, 'org-rollover-plan-ru', year.getByRole('button', { name: 'Перевести классы' }));
+
+  await year.getByRole('button', { name: 'Перевести классы' }).click();
+  await year.getByRole('status').filter({ hasText: 'Классы переведены' }).getByText('5Б → 6Б').waitFor();
+  const after = await call(page, 'GET', `/orgs/${org.id}/roster`);
+  assert.deepEqual(after.body.units.map((unit) => unit.name).sort(), ['6Б', '8А']);
+  await page.getByRole('link', { name: 'Списки' }).click();
+  await page.locator('details summary', { hasText: '6Б' }).waitFor();
+  await page.locator('details summary', { hasText: '8А' }).waitFor();
+
+  // Once a school year.
+  await page.getByRole('link', { name: 'Новый учебный год' }).click();
+  await year.getByRole('button', { name: 'Проверить' }).click();
+  await year.getByRole('alert').getByText('Перевод не выполнен', { exact: false }).waitFor();
+  await year.getByRole('alert').getByText('Ответ сервера: this school year was rolled over on', { exact: false }).waitFor();
+  await shots(page, 'org-rollover-refused-ru', year.getByRole('alert'));
+});

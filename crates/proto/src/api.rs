@@ -159,6 +159,9 @@ pub struct Chat {
     pub posting: Posting,
     /// Members (not admins) post at most once per this many seconds; 0 is off.
     pub slow_mode_secs: u32,
+    /// Until when an admin muted the caller here (ms; it may have passed): they read but cannot
+    /// post before then. Null when never muted or unmuted.
+    pub muted_until: Option<Millis>,
     /// On a direct chat between a school's staff member and one of its students: the school,
     /// whose safeguarding lead may read the chat. Absent on every other chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,8 +16,8 @@ use kolokol_domain::roster::RosterRole;
 use std::collections::HashMap;
 
 use kolokol_proto::{Chat, ChatKind, ErrorCode, SafeguardingNotice, StudentContacts, UserId};
-use kolokol_store::OrgId;
 use kolokol_store::orgs::UserPlace;
+use kolokol_store::{OrgId, OrgRole};
 
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -116,7 +116,18 @@ pub async fn may_find(state: &AppState, actor: UserId, target: UserId) -> ApiRes
         .iter()
         .any(|place| place.role == RosterRole::Student);
     let contacts = |org_id| state.quiet.student_contacts(org_id);
-    Ok(!target_is_student || may_reach(&actor_places, &target_places, contacts))
+    if !target_is_student || may_reach(&actor_places, &target_places, contacts) {
+        return Ok(true);
+    }
+    // The school's admins import its roster and so know its students already: they find them
+    // (to read reports and the audit log by name), though they reach them only as staff do.
+    for org_id in students(&target_places).iter().map(|place| place.org_id) {
+        let roles = state.store.org_roles(org_id, actor).await?;
+        if roles.contains(&OrgRole::Admin) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The school in which one of these accounts is staff and the other a student, if any: its

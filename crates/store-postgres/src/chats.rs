@@ -227,7 +227,7 @@ macro_rules! chat_view {
                (SELECT count(*) FROM messages u
                  WHERE u.chat_id = c.id AND u.seq > m.read_seq AND u.sender_id <> m.user_id
                    AND NOT u.deleted),
-               p.id, p.username, p.display_name, p.about, ",
+               m.muted_until, p.id, p.username, p.display_name, p.about, ",
             message_columns!(),
             " FROM members m
               JOIN chats c ON c.id = m.chat_id
@@ -248,8 +248,9 @@ fn chat_view(row: &PgRow) -> OpResult<Chat> {
         role: parse(row.try_get(CHAT_WIDTH)?)?,
         read_seq: row.try_get(CHAT_WIDTH + 1)?,
         unread_count: row.try_get(CHAT_WIDTH + 2)?,
-        peer: rows::maybe_user(row, CHAT_WIDTH + 3)?,
-        last_message: rows::message(row, CHAT_WIDTH + 7)?,
+        muted_until: row.try_get(CHAT_WIDTH + 3)?,
+        peer: rows::maybe_user(row, CHAT_WIDTH + 4)?,
+        last_message: rows::message(row, CHAT_WIDTH + 8)?,
     }))
 }
 

@@ -157,6 +157,7 @@ fn view(
     chat: ChatRow,
     role: Role,
     read_seq: i64,
+    muted_until: Option<i64>,
 ) -> OpResult<Chat> {
     let peer = match chat.kind {
         ChatKind::Direct => {
@@ -184,20 +185,26 @@ fn view(
         unread_count,
         peer,
         last_message,
+        muted_until,
     }))
 }
 
 pub fn get(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Chat> {
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
-    let read_seq: i64 = conn
-        .prepare_cached("SELECT read_seq FROM members WHERE chat_id = ?1 AND user_id = ?2")?
-        .query_row(params![chat_id, actor.user_id], |row| row.get(0))?;
-    view(conn, actor.user_id, chat, role, read_seq)
+    let (read_seq, muted_until) = conn
+        .prepare_cached(
+            "SELECT read_seq, muted_until FROM members WHERE chat_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![chat_id, actor.user_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    view(conn, actor.user_id, chat, role, read_seq, muted_until)
 }
 
 pub fn list(conn: &Connection, actor: Actor) -> OpResult<Vec<Chat>> {
     let sql = format!(
-        "SELECT {CHAT_COLUMNS}, m.role, m.read_seq FROM members m JOIN chats c ON c.id = m.chat_id
+        "SELECT {CHAT_COLUMNS}, m.role, m.read_seq, m.muted_until
+         FROM members m JOIN chats c ON c.id = m.chat_id
          WHERE m.user_id = ?1 ORDER BY c.last_activity_at DESC, c.id DESC"
     );
     let rows = conn
@@ -207,11 +214,14 @@ pub fn list(conn: &Connection, actor: Actor) -> OpResult<Vec<Chat>> {
                 rows::chat_from_row(row)?,
                 parse_role(&row.get::<_, String>(CHAT_WIDTH)?),
                 row.get::<_, i64>(CHAT_WIDTH + 1)?,
+                row.get::<_, Option<i64>>(CHAT_WIDTH + 2)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(chat, role, read_seq)| view(conn, actor.user_id, chat, role, read_seq))
+        .map(|(chat, role, read_seq, muted_until)| {
+            view(conn, actor.user_id, chat, role, read_seq, muted_until)
+        })
         .collect()
 }
 

@@ -2855,6 +2855,12 @@ async fn admins_limit_who_posts_and_how_often(store: Arc<dyn Store>) {
         |event| matches!(event, Event::MemberMuted { user_id, until: Some(_), .. } if *user_id == bob.id()),
     );
     fx.log.lock().expect("the log").extend(outcome.events);
+    // The muted member's own view of the chat says until when; nobody else's does.
+    assert_eq!(fx.view(&bob, chat_id).await.muted_until, Some(until));
+    let listed = fx.store.chats(bob.actor).await.unwrap();
+    let in_list = listed.iter().find(|chat| chat.id == chat_id);
+    assert_eq!(in_list.map(|chat| chat.muted_until), Some(Some(until)));
+    assert_eq!(fx.view(&carol, chat_id).await.muted_until, None);
     assert_refused(
         post(&bob, "b4", until - 1).await,
         &[ErrorCode::Muted],
@@ -2877,6 +2883,7 @@ async fn admins_limit_who_posts_and_how_often(store: Arc<dyn Store>) {
             .mute(carol.actor, chat_id, bob.id(), None, fx.now())
             .await,
     );
+    assert_eq!(fx.view(&bob, chat_id).await.muted_until, None);
     post(&bob, "b5", until + 1).await.unwrap();
 }
 

@@ -222,6 +222,8 @@ pub struct MemberView {
     /// The other member of a direct chat.
     pub peer: Option<User>,
     pub last_message: Option<Message>,
+    /// Until when the member may not post, as an admin set it (possibly past).
+    pub muted_until: Option<Millis>,
 }
 
 impl ChatRow {
@@ -254,6 +256,7 @@ impl ChatRow {
             last_activity_at: self.last_activity_at,
             posting: self.posting,
             slow_mode_secs: self.slow_mode_secs,
+            muted_until: member.muted_until,
             safeguarding: None,
         }
     }

@@ -27,6 +27,8 @@ export interface Chat {
   last_seq: number; read_seq: number; unread_count: number; last_message: Message | null;
   created_at: number; last_activity_at: number;
   posting: Posting; slow_mode_secs: number; safeguarding?: Safeguarding | null;
+  /** Until when an admin muted me here (ms; it may have passed). */
+  muted_until?: number | null;
 }
 export interface ChatInfo { id: number; kind: ChatKind; title: string | null; member_count: number }
 export type StaffRole = 'class_teacher' | 'teacher';

@@ -119,6 +119,11 @@ export function chatById(id: number): Chat | undefined {
   return app.chats.find((c) => c.id === id);
 }
 
+/** Until when I am muted in the chat, as the server last told (it may have passed). */
+export function myMute(chatId: number): number | undefined {
+  return chatById(chatId)?.muted_until ?? undefined;
+}
+
 export function chatTitle(chat: Chat): string {
   return chat.title ?? chat.peer?.display_name ?? '…';
 }
@@ -645,6 +650,8 @@ function apply(frame: ServerFrame): void {
       const mutes = slot(app.mutes, frame.chat_id);
       if (frame.until === null) delete mutes[frame.user_id];
       else mutes[frame.user_id] = frame.until;
+      const chat = chatById(frame.chat_id);
+      if (chat && frame.user_id === app.me?.id) chat.muted_until = frame.until;
       break;
     }
     case 'member.added':

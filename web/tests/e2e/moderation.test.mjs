@@ -170,18 +170,15 @@ test('a group owner decides who posts and how often, mutes a member, then remove
   await member.page.locator('.readonly', { hasText: /^Вы не можете писать в этот чат до \d\d:\d\d( завтра)?$/ }).waitFor();
   assert.equal(await composer(member.page).count(), 0);
   await shots(member.page, 'muted-member-ru');
-  // After a reload the page no longer knows of the mute; the server still refuses, and says so.
+  // After a reload the server tells the page of the mute (Chat.muted_until): still no composer.
   await member.page.reload();
-  await composer(member.page).waitFor();
-  await send(member.page, 'Почему я не могу писать?');
-  await member.page.getByRole('alert').getByText('Администратор чата на время запретил вам писать сюда.').waitFor();
-  assert.equal((await texts(owner.page, chatId)).includes('Почему я не могу писать?'), false);
+  await member.page.locator('.readonly', { hasText: /^Вы не можете писать в этот чат до \d\d:\d\d( завтра)?$/ }).waitFor();
+  assert.equal(await composer(member.page).count(), 0);
 
   // Unmuted, he writes again.
   await row.getByRole('button', { name: 'Действия с участником: Павел Смирнов' }).click();
   await row.getByRole('button', { name: 'Разрешить писать' }).click();
   await owner.page.getByRole('status').getByText('Павел Смирнов снова может писать').waitFor();
-  await composer(member.page).fill('');
   await send(member.page, 'Спасибо, всё понял');
   await owner.page.locator('[role=log] article', { hasText: 'Спасибо, всё понял' }).waitFor();
 

@@ -1337,6 +1337,11 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
         ]
     );
     assert_refused(lead.org_roles(org.id).await, ErrorCode::Forbidden, 403);
+    // The school's admins find its students by id (to name them in reports and the log);
+    // someone outside the school still does not.
+    let artem = people["artem"].1;
+    assert_eq!(director.user(artem).await.unwrap().id, artem);
+    assert_refused(lead.user(artem).await, ErrorCode::UserNotFound, 404);
 
     // The last admin cannot be removed; the lead's role can be taken back.
     assert_refused(

@@ -142,7 +142,7 @@ impl Client {
     /// # async fn demo(base: &str, req: kolokol_client::proto::RegisterRequest) -> Result<(), kolokol_client::ClientError> {
     /// let mut alice = kolokol_client::Client::new(base);
     /// let auth = alice.register(&req).await?;
-    /// assert_eq!(alice.me().await?, auth.user);
+    /// assert_eq!(alice.me().await?.user, auth.user);
     /// # Ok(()) }
     /// ```
     pub async fn register(&mut self, req: &RegisterRequest) -> Result<AuthResponse, ClientError> {

@@ -20,7 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kolokol_proto::{ChatId, ErrorCode};
 
-use crate::Rejection;
+use crate::{Rejection, Route};
 
 const VERSION: u8 = 1;
 /// A cursor longer than this is refused before decoding: no client follows that many chats.
@@ -35,6 +35,17 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Moves past a durable event at `route` (ephemeral ones have no position).
+    pub fn advance(&mut self, route: &Route) {
+        match *route {
+            Route::Chat { chat_id, pos, .. } => {
+                self.chats.insert(chat_id, pos);
+            }
+            Route::User { pos, .. } => self.user_pos = pos,
+            Route::Ephemeral { .. } => {}
+        }
+    }
+
     pub fn encode(&self) -> String {
         let mut text = String::new();
         self.encode_into(&mut text, &mut Vec::new());

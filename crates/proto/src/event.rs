@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ChatId, ChatInfo, Message, PollTally, Role, Seq, User, UserId};
+use crate::{ChatId, ChatInfo, Message, Millis, PollTally, Role, Seq, User, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
@@ -89,6 +89,14 @@ pub enum Event {
     /// One of the user's sessions was revoked; if it is this connection's, the socket closes next.
     #[serde(rename = "session.revoked")]
     SessionRevoked { session_id: i64 },
+    /// To a bot: `user_id` opened its chat (`/bot/<username>?start=<payload>`).
+    #[serde(rename = "bot.started")]
+    BotStarted {
+        chat_id: ChatId,
+        user_id: UserId,
+        payload: Option<String>,
+        at: Millis,
+    },
 }
 
 impl Event {
@@ -113,6 +121,7 @@ impl Event {
             Event::PollVoted { .. } => "poll.voted",
             Event::Pinned { .. } => "pinned",
             Event::SessionRevoked { .. } => "session.revoked",
+            Event::BotStarted { .. } => "bot.started",
         }
     }
 }

@@ -36,6 +36,7 @@
 //! message text, tokens or addresses.
 
 mod accounts;
+mod bots;
 mod chats;
 mod engine;
 mod events;
@@ -57,10 +58,10 @@ use kolokol_proto::{
     OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
-    NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
-    Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store, StoreError, StoreResult,
-    StoredPoll, StoredRoster, UnitRename, UserPlace,
+    Actor, BotChanges, BotRecord, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat,
+    NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser,
+    Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store,
+    StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -232,6 +233,83 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Autocommit, |c| {
                 Box::pin(accounts::update_profile(c, user_id, changes.clone()))
+            })
+            .await
+    }
+
+    async fn create_bot(
+        &self,
+        owner: UserId,
+        bot: NewUser,
+        token: NewSession,
+        now: Millis,
+    ) -> StoreResult<BotRecord> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(bots::create(c, owner, bot.clone(), token.clone(), now))
+            })
+            .await
+    }
+
+    async fn bot(&self, bot_id: UserId) -> StoreResult<Option<BotRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(bots::get(c, bot_id)))
+            .await
+    }
+
+    async fn bots_of(&self, owner: UserId) -> StoreResult<Vec<BotRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(bots::of_owner(c, owner)))
+            .await
+    }
+
+    async fn update_bot(&self, bot_id: UserId, changes: BotChanges) -> StoreResult<BotRecord> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(bots::update(c, bot_id, changes.clone()))
+            })
+            .await
+    }
+
+    async fn bot_cursor(&self, bot_id: UserId, marker: Option<i64>) -> StoreResult<Option<String>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(bots::cursor(c, bot_id, marker))
+            })
+            .await
+    }
+
+    async fn save_bot_cursor(
+        &self,
+        bot_id: UserId,
+        cursor: String,
+        now: Millis,
+    ) -> StoreResult<i64> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(bots::save_cursor(c, bot_id, cursor.clone(), now))
+            })
+            .await
+    }
+
+    async fn start_bot(
+        &self,
+        bot_id: UserId,
+        user_id: UserId,
+        chat_id: ChatId,
+        payload: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(bots::start(
+                    c,
+                    bot_id,
+                    user_id,
+                    chat_id,
+                    payload.clone(),
+                    now,
+                ))
             })
             .await
     }

@@ -5,6 +5,7 @@
 //! lives in its own module; this file only routes the [`Store`] calls to them.
 
 mod accounts;
+mod bots;
 mod chats;
 mod engine;
 mod events;
@@ -25,10 +26,10 @@ use kolokol_proto::{
     OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat, NewClaimCode, NewHeldMessage,
-    NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgId, OrgRole,
-    Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store, StoreResult, StoredPoll,
-    StoredRoster, UnitRename, UserPlace,
+    Actor, BotChanges, BotRecord, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat,
+    NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser,
+    Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store,
+    StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -137,6 +138,62 @@ impl Store for SqliteStore {
     ) -> StoreResult<Profile> {
         self.engine
             .write(move |c| accounts::update_profile(c, user_id, changes))
+            .await
+    }
+
+    async fn create_bot(
+        &self,
+        owner: UserId,
+        bot: NewUser,
+        token: NewSession,
+        now: Millis,
+    ) -> StoreResult<BotRecord> {
+        self.engine
+            .write(move |c| bots::create(c, owner, bot, token, now))
+            .await
+    }
+
+    async fn bot(&self, bot_id: UserId) -> StoreResult<Option<BotRecord>> {
+        self.engine.read(move |c| bots::get(c, bot_id)).await
+    }
+
+    async fn bots_of(&self, owner: UserId) -> StoreResult<Vec<BotRecord>> {
+        self.engine.read(move |c| bots::of_owner(c, owner)).await
+    }
+
+    async fn update_bot(&self, bot_id: UserId, changes: BotChanges) -> StoreResult<BotRecord> {
+        self.engine
+            .write(move |c| bots::update(c, bot_id, changes))
+            .await
+    }
+
+    async fn bot_cursor(&self, bot_id: UserId, marker: Option<i64>) -> StoreResult<Option<String>> {
+        self.engine
+            .write(move |c| bots::cursor(c, bot_id, marker))
+            .await
+    }
+
+    async fn save_bot_cursor(
+        &self,
+        bot_id: UserId,
+        cursor: String,
+        now: Millis,
+    ) -> StoreResult<i64> {
+        self.engine
+            .write(move |c| bots::save_cursor(c, bot_id, cursor, now))
+            .await
+    }
+
+    async fn start_bot(
+        &self,
+        bot_id: UserId,
+        user_id: UserId,
+        chat_id: ChatId,
+        payload: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| bots::start(c, bot_id, user_id, chat_id, payload, now))
             .await
     }
 

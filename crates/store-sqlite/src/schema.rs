@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_moderation.sql"),
     include_str!("../migrations/0008_posting.sql"),
     include_str!("../migrations/0009_contact_privacy.sql"),
+    include_str!("../migrations/0010_bots.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -28,10 +28,10 @@ use kolokol_proto::{
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
-    NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat, OrgRole, Outcome, Page,
-    ProfileChanges, Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster,
-    UnitRename,
+    Actor, BotChanges, BotRecord, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode,
+    NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat,
+    OrgRole, Outcome, Page, ProfileChanges, Published, Revoke, Store, StoreError, StoreResult,
+    StoredPoll, StoredRoster, UnitRename,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -60,6 +60,8 @@ const CHECKS: &[(&str, Check)] = checks![
     changing_password_signs_out_other_sessions,
     profiles_update_and_resolve,
     usernames_show_only_by_choice,
+    bots_are_accounts_their_owners_keep,
+    bot_markers_name_saved_cursors_and_acknowledge,
     ws_tickets_work_once_before_expiry_while_session_lives,
     // chats and members
     direct_chats_are_one_per_pair,
@@ -501,6 +503,204 @@ async fn usernames_show_only_by_choice(store: Arc<dyn Store>) {
             _ => None,
         });
     assert_eq!(added, Some(carol.seen()));
+}
+
+fn new_bot(username: &str) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        display_name: display_name_of(username),
+        password_hash: "!".to_owned(),
+    }
+}
+
+async fn bots_are_accounts_their_owners_keep(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let create = |owner: UserId, name: &str, token: &str| {
+        fx.store
+            .create_bot(owner, new_bot(name), session(token), fx.now())
+    };
+    let diary = create(alice.id(), "diary_bot", "diary-token")
+        .await
+        .expect("creating a bot");
+    assert_eq!(
+        diary.user.username.as_deref(),
+        Some("diary_bot"),
+        "a bot shows its name"
+    );
+    assert_eq!(diary.user.display_name, display_name_of("diary_bot"));
+    assert_eq!(
+        (
+            diary.owner_id,
+            diary.description.as_str(),
+            diary.commands.as_str()
+        ),
+        (alice.id(), "", "[]")
+    );
+    assert_refused(
+        create(bob.id(), "diary_bot", "other-token").await,
+        &[ErrorCode::UsernameTaken],
+        "a bot with a taken name",
+    );
+    assert_refused(
+        create(bob.id(), "alice", "other-token").await,
+        &[ErrorCode::UsernameTaken],
+        "a bot with a person's name",
+    );
+    // Its token is a session of the bot's own account.
+    let actor = fx
+        .store
+        .authenticate(hash_of("diary-token"), fx.now())
+        .await
+        .unwrap();
+    assert_eq!(actor.map(|actor| actor.user_id), Some(diary.user.id));
+    assert_eq!(
+        fx.store.user(diary.user.id).await.unwrap(),
+        Some(diary.user.clone())
+    );
+
+    assert_eq!(
+        fx.store.bot(diary.user.id).await.unwrap(),
+        Some(diary.clone())
+    );
+    assert_eq!(
+        fx.store.bot(alice.id()).await.unwrap(),
+        None,
+        "a person is no bot"
+    );
+    let homework = create(alice.id(), "homework_bot", "homework-token")
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.bots_of(alice.id()).await.unwrap(),
+        vec![diary.clone(), homework]
+    );
+    assert_eq!(fx.store.bots_of(bob.id()).await.unwrap(), vec![]);
+
+    let commands = r#"[{"name":"start","description":"Начать"}]"#.to_owned();
+    let changed = fx
+        .store
+        .update_bot(
+            diary.user.id,
+            BotChanges {
+                commands: Some(commands.clone()),
+                ..BotChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        changed,
+        BotRecord {
+            commands: commands.clone(),
+            ..diary.clone()
+        }
+    );
+    let renamed = fx
+        .store
+        .update_bot(
+            diary.user.id,
+            BotChanges {
+                display_name: Some("Дневник".to_owned()),
+                description: Some("Оценки и домашние задания".to_owned()),
+                commands: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.user.display_name, "Дневник");
+    assert_eq!(renamed.description, "Оценки и домашние задания");
+    assert_eq!(renamed.commands, commands, "absent fields stay");
+}
+
+async fn bot_markers_name_saved_cursors_and_acknowledge(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let bot = fx
+        .store
+        .create_bot(
+            alice.id(),
+            new_bot("echo_bot"),
+            session("echo-token"),
+            fx.now(),
+        )
+        .await
+        .unwrap()
+        .user
+        .id;
+    let cursor = |marker: Option<i64>| fx.store.bot_cursor(bot, marker);
+    let save = |cursor: &str| fx.store.save_bot_cursor(bot, cursor.to_owned(), fx.now());
+    assert_eq!(
+        cursor(None).await.unwrap(),
+        None,
+        "nothing acknowledged yet"
+    );
+    let first = save("c1").await.unwrap();
+    let second = save("c2").await.unwrap();
+    assert!(
+        0 < first && first < second,
+        "markers grow: {first}, {second}"
+    );
+    assert_eq!(
+        cursor(None).await.unwrap(),
+        None,
+        "saving is not acknowledging"
+    );
+    assert_eq!(cursor(Some(first)).await.unwrap().as_deref(), Some("c1"));
+    assert_eq!(cursor(None).await.unwrap().as_deref(), Some("c1"));
+    assert_eq!(cursor(Some(second)).await.unwrap().as_deref(), Some("c2"));
+    assert_eq!(
+        cursor(Some(first)).await.unwrap().as_deref(),
+        Some("c1"),
+        "a retry reads again"
+    );
+    assert_eq!(
+        cursor(None).await.unwrap().as_deref(),
+        Some("c2"),
+        "but never moves back"
+    );
+    assert_eq!(
+        cursor(Some(second + 100)).await.unwrap(),
+        None,
+        "an unknown marker"
+    );
+    assert_eq!(cursor(None).await.unwrap().as_deref(), Some("c2"));
+
+    // `bot.started` goes to the bot's own stream, and it reads it back from there.
+    let bot_person = Person {
+        user: fx.store.user(bot).await.unwrap().expect("the bot exists"),
+        actor: Actor {
+            user_id: bot,
+            session_id: 0,
+        },
+    };
+    let chat_id = fx.direct(&alice, &bot_person).await;
+    let before = fx.store.current_cursor(bot).await.unwrap();
+    let now = fx.now();
+    let outcome = fx
+        .store
+        .start_bot(bot, alice.id(), chat_id, Some("deep".to_owned()), now)
+        .await
+        .unwrap();
+    let started = Event::BotStarted {
+        chat_id,
+        user_id: alice.id(),
+        payload: Some("deep".to_owned()),
+        at: now,
+    };
+    assert_eq!(outcome.events.len(), 1);
+    assert_eq!(outcome.events[0].event, started);
+    assert!(matches!(outcome.events[0].route, Route::User { user_id, .. } if user_id == bot));
+    match fx.store.catch_up(bot, &before, 100).await.unwrap() {
+        CatchUp::Events(events) => {
+            let events: Vec<Event> = events
+                .into_iter()
+                .map(|published| published.event)
+                .collect();
+            assert_eq!(events, vec![started]);
+        }
+        other => panic!("expected the event, got {other:?}"),
+    }
 }
 
 async fn ws_tickets_work_once_before_expiry_while_session_lives(store: Arc<dyn Store>) {

@@ -84,6 +84,25 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+/// A bot: an account a program uses through the Max-compatible bot API, owned by a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotRecord {
+    pub user: User,
+    pub owner_id: UserId,
+    pub description: String,
+    /// As the bot set them, a JSON array of `{name, description?}`.
+    pub commands: String,
+    pub created_at: Millis,
+}
+
+/// Changes to a bot; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BotChanges {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub commands: Option<String>,
+}
+
 /// Validated changes to a profile (`PATCH /me`); `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileChanges {
@@ -308,6 +327,42 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         changes: ProfileChanges,
     ) -> StoreResult<Profile>;
+
+    // --- bots ---
+
+    /// Creates a bot account owned by `owner`, with `token` as its one session; the bot shows
+    /// its username. `UsernameTaken` if the name is taken.
+    async fn create_bot(
+        &self,
+        owner: UserId,
+        bot: NewUser,
+        token: NewSession,
+        now: Millis,
+    ) -> StoreResult<BotRecord>;
+    async fn bot(&self, bot_id: UserId) -> StoreResult<Option<BotRecord>>;
+    /// The bots `owner` made, oldest first.
+    async fn bots_of(&self, owner: UserId) -> StoreResult<Vec<BotRecord>>;
+    async fn update_bot(&self, bot_id: UserId, changes: BotChanges) -> StoreResult<BotRecord>;
+    /// The event cursor saved under `marker` (which also acknowledges the updates before it),
+    /// or with no marker the last acknowledged one; `None` when there is none.
+    async fn bot_cursor(&self, bot_id: UserId, marker: Option<i64>) -> StoreResult<Option<String>>;
+    /// Saves a cursor under a new marker, larger than every earlier one of the bot.
+    async fn save_bot_cursor(
+        &self,
+        bot_id: UserId,
+        cursor: String,
+        now: Millis,
+    ) -> StoreResult<i64>;
+    /// Tells the bot (a `bot.started` event on its own stream) that `user_id` opened `chat_id`.
+    async fn start_bot(
+        &self,
+        bot_id: UserId,
+        user_id: UserId,
+        chat_id: ChatId,
+        payload: Option<String>,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
+
     async fn create_ws_ticket(
         &self,
         actor: Actor,

@@ -280,13 +280,7 @@ impl Connection {
         json: &[u8],
         event: Option<&Event>,
     ) -> Result<(), End> {
-        match route {
-            Route::Chat { chat_id, pos, .. } => {
-                self.cursor.chats.insert(chat_id, pos);
-            }
-            Route::User { pos, .. } => self.cursor.user_pos = pos,
-            Route::Ephemeral { .. } => {}
-        }
+        self.cursor.advance(&route);
         match event {
             Some(Event::MemberRemoved { chat_id, user_id })
                 if *user_id == self.actor.user_id && matches!(route, Route::User { .. }) =>

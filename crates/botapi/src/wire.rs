@@ -1,0 +1,210 @@
+//! Max's JSON shapes, as far as Kolokol serves them. Field names and types follow the schema;
+//! requests are read leniently (unknown fields ignored, absent or null collections empty), as
+//! real clients send zero values and extra keys.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A user or bot as bots see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// Null unless the person chose to show it (bots always do).
+    pub username: Option<String>,
+    pub is_bot: bool,
+    /// Kolokol keeps no presence: always 0 (the schema requires the field).
+    pub last_activity_time: i64,
+    pub name: Option<String>,
+}
+
+/// `GET /me`: the bot itself, with its description and commands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotInfo {
+    #[serde(flatten)]
+    pub user: User,
+    pub description: Option<String>,
+    pub commands: Option<Vec<BotCommand>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotCommand {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `PATCH /me/commands`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommandsRequest {
+    #[serde(default)]
+    pub commands: Option<Vec<BotCommand>>,
+}
+
+/// `PATCH /me`: the fields Kolokol keeps; others are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BotPatch {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub commands: Option<Vec<BotCommand>>,
+}
+
+/// Where a message is: its chat, and in a dialog the member who is not the sender.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub chat_id: i64,
+    /// `dialog`, `chat` or `channel`.
+    pub chat_type: String,
+    pub user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageBody {
+    pub mid: String,
+    pub seq: i64,
+    /// Never null: `""` for a message without text.
+    pub text: String,
+    pub attachments: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub sender: User,
+    pub recipient: Recipient,
+    pub timestamp: i64,
+    pub body: MessageBody,
+}
+
+/// `{"message": …}`: what sending answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendMessageResult {
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageList {
+    pub messages: Vec<Message>,
+}
+
+/// A chat as bots see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chat {
+    pub chat_id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `active`, or `removed`/`left`/`closed`.
+    pub status: String,
+    pub title: Option<String>,
+    pub icon: Option<Value>,
+    pub last_event_time: i64,
+    pub participants_count: i64,
+    pub owner_id: Option<i64>,
+    pub participants: Option<Value>,
+    pub is_public: bool,
+    pub link: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialog_with_user: Option<User>,
+    pub messages_count: Option<i64>,
+}
+
+/// One update, tagged by `update_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "update_type", rename_all = "snake_case")]
+pub enum Update {
+    MessageCreated {
+        timestamp: i64,
+        message: Message,
+    },
+    MessageEdited {
+        timestamp: i64,
+        message: Message,
+    },
+    MessageRemoved {
+        timestamp: i64,
+        message_id: String,
+        chat_id: i64,
+        user_id: i64,
+    },
+    BotStarted {
+        timestamp: i64,
+        chat_id: i64,
+        user: User,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payload: Option<String>,
+    },
+}
+
+impl Update {
+    /// Its `update_type`, for the `types` filter.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Update::MessageCreated { .. } => "message_created",
+            Update::MessageEdited { .. } => "message_edited",
+            Update::MessageRemoved { .. } => "message_removed",
+            Update::BotStarted { .. } => "bot_started",
+        }
+    }
+}
+
+/// `GET /updates`: always an array, and always a marker to continue from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateList {
+    pub updates: Vec<Update>,
+    pub marker: i64,
+}
+
+/// `POST /messages` and `PUT /messages`. `text` absent keeps a message's text on edit.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewMessageBody {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub notify: Option<bool>,
+}
+
+/// `POST /chats/{id}/actions`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActionRequest {
+    pub action: String,
+}
+
+/// Webhook subscriptions (`GET /subscriptions`); none are delivered yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionList {
+    pub subscriptions: Vec<Value>,
+}
+
+/// `{"success": true}` and friends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimpleResult {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl SimpleResult {
+    pub fn ok() -> SimpleResult {
+        SimpleResult {
+            success: true,
+            message: None,
+        }
+    }
+}
+
+/// Every error: `{"code": "verify.token", "message": "…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Error {
+    pub code: String,
+    pub message: String,
+}

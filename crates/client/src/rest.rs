@@ -4,17 +4,18 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use kolokol_proto::{
-    AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse,
-    ChangePasswordRequest, Chat, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList,
-    ClaimRequest, ClaimResult, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
-    DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite,
-    InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member,
-    MemberList, Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList,
-    OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList, Profile, ReactionRequest,
-    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
-    ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
-    RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
-    SessionList, SetRoleRequest, ThreadList, ThreadSummary, TransferOwnershipRequest,
+    AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse, BotList,
+    BotToken, BotView, ChangePasswordRequest, Chat, ChatId, ChatList, ChatSettingsRequest,
+    ClaimCodeList, ClaimRequest, ClaimResult, CreateBotRequest, CreateChatRequest,
+    CreateInviteRequest, CreateOrgRequest, CreatedBot, DoNotDisturb, EditMessageRequest,
+    GrantRoleRequest, HeldMessage, HeldMessageList, Invite, InviteList, InvitePreview,
+    IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList, Message,
+    MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
+    OrgRoleList, Pin, PollResults, PollResultsList, Profile, ReactionRequest, ReactionResult,
+    ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList, ReportRequest,
+    ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport,
+    RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
+    SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary, TransferOwnershipRequest,
     UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
@@ -674,6 +675,38 @@ impl Client {
     ) -> Result<RolloverReport, ClientError> {
         let path = format!("/orgs/{org_id}/rollover");
         self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `POST /bots`: a new bot and its token (shown only now).
+    pub async fn create_bot(&self, req: &CreateBotRequest) -> Result<CreatedBot, ClientError> {
+        self.json(self.post("/bots").json(req), 201).await
+    }
+
+    /// `GET /bots`: the bots you made.
+    pub async fn bots(&self) -> Result<Vec<BotView>, ClientError> {
+        let list: BotList = self.json(self.get("/bots"), 200).await?;
+        Ok(list.bots)
+    }
+
+    /// `POST /bots/{bot_id}/token`: a new token; the old one stops working.
+    pub async fn reset_bot_token(&self, bot_id: UserId) -> Result<String, ClientError> {
+        let answer: BotToken = self
+            .json(self.post(&format!("/bots/{bot_id}/token")), 200)
+            .await?;
+        Ok(answer.token)
+    }
+
+    /// `POST /bots/by-username/{username}/start`: opens the bot's chat and tells the bot.
+    pub async fn start_bot(
+        &self,
+        username: &str,
+        payload: Option<&str>,
+    ) -> Result<Chat, ClientError> {
+        let body = StartBotRequest {
+            payload: payload.map(str::to_owned),
+        };
+        let path = format!("/bots/by-username/{}/start", escape(username));
+        self.json(self.post(&path).json(&body), 200).await
     }
 
     /// `GET /orgs/{org_id}/roles`: who holds the org's roles.

@@ -922,3 +922,57 @@ pub struct ReviewedChat {
 pub struct ReviewedChatList {
     pub chats: Vec<ReviewedChat>,
 }
+
+/// Create a bot (`POST /bots`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateBotRequest {
+    /// 3–32 characters of `a-z 0-9 _ .`, like every username.
+    pub username: String,
+    /// Its display name, 1–64 characters.
+    pub name: String,
+}
+
+/// A bot as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BotView {
+    pub id: UserId,
+    pub username: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// As the bot set them: `[{name, description?}]`.
+    #[serde(default)]
+    pub commands: Vec<BotCommand>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BotCommand {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A new bot and its token, shown only this once (the server keeps its hash).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedBot {
+    pub bot: BotView,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BotToken {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BotList {
+    pub bots: Vec<BotView>,
+}
+
+/// Open a bot's chat (`/bot/<username>?start=<payload>`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct StartBotRequest {
+    /// Up to 512 characters, handed to the bot as `bot_started.payload`.
+    #[serde(default)]
+    pub payload: Option<String>,
+}

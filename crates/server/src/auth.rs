@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::botapi::BOT_TOKEN_PREFIX;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -89,8 +90,13 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-/// The bearer token of a request, if it carries one.
+/// The bearer token of a request, if it carries a person's: a bot's token works only at the
+/// bot API (`/bot-api/`), so a leaked bot token cannot act as a person there or here.
 pub fn bearer(parts: &Parts) -> Option<&str> {
+    person_bearer(parts).filter(|token| !token.starts_with(BOT_TOKEN_PREFIX))
+}
+
+fn person_bearer(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?

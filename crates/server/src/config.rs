@@ -96,6 +96,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_CLAIMS_PER_IP_PER_HOUR")]
     pub claims_per_ip_per_hour: Option<u32>,
 
+    /// Bot API requests allowed per bot per second, as on Max (in memory only). [default: 30]
+    #[arg(long, env = "KOLOKOL_BOT_REQUESTS_PER_SECOND")]
+    pub bot_requests_per_second: Option<u32>,
+
     /// Usernames of the instance's administrators: they may create organisations. Repeat the
     /// flag, or separate names with commas. [default: none]
     #[arg(long = "admin", env = "KOLOKOL_ADMINS", value_delimiter = ',')]
@@ -120,6 +124,7 @@ pub struct Settings {
     pub login_per_username_per_minute: u32,
     pub claims_per_user_per_hour: u32,
     pub claims_per_ip_per_hour: u32,
+    pub bot_requests_per_second: u32,
     /// Lower-cased usernames.
     pub admins: Vec<String>,
     /// Real time, except in tests.
@@ -162,6 +167,7 @@ impl Default for Settings {
             login_per_username_per_minute: 10,
             claims_per_user_per_hour: 10,
             claims_per_ip_per_hour: 30,
+            bot_requests_per_second: 30,
             admins: Vec::new(),
             clock: Clock::system(),
         }
@@ -250,6 +256,10 @@ impl ServeArgs {
                 .claims_per_ip_per_hour
                 .or(file.claims_per_ip_per_hour)
                 .unwrap_or(defaults.claims_per_ip_per_hour),
+            bot_requests_per_second: self
+                .bot_requests_per_second
+                .or(file.bot_requests_per_second)
+                .unwrap_or(defaults.bot_requests_per_second),
             admins: self
                 .admins
                 .or(file.admins)

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod botapi;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -43,7 +44,8 @@ use crate::error::ApiError;
 use crate::gateway::{Hub, connection};
 use crate::quiet::QuietIndex;
 use crate::routes::{
-    accounts, chats, messages, moderation, orgs as org_routes, safeguarding as safeguarding_routes,
+    accounts, bots, chats, messages, moderation, orgs as org_routes,
+    safeguarding as safeguarding_routes,
 };
 use crate::state::{AppState, Limits};
 
@@ -202,6 +204,9 @@ pub fn router(state: AppState) -> Router {
             "/chats/{chat_id}/messages/{seq}/ack",
             post(messages::acknowledge),
         )
+        .route("/bots", get(bots::bots).post(bots::create_bot))
+        .route("/bots/{bot_id}/token", post(bots::reset_token))
+        .route("/bots/by-username/{username}/start", post(bots::start_bot))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -212,6 +217,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new().nest("/v1", api).fallback(not_found);
     Router::new()
         .nest("/api", api)
+        .nest("/bot-api", botapi::router())
         .route("/health", get(|| async { "ok" }))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(web)

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API and WebSocket gateway.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Administer organisations on a running server: create one, import its roster, print
     /// claim codes.
     Admin(AdminArgs),

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::gateway::connection;
-use crate::routes::{accounts, chats, messages, moderation, orgs, safeguarding};
+use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguarding};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,7 @@ use crate::routes::{accounts, chats, messages, moderation, orgs, safeguarding};
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
         orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy, orgs::rollover,
         moderation::report, moderation::reports, moderation::resolve_report, moderation::audit_log,
+        bots::create_bot, bots::bots, bots::reset_token, bots::start_bot,
         safeguarding::roles, safeguarding::grant_role, safeguarding::revoke_role, safeguarding::reviewed_chats,
         safeguarding::review_chat,
     ),

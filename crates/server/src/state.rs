@@ -121,7 +121,7 @@ impl TypingThrottle {
 /// the others, over the bus, of every unit it spends, so a limit holds across the cluster
 /// however the load balancer spreads the attempts.
 pub struct Limits {
-    limiters: [RateLimiter; 6],
+    limiters: [RateLimiter; 7],
 }
 
 /// Which limit; the number is what nodes tell each other.
@@ -133,6 +133,7 @@ pub enum Limit {
     LoginPerUsername = 3,
     ClaimPerUser = 4,
     ClaimPerIp = 5,
+    BotRequests = 6,
 }
 
 impl Limits {
@@ -147,6 +148,7 @@ impl Limits {
                 RateLimiter::new(settings.login_per_username_per_minute, minute),
                 RateLimiter::new(settings.claims_per_user_per_hour, hour),
                 RateLimiter::new(settings.claims_per_ip_per_hour, hour),
+                RateLimiter::new(settings.bot_requests_per_second, Duration::from_secs(1)),
             ],
         }
     }

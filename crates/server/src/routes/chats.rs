@@ -66,7 +66,7 @@ pub async fn create_chat(
 }
 
 /// The chat as the caller sees it, with the safeguarding notice where one applies.
-async fn chat_view(state: &AppState, actor: Actor, chat_id: ChatId) -> ApiResult<Chat> {
+pub async fn chat_view(state: &AppState, actor: Actor, chat_id: ChatId) -> ApiResult<Chat> {
     let mut chat = [state.store.chat(actor, chat_id).await?];
     mark_reviewable(state, actor.user_id, &mut chat).await?;
     let [chat] = chat;

@@ -37,6 +37,29 @@ pub async fn send_message(
     Path(chat_id): Path<ChatId>,
     Json(request): Json<SendMessageRequest>,
 ) -> ApiResult<Response> {
+    Ok(match send(&state, actor, chat_id, request).await? {
+        Sent::Stored(message, true) => (StatusCode::CREATED, Json(message)).into_response(),
+        Sent::Stored(message, false) => (StatusCode::OK, Json(message)).into_response(),
+        Sent::Held(held) => (StatusCode::ACCEPTED, Json(held)).into_response(),
+    })
+}
+
+/// What became of a send.
+pub enum Sent {
+    /// Stored and published; `false` when it repeated a `client_msg_id` (the original).
+    Stored(Message, bool),
+    /// Held by quiet hours or do-not-disturb.
+    Held(HeldMessage),
+}
+
+/// Sends a message by the same rules for everyone, people and bots: validation, quiet hours,
+/// do-not-disturb, then the store's own rules (posting, slow mode, mutes).
+pub async fn send(
+    state: &AppState,
+    actor: Actor,
+    chat_id: ChatId,
+    request: SendMessageRequest,
+) -> ApiResult<Sent> {
     validate::client_msg_id(&request.client_msg_id)?;
     validate::message_text(&request.text)?;
     let poll = request
@@ -49,7 +72,7 @@ pub async fn send_message(
             "only the chat's owner and admins ask for acknowledgements",
         ));
     }
-    if let Some(hold) = hold_for(&state, actor, chat_id, request.urgent).await? {
+    if let Some(hold) = hold_for(state, actor, chat_id, request.urgent).await? {
         let held = NewHeldMessage {
             chat_id,
             sender_id: actor.user_id,
@@ -63,7 +86,7 @@ pub async fn send_message(
             release_at: hold.release_at,
         };
         let held = state.store.hold_message(held, state.now()).await?;
-        return Ok((StatusCode::ACCEPTED, Json(held)).into_response());
+        return Ok(Sent::Held(held));
     }
     let message = NewMessage {
         client_msg_id: request.client_msg_id,
@@ -72,13 +95,8 @@ pub async fn send_message(
         poll,
         thread_of: request.thread_of,
     };
-    let (message, created) = deliver(&state, actor, chat_id, message, request.request_ack).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(message)).into_response())
+    let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
+    Ok(Sent::Stored(message, created))
 }
 
 /// Stores a message (with its acknowledgement request) and publishes it: a send, or the

@@ -2,6 +2,7 @@
 //! committed and shape the response.
 
 pub mod accounts;
+pub mod bots;
 pub mod chats;
 pub mod messages;
 pub mod moderation;

@@ -1,0 +1,537 @@
+//! Bots: accounts people make, and the Max-compatible bot API at `/bot-api/` — spoken here
+//! over plain HTTP, and by the official Max client libraries (npm `@maxhub/max-bot-api`, PyPI
+//! `maxapi`) running their README echo bots unchanged but for the base URL.
+
+use std::time::Duration;
+
+use kolokol_client::proto::{CreateBotRequest, CreatedBot, ErrorCode, Message};
+use kolokol_client::{Client, Page};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::common::{self, TestServer, assert_refused};
+
+/// A person and the bot they made.
+async fn person_with_bot(server: &TestServer, person: &str, bot: &str) -> (Client, CreatedBot) {
+    let (client, _) = server.user(person).await;
+    let created = client
+        .create_bot(&CreateBotRequest {
+            username: bot.into(),
+            name: "Дневник".into(),
+        })
+        .await
+        .expect("creating a bot");
+    (client, created)
+}
+
+/// One bot API call with a raw `Authorization: <token>`: status and JSON body.
+async fn call(
+    server: &TestServer,
+    token: &str,
+    method: Method,
+    path_and_query: &str,
+    body: Option<&str>,
+) -> (StatusCode, Value) {
+    let url = format!("{}/bot-api/{path_and_query}", server.base);
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .header("Authorization", token);
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+    }
+    let response = request.send().await.expect("the bot API answers");
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, value)
+}
+
+#[track_caller]
+fn assert_max_error(answer: (StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(answer.0.as_u16(), status, "{}", answer.1);
+    assert_eq!(answer.1["code"], code, "{}", answer.1);
+    assert!(answer.1["message"].is_string());
+}
+
+#[tokio::test]
+async fn people_make_bots_whose_tokens_work_only_at_the_bot_api() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "diary_bot").await;
+    let token = created.token.clone();
+    assert!(token.starts_with("kkb_"));
+    assert_eq!(anna.bots().await.unwrap(), vec![created.bot.clone()]);
+
+    let (status, me) = call(&server, &token, Method::GET, "me", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            &me["user_id"],
+            &me["username"],
+            &me["is_bot"],
+            &me["first_name"]
+        ),
+        (
+            &json!(created.bot.id),
+            &json!("diary_bot"),
+            &json!(true),
+            &json!("Дневник")
+        )
+    );
+    // Also as `Bearer`, which some clients send.
+    let (status, _) = call(&server, &format!("Bearer {token}"), Method::GET, "me", None).await;
+    assert_eq!(status, 200);
+
+    // A bot token is no person's session, and a person's is no bot's.
+    let as_bot = Client::new(server.base.clone()).with_token(token.clone());
+    assert_refused(as_bot.me().await, ErrorCode::Unauthorized, 401);
+    let person_token = anna.token().expect("signed in").to_owned();
+    assert_max_error(
+        call(&server, &person_token, Method::GET, "me", None).await,
+        401,
+        "verify.token",
+    );
+    assert_max_error(
+        call(&server, "", Method::GET, "me", None).await,
+        401,
+        "verify.token",
+    );
+    assert_max_error(
+        call(&server, "kkb_forged", Method::GET, "me", None).await,
+        401,
+        "verify.token",
+    );
+    // The old way of passing the token is refused as upstream refuses it.
+    let in_query = format!("me?access_token={token}");
+    assert_max_error(
+        call(&server, &token, Method::GET, &in_query, None).await,
+        403,
+        "deprecated.token",
+    );
+
+    // Only the owner resets the token, and the old one stops working at once.
+    let (boris, _) = server.user("boris").await;
+    assert_refused(
+        boris.reset_bot_token(created.bot.id).await,
+        ErrorCode::NotFound,
+        404,
+    );
+    let fresh = anna.reset_bot_token(created.bot.id).await.unwrap();
+    assert_max_error(
+        call(&server, &token, Method::GET, "me", None).await,
+        401,
+        "verify.token",
+    );
+    assert_eq!(call(&server, &fresh, Method::GET, "me", None).await.0, 200);
+
+    // Names are usernames: taken ones are refused.
+    let taken = anna
+        .create_bot(&CreateBotRequest {
+            username: "boris".into(),
+            name: "Самозванец".into(),
+        })
+        .await;
+    assert_refused(taken, ErrorCode::UsernameTaken, 409);
+}
+
+#[tokio::test]
+async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
+    let server = common::start_with(|settings| settings.bot_requests_per_second = 20).await;
+    let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
+    let token = &created.token;
+    let chat = anna.start_bot("echo_bot", None).await.unwrap();
+
+    let server = &server;
+    let post =
+        async |path: String, body: &str| call(server, token, Method::POST, &path, Some(body)).await;
+    let to_chat = format!("messages?chat_id={}", chat.id);
+    assert_max_error(
+        post(to_chat.clone(), "{not json").await,
+        400,
+        "proto.payload",
+    );
+    assert_max_error(
+        post(to_chat.clone(), r#"{"text": 42}"#).await,
+        400,
+        "proto.payload",
+    );
+    assert_max_error(
+        post(to_chat.clone(), r#"{"text": "   "}"#).await,
+        400,
+        "proto.payload",
+    );
+    let too_long = format!(r#"{{"text": "{}"}}"#, "я".repeat(4001));
+    let answer = call(server, token, Method::POST, &to_chat, Some(&too_long)).await;
+    assert_max_error(answer, 400, "proto.payload");
+    assert_max_error(
+        post("messages?chat_id=abc".into(), r#"{"text": "hi"}"#).await,
+        400,
+        "proto.payload",
+    );
+    assert_max_error(
+        post("messages".into(), r#"{"text": "hi"}"#).await,
+        400,
+        "proto.payload",
+    );
+    assert_max_error(
+        post("messages?chat_id=999999".into(), r#"{"text": "hi"}"#).await,
+        404,
+        "chat.not.found",
+    );
+    let (boris, boris_user) = server.user("boris").await;
+    let stranger = format!("messages?user_id={}", boris_user.id);
+    assert_max_error(
+        post(stranger, r#"{"text": "hi"}"#).await,
+        403,
+        "chat.denied",
+    );
+    assert_max_error(
+        call(server, token, Method::GET, "no/such/method", None).await,
+        404,
+        "not.found",
+    );
+    assert_max_error(
+        call(server, token, Method::GET, "updates?limit=0", None).await,
+        400,
+        "proto.payload",
+    );
+    assert_max_error(
+        call(
+            server,
+            token,
+            Method::GET,
+            &format!("chats/{}", chat.id + 1000),
+            None,
+        )
+        .await,
+        404,
+        "chat.not.found",
+    );
+    // Nothing reached anyone.
+    assert!(
+        anna.messages(chat.id, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(boris.chats().await.unwrap().is_empty());
+
+    // Too many requests in a second: upstream's 429.
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(call(server, token, Method::GET, "me", None).await);
+    }
+    let limited = statuses.into_iter().find(|(status, _)| *status == 429);
+    assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
+}
+
+/// The bot's updates from a long poll: `(update_type, text or payload)`.
+fn summary(updates: &Value) -> Vec<(String, String)> {
+    updates["updates"]
+        .as_array()
+        .expect("updates is an array")
+        .iter()
+        .map(|update| {
+            let kind = update["update_type"].as_str().unwrap().to_owned();
+            let detail = update["message"]["body"]["text"]
+                .as_str()
+                .or(update["payload"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            (kind, detail)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
+    let token = &created.token;
+    let chat = anna.start_bot("echo_bot", Some("deep")).await.unwrap();
+    assert_eq!(chat.peer.as_ref().map(|peer| peer.id), Some(created.bot.id));
+    common::send(&anna, chat.id, "m1", "Привет").await.unwrap();
+
+    // Sent before the bot's first poll, and still there for it.
+    let (status, first) = call(&server, token, Method::GET, "updates?timeout=0", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        summary(&first),
+        [
+            ("bot_started".to_owned(), "deep".to_owned()),
+            ("message_created".to_owned(), "Привет".to_owned())
+        ]
+    );
+    let update = &first["updates"][1];
+    assert_eq!(update["message"]["recipient"]["chat_type"], "dialog");
+    assert_eq!(update["message"]["recipient"]["chat_id"], chat.id);
+    assert_eq!(update["message"]["sender"]["is_bot"], false);
+    assert_eq!(
+        update["message"]["sender"]["username"],
+        Value::Null,
+        "anna hides hers"
+    );
+    let mid = update["message"]["body"]["mid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let marker = first["marker"].as_i64().expect("a marker");
+
+    // The bot answers; its own message never comes back to it.
+    let reply = call(
+        &server,
+        token,
+        Method::POST,
+        &format!("messages?chat_id={}", chat.id),
+        Some(r#"{"text": "Здравствуйте!"}"#),
+    )
+    .await;
+    assert_eq!(reply.0, 200, "{}", reply.1);
+    assert_eq!(reply.1["message"]["sender"]["user_id"], created.bot.id);
+    assert_eq!(
+        reply.1["message"]["recipient"]["user_id"],
+        json!(anna.me().await.unwrap().user.id)
+    );
+    let texts = |messages: Vec<Message>| messages.into_iter().map(|m| m.text).collect::<Vec<_>>();
+    assert_eq!(
+        texts(anna.messages(chat.id, Page::default()).await.unwrap()),
+        ["Привет", "Здравствуйте!"]
+    );
+    let (_, second) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("updates?timeout=0&marker={marker}"),
+        None,
+    )
+    .await;
+    assert_eq!(summary(&second), []);
+    let marker = second["marker"].as_i64().unwrap();
+
+    // A waiting poll wakes as soon as something comes.
+    let waiting = {
+        let (base, token) = (server.base.clone(), token.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let url = format!("{base}/bot-api/updates?timeout=20&marker={marker}");
+            let answer: Value = reqwest::Client::new()
+                .get(url)
+                .header("Authorization", token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (answer, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::send(&anna, chat.id, "m2", "Вы тут?").await.unwrap();
+    let (third, waited) = waiting.await.unwrap();
+    assert_eq!(
+        summary(&third),
+        [("message_created".to_owned(), "Вы тут?".to_owned())]
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "woken, not timed out: {waited:?}"
+    );
+
+    // A poll without a marker resumes after the last acknowledged batch: the unacknowledged
+    // one comes again, as a bot that crashed while handling it needs.
+    let (_, again) = call(&server, token, Method::GET, "updates?timeout=0", None).await;
+    assert_eq!(
+        summary(&again),
+        [("message_created".to_owned(), "Вы тут?".to_owned())]
+    );
+
+    // Reading, editing and deleting its messages by their Max ids.
+    let (status, one) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("messages/{mid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), one["body"]["text"].clone()),
+        (200, json!("Привет"))
+    );
+    let (_, listed) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("messages?chat_id={}&count=2", chat.id),
+        None,
+    )
+    .await;
+    let listed: Vec<&str> = listed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["Вы тут?", "Здравствуйте!"], "newest first");
+    let own = reply.1["message"]["body"]["mid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let edited = call(
+        &server,
+        token,
+        Method::PUT,
+        &format!("messages?message_id={own}"),
+        Some(r#"{"text": "Добрый день!"}"#),
+    )
+    .await;
+    assert_eq!(edited, (StatusCode::OK, json!({"success": true})));
+    let kept = call(
+        &server,
+        token,
+        Method::PUT,
+        &format!("messages?message_id={own}"),
+        Some(r#"{"attachments": null}"#),
+    )
+    .await;
+    assert_eq!(kept.0, 200, "no text keeps the text");
+    assert_eq!(
+        texts(anna.messages(chat.id, Page::default()).await.unwrap())[1],
+        "Добрый день!"
+    );
+    assert_max_error(
+        call(
+            &server,
+            token,
+            Method::PUT,
+            &format!("messages?message_id={mid}"),
+            Some(r#"{"text": "чужое"}"#),
+        )
+        .await,
+        403,
+        "chat.denied",
+    );
+    let deleted = call(
+        &server,
+        token,
+        Method::DELETE,
+        &format!("messages?message_id={own}"),
+        None,
+    )
+    .await;
+    assert_eq!(deleted, (StatusCode::OK, json!({"success": true})));
+    let (_, chat_info) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("chats/{}", chat.id),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            chat_info["type"].clone(),
+            chat_info["dialog_with_user"]["first_name"].clone()
+        ),
+        (json!("dialog"), json!("ANNA"))
+    );
+}
+
+/// Runs one of the official clients' echo bots until the person has both answers, or fails
+/// with the bot's output.
+async fn echo_bot_answers(client: &str, program: &[String], env: &[(&str, String)]) {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
+    let base = format!("{}/bot-api/", server.base);
+    let mut command = tokio::process::Command::new(&program[0]);
+    command
+        .args(&program[1..])
+        .env("MAX_API_URL", &base)
+        .env("BOT_TOKEN", &created.token)
+        .env("MAX_BOT_TOKEN", &created.token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut bot = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("{client}: cannot start {program:?}: {e}"));
+
+    let chat = anna.start_bot("echo_bot", Some("deep")).await.unwrap();
+    common::send(&anna, chat.id, "m1", "Привет, бот!")
+        .await
+        .unwrap();
+    let expected = ["Привет, бот!", "hello deep"];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let messages = anna.messages(chat.id, Page::default()).await.unwrap();
+        let from_bot: Vec<String> = messages
+            .iter()
+            .filter(|m| m.sender_id == created.bot.id)
+            .map(|m| m.text.clone())
+            .collect();
+        if expected
+            .iter()
+            .all(|text| from_bot.iter().any(|got| got.trim() == *text))
+        {
+            assert_eq!(
+                from_bot.len(),
+                2,
+                "{client}: each answered once: {from_bot:?}"
+            );
+            break;
+        }
+        if tokio::time::Instant::now() > deadline || bot.try_wait().unwrap().is_some() {
+            let _ = bot.start_kill();
+            let output = bot.wait_with_output().await.unwrap();
+            panic!(
+                "{client}: the echo bot did not answer (got {from_bot:?})\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The bot set its commands through the API, as its README does.
+    let commands = anna.bots().await.unwrap().remove(0).commands;
+    assert_eq!(
+        commands.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["echo"],
+        "{client}"
+    );
+}
+
+/// Where `scripts/bot-clients` put the clients; a plain `cargo test` without it skips these
+/// (and says so), CI never does.
+fn clients() -> Option<(String, String)> {
+    match (
+        std::env::var("KOLOKOL_BOT_CLIENTS"),
+        std::env::var("KOLOKOL_BOT_PYTHON"),
+    ) {
+        (Ok(dir), Ok(python)) => Some((dir, python)),
+        _ => {
+            eprintln!("skipped: run ./scripts/bot-clients and export what it prints");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_official_typescript_client_runs_an_echo_bot() {
+    let Some((dir, _)) = clients() else { return };
+    let program = ["node".to_owned(), format!("{dir}/ts/echo.js")];
+    echo_bot_answers("@maxhub/max-bot-api", &program, &[]).await;
+}
+
+#[tokio::test]
+async fn the_python_maxapi_client_runs_an_echo_bot() {
+    let Some((dir, python)) = clients() else {
+        return;
+    };
+    let program = [python, format!("{dir}/py/echo.py")];
+    echo_bot_answers("maxapi", &program, &[]).await;
+}

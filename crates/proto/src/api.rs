@@ -14,6 +14,13 @@ pub struct User {
     pub username: Option<String>,
     pub display_name: String,
     pub about: String,
+    /// A bot (docs/BOTS.md), shown with a bot badge; absent for people.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_bot: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -14,12 +14,15 @@ fn text() -> impl Strategy<Value = String> {
 
 fn user() -> impl Strategy<Value = User> {
     let username = proptest::option::of(text());
-    (1i64..1 << 53, username, text(), text()).prop_map(|(id, username, display_name, about)| User {
-        id,
-        username,
-        display_name,
-        about,
-    })
+    (1i64..1 << 53, username, text(), text(), any::<bool>()).prop_map(
+        |(id, username, display_name, about, is_bot)| User {
+            id,
+            username,
+            display_name,
+            about,
+            is_bot,
+        },
+    )
 }
 
 fn message() -> impl Strategy<Value = Message> {

@@ -26,13 +26,13 @@ pub async fn register(
              INSERT INTO users (username, display_name, password_hash, created_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (username) DO NOTHING
-             RETURNING id, username, display_name, about
+             RETURNING id, username, display_name, about, is_bot
          ), s AS (
              INSERT INTO sessions (user_id, token_hash, device_name, created_at, last_seen_at)
              SELECT u.id, $5, $6, $4, $4 FROM u
              RETURNING id
          )
-         SELECT u.id, u.username, u.display_name, u.about, s.id FROM u CROSS JOIN s",
+         SELECT u.id, u.username, u.display_name, u.about, u.is_bot, s.id FROM u CROSS JOIN s",
     )
     .bind(&user.username)
     .bind(&user.display_name)
@@ -43,7 +43,7 @@ pub async fn register(
     .fetch_optional(conn)
     .await?;
     match row {
-        Some(row) => Ok((rows::user(&row, 0)?, row.try_get(4)?)),
+        Some(row) => Ok((rows::user(&row, 0)?, row.try_get(5)?)),
         None => Err(Rejection::username_taken().into()),
     }
 }
@@ -81,7 +81,7 @@ pub async fn credentials(
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Credentials {
         user: rows::user(&row, 0)?,
-        password_hash: row.try_get(5)?,
+        password_hash: row.try_get(6)?,
     }))
 }
 

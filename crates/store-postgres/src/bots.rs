@@ -17,7 +17,7 @@ const MARKER_RETENTION_MS: i64 = 7 * 86_400_000;
 macro_rules! bot_select {
     () => {
         "SELECT u.id, CASE WHEN u.show_username THEN u.username END, u.display_name, u.about,
-                b.owner_id, b.description, b.commands, b.created_at
+                u.is_bot, b.owner_id, b.description, b.commands, b.created_at
          FROM bots b JOIN users u ON u.id = b.user_id "
     };
 }
@@ -25,10 +25,10 @@ macro_rules! bot_select {
 fn bot(row: &PgRow) -> OpResult<BotRecord> {
     Ok(BotRecord {
         user: rows::user(row, 0)?,
-        owner_id: row.try_get(4)?,
-        description: row.try_get(5)?,
-        commands: row.try_get(6)?,
-        created_at: row.try_get(7)?,
+        owner_id: row.try_get(5)?,
+        description: row.try_get(6)?,
+        commands: row.try_get(7)?,
+        created_at: row.try_get(8)?,
     })
 }
 

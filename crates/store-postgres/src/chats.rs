@@ -227,13 +227,13 @@ macro_rules! chat_view {
                (SELECT count(*) FROM messages u
                  WHERE u.chat_id = c.id AND u.seq > m.read_seq AND u.sender_id <> m.user_id
                    AND NOT u.deleted),
-               m.muted_until, p.id, p.username, p.display_name, p.about, ",
+               m.muted_until, p.id, p.username, p.display_name, p.about, p.is_bot, ",
             message_columns!(),
             " FROM members m
               JOIN chats c ON c.id = m.chat_id
               LEFT JOIN LATERAL (
                   SELECT pu.id, CASE WHEN pu.show_username THEN pu.username END AS username,
-                         pu.display_name, pu.about
+                         pu.display_name, pu.about, pu.is_bot
                   FROM members pm JOIN users pu ON pu.id = pm.user_id
                   WHERE c.kind = 'direct' AND pm.chat_id = c.id AND pm.user_id <> m.user_id
                   LIMIT 1
@@ -250,7 +250,7 @@ fn chat_view(row: &PgRow) -> OpResult<Chat> {
         unread_count: row.try_get(CHAT_WIDTH + 2)?,
         muted_until: row.try_get(CHAT_WIDTH + 3)?,
         peer: rows::maybe_user(row, CHAT_WIDTH + 4)?,
-        last_message: rows::message(row, CHAT_WIDTH + 8)?,
+        last_message: rows::message(row, CHAT_WIDTH + 9)?,
     }))
 }
 
@@ -309,7 +309,7 @@ pub async fn members(
 ) -> OpResult<Vec<Member>> {
     let rows = sqlx::query(
         "SELECT u.id, CASE WHEN u.show_username OR u.id = $2 THEN u.username END, u.display_name,
-                u.about, m.role, m.joined_at
+                u.about, u.is_bot, m.role, m.joined_at
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.chat_id = $1
            AND EXISTS (SELECT 1 FROM members me WHERE me.chat_id = $1 AND me.user_id = $2)
@@ -326,8 +326,8 @@ pub async fn members(
         .map(|row| {
             Ok(Member {
                 user: rows::user(row, 0)?,
-                role: parse(row.try_get(4)?)?,
-                joined_at: row.try_get(5)?,
+                role: parse(row.try_get(5)?)?,
+                joined_at: row.try_get(6)?,
                 staff: None,
             })
         })

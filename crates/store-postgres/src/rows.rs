@@ -30,7 +30,7 @@ pub fn parse<T: DeserializeOwned>(name: String) -> OpResult<T> {
 /// [`user`].
 macro_rules! user_columns {
     () => {
-        "id, CASE WHEN show_username THEN username END, display_name, about"
+        "id, CASE WHEN show_username THEN username END, display_name, about, is_bot"
     };
 }
 pub(crate) use user_columns;
@@ -38,7 +38,7 @@ pub(crate) use user_columns;
 /// The columns of a user as they see themselves, for [`profile`].
 macro_rules! own_user_columns {
     () => {
-        "id, username, display_name, about, show_username"
+        "id, username, display_name, about, is_bot, show_username"
     };
 }
 pub(crate) use own_user_columns;
@@ -46,7 +46,7 @@ pub(crate) use own_user_columns;
 pub fn profile(row: &PgRow) -> OpResult<Profile> {
     Ok(Profile {
         user: user(row, 0)?,
-        show_username: row.try_get(4)?,
+        show_username: row.try_get(5)?,
     })
 }
 
@@ -56,6 +56,7 @@ pub fn user(row: &PgRow, at: usize) -> OpResult<User> {
         username: row.try_get(at + 1)?,
         display_name: row.try_get(at + 2)?,
         about: row.try_get(at + 3)?,
+        is_bot: row.try_get(at + 4)?,
     })
 }
 

@@ -53,7 +53,7 @@ pub fn credentials(conn: &Connection, username: &str) -> OpResult<Option<Credent
         .query_row([username], |row| {
             Ok(Credentials {
                 user: rows::user_from_row(row)?,
-                password_hash: row.get(5)?,
+                password_hash: row.get(6)?,
             })
         })
         .optional()?)

@@ -14,15 +14,15 @@ use crate::rows;
 const MARKER_RETENTION_MS: i64 = 7 * 86_400_000;
 
 const BOT_COLUMNS: &str = "u.id, CASE WHEN u.show_username THEN u.username END, u.display_name, \
-                           u.about, b.owner_id, b.description, b.commands, b.created_at";
+                           u.about, u.is_bot, b.owner_id, b.description, b.commands, b.created_at";
 
 fn bot_from_row(row: &Row<'_>) -> rusqlite::Result<BotRecord> {
     Ok(BotRecord {
         user: rows::user_from_row(row)?,
-        owner_id: row.get(4)?,
-        description: row.get(5)?,
-        commands: row.get(6)?,
-        created_at: row.get(7)?,
+        owner_id: row.get(5)?,
+        description: row.get(6)?,
+        commands: row.get(7)?,
+        created_at: row.get(8)?,
     })
 }
 

@@ -252,7 +252,7 @@ pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec
     membership(conn, actor.user_id, chat_id)?;
     // Members see their own username in the list; others' only where they chose to show it.
     let sql = "SELECT u.id, CASE WHEN u.show_username OR u.id = ?2 THEN u.username END,
-                      u.display_name, u.about, m.role, m.joined_at
+                      u.display_name, u.about, u.is_bot, m.role, m.joined_at
                FROM members m JOIN users u ON u.id = m.user_id
                WHERE m.chat_id = ?1 ORDER BY m.joined_pos, u.id";
     let rows = conn
@@ -260,8 +260,8 @@ pub fn members(conn: &Connection, actor: Actor, chat_id: ChatId) -> OpResult<Vec
         .query_map(params![chat_id, actor.user_id], |row| {
             Ok(Member {
                 user: rows::user_from_row(row)?,
-                role: parse_role(&row.get::<_, String>(4)?),
-                joined_at: row.get(5)?,
+                role: parse_role(&row.get::<_, String>(5)?),
+                joined_at: row.get(6)?,
                 staff: None,
             })
         })?

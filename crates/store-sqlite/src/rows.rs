@@ -41,10 +41,11 @@ pub fn parse_role(text: &str) -> Role {
 }
 
 /// A user as others see them: the username only if they chose to show it.
-pub const USER_COLUMNS: &str = "id, CASE WHEN show_username THEN username END, display_name, about";
+pub const USER_COLUMNS: &str =
+    "id, CASE WHEN show_username THEN username END, display_name, about, is_bot";
 
 /// A user as they see themselves (their username always), then their privacy choices.
-pub const OWN_USER_COLUMNS: &str = "id, username, display_name, about, show_username";
+pub const OWN_USER_COLUMNS: &str = "id, username, display_name, about, is_bot, show_username";
 
 pub fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -52,13 +53,14 @@ pub fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         username: row.get(1)?,
         display_name: row.get(2)?,
         about: row.get(3)?,
+        is_bot: row.get(4)?,
     })
 }
 
 pub fn profile_from_row(row: &Row<'_>) -> rusqlite::Result<Profile> {
     Ok(Profile {
         user: user_from_row(row)?,
-        show_username: row.get(4)?,
+        show_username: row.get(5)?,
     })
 }
 

@@ -5,12 +5,12 @@ use std::net::IpAddr;
 
 use kolokol_proto::{
     AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse, BotList,
-    BotToken, BotView, ChangePasswordRequest, Chat, ChatId, ChatList, ChatSettingsRequest,
-    ClaimCodeList, ClaimRequest, ClaimResult, CreateBotRequest, CreateChatRequest,
-    CreateInviteRequest, CreateOrgRequest, CreatedBot, DoNotDisturb, EditMessageRequest,
-    GrantRoleRequest, HeldMessage, HeldMessageList, Invite, InviteList, InvitePreview,
-    IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList, Message,
-    MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
+    BotToken, BotView, ChangePasswordRequest, Chat, ChatCommand, ChatCommandList, ChatId, ChatList,
+    ChatSettingsRequest, ClaimCodeList, ClaimRequest, ClaimResult, CreateBotRequest,
+    CreateChatRequest, CreateInviteRequest, CreateOrgRequest, CreatedBot, DoNotDisturb,
+    EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite, InviteList,
+    InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList,
+    Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
     OrgRoleList, Pin, PollResults, PollResultsList, Profile, ReactionRequest, ReactionResult,
     ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList, ReportRequest,
     ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport,
@@ -707,6 +707,14 @@ impl Client {
         };
         let path = format!("/bots/by-username/{}/start", escape(username));
         self.json(self.post(&path).json(&body), 200).await
+    }
+
+    /// `GET /chats/{chat_id}/commands`: what the chat's bots offer after "/".
+    pub async fn chat_commands(&self, chat_id: ChatId) -> Result<Vec<ChatCommand>, ClientError> {
+        let list: ChatCommandList = self
+            .json(self.get(&format!("/chats/{chat_id}/commands")), 200)
+            .await?;
+        Ok(list.commands)
     }
 
     /// `GET /orgs/{org_id}/roles`: who holds the org's roles.

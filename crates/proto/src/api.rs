@@ -976,6 +976,22 @@ pub struct BotList {
     pub bots: Vec<BotView>,
 }
 
+/// A command a bot in the chat offers (`GET /chats/{id}/commands`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChatCommand {
+    pub bot_id: UserId,
+    /// The bot's username, for "/command@bot" when several bots offer the same command.
+    pub bot: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChatCommandList {
+    pub commands: Vec<ChatCommand>,
+}
+
 /// Open a bot's chat (`/bot/<username>?start=<payload>`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct StartBotRequest {

@@ -207,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bots", get(bots::bots).post(bots::create_bot))
         .route("/bots/{bot_id}/token", post(bots::reset_token))
         .route("/bots/by-username/{username}/start", post(bots::start_bot))
+        .route("/chats/{chat_id}/commands", get(bots::chat_commands))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

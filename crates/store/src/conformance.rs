@@ -528,7 +528,10 @@ async fn bots_are_accounts_their_owners_keep(store: Arc<dyn Store>) {
         Some("diary_bot"),
         "a bot shows its name"
     );
-    assert!(diary.user.is_bot && !alice.user.is_bot, "a bot carries its badge");
+    assert!(
+        diary.user.is_bot && !alice.user.is_bot,
+        "a bot carries its badge"
+    );
     assert_eq!(diary.user.display_name, display_name_of("diary_bot"));
     assert_eq!(
         (

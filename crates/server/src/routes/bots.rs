@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kolokol_domain::validate;
 use kolokol_proto::{
-    BotCommand, BotList, BotToken, BotView, Chat, ChatKind, CreateBotRequest, CreateChatRequest,
-    CreatedBot, ErrorBody, ErrorCode, StartBotRequest, UserId,
+    BotCommand, BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatKind,
+    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, StartBotRequest, UserId,
 };
 use kolokol_store::{Actor, BotRecord, NewSession, NewUser, Revoke};
 
@@ -118,6 +118,31 @@ pub async fn reset_token(
         .create_session(bot_id, session, state.now())
         .await?;
     Ok(Json(BotToken { token }))
+}
+
+/// The commands the chat's bots offer, for the composer to suggest after "/".
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/commands", tag = "bots", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 200, body = ChatCommandList), (status = 403, body = ErrorBody)))]
+pub async fn chat_commands(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<kolokol_proto::ChatId>,
+) -> ApiResult<Json<ChatCommandList>> {
+    let members = state.store.members(actor, chat_id).await?;
+    let mut commands = Vec::new();
+    for member in members.into_iter().filter(|member| member.user.is_bot) {
+        let Some(record) = state.store.bot(member.user.id).await? else {
+            continue;
+        };
+        let bot = view(record);
+        commands.extend(bot.commands.into_iter().map(|command| ChatCommand {
+            bot_id: bot.id,
+            bot: bot.username.clone(),
+            name: command.name,
+            description: command.description,
+        }));
+    }
+    Ok(Json(ChatCommandList { commands }))
 }
 
 /// Open the bot's chat and tell the bot (`bot_started`, with the payload of a deep link).

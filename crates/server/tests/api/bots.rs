@@ -496,7 +496,13 @@ async fn echo_bot_answers(client: &str, program: &[String], env: &[(&str, String
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // The bot set its commands through the API, as its README does.
+    // The bot set its commands through the API, as its README does, and its chat offers them.
+    let offered = anna.chat_commands(chat.id).await.unwrap();
+    let offered: Vec<(&str, &str)> = offered
+        .iter()
+        .map(|c| (c.bot.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(offered, [("echo_bot", "echo")], "{client}");
     let commands = anna.bots().await.unwrap().remove(0).commands;
     assert_eq!(
         commands.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),

@@ -9,6 +9,7 @@ mod api {
     pub mod cluster;
     pub mod common;
     pub mod crash;
+    pub mod max_schema;
     pub mod messages;
     pub mod orgs;
     pub mod polls;

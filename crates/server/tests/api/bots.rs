@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::common::{self, TestServer, assert_refused};
+use super::max_schema::{assert_answer, recording_proxy};
 
 /// A person and the bot they made.
 async fn person_with_bot(server: &TestServer, person: &str, bot: &str) -> (Client, CreatedBot) {
@@ -34,7 +35,7 @@ async fn call(
 ) -> (StatusCode, Value) {
     let url = format!("{}/bot-api/{path_and_query}", server.base);
     let mut request = reqwest::Client::new()
-        .request(method, url)
+        .request(method.clone(), url)
         .header("Authorization", token);
     if let Some(body) = body {
         request = request
@@ -45,6 +46,8 @@ async fn call(
     let status = response.status();
     let text = response.text().await.expect("a body");
     let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    assert_answer(&method, path, status.as_u16(), &value);
     (status, value)
 }
 
@@ -444,7 +447,9 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
 async fn echo_bot_answers(client: &str, program: &[String], env: &[(&str, String)]) {
     let server = common::start().await;
     let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
-    let base = format!("{}/bot-api/", server.base);
+    // Between the bot and the server, a proxy keeps every answer for the schema check below.
+    let (proxy, answers) = recording_proxy(&server.base).await;
+    let base = format!("{proxy}/bot-api/");
     let mut command = tokio::process::Command::new(&program[0]);
     command
         .args(&program[1..])
@@ -509,6 +514,23 @@ async fn echo_bot_answers(client: &str, program: &[String], env: &[(&str, String
         ["echo"],
         "{client}"
     );
+
+    // Every answer the bot got is valid by Max's published schema.
+    drop(bot);
+    let answers = std::mem::take(&mut *answers.lock().unwrap());
+    let with_updates = answers.iter().filter(|answer| {
+        answer.path == "updates"
+            && answer.body["updates"]
+                .as_array()
+                .is_some_and(|list| !list.is_empty())
+    });
+    assert!(
+        with_updates.count() >= 1,
+        "{client}: the bot polled through the proxy"
+    );
+    for answer in &answers {
+        assert_answer(&answer.method, &answer.path, answer.status, &answer.body);
+    }
 }
 
 /// Where `scripts/bot-clients` put the clients; a plain `cargo test` without it skips these
@@ -540,4 +562,87 @@ async fn the_python_maxapi_client_runs_an_echo_bot() {
     };
     let program = [python, format!("{dir}/py/echo.py")];
     echo_bot_answers("maxapi", &program, &[]).await;
+}
+
+/// A bot is held to the same rules as a person: a chat's posting mode, do-not-disturb (its
+/// message waits, answered as sent, and can be taken back), and safeguarding (see the orgs
+/// tests: a student cannot open a stranger's bot).
+#[tokio::test]
+async fn bots_obey_posting_modes_and_do_not_disturb() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "duty_bot").await;
+    let token = &created.token;
+    let (boris, _) = server.user("boris").await;
+
+    // In a group where only admins post, the bot (a member) may not.
+    let group = common::group(&anna, "Дежурства", &[created.bot.id]).await;
+    let announcements = kolokol_client::proto::ChatSettingsRequest {
+        posting: Some(kolokol_client::proto::Posting::Admins),
+        slow_mode_secs: None,
+    };
+    anna.set_chat_settings(group.id, &announcements)
+        .await
+        .unwrap();
+    let in_group = format!("messages?chat_id={}", -group.id);
+    let refused = call(
+        &server,
+        token,
+        Method::POST,
+        &in_group,
+        Some(r#"{"text": "Дежурит 5Б"}"#),
+    )
+    .await;
+    assert_max_error(refused, 403, "chat.denied");
+    assert!(
+        anna.messages(group.id, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // To someone in do-not-disturb, its message waits like anyone's.
+    let chat = boris.start_bot("duty_bot", None).await.unwrap();
+    let until = kolokol_server::now_millis() + 3_600_000;
+    boris.set_do_not_disturb(Some(until)).await.unwrap();
+    let to_boris = format!("messages?chat_id={}", chat.id);
+    let (status, held) = call(
+        &server,
+        token,
+        Method::POST,
+        &to_boris,
+        Some(r#"{"text": "Завтра дежурите вы"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(
+        held["message"]["timestamp"],
+        json!(until),
+        "sent when do-not-disturb ends"
+    );
+    assert!(
+        boris
+            .messages(chat.id, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mid = held["message"]["body"]["mid"].as_str().unwrap();
+    let taken_back = call(
+        &server,
+        token,
+        Method::DELETE,
+        &format!("messages?message_id={mid}"),
+        None,
+    )
+    .await;
+    assert_eq!(taken_back, (StatusCode::OK, json!({"success": true})));
+    let again = call(
+        &server,
+        token,
+        Method::DELETE,
+        &format!("messages?message_id={mid}"),
+        None,
+    )
+    .await;
+    assert_max_error(again, 404, "not.found");
 }

@@ -702,6 +702,19 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
         403,
     );
     who("alena").join_by_invite(&class_club).await.unwrap();
+
+    // Nor is a bot: a stranger's bot cannot be opened by a student.
+    let bot = kolokol_client::proto::CreateBotRequest {
+        username: "club_bot".into(),
+        name: "Кружок".into(),
+    };
+    stranger.create_bot(&bot).await.unwrap();
+    assert_refused(
+        who("artem").start_bot("club_bot", Some("join")).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    who("salimova").start_bot("club_bot", None).await.unwrap();
 }
 
 #[tokio::test]

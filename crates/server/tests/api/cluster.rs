@@ -743,3 +743,74 @@ fn unusable_database_or_bus_settings_stop_the_start_cleanly() {
         );
     }
 }
+
+/// A bot long-polls one node while a person writes through another: the poll wakes across
+/// nodes, its markers live in PostgreSQL (so the other node continues from them), and its answer
+/// reaches the person.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_polling_one_node_hears_a_person_on_another() {
+    let cluster = Cluster::start(2, &[]).await;
+    let (anna, _) = cluster.user(0, "anna").await;
+    let created = anna
+        .create_bot(&kolokol_client::proto::CreateBotRequest {
+            username: "echo_bot".into(),
+            name: "Эхо".into(),
+        })
+        .await
+        .unwrap();
+    let chat = anna.start_bot("echo_bot", Some("hi")).await.unwrap();
+    let poll = |node: usize, marker: Option<i64>, timeout: u32| {
+        let token = created.token.clone();
+        let marker = marker.map_or(String::new(), |marker| format!("&marker={marker}"));
+        let url = format!(
+            "{}/bot-api/updates?timeout={timeout}{marker}",
+            cluster.base(node)
+        );
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("Authorization", token)
+                .send()
+                .await
+                .unwrap();
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let first = poll(1, None, 0).await;
+    assert_eq!(first["updates"][0]["update_type"], "bot_started");
+    let marker = first["marker"].as_i64().unwrap();
+
+    // Node 0 continues from node 1's marker, and wakes when node 1 takes the message.
+    let waiting = tokio::spawn(poll(0, Some(marker), 20));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let writer = cluster.on(1, &anna);
+    writer
+        .send_message(chat.id, &request("q1", "Вы тут?"))
+        .await
+        .unwrap();
+    let woken = waiting.await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "woken across nodes"
+    );
+    let updates = woken["updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 1, "{woken}");
+    assert_eq!(updates[0]["message"]["body"]["text"], "Вы тут?");
+
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/bot-api/messages?chat_id={}",
+            cluster.base(1),
+            chat.id
+        ))
+        .header("Authorization", &created.token)
+        .body(r#"{"text": "Да!"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let messages = anna.messages(chat.id, Default::default()).await.unwrap();
+    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["Вы тут?", "Да!"]);
+}

@@ -114,6 +114,46 @@ pub struct Chat {
     pub messages_count: Option<i64>,
 }
 
+/// A member of a chat as bots see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMember {
+    #[serde(flatten)]
+    pub user: User,
+    /// Kolokol keeps no presence: when they joined.
+    pub last_access_time: i64,
+    pub is_owner: bool,
+    pub is_admin: bool,
+    pub join_time: i64,
+    /// What an admin may do; null for members.
+    pub permissions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatMembersList {
+    pub members: Vec<ChatMember>,
+    pub marker: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatList {
+    pub chats: Vec<Chat>,
+    pub marker: Option<i64>,
+}
+
+/// `GET /chats/{id}/pin`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetPinnedMessageResult {
+    pub message: Option<Message>,
+}
+
+/// `PUT /chats/{id}/pin`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PinMessageBody {
+    pub message_id: String,
+    #[serde(default)]
+    pub notify: Option<bool>,
+}
+
 /// One update, tagged by `update_type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "update_type", rename_all = "snake_case")]

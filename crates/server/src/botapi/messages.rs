@@ -13,7 +13,7 @@ use super::convert::Lookup;
 use super::request::{MaxJson, Params};
 use super::{Bot, BotError, BotResult};
 use crate::auth::new_secret;
-use crate::routes::messages::{Sent, message_at, publish_typing, send as send_as};
+use crate::routes::messages::{Sent, message_at, send as send_as};
 use crate::state::AppState;
 
 /// The chat of `POST /messages`: `chat_id`, or the bot's dialog with `user_id` (a bot never
@@ -204,44 +204,6 @@ pub async fn delete(
                 .await?;
             state.publish(outcome.events).await;
         }
-    }
-    Ok(Json(wire::SimpleResult::ok()))
-}
-
-/// A chat's id in a path: a number (chats by public link do not exist here).
-fn path_chat(text: &str) -> BotResult<ChatId> {
-    text.parse::<i64>().map(chat_id_of).map_err(|_| {
-        BotError::from(crate::error::ApiError::new(
-            kolokol_proto::ErrorCode::NotMember,
-            "no such chat",
-        ))
-    })
-}
-
-pub async fn chat(
-    State(state): State<AppState>,
-    bot: Bot,
-    Path(chat_id): Path<String>,
-) -> BotResult<Json<wire::Chat>> {
-    let chat_id = path_chat(&chat_id)?;
-    Ok(Json(
-        Lookup::new(&state, bot.actor).max_chat(chat_id).await?,
-    ))
-}
-
-/// `POST /chats/{id}/actions`: "typing…" reaches the chat; the other actions are accepted.
-pub async fn action(
-    State(state): State<AppState>,
-    bot: Bot,
-    Path(chat_id): Path<String>,
-    MaxJson(request): MaxJson<wire::ActionRequest>,
-) -> BotResult<Json<wire::SimpleResult>> {
-    let chat_id = path_chat(&chat_id)?;
-    state.store.check_member(bot.actor, chat_id).await?;
-    match request.action.as_str() {
-        "typing_on" => publish_typing(&state, bot.actor.user_id, chat_id).await,
-        "sending_photo" | "sending_video" | "sending_audio" | "sending_file" | "mark_seen" => {}
-        _ => return Err(BotError::payload("unknown action")),
     }
     Ok(Json(wire::SimpleResult::ok()))
 }

@@ -8,6 +8,7 @@
 //! `proto.payload`, `chat.not.found`, …); request bodies are JSON whatever their content type;
 //! query values that are empty count as absent.
 
+mod chats;
 mod convert;
 mod messages;
 mod request;
@@ -49,8 +50,19 @@ pub fn router() -> Router<AppState> {
                 .delete(messages::delete),
         )
         .route("/messages/{mid}", get(messages::one))
-        .route("/chats/{chat_id}", get(messages::chat))
-        .route("/chats/{chat_id}/actions", post(messages::action))
+        .route("/chats", get(chats::list))
+        .route("/chats/{chat_id}", get(chats::one))
+        .route("/chats/{chat_id}/actions", post(chats::action))
+        .route("/chats/{chat_id}/members", get(chats::members))
+        .route("/chats/{chat_id}/members/admins", get(chats::admins))
+        .route(
+            "/chats/{chat_id}/members/me",
+            get(chats::me).delete(chats::leave),
+        )
+        .route(
+            "/chats/{chat_id}/pin",
+            get(chats::pinned).put(chats::pin).delete(chats::unpin),
+        )
         .fallback(|| async { BotError::not_found("no such method") })
         .method_not_allowed_fallback(|| async {
             BotError::new(

@@ -646,3 +646,134 @@ async fn bots_obey_posting_modes_and_do_not_disturb() {
     .await;
     assert_max_error(again, 404, "not.found");
 }
+
+/// A bot in a group: listed with its chats, sees the members and admins, pins as an admin, and
+/// leaves.
+#[tokio::test]
+async fn bots_see_their_chats_and_members_and_pin_as_admins() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "duty_bot").await;
+    let token = &created.token;
+    let (_, boris) = server.user("boris").await;
+    let group = common::group(&anna, "Дежурства 5Б", &[created.bot.id, boris.id]).await;
+    let max_group = -group.id;
+
+    let (_, chats) = call(&server, token, Method::GET, "chats", None).await;
+    assert_eq!(chats["chats"][0]["chat_id"], max_group);
+    assert_eq!(chats["chats"][0]["type"], "chat");
+    assert_eq!(chats["chats"][0]["title"], "Дежурства 5Б");
+    let (_, members) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("chats/{max_group}/members"),
+        None,
+    )
+    .await;
+    let names: Vec<&str> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["first_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ANNA", "Дневник", "BORIS"]);
+    let only_boris = format!("chats/{max_group}/members?user_ids={}", boris.id);
+    let (_, picked) = call(&server, token, Method::GET, &only_boris, None).await;
+    assert_eq!(picked["members"].as_array().unwrap().len(), 1);
+    let (_, admins) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("chats/{max_group}/members/admins"),
+        None,
+    )
+    .await;
+    assert_eq!(admins["members"][0]["is_owner"], true);
+    assert_eq!(admins["members"].as_array().unwrap().len(), 1);
+    let (_, me) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("chats/{max_group}/members/me"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (me["is_admin"].clone(), me["permissions"].clone()),
+        (json!(false), Value::Null)
+    );
+
+    // Pinning needs an admin, as for people.
+    let sent = call(
+        &server,
+        token,
+        Method::POST,
+        &format!("messages?chat_id={max_group}"),
+        Some(r#"{"text": "График на неделю"}"#),
+    )
+    .await;
+    let mid = sent.1["message"]["body"]["mid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pin_body = format!(r#"{{"message_id": "{mid}"}}"#);
+    let refused = call(
+        &server,
+        token,
+        Method::PUT,
+        &format!("chats/{max_group}/pin"),
+        Some(&pin_body),
+    )
+    .await;
+    assert_max_error(refused, 403, "chat.denied");
+    let admin = kolokol_client::proto::Role::Admin;
+    anna.set_role(group.id, created.bot.id, admin)
+        .await
+        .unwrap();
+    let pinned = call(
+        &server,
+        token,
+        Method::PUT,
+        &format!("chats/{max_group}/pin"),
+        Some(&pin_body),
+    )
+    .await;
+    assert_eq!(pinned, (StatusCode::OK, json!({"success": true})));
+    let (_, shown) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("chats/{max_group}/pin"),
+        None,
+    )
+    .await;
+    assert_eq!(shown["message"]["body"]["text"], "График на неделю");
+    assert_eq!(
+        anna.pinned(group.id).await.unwrap(),
+        Some(sent.1["message"]["body"]["seq"].as_i64().unwrap())
+    );
+
+    // It leaves, and the chat is gone for it.
+    let left = call(
+        &server,
+        token,
+        Method::DELETE,
+        &format!("chats/{max_group}/members/me"),
+        None,
+    )
+    .await;
+    assert_eq!(left, (StatusCode::OK, json!({"success": true})));
+    assert_max_error(
+        call(
+            &server,
+            token,
+            Method::GET,
+            &format!("chats/{max_group}"),
+            None,
+        )
+        .await,
+        404,
+        "chat.not.found",
+    );
+    assert_eq!(anna.members(group.id).await.unwrap().len(), 2);
+}

@@ -1,8 +1,8 @@
 // Typed calls to the Kolokol REST API (docs/API.md). The session token lives in localStorage
 // and goes only into the Authorization header, never into a URL.
 
-/** `username` is null for others who keep it private; `show_username` comes only on /me. */
-export interface User { id: number; username: string | null; display_name: string; about: string; show_username?: boolean }
+/** `username` is null for others who keep it private; `show_username` comes only on /me; `is_bot` marks a bot (absent for people). */
+export interface User { id: number; username: string | null; display_name: string; about: string; show_username?: boolean; is_bot?: boolean }
 export type ChatKind = 'direct' | 'group' | 'channel';
 export type Role = 'owner' | 'admin' | 'member';
 export interface Reaction { emoji: string; user_ids: number[] }
@@ -240,6 +240,16 @@ export const api = {
   reviewMessages: (orgId: number, chatId: number, limit: number, before?: number) =>
     call<{ messages: Message[] }>('GET', `/orgs/${orgId}/safeguarding/chats/${chatId}/messages?limit=${limit}${before === undefined ? '' : `&before=${before}`}`)
       .then((r) => r.messages),
+  // web-bots: the caller's bots, opening a bot's chat (its deep link), and a chat's bot commands.
+  bots: () => call<{ bots: Bot[] }>('GET', '/bots').then((r) => r.bots),
+  /** The token comes only in this answer (and from newBotToken): the server keeps only its hash. */
+  createBot: (username: string, name: string) => call<{ bot: Bot; token: string }>('POST', '/bots', { username, name }),
+  /** The old token stops working at once. */
+  newBotToken: (botId: number) => call<{ token: string }>('POST', `/bots/${botId}/token`).then((r) => r.token),
+  /** Opens (or reopens) the caller's chat with the bot, which gets `bot_started` with the payload. */
+  startBot: (username: string, payload: string | null) =>
+    call<Chat>('POST', `/bots/by-username/${encodeURIComponent(username)}/start`, payload ? { payload } : {}),
+  chatCommands: (chatId: number) => call<{ commands: ChatCommand[] }>('GET', `/chats/${chatId}/commands`).then((r) => r.commands),
 };
 
 // --- chat moderation and privacy (web-chatmod) ---
@@ -267,3 +277,9 @@ export interface UnitMove { from: string; to: string }
 export interface RolloverReport { dry_run: boolean; moves: UnitMove[]; leavers: UnitMove[]; untouched: string[] }
 /** A direct chat between a member of the school's staff and one of its students, by their roster names. */
 export interface ReviewedChat { chat_id: number; staff_id: number; staff_name: string; student_id: number; student_name: string }
+
+// web-bots: bots people make (docs/BOTS.md) and the commands they offer after "/".
+export interface BotCommand { name: string; description: string }
+export interface Bot { id: number; username: string; name: string; description: string; commands: BotCommand[] }
+/** A command one of a chat's bots offers; `bot` is that bot's username. */
+export interface ChatCommand extends BotCommand { bot_id: number; bot: string }

@@ -1,5 +1,5 @@
-// A tiny path router: /, /chat/<id>, /join/<code>, /settings, /claim, /orgs, /orgs/<id>. Paths are real URLs so that an
-// invite link opens directly (the server answers every such path with the app).
+// A tiny path router: /, /chat/<id>, /join/<code>, /settings, /claim, /orgs, /orgs/<id>, /bot/<username>?start=<payload>,
+// /bots. Paths are real URLs so that an invite link opens directly (the server answers every such path with the app).
 
 export type Route =
   | { name: 'home' }
@@ -8,9 +8,13 @@ export type Route =
   | { name: 'settings' }
   | { name: 'claim' }
   | { name: 'orgs' }
-  | { name: 'org'; id: number; section?: string };
+  | { name: 'org'; id: number; section?: string }
+  // web-bots: a bot's deep link (the payload is handed to the bot when the person starts it) and "My bots".
+  | { name: 'bot'; username: string; payload: string | null }
+  | { name: 'bots' };
 
-export function parse(path: string): Route {
+/** `search` is the query (`?start=…`), which only a bot's link reads. */
+export function parse(path: string, search = ''): Route {
   const chat = /^\/chat\/(\d+)$/.exec(path);
   if (chat) return { name: 'chat', id: Number(chat[1]) };
   const join = /^\/join\/([A-Za-z0-9_-]{1,64})$/.exec(path);
@@ -20,10 +24,14 @@ export function parse(path: string): Route {
   if (path === '/orgs') return { name: 'orgs' };
   const org = /^\/orgs\/(\d+)(?:\/([a-z]{1,32}))?$/.exec(path);
   if (org) return org[2] ? { name: 'org', id: Number(org[1]), section: org[2] } : { name: 'org', id: Number(org[1]) };
+  // web-bots: usernames are lowercase; a link typed with capitals still finds the bot.
+  const bot = /^\/bot\/([A-Za-z0-9_.]{3,32})$/.exec(path);
+  if (bot) return { name: 'bot', username: bot[1].toLowerCase(), payload: new URLSearchParams(search).get('start') };
+  if (path === '/bots') return { name: 'bots' };
   return { name: 'home' };
 }
 
-export const router = $state({ route: parse(location.pathname) });
+export const router = $state({ route: parse(location.pathname, location.search) });
 
 export function go(path: string): void {
   if (location.pathname !== path) history.pushState(null, '', path);
@@ -31,5 +39,5 @@ export function go(path: string): void {
 }
 
 addEventListener('popstate', () => {
-  router.route = parse(location.pathname);
+  router.route = parse(location.pathname, location.search);
 });

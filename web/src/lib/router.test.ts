@@ -13,7 +13,15 @@ describe('routes', () => {
     expect(parse('/orgs/7/safeguarding')).toEqual({ name: 'org', id: 7, section: 'safeguarding' });
   });
 
+  it('parses a bot link with its start payload, and My bots', () => {
+    expect(parse('/bot/diary_bot', '?start=deep')).toEqual({ name: 'bot', username: 'diary_bot', payload: 'deep' });
+    expect(parse('/bot/Diary.Bot', '')).toEqual({ name: 'bot', username: 'diary.bot', payload: null });
+    expect(parse('/bot/diary_bot', '?start=')).toEqual({ name: 'bot', username: 'diary_bot', payload: '' });
+    expect(parse('/bot/diary_bot', '?start=%D0%B4%D0%B7%205%D0%91')).toEqual({ name: 'bot', username: 'diary_bot', payload: 'дз 5Б' });
+    expect(parse('/bots')).toEqual({ name: 'bots' });
+  });
+
   it('sends anything else home', () => {
-    for (const path of ['/chat/x', '/join/', '/join/<script>', '/orgs/x', '/orgs/7/', '/orgs/7/Audit', '/claim/x', '/elsewhere']) expect(parse(path)).toEqual({ name: 'home' });
+    for (const path of ['/chat/x', '/join/', '/join/<script>', '/orgs/x', '/orgs/7/', '/orgs/7/Audit', '/claim/x', '/elsewhere', '/bot/', '/bot/ab', '/bot/a-b-c', '/bot/x/y', '/bots/1']) expect(parse(path)).toEqual({ name: 'home' });
   });
 });

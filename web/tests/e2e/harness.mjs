@@ -78,6 +78,11 @@ export async function person(browser, base, { locale = 'ru-RU', viewport = { wid
 
 export async function register(page, username, displayName, password = 'correct horse battery') {
   await page.goto('/');
+  await signUp(page, username, displayName, password);
+}
+
+/** Signs up with the form the page shows, staying at its address (an invite, a bot's link). */
+export async function signUp(page, username, displayName, password = 'correct horse battery') {
   await page.getByRole('button', { name: /Зарегистрироваться|Sign up/ }).last().click();
   await page.locator('input[name=username]').fill(username);
   await page.locator('input[name=display_name]').fill(displayName);

@@ -1,0 +1,238 @@
+// End to end, in Russian: a teacher makes a bot in «Мои боты» and copies its token; a tiny bot in
+// this file (plain fetch calls to /bot-api/, as a Max bot makes them) sets its commands and
+// answers; a parent opens the bot's link signed out, signs up, starts the bot, and uses its
+// commands after "/" — in the bot's chat and in a group the bot joins.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, person, register, signUp, startServer } from './harness.mjs';
+import { call, claimed, school, shots } from './school.mjs';
+
+let server;
+let browser;
+let teacher;
+let bot;
+
+before(async () => {
+  // Olga runs the instance too: the second test needs a school.
+  server = await startServer(['--admin', 'olga']);
+  browser = await launchBrowser();
+  teacher = await person(browser, server.base);
+  await teacher.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await register(teacher.page, 'olga', 'Ольга Сергеевна');
+});
+
+after(async () => {
+  await bot?.stop();
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A call to the bot API with the bot's token, the current Max way (no "Bearer"). */
+async function botApi(token, method, path, body, signal) {
+  const response = await fetch(`${server.base}/bot-api${path}`, {
+    method, signal, headers: { Authorization: token, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+/** The bot: long-polls its updates, echoes every message and greets every start with its
+ * payload. `started` keeps the bot_started updates it got. */
+function runBot(token) {
+  const stopping = new AbortController();
+  const started = [];
+  const loop = (async () => {
+    let marker;
+    while (!stopping.signal.aborted) {
+      const query = `/updates?timeout=5${marker === undefined ? '' : `&marker=${marker}`}`;
+      const batch = await botApi(token, 'GET', query, undefined, stopping.signal).catch((error) => {
+        if (stopping.signal.aborted) return { updates: [] };
+        throw error;
+      });
+      marker = batch.marker ?? marker;
+      for (const update of batch.updates) {
+        if (update.update_type === 'message_created') {
+          const { recipient, body } = update.message;
+          await botApi(token, 'POST', `/messages?chat_id=${recipient.chat_id}`, { text: `Эхо: ${body.text}` });
+        } else if (update.update_type === 'bot_started') {
+          started.push(update);
+          await botApi(token, 'POST', `/messages?chat_id=${update.chat_id}`, { text: `Привет! payload=${update.payload}` });
+        }
+      }
+    }
+  })();
+  return {
+    started,
+    stop: async () => {
+      stopping.abort();
+      await loop;
+    },
+  };
+}
+
+function history(page) {
+  return page.locator('[role=log]');
+}
+
+const composer = (page) => page.locator('textarea');
+
+test('a bot is made in «Мои боты», started from its link by someone new, and offers its commands after "/"', async () => {
+  const { page } = teacher;
+  await page.getByRole('button', { name: 'Настройки' }).click();
+  await page.getByRole('button', { name: 'Открыть «Мои боты»' }).click();
+  await page.getByRole('heading', { name: 'Мои боты' }).waitFor();
+  await page.getByText('У вас пока нет ботов.').waitFor();
+
+  // A username the server refuses is explained.
+  await page.locator('input[name=bot-username]').fill('домашка');
+  await page.locator('input[name=bot-name]').fill('Домашка 5Б');
+  await page.getByRole('button', { name: 'Создать бота' }).click();
+  await page.getByRole('alert').getByText('Имя пользователя бота: от 3 до 32 символов').waitFor();
+
+  await page.locator('input[name=bot-username]').fill('homework_bot');
+  await page.getByRole('button', { name: 'Создать бота' }).click();
+  const card = page.locator('article.bot', { hasText: '@homework_bot' });
+  const tokenBox = card.locator('section.token');
+  await tokenBox.getByRole('heading', { name: 'Токен бота @homework_bot' }).waitFor();
+  await tokenBox.getByText('Токен показан только сейчас').waitFor();
+  await tokenBox.getByText('полностью управляет ботом').waitFor();
+  const token = await tokenBox.locator('[name=bot-token]').inputValue();
+  assert.match(token, /^kkb_[A-Za-z0-9_-]{20,}$/);
+  await tokenBox.getByRole('button', { name: 'Скопировать: Токен', exact: true }).click();
+  await tokenBox.getByRole('status').getByText('Скопировано').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+
+  // Where to point a bot's program, and the link to share.
+  assert.equal(await page.locator('input[name=bot-api-url]').inputValue(), `${server.base}/bot-api/`);
+  await page.getByText(`baseUrl: '${server.base}/bot-api/'`).waitFor();
+  await page.getByText(`bot.set_api_url('${server.base}/bot-api')`).waitFor();
+  assert.equal(await card.locator('input[name=bot-link]').inputValue(), `${server.base}/bot/homework_bot?start=`);
+  await shots(page, 'bots-my-bots', tokenBox);
+
+  // A taken username, and what the server now holds.
+  await page.locator('input[name=bot-username]').fill('homework_bot');
+  await page.locator('input[name=bot-name]').fill('Ещё один');
+  await page.getByRole('button', { name: 'Создать бота' }).click();
+  await page.getByRole('alert').getByText('Это имя пользователя уже занято').waitFor();
+  const mine = await call(page, 'GET', '/bots');
+  assert.deepEqual(mine.body.bots.map((b) => [b.username, b.name]), [['homework_bot', 'Домашка 5Б']]);
+
+  // The bot's program starts: its commands, then answers.
+  const commands = [{ name: 'homework', description: 'Домашнее задание' }, { name: 'help', description: 'Что умеет бот' }];
+  await botApi(token, 'PATCH', '/me/commands', { commands });
+  bot = runBot(token);
+  await page.getByRole('button', { name: 'Я сохранил(а) токен' }).click();
+  await page.reload();
+  await card.getByText('/homework').waitFor();
+  await card.getByText('Домашнее задание').waitFor();
+  assert.equal(await card.locator('section.token').count(), 0, 'a token is never shown again');
+  await shots(page, 'bots-my-bots-connect', page.locator('section.connect'));
+
+  // A parent opens the link signed out: the card waits above the sign-up form.
+  const parent = await person(browser, server.base);
+  const { page: p } = parent;
+  await p.goto('/bot/homework_bot?start=deep');
+  await p.getByRole('heading', { name: 'Бот @homework_bot' }).waitFor();
+  await p.getByText('Войдите или зарегистрируйтесь, чтобы начать').waitFor();
+  assert.equal(await p.getByRole('button', { name: 'Начать' }).count(), 0);
+  await shots(p, 'bots-link-signed-out', p.getByRole('heading', { name: 'Бот @homework_bot' }));
+  await signUp(p, 'marina', 'Марина Иванова');
+
+  // Signed up: the same card, now with the bot's name and «Начать».
+  assert.equal(new URL(p.url()).pathname + new URL(p.url()).search, '/bot/homework_bot?start=deep');
+  const botCard = p.locator('article.card');
+  await botCard.getByText('Домашка 5Б').waitFor();
+  await botCard.getByText('бот', { exact: true }).waitFor();
+  await shots(p, 'bots-link-card', botCard);
+  await botCard.getByRole('button', { name: 'Начать' }).click();
+
+  // The bot got the payload and greets with it; the chat shows who it is.
+  await p.locator('section.chat h2', { hasText: 'Домашка 5Б' }).getByText('бот', { exact: true }).waitFor();
+  await p.locator('section.chat .who').getByText('@homework_bot').waitFor();
+  await history(p).getByText('Привет! payload=deep').waitFor();
+  assert.equal(bot.started.length, 1);
+  assert.equal(bot.started[0].payload, 'deep');
+  assert.equal(bot.started[0].user.name, 'Марина Иванова');
+  await p.locator('nav a', { hasText: 'Домашка 5Б' }).getByText('бот', { exact: true }).waitFor();
+
+  // "/" offers the bot's commands; the keys move through them.
+  await composer(p).fill('/');
+  const homework = p.getByRole('option', { name: '/homework — Домашнее задание' });
+  const help = p.getByRole('option', { name: '/help — Что умеет бот' });
+  await homework.waitFor();
+  await help.waitFor();
+  await shots(p, 'bots-commands', p.locator('.suggest'));
+  assert.equal(await homework.getAttribute('aria-selected'), 'true');
+  await composer(p).press('ArrowDown');
+  assert.equal(await help.getAttribute('aria-selected'), 'true');
+  await composer(p).press('ArrowDown');
+  assert.equal(await homework.getAttribute('aria-selected'), 'true');
+  await composer(p).press('Escape');
+  await homework.waitFor({ state: 'detached' });
+  await composer(p).pressSequentially('ho');
+  await homework.waitFor();
+  assert.equal(await help.count(), 0);
+  await composer(p).press('Enter');
+  assert.equal(await composer(p).inputValue(), '/homework ');
+  await composer(p).press('Enter');
+  await history(p).getByText('Эхо: /homework').waitFor();
+  await shots(p, 'bots-chat', history(p).getByText('Эхо: /homework'));
+
+  // A group: no commands until the bot joins; then its messages carry the badge, and so does
+  // its row among the members.
+  const peer = (await call(p, 'GET', '/chats')).body.chats.find((c) => c.peer?.username === 'homework_bot').peer;
+  assert.equal(peer.is_bot, true);
+  const group = (await call(p, 'POST', '/chats', { kind: 'group', title: '5Б · домашка', member_ids: [] })).body;
+  await p.locator('nav a', { hasText: '5Б · домашка' }).click();
+  await p.locator('section.chat h2', { hasText: '5Б · домашка' }).waitFor();
+  await composer(p).fill('/');
+  await p.waitForTimeout(300);
+  assert.equal(await p.getByRole('option').count(), 0);
+  const commandsAsked = p.waitForResponse((r) => r.url().endsWith(`/api/v1/chats/${group.id}/commands`));
+  assert.equal((await call(p, 'POST', `/chats/${group.id}/members`, { user_ids: [peer.id] })).status, 204);
+  await commandsAsked;
+  await composer(p).fill('');
+  await composer(p).fill('/');
+  await p.getByRole('option', { name: '/homework — Домашнее задание' }).waitFor();
+  await composer(p).fill('');
+
+  await botApi(token, 'POST', `/messages?chat_id=${-group.id}`, { text: 'Задание на завтра: §12, упражнения 3–5' });
+  const posted = history(p).locator('article', { hasText: 'Задание на завтра' });
+  await posted.locator('.sender', { hasText: 'Домашка 5Б' }).getByText('бот', { exact: true }).waitFor();
+  await p.getByRole('button', { name: 'Участники' }).click();
+  await p.locator('.info li', { hasText: 'Домашка 5Б' }).getByText('бот', { exact: true }).waitFor();
+  assert.equal(await p.locator('.info li', { hasText: 'Марина Иванова' }).getByText('бот', { exact: true }).count(), 0);
+  await shots(p, 'bots-group', posted);
+
+  // A link to a bot that does not exist.
+  await p.goto('/bot/nobody_bot?start=x');
+  await p.getByRole('alert').getByText('Такого бота нет').waitFor();
+  assert.equal(await p.getByRole('button', { name: 'Начать' }).count(), 0);
+
+  // A new token, after a confirmation: the old one stops at once.
+  await bot.stop();
+  bot = undefined;
+  await page.getByRole('button', { name: 'Новый токен' }).click();
+  await page.getByText('Старый перестанет работать сразу').waitFor();
+  await page.getByRole('button', { name: 'Выпустить' }).click();
+  const renewed = await card.locator('[name=bot-token]').inputValue();
+  assert.match(renewed, /^kkb_/);
+  assert.notEqual(renewed, token);
+  await assert.rejects(botApi(token, 'GET', '/me'), /401/);
+  assert.equal((await botApi(renewed, 'GET', '/me')).username, 'homework_bot');
+  await parent.context.close();
+});
+
+test('a student cannot start a bot from outside the school: the safeguarding rules say why', async () => {
+  const { codeOf } = await school(teacher.page, 'Школа №5');
+  const student = await claimed(browser, server.base, 'artem7', 'Артём Иванов', codeOf('Иванов Артём Сергеевич'), { chat: '5Б · класс' });
+  await student.page.goto('/bot/homework_bot?start=x');
+  await student.page.locator('article.card').getByText('Домашка 5Б').waitFor();
+  await student.page.getByRole('button', { name: 'Начать' }).click();
+  await student.page.getByRole('alert').getByText('Правила защиты детей не позволяют этого').waitFor();
+  const chats = (await call(student.page, 'GET', '/chats')).body.chats;
+  assert.equal(chats.some((c) => c.peer?.username === 'homework_bot'), false);
+  await student.context.close();
+});

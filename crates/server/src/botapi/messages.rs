@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use kolokol_botapi::format::{Format, to_plain};
 use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_mid};
 use kolokol_botapi::wire;
 use kolokol_domain::validate;
@@ -53,11 +54,14 @@ fn text_of(body: &wire::NewMessageBody) -> BotResult<Option<String>> {
     {
         return Err(BotError::payload("attachments are not supported yet"));
     }
+    let format = Format::parse(body.format.as_deref())
+        .ok_or_else(|| BotError::payload("format is markdown or html"))?;
     let Some(text) = &body.text else {
         return Ok(None);
     };
-    validate::message_text(text).map_err(|rejection| BotError::payload(rejection.message))?;
-    Ok(Some(text.clone()))
+    let text = to_plain(text, format);
+    validate::message_text(&text).map_err(|rejection| BotError::payload(rejection.message))?;
+    Ok(Some(text))
 }
 
 pub async fn send(

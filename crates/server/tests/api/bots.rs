@@ -391,6 +391,43 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
     )
     .await;
     assert_eq!(edited, (StatusCode::OK, json!({"success": true})));
+    // Formatted text arrives without its markers (Kolokol's messages are plain text).
+    let html = r#"{"text": "<b>5</b> по математике, &laquo;отлично&raquo;", "format": "html"}"#;
+    let edited_html = call(
+        &server,
+        token,
+        Method::PUT,
+        &format!("messages?message_id={own}"),
+        Some(html),
+    )
+    .await;
+    assert_eq!(edited_html.0, 200);
+    assert_eq!(
+        texts(anna.messages(chat.id, Page::default()).await.unwrap())[1],
+        "5 по математике, «отлично»"
+    );
+    let markdown = r#"{"text": "**Добрый день!**", "format": "markdown"}"#;
+    call(
+        &server,
+        token,
+        Method::PUT,
+        &format!("messages?message_id={own}"),
+        Some(markdown),
+    )
+    .await;
+    let unknown = r#"{"text": "[b]x[/b]", "format": "bbcode"}"#;
+    assert_max_error(
+        call(
+            &server,
+            token,
+            Method::PUT,
+            &format!("messages?message_id={own}"),
+            Some(unknown),
+        )
+        .await,
+        400,
+        "proto.payload",
+    );
     let kept = call(
         &server,
         token,

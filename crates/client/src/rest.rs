@@ -717,6 +717,26 @@ impl Client {
         Ok(list.commands)
     }
 
+    /// `GET /orgs/{org_id}/bots`: the bots the org approved.
+    pub async fn allowed_bots(&self, org_id: OrgId) -> Result<Vec<BotView>, ClientError> {
+        let list: BotList = self
+            .json(self.get(&format!("/orgs/{org_id}/bots")), 200)
+            .await?;
+        Ok(list.bots)
+    }
+
+    /// `PUT /orgs/{org_id}/bots/{username}`: approve a bot for the org.
+    pub async fn allow_bot(&self, org_id: OrgId, username: &str) -> Result<(), ClientError> {
+        let path = format!("/orgs/{org_id}/bots/{}", escape(username));
+        self.no_content(self.request(Method::PUT, &path)).await
+    }
+
+    /// `DELETE /orgs/{org_id}/bots/{bot_id}`: withdraw the approval.
+    pub async fn disallow_bot(&self, org_id: OrgId, bot_id: UserId) -> Result<(), ClientError> {
+        let path = format!("/orgs/{org_id}/bots/{bot_id}");
+        self.no_content(self.request(Method::DELETE, &path)).await
+    }
+
     /// `GET /orgs/{org_id}/roles`: who holds the org's roles.
     pub async fn org_roles(&self, org_id: OrgId) -> Result<OrgRoleList, ClientError> {
         self.json(self.get(&format!("/orgs/{org_id}/roles")), 200)

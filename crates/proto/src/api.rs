@@ -592,6 +592,10 @@ pub struct OrgPolicy {
     /// own guardians.
     #[serde(default)]
     pub student_contacts: StudentContacts,
+    /// The bots the org approved: only these may be added to its chats, and its students may
+    /// open only these. Managed at `/orgs/{id}/bots`; `PUT /orgs/{id}/policy` keeps it.
+    #[serde(default)]
+    pub allowed_bots: Vec<UserId>,
 }
 
 /// How far a school lets its students reach (and be reached) beyond its staff and their own

@@ -208,6 +208,11 @@ pub fn router(state: AppState) -> Router {
         .route("/bots/{bot_id}/token", post(bots::reset_token))
         .route("/bots/by-username/{username}/start", post(bots::start_bot))
         .route("/chats/{chat_id}/commands", get(bots::chat_commands))
+        .route("/orgs/{org_id}/bots", get(bots::allowed_bots))
+        .route(
+            "/orgs/{org_id}/bots/{bot}",
+            axum::routing::put(bots::allow_bot).delete(bots::disallow_bot),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

@@ -32,6 +32,7 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy, orgs::rollover,
         moderation::report, moderation::reports, moderation::resolve_report, moderation::audit_log,
         bots::create_bot, bots::bots, bots::reset_token, bots::start_bot, bots::chat_commands,
+        bots::allowed_bots, bots::allow_bot, bots::disallow_bot,
         safeguarding::roles, safeguarding::grant_role, safeguarding::revoke_role, safeguarding::reviewed_chats,
         safeguarding::review_chat,
     ),

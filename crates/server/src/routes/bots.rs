@@ -4,17 +4,21 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use kolokol_domain::roster::RosterRole;
 use kolokol_domain::validate;
 use kolokol_proto::{
-    BotCommand, BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatKind,
-    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, StartBotRequest, UserId,
+    BotCommand, BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
+    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, OrgId, StartBotRequest,
+    UserId,
 };
-use kolokol_store::{Actor, BotRecord, NewSession, NewUser, Revoke};
+use kolokol_store::{Actor, BotRecord, NewChat, NewSession, NewUser, Revoke};
 
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::botapi::BOT_TOKEN_PREFIX;
 use crate::error::{ApiError, ApiResult, Json, Path};
+use crate::orgs::audit;
 use crate::routes::chats::{chat_view, create_chat};
+use crate::routes::orgs::as_admin;
 use crate::state::AppState;
 
 /// Bots one person may own.
@@ -173,23 +177,162 @@ pub async fn start_bot(
         .await?
         .ok_or_else(not_found)?;
     state.store.bot(user.id).await?.ok_or_else(not_found)?;
-    // The chat as any direct chat is made: the same safeguarding rules.
-    let request_chat = CreateChatRequest {
-        kind: ChatKind::Direct,
-        title: None,
-        member_ids: Some(vec![user.id]),
+    let chat_id = if approved_for_student(&state, actor, user.id).await? {
+        // A bot the student's own school approved: past the rule that keeps students to people
+        // of their school.
+        let direct = NewChat {
+            kind: ChatKind::Direct,
+            title: None,
+            member_ids: vec![user.id],
+        };
+        let outcome = state.store.create_chat(actor, direct, state.now()).await?;
+        state.publish(outcome.events).await;
+        outcome.value.0
+    } else {
+        // The chat as any direct chat is made: the same safeguarding rules.
+        let request_chat = CreateChatRequest {
+            kind: ChatKind::Direct,
+            title: None,
+            member_ids: Some(vec![user.id]),
+        };
+        let (_, Json(chat)) = create_chat(State(state.clone()), caller, Json(request_chat)).await?;
+        chat.id
     };
-    let (_, Json(chat)) = create_chat(State(state.clone()), caller, Json(request_chat)).await?;
     let outcome = state
         .store
         .start_bot(
             user.id,
             actor.user_id,
-            chat.id,
+            chat_id,
             request.payload,
             state.now(),
         )
         .await?;
     state.publish(outcome.events).await;
-    Ok(Json(chat_view(&state, actor, chat.id).await?))
+    Ok(Json(chat_view(&state, actor, chat_id).await?))
+}
+
+/// Whether `actor` is a student whose school approved `bot` (see [`allowed_bots`]).
+async fn approved_for_student(state: &AppState, actor: Actor, bot: UserId) -> ApiResult<bool> {
+    let places = state.store.places_of_users(vec![actor.user_id]).await?;
+    for place in places
+        .iter()
+        .filter(|place| place.role == RosterRole::Student)
+    {
+        let org = state.store.org(place.org_id).await?;
+        if org.is_some_and(|org| org.policy.allowed_bots.contains(&bot)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Refuses to seat a bot in a chat an org keeps unless the org approved it.
+pub async fn check_bots_allowed(
+    state: &AppState,
+    chat_id: ChatId,
+    user_ids: &[UserId],
+) -> ApiResult<()> {
+    let Some((org_id, _)) = state.store.org_of_chat(chat_id).await? else {
+        return Ok(());
+    };
+    let Some(org) = state.store.org(org_id).await? else {
+        return Ok(());
+    };
+    for &user_id in user_ids {
+        let is_bot = state.store.bot(user_id).await?.is_some();
+        if is_bot && !org.policy.allowed_bots.contains(&user_id) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this organisation's chats take only the bots its admins approved",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The bots the org approved: only these join its chats, and its students open only these.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/bots", tag = "bots", security(("bearer" = [])),
+    params(("org_id" = i64, Path)), responses((status = 200, body = BotList), (status = 403, body = ErrorBody)))]
+pub async fn allowed_bots(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(org_id): Path<OrgId>,
+) -> ApiResult<Json<BotList>> {
+    let org = as_admin(&state, actor, org_id).await?;
+    let mut bots = Vec::new();
+    for bot_id in org.policy.allowed_bots {
+        if let Some(record) = state.store.bot(bot_id).await? {
+            bots.push(view(record));
+        }
+    }
+    Ok(Json(BotList { bots }))
+}
+
+/// Adds or removes a bot from the org's approved list, audited.
+async fn set_allowed(
+    state: &AppState,
+    actor: Actor,
+    org_id: OrgId,
+    bot_id: UserId,
+    allowed: bool,
+) -> ApiResult<()> {
+    let mut org = as_admin(state, actor, org_id).await?;
+    let list = &mut org.policy.allowed_bots;
+    list.retain(|&id| id != bot_id);
+    if allowed {
+        list.push(bot_id);
+    }
+    state
+        .store
+        .set_org_policy(org.id, org.policy.clone())
+        .await?;
+    state.quiet.update_org(&org);
+    let action = if allowed {
+        "bot.allowed"
+    } else {
+        "bot.disallowed"
+    };
+    audit(
+        state,
+        org.id,
+        actor.user_id,
+        action,
+        format!("bot {bot_id}"),
+    )
+    .await
+}
+
+/// Approve a bot for the org's chats and students (org admins).
+#[utoipa::path(put, path = "/api/v1/orgs/{org_id}/bots/{username}", tag = "bots", security(("bearer" = [])),
+    params(("org_id" = i64, Path), ("username" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn allow_bot(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((org_id, username)): Path<(OrgId, String)>,
+) -> ApiResult<StatusCode> {
+    as_admin(&state, actor, org_id).await?;
+    let not_found = || ApiError::new(ErrorCode::UserNotFound, "no such bot");
+    let user = state
+        .store
+        .user_by_username(&username.to_ascii_lowercase())
+        .await?
+        .ok_or_else(not_found)?;
+    state.store.bot(user.id).await?.ok_or_else(not_found)?;
+    set_allowed(&state, actor, org_id, user.id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Withdraw a bot's approval (org admins); it stays where it already is.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/bots/{bot_id}", tag = "bots", security(("bearer" = [])),
+    params(("org_id" = i64, Path), ("bot_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn disallow_bot(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((org_id, bot_id)): Path<(OrgId, UserId)>,
+) -> ApiResult<StatusCode> {
+    set_allowed(&state, actor, org_id, bot_id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ use kolokol_store::{Actor, NewChat, NewInvite};
 use crate::auth::{Caller, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::orgs::audit_in_chat;
+use crate::routes::bots::check_bots_allowed;
 use crate::safeguarding::{check_reach, mark_reviewable};
 use crate::state::AppState;
 
@@ -191,6 +192,7 @@ pub async fn add_members(
 ) -> ApiResult<StatusCode> {
     let user_ids = member_batch(request.user_ids)?;
     check_reach(&state, actor.user_id, &user_ids).await?;
+    check_bots_allowed(&state, chat_id, &user_ids).await?;
     let outcome = state
         .store
         .add_members(actor, chat_id, user_ids, state.now())

@@ -100,9 +100,10 @@ pub async fn set_policy(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(org_id): Path<OrgId>,
-    Json(policy): Json<OrgPolicy>,
+    Json(mut policy): Json<OrgPolicy>,
 ) -> ApiResult<Json<OrgInfo>> {
     let mut org = as_admin(&state, actor, org_id).await?;
+    policy.allowed_bots = org.policy.allowed_bots.clone();
     if let Some(hours) = &policy.quiet_hours {
         QuietWindow::parse(hours)?;
     }

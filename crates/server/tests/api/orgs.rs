@@ -1420,3 +1420,92 @@ async fn a_school_tightens_or_relaxes_whom_its_students_reach() {
         log[0].detail
     );
 }
+
+/// Org admins approve bots: only approved bots join the school's chats, and students open only
+/// those; every approval is in the audit log.
+#[tokio::test]
+async fn schools_approve_the_bots_their_chats_and_students_use() {
+    use kolokol_client::proto::CreateBotRequest;
+    let ClaimedSchool {
+        server,
+        director,
+        org,
+        people,
+    } = claimed_school_with_admin(&[
+        ("artem", "Иванов Артём Сергеевич"),       // student, 5Б
+        ("smirnova", "Смирнова Ольга Викторовна"), // class teacher, 5Б
+    ])
+    .await;
+    let (vendor, _) = server.user("vendor").await;
+    let bot = |username: &str| CreateBotRequest {
+        username: username.into(),
+        name: "Дневник".into(),
+    };
+    let diary = vendor.create_bot(&bot("diary_bot")).await.unwrap().bot;
+    let spam = vendor.create_bot(&bot("spam_bot")).await.unwrap().bot;
+    let (artem, smirnova) = (&people["artem"].0, &people["smirnova"].0);
+
+    // Before approval: a student cannot open it, a class chat does not take it.
+    assert_refused(
+        artem.start_bot("diary_bot", None).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    let class_chat = smirnova
+        .chats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|chat| chat.title.as_deref() == Some("5Б · класс"))
+        .expect("the class chat")
+        .id;
+    assert_refused(
+        smirnova.add_members(class_chat, &[diary.id]).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+
+    // Only admins approve.
+    assert_refused(
+        smirnova.allow_bot(org.id, "diary_bot").await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        director.allow_bot(org.id, "vendor").await,
+        ErrorCode::UserNotFound,
+        404,
+    );
+    director.allow_bot(org.id, "diary_bot").await.unwrap();
+    let approved = director.allowed_bots(org.id).await.unwrap();
+    assert_eq!(
+        approved.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [diary.id]
+    );
+    // Saving the other rules keeps the approvals.
+    director
+        .set_org_policy(org.id, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(director.allowed_bots(org.id).await.unwrap().len(), 1);
+
+    // After: the student opens it, the class chat takes it, and only it.
+    let chat = artem.start_bot("diary_bot", Some("5b")).await.unwrap();
+    assert_eq!(chat.peer.map(|peer| peer.id), Some(diary.id));
+    smirnova.add_members(class_chat, &[diary.id]).await.unwrap();
+    assert_refused(
+        smirnova.add_members(class_chat, &[spam.id]).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+
+    director.disallow_bot(org.id, diary.id).await.unwrap();
+    assert!(director.allowed_bots(org.id).await.unwrap().is_empty());
+    let log = director.audit_log(org.id, None).await.unwrap();
+    let actions: Vec<&str> = log
+        .iter()
+        .take(3)
+        .map(|entry| entry.action.as_str())
+        .collect();
+    assert_eq!(actions, ["bot.disallowed", "policy.set", "bot.allowed"]);
+}

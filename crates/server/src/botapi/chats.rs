@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_mid};
 use kolokol_botapi::wire;
-use kolokol_proto::{ChatId, ErrorCode, Member, Pin, Role};
+use kolokol_proto::{ChatId, Member, Pin, Role};
 
 use super::convert::Lookup;
 use super::request::{MaxJson, Params};
 use super::{Bot, BotError, BotResult};
 use crate::auth::Caller;
-use crate::error::{self, ApiError};
+use crate::error;
 use crate::routes::chats as people;
 use crate::routes::messages::{message_at, publish_typing};
 use crate::state::AppState;
@@ -21,7 +21,7 @@ use crate::state::AppState;
 fn path_chat(text: &str) -> BotResult<ChatId> {
     text.parse::<i64>()
         .map(chat_id_of)
-        .map_err(|_| ApiError::new(ErrorCode::NotMember, "no such chat").into())
+        .map_err(|_| BotError::no_chat())
 }
 
 /// At most this many chats or members a page, and how many by default.
@@ -177,7 +177,7 @@ pub async fn me(
     mine.into_iter()
         .next()
         .map(Json)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotMember, "not in this chat").into())
+        .ok_or_else(BotError::no_chat)
 }
 
 /// `DELETE /chats/{id}/members/me`: the bot leaves.

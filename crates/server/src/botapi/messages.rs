@@ -1,5 +1,5 @@
-//! Messages and chats: `POST/GET/PUT/DELETE /messages`, `GET /messages/{mid}`,
-//! `GET /chats/{id}`, `POST /chats/{id}/actions`.
+//! Messages: `POST/GET/PUT/DELETE /messages` and `GET /messages/{mid}`, through the same send,
+//! edit and delete services as people's.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -26,23 +26,15 @@ async fn target(state: &AppState, bot: &Bot, params: &Params) -> BotResult<ChatI
     let Some(user_id) = params.int("user_id")? else {
         return Err(BotError::payload("chat_id or user_id is required"));
     };
-    let bot_id = bot.actor.user_id;
+    // Between two people there is at most one direct chat.
     let pairs = state
         .store
-        .direct_chats_among(vec![bot_id, user_id])
+        .direct_chats_among(vec![bot.actor.user_id, user_id])
         .await?;
     pairs
-        .into_iter()
-        .find(|&(_, one, other)| {
-            [one, other] == [bot_id, user_id] || [other, one] == [bot_id, user_id]
-        })
-        .map(|(chat_id, ..)| chat_id)
-        .ok_or_else(|| {
-            BotError::from(crate::error::ApiError::new(
-                kolokol_proto::ErrorCode::Forbidden,
-                "the user has not started a dialog with the bot",
-            ))
-        })
+        .first()
+        .map(|&(chat_id, ..)| chat_id)
+        .ok_or_else(|| BotError::denied("the user has not started a dialog with the bot"))
 }
 
 /// The text of a new or edited message: Kolokol's rules, in Max's words.

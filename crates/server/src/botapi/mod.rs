@@ -98,6 +98,14 @@ impl BotError {
         BotError::new(StatusCode::NOT_FOUND, "not.found", message)
     }
 
+    pub fn denied(message: impl Into<String>) -> BotError {
+        BotError::new(StatusCode::FORBIDDEN, "chat.denied", message)
+    }
+
+    pub fn no_chat() -> BotError {
+        BotError::new(StatusCode::NOT_FOUND, "chat.not.found", "no such chat")
+    }
+
     fn invalid_token() -> BotError {
         BotError::new(
             StatusCode::UNAUTHORIZED,

@@ -279,6 +279,17 @@ async fn set_allowed(
 ) -> ApiResult<()> {
     let mut org = as_admin(state, actor, org_id).await?;
     let list = &mut org.policy.allowed_bots;
+    if list.contains(&bot_id) == allowed {
+        // Nothing changes, so nothing is written to the log; withdrawing what was never
+        // approved says so.
+        return match allowed {
+            true => Ok(()),
+            false => Err(ApiError::new(
+                ErrorCode::NotFound,
+                "that bot is not approved",
+            )),
+        };
+    }
     list.retain(|&id| id != bot_id);
     if allowed {
         list.push(bot_id);
@@ -327,7 +338,7 @@ pub async fn allow_bot(
 /// Withdraw a bot's approval (org admins); it stays where it already is.
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/bots/{bot_id}", tag = "bots", security(("bearer" = [])),
     params(("org_id" = i64, Path), ("bot_id" = i64, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disallow_bot(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -1499,8 +1499,14 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
         403,
     );
 
+    director.allow_bot(org.id, "diary_bot").await.unwrap();
     director.disallow_bot(org.id, diary.id).await.unwrap();
     assert!(director.allowed_bots(org.id).await.unwrap().is_empty());
+    assert_refused(
+        director.disallow_bot(org.id, diary.id).await,
+        ErrorCode::NotFound,
+        404,
+    );
     let log = director.audit_log(org.id, None).await.unwrap();
     let actions: Vec<&str> = log
         .iter()

@@ -250,6 +250,11 @@ export const api = {
   startBot: (username: string, payload: string | null) =>
     call<Chat>('POST', `/bots/by-username/${encodeURIComponent(username)}/start`, payload ? { payload } : {}),
   chatCommands: (chatId: number) => call<{ commands: ChatCommand[] }>('GET', `/chats/${chatId}/commands`).then((r) => r.commands),
+  // web-orgbots: the bots an org approved for its chats and students.
+  orgBots: (orgId: number) => call<{ bots: Bot[] }>('GET', `/orgs/${orgId}/bots`).then((r) => r.bots),
+  /** `user_not_found` when there is no bot of that username. */
+  allowBot: (orgId: number, username: string) => call<void>('PUT', `/orgs/${orgId}/bots/${encodeURIComponent(username)}`),
+  disallowBot: (orgId: number, botId: number) => call<void>('DELETE', `/orgs/${orgId}/bots/${botId}`),
 };
 
 // --- chat moderation and privacy (web-chatmod) ---

@@ -173,6 +173,21 @@ const ru = {
   botClientTs: 'npm @maxhub/max-bot-api:', botClientPy: 'PyPI maxapi:', botClientHttp: 'Любой HTTP-клиент: заголовок',
   botTokenPlaceholder: '<токен>',
   commandsLabel: 'Команды ботов',
+  // web-orgbots: the org's approved bots, their audit entries, and adding a member to a chat.
+  orgTabBots: 'Боты',
+  orgBotsChats: 'В чаты школы можно добавить только ботов из этого списка.',
+  orgBotsStudents: 'Ученики школы могут открыть только этих ботов.',
+  orgBotsReads: 'Бот — это программа. Одобренный бот читает то, что ему пишут: в личном чате — всё, а в группах и каналах школы — все сообщения, если его сделают там администратором.',
+  orgBotsNone: 'Одобренных ботов пока нет.', orgBotNoCommands: 'Команд у бота нет.',
+  orgBotAllow: 'Одобрить бота', orgBotAllowButton: 'Одобрить', orgBotAllowed: '@{username} одобрен',
+  orgBotWithdraw: 'Отозвать', orgBotWithdrawLabel: 'Отозвать одобрение бота {name} (@{username})',
+  orgBotWithdrawConfirm: 'Отозвать одобрение бота {name} (@{username})? Его больше нельзя будет добавить в чаты школы, а ученики не смогут его открыть. Из чатов, куда его уже добавили, он не удаляется — уберите его там сами.',
+  orgBotWithdrawn: '@{username}: одобрение отозвано',
+  botNumber: 'бот №{id}', botNamed: 'бот «{name}» (@{username})',
+  auditBotAllowed: 'одобрил(а) бота', auditBotDisallowed: 'отозвал(а) одобрение бота',
+  addMember: 'Добавить участника', addMemberButton: 'Добавить', addMemberDone: '{name}: добавлен(а) в чат',
+  addMemberForbidden: 'Добавлять участников в этот чат могут только его владелец и администраторы.',
+  addBotNotApproved: 'Этого бота нельзя добавить: в чаты школы можно добавлять только ботов, которых одобрили её администраторы. Попросите администратора школы одобрить @{username} в разделе «Боты».',
 };
 
 const en: typeof ru = {
@@ -345,6 +360,21 @@ const en: typeof ru = {
   botClientTs: 'npm @maxhub/max-bot-api:', botClientPy: 'PyPI maxapi:', botClientHttp: 'Any HTTP client: the header',
   botTokenPlaceholder: '<token>',
   commandsLabel: 'Bot commands',
+  // web-orgbots: the org's approved bots, their audit entries, and adding a member to a chat.
+  orgTabBots: 'Bots',
+  orgBotsChats: "Only the bots on this list can be added to the school's chats.",
+  orgBotsStudents: "The school's students can open only these bots.",
+  orgBotsReads: "A bot is a program. An approved bot reads what is written to it: everything in a direct chat with it, and in the school's groups and channels all messages once it is made an admin there.",
+  orgBotsNone: 'No bots are approved yet.', orgBotNoCommands: 'The bot has no commands.',
+  orgBotAllow: 'Approve a bot', orgBotAllowButton: 'Approve', orgBotAllowed: '@{username} is approved',
+  orgBotWithdraw: 'Withdraw', orgBotWithdrawLabel: 'Withdraw the approval of the bot {name} (@{username})',
+  orgBotWithdrawConfirm: "Withdraw the approval of the bot {name} (@{username})? It can no longer be added to the school's chats, and students cannot open it. It is not removed from the chats it is already in — remove it there yourself.",
+  orgBotWithdrawn: '@{username}: approval withdrawn',
+  botNumber: 'bot #{id}', botNamed: 'bot “{name}” (@{username})',
+  auditBotAllowed: 'approved a bot', auditBotDisallowed: 'withdrew a bot’s approval',
+  addMember: 'Add a member', addMemberButton: 'Add', addMemberDone: '{name} was added to the chat',
+  addMemberForbidden: 'Only the owner and admins of this chat can add members.',
+  addBotNotApproved: "This bot cannot be added: the school's chats take only the bots its admins approved. Ask a school admin to approve @{username} in the “Bots” section.",
 };
 
 export type Key = keyof typeof ru;

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Chat } from './api';
+import { ApiError, type Chat, type User } from './api';
 import { setLang } from './i18n.svelte';
-import { outranks, period, postingBlock, refusalText, slowNotice } from './moderation';
+import { addRefusal, outranks, period, postingBlock, refusalText, slowNotice } from './moderation';
 
 function chat(fields: Partial<Chat> = {}): Chat {
   return {
@@ -74,5 +74,25 @@ describe('who may mute or remove whom', () => {
     expect(outranks('admin', 'admin')).toBe(false);
     expect(outranks('admin', 'owner')).toBe(false);
     expect(outranks('member', 'member')).toBe(false);
+  });
+});
+
+describe('adding a member', () => {
+  const person: User = { id: 5, username: 'maria', display_name: 'Мария', about: '' };
+  const bot: User = { id: 8, username: 'diary_bot', display_name: 'Дневник', about: '', is_bot: true };
+  const unapproved = new ApiError(403, 'forbidden', "this organisation's chats take only the bots its admins approved");
+
+  it('says a bot needs the school’s approval, and whose', () => {
+    expect(addRefusal(unapproved, bot)).toBe(
+      'Этого бота нельзя добавить: в чаты школы можно добавлять только ботов, которых одобрили её администраторы. Попросите администратора школы одобрить @diary_bot в разделе «Боты».');
+    setLang('en');
+    expect(addRefusal(unapproved, bot)).toMatch(/^This bot cannot be added: the school's chats take only the bots its admins approved\. Ask a school admin to approve @diary_bot/);
+  });
+
+  it('explains the other refusals', () => {
+    expect(addRefusal(new ApiError(403, 'forbidden', 'admins only'), person)).toBe('Добавлять участников в этот чат могут только его владелец и администраторы.');
+    expect(addRefusal(new ApiError(403, 'safeguarding', 'no'), person)).toMatch(/^Правила защиты детей не позволяют этого/);
+    expect(addRefusal(new ApiError(400, 'invalid_members', 'at most 1000 per call'), person)).toBe('at most 1000 per call');
+    expect(addRefusal(new TypeError('Failed to fetch'), person)).toBe('Что-то пошло не так');
   });
 });

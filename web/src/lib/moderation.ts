@@ -1,7 +1,7 @@
 // Who may post in a chat, and the words for it: the composer's notices, refused sends, the
 // choices chat admins have (posting, slow mode, mutes). Pure, apart from the current language.
 
-import type { Chat, Role } from './api';
+import { ApiError, type Chat, type Role, type User } from './api';
 import { count, t, tf, until, type Counted } from './i18n.svelte';
 
 /** Slow mode choices in seconds (0 is off); the server takes 0–3600. */
@@ -62,4 +62,15 @@ const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
  * channel: admins act on members, the owner on anyone else. */
 export function outranks(actor: Role, target: Role): boolean {
   return RANK[actor] >= RANK.admin && RANK[actor] > RANK[target];
+}
+
+// web-orgbots: adding someone to a chat.
+/** Why adding `user` to a chat failed. A school's chats refuse a bot its admins did not approve with
+ * `forbidden`, the code that also refuses an adder without the right; only admins see the form, so for
+ * a bot it means the approval. */
+export function addRefusal(error: unknown, user: User): string {
+  if (!(error instanceof ApiError)) return t('errorGeneric');
+  if (error.code === 'forbidden') return user.is_bot ? tf('addBotNotApproved', { username: user.username ?? '' }) : t('addMemberForbidden');
+  if (error.code === 'safeguarding') return t('safeguarding');
+  return error.message || t('errorGeneric');
 }

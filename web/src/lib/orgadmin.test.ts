@@ -10,6 +10,8 @@ describe('audit details', () => {
     ]);
     expect(detailParts('user 7 safeguarding_lead')).toEqual([{ kind: 'user', id: 7 }, { kind: 'text', text: ' ' }, { kind: 'role', role: 'safeguarding_lead' }]);
     expect(detailParts('chat 3: posting admins, slow mode 0 s')).toEqual([{ kind: 'chat', id: 3 }, { kind: 'text', text: ': posting admins, slow mode 0 s' }]);
+    expect(detailParts('bot 8')).toEqual([{ kind: 'bot', id: 8 }]);
+    expect(detailParts('robot 8')).toEqual([{ kind: 'text', text: 'robot 8' }]);
     expect(detailParts('report 4: dismissed (chat 9 message 2)')).toEqual([
       { kind: 'text', text: 'report 4: dismissed (' }, { kind: 'chat', id: 9 }, { kind: 'text', text: ' message 2)' },
     ]);
@@ -26,7 +28,7 @@ describe('audit actions', () => {
   it('describes every action docs/API.md lists, in both languages', () => {
     const documented = ['roster.imported', 'claim_codes.issued', 'policy.set', 'report.resolved', 'roster.rollover', 'role.granted',
       'role.revoked', 'safeguarding.viewed', 'message.deleted', 'member.removed', 'member.muted', 'chat.settings', 'message.pinned',
-      'message.unpinned'];
+      'message.unpinned', 'bot.allowed', 'bot.disallowed'];
     expect(Object.keys(auditActions).sort()).toEqual([...documented].sort());
     for (const lang of ['ru', 'en'] as const) {
       setLang(lang);
@@ -34,6 +36,8 @@ describe('audit actions', () => {
     }
     setLang('ru');
     expect(auditAction('safeguarding.viewed')).toBe('прочитал(а) переписку сотрудника с учеником');
+    expect(auditAction('bot.allowed')).toBe('одобрил(а) бота');
+    expect(auditAction('bot.disallowed')).toBe('отозвал(а) одобрение бота');
   });
 
   it('shows an action it does not know as the server names it', () => {

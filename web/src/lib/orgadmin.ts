@@ -37,6 +37,8 @@ export const auditActions: Record<string, Key> = {
   'chat.settings': 'auditChatSettings',
   'message.pinned': 'auditMessagePinned',
   'message.unpinned': 'auditMessageUnpinned',
+  'bot.allowed': 'auditBotAllowed',
+  'bot.disallowed': 'auditBotDisallowed',
 };
 
 /** The action in words; an action this client does not know yet shows as the server names it. */
@@ -45,16 +47,16 @@ export function auditAction(action: string): string {
   return key ? t(key) : action;
 }
 
-export type DetailPart = { kind: 'text'; text: string } | { kind: 'user' | 'chat'; id: number } | { kind: 'role'; role: OrgRole };
+export type DetailPart = { kind: 'text'; text: string } | { kind: 'user' | 'chat' | 'bot'; id: number } | { kind: 'role'; role: OrgRole };
 
-/** An audit entry's detail (the server's note, e.g. "chat 12: message 3 of user 5") cut into text and
- * the users, chats and org roles it names, so those can be shown as names, links and words. Text stays text. */
+/** An audit entry's detail (the server's note, e.g. "chat 12: message 3 of user 5", "bot 8") cut into text and
+ * the users, chats, bots and org roles it names, so those can be shown as names, links and words. Text stays text. */
 export function detailParts(detail: string): DetailPart[] {
   const parts: DetailPart[] = [];
   let last = 0;
-  for (const match of detail.matchAll(/\b(?:(user|chat) (\d{1,16})|(admin|safeguarding_lead))\b/g)) {
+  for (const match of detail.matchAll(/\b(?:(user|chat|bot) (\d{1,16})|(admin|safeguarding_lead))\b/g)) {
     if (match.index > last) parts.push({ kind: 'text', text: detail.slice(last, match.index) });
-    parts.push(match[3] ? { kind: 'role', role: match[3] as OrgRole } : { kind: match[1] as 'user' | 'chat', id: Number(match[2]) });
+    parts.push(match[3] ? { kind: 'role', role: match[3] as OrgRole } : { kind: match[1] as 'user' | 'chat' | 'bot', id: Number(match[2]) });
     last = match.index + match[0].length;
   }
   if (last < detail.length) parts.push({ kind: 'text', text: detail.slice(last) });

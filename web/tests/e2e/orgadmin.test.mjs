@@ -1,6 +1,6 @@
 // End to end, in Russian: a school's admin sets its rules, names a safeguarding lead who reads a
 // teacher's chat with a student (and the log shows it), works the moderation queue, and moves the
-// classes up at the end of the year.
+// classes up at the end of the year; approves a bot for the school's chats and withdraws it.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,7 +70,7 @@ test('the admin sets whom students write to, next to quiet hours, and neither is
   await contacts.getByRole('button', { name: 'Сохранить' }).click();
   await contacts.getByRole('status').getByText('Сохранено').waitFor();
   await contacts.getByText('Сейчас действует: «Ученики пишут только учителям»').waitFor();
-  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: false }, student_contacts: 'staff' });
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: false }, student_contacts: 'staff', allowed_bots: [] });
   await shots(page, 'org-rules-ru', contacts);
 
   // After a reload it is still chosen; saving quiet hours again keeps it.
@@ -80,7 +80,7 @@ test('the admin sets whom students write to, next to quiet hours, and neither is
   await quiet.getByLabel('и выходные', { exact: false }).check();
   await quiet.getByRole('button', { name: 'Сохранить' }).click();
   await quiet.getByText(`Сейчас: с ${start} до ${end} и выходные`).waitFor();
-  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: true }, student_contacts: 'staff' });
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: true }, student_contacts: 'staff', allowed_bots: [] });
 });
 
 test('a safeguarding lead reads a teacher’s chat with a student; the log shows the reading', async () => {
@@ -262,4 +262,90 @@ test('the year-end rollover: a dry run shows the moves, the real run renames the
   await year.getByRole('alert').getByText('Перевод не выполнен', { exact: false }).waitFor();
   await year.getByRole('alert').getByText('Ответ сервера: this school year was rolled over on', { exact: false }).waitFor();
   await shots(page, 'org-rollover-refused-ru', year.getByRole('alert'));
+});
+
+test('the admin approves a bot someone made; only then can a teacher add it to a class chat; the log shows both ways', async () => {
+  const { page } = director;
+  const { org, codeOf } = await school(page, 'Школа №4');
+  const teacher = await claimed('smirnova_bots', 'Ольга Викторовна', codeOf('Смирнова Ольга Викторовна'));
+
+  // Someone outside the school makes the e-diary bot; its program names its commands.
+  const developer = await person(browser, server.base);
+  await register(developer.page, 'diary_dev', 'Разработчик Дневника');
+  const made = await call(developer.page, 'POST', '/bots', { username: 'diary_bot', name: 'Электронный дневник' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const bot = made.body.bot;
+  for (const [path, body] of [['/me', { description: 'Оценки и домашние задания' }],
+    ['/me/commands', { commands: [{ name: 'marks', description: 'Мои оценки' }, { name: 'homework', description: 'Домашнее задание' }] }]]) {
+    const response = await fetch(`${server.base}/bot-api${path}`, {
+      method: 'PATCH', headers: { Authorization: made.body.token, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    assert.equal(response.status, 200, await response.text());
+  }
+
+  // Not approved yet: the class teacher cannot add it, and her chat says why.
+  const chat = await chatNamed(teacher.page, '5Б · родители');
+  await teacher.page.goto(`/chat/${chat.id}`);
+  await teacher.page.getByRole('button', { name: 'Участники' }).click();
+  const adding = teacher.page.getByRole('form', { name: 'Добавить участника' });
+  await adding.getByLabel('Имя пользователя').fill('diary_bot');
+  await adding.getByRole('button', { name: 'Добавить' }).click();
+  await adding.getByRole('alert').getByText('Этого бота нельзя добавить: в чаты школы можно добавлять только ботов, которых одобрили её администраторы. Попросите администратора школы одобрить @diary_bot в разделе «Боты».').waitFor();
+  await shots(teacher.page, 'chat-add-bot-refused-ru', adding);
+
+  // The admin's «Боты»: nothing approved; a wrong name, and a person's, are not bots.
+  await page.goto(`/orgs/${org.id}`);
+  const sections = page.getByRole('navigation', { name: 'Разделы' });
+  await sections.getByRole('link', { name: 'Боты' }).click();
+  assert.equal(new URL(page.url()).pathname, `/orgs/${org.id}/bots`);
+  const bots = page.locator('section.org-bots');
+  await bots.getByText('Ученики школы могут открыть только этих ботов.').waitFor();
+  await bots.getByText('Одобренных ботов пока нет.').waitFor();
+  const approve = bots.getByRole('form', { name: 'Одобрить бота' });
+  for (const wrong of ['no_such_bot', 'diary_dev']) {
+    await approve.getByLabel('Имя пользователя бота').fill(wrong);
+    assert.equal(await bots.getByRole('alert').count(), 0);
+    await approve.getByRole('button', { name: 'Одобрить' }).click();
+    await bots.getByRole('alert').getByText('Такого бота нет').waitFor();
+  }
+  await approve.getByLabel('Имя пользователя бота').fill('@Diary_Bot');
+  await approve.getByRole('button', { name: 'Одобрить' }).click();
+  await approve.getByRole('status').getByText('@diary_bot одобрен').waitFor();
+  const card = bots.getByRole('article', { name: /Электронный дневник/ });
+  await card.getByText('@diary_bot').waitFor();
+  await card.getByText('Оценки и домашние задания').waitFor();
+  await card.locator('li', { hasText: '/marks' }).getByText('Мои оценки').waitFor();
+  await card.locator('li', { hasText: '/homework' }).getByText('Домашнее задание').waitFor();
+  assert.deepEqual((await call(page, 'GET', `/orgs/${org.id}/bots`)).body.bots.map((b) => b.id), [bot.id]);
+  await shots(page, 'org-bots-ru', card);
+
+  // Approved: the teacher adds it, and it is a member, with its badge.
+  await adding.getByRole('button', { name: 'Добавить' }).click();
+  await teacher.page.locator('.info li', { hasText: 'Электронный дневник' }).getByText('бот').waitFor();
+  assert.ok((await call(teacher.page, 'GET', `/chats/${chat.id}/members`)).body.members.some((m) => m.user.id === bot.id));
+
+  // Withdrawing asks first; cancelling keeps it.
+  await card.getByRole('button', { name: 'Отозвать одобрение бота Электронный дневник (@diary_bot)' }).click();
+  const question = card.getByRole('group');
+  await question.getByText('Из чатов, куда его уже добавили, он не удаляется', { exact: false }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Отозвать');
+  await shots(page, 'org-bots-confirm-ru', question);
+  await question.getByRole('button', { name: 'Отмена' }).click();
+  await question.waitFor({ state: 'detached' });
+  assert.equal((await call(page, 'GET', `/orgs/${org.id}/bots`)).body.bots.length, 1);
+  await card.getByRole('button', { name: 'Отозвать одобрение бота Электронный дневник (@diary_bot)' }).click();
+  await question.getByRole('button', { name: 'Отозвать' }).click();
+  await bots.getByRole('status').getByText('@diary_bot: одобрение отозвано').waitFor();
+  await bots.getByText('Одобренных ботов пока нет.').waitFor();
+  assert.deepEqual((await call(page, 'GET', `/orgs/${org.id}/bots`)).body.bots, []);
+
+  // The log names the bot both times.
+  await sections.getByRole('link', { name: 'Журнал' }).click();
+  const audit = page.locator('section.audit');
+  const allowed = audit.locator('li', { hasText: 'Директор Школы — одобрил(а) бота' });
+  await allowed.getByText('бот «Электронный дневник» (@diary_bot)').waitFor();
+  await audit.locator('li', { hasText: 'Директор Школы — отозвал(а) одобрение бота' }).getByText('бот «Электронный дневник» (@diary_bot)').waitFor();
+  await shots(page, 'org-audit-bots-ru', allowed);
+
+  for (const who of [teacher, developer]) await who.context.close();
 });

@@ -188,7 +188,7 @@ async fn create_chat(
     Ok(chat_id)
 }
 
-/// Adds, promotes, demotes and removes until the chat holds exactly `seats`.
+/// Adds, promotes, demotes and removes until the chat's people are exactly `seats`.
 async fn seat_members(
     state: &AppState,
     service: Actor,
@@ -201,7 +201,9 @@ async fn seat_members(
         .members(service, chat_id)
         .await?
         .into_iter()
-        .filter(|member| member.user.id != service.user_id)
+        // The roster seats people; bots its chats' admins added (the org approved them) stay
+        // as they are.
+        .filter(|member| member.user.id != service.user_id && !member.user.is_bot)
         .map(|member| (member.user.id, member.role))
         .collect();
     let missing: Vec<UserId> = seats

@@ -1498,6 +1498,13 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
         ErrorCode::Forbidden,
         403,
     );
+    // The roster seats people: importing it again leaves the bot where it is.
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let members = smirnova.members(class_chat).await.unwrap();
+    assert!(members.iter().any(|member| member.user.id == diary.id));
 
     director.allow_bot(org.id, "diary_bot").await.unwrap();
     director.disallow_bot(org.id, diary.id).await.unwrap();
@@ -1510,8 +1517,17 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
     let log = director.audit_log(org.id, None).await.unwrap();
     let actions: Vec<&str> = log
         .iter()
-        .take(3)
+        .take(4)
         .map(|entry| entry.action.as_str())
         .collect();
-    assert_eq!(actions, ["bot.disallowed", "policy.set", "bot.allowed"]);
+    // Approving the approved bot again wrote nothing.
+    assert_eq!(
+        actions,
+        [
+            "bot.disallowed",
+            "roster.imported",
+            "policy.set",
+            "bot.allowed"
+        ]
+    );
 }

@@ -140,6 +140,52 @@ pub struct ChatList {
     pub marker: Option<i64>,
 }
 
+/// `PATCH /chats/{id}`: the fields Kolokol has (`icon` is ignored).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ChatPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A message id to pin.
+    #[serde(default)]
+    pub pin: Option<String>,
+}
+
+/// `POST /chats/{id}/members`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserIdsList {
+    pub user_ids: Vec<i64>,
+}
+
+/// `POST /chats/{id}/members/admins`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatAdminsList {
+    pub admins: Vec<ChatAdmin>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatAdmin {
+    pub user_id: i64,
+}
+
+/// Who could not be added, and why (`add.participant.privacy`, `add.participant.not.found`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedUserDetails {
+    pub error_code: String,
+    pub user_ids: Vec<i64>,
+}
+
+/// `POST /chats/{id}/members`: all added, or the ones that were not and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModifyMembersResult {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_user_ids: Option<Vec<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_user_details: Option<Vec<FailedUserDetails>>,
+}
+
 /// `GET /chats/{id}/pin`.
 #[derive(Debug, Clone, Serialize)]
 pub struct GetPinnedMessageResult {

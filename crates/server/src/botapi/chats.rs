@@ -6,7 +6,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_mid};
 use kolokol_botapi::wire;
-use kolokol_proto::{ChatId, Member, Pin, Role};
+use kolokol_proto::{
+    AddMembersRequest, ChatId, ErrorCode, Member, Pin, Role, SetRoleRequest, UpdateChatRequest,
+};
 
 use super::convert::Lookup;
 use super::request::{MaxJson, Params};
@@ -62,6 +64,121 @@ pub async fn one(
     Ok(Json(
         Lookup::new(&state, bot.actor).max_chat(chat_id).await?,
     ))
+}
+
+/// `PATCH /chats/{id}`: a new title, a message to pin.
+pub async fn patch(
+    State(state): State<AppState>,
+    bot: Bot,
+    Path(chat_id): Path<String>,
+    MaxJson(patch): MaxJson<wire::ChatPatch>,
+) -> BotResult<Json<wire::Chat>> {
+    let chat_id = path_chat(&chat_id)?;
+    if let Some(title) = patch.title {
+        let request = error::Json(UpdateChatRequest { title });
+        let caller = Caller(bot.actor);
+        people::rename_chat(State(state.clone()), caller, error::Path(chat_id), request).await?;
+    }
+    if let Some(mid) = patch.pin {
+        set_pin(state.clone(), &bot, chat_id, Some(seq_in(chat_id, &mid)?)).await?;
+    }
+    Ok(Json(
+        Lookup::new(&state, bot.actor).max_chat(chat_id).await?,
+    ))
+}
+
+/// `POST /chats/{id}/members {user_ids}`: as a person adds them, so the same safeguarding and
+/// approved-bot rules decide; a refusal names who was not added.
+pub async fn add_members(
+    State(state): State<AppState>,
+    bot: Bot,
+    Path(chat_id): Path<String>,
+    MaxJson(request): MaxJson<wire::UserIdsList>,
+) -> BotResult<Json<wire::ModifyMembersResult>> {
+    let chat_id = path_chat(&chat_id)?;
+    let user_ids = request.user_ids;
+    let add = error::Json(AddMembersRequest {
+        user_ids: user_ids.clone(),
+    });
+    let added =
+        people::add_members(State(state), Caller(bot.actor), error::Path(chat_id), add).await;
+    let error_code = match added {
+        Ok(_) => {
+            return Ok(Json(wire::ModifyMembersResult {
+                success: true,
+                message: None,
+                failed_user_ids: None,
+                failed_user_details: None,
+            }));
+        }
+        Err(refusal) if refusal.code == ErrorCode::Safeguarding => "add.participant.privacy",
+        Err(refusal) if refusal.code == ErrorCode::UserNotFound => "add.participant.not.found",
+        Err(refusal) => return Err(refusal.into()),
+    };
+    Ok(Json(wire::ModifyMembersResult {
+        success: false,
+        message: Some("nobody was added".into()),
+        failed_user_ids: Some(user_ids.clone()),
+        failed_user_details: Some(vec![wire::FailedUserDetails {
+            error_code: error_code.into(),
+            user_ids,
+        }]),
+    }))
+}
+
+/// `DELETE /chats/{id}/members?user_id=`: as a person removes them.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    bot: Bot,
+    Path(chat_id): Path<String>,
+    params: Params,
+) -> BotResult<Json<wire::SimpleResult>> {
+    let chat_id = path_chat(&chat_id)?;
+    let user_id = params
+        .int("user_id")?
+        .ok_or_else(|| BotError::payload("user_id is required"))?;
+    let path = error::Path((chat_id, user_id));
+    people::remove_member(State(state), Caller(bot.actor), path).await?;
+    Ok(Json(wire::SimpleResult::ok()))
+}
+
+/// Makes a member an admin, or an admin a member again, as a person (the owner) would.
+async fn set_role(
+    state: AppState,
+    bot: &Bot,
+    chat_id: ChatId,
+    user_id: i64,
+    role: Role,
+) -> BotResult<()> {
+    let path = error::Path((chat_id, user_id));
+    let request = error::Json(SetRoleRequest { role });
+    people::set_role(State(state), Caller(bot.actor), path, request).await?;
+    Ok(())
+}
+
+/// `POST /chats/{id}/members/admins {admins: [{user_id}]}`.
+pub async fn add_admins(
+    State(state): State<AppState>,
+    bot: Bot,
+    Path(chat_id): Path<String>,
+    MaxJson(request): MaxJson<wire::ChatAdminsList>,
+) -> BotResult<Json<wire::SimpleResult>> {
+    let chat_id = path_chat(&chat_id)?;
+    for admin in request.admins {
+        set_role(state.clone(), &bot, chat_id, admin.user_id, Role::Admin).await?;
+    }
+    Ok(Json(wire::SimpleResult::ok()))
+}
+
+/// `DELETE /chats/{id}/members/admins/{user_id}`.
+pub async fn remove_admin(
+    State(state): State<AppState>,
+    bot: Bot,
+    Path((chat_id, user_id)): Path<(String, i64)>,
+) -> BotResult<Json<wire::SimpleResult>> {
+    let chat_id = path_chat(&chat_id)?;
+    set_role(state, &bot, chat_id, user_id, Role::Member).await?;
+    Ok(Json(wire::SimpleResult::ok()))
 }
 
 /// `POST /chats/{id}/actions`: "typing…" reaches the chat; the other actions are accepted.
@@ -209,6 +326,14 @@ pub async fn pinned(
     Ok(Json(wire::GetPinnedMessageResult { message }))
 }
 
+/// The seq of a message of this chat, by its Max id.
+fn seq_in(chat_id: ChatId, mid: &str) -> BotResult<i64> {
+    match parse_mid(mid) {
+        Some(MessageRef::Stored { chat_id: of, seq }) if of == chat_id => Ok(seq),
+        _ => Err(BotError::not_found("no such message in this chat")),
+    }
+}
+
 /// Pins (`Some`) or unpins (`None`), as a person would.
 async fn set_pin(state: AppState, bot: &Bot, chat_id: ChatId, seq: Option<i64>) -> BotResult<()> {
     let pin = Pin { seq };
@@ -230,10 +355,7 @@ pub async fn pin(
     MaxJson(request): MaxJson<wire::PinMessageBody>,
 ) -> BotResult<Json<wire::SimpleResult>> {
     let chat_id = path_chat(&chat_id)?;
-    let seq = match parse_mid(&request.message_id) {
-        Some(MessageRef::Stored { chat_id: of, seq }) if of == chat_id => seq,
-        _ => return Err(BotError::not_found("no such message in this chat")),
-    };
+    let seq = seq_in(chat_id, &request.message_id)?;
     set_pin(state, &bot, chat_id, Some(seq)).await?;
     Ok(Json(wire::SimpleResult::ok()))
 }

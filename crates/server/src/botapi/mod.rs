@@ -51,10 +51,22 @@ pub fn router() -> Router<AppState> {
         )
         .route("/messages/{mid}", get(messages::one))
         .route("/chats", get(chats::list))
-        .route("/chats/{chat_id}", get(chats::one))
+        .route("/chats/{chat_id}", get(chats::one).patch(chats::patch))
         .route("/chats/{chat_id}/actions", post(chats::action))
-        .route("/chats/{chat_id}/members", get(chats::members))
-        .route("/chats/{chat_id}/members/admins", get(chats::admins))
+        .route(
+            "/chats/{chat_id}/members",
+            get(chats::members)
+                .post(chats::add_members)
+                .delete(chats::remove_member),
+        )
+        .route(
+            "/chats/{chat_id}/members/admins",
+            get(chats::admins).post(chats::add_admins),
+        )
+        .route(
+            "/chats/{chat_id}/members/admins/{user_id}",
+            axum::routing::delete(chats::remove_admin),
+        )
         .route(
             "/chats/{chat_id}/members/me",
             get(chats::me).delete(chats::leave),

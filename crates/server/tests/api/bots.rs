@@ -790,6 +790,74 @@ async fn bots_see_their_chats_and_members_and_pin_as_admins() {
         Some(sent.1["message"]["body"]["seq"].as_i64().unwrap())
     );
 
+    // As an admin it renames the chat, adds and removes members; roles stay the owner's.
+    let renamed = call(
+        &server,
+        token,
+        Method::PATCH,
+        &format!("chats/{max_group}"),
+        Some(r#"{"title": "Дежурства 5Б, весна"}"#),
+    )
+    .await;
+    assert_eq!(
+        (renamed.0.as_u16(), renamed.1["title"].clone()),
+        (200, json!("Дежурства 5Б, весна"))
+    );
+    let (_, carol) = server.user("carol").await;
+    let add = format!(r#"{{"user_ids": [{}]}}"#, carol.id);
+    let added = call(
+        &server,
+        token,
+        Method::POST,
+        &format!("chats/{max_group}/members"),
+        Some(&add),
+    )
+    .await;
+    assert_eq!(added, (StatusCode::OK, json!({"success": true})));
+    let nobody = call(
+        &server,
+        token,
+        Method::POST,
+        &format!("chats/{max_group}/members"),
+        Some(r#"{"user_ids": [999999]}"#),
+    )
+    .await;
+    assert_eq!(nobody.1["success"], false);
+    assert_eq!(
+        nobody.1["failed_user_details"][0]["error_code"],
+        "add.participant.not.found"
+    );
+    let removed = call(
+        &server,
+        token,
+        Method::DELETE,
+        &format!("chats/{max_group}/members?user_id={}", carol.id),
+        None,
+    )
+    .await;
+    assert_eq!(removed, (StatusCode::OK, json!({"success": true})));
+    let promote = format!(
+        r#"{{"admins": [{{"user_id": {}, "permissions": ["write"]}}]}}"#,
+        boris.id
+    );
+    let refused = call(
+        &server,
+        token,
+        Method::POST,
+        &format!("chats/{max_group}/members/admins"),
+        Some(&promote),
+    )
+    .await;
+    assert_max_error(refused, 403, "chat.denied");
+    let names: Vec<String> = anna
+        .members(group.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.user.display_name)
+        .collect();
+    assert_eq!(names, ["ANNA", "Дневник", "BORIS"]);
+
     // It leaves, and the chat is gone for it.
     let left = call(
         &server,

@@ -114,7 +114,8 @@ pub fn assert_answer(method: &Method, path: &str, status: u16, body: &Value) {
         ("GET", ["messages", _]) => "Message",
         // No response schema upstream ("unsupported"), but the ChatList the notes describe.
         ("GET", ["chats"]) => "ChatList",
-        ("GET", ["chats", _]) => "Chat",
+        ("GET" | "PATCH", ["chats", _]) => "Chat",
+        ("POST", ["chats", _, "members"]) => "ModifyMembersResult",
         ("GET", ["chats", _, "pin"]) => "GetPinnedMessageResult",
         ("GET", ["chats", _, "members", "me"]) => "ChatMember",
         ("GET", ["chats", _, "members", ..]) => "ChatMembersList",

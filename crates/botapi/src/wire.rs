@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use kolokol_proto::BotCommand;
+
 /// A user or bot as bots see them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -26,13 +28,6 @@ pub struct BotInfo {
     pub user: User,
     pub description: Option<String>,
     pub commands: Option<Vec<BotCommand>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BotCommand {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
 }
 
 /// `PATCH /me/commands`.

@@ -27,9 +27,9 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    AuditEntry, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite, InvitePreview,
-    Member, Message, Millis, OrgPolicy, Poll, Posting, Profile, Report, Role, Seq, ThreadSummary,
-    User, UserId,
+    AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite,
+    InvitePreview, Member, Message, Millis, OrgPolicy, Poll, Posting, Profile, Report, Role, Seq,
+    ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +93,13 @@ pub struct BotRecord {
     /// As the bot set them, a JSON array of `{name, description?}`.
     pub commands: String,
     pub created_at: Millis,
+}
+
+impl BotRecord {
+    /// The commands, as the bot set them.
+    pub fn command_list(&self) -> Vec<BotCommand> {
+        serde_json::from_str(&self.commands).unwrap_or_default()
+    }
 }
 
 /// Changes to a bot; `None` leaves a field as it is.

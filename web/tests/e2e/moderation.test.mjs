@@ -4,13 +4,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
-
-const roster = join(import.meta.dirname, '../../../docs/roster-example.csv');
-const PHONE = { width: 360, height: 740 };
-const DESKTOP = { width: 1280, height: 800 };
+import { launchBrowser, person, register, startServer } from './harness.mjs';
+import { PHONE, call, claimed, school as importedSchool, shots } from './school.mjs';
 
 let server;
 let browser;
@@ -27,17 +22,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** A REST call as the page's signed-in user; returns the status and the JSON body. */
-async function call(page, method, path, body, contentType = 'application/json') {
-  return page.evaluate(async ([method, path, body, contentType]) => {
-    const headers = { Authorization: `Bearer ${localStorage.getItem('kolokol.token')}` };
-    if (body !== undefined) headers['Content-Type'] = contentType;
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
-    return { status: response.status, body: response.status === 204 ? null : await response.json() };
-  }, [method, path, body, contentType]);
-}
 
 /** Someone new, signed up; `me` is their user as the server has it. */
 async function signedUp(username, name, options = {}) {
@@ -65,19 +49,6 @@ async function send(page, text) {
 /** The texts of the chat's messages as the server has them. */
 async function texts(page, chatId) {
   return (await call(page, 'GET', `/chats/${chatId}/messages?limit=100`)).body.messages.map((m) => m.text);
-}
-
-/** A screenshot at desktop and at phone size, with `subject` in view; the page goes back to
- * its size after. */
-async function shots(page, name, subject) {
-  const size = page.viewportSize();
-  for (const [suffix, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(150);
-    await subject?.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(artifacts, `${name}-${suffix}.png`) });
-  }
-  await page.setViewportSize(size);
 }
 
 /** Saves the chat rules form; the owner is told, and the server has `expected`. */
@@ -215,26 +186,18 @@ test('a group owner decides who posts and how often, mutes a member, then remove
 let school;
 async function aSchool() {
   if (school) return school;
-  const { page } = director;
-  const org = (await call(page, 'POST', '/orgs', { name: 'Школа №7' })).body;
-  const imported = await call(page, 'PUT', `/orgs/${org.id}/roster?dry_run=false`, readFileSync(roster, 'utf8'), 'text/csv; charset=utf-8');
-  assert.equal(imported.status, 200, JSON.stringify(imported.body));
-  const issued = await call(page, 'POST', `/orgs/${org.id}/claim-codes`, {});
-  const codeOf = (name) => issued.body.codes.find((entry) => entry.name === name).code;
-  /** Someone signs up and claims their place on the roster. */
-  const claimed = async (username, name, rosterName, options) => {
-    const who = await signedUp(username, name, options);
-    const result = await call(who.page, 'POST', '/claim', { code: codeOf(rosterName) });
-    assert.equal(result.status, 200, JSON.stringify(result.body));
-    await who.page.reload();
-    await who.page.locator('nav a', { hasText: '5Б · класс' }).waitFor();
+  const { org, codeOf } = await importedSchool(director.page, 'Школа №7');
+  /** Someone signs up and claims their place on the roster; `me` is their user. */
+  const claim = async (username, name, rosterName, options = {}) => {
+    const who = await claimed(browser, server.base, username, name, codeOf(rosterName), { chat: '5Б · класс', ...options });
+    who.me = (await call(who.page, 'GET', '/me')).body;
     return who;
   };
   school = {
     org,
-    teacher: await claimed('smirnova7', 'Ольга Викторовна', 'Смирнова Ольга Викторовна'),
-    student: await claimed('artem7', 'Артём Иванов', 'Иванов Артём Сергеевич', { viewport: PHONE }),
-    classmate: await claimed('timur7', 'Тимур Салимов', 'Салимов Тимур Рустамович'),
+    teacher: await claim('smirnova7', 'Ольга Викторовна', 'Смирнова Ольга Викторовна'),
+    student: await claim('artem7', 'Артём Иванов', 'Иванов Артём Сергеевич', { viewport: PHONE }),
+    classmate: await claim('timur7', 'Тимур Салимов', 'Салимов Тимур Рустамович'),
   };
   return school;
 }

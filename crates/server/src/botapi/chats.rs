@@ -26,24 +26,13 @@ fn path_chat(text: &str) -> BotResult<ChatId> {
         .map_err(|_| BotError::no_chat())
 }
 
-/// At most this many chats or members a page, and how many by default.
-const MAX_COUNT: i64 = 100;
-
-fn count(params: &Params, default: i64) -> BotResult<usize> {
-    let count = params.int("count")?.unwrap_or(default);
-    if !(1..=MAX_COUNT).contains(&count) {
-        return Err(BotError::payload("count is 1–100"));
-    }
-    Ok(count as usize)
-}
-
 /// `GET /chats`: the chats the bot is in, newest activity first.
 pub async fn list(
     State(state): State<AppState>,
     bot: Bot,
     params: Params,
 ) -> BotResult<Json<wire::ChatList>> {
-    let count = count(&params, 50)?;
+    let count = params.count(50)?;
     let mut lookup = Lookup::new(&state, bot.actor);
     let mut chats = Vec::new();
     for chat in state.store.chats(bot.actor).await?.into_iter().take(count) {
@@ -255,7 +244,7 @@ pub async fn members(
         })
         .collect::<BotResult<_>>()?;
     let count = if wanted.is_empty() {
-        count(&params, 20)?
+        params.count(20)?
     } else {
         wanted.len()
     };

@@ -10,13 +10,13 @@ use kolokol_store::Actor;
 use super::{BotError, BotResult};
 use crate::state::AppState;
 
-pub fn user(user: &User, is_bot: bool) -> wire::User {
+pub fn user(user: &User) -> wire::User {
     wire::User {
         user_id: user.id,
         first_name: user.display_name.clone(),
         last_name: None,
         username: user.username.clone(),
-        is_bot,
+        is_bot: user.is_bot,
         last_activity_time: 0,
         name: Some(user.display_name.clone()),
     }
@@ -60,13 +60,13 @@ impl<'a> Lookup<'a> {
         if let Some(found) = self.users.get(&user_id) {
             return Ok(found.clone());
         }
-        let store = &self.state.store;
-        let found = store
+        let found = self
+            .state
+            .store
             .user(user_id)
             .await?
             .ok_or_else(|| BotError::not_found("no such user"))?;
-        let is_bot = store.bot(user_id).await?.is_some();
-        let converted = user(&found, is_bot);
+        let converted = user(&found);
         self.users.insert(user_id, converted.clone());
         Ok(converted)
     }

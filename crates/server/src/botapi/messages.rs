@@ -108,10 +108,6 @@ pub async fn one(
     ))
 }
 
-/// Most messages one `GET /messages` returns, and how many by default.
-const MAX_COUNT: i64 = 100;
-const DEFAULT_COUNT: i64 = 50;
-
 /// `GET /messages`: by `message_ids`, or the newest `count` of `chat_id`, newest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -130,10 +126,7 @@ pub async fn list(
         let chat_id = params
             .int("chat_id")?
             .ok_or_else(|| BotError::payload("chat_id or message_ids is required"))?;
-        let count = params.int("count")?.unwrap_or(DEFAULT_COUNT);
-        if !(1..=MAX_COUNT).contains(&count) {
-            return Err(BotError::payload("count is 1–100"));
-        }
+        let count = params.count(50)?;
         let page = Page {
             before: None,
             after: None,

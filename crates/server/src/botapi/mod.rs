@@ -213,10 +213,9 @@ impl FromRequestParts<AppState> for Bot {
 }
 
 fn bot_info(record: BotRecord) -> wire::BotInfo {
-    let commands: Vec<wire::BotCommand> =
-        serde_json::from_str(&record.commands).unwrap_or_default();
+    let commands = record.command_list();
     wire::BotInfo {
-        user: convert::user(&record.user, true),
+        user: convert::user(&record.user),
         description: Some(record.description).filter(|text| !text.is_empty()),
         commands: Some(commands).filter(|commands| !commands.is_empty()),
     }

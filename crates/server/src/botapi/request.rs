@@ -63,6 +63,15 @@ impl Params {
             .transpose()
     }
 
+    /// `count`: how many of a list, 1–100 (`default` when absent), as every Max list takes it.
+    pub fn count(&self, default: usize) -> Result<usize, BotError> {
+        let count = self.int("count")?.unwrap_or(default as i64);
+        if !(1..=100).contains(&count) {
+            return Err(BotError::payload("count is 1–100"));
+        }
+        Ok(count as usize)
+    }
+
     /// A comma-separated or repeated list.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.0

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use kolokol_domain::roster::RosterRole;
 use kolokol_domain::validate;
 use kolokol_proto::{
-    BotCommand, BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
+    BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
     CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, OrgId, StartBotRequest,
-    UserId,
+    User, UserId,
 };
 use kolokol_store::{Actor, BotRecord, NewChat, NewSession, NewUser, Revoke};
 
@@ -28,11 +28,11 @@ const MAX_PAYLOAD_CHARS: usize = 512;
 
 fn view(record: BotRecord) -> BotView {
     BotView {
+        commands: record.command_list(),
         id: record.user.id,
         username: record.user.username.unwrap_or_default(),
         name: record.user.display_name,
         description: record.description,
-        commands: serde_json::from_str::<Vec<BotCommand>>(&record.commands).unwrap_or_default(),
     }
 }
 
@@ -170,13 +170,7 @@ pub async fn start_bot(
             "the start payload is up to 512 characters",
         ));
     }
-    let not_found = || ApiError::new(ErrorCode::UserNotFound, "no such bot");
-    let user = state
-        .store
-        .user_by_username(&username.to_ascii_lowercase())
-        .await?
-        .ok_or_else(not_found)?;
-    state.store.bot(user.id).await?.ok_or_else(not_found)?;
+    let user = bot_named(&state, &username).await?;
     let chat_id = if approved_for_student(&state, actor, user.id).await? {
         // A bot the student's own school approved: past the rule that keeps students to people
         // of their school.
@@ -210,6 +204,16 @@ pub async fn start_bot(
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(chat_view(&state, actor, chat_id).await?))
+}
+
+/// The bot with this username (case does not matter); `user_not_found` for people too.
+async fn bot_named(state: &AppState, username: &str) -> ApiResult<User> {
+    let user = state
+        .store
+        .user_by_username(&username.to_ascii_lowercase())
+        .await?;
+    user.filter(|user| user.is_bot)
+        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "no such bot"))
 }
 
 /// Whether `actor` is a student whose school approved `bot` (see [`allowed_bots`]).
@@ -324,13 +328,7 @@ pub async fn allow_bot(
     Path((org_id, username)): Path<(OrgId, String)>,
 ) -> ApiResult<StatusCode> {
     as_admin(&state, actor, org_id).await?;
-    let not_found = || ApiError::new(ErrorCode::UserNotFound, "no such bot");
-    let user = state
-        .store
-        .user_by_username(&username.to_ascii_lowercase())
-        .await?
-        .ok_or_else(not_found)?;
-    state.store.bot(user.id).await?.ok_or_else(not_found)?;
+    let user = bot_named(&state, &username).await?;
     set_allowed(&state, actor, org_id, user.id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }

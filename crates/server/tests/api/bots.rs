@@ -136,11 +136,48 @@ async fn people_make_bots_whose_tokens_work_only_at_the_bot_api() {
         })
         .await;
     assert_refused(taken, ErrorCode::UsernameTaken, 409);
+
+    // Bad names are refused and make nothing; one person owns at most 20 bots.
+    let named = |username: &str, name: &str| CreateBotRequest {
+        username: username.into(),
+        name: name.into(),
+    };
+    let bad_name = anna.create_bot(&named("no spaces", "Бот")).await;
+    assert_refused(bad_name, ErrorCode::InvalidUsername, 400);
+    let blank = anna.create_bot(&named("blank_bot", "  ")).await;
+    assert_refused(blank, ErrorCode::InvalidDisplayName, 400);
+    assert_eq!(anna.bots().await.unwrap().len(), 1);
+    for index in 1..20 {
+        let request = named(&format!("helper_{index}_bot"), "Помощник");
+        anna.create_bot(&request).await.unwrap();
+    }
+    let over = anna.create_bot(&named("one_more_bot", "Ещё один")).await;
+    assert_refused(over, ErrorCode::RateLimited, 429);
+    assert_eq!(anna.bots().await.unwrap().len(), 20);
+
+    // Starting: only bots, only a payload of up to 512 characters; commands only to members.
+    assert_refused(
+        anna.start_bot("boris", None).await,
+        ErrorCode::UserNotFound,
+        404,
+    );
+    let long = "я".repeat(513);
+    let too_long = anna.start_bot("diary_bot", Some(long.as_str())).await;
+    assert_refused(too_long, ErrorCode::BadRequest, 400);
+    let chat = anna
+        .start_bot("diary_bot", Some(&"я".repeat(512)))
+        .await
+        .unwrap();
+    assert_refused(
+        boris.chat_commands(chat.id).await,
+        ErrorCode::NotMember,
+        403,
+    );
 }
 
 #[tokio::test]
 async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
-    let server = common::start_with(|settings| settings.bot_requests_per_second = 20).await;
+    let server = common::start_with(|settings| settings.bot_requests_per_second = 40).await;
     let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
     let token = &created.token;
     let chat = anna.start_bot("echo_bot", None).await.unwrap();
@@ -220,9 +257,35 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     );
     assert!(boris.chats().await.unwrap().is_empty());
 
+    // Commands and profile changes that Max would refuse leave the bot as it was.
+    let many: Vec<Value> = (0..33).map(|i| json!({"name": format!("c{i}")})).collect();
+    let too_many = json!({ "commands": many }).to_string();
+    for (path, body) in [
+        ("me/commands", too_many.as_str()),
+        ("me/commands", r#"{"commands": [{"name": ""}]}"#),
+        ("me/commands", r#"{"commands": "menu"}"#),
+        ("me", r#"{"name": "  "}"#),
+    ] {
+        let answer = call(server, token, Method::PATCH, path, Some(body)).await;
+        assert_max_error(answer, 400, "proto.payload");
+    }
+    let (_, me) = call(server, token, Method::GET, "me", None).await;
+    assert_eq!(
+        (me["commands"].clone(), me["first_name"].clone()),
+        (Value::Null, json!("Дневник"))
+    );
+    for query in [
+        "updates?marker=abc",
+        "updates?timeout=91",
+        "messages?chat_id=1&count=101",
+    ] {
+        let answer = call(server, token, Method::GET, query, None).await;
+        assert_max_error(answer, 400, "proto.payload");
+    }
+
     // Too many requests in a second: upstream's 429.
     let mut statuses = Vec::new();
-    for _ in 0..40 {
+    for _ in 0..70 {
         statuses.push(call(server, token, Method::GET, "me", None).await);
     }
     let limited = statuses.into_iter().find(|(status, _)| *status == 429);

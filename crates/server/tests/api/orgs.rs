@@ -1472,6 +1472,16 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
         403,
     );
     assert_refused(
+        smirnova.allowed_bots(org.id).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        smirnova.disallow_bot(org.id, diary.id).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
         director.allow_bot(org.id, "vendor").await,
         ErrorCode::UserNotFound,
         404,

@@ -90,3 +90,19 @@ export async function signUp(page, username, displayName, password = 'correct ho
   await page.locator('form button[type=submit]').click();
   await page.getByRole('heading', { name: /Чаты|Chats/ }).waitFor();
 }
+
+/**
+ * Waits until the focused element is named `name` (its aria-label or its text). Focus moves back
+ * on a dialog's `close` event, which fires a task after the dialog leaves the accessibility tree,
+ * so checking at once after it is gone races.
+ */
+export async function focusMovesTo(page, name, timeout = 5000) {
+  const focused = (name) => {
+    const element = document.activeElement;
+    return element?.getAttribute('aria-label') === name || element?.textContent?.trim() === name;
+  };
+  await page.waitForFunction(focused, name, { timeout }).catch(async () => {
+    const actual = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
+    throw new Error(`focus did not move to «${name}»; it is on ${actual}`);
+  });
+}

@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, person, register, startServer } from './harness.mjs';
+import { focusMovesTo, launchBrowser, person, register, startServer } from './harness.mjs';
 import { PHONE, call, claimed, school as importedSchool, shots } from './school.mjs';
 
 let server;
@@ -220,7 +220,7 @@ test("a student reports a classmate's message in the class chat; it reaches the 
   await dialog.getByText('Тимур Салимов').waitFor();
   await student.page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
-  assert.equal(await student.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Действия');
+  await focusMovesTo(student.page, 'Действия');
 
   await message.getByRole('button', { name: 'Действия' }).click();
   await message.getByRole('button', { name: 'Пожаловаться' }).click();
@@ -252,7 +252,7 @@ test("a student reports a classmate's message in the class chat; it reaches the 
   await student.page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
   await thread.waitFor();
-  assert.equal(await student.page.evaluate(() => document.activeElement?.textContent?.trim()), 'Пожаловаться');
+  await focusMovesTo(student.page, 'Пожаловаться');
   await reply.getByRole('button', { name: 'Пожаловаться' }).click();
   await dialog.getByLabel('Что не так с этим сообщением?').fill('Продолжает давить');
   await dialog.getByRole('button', { name: 'Отправить жалобу' }).click();

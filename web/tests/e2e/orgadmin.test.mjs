@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, person, register, startServer } from './harness.mjs';
+import { focusMovesTo, launchBrowser, person, register, startServer } from './harness.mjs';
 import { call, claimed as claimedIn, moscow, school, shots } from './school.mjs';
 
 let server;
@@ -328,7 +328,7 @@ test('the admin approves a bot someone made; only then can a teacher add it to a
   await card.getByRole('button', { name: 'Отозвать одобрение бота Электронный дневник (@diary_bot)' }).click();
   const question = card.getByRole('group');
   await question.getByText('Из чатов, куда его уже добавили, он не удаляется', { exact: false }).waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Отозвать');
+  await focusMovesTo(page, 'Отозвать');
   await shots(page, 'org-bots-confirm-ru', question);
   await question.getByRole('button', { name: 'Отмена' }).click();
   await question.waitFor({ state: 'detached' });

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
+import { artifacts, focusMovesTo, launchBrowser, person, register, startServer } from './harness.mjs';
 import { PHONE, call, claimed as claimedIn, createOrg, moscow, roster, school, shots } from './school.mjs';
 
 /** Someone new signs up on this file's server and claims a code. */
@@ -333,7 +333,7 @@ test('a class teacher pins a message and asks a poll; a parent votes and answers
   await parent.page.locator('article', { hasText: 'Экскурсия в музей' }).getByRole('button', { name: '2 ответа' }).waitFor();
   await teacher.page.keyboard.press('Escape');
   await teacherThread.waitFor({ state: 'detached' });
-  assert.equal(await teacher.page.evaluate(() => document.activeElement?.textContent?.trim()), '💬 2 ответа');
+  await focusMovesTo(teacher.page, '💬 2 ответа');
 
   await teacher.page.getByRole('button', { name: 'Участники' }).click();
   const info = teacher.page.locator('.info');

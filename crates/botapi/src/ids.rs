@@ -5,6 +5,8 @@
 //!   group ids are negative. Chat ids are unique across kinds, so either sign parses.
 //! - A message is `mid.` + 16 hex digits of the Max chat id (two's complement) + 16 of its seq.
 //!   A message still held by quiet hours has the top seq bit set over its held id.
+//! - A press of a callback button is `cb.` + its number. Only the bot whose button it was may
+//!   answer it, so the number need not be secret.
 
 use kolokol_proto::{ChatId, ChatKind, Seq};
 
@@ -65,6 +67,20 @@ pub fn parse_mid(mid: &str) -> Option<MessageRef> {
     })
 }
 
+/// The Max id of a press of a callback button.
+pub fn callback_id(id: i64) -> String {
+    format!("cb.{id}")
+}
+
+/// The press a Max callback id names, if it is one of ours.
+pub fn parse_callback_id(callback_id: &str) -> Option<i64> {
+    let digits = callback_id.strip_prefix("cb.")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +107,18 @@ mod tests {
         ] {
             assert_eq!(parse_mid(bad), None, "{bad}");
         }
+        for bad in [
+            "",
+            "cb.",
+            "cb.-1",
+            "cb.+1",
+            "cb.1a",
+            "1",
+            "cb.99999999999999999999",
+        ] {
+            assert_eq!(parse_callback_id(bad), None, "{bad}");
+        }
+        assert_eq!(parse_callback_id(&callback_id(17)), Some(17));
     }
 
     proptest! {

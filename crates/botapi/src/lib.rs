@@ -8,6 +8,7 @@
 //! - `body.text` is never null, and `recipient.chat_id` is always set;
 //! - absent optional fields are omitted rather than null where the schema says non-nullable.
 
+pub mod attachments;
 pub mod format;
 pub mod ids;
 pub mod wire;

@@ -220,6 +220,31 @@ pub enum Update {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payload: Option<String>,
     },
+    MessageCallback {
+        timestamp: i64,
+        callback: Callback,
+        /// The message with the keyboard as it is now; null once deleted.
+        message: Option<Message>,
+    },
+}
+
+/// A press of a callback button.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Callback {
+    pub timestamp: i64,
+    pub callback_id: String,
+    pub payload: String,
+    /// Who pressed.
+    pub user: User,
+}
+
+/// `POST /answers`: edit the keyboard's message, show the presser a notification, or both.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CallbackAnswer {
+    #[serde(default)]
+    pub message: Option<NewMessageBody>,
+    #[serde(default)]
+    pub notification: Option<String>,
 }
 
 impl Update {
@@ -230,6 +255,7 @@ impl Update {
             Update::MessageEdited { .. } => "message_edited",
             Update::MessageRemoved { .. } => "message_removed",
             Update::BotStarted { .. } => "bot_started",
+            Update::MessageCallback { .. } => "message_callback",
         }
     }
 }

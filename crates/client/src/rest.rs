@@ -11,12 +11,13 @@ use kolokol_proto::{
     EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite, InviteList,
     InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList,
     Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
-    OrgRoleList, Pin, PollResults, PollResultsList, Profile, ReactionRequest, ReactionResult,
-    ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList, ReportRequest,
-    ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport,
-    RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
-    SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary, TransferOwnershipRequest,
-    UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WsTicket,
+    OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest, Profile, ReactionRequest,
+    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
+    ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
+    RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
+    SessionList, SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary,
+    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
+    WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -707,6 +708,21 @@ impl Client {
         };
         let path = format!("/bots/by-username/{}/start", escape(username));
         self.json(self.post(&path).json(&body), 200).await
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/callback`: presses the callback button with this
+    /// payload under a bot's message; the answer comes as `callback.answered`.
+    pub async fn press_button(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        payload: &str,
+    ) -> Result<(), ClientError> {
+        let body = PressButtonRequest {
+            payload: payload.to_owned(),
+        };
+        let path = format!("/chats/{chat_id}/messages/{seq}/callback");
+        self.no_content(self.post(&path).json(&body)).await
     }
 
     /// `GET /chats/{chat_id}/commands`: what the chat's bots offer after "/".

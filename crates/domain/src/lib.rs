@@ -5,6 +5,7 @@
 
 pub mod cursor;
 pub mod invite;
+pub mod keyboard;
 pub mod new_chat;
 pub mod permissions;
 pub mod poll;

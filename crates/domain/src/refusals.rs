@@ -48,6 +48,14 @@ impl Rejection {
         )
     }
 
+    /// A press of a button the message does not have, or whose bot has left the chat.
+    pub fn no_button() -> Self {
+        Self::new(
+            ErrorCode::NotFound,
+            "this message has no such button, or its bot has left the chat",
+        )
+    }
+
     /// The message carries no poll, or was deleted.
     pub fn no_poll() -> Self {
         Self::new(ErrorCode::MessageNotFound, "no poll in this message")

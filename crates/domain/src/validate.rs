@@ -36,7 +36,7 @@ pub fn password(raw: &str) -> Result<(), Rejection> {
 }
 
 /// True for characters that have no place in names or messages (NUL, escapes, bidi overrides…).
-fn is_forbidden_control(c: char, allow_newlines: bool) -> bool {
+pub(crate) fn is_forbidden_control(c: char, allow_newlines: bool) -> bool {
     if allow_newlines && matches!(c, '\n' | '\r' | '\t') {
         return false;
     }

@@ -118,6 +118,7 @@ async fn broadcast(
         reply_to: None,
         poll: None,
         thread_of: None,
+        keyboard: Vec::new(),
     }
     .into_message(group, 0, seq, seq, Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };

@@ -367,6 +367,8 @@ pub struct HeldMessage {
     pub poll: Option<Poll>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_of: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyboard: Keyboard,
     pub release_at: Millis,
     /// Why: `quiet_hours` (the org's) or `do_not_disturb` (the recipient's).
     pub reason: HoldReason,
@@ -451,6 +453,77 @@ pub struct Message {
     /// The seq of the message whose thread this reply is in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_of: Option<Seq>,
+    /// Rows of buttons under a bot's message (an inline keyboard); empty for people's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyboard: Keyboard,
+}
+
+/// Rows of buttons, top to bottom.
+pub type Keyboard = Vec<Vec<Button>>;
+
+/// A button of a bot's inline keyboard, in the Max Bot API's own shapes (bots send them as they
+/// would to Max). Kolokol acts on `callback`, `link`, `message` and `clipboard`; the others ask
+/// for what Kolokol never hands to bots (a phone number, a location) or cannot open yet (a
+/// mini-app), so clients show them disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Button {
+    /// Tells the bot: `POST /chats/{chat_id}/messages/{seq}/callback {payload}`.
+    Callback {
+        text: String,
+        payload: String,
+    },
+    /// Opens an `http(s)` address.
+    Link {
+        text: String,
+        url: String,
+    },
+    /// Sends its text into the chat as the person who pressed it.
+    Message {
+        text: String,
+    },
+    /// Copies `payload` to the clipboard.
+    Clipboard {
+        text: String,
+        payload: String,
+    },
+    RequestContact {
+        text: String,
+    },
+    RequestGeoLocation {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quick: Option<bool>,
+    },
+    OpenApp {
+        text: String,
+        web_app: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payload: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_id: Option<i64>,
+    },
+}
+
+impl Button {
+    pub fn text(&self) -> &str {
+        match self {
+            Button::Callback { text, .. }
+            | Button::Link { text, .. }
+            | Button::Message { text }
+            | Button::Clipboard { text, .. }
+            | Button::RequestContact { text }
+            | Button::RequestGeoLocation { text, .. }
+            | Button::OpenApp { text, .. } => text,
+        }
+    }
+}
+
+/// Pressing a callback button.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PressButtonRequest {
+    /// The button's payload.
+    pub payload: String,
 }
 
 /// The message pinned at the top of a chat (`PUT`, and `GET` answers, this shape).

@@ -79,6 +79,9 @@ pub enum ErrorCode {
     InvalidPoll,
     /// A vote for an option the poll does not have, or several in a single-choice poll.
     InvalidVote,
+    /// A bot's inline keyboard is too large, or a button is empty, too long or links to
+    /// something other than an `http(s)` address.
+    InvalidKeyboard,
     /// The poll's deadline has passed.
     PollClosed,
     /// A thread can only be under a message that is not itself in a thread.

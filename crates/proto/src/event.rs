@@ -97,6 +97,25 @@ pub enum Event {
         payload: Option<String>,
         at: Millis,
     },
+    /// To a bot: `user_id` pressed the callback button `payload` under message `seq`. The bot
+    /// answers with `callback_id`.
+    #[serde(rename = "bot.callback")]
+    BotCallback {
+        callback_id: i64,
+        chat_id: ChatId,
+        seq: Seq,
+        user_id: UserId,
+        payload: String,
+        at: Millis,
+    },
+    /// To the person who pressed a callback button under message `seq`: the bot answered, with
+    /// a notification to show, if any (an edit of the message comes as `message.edited`).
+    #[serde(rename = "callback.answered")]
+    CallbackAnswered {
+        chat_id: ChatId,
+        seq: Seq,
+        notification: Option<String>,
+    },
 }
 
 impl Event {
@@ -122,6 +141,8 @@ impl Event {
             Event::Pinned { .. } => "pinned",
             Event::SessionRevoked { .. } => "session.revoked",
             Event::BotStarted { .. } => "bot.started",
+            Event::BotCallback { .. } => "bot.callback",
+            Event::CallbackAnswered { .. } => "callback.answered",
         }
     }
 }

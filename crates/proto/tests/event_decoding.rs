@@ -2,8 +2,8 @@
 //! input, however malformed, makes decoding panic.
 
 use kolokol_proto::{
-    ChatInfo, ChatKind, ClientFrame, Event, Message, Poll, PollTally, Posting, Reaction, Role,
-    ServerFrame, User,
+    Button, ChatInfo, ChatKind, ClientFrame, Event, Keyboard, Message, Poll, PollTally, Posting,
+    Reaction, Role, ServerFrame, User,
 };
 use proptest::prelude::*;
 
@@ -39,6 +39,7 @@ fn message() -> impl Strategy<Value = Message> {
         (
             proptest::option::of(poll()),
             proptest::option::of(1i64..1000),
+            keyboard(),
         ),
     )
         .prop_map(
@@ -48,7 +49,7 @@ fn message() -> impl Strategy<Value = Message> {
                 mentions,
                 reactions,
                 (created_at, edited_at, deleted),
-                (poll, thread_of),
+                (poll, thread_of, keyboard),
             )| Message {
                 id,
                 chat_id,
@@ -67,8 +68,34 @@ fn message() -> impl Strategy<Value = Message> {
                 deleted,
                 poll,
                 thread_of,
+                keyboard,
             },
         )
+}
+
+fn keyboard() -> impl Strategy<Value = Keyboard> {
+    let button = prop_oneof![
+        (text(), text()).prop_map(|(text, payload)| Button::Callback { text, payload }),
+        (text(), text()).prop_map(|(text, url)| Button::Link { text, url }),
+        text().prop_map(|text| Button::Message { text }),
+        (text(), text()).prop_map(|(text, payload)| Button::Clipboard { text, payload }),
+        text().prop_map(|text| Button::RequestContact { text }),
+        (text(), proptest::option::of(any::<bool>()))
+            .prop_map(|(text, quick)| Button::RequestGeoLocation { text, quick }),
+        (
+            text(),
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(1i64..1000)
+        )
+            .prop_map(|(text, web_app, payload, contact_id)| Button::OpenApp {
+                text,
+                web_app,
+                payload,
+                contact_id
+            }),
+    ];
+    proptest::collection::vec(proptest::collection::vec(button, 1..4), 0..3)
 }
 
 fn poll() -> impl Strategy<Value = Poll> {
@@ -190,6 +217,40 @@ fn event() -> impl Strategy<Value = Event> {
             seq,
             tally
         }),
+        (
+            id.clone(),
+            id.clone(),
+            proptest::option::of(text()),
+            0i64..1 << 50
+        )
+            .prop_map(|(chat_id, user_id, payload, at)| Event::BotStarted {
+                chat_id,
+                user_id,
+                payload,
+                at
+            }),
+        (
+            (id.clone(), id.clone(), id.clone(), id.clone()),
+            text(),
+            0i64..1 << 50
+        )
+            .prop_map(|((callback_id, chat_id, seq, user_id), payload, at)| {
+                Event::BotCallback {
+                    callback_id,
+                    chat_id,
+                    seq,
+                    user_id,
+                    payload,
+                    at,
+                }
+            }),
+        (id.clone(), id.clone(), proptest::option::of(text())).prop_map(
+            |(chat_id, seq, notification)| Event::CallbackAnswered {
+                chat_id,
+                seq,
+                notification
+            }
+        ),
         id.prop_map(|session_id| Event::SessionRevoked { session_id }),
     ]
 }

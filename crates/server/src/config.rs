@@ -100,6 +100,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_BOT_REQUESTS_PER_SECOND")]
     pub bot_requests_per_second: Option<u32>,
 
+    /// Presses of bots' callback buttons allowed per person per minute (in memory only).
+    /// [default: 60]
+    #[arg(long, env = "KOLOKOL_BUTTON_PRESSES_PER_MINUTE")]
+    pub button_presses_per_minute: Option<u32>,
+
     /// Usernames of the instance's administrators: they may create organisations. Repeat the
     /// flag, or separate names with commas. [default: none]
     #[arg(long = "admin", env = "KOLOKOL_ADMINS", value_delimiter = ',')]
@@ -125,6 +130,7 @@ pub struct Settings {
     pub claims_per_user_per_hour: u32,
     pub claims_per_ip_per_hour: u32,
     pub bot_requests_per_second: u32,
+    pub button_presses_per_minute: u32,
     /// Lower-cased usernames.
     pub admins: Vec<String>,
     /// Real time, except in tests.
@@ -168,6 +174,7 @@ impl Default for Settings {
             claims_per_user_per_hour: 10,
             claims_per_ip_per_hour: 30,
             bot_requests_per_second: 30,
+            button_presses_per_minute: 60,
             admins: Vec::new(),
             clock: Clock::system(),
         }
@@ -260,6 +267,10 @@ impl ServeArgs {
                 .bot_requests_per_second
                 .or(file.bot_requests_per_second)
                 .unwrap_or(defaults.bot_requests_per_second),
+            button_presses_per_minute: self
+                .button_presses_per_minute
+                .or(file.button_presses_per_minute)
+                .unwrap_or(defaults.button_presses_per_minute),
             admins: self
                 .admins
                 .or(file.admins)

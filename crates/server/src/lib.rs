@@ -208,6 +208,10 @@ pub fn router(state: AppState) -> Router {
         .route("/bots/{bot_id}/token", post(bots::reset_token))
         .route("/bots/by-username/{username}/start", post(bots::start_bot))
         .route("/chats/{chat_id}/commands", get(bots::chat_commands))
+        .route(
+            "/chats/{chat_id}/messages/{seq}/callback",
+            post(bots::press_button),
+        )
         .route("/orgs/{org_id}/bots", get(bots::allowed_bots))
         .route(
             "/orgs/{org_id}/bots/{bot}",

@@ -319,6 +319,7 @@ pub async fn release_held(state: AppState) {
                 reply_to: held.reply_to,
                 poll: held.poll,
                 thread_of: held.thread_of,
+                keyboard: held.keyboard,
             };
             let delivered = crate::routes::messages::deliver(
                 &state,

@@ -121,7 +121,7 @@ impl TypingThrottle {
 /// the others, over the bus, of every unit it spends, so a limit holds across the cluster
 /// however the load balancer spreads the attempts.
 pub struct Limits {
-    limiters: [RateLimiter; 7],
+    limiters: [RateLimiter; 8],
 }
 
 /// Which limit; the number is what nodes tell each other.
@@ -134,6 +134,7 @@ pub enum Limit {
     ClaimPerUser = 4,
     ClaimPerIp = 5,
     BotRequests = 6,
+    ButtonPresses = 7,
 }
 
 impl Limits {
@@ -149,6 +150,7 @@ impl Limits {
                 RateLimiter::new(settings.claims_per_user_per_hour, hour),
                 RateLimiter::new(settings.claims_per_ip_per_hour, hour),
                 RateLimiter::new(settings.bot_requests_per_second, Duration::from_secs(1)),
+                RateLimiter::new(settings.button_presses_per_minute, minute),
             ],
         }
     }

@@ -1,8 +1,9 @@
-//! Bot accounts, their long polling markers and `bot.started`.
+//! Bot accounts, their long polling markers, events on users' own streams, and presses of
+//! bots' buttons.
 
-use kolokol_domain::Rejection;
-use kolokol_proto::{ChatId, Event, UserId};
-use kolokol_store::{BotChanges, BotRecord, NewSession, NewUser, Outcome};
+use kolokol_domain::{Rejection, keyboard};
+use kolokol_proto::{ChatId, Event, Seq, UserId};
+use kolokol_store::{Actor, BotChanges, BotRecord, CallbackRecord, NewSession, NewUser, Outcome};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -158,21 +159,87 @@ pub async fn save_cursor(
     .await?)
 }
 
-pub async fn start(
+pub async fn tell_user(
     conn: &mut PgConnection,
-    bot_id: UserId,
     user_id: UserId,
-    chat_id: ChatId,
-    payload: Option<String>,
+    event: Event,
     now: i64,
 ) -> OpResult<Outcome<()>> {
     let mut changes = Changes::on_users();
-    let event = Event::BotStarted {
+    changes.user(user_id, event);
+    changes.commit(conn, now, ()).await
+}
+
+pub async fn press(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    payload: String,
+    now: i64,
+) -> OpResult<Outcome<i64>> {
+    crate::chats::membership(&mut *conn, actor.user_id, chat_id).await?;
+    let message = crate::messages::live(&mut *conn, chat_id, seq).await?;
+    // Only bots' messages carry keyboards; the bot must still be there to hear the press.
+    let bot_present: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM bots b JOIN members m ON m.user_id = b.user_id
+                        WHERE b.user_id = $1 AND m.chat_id = $2)",
+    )
+    .bind(message.sender_id)
+    .bind(chat_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !keyboard::has_callback(&message.keyboard, &payload) || !bot_present {
+        return Err(Rejection::no_button().into());
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO bot_callbacks (bot_id, chat_id, seq, user_id, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(message.sender_id)
+    .bind(chat_id)
+    .bind(seq)
+    .bind(actor.user_id)
+    .bind(&payload)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let event = Event::BotCallback {
+        callback_id: id,
         chat_id,
-        user_id,
+        seq,
+        user_id: actor.user_id,
         payload,
         at: now,
     };
-    changes.user(bot_id, event);
-    changes.commit(conn, now, ()).await
+    let mut changes = Changes::on_users();
+    changes.user(message.sender_id, event);
+    changes.commit(conn, now, id).await
+}
+
+pub async fn callback(
+    conn: &mut PgConnection,
+    bot_id: UserId,
+    id: i64,
+) -> OpResult<Option<CallbackRecord>> {
+    let row = sqlx::query(
+        "SELECT id, bot_id, chat_id, seq, user_id, payload, created_at FROM bot_callbacks
+         WHERE id = $1 AND bot_id = $2",
+    )
+    .bind(id)
+    .bind(bot_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(CallbackRecord {
+            id: row.try_get(0)?,
+            bot_id: row.try_get(1)?,
+            chat_id: row.try_get(2)?,
+            seq: row.try_get(3)?,
+            user_id: row.try_get(4)?,
+            payload: row.try_get(5)?,
+            created_at: row.try_get(6)?,
+        })
+    })
+    .transpose()
 }

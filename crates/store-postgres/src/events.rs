@@ -411,8 +411,13 @@ pub async fn prune_batch(
     Ok((deleted as u64, true))
 }
 
-pub async fn prune_tickets(conn: &mut PgConnection, before: i64) -> OpResult<()> {
+/// Expired tickets, and presses older than the events that told their bots.
+pub async fn prune_expired(conn: &mut PgConnection, before: i64) -> OpResult<()> {
     sqlx::query("DELETE FROM ws_tickets WHERE expires_at < $1")
+        .bind(before)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM bot_callbacks WHERE created_at < $1")
         .bind(before)
         .execute(conn)
         .await?;

@@ -54,14 +54,14 @@ use async_trait::async_trait;
 use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
-    AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
+    AuditEntry, Chat, ChatId, Event, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
     OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BotChanges, BotRecord, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat,
-    NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser,
-    Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store,
-    StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
+    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, MemberSnapshot,
+    MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport,
+    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
+    SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -292,24 +292,15 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn start_bot(
+    async fn tell_user(
         &self,
-        bot_id: UserId,
         user_id: UserId,
-        chat_id: ChatId,
-        payload: Option<String>,
+        event: Event,
         now: Millis,
     ) -> StoreResult<Outcome<()>> {
         self.engine
             .run(Mode::Write, |c| {
-                Box::pin(bots::start(
-                    c,
-                    bot_id,
-                    user_id,
-                    chat_id,
-                    payload.clone(),
-                    now,
-                ))
+                Box::pin(bots::tell_user(c, user_id, event.clone(), now))
             })
             .await
     }
@@ -545,8 +536,9 @@ impl Store for PostgresStore {
         message: NewMessage,
         now: Millis,
     ) -> StoreResult<Outcome<(Message, bool)>> {
-        // Sending is one statement; a poll or a thread adds more, so they take a transaction.
-        let mode = if message.poll.is_some() || message.thread_of.is_some() {
+        // Sending is one statement; a poll, a thread or buttons add more, so they take a
+        // transaction.
+        let mode = if message.has_extras() {
             Mode::Write
         } else {
             Mode::Autocommit
@@ -583,12 +575,35 @@ impl Store for PostgresStore {
         actor: Actor,
         chat_id: ChatId,
         seq: Seq,
-        text: String,
+        edit: MessageEdit,
         now: Millis,
     ) -> StoreResult<Outcome<Message>> {
         self.engine
             .run(Mode::Write, |c| {
-                Box::pin(messages::edit(c, actor, chat_id, seq, text.clone(), now))
+                Box::pin(messages::edit(c, actor, chat_id, seq, edit.clone(), now))
+            })
+            .await
+    }
+
+    async fn press_button(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        payload: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<i64>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(bots::press(c, actor, chat_id, seq, payload.clone(), now))
+            })
+            .await
+    }
+
+    async fn bot_callback(&self, bot_id: UserId, id: i64) -> StoreResult<Option<CallbackRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(bots::callback(c, bot_id, id))
             })
             .await
     }
@@ -711,7 +726,7 @@ impl Store for PostgresStore {
         }
         self.engine
             .run(Mode::Autocommit, |c| {
-                Box::pin(events::prune_tickets(c, before))
+                Box::pin(events::prune_expired(c, before))
             })
             .await?;
         Ok(deleted)

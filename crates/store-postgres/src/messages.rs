@@ -3,7 +3,9 @@
 
 use kolokol_domain::{Rejection, Route, permissions, receipts, thread, validate};
 use kolokol_proto::{ChatId, ChatKind, Event, Message, Posting, Role, Seq, ThreadSummary, UserId};
-use kolokol_store::{Actor, NewMessage, Outcome, Page, Published, StoredPoll};
+use kolokol_store::{
+    Actor, MessageEdit, NewMessage, Outcome, Page, Published, StoredPoll, keyboard_column,
+};
 use sqlx::{PgConnection, Row};
 
 use crate::chats::{Locked, lock};
@@ -47,7 +49,7 @@ async fn existing(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResul
     message.ok_or_else(|| Rejection::no_message().into())
 }
 
-async fn live(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
+pub(crate) async fn live(conn: &mut PgConnection, chat_id: ChatId, seq: Seq) -> OpResult<Message> {
     let message = existing(conn, chat_id, seq).await?;
     if message.deleted {
         return Err(Rejection::message_deleted().into());
@@ -121,16 +123,18 @@ pub async fn send(
         "bad_reply" => return Err(Rejection::no_reply_target().into()),
         other => return Err(OpError::Internal(format!("kolokol_send said {other:?}"))),
     }
-    // In the same transaction (the store sends polls and thread replies in one): a poll is
-    // never seen without its options, nor a reply outside its thread.
-    if new.poll.is_some() || new.thread_of.is_some() {
+    // In the same transaction (the store sends these in one): a poll is never seen without
+    // its options, a reply outside its thread, nor a bot's message without its buttons.
+    if new.has_extras() {
         sqlx::query(
-            "UPDATE messages SET poll = $3, thread_of = $4 WHERE chat_id = $1 AND seq = $2",
+            "UPDATE messages SET poll = $3, thread_of = $4, keyboard = $5
+             WHERE chat_id = $1 AND seq = $2",
         )
         .bind(chat_id)
         .bind(row.try_get::<Seq, _>(4)?)
         .bind(new.poll.as_ref().map(serde_json::to_string).transpose()?)
         .bind(new.thread_of)
+        .bind(keyboard_column(&new.keyboard)?)
         .execute(&mut *conn)
         .await?;
     }
@@ -214,28 +218,43 @@ pub async fn edit(
     actor: Actor,
     chat_id: ChatId,
     seq: Seq,
-    text: String,
+    edit: MessageEdit,
     now: i64,
 ) -> OpResult<Outcome<Message>> {
     let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
     let mut message = live(&mut *conn, chat_id, seq).await?;
     permissions::edit_message(message.sender_id == actor.user_id)?;
-    let mentions: Vec<UserId> = sqlx::query_scalar(
-        "UPDATE messages SET text = $3, edited_at = $4, mentions = ARRAY(
-             SELECT u.id FROM unnest($5::text[]) WITH ORDINALITY AS n(name, ord)
-             JOIN users u ON u.username = n.name ORDER BY n.ord
-         )
-         WHERE chat_id = $1 AND seq = $2 RETURNING mentions",
-    )
-    .bind(chat_id)
-    .bind(seq)
-    .bind(&text)
-    .bind(now)
-    .bind(validate::mentioned_usernames(&text))
-    .fetch_one(&mut *conn)
-    .await?;
-    message.text = text;
-    message.mentions = mentions;
+    if let Some(text) = edit.text {
+        message.mentions = sqlx::query_scalar(
+            "UPDATE messages SET text = $3, mentions = ARRAY(
+                 SELECT u.id FROM unnest($4::text[]) WITH ORDINALITY AS n(name, ord)
+                 JOIN users u ON u.username = n.name ORDER BY n.ord
+             )
+             WHERE chat_id = $1 AND seq = $2 RETURNING mentions",
+        )
+        .bind(chat_id)
+        .bind(seq)
+        .bind(&text)
+        .bind(validate::mentioned_usernames(&text))
+        .fetch_one(&mut *conn)
+        .await?;
+        message.text = text;
+    }
+    if let Some(keyboard) = edit.keyboard {
+        sqlx::query("UPDATE messages SET keyboard = $3 WHERE chat_id = $1 AND seq = $2")
+            .bind(chat_id)
+            .bind(seq)
+            .bind(keyboard_column(&keyboard)?)
+            .execute(&mut *conn)
+            .await?;
+        message.keyboard = keyboard;
+    }
+    sqlx::query("UPDATE messages SET edited_at = $3 WHERE chat_id = $1 AND seq = $2")
+        .bind(chat_id)
+        .bind(seq)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     message.edited_at = Some(now);
     let mut changes = locked.changes();
     changes.chat(
@@ -268,7 +287,7 @@ pub async fn delete(
               unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2),
               unreported AS (UPDATE reports SET text = '' WHERE chat_id = $1 AND seq = $2)
          UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
-                             poll = NULL
+                             poll = NULL, keyboard = NULL
          WHERE chat_id = $1 AND seq = $2",
     )
     .bind(chat_id)

@@ -105,7 +105,7 @@ macro_rules! message_columns {
             FROM (SELECT r.emoji, json_agg(r.user_id ORDER BY r.created_at, r.user_id) AS user_ids \
                     FROM reactions r WHERE r.chat_id = x.chat_id AND r.seq = x.seq \
                     GROUP BY r.emoji) g), \
-         x.poll, x.thread_of"
+         x.poll, x.thread_of, x.keyboard"
     };
 }
 pub(crate) use message_columns;
@@ -136,12 +136,21 @@ pub fn message(row: &PgRow, at: usize) -> OpResult<Option<Message>> {
         created_at: row.try_get(at + 8)?,
         edited_at: row.try_get(at + 9)?,
         deleted: row.try_get(at + 10)?,
-        poll: row
-            .try_get::<Option<&str>, _>(at + 12)?
-            .map(serde_json::from_str)
-            .transpose()?,
+        poll: json_column(row, at + 12)?,
         thread_of: row.try_get(at + 13)?,
+        keyboard: json_column(row, at + 14)?.unwrap_or_default(),
     }))
+}
+
+/// A value stored as JSON in column `index`, if any (a poll, a keyboard).
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    row: &PgRow,
+    index: usize,
+) -> OpResult<Option<T>> {
+    Ok(row
+        .try_get::<Option<&str>, _>(index)?
+        .map(serde_json::from_str)
+        .transpose()?)
 }
 
 /// One message of a chat as it is now, with its reactions.

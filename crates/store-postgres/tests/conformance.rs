@@ -335,6 +335,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                         reply_to: None,
                         poll: None,
                         thread_of: None,
+                        keyboard: Vec::new(),
                     };
                     // The same message through both nodes at once, as a client retrying does.
                     let (a, b) = tokio::join!(

@@ -1,8 +1,9 @@
-//! Bot accounts, their long polling markers and `bot.started`.
+//! Bot accounts, their long polling markers, events on users' own streams, and presses of
+//! bots' buttons.
 
-use kolokol_domain::Rejection;
-use kolokol_proto::{ChatId, Event, UserId};
-use kolokol_store::{BotChanges, BotRecord, NewSession, NewUser, Outcome};
+use kolokol_domain::{Rejection, keyboard};
+use kolokol_proto::{ChatId, Event, Seq, UserId};
+use kolokol_store::{Actor, BotChanges, BotRecord, CallbackRecord, NewSession, NewUser, Outcome};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::accounts;
@@ -116,21 +117,75 @@ pub fn save_cursor(conn: &Connection, bot_id: UserId, cursor: String, now: i64) 
         .query_row(params![bot_id, cursor, now], |row| row.get(0))?)
 }
 
-pub fn start(
+pub fn tell_user(
     conn: &Connection,
-    bot_id: UserId,
     user_id: UserId,
-    chat_id: ChatId,
-    payload: Option<String>,
+    event: Event,
     now: i64,
 ) -> OpResult<Outcome<()>> {
     let mut changes = Changes::default();
-    let event = Event::BotStarted {
+    changes.user(conn, user_id, event, now)?;
+    Ok(changes.finish(()))
+}
+
+pub fn press(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    seq: Seq,
+    payload: String,
+    now: i64,
+) -> OpResult<Outcome<i64>> {
+    let (chat, _) = crate::chats::membership(conn, actor.user_id, chat_id)?;
+    let message = crate::messages::live_message(conn, &chat, seq)?;
+    // Only bots' messages carry keyboards; the bot must still be there to hear the press.
+    let bot_present: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM bots b JOIN members m ON m.user_id = b.user_id
+                            WHERE b.user_id = ?1 AND m.chat_id = ?2)",
+        )?
+        .query_row(params![message.sender_id, chat_id], |row| row.get(0))?;
+    if !keyboard::has_callback(&message.keyboard, &payload) || !bot_present {
+        return Err(Rejection::no_button().into());
+    }
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO bot_callbacks (bot_id, chat_id, seq, user_id, payload, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )?
+        .query_row(
+            params![message.sender_id, chat_id, seq, actor.user_id, payload, now],
+            |row| row.get(0),
+        )?;
+    let event = Event::BotCallback {
+        callback_id: id,
         chat_id,
-        user_id,
+        seq,
+        user_id: actor.user_id,
         payload,
         at: now,
     };
-    changes.user(conn, bot_id, event, now)?;
-    Ok(changes.finish(()))
+    let mut changes = Changes::default();
+    changes.user(conn, message.sender_id, event, now)?;
+    Ok(changes.finish(id))
+}
+
+pub fn callback(conn: &Connection, bot_id: UserId, id: i64) -> OpResult<Option<CallbackRecord>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, bot_id, chat_id, seq, user_id, payload, created_at FROM bot_callbacks
+             WHERE id = ?1 AND bot_id = ?2",
+        )?
+        .query_row(params![id, bot_id], |row| {
+            Ok(CallbackRecord {
+                id: row.get(0)?,
+                bot_id: row.get(1)?,
+                chat_id: row.get(2)?,
+                seq: row.get(3)?,
+                user_id: row.get(4)?,
+                payload: row.get(5)?,
+                created_at: row.get(6)?,
+            })
+        })
+        .optional()?)
 }

@@ -233,5 +233,7 @@ pub fn prune(conn: &Connection, before: i64) -> OpResult<u64> {
     let chat_rows = conn.execute("DELETE FROM chat_events WHERE created_at < ?1", [before])?;
     let user_rows = conn.execute("DELETE FROM user_events WHERE created_at < ?1", [before])?;
     conn.execute("DELETE FROM ws_tickets WHERE expires_at < ?1", [before])?;
+    // A press outlives the event that told its bot by no more than the bot could read it.
+    conn.execute("DELETE FROM bot_callbacks WHERE created_at < ?1", [before])?;
     Ok((chat_rows + user_rows) as u64)
 }

@@ -22,14 +22,14 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
-    AuditEntry, Chat, ChatId, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
+    AuditEntry, Chat, ChatId, Event, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
     OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BotChanges, BotRecord, CatchUp, Claimed, Credentials, MemberSnapshot, NewChat,
-    NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser,
-    Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke, SessionRecord, Store,
-    StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
+    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, MemberSnapshot,
+    MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport,
+    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
+    SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -184,16 +184,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn start_bot(
+    async fn tell_user(
         &self,
-        bot_id: UserId,
         user_id: UserId,
-        chat_id: ChatId,
-        payload: Option<String>,
+        event: Event,
         now: Millis,
     ) -> StoreResult<Outcome<()>> {
         self.engine
-            .write(move |c| bots::start(c, bot_id, user_id, chat_id, payload, now))
+            .write(move |c| bots::tell_user(c, user_id, event, now))
             .await
     }
 
@@ -404,11 +402,30 @@ impl Store for SqliteStore {
         actor: Actor,
         chat_id: ChatId,
         seq: Seq,
-        text: String,
+        edit: MessageEdit,
         now: Millis,
     ) -> StoreResult<Outcome<Message>> {
         self.engine
-            .write(move |c| messages::edit(c, actor, chat_id, seq, text, now))
+            .write(move |c| messages::edit(c, actor, chat_id, seq, edit, now))
+            .await
+    }
+
+    async fn press_button(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        payload: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<i64>> {
+        self.engine
+            .write(move |c| bots::press(c, actor, chat_id, seq, payload, now))
+            .await
+    }
+
+    async fn bot_callback(&self, bot_id: UserId, id: i64) -> StoreResult<Option<CallbackRecord>> {
+        self.engine
+            .read(move |c| bots::callback(c, bot_id, id))
             .await
     }
 

@@ -3,7 +3,9 @@
 
 use kolokol_domain::{Rejection, permissions, receipts, thread, validate};
 use kolokol_proto::{ChatId, Event, Message, Role, Seq, ThreadSummary, UserId};
-use kolokol_store::{Actor, ChatRow, NewMessage, Outcome, Page, StoredPoll};
+use kolokol_store::{
+    Actor, ChatRow, MessageEdit, NewMessage, Outcome, Page, StoredPoll, keyboard_column,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chats::membership;
@@ -31,7 +33,7 @@ fn existing_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Mes
     rows::message(conn, chat.id, seq)?.ok_or_else(|| Rejection::no_message().into())
 }
 
-fn live_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message> {
+pub(crate) fn live_message(conn: &Connection, chat: &ChatRow, seq: Seq) -> OpResult<Message> {
     let message = existing_message(conn, chat, seq)?;
     if message.deleted {
         return Err(Rejection::message_deleted().into());
@@ -95,11 +97,11 @@ pub fn send(
     let mentions = resolve_mentions(conn, &new.text)?;
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll, thread_of)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll, thread_of, keyboard)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
         )?
         .query_row(
-            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?, new.thread_of],
+            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?, new.thread_of, keyboard_column(&new.keyboard)?],
             |row| row.get(0),
         )?;
     let pos: i64 = conn
@@ -178,15 +180,25 @@ pub fn edit(
     actor: Actor,
     chat_id: ChatId,
     seq: Seq,
-    text: String,
+    edit: MessageEdit,
     now: i64,
 ) -> OpResult<Outcome<Message>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
     let message = live_message(conn, &chat, seq)?;
     permissions::edit_message(message.sender_id == actor.user_id)?;
-    let mentions = serde_json::to_string(&resolve_mentions(conn, &text)?)?;
-    conn.prepare_cached("UPDATE messages SET text = ?3, mentions = ?4, edited_at = ?5 WHERE chat_id = ?1 AND seq = ?2")?
-        .execute(params![chat_id, seq, text, mentions, now])?;
+    if let Some(text) = edit.text {
+        let mentions = serde_json::to_string(&resolve_mentions(conn, &text)?)?;
+        conn.prepare_cached(
+            "UPDATE messages SET text = ?3, mentions = ?4 WHERE chat_id = ?1 AND seq = ?2",
+        )?
+        .execute(params![chat_id, seq, text, mentions])?;
+    }
+    if let Some(keyboard) = edit.keyboard {
+        conn.prepare_cached("UPDATE messages SET keyboard = ?3 WHERE chat_id = ?1 AND seq = ?2")?
+            .execute(params![chat_id, seq, keyboard_column(&keyboard)?])?;
+    }
+    conn.prepare_cached("UPDATE messages SET edited_at = ?3 WHERE chat_id = ?1 AND seq = ?2")?
+        .execute(params![chat_id, seq, now])?;
     let message = existing_message(conn, &chat, seq)?;
     let mut changes = Changes::default();
     changes.chat(
@@ -216,7 +228,7 @@ pub fn delete(
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     conn.prepare_cached(
-        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL WHERE chat_id = ?1 AND seq = ?2",
+        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL WHERE chat_id = ?1 AND seq = ?2",
     )?
     .execute(params![chat_id, seq])?;
     conn.prepare_cached("DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2")?

@@ -1,7 +1,7 @@
 //! Reading rows into wire types, shared by every operation.
 
 use kolokol_proto::{
-    ChatId, ChatKind, Message, Poll, Posting, Profile, Reaction, Role, Seq, User, UserId,
+    ChatId, ChatKind, Message, Posting, Profile, Reaction, Role, Seq, User, UserId,
 };
 use kolokol_store::ChatRow;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -103,7 +103,7 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of";
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(7)?;
@@ -120,13 +120,17 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         created_at: row.get(8)?,
         edited_at: row.get(9)?,
         deleted: row.get(10)?,
-        poll: poll_column(row, 11)?,
+        poll: json_column(row, 11)?,
         thread_of: row.get(12)?,
+        keyboard: json_column(row, 13)?.unwrap_or_default(),
     })
 }
 
-/// A poll stored as JSON in column `index`, if any.
-pub fn poll_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Poll>> {
+/// A value stored as JSON in column `index`, if any (a poll, a keyboard).
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Option<T>> {
     row.get::<_, Option<String>>(index)?
         .map(|poll| serde_json::from_str(&poll))
         .transpose()

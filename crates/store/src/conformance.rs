@@ -22,16 +22,16 @@ use async_trait::async_trait;
 use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
-    Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview, Message,
-    Millis, OrgPolicy, Poll, Posting, Profile, QuietHours, Role, Seq, User, UserId,
+    Button, Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview,
+    Message, Millis, OrgPolicy, Poll, Posting, Profile, QuietHours, Role, Seq, User, UserId,
 };
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, BotChanges, BotRecord, CatchUp, ChatPurpose, Credentials, NewChat, NewClaimCode,
-    NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewUser, Org, OrgChat,
-    OrgRole, Outcome, Page, ProfileChanges, Published, Revoke, Store, StoreError, StoreResult,
-    StoredPoll, StoredRoster, UnitRename,
+    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials, MessageEdit,
+    NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession,
+    NewUser, Org, OrgChat, OrgRole, Outcome, Page, ProfileChanges, Published, Revoke, Store,
+    StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -62,6 +62,7 @@ const CHECKS: &[(&str, Check)] = checks![
     usernames_show_only_by_choice,
     bots_are_accounts_their_owners_keep,
     bot_markers_name_saved_cursors_and_acknowledge,
+    bots_buttons_are_pressed_by_members_and_answered_by_their_bot,
     ws_tickets_work_once_before_expiry_while_session_lives,
     // chats and members
     direct_chats_are_one_per_pair,
@@ -681,17 +682,13 @@ async fn bot_markers_name_saved_cursors_and_acknowledge(store: Arc<dyn Store>) {
     let chat_id = fx.direct(&alice, &bot_person).await;
     let before = fx.store.current_cursor(bot).await.unwrap();
     let now = fx.now();
-    let outcome = fx
-        .store
-        .start_bot(bot, alice.id(), chat_id, Some("deep".to_owned()), now)
-        .await
-        .unwrap();
     let started = Event::BotStarted {
         chat_id,
         user_id: alice.id(),
         payload: Some("deep".to_owned()),
         at: now,
     };
+    let outcome = fx.store.tell_user(bot, started.clone(), now).await.unwrap();
     assert_eq!(outcome.events.len(), 1);
     assert_eq!(outcome.events[0].event, started);
     assert!(matches!(outcome.events[0].route, Route::User { user_id, .. } if user_id == bot));
@@ -705,6 +702,230 @@ async fn bot_markers_name_saved_cursors_and_acknowledge(store: Arc<dyn Store>) {
         }
         other => panic!("expected the event, got {other:?}"),
     }
+}
+
+async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let mut bots = Vec::new();
+    for name in ["trip_bot", "other_bot"] {
+        let record = fx
+            .store
+            .create_bot(alice.id(), new_bot(name), session(name), fx.now())
+            .await
+            .unwrap();
+        bots.push(Person {
+            actor: Actor {
+                user_id: record.user.id,
+                session_id: 0,
+            },
+            user: record.user,
+        });
+    }
+    let [trip, other] = [&bots[0], &bots[1]];
+    let chat_id = fx.group(&alice, &[&bob, trip, other]).await;
+    let button = |text: &str, payload: &str| Button::Callback {
+        text: text.into(),
+        payload: payload.into(),
+    };
+    let keyboard = vec![
+        vec![button("Да", "yes"), button("Нет", "no")],
+        vec![Button::Link {
+            text: "Программа".into(),
+            url: "https://example.org/trip".into(),
+        }],
+    ];
+    let message = NewMessage {
+        keyboard: keyboard.clone(),
+        ..new_message("trip-1", "Пойдёте на экскурсию?")
+    };
+    let outcome = fx
+        .store
+        .send_message(trip.actor, chat_id, message, fx.now())
+        .await
+        .unwrap();
+    let seq = outcome.value.0.seq;
+    assert_eq!(outcome.value.0.keyboard, keyboard, "sent with its buttons");
+    assert_eq!(
+        fx.message_at(&bob, chat_id, seq).await.keyboard,
+        keyboard,
+        "and read back with them"
+    );
+    let plain = fx.send(&bob, chat_id, "Я за!").await;
+    assert!(plain.keyboard.is_empty());
+
+    let bot_cursor = fx.store.current_cursor(trip.id()).await.unwrap();
+    let now = fx.now();
+    let outcome = fx
+        .store
+        .press_button(bob.actor, chat_id, seq, "yes".to_owned(), now)
+        .await
+        .expect("a member presses a button");
+    let id = outcome.value;
+    let pressed = Event::BotCallback {
+        callback_id: id,
+        chat_id,
+        seq,
+        user_id: bob.id(),
+        payload: "yes".to_owned(),
+        at: now,
+    };
+    assert_eq!(outcome.events.len(), 1);
+    assert_eq!(outcome.events[0].event, pressed);
+    assert!(
+        matches!(outcome.events[0].route, Route::User { user_id, .. } if user_id == trip.id()),
+        "the press goes to the bot's own stream"
+    );
+    match fx
+        .store
+        .catch_up(trip.id(), &bot_cursor, 100)
+        .await
+        .unwrap()
+    {
+        CatchUp::Events(events) => {
+            assert!(events.iter().any(|published| published.event == pressed))
+        }
+        other => panic!("expected the press, got {other:?}"),
+    }
+    let record = fx.store.bot_callback(trip.id(), id).await.unwrap();
+    assert_eq!(
+        record,
+        Some(CallbackRecord {
+            id,
+            bot_id: trip.id(),
+            chat_id,
+            seq,
+            user_id: bob.id(),
+            payload: "yes".to_owned(),
+            created_at: now,
+        })
+    );
+    assert_eq!(
+        fx.store.bot_callback(other.id(), id).await.unwrap(),
+        None,
+        "another bot cannot answer it"
+    );
+    assert_eq!(
+        fx.store.bot_callback(trip.id(), id + 1000).await.unwrap(),
+        None
+    );
+
+    let press = |who: &Person, seq: Seq, payload: &str| {
+        fx.store
+            .press_button(who.actor, chat_id, seq, payload.to_owned(), fx.now())
+    };
+    assert_refused(
+        press(&bob, seq, "maybe").await,
+        &[ErrorCode::NotFound],
+        "a button it does not have",
+    );
+    assert_refused(
+        press(&bob, seq, "Программа").await,
+        &[ErrorCode::NotFound],
+        "a link is not a callback",
+    );
+    assert_refused(
+        press(&bob, plain.seq, "yes").await,
+        &[ErrorCode::NotFound],
+        "a message without buttons",
+    );
+    assert_refused(
+        press(&carol, seq, "yes").await,
+        &[ErrorCode::NotMember],
+        "an outsider",
+    );
+    assert_refused(
+        press(&bob, seq + 100, "yes").await,
+        &[ErrorCode::MessageNotFound],
+        "no such message",
+    );
+
+    // The bot changes its buttons; the text stays.
+    let fewer = vec![vec![button("Нет", "no")]];
+    let edit = MessageEdit {
+        text: None,
+        keyboard: Some(fewer.clone()),
+    };
+    let edited = fx.record(
+        fx.store
+            .edit_message(trip.actor, chat_id, seq, edit.clone(), fx.now())
+            .await,
+    );
+    assert_eq!(
+        (edited.text.as_str(), &edited.keyboard),
+        ("Пойдёте на экскурсию?", &fewer)
+    );
+    assert!(edited.edited_at.is_some());
+    assert_refused(
+        fx.store
+            .edit_message(bob.actor, chat_id, seq, edit, fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "someone else's buttons",
+    );
+    assert_refused(
+        press(&bob, seq, "yes").await,
+        &[ErrorCode::NotFound],
+        "a button taken away",
+    );
+    press(&bob, seq, "no").await.expect("a button still there");
+    let cleared = MessageEdit {
+        text: Some("Запись закрыта".into()),
+        keyboard: Some(Vec::new()),
+    };
+    let edited = fx.record(
+        fx.store
+            .edit_message(trip.actor, chat_id, seq, cleared, fx.now())
+            .await,
+    );
+    assert_eq!(
+        (edited.text.as_str(), edited.keyboard.len()),
+        ("Запись закрыта", 0)
+    );
+    assert_refused(
+        press(&bob, seq, "no").await,
+        &[ErrorCode::NotFound],
+        "buttons removed",
+    );
+
+    // A bot that left hears no more presses; a deleted message keeps no buttons.
+    let again = NewMessage {
+        keyboard: keyboard.clone(),
+        ..new_message("trip-2", "Ещё раз?")
+    };
+    let again = fx
+        .store
+        .send_message(trip.actor, chat_id, again, fx.now())
+        .await
+        .unwrap()
+        .value
+        .0
+        .seq;
+    fx.delete(trip, chat_id, again).await;
+    assert!(
+        fx.message_at(&bob, chat_id, again)
+            .await
+            .keyboard
+            .is_empty()
+    );
+    let last = NewMessage {
+        keyboard,
+        ..new_message("trip-3", "Последний раз?")
+    };
+    let last = fx
+        .store
+        .send_message(trip.actor, chat_id, last, fx.now())
+        .await
+        .unwrap()
+        .value
+        .0
+        .seq;
+    fx.remove_member(&alice, chat_id, trip).await;
+    assert_refused(
+        press(&bob, last, "yes").await,
+        &[ErrorCode::NotFound],
+        "a bot that left",
+    );
 }
 
 async fn ws_tickets_work_once_before_expiry_while_session_lives(store: Arc<dyn Store>) {
@@ -963,7 +1184,13 @@ async fn chats_are_visible_to_members_only(store: Arc<dyn Store>) {
         );
         assert_refused(
             store
-                .edit_message(outsider, chat_id, seq, "edited".to_owned(), now)
+                .edit_message(
+                    outsider,
+                    chat_id,
+                    seq,
+                    MessageEdit::text("edited".to_owned()),
+                    now,
+                )
                 .await,
             not_member,
             "editing",
@@ -1585,6 +1812,7 @@ async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
             deleted: false,
             poll: None,
             thread_of: None,
+            keyboard: Vec::new(),
         };
         assert_eq!(message, expected);
         let published = only(&outcome.events, "message.new", |event| {
@@ -1842,8 +2070,13 @@ async fn editing_is_for_authors(store: Arc<dyn Store>) {
     let chat_id = fx.group(&alice, &[&bob]).await;
     let draft = fx.send(&bob, chat_id, "draft").await;
     let edit = |who: &Person, seq: Seq, now: Millis| {
-        fx.store
-            .edit_message(who.actor, chat_id, seq, "final".to_owned(), now)
+        fx.store.edit_message(
+            who.actor,
+            chat_id,
+            seq,
+            MessageEdit::text("final".to_owned()),
+            now,
+        )
     };
 
     let edited_at = fx.now();
@@ -3733,6 +3966,10 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
             closes_at: None,
         }),
         thread_of: None,
+        keyboard: vec![vec![Button::Callback {
+            text: "Да".into(),
+            payload: "yes".into(),
+        }]],
         reason: HoldReason::QuietHours,
         release_at,
     };
@@ -3766,6 +4003,11 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
         first.poll.as_ref().map(|poll| poll.options.len()),
         Some(2),
         "a held poll keeps its options"
+    );
+    assert_eq!(
+        first.keyboard.len(),
+        1,
+        "and a bot's held message its buttons"
     );
     let repeated = fx
         .store
@@ -4037,7 +4279,13 @@ impl Fixture {
         let now = self.now();
         self.record(
             self.store
-                .edit_message(who.actor, chat_id, seq, text.to_owned(), now)
+                .edit_message(
+                    who.actor,
+                    chat_id,
+                    seq,
+                    MessageEdit::text(text.to_owned()),
+                    now,
+                )
                 .await,
         );
     }
@@ -4277,6 +4525,7 @@ fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
         reply_to: None,
         poll: None,
         thread_of: None,
+        keyboard: Vec::new(),
     }
 }
 

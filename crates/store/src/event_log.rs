@@ -79,6 +79,7 @@ mod tests {
             deleted: false,
             poll: None,
             thread_of: None,
+            keyboard: Vec::new(),
         }
     }
 

@@ -28,8 +28,8 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite,
-    InvitePreview, Member, Message, Millis, OrgPolicy, Poll, Posting, Profile, Report, Role, Seq,
-    ThreadSummary, User, UserId,
+    InvitePreview, Keyboard, Member, Message, Millis, OrgPolicy, Poll, Posting, Profile, Report,
+    Role, Seq, ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +102,19 @@ impl BotRecord {
     }
 }
 
+/// A press of a callback button, kept so the bot can answer it (`POST /answers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRecord {
+    pub id: i64,
+    pub bot_id: UserId,
+    pub chat_id: ChatId,
+    pub seq: Seq,
+    /// Who pressed.
+    pub user_id: UserId,
+    pub payload: String,
+    pub created_at: Millis,
+}
+
 /// Changes to a bot; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct BotChanges {
@@ -168,9 +181,41 @@ pub struct NewMessage {
     pub poll: Option<Poll>,
     /// The thread to post in; the store checks it (`kolokol_domain::thread::check_root`).
     pub thread_of: Option<Seq>,
+    /// A bot's buttons, already checked (`kolokol_domain::keyboard::check`).
+    pub keyboard: Keyboard,
+}
+
+/// How a keyboard is stored: JSON, or NULL for none.
+pub fn keyboard_column(keyboard: &Keyboard) -> serde_json::Result<Option<String>> {
+    (!keyboard.is_empty())
+        .then(|| serde_json::to_string(keyboard))
+        .transpose()
+}
+
+/// An edit of a message by its author; `None` leaves that part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageEdit {
+    pub text: Option<String>,
+    /// Replaces the buttons (empty removes them); already checked.
+    pub keyboard: Option<Keyboard>,
+}
+
+impl MessageEdit {
+    /// A new text, buttons as they are.
+    pub fn text(text: String) -> MessageEdit {
+        MessageEdit {
+            text: Some(text),
+            keyboard: None,
+        }
+    }
 }
 
 impl NewMessage {
+    /// Whether it carries more than its text and reply: a poll, a thread or buttons.
+    pub fn has_extras(&self) -> bool {
+        self.poll.is_some() || self.thread_of.is_some() || !self.keyboard.is_empty()
+    }
+
     /// The message as first stored, once the backend has given it its `id` and `seq` and resolved
     /// its mentions: no reactions, never edited.
     pub fn into_message(
@@ -197,6 +242,7 @@ impl NewMessage {
             deleted: false,
             poll: self.poll,
             thread_of: self.thread_of,
+            keyboard: self.keyboard,
         }
     }
 }
@@ -360,13 +406,12 @@ pub trait Store: Send + Sync + 'static {
         cursor: String,
         now: Millis,
     ) -> StoreResult<i64>;
-    /// Tells the bot (a `bot.started` event on its own stream) that `user_id` opened `chat_id`.
-    async fn start_bot(
+    /// Puts an event on one user's own stream (a bot told it was started, a person that a bot
+    /// answered their press).
+    async fn tell_user(
         &self,
-        bot_id: UserId,
         user_id: UserId,
-        chat_id: ChatId,
-        payload: Option<String>,
+        event: Event,
         now: Millis,
     ) -> StoreResult<Outcome<()>>;
 
@@ -493,14 +538,28 @@ pub trait Store: Send + Sync + 'static {
         chat_id: ChatId,
         page: Page,
     ) -> StoreResult<Vec<Message>>;
+    /// The author changes the text or the buttons (or both) of a live message.
     async fn edit_message(
         &self,
         actor: Actor,
         chat_id: ChatId,
         seq: Seq,
-        text: String,
+        edit: MessageEdit,
         now: Millis,
     ) -> StoreResult<Outcome<Message>>;
+    /// A member presses the callback button `payload` under a bot's message: the press is kept
+    /// for the bot's answer and the bot told (`bot.callback` on its stream). Refused when the
+    /// message has no such button, or its bot has left the chat. Returns the callback's id.
+    async fn press_button(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        seq: Seq,
+        payload: String,
+        now: Millis,
+    ) -> StoreResult<Outcome<i64>>;
+    /// A press of one of the bot's buttons, by its id; `None` for another bot's or an unknown one.
+    async fn bot_callback(&self, bot_id: UserId, id: i64) -> StoreResult<Option<CallbackRecord>>;
     /// Replaces the message with a tombstone: text, mentions and reactions are erased, the seq stays.
     async fn delete_message(
         &self,

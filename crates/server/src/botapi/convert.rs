@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use kolokol_botapi::attachments::attachments_of;
 use kolokol_botapi::ids::{held_mid, max_chat_id, mid};
 use kolokol_botapi::wire;
 use kolokol_proto::{Chat, ChatId, ChatKind, HeldMessage, Message, User, UserId};
@@ -127,7 +128,7 @@ impl<'a> Lookup<'a> {
             mid: mid(recipient.chat_id, message.seq),
             seq: message.seq,
             text: message.text.clone(),
-            attachments: Vec::new(),
+            attachments: attachments_of(&message.keyboard),
         };
         Ok(wire::Message {
             sender: self.user(message.sender_id).await?,
@@ -144,7 +145,7 @@ impl<'a> Lookup<'a> {
             mid: held_mid(recipient.chat_id, held.id),
             seq: 0,
             text: held.text.clone(),
-            attachments: Vec::new(),
+            attachments: attachments_of(&held.keyboard),
         };
         Ok(wire::Message {
             sender: self.user(held.sender_id).await?,

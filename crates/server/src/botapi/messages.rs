@@ -1,14 +1,15 @@
 //! Messages: `POST/GET/PUT/DELETE /messages` and `GET /messages/{mid}`, through the same send,
-//! edit and delete services as people's.
+//! edit and delete services as people's; and `POST /answers` to presses of their buttons.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use kolokol_botapi::attachments::keyboard_of;
 use kolokol_botapi::format::{Format, to_plain};
-use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_mid};
+use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_callback_id, parse_mid};
 use kolokol_botapi::wire;
-use kolokol_domain::validate;
-use kolokol_proto::{ChatId, SendMessageRequest, UserId};
-use kolokol_store::Page;
+use kolokol_domain::{keyboard, validate};
+use kolokol_proto::{ChatId, Event, Keyboard, SendMessageRequest, UserId};
+use kolokol_store::{MessageEdit, Page};
 
 use super::convert::Lookup;
 use super::request::{MaxJson, Params};
@@ -37,23 +38,31 @@ async fn target(state: &AppState, bot: &Bot, params: &Params) -> BotResult<ChatI
         .ok_or_else(|| BotError::denied("the user has not started a dialog with the bot"))
 }
 
-/// The text of a new or edited message: Kolokol's rules, in Max's words.
-fn text_of(body: &wire::NewMessageBody) -> BotResult<Option<String>> {
-    if body
-        .attachments
-        .as_ref()
-        .is_some_and(|list| !list.is_empty())
-    {
-        return Err(BotError::payload("attachments are not supported yet"));
-    }
+/// What a new or edited message says, checked by Kolokol's rules and refused in Max's words.
+/// `None` is what the body leaves out: on an edit, that part stays as it is (an absent or null
+/// `attachments` keeps the buttons, `[]` removes them).
+struct Content {
+    text: Option<String>,
+    keyboard: Option<Keyboard>,
+}
+
+fn content_of(body: &wire::NewMessageBody) -> BotResult<Content> {
     let format = Format::parse(body.format.as_deref())
         .ok_or_else(|| BotError::payload("format is markdown or html"))?;
-    let Some(text) = &body.text else {
-        return Ok(None);
-    };
-    let text = to_plain(text, format);
-    validate::message_text(&text).map_err(|rejection| BotError::payload(rejection.message))?;
-    Ok(Some(text))
+    let text = body.text.as_deref().map(|text| to_plain(text, format));
+    if let Some(text) = &text {
+        validate::message_text(text).map_err(|rejection| BotError::payload(rejection.message))?;
+    }
+    let keyboard = body
+        .attachments
+        .as_deref()
+        .map(keyboard_of)
+        .transpose()
+        .map_err(BotError::payload)?;
+    if let Some(keyboard) = &keyboard {
+        keyboard::check(keyboard).map_err(|rejection| BotError::payload(rejection.message))?;
+    }
+    Ok(Content { text, keyboard })
 }
 
 pub async fn send(
@@ -63,7 +72,10 @@ pub async fn send(
     MaxJson(body): MaxJson<wire::NewMessageBody>,
 ) -> BotResult<Json<wire::SendMessageResult>> {
     let chat_id = target(&state, &bot, &params).await?;
-    let text = text_of(&body)?.ok_or_else(|| BotError::payload("text is required"))?;
+    let content = content_of(&body)?;
+    let text = content
+        .text
+        .ok_or_else(|| BotError::payload("text is required"))?;
     let request = SendMessageRequest {
         // Max has no idempotency key: every call is a new message.
         client_msg_id: new_secret("bot-"),
@@ -75,7 +87,8 @@ pub async fn send(
         thread_of: None,
     };
     let mut lookup = Lookup::new(&state, bot.actor);
-    let message = match send_as(&state, bot.actor, chat_id, request).await? {
+    let keyboard = content.keyboard.unwrap_or_default();
+    let message = match send_as(&state, bot.actor, chat_id, request, keyboard).await? {
         Sent::Stored(message, _) => lookup.message(&message).await?,
         Sent::Held(held) => lookup.held(&held).await?,
     };
@@ -155,7 +168,7 @@ fn message_id(params: &Params) -> BotResult<String> {
         .ok_or_else(|| BotError::payload("message_id is required"))
 }
 
-/// `PUT /messages?message_id=`: a text that is absent stays as it is.
+/// `PUT /messages?message_id=`: what the body leaves out stays as it is.
 pub async fn edit(
     State(state): State<AppState>,
     bot: Bot,
@@ -163,13 +176,77 @@ pub async fn edit(
     MaxJson(body): MaxJson<wire::NewMessageBody>,
 ) -> BotResult<Json<wire::SimpleResult>> {
     let (chat_id, message) = stored(&state, &bot, &message_id(&params)?).await?;
-    if let Some(text) = text_of(&body)?.filter(|text| *text != message.text) {
+    change(&state, &bot, chat_id, message, &body).await?;
+    Ok(Json(wire::SimpleResult::ok()))
+}
+
+/// Edits a message of the bot as the body says; nothing happens when nothing would change.
+async fn change(
+    state: &AppState,
+    bot: &Bot,
+    chat_id: ChatId,
+    message: kolokol_proto::Message,
+    body: &wire::NewMessageBody,
+) -> BotResult<()> {
+    let content = content_of(body)?;
+    let edit = MessageEdit {
+        text: content.text.filter(|text| *text != message.text),
+        keyboard: content
+            .keyboard
+            .filter(|keyboard| *keyboard != message.keyboard),
+    };
+    if edit != MessageEdit::default() {
         let outcome = state
             .store
-            .edit_message(bot.actor, chat_id, message.seq, text, state.now())
+            .edit_message(bot.actor, chat_id, message.seq, edit, state.now())
             .await?;
         state.publish(outcome.events).await;
     }
+    Ok(())
+}
+
+/// How long after a press the bot may still answer it.
+const ANSWER_WITHIN_MS: i64 = 15 * 60 * 1000;
+
+/// `POST /answers?callback_id=`: edits the message whose button was pressed, tells the person
+/// who pressed it (with the notification, if any), or both; `{}` just acknowledges.
+pub async fn answer(
+    State(state): State<AppState>,
+    bot: Bot,
+    params: Params,
+    MaxJson(answer): MaxJson<wire::CallbackAnswer>,
+) -> BotResult<Json<wire::SimpleResult>> {
+    let id = params
+        .text("callback_id")
+        .ok_or_else(|| BotError::payload("callback_id is required"))?;
+    let press = match parse_callback_id(id) {
+        Some(id) => state.store.bot_callback(bot.actor.user_id, id).await?,
+        None => None,
+    };
+    let press = press
+        .filter(|press| state.now() - press.created_at <= ANSWER_WITHIN_MS)
+        .ok_or_else(|| BotError::not_found("no such callback, or it is too old to answer"))?;
+    let notification = answer.notification.filter(|text| !text.trim().is_empty());
+    if let Some(text) = &notification {
+        validate::message_text(text).map_err(|rejection| BotError::payload(rejection.message))?;
+    }
+    if let Some(body) = &answer.message {
+        let message = message_at(&state, bot.actor, press.chat_id, press.seq)
+            .await?
+            .filter(|message| !message.deleted)
+            .ok_or_else(|| BotError::not_found("the message is gone"))?;
+        change(&state, &bot, press.chat_id, message, body).await?;
+    }
+    let answered = Event::CallbackAnswered {
+        chat_id: press.chat_id,
+        seq: press.seq,
+        notification,
+    };
+    let outcome = state
+        .store
+        .tell_user(press.user_id, answered, state.now())
+        .await?;
+    state.publish(outcome.events).await;
     Ok(Json(wire::SimpleResult::ok()))
 }
 

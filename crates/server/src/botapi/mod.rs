@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
                 .delete(messages::delete),
         )
         .route("/messages/{mid}", get(messages::one))
+        .route("/answers", post(messages::answer))
         .route("/chats", get(chats::list))
         .route("/chats/{chat_id}", get(chats::one).patch(chats::patch))
         .route("/chats/{chat_id}/actions", post(chats::action))

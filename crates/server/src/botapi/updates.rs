@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use kolokol_botapi::ids::{max_chat_id, mid};
+use kolokol_botapi::ids::{callback_id, max_chat_id, mid};
 use kolokol_botapi::wire::{self, Update};
 use kolokol_domain::Cursor;
 use kolokol_proto::{ChatKind, Event, Role};
@@ -192,6 +192,30 @@ async fn update_of(
             user: lookup.user(*user_id).await?,
             payload: payload.clone(),
         }),
+        Event::BotCallback {
+            callback_id: id,
+            chat_id,
+            seq,
+            user_id,
+            payload,
+            at,
+        } => {
+            let message = message_at(state, lookup.actor(), *chat_id, *seq).await?;
+            let message = match message.filter(|message| !message.deleted) {
+                Some(message) => Some(lookup.message(&message).await?),
+                None => None,
+            };
+            Some(Update::MessageCallback {
+                timestamp: *at,
+                callback: wire::Callback {
+                    timestamp: *at,
+                    callback_id: callback_id(*id),
+                    payload: payload.clone(),
+                    user: lookup.user(*user_id).await?,
+                },
+                message,
+            })
+        }
         _ => None,
     })
 }

@@ -1,6 +1,6 @@
-//! People's side of bots: make one (and get its token), list yours, reset a token, and start a
-//! bot's chat (`/bot/<username>?start=<payload>`). Bots themselves speak the Max-compatible
-//! API in `crate::botapi`.
+//! People's side of bots: make one (and get its token), list yours, reset a token, start a
+//! bot's chat (`/bot/<username>?start=<payload>`) and press its buttons. Bots themselves speak
+//! the Max-compatible API in `crate::botapi`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,8 +8,8 @@ use kolokol_domain::roster::RosterRole;
 use kolokol_domain::validate;
 use kolokol_proto::{
     BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
-    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, OrgId, StartBotRequest,
-    User, UserId,
+    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, Event, OrgId,
+    PressButtonRequest, Seq, StartBotRequest, User, UserId,
 };
 use kolokol_store::{Actor, BotRecord, NewChat, NewSession, NewUser, Revoke};
 
@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::orgs::audit;
 use crate::routes::chats::{chat_view, create_chat};
 use crate::routes::orgs::as_admin;
-use crate::state::AppState;
+use crate::state::{AppState, Limit};
 
 /// Bots one person may own.
 const MAX_BOTS_PER_OWNER: usize = 20;
@@ -192,18 +192,39 @@ pub async fn start_bot(
         let (_, Json(chat)) = create_chat(State(state.clone()), caller, Json(request_chat)).await?;
         chat.id
     };
-    let outcome = state
-        .store
-        .start_bot(
-            user.id,
-            actor.user_id,
-            chat_id,
-            request.payload,
-            state.now(),
-        )
-        .await?;
+    let started = Event::BotStarted {
+        chat_id,
+        user_id: actor.user_id,
+        payload: request.payload,
+        at: state.now(),
+    };
+    let outcome = state.store.tell_user(user.id, started, state.now()).await?;
     state.publish(outcome.events).await;
     Ok(Json(chat_view(&state, actor, chat_id).await?))
+}
+
+/// Press a callback button under a bot's message: the bot hears of it (`message_callback`) and
+/// may answer with a notification (`callback.answered`) or by editing the message.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{seq}/callback", tag = "bots", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)), request_body = PressButtonRequest,
+    responses((status = 204), (status = 403, body = ErrorBody),
+              (status = 404, description = "No such message, no such button, or the bot left", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn press_button(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+    Json(request): Json<PressButtonRequest>,
+) -> ApiResult<StatusCode> {
+    state
+        .limit(Limit::ButtonPresses, &actor.user_id.to_string())
+        .await?;
+    let outcome = state
+        .store
+        .press_button(actor, chat_id, seq, request.payload, state.now())
+        .await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The bot with this username (case does not matter); `user_not_found` for people too.

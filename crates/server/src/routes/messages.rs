@@ -10,11 +10,11 @@ use kolokol_bus::Envelope;
 use kolokol_domain::{Route, poll, validate};
 use kolokol_proto::{
     AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
-    HeldMessage, HeldMessageList, MarkReadRequest, Message, MessageList, Millis, Poll, PollResults,
-    PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role, SendMessageRequest, Seq,
-    ThreadList, UserId, VoteRequest,
+    HeldMessage, HeldMessageList, Keyboard, MarkReadRequest, Message, MessageList, Millis, Poll,
+    PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role,
+    SendMessageRequest, Seq, ThreadList, UserId, VoteRequest,
 };
-use kolokol_store::{Actor, NewHeldMessage, NewMessage, Page};
+use kolokol_store::{Actor, MessageEdit, NewHeldMessage, NewMessage, Page};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -37,11 +37,13 @@ pub async fn send_message(
     Path(chat_id): Path<ChatId>,
     Json(request): Json<SendMessageRequest>,
 ) -> ApiResult<Response> {
-    Ok(match send(&state, actor, chat_id, request).await? {
-        Sent::Stored(message, true) => (StatusCode::CREATED, Json(message)).into_response(),
-        Sent::Stored(message, false) => (StatusCode::OK, Json(message)).into_response(),
-        Sent::Held(held) => (StatusCode::ACCEPTED, Json(held)).into_response(),
-    })
+    Ok(
+        match send(&state, actor, chat_id, request, Keyboard::new()).await? {
+            Sent::Stored(message, true) => (StatusCode::CREATED, Json(message)).into_response(),
+            Sent::Stored(message, false) => (StatusCode::OK, Json(message)).into_response(),
+            Sent::Held(held) => (StatusCode::ACCEPTED, Json(held)).into_response(),
+        },
+    )
 }
 
 /// What became of a send.
@@ -53,15 +55,18 @@ pub enum Sent {
 }
 
 /// Sends a message by the same rules for everyone, people and bots: validation, quiet hours,
-/// do-not-disturb, then the store's own rules (posting, slow mode, mutes).
+/// do-not-disturb, then the store's own rules (posting, slow mode, mutes). Only bots send a
+/// `keyboard`.
 pub async fn send(
     state: &AppState,
     actor: Actor,
     chat_id: ChatId,
     request: SendMessageRequest,
+    keyboard: Keyboard,
 ) -> ApiResult<Sent> {
     validate::client_msg_id(&request.client_msg_id)?;
     validate::message_text(&request.text)?;
+    kolokol_domain::keyboard::check(&keyboard)?;
     let poll = request
         .poll
         .map(|poll| kolokol_domain::poll::validate(poll, state.now()))
@@ -82,6 +87,7 @@ pub async fn send(
             request_ack: request.request_ack,
             poll,
             thread_of: request.thread_of,
+            keyboard,
             reason: hold.reason,
             release_at: hold.release_at,
         };
@@ -94,6 +100,7 @@ pub async fn send(
         reply_to: request.reply_to,
         poll,
         thread_of: request.thread_of,
+        keyboard,
     };
     let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
     Ok(Sent::Stored(message, created))
@@ -235,7 +242,13 @@ pub async fn edit_message(
     validate::message_text(&request.text)?;
     let outcome = state
         .store
-        .edit_message(actor, chat_id, seq, request.text, state.now())
+        .edit_message(
+            actor,
+            chat_id,
+            seq,
+            MessageEdit::text(request.text),
+            state.now(),
+        )
         .await?;
     state.publish(outcome.events).await;
     Ok(Json(outcome.value))

@@ -2,15 +2,17 @@
 //! over plain HTTP, and by the official Max client libraries (npm `@maxhub/max-bot-api`, PyPI
 //! `maxapi`) running their README echo bots unchanged but for the base URL.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kolokol_client::proto::{CreateBotRequest, CreatedBot, ErrorCode, Message};
+use kolokol_client::proto::{Button, CreateBotRequest, CreatedBot, ErrorCode, Event, Message};
 use kolokol_client::{Client, Page};
+use kolokol_server::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::common::{self, TestServer, assert_refused};
-use super::max_schema::{assert_answer, recording_proxy};
+use super::max_schema::{Recorded, assert_answer, recording_proxy};
 
 /// A person and the bot they made.
 async fn person_with_bot(server: &TestServer, person: &str, bot: &str) -> (Client, CreatedBot) {
@@ -292,6 +294,235 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
 }
 
+/// Keyboards over plain HTTP: what a bot may send, who may press, and what a bot may answer.
+#[tokio::test]
+async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
+    let clock = Clock::manual(1_800_000_000_000);
+    let server = common::start_with(|settings| {
+        settings.clock = clock.clone();
+        settings.button_presses_per_minute = 8;
+    })
+    .await;
+    let (anna, created) = person_with_bot(&server, "anna", "trip_bot").await;
+    let (_, other) = person_with_bot(&server, "olga", "other_bot").await;
+    let (boris, _) = server.user("boris").await;
+    let token = &created.token;
+    let chat = anna.start_bot("trip_bot", None).await.unwrap();
+    let server = &server;
+    let to_chat = format!("messages?chat_id={}", chat.id);
+    let post = async |path: &str, body: Value| {
+        call(server, token, Method::POST, path, Some(&body.to_string())).await
+    };
+    let keyboard =
+        |buttons: Value| json!([{"type": "inline_keyboard", "payload": {"buttons": buttons}}]);
+
+    // Keyboards Kolokol would not show are refused, and nothing is sent.
+    let many_rows: Vec<Value> = (0..31)
+        .map(|i| json!([{"type": "callback", "text": "a", "payload": format!("p{i}")}]))
+        .collect();
+    for attachments in [
+        keyboard(json!([[{"type": "link", "text": "Открыть", "url": "javascript:alert(1)"}]])),
+        keyboard(json!([[{"type": "callback", "text": "", "payload": "a"}]])),
+        keyboard(json!([[{"type": "callback", "text": "a", "payload": "я".repeat(1025)}]])),
+        keyboard(json!([[{"type": "chat", "text": "Чат", "chat_title": "Экскурсия"}]])),
+        keyboard(json!([[]])),
+        keyboard(Value::Array(many_rows)),
+        json!([{"type": "image", "payload": {"token": "t"}}]),
+        json!([{"type": "inline_keyboard", "payload": {"buttons": []}}, {"type": "inline_keyboard", "payload": {"buttons": []}}]),
+    ] {
+        let answer = post(
+            &to_chat,
+            json!({"text": "Меню", "attachments": attachments}),
+        )
+        .await;
+        assert_max_error(answer, 400, "proto.payload");
+    }
+    assert!(
+        anna.messages(chat.id, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let buttons = json!([
+        [{"type": "callback", "text": "Да", "payload": "yes"}, {"type": "callback", "text": "Нет", "payload": "no"}],
+        [{"type": "link", "text": "Программа", "url": "https://example.org/trip"}],
+        [{"type": "request_contact", "text": "Мой телефон"}]
+    ]);
+    let (status, sent) = post(
+        &to_chat,
+        json!({"text": "Пойдёте?", "attachments": keyboard(buttons.clone())}),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(
+        sent["message"]["body"]["attachments"],
+        keyboard(buttons.clone())
+    );
+    let mid = sent["message"]["body"]["mid"].as_str().unwrap().to_owned();
+    let seq = sent["message"]["body"]["seq"].as_i64().unwrap();
+    let seen = anna
+        .messages(chat.id, Page::default())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!((seen.seq, seen.keyboard.len()), (seq, 3));
+
+    // Only callback buttons that are there are pressed, by members, and not too often.
+    let press = async |who: &Client, payload: &str| who.press_button(chat.id, seq, payload).await;
+    assert_refused(press(&anna, "maybe").await, ErrorCode::NotFound, 404);
+    assert_refused(press(&anna, "Программа").await, ErrorCode::NotFound, 404);
+    assert_refused(press(&boris, "yes").await, ErrorCode::NotMember, 403);
+    let path = format!("/api/v1/chats/{}/messages/{seq}/callback", chat.id);
+    let body = Some(("application/json", br#"{"payload": 7}"#.to_vec()));
+    let (status, _) = anna.raw(Method::POST, &path, body).await.unwrap();
+    assert_eq!(status, 400, "a malformed press");
+    press(&anna, "yes")
+        .await
+        .expect("a member presses a button");
+
+    // The bot hears the press with the message as it is, and its id to answer.
+    let (_, polled) = call(
+        server,
+        token,
+        Method::GET,
+        "updates?timeout=5&types=message_callback",
+        None,
+    )
+    .await;
+    let update = &polled["updates"][0];
+    assert_eq!(update["update_type"], "message_callback", "{polled}");
+    assert_eq!(update["callback"]["payload"], "yes");
+    assert_eq!(
+        update["callback"]["user"]["user_id"],
+        json!(anna.me().await.unwrap().user.id)
+    );
+    assert_eq!(update["message"]["body"]["mid"], json!(mid));
+    assert_eq!(
+        update["message"]["body"]["attachments"],
+        keyboard(buttons.clone())
+    );
+    let callback_id = update["callback"]["callback_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Answers: only by the bot whose button it was, to a press it knows, while it is fresh.
+    let answers = |id: &str| format!("answers?callback_id={id}");
+    let foreign = call(
+        server,
+        &other.token,
+        Method::POST,
+        &answers(&callback_id),
+        Some("{}"),
+    )
+    .await;
+    assert_max_error(foreign, 404, "not.found");
+    for id in ["cb.999999", "nonsense"] {
+        assert_max_error(post(&answers(id), json!({})).await, 404, "not.found");
+    }
+    assert_max_error(post("answers", json!({})).await, 400, "proto.payload");
+    let too_long = json!({"notification": "я".repeat(4001)});
+    assert_max_error(
+        post(&answers(&callback_id), too_long).await,
+        400,
+        "proto.payload",
+    );
+    let bad_edit = json!({"message": {"attachments": keyboard(json!([[{"type": "link", "text": "x", "url": "ftp://x"}]]))}});
+    assert_max_error(
+        post(&answers(&callback_id), bad_edit).await,
+        400,
+        "proto.payload",
+    );
+    let unchanged = anna
+        .messages(chat.id, Page::default())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (
+            unchanged.text.as_str(),
+            unchanged.keyboard.len(),
+            unchanged.edited_at
+        ),
+        ("Пойдёте?", 3, None)
+    );
+
+    // `{}` only acknowledges; absent text and null attachments keep what is there.
+    let (mut events, _) = common::connect(&anna, None).await;
+    assert_eq!(post(&answers(&callback_id), json!({})).await.0, 200);
+    let told = common::wait_for(&mut events, |event| match event {
+        Event::CallbackAnswered {
+            seq: at,
+            notification,
+            ..
+        } if *at == seq => Some(notification.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(told, None);
+    let keep = json!({"message": {"text": null, "attachments": null}, "notification": "Принято"});
+    assert_eq!(post(&answers(&callback_id), keep).await.0, 200);
+    let kept = anna
+        .messages(chat.id, Page::default())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (kept.text.as_str(), kept.keyboard.len(), kept.edited_at),
+        ("Пойдёте?", 3, None)
+    );
+    // `[]` removes the buttons.
+    let cleared = json!({"message": {"text": "Записали", "attachments": []}});
+    assert_eq!(post(&answers(&callback_id), cleared).await.0, 200);
+    let edited = common::wait_for(&mut events, |event| match event {
+        Event::MessageEdited { message } if message.seq == seq => Some(message.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (edited.text.as_str(), edited.keyboard.len()),
+        ("Записали", 0)
+    );
+    // PUT /messages gives buttons back.
+    let again = json!({"attachments": keyboard(json!([[{"type": "callback", "text": "Ещё", "payload": "more"}]]))});
+    let answer = call(
+        server,
+        token,
+        Method::PUT,
+        &format!("messages?message_id={mid}"),
+        Some(&again.to_string()),
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    press(&anna, "more").await.expect("the new button");
+
+    // A press is answered within a quarter of an hour.
+    clock.set(1_800_000_000_000 + 16 * 60 * 1000);
+    assert_max_error(
+        post(&answers(&callback_id), json!({})).await,
+        404,
+        "not.found",
+    );
+
+    // Presses are limited per person.
+    let mut refused = None;
+    for _ in 0..10 {
+        if let Err(error) = press(&anna, "more").await {
+            refused = Some(error);
+            break;
+        }
+    }
+    let refused = refused.expect("the press limit bites");
+    assert_eq!(
+        (refused.code(), refused.status()),
+        (Some(ErrorCode::RateLimited), Some(429))
+    );
+}
+
 /// The bot's updates from a long poll: `(update_type, text or payload)`.
 fn summary(updates: &Value) -> Vec<(String, String)> {
     updates["updates"]
@@ -542,65 +773,129 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
     );
 }
 
-/// Runs one of the official clients' echo bots until the person has both answers, or fails
-/// with the bot's output.
-async fn echo_bot_answers(client: &str, program: &[String], env: &[(&str, String)]) {
+/// A bot of one of the official clients, run against the server through a proxy that keeps
+/// every answer the bot gets, for the schema check when it is done.
+struct ClientBot {
+    client: String,
+    process: tokio::process::Child,
+    answers: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl ClientBot {
+    async fn start(
+        server: &TestServer,
+        client: &str,
+        program: &[String],
+        token: &str,
+    ) -> ClientBot {
+        let (proxy, answers) = recording_proxy(&server.base).await;
+        let process = tokio::process::Command::new(&program[0])
+            .args(&program[1..])
+            .env("MAX_API_URL", format!("{proxy}/bot-api/"))
+            .env("BOT_TOKEN", token)
+            .env("MAX_BOT_TOKEN", token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{client}: cannot start {program:?}: {e}"));
+        ClientBot {
+            client: client.to_owned(),
+            process,
+            answers,
+        }
+    }
+
+    /// Asks `check` until it finds what it looks for; fails with the bot's output if the bot
+    /// stops or a minute passes first.
+    async fn wait_for<T>(&mut self, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(found) = check().await {
+                return found;
+            }
+            if tokio::time::Instant::now() > deadline || self.process.try_wait().unwrap().is_some()
+            {
+                let _ = self.process.start_kill();
+                let _ = self.process.wait().await;
+                panic!(
+                    "{}: {what}\n--- stdout\n{}\n--- stderr\n{}",
+                    self.client,
+                    read_all(self.process.stdout.take()).await,
+                    read_all(self.process.stderr.take()).await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Stops the bot; every answer it got is valid by Max's published schema.
+    fn finish(self) {
+        drop(self.process);
+        let answers = std::mem::take(&mut *self.answers.lock().unwrap());
+        let with_updates = answers.iter().filter(|answer| {
+            answer.path == "updates"
+                && answer.body["updates"]
+                    .as_array()
+                    .is_some_and(|list| !list.is_empty())
+        });
+        assert!(
+            with_updates.count() >= 1,
+            "{}: the bot polled through the proxy",
+            self.client
+        );
+        for answer in &answers {
+            assert_answer(&answer.method, &answer.path, answer.status, &answer.body);
+        }
+    }
+}
+
+async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
+    let mut bytes = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut bytes).await;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The bot's messages in the chat, oldest first.
+async fn bot_messages(person: &Client, chat_id: i64, bot_id: i64) -> Vec<Message> {
+    let messages = person.messages(chat_id, Page::default()).await.unwrap();
+    messages
+        .into_iter()
+        .filter(|m| m.sender_id == bot_id)
+        .collect()
+}
+
+/// Runs one of the official clients' echo bots until the person has both answers.
+async fn echo_bot_answers(client: &str, program: &[String]) {
     let server = common::start().await;
     let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
-    // Between the bot and the server, a proxy keeps every answer for the schema check below.
-    let (proxy, answers) = recording_proxy(&server.base).await;
-    let base = format!("{proxy}/bot-api/");
-    let mut command = tokio::process::Command::new(&program[0]);
-    command
-        .args(&program[1..])
-        .env("MAX_API_URL", &base)
-        .env("BOT_TOKEN", &created.token)
-        .env("MAX_BOT_TOKEN", &created.token)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut bot = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("{client}: cannot start {program:?}: {e}"));
+    let mut bot = ClientBot::start(&server, client, program, &created.token).await;
 
     let chat = anna.start_bot("echo_bot", Some("deep")).await.unwrap();
     common::send(&anna, chat.id, "m1", "Привет, бот!")
         .await
         .unwrap();
     let expected = ["Привет, бот!", "hello deep"];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let messages = anna.messages(chat.id, Page::default()).await.unwrap();
-        let from_bot: Vec<String> = messages
-            .iter()
-            .filter(|m| m.sender_id == created.bot.id)
-            .map(|m| m.text.clone())
-            .collect();
-        if expected
-            .iter()
-            .all(|text| from_bot.iter().any(|got| got.trim() == *text))
-        {
-            assert_eq!(
-                from_bot.len(),
-                2,
-                "{client}: each answered once: {from_bot:?}"
-            );
-            break;
-        }
-        if tokio::time::Instant::now() > deadline || bot.try_wait().unwrap().is_some() {
-            let _ = bot.start_kill();
-            let output = bot.wait_with_output().await.unwrap();
-            panic!(
-                "{client}: the echo bot did not answer (got {from_bot:?})\n--- stdout\n{}\n--- stderr\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let from_bot = bot
+        .wait_for("the echo bot did not answer", async || {
+            let texts: Vec<String> = bot_messages(&anna, chat.id, created.bot.id)
+                .await
+                .into_iter()
+                .map(|m| m.text)
+                .collect();
+            expected
+                .iter()
+                .all(|text| texts.iter().any(|got| got.trim() == *text))
+                .then_some(texts)
+        })
+        .await;
+    assert_eq!(
+        from_bot.len(),
+        2,
+        "{client}: each answered once: {from_bot:?}"
+    );
     // The bot set its commands through the API, as its README does, and its chat offers them.
     let offered = anna.chat_commands(chat.id).await.unwrap();
     let offered: Vec<(&str, &str)> = offered
@@ -614,23 +909,107 @@ async fn echo_bot_answers(client: &str, program: &[String], env: &[(&str, String
         ["echo"],
         "{client}"
     );
+    bot.finish();
+}
 
-    // Every answer the bot got is valid by Max's published schema.
-    drop(bot);
-    let answers = std::mem::take(&mut *answers.lock().unwrap());
-    let with_updates = answers.iter().filter(|answer| {
-        answer.path == "updates"
-            && answer.body["updates"]
-                .as_array()
-                .is_some_and(|list| !list.is_empty())
-    });
-    assert!(
-        with_updates.count() >= 1,
-        "{client}: the bot polled through the proxy"
+/// Runs one of the official clients' keyboard bots: the person asks for the menu, presses «Да»
+/// (the bot answers with a notification and replaces the message), then «Нет» (a notification
+/// only: the text and buttons stay, though maxapi sends the keyboard back without a text).
+async fn keyboard_bot_answers(client: &str, program: &[String]) {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "trip_bot").await;
+    let mut bot = ClientBot::start(&server, client, program, &created.token).await;
+    let chat = anna.start_bot("trip_bot", None).await.unwrap();
+    let (mut events, _) = common::connect(&anna, None).await;
+    common::send(&anna, chat.id, "m1", "menu").await.unwrap();
+    let menu = bot
+        .wait_for("the keyboard bot did not send its menu", async || {
+            bot_messages(&anna, chat.id, created.bot.id).await.pop()
+        })
+        .await;
+    let callback = |text: &str, payload: &str| Button::Callback {
+        text: text.into(),
+        payload: payload.into(),
+    };
+    let link = Button::Link {
+        text: "Программа".into(),
+        url: "https://example.org/trip".into(),
+    };
+    assert_eq!(menu.text, "Пойдёте на экскурсию?", "{client}");
+    assert_eq!(
+        menu.keyboard,
+        vec![
+            vec![callback("Да", "yes"), callback("Нет", "no")],
+            vec![link]
+        ],
+        "{client}"
     );
-    for answer in &answers {
-        assert_answer(&answer.method, &answer.path, answer.status, &answer.body);
+
+    anna.press_button(chat.id, menu.seq, "yes").await.unwrap();
+    let mut answered = None;
+    let mut edited = None;
+    while answered.is_none() || edited.is_none() {
+        match common::next_frame(&mut events).await.event {
+            Event::CallbackAnswered {
+                chat_id,
+                seq,
+                notification,
+            } => {
+                assert_eq!((chat_id, seq), (chat.id, menu.seq), "{client}");
+                answered = Some(notification);
+            }
+            Event::MessageEdited { message } if message.seq == menu.seq => edited = Some(message),
+            _ => {}
+        }
     }
+    assert_eq!(answered, Some(Some("Записали: да".to_owned())), "{client}");
+    let edited = edited.unwrap();
+    assert_eq!(
+        (edited.text.as_str(), edited.keyboard.len()),
+        ("Вы идёте на экскурсию", 0),
+        "{client}: the text replaced, the buttons removed"
+    );
+    assert_refused(
+        anna.press_button(chat.id, menu.seq, "no").await,
+        ErrorCode::NotFound,
+        404,
+    );
+
+    // A second menu; «Нет» only tells.
+    common::send(&anna, chat.id, "m2", "/menu").await.unwrap();
+    let second = bot
+        .wait_for(
+            "the keyboard bot did not send its second menu",
+            async || {
+                bot_messages(&anna, chat.id, created.bot.id)
+                    .await
+                    .pop()
+                    .filter(|message| message.seq > menu.seq)
+            },
+        )
+        .await;
+    anna.press_button(chat.id, second.seq, "no").await.unwrap();
+    let notification = common::wait_for(&mut events, |event| match event {
+        Event::CallbackAnswered {
+            seq, notification, ..
+        } if *seq == second.seq => Some(notification.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(notification.as_deref(), Some("Записали: нет"), "{client}");
+    let now = anna
+        .messages(chat.id, Page::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|message| message.seq == second.seq)
+        .unwrap();
+    assert_eq!(
+        (now.text.as_str(), now.keyboard.len()),
+        ("Пойдёте на экскурсию?", 2),
+        "{client}: a notification alone leaves the message as it was"
+    );
+    bot.finish();
 }
 
 /// Where `scripts/bot-clients` put the clients; a plain `cargo test` without it skips these
@@ -652,7 +1031,14 @@ fn clients() -> Option<(String, String)> {
 async fn the_official_typescript_client_runs_an_echo_bot() {
     let Some((dir, _)) = clients() else { return };
     let program = ["node".to_owned(), format!("{dir}/ts/echo.js")];
-    echo_bot_answers("@maxhub/max-bot-api", &program, &[]).await;
+    echo_bot_answers("@maxhub/max-bot-api", &program).await;
+}
+
+#[tokio::test]
+async fn the_official_typescript_client_runs_a_keyboard_bot() {
+    let Some((dir, _)) = clients() else { return };
+    let program = ["node".to_owned(), format!("{dir}/ts/keyboard.js")];
+    keyboard_bot_answers("@maxhub/max-bot-api", &program).await;
 }
 
 #[tokio::test]
@@ -661,7 +1047,16 @@ async fn the_python_maxapi_client_runs_an_echo_bot() {
         return;
     };
     let program = [python, format!("{dir}/py/echo.py")];
-    echo_bot_answers("maxapi", &program, &[]).await;
+    echo_bot_answers("maxapi", &program).await;
+}
+
+#[tokio::test]
+async fn the_python_maxapi_client_runs_a_keyboard_bot() {
+    let Some((dir, python)) = clients() else {
+        return;
+    };
+    let program = [python, format!("{dir}/py/keyboard.py")];
+    keyboard_bot_answers("maxapi", &program).await;
 }
 
 /// A bot is held to the same rules as a person: a chat's posting mode, do-not-disturb (its

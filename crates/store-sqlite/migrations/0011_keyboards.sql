@@ -1,0 +1,16 @@
+-- Inline keyboards: the buttons under a bot's message (JSON, NULL when none), and the presses of
+-- callback buttons the bot may still answer. Presses are pruned with the event log.
+
+ALTER TABLE messages ADD COLUMN keyboard TEXT;
+ALTER TABLE held_messages ADD COLUMN keyboard TEXT;
+
+CREATE TABLE bot_callbacks (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot_id     INTEGER NOT NULL REFERENCES bots(user_id) ON DELETE CASCADE,
+    chat_id    INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX bot_callbacks_by_time ON bot_callbacks (created_at);

@@ -21,6 +21,8 @@ export interface Message {
   poll?: Poll | null;
   /** The seq of the message whose thread this reply is in. */
   thread_of?: number | null;
+  /** A bot's buttons under the message, row by row; absent when it has none. */
+  keyboard?: Button[][];
 }
 export interface Chat {
   id: number; kind: ChatKind; title: string | null; peer: User | null; role: Role; member_count: number;
@@ -88,6 +90,7 @@ export type ServerEvent =
   | { type: 'reminder'; chat_id: number; seq: number }
   | { type: 'poll.voted'; chat_id: number; seq: number; tally: PollTally }
   | { type: 'pinned'; chat_id: number; seq: number | null; by: number }
+  | { type: 'callback.answered'; chat_id: number; seq: number; notification: string | null }
   | { type: 'session.revoked'; session_id: number };
 export type ServerFrame = ServerEvent & { cursor?: string };
 
@@ -249,6 +252,8 @@ export const api = {
   /** Opens (or reopens) the caller's chat with the bot, which gets `bot_started` with the payload. */
   startBot: (username: string, payload: string | null) =>
     call<Chat>('POST', `/bots/by-username/${encodeURIComponent(username)}/start`, payload ? { payload } : {}),
+  /** Presses a bot's callback button: the bot is told, and answers with a `callback.answered` event. */
+  pressButton: (chatId: number, seq: number, payload: string) => call<void>('POST', `/chats/${chatId}/messages/${seq}/callback`, { payload }),
   chatCommands: (chatId: number) => call<{ commands: ChatCommand[] }>('GET', `/chats/${chatId}/commands`).then((r) => r.commands),
   // web-orgbots: the bots an org approved for its chats and students.
   orgBots: (orgId: number) => call<{ bots: Bot[] }>('GET', `/orgs/${orgId}/bots`).then((r) => r.bots),
@@ -288,3 +293,15 @@ export interface BotCommand { name: string; description: string }
 export interface Bot { id: number; username: string; name: string; description: string; commands: BotCommand[] }
 /** A command one of a chat's bots offers; `bot` is that bot's username. */
 export interface ChatCommand extends BotCommand { bot_id: number; bot: string }
+
+// web-keyboard: a bot's buttons under its message (Max's inline keyboard).
+/** `link` urls are http(s) (the server checks). Contacts, locations and mini-apps are not
+ * supported here: those buttons show disabled. */
+export type Button =
+  | { type: 'callback'; text: string; payload: string }
+  | { type: 'link'; text: string; url: string }
+  | { type: 'message'; text: string }
+  | { type: 'clipboard'; text: string; payload: string }
+  | { type: 'request_contact'; text: string }
+  | { type: 'request_geo_location'; text: string; quick?: boolean }
+  | { type: 'open_app'; text: string; web_app: string; payload?: string; contact_id?: number };

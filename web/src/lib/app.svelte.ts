@@ -49,6 +49,10 @@ export const app = $state({
   mutes: {} as Record<number, Record<number, number>>,
   /** The latest send the server refused for good, per chat, for the chat view to explain. */
   refused: {} as Record<number, Refusal>,
+  /** Bots' callback buttons pressed and not answered yet, per chat and message seq. */
+  presses: {} as Record<number, Record<number, ButtonPress>>,
+  /** A bot's notification in answer to a press, per chat, for the open chat to show (once). */
+  notices: {} as Record<number, string>,
 });
 
 /** A send refused for good: why (the error code), and what was written, to give it back. */
@@ -96,6 +100,8 @@ function forgetSession(): void {
   app.orgs = [];
   app.mutes = {};
   app.refused = {};
+  app.presses = {};
+  app.notices = {};
   forgetChatDetails();
   app.openChat = null;
 }
@@ -491,6 +497,41 @@ function applyToDetails(message: Message): void {
   }
 }
 
+// --- bots' buttons (web-keyboard) ---
+
+/** A press of a bot's callback button: which button (`row.column`), and whether the bot let the
+ * wait for its answer run out. `id` tells one press from the next. */
+export interface ButtonPress { id: number; button: string; unanswered: boolean }
+
+/** How long the message's callback buttons wait for the bot's answer before taking presses again. */
+const ANSWER_WAIT_MS = 10_000;
+let pressCount = 0;
+
+/** Presses a bot's callback button: its message's callback buttons wait for the bot's answer
+ * (a `callback.answered` event) or for ANSWER_WAIT_MS. A refused press throws its ApiError. */
+export async function pressCallback(chatId: number, seq: number, button: string, payload: string): Promise<void> {
+  const id = ++pressCount;
+  slot(app.presses, chatId)[seq] = { id, button, unanswered: false };
+  const current = () => app.presses[chatId]?.[seq]?.id === id;
+  setTimeout(() => {
+    if (current()) app.presses[chatId][seq].unanswered = true;
+  }, ANSWER_WAIT_MS);
+  try {
+    await api.pressButton(chatId, seq, payload);
+  } catch (error) {
+    if (current()) delete app.presses[chatId][seq];
+    throw error;
+  }
+}
+
+/** Takes the bot's notification waiting for the chat, to show it (once). */
+export function takeNotice(chatId: number): string | null {
+  const notice = app.notices[chatId];
+  if (notice === undefined) return null;
+  delete app.notices[chatId];
+  return notice;
+}
+
 // --- held messages (quiet hours, do-not-disturb) ---
 
 function addHeld(held: HeldMessage): void {
@@ -674,6 +715,11 @@ function apply(frame: ServerFrame): void {
       break;
     case 'reminder':
       addReminder(frame.chat_id, frame.seq);
+      break;
+    case 'callback.answered':
+      delete app.presses[frame.chat_id]?.[frame.seq];
+      // Said only while the chat is open: later it would come out of the blue.
+      if (frame.notification && app.openChat === frame.chat_id) app.notices[frame.chat_id] = frame.notification;
       break;
     case 'session.revoked':
       break; // our own revocation arrives as close code 4001

@@ -188,6 +188,13 @@ const ru = {
   addMember: 'Добавить участника', addMemberButton: 'Добавить', addMemberDone: '{name}: добавлен(а) в чат',
   addMemberForbidden: 'Добавлять участников в этот чат могут только его владелец и администраторы.',
   addBotNotApproved: 'Этого бота нельзя добавить: в чаты школы можно добавлять только ботов, которых одобрили её администраторы. Попросите администратора школы одобрить @{username} в разделе «Боты».',
+  // web-keyboard: a bot's buttons under its message.
+  kbLabel: 'Кнопки бота', kbNewTab: 'откроется в новой вкладке',
+  kbNoContact: 'Колокол не передаёт ботам номер телефона', kbNoLocation: 'Колокол не передаёт ботам местоположение',
+  kbNoApps: 'Мини-приложения пока не поддерживаются', kbUnsupported: 'Такие кнопки Колокол пока не поддерживает',
+  kbWaiting: 'Ждём ответа бота…', kbNoAnswer: 'Бот не ответил',
+  kbGone: 'Эта кнопка больше не работает', kbMessageGone: 'Это сообщение удалено', kbTooFast: 'Слишком часто — подождите немного и нажмите снова',
+  kbCopyFailed: 'Не получилось скопировать: браузер не дал доступа к буферу обмена',
 };
 
 const en: typeof ru = {
@@ -375,6 +382,13 @@ const en: typeof ru = {
   addMember: 'Add a member', addMemberButton: 'Add', addMemberDone: '{name} was added to the chat',
   addMemberForbidden: 'Only the owner and admins of this chat can add members.',
   addBotNotApproved: "This bot cannot be added: the school's chats take only the bots its admins approved. Ask a school admin to approve @{username} in the “Bots” section.",
+  // web-keyboard: a bot's buttons under its message.
+  kbLabel: "The bot's buttons", kbNewTab: 'opens in a new tab',
+  kbNoContact: 'Kolokol does not give bots your phone number', kbNoLocation: 'Kolokol does not give bots your location',
+  kbNoApps: 'Mini-apps are not supported yet', kbUnsupported: 'Kolokol does not support this kind of button yet',
+  kbWaiting: 'Waiting for the bot…', kbNoAnswer: 'The bot did not answer',
+  kbGone: 'This button no longer works', kbMessageGone: 'This message was deleted', kbTooFast: 'Too many presses — wait a little and press again',
+  kbCopyFailed: 'Could not copy: the browser did not allow the clipboard',
 };
 
 export type Key = keyof typeof ru;

@@ -236,3 +236,143 @@ test('a student cannot start a bot from outside the school: the safeguarding rul
   assert.equal(chats.some((c) => c.peer?.username === 'homework_bot'), false);
   await student.context.close();
 });
+
+/** The bot's updates, read in order by long polls, as a bot without a loop of its own reads them
+ * (the test plays the bot). `seen` keeps every update read. */
+function updatesOf(token) {
+  let marker;
+  const seen = [];
+  /** Read but not yet gone past by `next`. */
+  const unread = [];
+  return {
+    seen,
+    /** The first update not gone past yet that `matches`, within `polls` long polls. */
+    async next(matches, polls = 6) {
+      for (let i = 0; ; i++) {
+        const index = unread.findIndex(matches);
+        if (index >= 0) return unread.splice(0, index + 1).at(-1);
+        if (i === polls) throw new Error('the update did not come');
+        const batch = await botApi(token, 'GET', `/updates?timeout=5${marker === undefined ? '' : `&marker=${marker}`}`);
+        marker = batch.marker ?? marker;
+        seen.push(...batch.updates);
+        unread.push(...batch.updates);
+      }
+    },
+  };
+}
+
+/** Screenshots in the light and the dark colour scheme. */
+async function shotsLightAndDark(page, name, subject) {
+  await shots(page, name, subject);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shots(page, `${name}-dark`, subject);
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+test('a bot asks with buttons: a press reaches it, its answer shows and edits the message; links show where they go; no phone number is asked for', async () => {
+  const made = await call(teacher.page, 'POST', '/bots', { username: 'trip_bot', name: 'Экскурсии 5Б' });
+  const token = made.body.token;
+  assert.match(token, /^kkb_/);
+  const updates = updatesOf(token);
+
+  const parent = await person(browser, server.base);
+  const { page: p } = parent;
+  await parent.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await register(p, 'irina', 'Ирина Петрова');
+  await p.goto('/bot/trip_bot');
+  await p.locator('article.card').getByRole('button', { name: 'Начать' }).click();
+  await p.locator('section.chat h2', { hasText: 'Экскурсии 5Б' }).waitFor();
+  // A dialog's Max chat id is its Kolokol id.
+  const chat = (await call(p, 'GET', '/chats')).body.chats.find((c) => c.peer?.username === 'trip_bot');
+
+  await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
+    text: 'Пойдёте на экскурсию?',
+    attachments: [{
+      type: 'inline_keyboard',
+      payload: {
+        buttons: [
+          [{ type: 'callback', text: 'Да', payload: 'yes' }, { type: 'callback', text: 'Нет', payload: 'no' }],
+          [{ type: 'link', text: 'Программа', url: 'https://example.org/trip' }],
+          [{ type: 'request_contact', text: 'Мой телефон' }],
+        ],
+      },
+    }],
+  });
+  const asked = history(p).locator('article', { hasText: 'Пойдёте на экскурсию?' });
+  const keyboard = asked.getByRole('group', { name: 'Кнопки бота' });
+  const yes = keyboard.getByRole('button', { name: 'Да', exact: true });
+  const no = keyboard.getByRole('button', { name: 'Нет', exact: true });
+  await yes.waitFor();
+
+  // The link opens in a new tab, with no way back to this page and no referrer, and shows its host.
+  const link = keyboard.getByRole('link', { name: /^Программа/ });
+  assert.equal(await link.getAttribute('href'), 'https://example.org/trip');
+  assert.equal(await link.getAttribute('target'), '_blank');
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+  assert.ok(await link.getByText('example.org').isVisible());
+
+  // Kolokol never gives a bot a phone number: the button is disabled, says why, and sends nothing.
+  const phone = keyboard.getByRole('button', { name: 'Мой телефон' });
+  assert.equal(await phone.getAttribute('aria-disabled'), 'true');
+  const why = await phone.getAttribute('aria-describedby');
+  assert.equal(await p.locator(`[id="${why}"]`).textContent(), 'Колокол не передаёт ботам номер телефона');
+  // (Forced: Playwright waits for an aria-disabled button to be enabled; a person just presses it.)
+  await phone.click({ force: true });
+  await p.getByRole('status').filter({ hasText: 'Колокол не передаёт ботам номер телефона' }).waitFor();
+  await shotsLightAndDark(p, 'bots-keyboard', asked);
+
+  // «Нет» with no answer: the button is busy and the other waits; after 10 s both take presses again.
+  await no.click();
+  assert.equal(await no.getAttribute('aria-busy'), 'true');
+  assert.equal(await yes.getAttribute('aria-disabled'), 'true');
+  await shots(p, 'bots-keyboard-busy', asked);
+  await keyboard.getByText('Бот не ответил').waitFor({ timeout: 15_000 });
+  await shots(p, 'bots-keyboard-unanswered', asked);
+  assert.equal(await yes.getAttribute('aria-disabled'), 'false');
+  assert.equal(await no.getAttribute('aria-busy'), 'false');
+
+  // «Да»: the bot gets the press, answers with a notification and edits the message, dropping the buttons.
+  await yes.click();
+  assert.equal(await yes.getAttribute('aria-busy'), 'true');
+  const pressed = await updates.next((u) => u.update_type === 'message_callback' && u.callback.payload === 'yes');
+  assert.ok(updates.seen.some((u) => u.update_type === 'message_callback' && u.callback.payload === 'no'), 'the unanswered press reached the bot too');
+  assert.equal(pressed.callback.user.name, 'Ирина Петрова');
+  await botApi(token, 'POST', `/answers?callback_id=${encodeURIComponent(pressed.callback.callback_id)}`, {
+    notification: 'Записали: да', message: { text: 'Вы идёте на экскурсию', attachments: [] },
+  });
+  await p.getByRole('status').filter({ hasText: 'Записали: да' }).waitFor();
+  const answered = history(p).locator('article', { hasText: 'Вы идёте на экскурсию' });
+  await answered.waitFor();
+  assert.equal(await answered.getByRole('group', { name: 'Кнопки бота' }).count(), 0);
+  assert.equal(await history(p).getByText('Пойдёте на экскурсию?').count(), 0);
+  await shots(p, 'bots-keyboard-answered', answered);
+
+  // A message button sends its text as the person; a clipboard button copies; location and mini-apps are disabled.
+  await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
+    text: 'Что ещё подсказать?',
+    attachments: [{
+      type: 'inline_keyboard',
+      payload: {
+        buttons: [
+          [{ type: 'message', text: 'Когда выезд?' }, { type: 'clipboard', text: 'Код группы', payload: 'TRIP-5B' }],
+          [{ type: 'request_geo_location', text: 'Где я' }, { type: 'open_app', text: 'Приложение', web_app: 'trip_bot' }],
+        ],
+      },
+    }],
+  });
+  const more = history(p).locator('article', { hasText: 'Что ещё подсказать?' }).getByRole('group', { name: 'Кнопки бота' });
+  await more.getByRole('button', { name: 'Код группы' }).click();
+  await p.getByRole('status').filter({ hasText: 'Скопировано' }).waitFor();
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), 'TRIP-5B');
+  for (const [name, why] of [['Где я', 'Колокол не передаёт ботам местоположение'], ['Приложение', 'Мини-приложения пока не поддерживаются']]) {
+    const button = more.getByRole('button', { name });
+    assert.equal(await button.getAttribute('aria-disabled'), 'true');
+    assert.equal(await button.getAttribute('title'), why);
+  }
+  await shotsLightAndDark(p, 'bots-keyboard-more', more);
+  await more.getByRole('button', { name: 'Когда выезд?' }).click();
+  await history(p).locator('article.own', { hasText: 'Когда выезд?' }).waitFor();
+  const said = await updates.next((u) => u.update_type === 'message_created' && u.message.body.text === 'Когда выезд?');
+  assert.equal(said.message.sender.name, 'Ирина Петрова');
+  await parent.context.close();
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { Button } from './api';
+import { linkHost, pressOf, pressRefusal } from './keyboard';
+
+describe('where a link button goes', () => {
+  it('is the host of an http(s) address, with its port if any', () => {
+    expect(linkHost('https://example.org/trip?day=2')).toBe('example.org');
+    expect(linkHost('http://school5.ru:8080/')).toBe('school5.ru:8080');
+    expect(linkHost('HTTPS://Example.ORG')).toBe('example.org');
+  });
+
+  it('is the real host, not the user name put before it', () => {
+    expect(linkHost('https://bank.ru@evil.example/login')).toBe('evil.example');
+  });
+
+  it('shows an international domain in punycode, so a look-alike cannot pass for another', () => {
+    expect(linkHost('https://пример.рф/')).toBe('xn--e1afmkfd.xn--p1ai');
+  });
+
+  it('is nothing for other schemes and for what is not an address', () => {
+    for (const url of ['javascript:alert(1)', 'data:text/html,hi', 'ftp://example.org', 'example.org', '', 'mailto:a@b.c']) {
+      expect(linkHost(url)).toBeNull();
+    }
+  });
+});
+
+describe('what pressing a button does', () => {
+  it('tells the bot, opens a link, sends text, or copies', () => {
+    expect(pressOf({ type: 'callback', text: 'Да', payload: 'yes' })).toEqual({ kind: 'callback', payload: 'yes' });
+    expect(pressOf({ type: 'link', text: 'Программа', url: 'https://example.org/trip' }))
+      .toEqual({ kind: 'link', url: 'https://example.org/trip', host: 'example.org' });
+    expect(pressOf({ type: 'message', text: 'Расписание' })).toEqual({ kind: 'message', text: 'Расписание' });
+    expect(pressOf({ type: 'clipboard', text: 'Код', payload: '5B-2026' })).toEqual({ kind: 'clipboard', text: '5B-2026' });
+  });
+
+  it('does nothing Kolokol does not do, and says why', () => {
+    expect(pressOf({ type: 'request_contact', text: 'Мой телефон' })).toEqual({ kind: 'unsupported', reason: 'kbNoContact' });
+    expect(pressOf({ type: 'request_geo_location', text: 'Где я', quick: true })).toEqual({ kind: 'unsupported', reason: 'kbNoLocation' });
+    expect(pressOf({ type: 'open_app', text: 'Открыть', web_app: 'trip_bot' })).toEqual({ kind: 'unsupported', reason: 'kbNoApps' });
+  });
+
+  it('never opens a link that is not http(s), nor a kind of button it does not know', () => {
+    expect(pressOf({ type: 'link', text: 'x', url: 'javascript:alert(1)' })).toEqual({ kind: 'unsupported', reason: 'kbUnsupported' });
+    const chatButton = { type: 'chat', text: 'Обсудить', chat_title: 'Обсуждение' } as unknown as Button;
+    expect(pressOf(chatButton)).toEqual({ kind: 'unsupported', reason: 'kbUnsupported' });
+  });
+});
+
+describe('a refused press', () => {
+  it('is explained by its code', () => {
+    expect(pressRefusal('not_found')).toBe('kbGone');
+    expect(pressRefusal('message_not_found')).toBe('kbMessageGone');
+    expect(pressRefusal('not_member')).toBe('notMemberAnymore');
+    expect(pressRefusal('rate_limited')).toBe('kbTooFast');
+    expect(pressRefusal('internal')).toBe('errorGeneric');
+  });
+});

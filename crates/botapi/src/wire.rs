@@ -226,6 +226,44 @@ pub enum Update {
         /// The message with the keyboard as it is now; null once deleted.
         message: Option<Message>,
     },
+    /// `user` added the bot.
+    BotAdded {
+        timestamp: i64,
+        chat_id: i64,
+        user: User,
+        is_channel: bool,
+    },
+    /// `user` removed the bot.
+    BotRemoved {
+        timestamp: i64,
+        chat_id: i64,
+        user: User,
+        is_channel: bool,
+    },
+    /// `user` joined: added by `inviter_id`, or by a link when it is null.
+    UserAdded {
+        timestamp: i64,
+        chat_id: i64,
+        user: User,
+        inviter_id: Option<i64>,
+        is_channel: bool,
+    },
+    /// `user` left, or was removed by `admin_id`.
+    UserRemoved {
+        timestamp: i64,
+        chat_id: i64,
+        user: User,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        admin_id: Option<i64>,
+        is_channel: bool,
+    },
+    ChatTitleChanged {
+        timestamp: i64,
+        chat_id: i64,
+        /// Who renamed it.
+        user: User,
+        title: String,
+    },
 }
 
 /// A press of a callback button.
@@ -256,6 +294,11 @@ impl Update {
             Update::MessageRemoved { .. } => "message_removed",
             Update::BotStarted { .. } => "bot_started",
             Update::MessageCallback { .. } => "message_callback",
+            Update::BotAdded { .. } => "bot_added",
+            Update::BotRemoved { .. } => "bot_removed",
+            Update::UserAdded { .. } => "user_added",
+            Update::UserRemoved { .. } => "user_removed",
+            Update::ChatTitleChanged { .. } => "chat_title_changed",
         }
     }
 }

@@ -19,7 +19,7 @@ pub struct User {
     pub is_bot: bool,
 }
 
-fn is_false(value: &bool) -> bool {
+pub(crate) fn is_false(value: &bool) -> bool {
     !value
 }
 

@@ -43,13 +43,23 @@ pub enum Event {
     Typing { chat_id: ChatId, user_id: UserId },
     #[serde(rename = "chat.created")]
     ChatCreated { chat: ChatInfo, created_by: UserId },
+    /// The chat's title or settings changed, by `by`; `renamed` when the title did.
     #[serde(rename = "chat.updated")]
-    ChatUpdated { chat: ChatInfo },
+    ChatUpdated {
+        chat: ChatInfo,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<UserId>,
+        #[serde(default, skip_serializing_if = "crate::api::is_false")]
+        renamed: bool,
+    },
+    /// `user` joined: added by `by`, or by an invite link when `by` is absent.
     #[serde(rename = "member.added")]
     MemberAdded {
         chat_id: ChatId,
         user: User,
         role: Role,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<UserId>,
     },
     /// A member's role changed (promotion, demotion, ownership transfer).
     #[serde(rename = "member.updated")]
@@ -65,8 +75,14 @@ pub enum Event {
         user_id: UserId,
         until: Option<crate::Millis>,
     },
+    /// `user_id` left (`by` is themselves) or was removed by `by`.
     #[serde(rename = "member.removed")]
-    MemberRemoved { chat_id: ChatId, user_id: UserId },
+    MemberRemoved {
+        chat_id: ChatId,
+        user_id: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<UserId>,
+    },
     /// Message `seq` was pinned at the top of the chat, or (`seq` null) the pin was taken down.
     #[serde(rename = "pinned")]
     Pinned {

@@ -187,12 +187,16 @@ fn event() -> impl Strategy<Value = Event> {
         (id.clone(), id.clone()).prop_map(|(chat_id, user_id)| Event::Typing { chat_id, user_id }),
         (chat_info(), id.clone())
             .prop_map(|(chat, created_by)| Event::ChatCreated { chat, created_by }),
-        chat_info().prop_map(|chat| Event::ChatUpdated { chat }),
-        (id.clone(), user(), role()).prop_map(|(chat_id, user, role)| Event::MemberAdded {
-            chat_id,
-            user,
-            role
-        }),
+        (chat_info(), proptest::option::of(id.clone()), any::<bool>())
+            .prop_map(|(chat, by, renamed)| Event::ChatUpdated { chat, by, renamed }),
+        (id.clone(), user(), role(), proptest::option::of(id.clone())).prop_map(
+            |(chat_id, user, role, by)| Event::MemberAdded {
+                chat_id,
+                user,
+                role,
+                by
+            }
+        ),
         (id.clone(), id.clone(), role()).prop_map(|(chat_id, user_id, role)| {
             Event::MemberUpdated {
                 chat_id,
@@ -200,8 +204,13 @@ fn event() -> impl Strategy<Value = Event> {
                 role,
             }
         }),
-        (id.clone(), id.clone())
-            .prop_map(|(chat_id, user_id)| Event::MemberRemoved { chat_id, user_id }),
+        (id.clone(), id.clone(), proptest::option::of(id.clone())).prop_map(
+            |(chat_id, user_id, by)| Event::MemberRemoved {
+                chat_id,
+                user_id,
+                by
+            }
+        ),
         (id.clone(), id.clone(), proptest::option::of(0i64..1 << 50)).prop_map(
             |(chat_id, user_id, until)| Event::MemberMuted {
                 chat_id,

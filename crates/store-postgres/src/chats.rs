@@ -5,7 +5,7 @@
 
 use kolokol_domain::{MembershipChange, Rejection, invite, new_chat, permissions};
 use kolokol_proto::{
-    Chat, ChatId, Event, Invite, InvitePreview, Member, Posting, Role, Seq, User, UserId,
+    Chat, ChatId, ChatKind, Event, Invite, InvitePreview, Member, Posting, Role, Seq, User, UserId,
 };
 use kolokol_store::{Actor, ChatRow, MemberView, NewChat, NewInvite, Outcome};
 use sqlx::postgres::PgRow;
@@ -144,7 +144,13 @@ async fn insert_members(
     Ok(())
 }
 
-fn member_added(chat_id: ChatId, user: User, role: Role) -> (Event, Option<MembershipChange>) {
+/// `by` added `user`; `None` when they joined by an invite.
+fn member_added(
+    chat_id: ChatId,
+    user: User,
+    role: Role,
+    by: Option<UserId>,
+) -> (Event, Option<MembershipChange>) {
     let membership = MembershipChange {
         user_id: user.id,
         joined: true,
@@ -154,6 +160,7 @@ fn member_added(chat_id: ChatId, user: User, role: Role) -> (Event, Option<Membe
             chat_id,
             user,
             role,
+            by,
         },
         Some(membership),
     )
@@ -209,7 +216,7 @@ pub async fn create(
             Role::Member
         };
         added.push((user.id, role, created));
-        let (event, membership) = member_added(chat_id, user, role);
+        let (event, membership) = member_added(chat_id, user, role, Some(actor.user_id));
         changes.chat(event, membership);
     }
     insert_members(&mut *conn, chat_id, &added, now).await?;
@@ -295,6 +302,8 @@ pub async fn rename(
     changes.chat(
         Event::ChatUpdated {
             chat: locked.chat.info(),
+            by: Some(actor.user_id),
+            renamed: true,
         },
         None,
     );
@@ -364,7 +373,7 @@ pub async fn add_members(
             continue;
         }
         let user_id = user.id;
-        let (event, membership) = member_added(chat_id, user, Role::Member);
+        let (event, membership) = member_added(chat_id, user, Role::Member, Some(actor.user_id));
         let pos = changes.chat(event, membership);
         added.push((user_id, Role::Member, pos));
     }
@@ -402,9 +411,14 @@ pub async fn remove_member(
         user_id,
         joined: false,
     };
-    changes.chat(Event::MemberRemoved { chat_id, user_id }, Some(left));
+    let removed = Event::MemberRemoved {
+        chat_id,
+        user_id,
+        by: Some(actor.user_id),
+    };
+    changes.chat(removed.clone(), Some(left));
     // The removed user no longer follows the chat's stream, so they learn it in their own.
-    changes.user(user_id, Event::MemberRemoved { chat_id, user_id });
+    changes.user(user_id, removed);
     changes.commit(conn, now, ()).await
 }
 
@@ -602,7 +616,7 @@ pub async fn join_by_invite(
     }
     let user = require_users(&mut *conn, &[actor.user_id]).await?.remove(0);
     let mut changes = Changes::on_chat(chat_id, event_pos);
-    let (event, membership) = member_added(chat_id, user, Role::Member);
+    let (event, membership) = member_added(chat_id, user, Role::Member, None);
     let pos = changes.chat(event, membership);
     insert_members(
         &mut *conn,
@@ -695,6 +709,8 @@ pub async fn set_settings(
     changes.chat(
         Event::ChatUpdated {
             chat: locked.chat.info(),
+            by: Some(actor.user_id),
+            renamed: false,
         },
         None,
     );
@@ -750,4 +766,12 @@ pub async fn direct_chats_among(
     .bind(user_ids)
     .fetch_all(conn)
     .await?)
+}
+
+pub async fn kind(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<Option<ChatKind>> {
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM chats WHERE id = $1")
+        .bind(chat_id)
+        .fetch_optional(conn)
+        .await?;
+    kind.map(parse).transpose()
 }

@@ -45,6 +45,7 @@ mod moderation;
 mod orgs;
 mod quiet;
 mod rows;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -54,14 +55,15 @@ use async_trait::async_trait;
 use kolokol_domain::Cursor;
 use kolokol_domain::roster::Roster;
 use kolokol_proto::{
-    AuditEntry, Chat, ChatId, Event, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
-    OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
+    AuditEntry, Chat, ChatId, ChatKind, Event, HeldMessage, Invite, InvitePreview, Member, Message,
+    Millis, OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, MemberSnapshot,
-    MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport,
-    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
-    SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
+    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, Delivery,
+    MemberSnapshot, MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage,
+    NewOrg, NewReport, NewSession, NewSubscription, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
+    Page, ProfileChanges, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll,
+    StoredRoster, Subscription, UnitRename, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -288,6 +290,66 @@ impl Store for PostgresStore {
         self.engine
             .run(Mode::Write, |c| {
                 Box::pin(bots::save_cursor(c, bot_id, cursor.clone(), now))
+            })
+            .await
+    }
+
+    async fn subscribe_bot(
+        &self,
+        bot_id: UserId,
+        subscription: NewSubscription,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(webhooks::subscribe(c, bot_id, subscription.clone(), now))
+            })
+            .await
+    }
+
+    async fn bot_subscription(&self, bot_id: UserId) -> StoreResult<Option<Subscription>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(webhooks::get(c, bot_id)))
+            .await
+    }
+
+    async fn unsubscribe_bot(&self, bot_id: UserId, url: Option<String>) -> StoreResult<bool> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(webhooks::unsubscribe(c, bot_id, url.clone()))
+            })
+            .await
+    }
+
+    async fn subscribed_bots(&self) -> StoreResult<Vec<UserId>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(webhooks::bots(c)))
+            .await
+    }
+
+    async fn lease_subscription(
+        &self,
+        bot_id: UserId,
+        holder: String,
+        now: Millis,
+        until: Millis,
+    ) -> StoreResult<Option<Subscription>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(webhooks::lease(c, bot_id, holder.clone(), now, until))
+            })
+            .await
+    }
+
+    async fn record_delivery(
+        &self,
+        bot_id: UserId,
+        delivery: Delivery,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(webhooks::record(c, bot_id, delivery, now))
             })
             .await
     }
@@ -703,6 +765,12 @@ impl Store for PostgresStore {
             .run(Mode::Autocommit, |c| {
                 Box::pin(events::chat_members(c, chat_id))
             })
+            .await
+    }
+
+    async fn chat_kind(&self, chat_id: ChatId) -> StoreResult<Option<ChatKind>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(chats::kind(c, chat_id)))
             .await
     }
 

@@ -46,14 +46,17 @@ fn require_user(conn: &Connection, user_id: UserId) -> OpResult<kolokol_proto::U
     rows::user_by_id(conn, user_id)?.ok_or_else(|| Rejection::no_user_with_id(user_id).into())
 }
 
-/// Adds one member with a `member.added` event. Their view of the chat's stream starts at
-/// `visible_from`, or at that event when `None` (initial members see the chat's creation).
+/// Adds one member, added by `by` (`None`: by an invite), with a `member.added` event. Their
+/// view of the chat's stream starts at `visible_from`, or at that event when `None` (initial
+/// members see the chat's creation).
+#[allow(clippy::too_many_arguments)]
 fn insert_member(
     conn: &Connection,
     changes: &mut Changes,
     chat_id: ChatId,
     user: kolokol_proto::User,
     role: Role,
+    by: Option<UserId>,
     visible_from: Option<i64>,
     now: i64,
 ) -> OpResult<()> {
@@ -62,6 +65,7 @@ fn insert_member(
         chat_id,
         user,
         role,
+        by,
     };
     let membership = Some(MembershipChange {
         user_id,
@@ -133,6 +137,7 @@ pub fn create(
         chat_id,
         creator,
         plan.creator_role,
+        Some(actor.user_id),
         Some(created),
         now,
     )?;
@@ -143,6 +148,7 @@ pub fn create(
             chat_id,
             user,
             Role::Member,
+            Some(actor.user_id),
             Some(created),
             now,
         )?;
@@ -241,7 +247,11 @@ pub fn rename(
     changes.chat(
         conn,
         chat_id,
-        Event::ChatUpdated { chat: chat.info() },
+        Event::ChatUpdated {
+            chat: chat.info(),
+            by: Some(actor.user_id),
+            renamed: true,
+        },
         None,
         now,
     )?;
@@ -283,7 +293,17 @@ pub fn add_members(
         let user = require_user(conn, user_id)?;
         // Adding someone who is already in is not an error: the result is what was asked.
         if role_of(conn, chat_id, user_id)?.is_none() {
-            insert_member(conn, &mut changes, chat_id, user, Role::Member, None, now)?;
+            let by = Some(actor.user_id);
+            insert_member(
+                conn,
+                &mut changes,
+                chat_id,
+                user,
+                Role::Member,
+                by,
+                None,
+                now,
+            )?;
         }
     }
     Ok(changes.finish(()))
@@ -310,7 +330,11 @@ pub fn remove_member(
     changes.chat(
         conn,
         chat_id,
-        Event::MemberRemoved { chat_id, user_id },
+        Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by: Some(actor.user_id),
+        },
         membership,
         now,
     )?;
@@ -318,7 +342,11 @@ pub fn remove_member(
     changes.user(
         conn,
         user_id,
-        Event::MemberRemoved { chat_id, user_id },
+        Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by: Some(actor.user_id),
+        },
         now,
     )?;
     conn.prepare_cached("DELETE FROM members WHERE chat_id = ?1 AND user_id = ?2")?
@@ -495,6 +523,7 @@ pub fn join_by_invite(
         user,
         Role::Member,
         None,
+        None,
         now,
     )?;
     conn.prepare_cached("UPDATE invites SET uses = uses + 1 WHERE code = ?1")?
@@ -569,7 +598,11 @@ pub fn set_settings(
     changes.chat(
         conn,
         chat_id,
-        Event::ChatUpdated { chat: chat.info() },
+        Event::ChatUpdated {
+            chat: chat.info(),
+            by: Some(actor.user_id),
+            renamed: false,
+        },
         None,
         now,
     )?;

@@ -15,6 +15,7 @@ mod orgs;
 mod quiet;
 mod rows;
 mod schema;
+mod webhooks;
 
 use std::path::Path;
 
@@ -22,14 +23,15 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, time};
 use kolokol_proto::{
-    AuditEntry, Chat, ChatId, Event, HeldMessage, Invite, InvitePreview, Member, Message, Millis,
-    OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
+    AuditEntry, Chat, ChatId, ChatKind, Event, HeldMessage, Invite, InvitePreview, Member, Message,
+    Millis, OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, MemberSnapshot,
-    MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport,
-    NewSession, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
-    SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, UnitRename, UserPlace,
+    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, Delivery,
+    MemberSnapshot, MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage,
+    NewOrg, NewReport, NewSession, NewSubscription, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
+    Page, ProfileChanges, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster,
+    Subscription, UnitRename, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -181,6 +183,54 @@ impl Store for SqliteStore {
     ) -> StoreResult<i64> {
         self.engine
             .write(move |c| bots::save_cursor(c, bot_id, cursor, now))
+            .await
+    }
+
+    async fn subscribe_bot(
+        &self,
+        bot_id: UserId,
+        subscription: NewSubscription,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| webhooks::subscribe(c, bot_id, subscription, now))
+            .await
+    }
+
+    async fn bot_subscription(&self, bot_id: UserId) -> StoreResult<Option<Subscription>> {
+        self.engine.read(move |c| webhooks::get(c, bot_id)).await
+    }
+
+    async fn unsubscribe_bot(&self, bot_id: UserId, url: Option<String>) -> StoreResult<bool> {
+        self.engine
+            .write(move |c| webhooks::unsubscribe(c, bot_id, url))
+            .await
+    }
+
+    async fn subscribed_bots(&self) -> StoreResult<Vec<UserId>> {
+        self.engine.read(webhooks::bots).await
+    }
+
+    async fn lease_subscription(
+        &self,
+        bot_id: UserId,
+        holder: String,
+        now: Millis,
+        until: Millis,
+    ) -> StoreResult<Option<Subscription>> {
+        self.engine
+            .write(move |c| webhooks::lease(c, bot_id, holder, now, until))
+            .await
+    }
+
+    async fn record_delivery(
+        &self,
+        bot_id: UserId,
+        delivery: Delivery,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.engine
+            .write(move |c| webhooks::record(c, bot_id, delivery, now))
             .await
     }
 
@@ -501,6 +551,10 @@ impl Store for SqliteStore {
         self.engine
             .read(move |c| events::chat_members(c, chat_id))
             .await
+    }
+
+    async fn chat_kind(&self, chat_id: ChatId) -> StoreResult<Option<ChatKind>> {
+        self.engine.read(move |c| rows::chat_kind(c, chat_id)).await
     }
 
     async fn prune_events(&self, before: Millis) -> StoreResult<u64> {

@@ -16,6 +16,14 @@ pub fn kind_str(kind: ChatKind) -> &'static str {
     }
 }
 
+pub fn chat_kind(conn: &Connection, chat_id: ChatId) -> OpResult<Option<ChatKind>> {
+    let kind: Option<String> = conn
+        .prepare_cached("SELECT kind FROM chats WHERE id = ?1")?
+        .query_row([chat_id], |row| row.get(0))
+        .optional()?;
+    Ok(kind.as_deref().map(parse_kind))
+}
+
 fn parse_kind(text: &str) -> ChatKind {
     match text {
         "direct" => ChatKind::Direct,

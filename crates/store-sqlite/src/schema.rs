@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_contact_privacy.sql"),
     include_str!("../migrations/0010_bots.sql"),
     include_str!("../migrations/0011_keyboards.sql"),
+    include_str!("../migrations/0012_webhooks.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

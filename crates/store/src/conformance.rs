@@ -28,10 +28,11 @@ use kolokol_proto::{
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials, MessageEdit,
-    NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession,
-    NewUser, Org, OrgChat, OrgRole, Outcome, Page, ProfileChanges, Published, Revoke, Store,
-    StoreError, StoreResult, StoredPoll, StoredRoster, UnitRename,
+    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials, Delivery,
+    MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport,
+    NewSession, NewSubscription, NewUser, Org, OrgChat, OrgRole, Outcome, Page, ProfileChanges,
+    Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster, Subscription,
+    UnitRename,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -63,6 +64,7 @@ const CHECKS: &[(&str, Check)] = checks![
     bots_are_accounts_their_owners_keep,
     bot_markers_name_saved_cursors_and_acknowledge,
     bots_buttons_are_pressed_by_members_and_answered_by_their_bot,
+    webhooks_are_one_per_bot_leased_to_one_node_and_count_failures,
     ws_tickets_work_once_before_expiry_while_session_lives,
     // chats and members
     direct_chats_are_one_per_pair,
@@ -926,6 +928,162 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
         &[ErrorCode::NotFound],
         "a bot that left",
     );
+    // The bot is told it was removed; what kind of chat it was, it can still learn.
+    assert_eq!(
+        fx.store.chat_kind(chat_id).await.unwrap(),
+        Some(ChatKind::Group)
+    );
+    assert_eq!(fx.store.chat_kind(chat_id + 1_000_000).await.unwrap(), None);
+}
+
+async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let alice = fx.person("alice").await;
+    let bot = fx
+        .store
+        .create_bot(alice.id(), new_bot("hook_bot"), session("hook"), fx.now())
+        .await
+        .unwrap()
+        .user
+        .id;
+    assert_eq!(fx.store.bot_subscription(bot).await.unwrap(), None);
+    assert!(fx.store.subscribed_bots().await.unwrap().is_empty());
+    let subscription = |url: &str| NewSubscription {
+        url: url.to_owned(),
+        secret: Some("s3cret-value".to_owned()),
+        update_types: Some(vec!["message_created".to_owned()]),
+        version: None,
+    };
+    let created_at = fx.now();
+    fx.store
+        .subscribe_bot(bot, subscription("https://a.example/hook"), created_at)
+        .await
+        .unwrap();
+    let expected = Subscription {
+        bot_id: bot,
+        url: "https://a.example/hook".to_owned(),
+        secret: Some("s3cret-value".to_owned()),
+        update_types: Some(vec!["message_created".to_owned()]),
+        version: None,
+        created_at,
+        attempts: 0,
+        failing_since: None,
+        next_attempt_at: None,
+    };
+    assert_eq!(
+        fx.store.bot_subscription(bot).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(fx.store.subscribed_bots().await.unwrap(), [bot]);
+
+    // One node delivers at a time: the lease is renewed by its holder, taken once it runs out.
+    let lease = |holder: &str, now: Millis| {
+        fx.store
+            .lease_subscription(bot, holder.to_owned(), now, now + 30_000)
+    };
+    let now = fx.now();
+    assert_eq!(lease("node-1", now).await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        lease("node-2", now + 1).await.unwrap(),
+        None,
+        "held by another"
+    );
+    assert!(lease("node-1", now + 2).await.unwrap().is_some(), "renewed");
+    assert!(
+        lease("node-2", now + 30_003).await.unwrap().is_some(),
+        "expired, taken"
+    );
+    assert_eq!(lease("node-1", now + 30_004).await.unwrap(), None);
+
+    // Failures count up from the first; a success clears them.
+    let record = |delivery: Delivery, now: Millis| fx.store.record_delivery(bot, delivery, now);
+    record(
+        Delivery::Failed {
+            retry_at: now + 60_000,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    record(
+        Delivery::Failed {
+            retry_at: now + 210_000,
+        },
+        now + 60_000,
+    )
+    .await
+    .unwrap();
+    let failing = fx.store.bot_subscription(bot).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            failing.attempts,
+            failing.failing_since,
+            failing.next_attempt_at
+        ),
+        (2, Some(now), Some(now + 210_000))
+    );
+    record(Delivery::Succeeded, now + 210_000).await.unwrap();
+    let healed = fx.store.bot_subscription(bot).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            healed.attempts,
+            healed.failing_since,
+            healed.next_attempt_at
+        ),
+        (0, None, None)
+    );
+
+    // Subscribing again replaces the address and forgets failures; the lease stays.
+    record(Delivery::Failed { retry_at: now + 1 }, now)
+        .await
+        .unwrap();
+    let replaced_at = fx.now();
+    let other = NewSubscription {
+        update_types: None,
+        secret: None,
+        ..subscription("https://b.example/hook")
+    };
+    fx.store
+        .subscribe_bot(bot, other, replaced_at)
+        .await
+        .unwrap();
+    let replaced = fx.store.bot_subscription(bot).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            replaced.url.as_str(),
+            replaced.secret,
+            replaced.update_types,
+            replaced.attempts
+        ),
+        ("https://b.example/hook", None, None, 0)
+    );
+    assert_eq!(
+        lease("node-1", now + 30_005).await.unwrap(),
+        None,
+        "still node 2's"
+    );
+
+    // Unsubscribing names the address, or any.
+    assert!(
+        !fx.store
+            .unsubscribe_bot(bot, Some("https://a.example/hook".into()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        fx.store
+            .unsubscribe_bot(bot, Some("https://b.example/hook".into()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(fx.store.bot_subscription(bot).await.unwrap(), None);
+    assert!(fx.store.subscribed_bots().await.unwrap().is_empty());
+    assert!(!fx.store.unsubscribe_bot(bot, None).await.unwrap());
+    fx.store
+        .subscribe_bot(bot, subscription("https://a.example/hook"), fx.now())
+        .await
+        .unwrap();
+    assert!(fx.store.unsubscribe_bot(bot, None).await.unwrap());
 }
 
 async fn ws_tickets_work_once_before_expiry_while_session_lives(store: Arc<dyn Store>) {
@@ -1312,13 +1470,18 @@ async fn renaming_needs_an_admin(store: Arc<dyn Store>) {
         let updated = only(
             &outcome.events,
             "chat.updated",
-            |event| matches!(event, Event::ChatUpdated { chat } if chat.id == chat_id),
+            |event| matches!(event, Event::ChatUpdated { chat, .. } if chat.id == chat_id),
         );
         assert_on_chat(updated, chat_id, None);
-        let Event::ChatUpdated { chat } = &updated.event else {
+        let Event::ChatUpdated { chat, by, renamed } = &updated.event else {
             unreachable!()
         };
         assert_eq!(chat.title.as_deref(), Some(title));
+        assert_eq!(
+            (*by, *renamed),
+            (Some(renamer.id()), true),
+            "who renamed it"
+        );
         assert_eq!(fx.view(&carol, chat_id).await.title.as_deref(), Some(title));
     }
 
@@ -1351,7 +1514,7 @@ async fn adding_members_needs_an_admin(store: Arc<dyn Store>) {
         .add_members(bob.actor, chat_id, vec![dave.id()], fx.now())
         .await
         .expect("an admin adds a member");
-    assert_member_added(&outcome.events, chat_id, &dave);
+    assert_member_added(&outcome.events, chat_id, &dave, Some(bob.id()));
     assert_eq!(fx.view(&dave, chat_id).await.role, Role::Member);
     assert_eq!(fx.view(&alice, chat_id).await.member_count, 4);
 
@@ -1423,7 +1586,7 @@ async fn removing_members_follows_rank(store: Arc<dyn Store>) {
             .remove_member(remover.actor, chat_id, removed.id(), fx.now())
             .await
             .expect("removing someone of lower rank");
-        assert_removal_published(&outcome.events, chat_id, removed.id());
+        assert_removal_published(&outcome.events, chat_id, removed.id(), remover.id());
         fx.assert_locked_out(removed, chat_id).await;
     }
     assert_eq!(fx.view(&alice, chat_id).await.member_count, 3);
@@ -1445,7 +1608,7 @@ async fn leaving_chats(store: Arc<dyn Store>) {
     };
 
     let outcome = leave(&bob, chat_id).await.expect("a member leaves");
-    assert_removal_published(&outcome.events, chat_id, bob.id());
+    assert_removal_published(&outcome.events, chat_id, bob.id(), bob.id());
     fx.assert_locked_out(&bob, chat_id).await;
 
     assert_refused(
@@ -1712,7 +1875,7 @@ async fn joining_by_invite(store: Arc<dyn Store>) {
 
     let outcome = join(&carol, "open", fx.now()).await.expect("joining");
     assert_eq!(outcome.value, chat_id);
-    assert_member_added(&outcome.events, chat_id, &carol);
+    assert_member_added(&outcome.events, chat_id, &carol, None);
     assert_eq!(fx.view(&carol, chat_id).await.role, Role::Member);
     assert_eq!(fx.view(&alice, chat_id).await.member_count, 3);
 
@@ -3188,7 +3351,8 @@ async fn admins_limit_who_posts_and_how_often(store: Arc<dyn Store>) {
         matches!(event, Event::ChatUpdated { .. })
     });
     assert!(
-        matches!(&published.event, Event::ChatUpdated { chat } if chat.posting == Posting::Admins)
+        matches!(&published.event, Event::ChatUpdated { chat, by, renamed: false }
+            if chat.posting == Posting::Admins && *by == Some(alice.id()))
     );
     fx.log.lock().expect("the log").extend(outcome.events);
     assert_eq!(fx.view(&bob, chat_id).await.posting, Posting::Admins);
@@ -4636,14 +4800,15 @@ fn assert_new_chat_stream(events: &[Published], chat_id: ChatId, creator: UserId
     );
 }
 
-/// One `member.added` for the person, telling routing that they joined.
+/// One `member.added` for the person, telling routing that they joined: added by `by`, or
+/// (`None`) by an invite.
 #[track_caller]
-fn assert_member_added(events: &[Published], chat_id: ChatId, who: &Person) {
+fn assert_member_added(events: &[Published], chat_id: ChatId, who: &Person, by: Option<UserId>) {
     let added = only(events, "member.added", |event| {
         matches!(
             event,
-            Event::MemberAdded { chat_id: to, user, role: Role::Member }
-                if *to == chat_id && user.id == who.id()
+            Event::MemberAdded { chat_id: to, user, role: Role::Member, by: adder }
+                if *to == chat_id && user.id == who.id() && *adder == by
         )
     });
     let joined = MembershipChange {
@@ -4656,8 +4821,12 @@ fn assert_member_added(events: &[Published], chat_id: ChatId, who: &Person) {
 /// Removal reaches the chat (so recipient lists shrink) and the removed user's own stream (so
 /// their other devices, which no longer follow the chat, learn of it too).
 #[track_caller]
-fn assert_removal_published(events: &[Published], chat_id: ChatId, user_id: UserId) {
-    let removal = Event::MemberRemoved { chat_id, user_id };
+fn assert_removal_published(events: &[Published], chat_id: ChatId, user_id: UserId, by: UserId) {
+    let removal = Event::MemberRemoved {
+        chat_id,
+        user_id,
+        by: Some(by),
+    };
     let removals: Vec<&Published> = events
         .iter()
         .filter(|published| published.event == removal)

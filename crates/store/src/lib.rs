@@ -115,6 +115,40 @@ pub struct CallbackRecord {
     pub created_at: Millis,
 }
 
+/// A bot's webhook: where its updates go, and how delivering them is going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub bot_id: UserId,
+    pub url: String,
+    /// Sent back in `X-Max-Bot-Api-Secret`, so kept as given.
+    pub secret: Option<String>,
+    /// Only updates of these types; all when `None`.
+    pub update_types: Option<Vec<String>>,
+    pub version: Option<String>,
+    pub created_at: Millis,
+    /// Failed deliveries in a row.
+    pub attempts: u32,
+    /// Since when nothing has been delivered, while deliveries fail.
+    pub failing_since: Option<Millis>,
+    /// When to try again after a failure.
+    pub next_attempt_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscription {
+    pub url: String,
+    pub secret: Option<String>,
+    pub update_types: Option<Vec<String>>,
+    pub version: Option<String>,
+}
+
+/// How delivering an update to a webhook went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Succeeded,
+    Failed { retry_at: Millis },
+}
+
 /// Changes to a bot; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct BotChanges {
@@ -406,6 +440,34 @@ pub trait Store: Send + Sync + 'static {
         cursor: String,
         now: Millis,
     ) -> StoreResult<i64>;
+    /// Subscribes the bot's webhook, replacing any it had; deliveries start afresh.
+    async fn subscribe_bot(
+        &self,
+        bot_id: UserId,
+        subscription: NewSubscription,
+        now: Millis,
+    ) -> StoreResult<()>;
+    async fn bot_subscription(&self, bot_id: UserId) -> StoreResult<Option<Subscription>>;
+    /// Removes the bot's subscription (only if it is to `url`, when given); whether one went.
+    async fn unsubscribe_bot(&self, bot_id: UserId, url: Option<String>) -> StoreResult<bool>;
+    /// Every bot with a subscription.
+    async fn subscribed_bots(&self) -> StoreResult<Vec<UserId>>;
+    /// Takes or renews, until `until`, the lease on delivering the bot's updates, unless another
+    /// holder's lease runs; the subscription while `holder` has it.
+    async fn lease_subscription(
+        &self,
+        bot_id: UserId,
+        holder: String,
+        now: Millis,
+        until: Millis,
+    ) -> StoreResult<Option<Subscription>>;
+    /// Records how a delivery went: a success clears the failures, a failure counts one more.
+    async fn record_delivery(
+        &self,
+        bot_id: UserId,
+        delivery: Delivery,
+        now: Millis,
+    ) -> StoreResult<()>;
     /// Puts an event on one user's own stream (a bot told it was started, a person that a bot
     /// answered their press).
     async fn tell_user(
@@ -648,6 +710,8 @@ pub trait Store: Send + Sync + 'static {
     async fn catch_up(&self, user_id: UserId, cursor: &Cursor, limit: u32) -> StoreResult<CatchUp>;
     /// Who receives the live events of a chat.
     async fn chat_members(&self, chat_id: ChatId) -> StoreResult<MemberSnapshot>;
+    /// A chat's kind, with no member to ask as (a bot is told it was removed from a channel).
+    async fn chat_kind(&self, chat_id: ChatId) -> StoreResult<Option<ChatKind>>;
     /// Deletes stored events older than `before`; resuming past them yields `Resync`.
     async fn prune_events(&self, before: Millis) -> StoreResult<u64>;
 

@@ -13,7 +13,7 @@ use axum::Json;
 use axum::extract::State;
 use kolokol_botapi::ids::{callback_id, max_chat_id, mid};
 use kolokol_botapi::wire::{self, Update};
-use kolokol_domain::Cursor;
+use kolokol_domain::{Cursor, Route};
 use kolokol_proto::{ChatKind, Event, Role};
 use kolokol_store::{CatchUp, Published};
 use tokio::time::Instant;
@@ -143,7 +143,9 @@ async fn read_into(
 
 /// The update an event makes for the bot, if any. A bot hears people only: never its own
 /// messages (an echo bot would answer itself forever) nor other bots'. In groups and channels it
-/// hears messages only as an admin, as on Max.
+/// hears messages, who joins and leaves, and renames only as an admin, as on Max; that it was
+/// added or removed, always. Nor is it told of what it did itself. Events that carry no time of
+/// their own are stamped when the bot is told.
 async fn update_of(
     state: &AppState,
     lookup: &mut Lookup<'_>,
@@ -215,6 +217,89 @@ async fn update_of(
                 },
                 message,
             })
+        }
+        Event::MemberAdded {
+            chat_id, user, by, ..
+        } => {
+            let chat = lookup.chat(*chat_id).await?;
+            let is_channel = chat.kind == ChatKind::Channel;
+            let max_chat = max_chat_id(chat.kind, chat.id);
+            if chat.kind == ChatKind::Direct {
+                // A dialog starts with `bot_started`, not with members.
+                None
+            } else if user.id == bot_id {
+                Some(Update::BotAdded {
+                    timestamp: state.now(),
+                    chat_id: max_chat,
+                    user: lookup.user(by.unwrap_or(bot_id)).await?,
+                    is_channel,
+                })
+            } else if chat.role != Role::Member && *by != Some(bot_id) {
+                Some(Update::UserAdded {
+                    timestamp: state.now(),
+                    chat_id: max_chat,
+                    user: lookup.user(user.id).await?,
+                    inviter_id: *by,
+                    is_channel,
+                })
+            } else {
+                None
+            }
+        }
+        // The bot's own removal: from its own stream (it no longer reads the chat's), and only
+        // when someone else removed it.
+        Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by: Some(by),
+        } if *user_id == bot_id => {
+            let own_stream = matches!(published.route, Route::User { .. });
+            let kind = state.store.chat_kind(*chat_id).await?;
+            match kind {
+                Some(kind) if own_stream && *by != bot_id => Some(Update::BotRemoved {
+                    timestamp: state.now(),
+                    chat_id: max_chat_id(kind, *chat_id),
+                    user: lookup.user(*by).await?,
+                    is_channel: kind == ChatKind::Channel,
+                }),
+                _ => None,
+            }
+        }
+        Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by,
+        } if *user_id != bot_id => {
+            let chat = lookup.chat(*chat_id).await?;
+            if chat.kind == ChatKind::Direct || chat.role == Role::Member || *by == Some(bot_id) {
+                None
+            } else {
+                Some(Update::UserRemoved {
+                    timestamp: state.now(),
+                    chat_id: max_chat_id(chat.kind, chat.id),
+                    user: lookup.user(*user_id).await?,
+                    // Null when they left on their own.
+                    admin_id: by.filter(|by| by != user_id),
+                    is_channel: chat.kind == ChatKind::Channel,
+                })
+            }
+        }
+        Event::ChatUpdated {
+            chat: info,
+            by: Some(by),
+            renamed: true,
+        } => {
+            let chat = lookup.chat(info.id).await?;
+            if chat.role == Role::Member || *by == bot_id {
+                None
+            } else {
+                Some(Update::ChatTitleChanged {
+                    timestamp: state.now(),
+                    chat_id: max_chat_id(chat.kind, chat.id),
+                    user: lookup.user(*by).await?,
+                    title: info.title.clone().unwrap_or_default(),
+                })
+            }
         }
         _ => None,
     })

@@ -282,9 +282,9 @@ impl Connection {
     ) -> Result<(), End> {
         self.cursor.advance(&route);
         match event {
-            Some(Event::MemberRemoved { chat_id, user_id })
-                if *user_id == self.actor.user_id && matches!(route, Route::User { .. }) =>
-            {
+            Some(Event::MemberRemoved {
+                chat_id, user_id, ..
+            }) if *user_id == self.actor.user_id && matches!(route, Route::User { .. }) => {
                 self.cursor.chats.remove(chat_id);
             }
             _ => {}

@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kolokol_client::proto::{Button, CreateBotRequest, CreatedBot, ErrorCode, Event, Message};
+use kolokol_client::proto::{
+    Button, ChatKind, CreateBotRequest, CreatedBot, ErrorCode, Event, Message, Role,
+};
 use kolokol_client::{Client, Page};
 use kolokol_server::clock::Clock;
 use reqwest::{Method, StatusCode};
@@ -292,6 +294,161 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     }
     let limited = statuses.into_iter().find(|(status, _)| *status == 429);
     assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
+}
+
+/// What a bot hears of a group's members and title: that it was added and removed (always, and
+/// once), and who joins, leaves and renames (as an admin only; never its own doing).
+#[tokio::test]
+async fn bots_hear_who_adds_removes_joins_leaves_and_renames() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "roll_bot").await;
+    let bot = created.bot.id;
+    let (boris, boris_user) = server.user("boris").await;
+    let (_, carol) = server.user("carol").await;
+    let (_, dina) = server.user("dina").await;
+    let token = &created.token;
+    let server = &server;
+    // Each update as `(update_type, chat_id, who it is about, who did it, is_channel)`.
+    // Each poll acknowledges the one before, with its marker.
+    let marker = std::cell::Cell::new(None::<i64>);
+    let poll = async || {
+        let query = match marker.get() {
+            Some(marker) => format!("updates?timeout=0&marker={marker}"),
+            None => "updates?timeout=0".to_owned(),
+        };
+        let (status, polled) = call(server, token, Method::GET, &query, None).await;
+        assert_eq!(status, 200, "{polled}");
+        marker.set(polled["marker"].as_i64());
+        polled["updates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|update| {
+                let kind = update["update_type"].as_str().unwrap().to_owned();
+                let by = [&update["inviter_id"], &update["admin_id"]]
+                    .into_iter()
+                    .find_map(Value::as_i64)
+                    .or_else(|| {
+                        kind.starts_with("bot_")
+                            .then(|| update["user"]["user_id"].as_i64())
+                            .flatten()
+                    });
+                let about = match kind.as_str() {
+                    "chat_title_changed" => json!(update["title"]),
+                    _ if kind.starts_with("bot_") => json!(bot),
+                    _ => update["user"]["user_id"].clone(),
+                };
+                let changer = match kind.as_str() {
+                    "chat_title_changed" => update["user"]["user_id"].as_i64(),
+                    _ => by,
+                };
+                (
+                    kind,
+                    update["chat_id"].as_i64().unwrap(),
+                    about,
+                    changer,
+                    update["is_channel"].as_bool(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let anna_id = anna.me().await.unwrap().user.id;
+    let group = common::group(&anna, "Экскурсия 5Б", &[boris_user.id, carol.id]).await;
+    let max_group = -group.id;
+    anna.add_members(group.id, &[bot]).await.unwrap();
+    anna.rename_chat(group.id, "Экскурсия").await.unwrap();
+    anna.add_members(group.id, &[dina.id]).await.unwrap();
+    assert_eq!(
+        poll().await,
+        [(
+            "bot_added".to_owned(),
+            max_group,
+            json!(bot),
+            Some(anna_id),
+            Some(false)
+        )],
+        "as a member, only that it was added"
+    );
+
+    anna.set_role(group.id, bot, Role::Admin).await.unwrap();
+    anna.rename_chat(group.id, "Экскурсия в музей")
+        .await
+        .unwrap();
+    anna.remove_member(group.id, dina.id).await.unwrap();
+    boris.leave_chat(group.id).await.unwrap();
+    anna.add_members(group.id, &[dina.id]).await.unwrap();
+    // Its own doing is not echoed.
+    let renamed = json!({"title": "Музей"}).to_string();
+    let (status, _) = call(
+        server,
+        token,
+        Method::PATCH,
+        &format!("chats/{max_group}"),
+        Some(&renamed),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        poll().await,
+        [
+            (
+                "chat_title_changed".to_owned(),
+                max_group,
+                json!("Экскурсия в музей"),
+                Some(anna_id),
+                None
+            ),
+            (
+                "user_removed".to_owned(),
+                max_group,
+                json!(dina.id),
+                Some(anna_id),
+                Some(false)
+            ),
+            (
+                "user_removed".to_owned(),
+                max_group,
+                json!(boris_user.id),
+                None,
+                Some(false)
+            ),
+            (
+                "user_added".to_owned(),
+                max_group,
+                json!(dina.id),
+                Some(anna_id),
+                Some(false)
+            ),
+        ],
+        "as an admin, who joins and leaves and the new title"
+    );
+
+    // A channel made with the bot in it, and the bot removed from the group: each said once
+    // (from different streams, so in either order).
+    let channel = common::chat_of_kind(&anna, ChatKind::Channel, "Новости школы", &[bot]).await;
+    anna.remove_member(group.id, bot).await.unwrap();
+    let mut both = poll().await;
+    both.sort_by_key(|update| update.0.clone());
+    assert_eq!(
+        both,
+        [
+            (
+                "bot_added".to_owned(),
+                -channel.id,
+                json!(bot),
+                Some(anna_id),
+                Some(true)
+            ),
+            (
+                "bot_removed".to_owned(),
+                max_group,
+                json!(bot),
+                Some(anna_id),
+                Some(false)
+            ),
+        ]
+    );
+    assert!(poll().await.is_empty(), "nothing twice");
 }
 
 /// Keyboards over plain HTTP: what a bot may send, who may press, and what a bot may answer.

@@ -1403,7 +1403,7 @@ async fn admins_make_a_chat_announcements_only_slow_or_read_only_and_mute_member
     assert_eq!(updated.posting, Posting::Admins);
     // Members learn of it live, so their app can say why they cannot write.
     let posting = common::wait_for(&mut bob_events, |event| match event {
-        kolokol_client::proto::Event::ChatUpdated { chat } => Some(chat.posting),
+        kolokol_client::proto::Event::ChatUpdated { chat, .. } => Some(chat.posting),
         _ => None,
     })
     .await;

@@ -173,7 +173,7 @@ fn chat_of(event: &Event) -> Option<i64> {
         | Event::MemberAdded { chat_id, .. }
         | Event::MemberUpdated { chat_id, .. }
         | Event::MemberRemoved { chat_id, .. } => Some(*chat_id),
-        Event::ChatCreated { chat, .. } | Event::ChatUpdated { chat } => Some(chat.id),
+        Event::ChatCreated { chat, .. } | Event::ChatUpdated { chat, .. } => Some(chat.id),
         _ => None,
     }
 }
@@ -363,7 +363,9 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
         .await
         .unwrap();
     let removed = wait_for(&mut stream, |e| match e {
-        Event::MemberRemoved { chat_id, user_id } => Some((*chat_id, *user_id)),
+        Event::MemberRemoved {
+            chat_id, user_id, ..
+        } => Some((*chat_id, *user_id)),
         _ => None,
     })
     .await;

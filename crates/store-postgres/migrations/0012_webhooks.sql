@@ -1,0 +1,18 @@
+-- Webhooks: at most one subscription per bot. Deliveries resume from the bot's acknowledged
+-- cursor (as long polling does), so a bot can switch between the two without losing updates.
+-- The secret is sent back to the bot in a header, so it is kept as given. One node at a time
+-- delivers a bot's updates: the one holding the lease.
+
+CREATE TABLE bot_subscriptions (
+    bot_id          BIGINT PRIMARY KEY REFERENCES bots(user_id) ON DELETE CASCADE,
+    url             TEXT NOT NULL,
+    secret          TEXT,
+    update_types    TEXT,
+    version         TEXT,
+    created_at      BIGINT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    failing_since   BIGINT,
+    next_attempt_at BIGINT,
+    lease_holder    TEXT,
+    lease_until     BIGINT
+);

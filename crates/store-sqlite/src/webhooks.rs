@@ -1,0 +1,119 @@
+//! Bots' webhook subscriptions and the lease on delivering to them.
+
+use kolokol_proto::UserId;
+use kolokol_store::{Delivery, NewSubscription, Subscription};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::engine::OpResult;
+
+const COLUMNS: &str = "bot_id, url, secret, update_types, version, created_at, attempts, \
+                       failing_since, next_attempt_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
+    Ok(Subscription {
+        bot_id: row.get(0)?,
+        url: row.get(1)?,
+        secret: row.get(2)?,
+        update_types: crate::rows::json_column(row, 3)?,
+        version: row.get(4)?,
+        created_at: row.get(5)?,
+        attempts: row.get(6)?,
+        failing_since: row.get(7)?,
+        next_attempt_at: row.get(8)?,
+    })
+}
+
+pub fn subscribe(
+    conn: &Connection,
+    bot_id: UserId,
+    new: NewSubscription,
+    now: i64,
+) -> OpResult<()> {
+    let types = new
+        .update_types
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    // A new subscription replaces the old one, its failures with it; the lease stays, so the
+    // node delivering goes on with the new address.
+    conn.prepare_cached(
+        "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (bot_id) DO UPDATE SET url = excluded.url, secret = excluded.secret,
+             update_types = excluded.update_types, version = excluded.version,
+             created_at = excluded.created_at, attempts = 0, failing_since = NULL,
+             next_attempt_at = NULL",
+    )?
+    .execute(params![
+        bot_id,
+        new.url,
+        new.secret,
+        types,
+        new.version,
+        now
+    ])?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, bot_id: UserId) -> OpResult<Option<Subscription>> {
+    let sql = format!("SELECT {COLUMNS} FROM bot_subscriptions WHERE bot_id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([bot_id], from_row)
+        .optional()?)
+}
+
+pub fn unsubscribe(conn: &Connection, bot_id: UserId, url: Option<String>) -> OpResult<bool> {
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM bot_subscriptions WHERE bot_id = ?1 AND (?2 IS NULL OR url = ?2)",
+        )?
+        .execute(params![bot_id, url])?;
+    Ok(removed > 0)
+}
+
+pub fn bots(conn: &Connection) -> OpResult<Vec<UserId>> {
+    Ok(conn
+        .prepare_cached("SELECT bot_id FROM bot_subscriptions ORDER BY bot_id")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn lease(
+    conn: &Connection,
+    bot_id: UserId,
+    holder: String,
+    now: i64,
+    until: i64,
+) -> OpResult<Option<Subscription>> {
+    let taken = conn
+        .prepare_cached(
+            "UPDATE bot_subscriptions SET lease_holder = ?2, lease_until = ?4
+             WHERE bot_id = ?1 AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?3)",
+        )?
+        .execute(params![bot_id, holder, now, until])?;
+    if taken == 0 {
+        return Ok(None);
+    }
+    get(conn, bot_id)
+}
+
+pub fn record(conn: &Connection, bot_id: UserId, delivery: Delivery, now: i64) -> OpResult<()> {
+    match delivery {
+        Delivery::Succeeded => conn
+            .prepare_cached(
+                "UPDATE bot_subscriptions SET attempts = 0, failing_since = NULL,
+                     next_attempt_at = NULL
+                 WHERE bot_id = ?1",
+            )?
+            .execute([bot_id])?,
+        Delivery::Failed { retry_at } => conn
+            .prepare_cached(
+                "UPDATE bot_subscriptions SET attempts = attempts + 1,
+                     failing_since = coalesce(failing_since, ?2), next_attempt_at = ?3
+                 WHERE bot_id = ?1",
+            )?
+            .execute(params![bot_id, now, retry_at])?,
+    };
+    Ok(())
+}

@@ -329,10 +329,33 @@ pub struct ActionRequest {
     pub action: String,
 }
 
-/// Webhook subscriptions (`GET /subscriptions`); none are delivered yet.
+/// `GET /subscriptions`: the bot's webhook, if it has one.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubscriptionList {
-    pub subscriptions: Vec<Value>,
+    pub subscriptions: Vec<Subscription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub url: String,
+    /// When it was made, in milliseconds.
+    pub time: i64,
+    /// Null: every type.
+    pub update_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// `POST /subscriptions`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubscriptionRequest {
+    pub url: String,
+    #[serde(default)]
+    pub update_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// `{"success": true}` and friends.

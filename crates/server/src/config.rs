@@ -105,6 +105,12 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_BUTTON_PRESSES_PER_MINUTE")]
     pub button_presses_per_minute: Option<u32>,
 
+    /// Let bots' webhooks use plain http and addresses on this machine or a private network
+    /// (for tests, and bots beside the server on a closed network). Otherwise only https to
+    /// public addresses. [default: false]
+    #[arg(long, env = "KOLOKOL_BOT_WEBHOOKS_ALLOW_PRIVATE", num_args = 0..=1, default_missing_value = "true")]
+    pub bot_webhooks_allow_private: Option<bool>,
+
     /// Usernames of the instance's administrators: they may create organisations. Repeat the
     /// flag, or separate names with commas. [default: none]
     #[arg(long = "admin", env = "KOLOKOL_ADMINS", value_delimiter = ',')]
@@ -131,6 +137,7 @@ pub struct Settings {
     pub claims_per_ip_per_hour: u32,
     pub bot_requests_per_second: u32,
     pub button_presses_per_minute: u32,
+    pub bot_webhooks_allow_private: bool,
     /// Lower-cased usernames.
     pub admins: Vec<String>,
     /// Real time, except in tests.
@@ -175,6 +182,7 @@ impl Default for Settings {
             claims_per_ip_per_hour: 30,
             bot_requests_per_second: 30,
             button_presses_per_minute: 60,
+            bot_webhooks_allow_private: false,
             admins: Vec::new(),
             clock: Clock::system(),
         }
@@ -271,6 +279,10 @@ impl ServeArgs {
                 .button_presses_per_minute
                 .or(file.button_presses_per_minute)
                 .unwrap_or(defaults.button_presses_per_minute),
+            bot_webhooks_allow_private: self
+                .bot_webhooks_allow_private
+                .or(file.bot_webhooks_allow_private)
+                .unwrap_or(defaults.bot_webhooks_allow_private),
             admins: self
                 .admins
                 .or(file.admins)

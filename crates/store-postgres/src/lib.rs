@@ -349,7 +349,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         self.engine
             .run(Mode::Autocommit, |c| {
-                Box::pin(webhooks::record(c, bot_id, delivery, now))
+                Box::pin(webhooks::record(c, bot_id, delivery.clone(), now))
             })
             .await
     }

@@ -10,8 +10,8 @@ use crate::rows::json_column;
 
 macro_rules! columns {
     () => {
-        "bot_id, url, secret, update_types, version, created_at, attempts, failing_since, \
-         next_attempt_at"
+        "bot_id, url, secret, update_types, version, cursor, created_at, attempts, \
+         failing_since, next_attempt_at"
     };
 }
 
@@ -22,10 +22,11 @@ fn from_row(row: &PgRow) -> OpResult<Subscription> {
         secret: row.try_get(2)?,
         update_types: json_column(row, 3)?,
         version: row.try_get(4)?,
-        created_at: row.try_get(5)?,
-        attempts: u32::try_from(row.try_get::<i32, _>(6)?).unwrap_or(0),
-        failing_since: row.try_get(7)?,
-        next_attempt_at: row.try_get(8)?,
+        cursor: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+        attempts: u32::try_from(row.try_get::<i32, _>(7)?).unwrap_or(0),
+        failing_since: row.try_get(8)?,
+        next_attempt_at: row.try_get(9)?,
     })
 }
 
@@ -43,18 +44,20 @@ pub async fn subscribe(
     // A new subscription replaces the old one, its failures with it; the lease stays, so the
     // node delivering goes on with the new address.
     sqlx::query(
-        "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, cursor,
+                                        created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (bot_id) DO UPDATE SET url = excluded.url, secret = excluded.secret,
              update_types = excluded.update_types, version = excluded.version,
-             created_at = excluded.created_at, attempts = 0, failing_since = NULL,
-             next_attempt_at = NULL",
+             cursor = excluded.cursor, created_at = excluded.created_at, attempts = 0,
+             failing_since = NULL, next_attempt_at = NULL",
     )
     .bind(bot_id)
     .bind(&new.url)
     .bind(&new.secret)
     .bind(types)
     .bind(&new.version)
+    .bind(&new.cursor)
     .bind(now)
     .execute(conn)
     .await?;
@@ -125,13 +128,14 @@ pub async fn record(
     now: i64,
 ) -> OpResult<()> {
     match delivery {
-        Delivery::Succeeded => {
+        Delivery::Succeeded { cursor } => {
             sqlx::query(
-                "UPDATE bot_subscriptions SET attempts = 0, failing_since = NULL,
+                "UPDATE bot_subscriptions SET cursor = $2, attempts = 0, failing_since = NULL,
                      next_attempt_at = NULL
                  WHERE bot_id = $1",
             )
             .bind(bot_id)
+            .bind(cursor)
             .execute(conn)
             .await?
         }

@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::engine::OpResult;
 
-const COLUMNS: &str = "bot_id, url, secret, update_types, version, created_at, attempts, \
-                       failing_since, next_attempt_at";
+const COLUMNS: &str = "bot_id, url, secret, update_types, version, cursor, created_at, \
+                       attempts, failing_since, next_attempt_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
@@ -16,10 +16,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
         secret: row.get(2)?,
         update_types: crate::rows::json_column(row, 3)?,
         version: row.get(4)?,
-        created_at: row.get(5)?,
-        attempts: row.get(6)?,
-        failing_since: row.get(7)?,
-        next_attempt_at: row.get(8)?,
+        cursor: row.get(5)?,
+        created_at: row.get(6)?,
+        attempts: row.get(7)?,
+        failing_since: row.get(8)?,
+        next_attempt_at: row.get(9)?,
     })
 }
 
@@ -37,12 +38,13 @@ pub fn subscribe(
     // A new subscription replaces the old one, its failures with it; the lease stays, so the
     // node delivering goes on with the new address.
     conn.prepare_cached(
-        "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, cursor,
+                                        created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (bot_id) DO UPDATE SET url = excluded.url, secret = excluded.secret,
              update_types = excluded.update_types, version = excluded.version,
-             created_at = excluded.created_at, attempts = 0, failing_since = NULL,
-             next_attempt_at = NULL",
+             cursor = excluded.cursor, created_at = excluded.created_at, attempts = 0,
+             failing_since = NULL, next_attempt_at = NULL",
     )?
     .execute(params![
         bot_id,
@@ -50,6 +52,7 @@ pub fn subscribe(
         new.secret,
         types,
         new.version,
+        new.cursor,
         now
     ])?;
     Ok(())
@@ -100,13 +103,13 @@ pub fn lease(
 
 pub fn record(conn: &Connection, bot_id: UserId, delivery: Delivery, now: i64) -> OpResult<()> {
     match delivery {
-        Delivery::Succeeded => conn
+        Delivery::Succeeded { cursor } => conn
             .prepare_cached(
-                "UPDATE bot_subscriptions SET attempts = 0, failing_since = NULL,
+                "UPDATE bot_subscriptions SET cursor = ?2, attempts = 0, failing_since = NULL,
                      next_attempt_at = NULL
                  WHERE bot_id = ?1",
             )?
-            .execute([bot_id])?,
+            .execute(params![bot_id, cursor])?,
         Delivery::Failed { retry_at } => conn
             .prepare_cached(
                 "UPDATE bot_subscriptions SET attempts = attempts + 1,

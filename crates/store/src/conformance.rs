@@ -953,6 +953,7 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         secret: Some("s3cret-value".to_owned()),
         update_types: Some(vec!["message_created".to_owned()]),
         version: None,
+        cursor: Some("c1".to_owned()),
     };
     let created_at = fx.now();
     fx.store
@@ -965,6 +966,7 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         secret: Some("s3cret-value".to_owned()),
         update_types: Some(vec!["message_created".to_owned()]),
         version: None,
+        cursor: Some("c1".to_owned()),
         created_at,
         attempts: 0,
         failing_since: None,
@@ -1022,7 +1024,10 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         ),
         (2, Some(now), Some(now + 210_000))
     );
-    record(Delivery::Succeeded, now + 210_000).await.unwrap();
+    let delivered = Delivery::Succeeded {
+        cursor: "c2".to_owned(),
+    };
+    record(delivered, now + 210_000).await.unwrap();
     let healed = fx.store.bot_subscription(bot).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -1032,6 +1037,7 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         ),
         (0, None, None)
     );
+    assert_eq!(healed.cursor.as_deref(), Some("c2"), "delivery moves on");
 
     // Subscribing again replaces the address and forgets failures; the lease stays.
     record(Delivery::Failed { retry_at: now + 1 }, now)
@@ -1041,6 +1047,7 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
     let other = NewSubscription {
         update_types: None,
         secret: None,
+        cursor: None,
         ..subscription("https://b.example/hook")
     };
     fx.store

@@ -125,6 +125,8 @@ pub struct Subscription {
     /// Only updates of these types; all when `None`.
     pub update_types: Option<Vec<String>>,
     pub version: Option<String>,
+    /// The event cursor delivery has reached (`None`: from when the bot joined each chat).
+    pub cursor: Option<String>,
     pub created_at: Millis,
     /// Failed deliveries in a row.
     pub attempts: u32,
@@ -140,13 +142,20 @@ pub struct NewSubscription {
     pub secret: Option<String>,
     pub update_types: Option<Vec<String>>,
     pub version: Option<String>,
+    /// Where delivery starts.
+    pub cursor: Option<String>,
 }
 
 /// How delivering an update to a webhook went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    Succeeded,
-    Failed { retry_at: Millis },
+    /// Delivered; delivery goes on from `cursor`.
+    Succeeded {
+        cursor: String,
+    },
+    Failed {
+        retry_at: Millis,
+    },
 }
 
 /// Changes to a bot; `None` leaves a field as it is.
@@ -461,7 +470,8 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
         until: Millis,
     ) -> StoreResult<Option<Subscription>>;
-    /// Records how a delivery went: a success clears the failures, a failure counts one more.
+    /// Records how a delivery went: a success moves the cursor and clears the failures, a
+    /// failure counts one more.
     async fn record_delivery(
         &self,
         bot_id: UserId,

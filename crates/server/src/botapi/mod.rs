@@ -13,6 +13,7 @@ mod convert;
 mod messages;
 mod request;
 mod updates;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -39,7 +40,9 @@ pub fn router() -> Router<AppState> {
         .route("/me/commands", patch(set_commands))
         .route(
             "/subscriptions",
-            get(subscriptions).post(subscribe).delete(unsubscribe),
+            get(webhooks::subscriptions)
+                .post(webhooks::subscribe)
+                .delete(webhooks::unsubscribe),
         )
         .route("/updates", get(updates::updates))
         .route(
@@ -77,13 +80,7 @@ pub fn router() -> Router<AppState> {
             get(chats::pinned).put(chats::pin).delete(chats::unpin),
         )
         .fallback(|| async { BotError::not_found("no such method") })
-        .method_not_allowed_fallback(|| async {
-            BotError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method.not.allowed",
-                "method not allowed",
-            )
-        })
+        .method_not_allowed_fallback(|| async { BotError::not_allowed("method not allowed") })
 }
 
 /// An error as Max clients expect it.
@@ -113,6 +110,14 @@ impl BotError {
 
     pub fn denied(message: impl Into<String>) -> BotError {
         BotError::new(StatusCode::FORBIDDEN, "chat.denied", message)
+    }
+
+    pub fn not_allowed(message: impl Into<String>) -> BotError {
+        BotError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method.not.allowed",
+            message,
+        )
     }
 
     pub fn no_chat() -> BotError {
@@ -296,22 +301,4 @@ async fn patch_me(
         commands: patch.commands.map(commands_json).transpose()?,
     };
     Ok(axum::Json(update_bot(&state, &bot, changes).await?))
-}
-
-/// Webhook subscriptions are not delivered yet: there are none, and polling always works.
-async fn subscriptions(_bot: Bot) -> axum::Json<wire::SubscriptionList> {
-    axum::Json(wire::SubscriptionList {
-        subscriptions: Vec::new(),
-    })
-}
-
-async fn subscribe(_bot: Bot) -> axum::Json<wire::SimpleResult> {
-    axum::Json(wire::SimpleResult {
-        success: false,
-        message: Some("webhooks are not supported yet: use GET /updates".into()),
-    })
-}
-
-async fn unsubscribe(_bot: Bot) -> axum::Json<wire::SimpleResult> {
-    axum::Json(wire::SimpleResult::ok())
 }

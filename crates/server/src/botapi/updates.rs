@@ -44,6 +44,7 @@ pub async fn updates(
     let marker = params.int("marker")?;
     let types = params.list("types");
     let bot_id = bot.actor.user_id;
+    super::webhooks::refuse_polling_while_subscribed(&state, bot_id).await?;
     let saved = state.store.bot_cursor(bot_id, marker).await?;
     let known = saved.is_some();
     let start = saved
@@ -97,7 +98,7 @@ pub async fn updates(
 
 /// Reads the bot's events after `cursor`, moving it past each one looked at, until there are
 /// `limit` updates or nothing more to read.
-async fn read_into(
+pub(super) async fn read_into(
     state: &AppState,
     lookup: &mut Lookup<'_>,
     cursor: &mut Cursor,

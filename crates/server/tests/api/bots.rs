@@ -296,6 +296,285 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
 }
 
+/// A port nothing listens on yet, for a bot's webhook receiver.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One delivery to a webhook: its secret header, and the update.
+pub type Delivered = (Option<String>, Value);
+
+/// A webhook receiver: keeps every delivery and answers with the status it is set to.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    deliveries: Arc<Mutex<Vec<Delivered>>>,
+    status: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Receiver {
+    pub async fn start() -> (Receiver, String) {
+        let receiver = Receiver::default();
+        receiver.answer(200);
+        let kept = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                    let secret = headers
+                        .get("X-Max-Bot-Api-Secret")
+                        .map(|value| value.to_str().unwrap().to_owned());
+                    let update = serde_json::from_slice(&body).expect("an update is JSON");
+                    kept.deliveries.lock().unwrap().push((secret, update));
+                    let status = kept.status.load(std::sync::atomic::Ordering::SeqCst);
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    pub fn answer(&self, status: u16) {
+        self.status
+            .store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits until `count` deliveries came, and returns them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<Delivered> {
+        for _ in 0..150 {
+            let deliveries = self.deliveries.lock().unwrap().clone();
+            if deliveries.len() >= count {
+                return deliveries;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "expected {count} deliveries, got {:#?}",
+            self.deliveries.lock().unwrap()
+        );
+    }
+
+    pub fn count(&self) -> usize {
+        self.deliveries.lock().unwrap().len()
+    }
+}
+
+/// The text of a delivered `message_created`, or the update type.
+pub fn delivered(update: &Value) -> String {
+    match update["update_type"].as_str().unwrap() {
+        "message_created" => update["message"]["body"]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Webhooks over plain HTTP: delivery in order with the secret, a failure retried with back-off,
+/// polling refused meanwhile and resumed where the webhook left off, a subscription dropped
+/// after eight hours of failures.
+#[tokio::test]
+async fn webhooks_deliver_in_order_retry_with_back_off_and_give_up() {
+    const START: i64 = 1_800_000_000_000;
+    let clock = Clock::manual(START);
+    let server = common::start_with(|settings| {
+        settings.clock = clock.clone();
+        settings.bot_webhooks_allow_private = true;
+    })
+    .await;
+    let (anna, created) = person_with_bot(&server, "anna", "hook_bot").await;
+    let token = &created.token;
+    let server = &server;
+    let (receiver, url) = Receiver::start().await;
+    let subscribe = json!({"url": url, "secret": "s3cret-value"}).to_string();
+    let answer = call(
+        server,
+        token,
+        Method::POST,
+        "subscriptions",
+        Some(&subscribe),
+    )
+    .await;
+    assert_eq!(answer, (StatusCode::OK, json!({"success": true})));
+    let (_, listed) = call(server, token, Method::GET, "subscriptions", None).await;
+    assert_eq!(listed["subscriptions"][0]["url"], json!(url));
+    assert_eq!(listed["subscriptions"][0]["time"], json!(START));
+    assert_max_error(
+        call(server, token, Method::GET, "updates?timeout=0", None).await,
+        405,
+        "method.not.allowed",
+    );
+
+    let chat = anna.start_bot("hook_bot", Some("deep")).await.unwrap();
+    common::send(&anna, chat.id, "m1", "раз").await.unwrap();
+    let deliveries = receiver.wait_for(2).await;
+    let texts: Vec<String> = deliveries
+        .iter()
+        .map(|(_, update)| delivered(update))
+        .collect();
+    assert_eq!(texts, ["bot_started", "раз"]);
+    for (secret, update) in &deliveries {
+        assert_eq!(secret.as_deref(), Some("s3cret-value"));
+        let kind = update["update_type"].as_str().unwrap();
+        super::max_schema::assert_update(kind, update);
+    }
+
+    // A failure waits a minute, then 150 s more, before the next try; the update is not lost.
+    receiver.answer(500);
+    common::send(&anna, chat.id, "m2", "два").await.unwrap();
+    receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.count(), 3, "no retry before its time");
+    clock.set(START + 60_000);
+    receiver.wait_for(4).await;
+    receiver.answer(200);
+    clock.set(START + 60_000 + 149_000);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.count(), 4, "the second retry waits 150 s");
+    clock.set(START + 60_000 + 150_000);
+    let deliveries = receiver.wait_for(5).await;
+    let texts: Vec<String> = deliveries
+        .iter()
+        .map(|(_, update)| delivered(update))
+        .collect();
+    assert_eq!(texts, ["bot_started", "раз", "два", "два", "два"]);
+
+    // Eight hours of failures end the subscription; polling picks up what was not delivered.
+    receiver.answer(503);
+    common::send(&anna, chat.id, "m3", "три").await.unwrap();
+    receiver.wait_for(6).await;
+    clock.set(START + 210_000 + 8 * 3_600_000);
+    let mut gone = false;
+    for _ in 0..50 {
+        let (_, listed) = call(server, token, Method::GET, "subscriptions", None).await;
+        if listed["subscriptions"].as_array().unwrap().is_empty() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "unsubscribed after eight hours");
+    let (status, polled) = call(server, token, Method::GET, "updates?timeout=0", None).await;
+    assert_eq!(status, 200, "{polled}");
+    assert_eq!(
+        summary(&polled),
+        [("message_created".to_owned(), "три".to_owned())]
+    );
+
+    // Types filter what is sent; the others are passed over, not kept for later.
+    let only_started = json!({"url": url, "update_types": ["bot_started"]}).to_string();
+    let marker = polled["marker"].as_i64().unwrap();
+    call(
+        server,
+        token,
+        Method::GET,
+        &format!("updates?timeout=0&marker={marker}"),
+        None,
+    )
+    .await;
+    receiver.answer(200);
+    let before = receiver.count();
+    let answer = call(
+        server,
+        token,
+        Method::POST,
+        "subscriptions",
+        Some(&only_started),
+    )
+    .await;
+    assert_eq!(answer.0, 200);
+    common::send(&anna, chat.id, "m4", "четыре").await.unwrap();
+    anna.start_bot("hook_bot", Some("again")).await.unwrap();
+    let deliveries = receiver.wait_for(before + 1).await;
+    let (secret, update) = deliveries.last().unwrap();
+    assert_eq!(
+        (secret, delivered(update)),
+        (&None, "bot_started".to_owned())
+    );
+    assert_eq!(update["payload"], "again");
+    let answer = call(
+        server,
+        token,
+        Method::DELETE,
+        &format!("subscriptions?url={url}"),
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 200);
+    let (_, polled) = call(server, token, Method::GET, "updates?timeout=0", None).await;
+    assert!(summary(&polled).is_empty(), "nothing twice: {polled}");
+}
+
+/// Where webhooks may go, and what a subscription must look like.
+#[tokio::test]
+async fn webhooks_go_only_to_public_https_addresses() {
+    let server = common::start().await;
+    let (_, created) = person_with_bot(&server, "anna", "hook_bot").await;
+    let token = &created.token;
+    for body in [
+        json!({"url": "http://bot.example.org/hook"}),
+        json!({"url": "https://127.0.0.1/hook"}),
+        json!({"url": "https://10.0.0.7/hook"}),
+        json!({"url": "https://[::1]/hook"}),
+        json!({"url": "https://169.254.169.254/latest"}),
+        json!({"url": "javascript:alert(1)"}),
+        json!({"url": "https://bot.example.org/hook", "secret": "abc"}),
+        json!({"url": "https://bot.example.org/hook", "secret": "with space"}),
+        json!({"update_types": ["message_created"]}),
+    ] {
+        let answer = call(
+            &server,
+            token,
+            Method::POST,
+            "subscriptions",
+            Some(&body.to_string()),
+        )
+        .await;
+        assert_max_error(answer, 400, "proto.payload");
+    }
+    let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
+    assert_eq!(listed, json!({"subscriptions": []}));
+    // A public https address is taken; a name that resolves to this machine is not followed
+    // (its deliveries fail), which the unit tests of the resolver cover.
+    let good = json!({"url": "https://bot.example.org/hook", "secret": "a-good_secret"});
+    let answer = call(
+        &server,
+        token,
+        Method::POST,
+        "subscriptions",
+        Some(&good.to_string()),
+    )
+    .await;
+    assert_eq!(answer.0, 200);
+    let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
+    assert_eq!(
+        listed["subscriptions"][0]["url"],
+        "https://bot.example.org/hook"
+    );
+    assert_eq!(listed["subscriptions"][0]["update_types"], Value::Null);
+    let answer = call(
+        &server,
+        token,
+        Method::DELETE,
+        "subscriptions?url=https://other.example/",
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 200);
+    let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
+    assert_eq!(
+        listed["subscriptions"].as_array().unwrap().len(),
+        1,
+        "another address stays"
+    );
+}
+
 /// What a bot hears of a group's members and title: that it was added and removed (always, and
 /// once), and who joins, leaves and renames (as an admin only; never its own doing).
 #[tokio::test]
@@ -939,11 +1218,13 @@ struct ClientBot {
 }
 
 impl ClientBot {
+    /// Starts `program` with the proxy's base URL, the token and `env`.
     async fn start(
         server: &TestServer,
         client: &str,
         program: &[String],
         token: &str,
+        env: &[(&str, String)],
     ) -> ClientBot {
         let (proxy, answers) = recording_proxy(&server.base).await;
         let process = tokio::process::Command::new(&program[0])
@@ -951,6 +1232,7 @@ impl ClientBot {
             .env("MAX_API_URL", format!("{proxy}/bot-api/"))
             .env("BOT_TOKEN", token)
             .env("MAX_BOT_TOKEN", token)
+            .envs(env.iter().map(|(key, value)| (*key, value)))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -986,19 +1268,15 @@ impl ClientBot {
         }
     }
 
-    /// Stops the bot; every answer it got is valid by Max's published schema.
-    fn finish(self) {
+    /// Stops the bot; it got its updates through the proxy (`path`: `updates` for polling,
+    /// `subscriptions` for a webhook), and every answer it got is valid by Max's published
+    /// schema.
+    fn finish(self, path: &str) {
         drop(self.process);
         let answers = std::mem::take(&mut *self.answers.lock().unwrap());
-        let with_updates = answers.iter().filter(|answer| {
-            answer.path == "updates"
-                && answer.body["updates"]
-                    .as_array()
-                    .is_some_and(|list| !list.is_empty())
-        });
         assert!(
-            with_updates.count() >= 1,
-            "{}: the bot polled through the proxy",
+            answers.iter().any(|answer| answer.path == path),
+            "{}: the bot called {path} through the proxy",
             self.client
         );
         for answer in &answers {
@@ -1024,11 +1302,26 @@ async fn bot_messages(person: &Client, chat_id: i64, bot_id: i64) -> Vec<Message
         .collect()
 }
 
+/// How an echo bot gets its updates.
+#[derive(Clone, Copy)]
+enum Updates {
+    Polling,
+    /// On this port of 127.0.0.1, with this secret.
+    Webhook(u16, &'static str),
+}
+
 /// Runs one of the official clients' echo bots until the person has both answers.
-async fn echo_bot_answers(client: &str, program: &[String]) {
-    let server = common::start().await;
+async fn echo_bot_answers(client: &str, program: &[String], updates: Updates) {
+    let server = common::start_with(|settings| settings.bot_webhooks_allow_private = true).await;
     let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
-    let mut bot = ClientBot::start(&server, client, program, &created.token).await;
+    let env = match updates {
+        Updates::Polling => Vec::new(),
+        Updates::Webhook(port, secret) => vec![
+            ("WEBHOOK_PORT", port.to_string()),
+            ("WEBHOOK_SECRET", secret.to_owned()),
+        ],
+    };
+    let mut bot = ClientBot::start(&server, client, program, &created.token, &env).await;
 
     let chat = anna.start_bot("echo_bot", Some("deep")).await.unwrap();
     common::send(&anna, chat.id, "m1", "Привет, бот!")
@@ -1066,7 +1359,10 @@ async fn echo_bot_answers(client: &str, program: &[String]) {
         ["echo"],
         "{client}"
     );
-    bot.finish();
+    bot.finish(match updates {
+        Updates::Polling => "updates",
+        Updates::Webhook(..) => "subscriptions",
+    });
 }
 
 /// Runs one of the official clients' keyboard bots: the person asks for the menu, presses «Да»
@@ -1075,7 +1371,7 @@ async fn echo_bot_answers(client: &str, program: &[String]) {
 async fn keyboard_bot_answers(client: &str, program: &[String]) {
     let server = common::start().await;
     let (anna, created) = person_with_bot(&server, "anna", "trip_bot").await;
-    let mut bot = ClientBot::start(&server, client, program, &created.token).await;
+    let mut bot = ClientBot::start(&server, client, program, &created.token, &[]).await;
     let chat = anna.start_bot("trip_bot", None).await.unwrap();
     let (mut events, _) = common::connect(&anna, None).await;
     common::send(&anna, chat.id, "m1", "menu").await.unwrap();
@@ -1166,7 +1462,7 @@ async fn keyboard_bot_answers(client: &str, program: &[String]) {
         ("Пойдёте на экскурсию?", 2),
         "{client}: a notification alone leaves the message as it was"
     );
-    bot.finish();
+    bot.finish("updates");
 }
 
 /// Where `scripts/bot-clients` put the clients; a plain `cargo test` without it skips these
@@ -1188,7 +1484,7 @@ fn clients() -> Option<(String, String)> {
 async fn the_official_typescript_client_runs_an_echo_bot() {
     let Some((dir, _)) = clients() else { return };
     let program = ["node".to_owned(), format!("{dir}/ts/echo.js")];
-    echo_bot_answers("@maxhub/max-bot-api", &program).await;
+    echo_bot_answers("@maxhub/max-bot-api", &program, Updates::Polling).await;
 }
 
 #[tokio::test]
@@ -1204,7 +1500,17 @@ async fn the_python_maxapi_client_runs_an_echo_bot() {
         return;
     };
     let program = [python, format!("{dir}/py/echo.py")];
-    echo_bot_answers("maxapi", &program).await;
+    echo_bot_answers("maxapi", &program, Updates::Polling).await;
+}
+
+#[tokio::test]
+async fn the_python_maxapi_client_runs_an_echo_bot_by_webhook() {
+    let Some((dir, python)) = clients() else {
+        return;
+    };
+    let program = [python, format!("{dir}/py/webhook.py")];
+    let port = free_port();
+    echo_bot_answers("maxapi", &program, Updates::Webhook(port, "echo-secret_1")).await;
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use kolokol_client::{Client, ClientError, EventStream};
 use parking_lot::Mutex;
 use sqlx::Connection;
 
+use super::bots::{Receiver, delivered};
 use super::common::{PASSWORD, assert_refused, connect, next_frame, spawn_kolokol, wait_for};
 
 fn postgres_url() -> String {
@@ -825,4 +826,53 @@ async fn a_bot_polling_one_node_hears_a_person_on_another() {
     let messages = anna.messages(chat.id, Default::default()).await.unwrap();
     let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["Вы тут?", "Да!"]);
+}
+
+/// Two nodes deliver one bot's webhook: whichever holds the lease posts each update, once, in
+/// order, whichever node the person wrote through.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_node_delivers_each_webhook_update_once() {
+    let cluster = Cluster::start(2, &[("KOLOKOL_BOT_WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    let (anna, _) = cluster.user(0, "anna").await;
+    let created = anna
+        .create_bot(&kolokol_client::proto::CreateBotRequest {
+            username: "hook_bot".into(),
+            name: "Крючок".into(),
+        })
+        .await
+        .unwrap();
+    let (receiver, url) = Receiver::start().await;
+    let subscribed = reqwest::Client::new()
+        .post(format!("{}/bot-api/subscriptions", cluster.base(1)))
+        .header("Authorization", &created.token)
+        .body(serde_json::json!({ "url": url }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscribed.status(), 200);
+    let chat = anna.start_bot("hook_bot", None).await.unwrap();
+    for n in 0..6 {
+        cluster
+            .on(n % 2, &anna)
+            .send_message(
+                chat.id,
+                &request(&format!("w{n}"), &format!("сообщение {n}")),
+            )
+            .await
+            .unwrap();
+    }
+    let deliveries = receiver.wait_for(7).await;
+    // Long enough for a second deliverer, were there one, to repeat something.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let texts: Vec<String> = receiver
+        .wait_for(7)
+        .await
+        .iter()
+        .map(|(_, update)| delivered(update))
+        .collect();
+    let expected: Vec<String> = std::iter::once("bot_started".to_owned())
+        .chain((0..6).map(|n| format!("сообщение {n}")))
+        .collect();
+    assert_eq!(texts, expected, "each once, in order");
+    assert_eq!(deliveries.len(), 7);
 }

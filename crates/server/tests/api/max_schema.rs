@@ -83,6 +83,12 @@ fn update_schema(update_type: &str) -> String {
     reference.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
+/// Checks one update as a webhook receives it.
+#[track_caller]
+pub fn assert_update(update_type: &str, update: &Value) {
+    assert_valid(&update_schema(update_type), update, "a webhook delivery");
+}
+
 /// Checks one answer of the bot API by what was asked: `method` and the path after
 /// `/bot-api/` (without the query).
 #[track_caller]

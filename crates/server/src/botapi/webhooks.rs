@@ -420,4 +420,11 @@ mod tests {
         assert!(checked_url("http://127.0.0.1:8081/hook", true).is_ok());
         assert!(checked_url("ftp://127.0.0.1/hook", true).is_err());
     }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_this_machine_are_not_followed() {
+        let name: Name = "localhost".parse().unwrap();
+        let resolved = PublicOnly.resolve(name).await;
+        assert!(resolved.is_err(), "localhost resolved to a public address");
+    }
 }

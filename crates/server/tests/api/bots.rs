@@ -517,6 +517,10 @@ async fn webhooks_go_only_to_public_https_addresses() {
     let server = common::start().await;
     let (_, created) = person_with_bot(&server, "anna", "hook_bot").await;
     let token = &created.token;
+    let subscribe = async |body: Value| {
+        let body = body.to_string();
+        call(&server, token, Method::POST, "subscriptions", Some(&body)).await
+    };
     for body in [
         json!({"url": "http://bot.example.org/hook"}),
         json!({"url": "https://127.0.0.1/hook"}),
@@ -528,30 +532,14 @@ async fn webhooks_go_only_to_public_https_addresses() {
         json!({"url": "https://bot.example.org/hook", "secret": "with space"}),
         json!({"update_types": ["message_created"]}),
     ] {
-        let answer = call(
-            &server,
-            token,
-            Method::POST,
-            "subscriptions",
-            Some(&body.to_string()),
-        )
-        .await;
-        assert_max_error(answer, 400, "proto.payload");
+        assert_max_error(subscribe(body).await, 400, "proto.payload");
     }
     let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
     assert_eq!(listed, json!({"subscriptions": []}));
     // A public https address is taken; a name that resolves to this machine is not followed
-    // (its deliveries fail), which the unit tests of the resolver cover.
+    // (its deliveries fail), which the resolver's unit test covers.
     let good = json!({"url": "https://bot.example.org/hook", "secret": "a-good_secret"});
-    let answer = call(
-        &server,
-        token,
-        Method::POST,
-        "subscriptions",
-        Some(&good.to_string()),
-    )
-    .await;
-    assert_eq!(answer.0, 200);
+    assert_eq!(subscribe(good).await.0, 200);
     let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
     assert_eq!(
         listed["subscriptions"][0]["url"],

@@ -1,6 +1,7 @@
 //! Bots: accounts people make, and the Max-compatible bot API at `/bot-api/` — spoken here
 //! over plain HTTP, and by the official Max client libraries (npm `@maxhub/max-bot-api`, PyPI
-//! `maxapi`) running their README echo bots unchanged but for the base URL.
+//! `maxapi`) running their echo, keyboard and webhook bots unchanged but for the base URL, on
+//! SQLite and on PostgreSQL.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +14,7 @@ use kolokol_server::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::common::{self, TestServer, assert_refused};
+use super::common::{self, Backend, TestServer, assert_refused};
 use super::max_schema::{Recorded, assert_answer, recording_proxy};
 
 /// A person and the bot they made.
@@ -1299,8 +1300,12 @@ enum Updates {
 }
 
 /// Runs one of the official clients' echo bots until the person has both answers.
-async fn echo_bot_answers(client: &str, program: &[String], updates: Updates) {
-    let server = common::start_with(|settings| settings.bot_webhooks_allow_private = true).await;
+async fn echo_bot_answers(client: &str, program: &[String], updates: Updates, backend: Backend) {
+    let server = common::start_on(backend, |settings| {
+        settings.bot_webhooks_allow_private = true
+    })
+    .await;
+    let client = &format!("{client} on {backend:?}");
     let (anna, created) = person_with_bot(&server, "anna", "echo_bot").await;
     let env = match updates {
         Updates::Polling => Vec::new(),
@@ -1356,8 +1361,9 @@ async fn echo_bot_answers(client: &str, program: &[String], updates: Updates) {
 /// Runs one of the official clients' keyboard bots: the person asks for the menu, presses «Да»
 /// (the bot answers with a notification and replaces the message), then «Нет» (a notification
 /// only: the text and buttons stay, though maxapi sends the keyboard back without a text).
-async fn keyboard_bot_answers(client: &str, program: &[String]) {
-    let server = common::start().await;
+async fn keyboard_bot_answers(client: &str, program: &[String], backend: Backend) {
+    let server = common::start_on(backend, |_| {}).await;
+    let client = &format!("{client} on {backend:?}");
     let (anna, created) = person_with_bot(&server, "anna", "trip_bot").await;
     let mut bot = ClientBot::start(&server, client, program, &created.token, &[]).await;
     let chat = anna.start_bot("trip_bot", None).await.unwrap();
@@ -1453,6 +1459,9 @@ async fn keyboard_bot_answers(client: &str, program: &[String]) {
     bot.finish("updates");
 }
 
+/// The official clients' bots run against each store.
+const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
 /// Where `scripts/bot-clients` put the clients; a plain `cargo test` without it skips these
 /// (and says so), CI never does.
 fn clients() -> Option<(String, String)> {
@@ -1472,14 +1481,18 @@ fn clients() -> Option<(String, String)> {
 async fn the_official_typescript_client_runs_an_echo_bot() {
     let Some((dir, _)) = clients() else { return };
     let program = ["node".to_owned(), format!("{dir}/ts/echo.js")];
-    echo_bot_answers("@maxhub/max-bot-api", &program, Updates::Polling).await;
+    for backend in BACKENDS {
+        echo_bot_answers("@maxhub/max-bot-api", &program, Updates::Polling, backend).await;
+    }
 }
 
 #[tokio::test]
 async fn the_official_typescript_client_runs_a_keyboard_bot() {
     let Some((dir, _)) = clients() else { return };
     let program = ["node".to_owned(), format!("{dir}/ts/keyboard.js")];
-    keyboard_bot_answers("@maxhub/max-bot-api", &program).await;
+    for backend in BACKENDS {
+        keyboard_bot_answers("@maxhub/max-bot-api", &program, backend).await;
+    }
 }
 
 #[tokio::test]
@@ -1488,7 +1501,9 @@ async fn the_python_maxapi_client_runs_an_echo_bot() {
         return;
     };
     let program = [python, format!("{dir}/py/echo.py")];
-    echo_bot_answers("maxapi", &program, Updates::Polling).await;
+    for backend in BACKENDS {
+        echo_bot_answers("maxapi", &program, Updates::Polling, backend).await;
+    }
 }
 
 #[tokio::test]
@@ -1497,8 +1512,10 @@ async fn the_python_maxapi_client_runs_an_echo_bot_by_webhook() {
         return;
     };
     let program = [python, format!("{dir}/py/webhook.py")];
-    let port = free_port();
-    echo_bot_answers("maxapi", &program, Updates::Webhook(port, "echo-secret_1")).await;
+    for backend in BACKENDS {
+        let webhook = Updates::Webhook(free_port(), "echo-secret_1");
+        echo_bot_answers("maxapi", &program, webhook, backend).await;
+    }
 }
 
 #[tokio::test]
@@ -1507,7 +1524,9 @@ async fn the_python_maxapi_client_runs_a_keyboard_bot() {
         return;
     };
     let program = [python, format!("{dir}/py/keyboard.py")];
-    keyboard_bot_answers("maxapi", &program).await;
+    for backend in BACKENDS {
+        keyboard_bot_answers("maxapi", &program, backend).await;
+    }
 }
 
 /// A bot is held to the same rules as a person: a chat's posting mode, do-not-disturb (its

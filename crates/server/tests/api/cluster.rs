@@ -14,15 +14,12 @@ use kolokol_client::proto::{
 };
 use kolokol_client::{Client, ClientError, EventStream};
 use parking_lot::Mutex;
-use sqlx::Connection;
 
 use super::bots::{Receiver, delivered};
-use super::common::{PASSWORD, assert_refused, connect, next_frame, spawn_kolokol, wait_for};
-
-fn postgres_url() -> String {
-    std::env::var("KOLOKOL_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
-}
+use super::common::{
+    FreshDatabase, PASSWORD, assert_refused, connect, next_frame, postgres_url, spawn_kolokol,
+    wait_for,
+};
 
 fn nats_url() -> String {
     std::env::var("KOLOKOL_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
@@ -31,7 +28,7 @@ fn nats_url() -> String {
 /// Nodes sharing a fresh database and bus subject; dropping it stops them and drops the database.
 struct Cluster {
     nodes: Vec<(Child, String)>,
-    database: String,
+    _database: FreshDatabase,
     _dirs: tempfile::TempDir,
 }
 
@@ -41,18 +38,9 @@ impl Cluster {
     }
 
     async fn start_on(nats: &str, count: usize, env: &[(&str, &str)]) -> Cluster {
-        let admin = postgres_url();
-        let database = format!("kk_cluster_{:016x}", rand::random::<u64>());
-        let mut connection = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|error| panic!("PostgreSQL must be running at {admin}: {error}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-            .execute(&mut connection)
-            .await
-            .expect("create the test database");
-        let (server, _) = admin.rsplit_once('/').expect("a URL with a database name");
-        let url = format!("{server}/{database}");
-        let subject = format!("kolokol-test-{database}");
+        let database = FreshDatabase::create("kk_cluster").await;
+        let url = database.url.clone();
+        let subject = format!("kolokol-test-{}", database.name);
         let dirs = tempfile::tempdir().unwrap();
         // The nodes start together, so they also race to migrate the empty database.
         let starting: Vec<_> = (0..count)
@@ -91,7 +79,7 @@ impl Cluster {
             .collect();
         Cluster {
             nodes,
-            database,
+            _database: database,
             _dirs: dirs,
         }
     }
@@ -132,27 +120,11 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // The nodes stop before their database is dropped.
         for (child, _) in &mut self.nodes {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let (admin, database) = (postgres_url(), self.database.clone());
-        // Drop runs outside any runtime guarantee, so the cleanup gets one of its own.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
-                        let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
-                            .execute(&mut connection)
-                            .await;
-                    }
-                })
-        })
-        .join();
     }
 }
 

@@ -9,13 +9,75 @@ use kolokol_client::proto::{
     ServerFrame, User,
 };
 use kolokol_client::{Client, ClientError, EventStream};
-use kolokol_server::config::Settings;
+use kolokol_server::config::{Database, Settings};
 use tempfile::TempDir;
 
-/// A server running in this test's runtime, with its own data folder.
+/// A server running in this test's runtime, with its own data folder (and database, on
+/// PostgreSQL).
 pub struct TestServer {
     pub base: String,
     pub dir: TempDir,
+    _database: Option<FreshDatabase>,
+}
+
+/// Where the PostgreSQL tests run (`KOLOKOL_TEST_POSTGRES`).
+pub fn postgres_url() -> String {
+    std::env::var("KOLOKOL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A PostgreSQL database of one test's own, dropped with it.
+pub struct FreshDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl FreshDatabase {
+    pub async fn create(prefix: &str) -> FreshDatabase {
+        use sqlx::Connection;
+        let admin = postgres_url();
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        let mut connection = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|error| panic!("PostgreSQL must be running at {admin}: {error}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .expect("create the test database");
+        let (server, _) = admin.rsplit_once('/').expect("a URL with a database name");
+        let url = format!("{server}/{name}");
+        FreshDatabase { name, url }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (postgres_url(), self.name.clone());
+        // Drop runs outside any runtime guarantee, so the cleanup gets one of its own.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
+                        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                            .execute(&mut connection)
+                            .await;
+                    }
+                })
+        })
+        .join();
+    }
+}
+
+/// Which store a test server keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// A server with generous rate limits, so tests that register many users are not throttled.
@@ -24,6 +86,15 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
+    start_on(Backend::Sqlite, configure).await
+}
+
+/// A server on `backend`; on PostgreSQL, in a fresh database.
+pub async fn start_on(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestServer {
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(FreshDatabase::create("kk_api").await),
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -33,6 +104,13 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
         login_per_username_per_minute: 100_000,
         ..Settings::default()
     };
+    if let Some(database) = &database {
+        settings.database = Database::Postgres {
+            url: database.url.clone(),
+            // Tests run side by side; PostgreSQL allows 100 connections.
+            pool: 4,
+        };
+    }
     configure(&mut settings);
     let running = kolokol_server::start(settings)
         .await
@@ -40,6 +118,7 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
     TestServer {
         base: format!("http://{}", running.addr),
         dir,
+        _database: database,
     }
 }
 

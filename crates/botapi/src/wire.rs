@@ -66,6 +66,9 @@ pub struct MessageBody {
     /// Never null: `""` for a message without text.
     pub text: String,
     pub attachments: Vec<Value>,
+    /// What a bot's markdown or HTML said, over `text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markup: Vec<kolokol_proto::Markup>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

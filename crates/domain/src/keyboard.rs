@@ -4,7 +4,7 @@
 use kolokol_proto::{Button, ErrorCode, Keyboard};
 
 use crate::Rejection;
-use crate::validate::is_forbidden_control;
+use crate::validate::{is_forbidden_control, is_web_address};
 
 /// Upstream's own limits are not published; these fit every keyboard a phone can show.
 pub const MAX_ROWS: usize = 30;
@@ -29,18 +29,6 @@ fn check_label(what: &str, text: &str, max: usize) -> Result<(), Rejection> {
         return Err(refuse(format!("{what} holds control characters")));
     }
     Ok(())
-}
-
-/// An `http` or `https` address with a host and no spaces: never `javascript:` or `data:`,
-/// which a client would run or render.
-pub fn is_web_address(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
-    host.is_some_and(|host| !host.is_empty())
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn check_button(button: &Button) -> Result<(), Rejection> {

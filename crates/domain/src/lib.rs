@@ -6,6 +6,7 @@
 pub mod cursor;
 pub mod invite;
 pub mod keyboard;
+pub mod markup;
 pub mod new_chat;
 pub mod permissions;
 pub mod poll;

@@ -123,6 +123,18 @@ pub fn message_text(raw: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// An `http` or `https` address with a host and no spaces: never `javascript:` or `data:`,
+/// which a client would run or render.
+pub fn is_web_address(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    host.is_some_and(|host| !host.is_empty())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 pub fn client_msg_id(raw: &str) -> Result<(), Rejection> {
     let valid = (1..=64).contains(&raw.len())
         && raw

@@ -119,6 +119,7 @@ async fn broadcast(
         poll: None,
         thread_of: None,
         keyboard: Vec::new(),
+        markup: Vec::new(),
     }
     .into_message(group, 0, seq, seq, Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };

@@ -369,6 +369,8 @@ pub struct HeldMessage {
     pub thread_of: Option<Seq>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keyboard: Keyboard,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markup: Vec<Markup>,
     pub release_at: Millis,
     /// Why: `quiet_hours` (the org's) or `do_not_disturb` (the recipient's).
     pub reason: HoldReason,
@@ -456,6 +458,39 @@ pub struct Message {
     /// Rows of buttons under a bot's message (an inline keyboard); empty for people's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keyboard: Keyboard,
+    /// Formatting of a bot's text (what its markdown or HTML said); empty for people's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markup: Vec<Markup>,
+}
+
+/// A span of formatting in a message's text, as the Max Bot API writes it: `from` and `length`
+/// count UTF-16 code units (as Max and browsers count).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Markup {
+    #[serde(rename = "type")]
+    pub kind: MarkupKind,
+    pub from: u32,
+    pub length: u32,
+    /// The address of a `link`: `http` or `https` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Who a `user_mention` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkupKind {
+    Strong,
+    Emphasized,
+    Monospaced,
+    Link,
+    Strikethrough,
+    Underline,
+    UserMention,
+    Heading,
+    Highlighted,
 }
 
 /// Rows of buttons, top to bottom.

@@ -2,8 +2,8 @@
 //! input, however malformed, makes decoding panic.
 
 use kolokol_proto::{
-    Button, ChatInfo, ChatKind, ClientFrame, Event, Keyboard, Message, Poll, PollTally, Posting,
-    Reaction, Role, ServerFrame, User,
+    Button, ChatInfo, ChatKind, ClientFrame, Event, Keyboard, Markup, MarkupKind, Message, Poll,
+    PollTally, Posting, Reaction, Role, ServerFrame, User,
 };
 use proptest::prelude::*;
 
@@ -40,6 +40,7 @@ fn message() -> impl Strategy<Value = Message> {
             proptest::option::of(poll()),
             proptest::option::of(1i64..1000),
             keyboard(),
+            proptest::collection::vec(markup(), 0..3),
         ),
     )
         .prop_map(
@@ -49,7 +50,7 @@ fn message() -> impl Strategy<Value = Message> {
                 mentions,
                 reactions,
                 (created_at, edited_at, deleted),
-                (poll, thread_of, keyboard),
+                (poll, thread_of, keyboard, markup),
             )| Message {
                 id,
                 chat_id,
@@ -69,8 +70,37 @@ fn message() -> impl Strategy<Value = Message> {
                 poll,
                 thread_of,
                 keyboard,
+                markup,
             },
         )
+}
+
+fn markup() -> impl Strategy<Value = Markup> {
+    let kind = prop_oneof![
+        Just(MarkupKind::Strong),
+        Just(MarkupKind::Emphasized),
+        Just(MarkupKind::Monospaced),
+        Just(MarkupKind::Link),
+        Just(MarkupKind::Strikethrough),
+        Just(MarkupKind::Underline),
+        Just(MarkupKind::UserMention),
+        Just(MarkupKind::Heading),
+        Just(MarkupKind::Highlighted),
+    ];
+    (
+        kind,
+        0u32..100,
+        1u32..100,
+        proptest::option::of(text()),
+        proptest::option::of(1i64..1000),
+    )
+        .prop_map(|(kind, from, length, url, user_id)| Markup {
+            kind,
+            from,
+            length,
+            url,
+            user_id,
+        })
 }
 
 fn keyboard() -> impl Strategy<Value = Keyboard> {

@@ -268,6 +268,7 @@ async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
                     poll: None,
                     thread_of: None,
                     keyboard: Vec::new(),
+                    markup: Vec::new(),
                 };
                 if store.send_message(actor, chat, message, 1).await.is_ok() {
                     ok.fetch_add(1, Ordering::Relaxed);

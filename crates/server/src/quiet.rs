@@ -320,6 +320,7 @@ pub async fn release_held(state: AppState) {
                 poll: held.poll,
                 thread_of: held.thread_of,
                 keyboard: held.keyboard,
+                markup: held.markup,
             };
             let delivered = crate::routes::messages::deliver(
                 &state,

@@ -4,7 +4,7 @@
 use kolokol_domain::{Rejection, Route, permissions, receipts, thread, validate};
 use kolokol_proto::{ChatId, ChatKind, Event, Message, Posting, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{
-    Actor, MessageEdit, NewMessage, Outcome, Page, Published, StoredPoll, keyboard_column,
+    Actor, MessageEdit, NewMessage, Outcome, Page, Published, StoredPoll, list_column,
 };
 use sqlx::{PgConnection, Row};
 
@@ -127,14 +127,15 @@ pub async fn send(
     // its options, a reply outside its thread, nor a bot's message without its buttons.
     if new.has_extras() {
         sqlx::query(
-            "UPDATE messages SET poll = $3, thread_of = $4, keyboard = $5
+            "UPDATE messages SET poll = $3, thread_of = $4, keyboard = $5, markup = $6
              WHERE chat_id = $1 AND seq = $2",
         )
         .bind(chat_id)
         .bind(row.try_get::<Seq, _>(4)?)
         .bind(new.poll.as_ref().map(serde_json::to_string).transpose()?)
         .bind(new.thread_of)
-        .bind(keyboard_column(&new.keyboard)?)
+        .bind(list_column(&new.keyboard)?)
+        .bind(list_column(&new.markup)?)
         .execute(&mut *conn)
         .await?;
     }
@@ -226,7 +227,7 @@ pub async fn edit(
     permissions::edit_message(message.sender_id == actor.user_id)?;
     if let Some(text) = edit.text {
         message.mentions = sqlx::query_scalar(
-            "UPDATE messages SET text = $3, mentions = ARRAY(
+            "UPDATE messages SET text = $3, markup = $5, mentions = ARRAY(
                  SELECT u.id FROM unnest($4::text[]) WITH ORDINALITY AS n(name, ord)
                  JOIN users u ON u.username = n.name ORDER BY n.ord
              )
@@ -236,15 +237,17 @@ pub async fn edit(
         .bind(seq)
         .bind(&text)
         .bind(validate::mentioned_usernames(&text))
+        .bind(list_column(&edit.markup)?)
         .fetch_one(&mut *conn)
         .await?;
         message.text = text;
+        message.markup = edit.markup;
     }
     if let Some(keyboard) = edit.keyboard {
         sqlx::query("UPDATE messages SET keyboard = $3 WHERE chat_id = $1 AND seq = $2")
             .bind(chat_id)
             .bind(seq)
-            .bind(keyboard_column(&keyboard)?)
+            .bind(list_column(&keyboard)?)
             .execute(&mut *conn)
             .await?;
         message.keyboard = keyboard;
@@ -287,7 +290,7 @@ pub async fn delete(
               unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2),
               unreported AS (UPDATE reports SET text = '' WHERE chat_id = $1 AND seq = $2)
          UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
-                             poll = NULL, keyboard = NULL
+                             poll = NULL, keyboard = NULL, markup = NULL
          WHERE chat_id = $1 AND seq = $2",
     )
     .bind(chat_id)

@@ -61,7 +61,7 @@ pub async fn do_not_disturb_all(conn: &mut PgConnection, now: i64) -> OpResult<V
 macro_rules! held_columns {
     () => {
         "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, reason, release_at, \
-         created_at, poll, thread_of, keyboard"
+         created_at, poll, thread_of, keyboard, markup"
     };
 }
 
@@ -82,6 +82,7 @@ fn held_row(row: &PgRow) -> OpResult<HeldMessage> {
         poll: crate::rows::json_column(row, 10)?,
         thread_of: row.try_get(11)?,
         keyboard: crate::rows::json_column(row, 12)?.unwrap_or_default(),
+        markup: crate::rows::json_column(row, 13)?.unwrap_or_default(),
     })
 }
 
@@ -93,8 +94,8 @@ pub async fn hold_message(
     crate::chats::membership(&mut *conn, held.sender_id, held.chat_id).await?;
     sqlx::query(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
-                                    reason, release_at, created_at, poll, thread_of, keyboard)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                    reason, release_at, created_at, poll, thread_of, keyboard, markup)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING",
     )
     .bind(held.chat_id)
@@ -108,7 +109,8 @@ pub async fn hold_message(
     .bind(now)
     .bind(held.poll.as_ref().map(serde_json::to_string).transpose()?)
     .bind(held.thread_of)
-    .bind(kolokol_store::keyboard_column(&held.keyboard)?)
+    .bind(kolokol_store::list_column(&held.keyboard)?)
+    .bind(kolokol_store::list_column(&held.markup)?)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query(concat!(

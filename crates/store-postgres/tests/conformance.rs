@@ -336,6 +336,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                         poll: None,
                         thread_of: None,
                         keyboard: Vec::new(),
+                        markup: Vec::new(),
                     };
                     // The same message through both nodes at once, as a client retrying does.
                     let (a, b) = tokio::join!(

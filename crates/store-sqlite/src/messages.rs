@@ -4,7 +4,7 @@
 use kolokol_domain::{Rejection, permissions, receipts, thread, validate};
 use kolokol_proto::{ChatId, Event, Message, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{
-    Actor, ChatRow, MessageEdit, NewMessage, Outcome, Page, StoredPoll, keyboard_column,
+    Actor, ChatRow, MessageEdit, NewMessage, Outcome, Page, StoredPoll, list_column,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -97,11 +97,11 @@ pub fn send(
     let mentions = resolve_mentions(conn, &new.text)?;
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll, thread_of, keyboard)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+            "INSERT INTO messages (chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, poll, thread_of, keyboard, markup)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         )?
         .query_row(
-            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?, new.thread_of, keyboard_column(&new.keyboard)?],
+            params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?, new.thread_of, list_column(&new.keyboard)?, list_column(&new.markup)?],
             |row| row.get(0),
         )?;
     let pos: i64 = conn
@@ -189,13 +189,13 @@ pub fn edit(
     if let Some(text) = edit.text {
         let mentions = serde_json::to_string(&resolve_mentions(conn, &text)?)?;
         conn.prepare_cached(
-            "UPDATE messages SET text = ?3, mentions = ?4 WHERE chat_id = ?1 AND seq = ?2",
+            "UPDATE messages SET text = ?3, mentions = ?4, markup = ?5 WHERE chat_id = ?1 AND seq = ?2",
         )?
-        .execute(params![chat_id, seq, text, mentions])?;
+        .execute(params![chat_id, seq, text, mentions, list_column(&edit.markup)?])?;
     }
     if let Some(keyboard) = edit.keyboard {
         conn.prepare_cached("UPDATE messages SET keyboard = ?3 WHERE chat_id = ?1 AND seq = ?2")?
-            .execute(params![chat_id, seq, keyboard_column(&keyboard)?])?;
+            .execute(params![chat_id, seq, list_column(&keyboard)?])?;
     }
     conn.prepare_cached("UPDATE messages SET edited_at = ?3 WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq, now])?;
@@ -228,7 +228,7 @@ pub fn delete(
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     conn.prepare_cached(
-        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL WHERE chat_id = ?1 AND seq = ?2",
+        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL, markup = NULL WHERE chat_id = ?1 AND seq = ?2",
     )?
     .execute(params![chat_id, seq])?;
     conn.prepare_cached("DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2")?

@@ -38,7 +38,7 @@ pub fn do_not_disturb_all(conn: &Connection, now: i64) -> OpResult<Vec<(UserId, 
 }
 
 const HELD_COLUMNS: &str = "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, \
-                            reason, release_at, created_at, poll, thread_of, keyboard";
+                            reason, release_at, created_at, poll, thread_of, keyboard, markup";
 
 fn held_row(row: &Row) -> rusqlite::Result<HeldMessage> {
     let reason: String = row.get(7)?;
@@ -60,6 +60,7 @@ fn held_row(row: &Row) -> rusqlite::Result<HeldMessage> {
         poll: crate::rows::json_column(row, 10)?,
         thread_of: row.get(11)?,
         keyboard: crate::rows::json_column(row, 12)?.unwrap_or_default(),
+        markup: crate::rows::json_column(row, 13)?.unwrap_or_default(),
     })
 }
 
@@ -78,8 +79,8 @@ pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResu
     crate::chats::membership(conn, held.sender_id, held.chat_id)?;
     conn.prepare_cached(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
-                                    reason, release_at, created_at, poll, thread_of, keyboard)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                    reason, release_at, created_at, poll, thread_of, keyboard, markup)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING",
     )?
     .execute(params![
@@ -94,7 +95,8 @@ pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResu
         now,
         held.poll.as_ref().map(serde_json::to_string).transpose()?,
         held.thread_of,
-        kolokol_store::keyboard_column(&held.keyboard)?
+        kolokol_store::list_column(&held.keyboard)?,
+        kolokol_store::list_column(&held.markup)?
     ])?;
     held_messages_where(
         conn,

@@ -111,7 +111,7 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard";
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard, markup";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(7)?;
@@ -131,6 +131,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         poll: json_column(row, 11)?,
         thread_of: row.get(12)?,
         keyboard: json_column(row, 13)?.unwrap_or_default(),
+        markup: json_column(row, 14)?.unwrap_or_default(),
     })
 }
 

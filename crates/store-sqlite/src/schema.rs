@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_bots.sql"),
     include_str!("../migrations/0011_keyboards.sql"),
     include_str!("../migrations/0012_webhooks.sql"),
+    include_str!("../migrations/0013_markup.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

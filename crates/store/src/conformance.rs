@@ -23,7 +23,8 @@ use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
     Button, Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview,
-    Message, Millis, OrgPolicy, Poll, Posting, Profile, QuietHours, Role, Seq, User, UserId,
+    Markup, MarkupKind, Message, Millis, OrgPolicy, Poll, Posting, Profile, QuietHours, Role, Seq,
+    User, UserId,
 };
 use tokio::task::JoinHandle;
 
@@ -737,8 +738,16 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
             url: "https://example.org/trip".into(),
         }],
     ];
+    let bold = |from: u32, length: u32| Markup {
+        kind: MarkupKind::Strong,
+        from,
+        length,
+        url: None,
+        user_id: None,
+    };
     let message = NewMessage {
         keyboard: keyboard.clone(),
+        markup: vec![bold(0, 7)],
         ..new_message("trip-1", "Пойдёте на экскурсию?")
     };
     let outcome = fx
@@ -748,10 +757,11 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
         .unwrap();
     let seq = outcome.value.0.seq;
     assert_eq!(outcome.value.0.keyboard, keyboard, "sent with its buttons");
+    let read = fx.message_at(&bob, chat_id, seq).await;
     assert_eq!(
-        fx.message_at(&bob, chat_id, seq).await.keyboard,
-        keyboard,
-        "and read back with them"
+        (read.keyboard, read.markup),
+        (keyboard.clone(), vec![bold(0, 7)]),
+        "and read back with them and its formatting"
     );
     let plain = fx.send(&bob, chat_id, "Я за!").await;
     assert!(plain.keyboard.is_empty());
@@ -846,6 +856,7 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
     let fewer = vec![vec![button("Нет", "no")]];
     let edit = MessageEdit {
         text: None,
+        markup: Vec::new(),
         keyboard: Some(fewer.clone()),
     };
     let edited = fx.record(
@@ -854,8 +865,9 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
             .await,
     );
     assert_eq!(
-        (edited.text.as_str(), &edited.keyboard),
-        ("Пойдёте на экскурсию?", &fewer)
+        (edited.text.as_str(), &edited.keyboard, edited.markup.len()),
+        ("Пойдёте на экскурсию?", &fewer, 1),
+        "the text and its formatting stay"
     );
     assert!(edited.edited_at.is_some());
     assert_refused(
@@ -873,6 +885,7 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
     press(&bob, seq, "no").await.expect("a button still there");
     let cleared = MessageEdit {
         text: Some("Запись закрыта".into()),
+        markup: vec![bold(7, 7)],
         keyboard: Some(Vec::new()),
     };
     let edited = fx.record(
@@ -881,9 +894,19 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
             .await,
     );
     assert_eq!(
-        (edited.text.as_str(), edited.keyboard.len()),
-        ("Запись закрыта", 0)
+        (edited.text.as_str(), edited.keyboard.len(), &edited.markup),
+        ("Запись закрыта", 0, &vec![bold(7, 7)])
     );
+    assert_eq!(fx.message_at(&bob, chat_id, seq).await.markup, [bold(7, 7)]);
+    // A new text without formatting drops the old formatting.
+    let plain_text = MessageEdit::text("Запись закрыта.".into());
+    let edited = fx.record(
+        fx.store
+            .edit_message(trip.actor, chat_id, seq, plain_text, fx.now())
+            .await,
+    );
+    assert!(edited.markup.is_empty());
+    assert!(fx.message_at(&bob, chat_id, seq).await.markup.is_empty());
     assert_refused(
         press(&bob, seq, "no").await,
         &[ErrorCode::NotFound],
@@ -1983,6 +2006,7 @@ async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
             poll: None,
             thread_of: None,
             keyboard: Vec::new(),
+            markup: Vec::new(),
         };
         assert_eq!(message, expected);
         let published = only(&outcome.events, "message.new", |event| {
@@ -4141,6 +4165,13 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
             text: "Да".into(),
             payload: "yes".into(),
         }]],
+        markup: vec![Markup {
+            kind: MarkupKind::Emphasized,
+            from: 0,
+            length: 6,
+            url: None,
+            user_id: None,
+        }],
         reason: HoldReason::QuietHours,
         release_at,
     };
@@ -4176,9 +4207,9 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
         "a held poll keeps its options"
     );
     assert_eq!(
-        first.keyboard.len(),
-        1,
-        "and a bot's held message its buttons"
+        (first.keyboard.len(), first.markup.len()),
+        (1, 1),
+        "and a bot's held message its buttons and formatting"
     );
     let repeated = fx
         .store
@@ -4697,6 +4728,7 @@ fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
         poll: None,
         thread_of: None,
         keyboard: Vec::new(),
+        markup: Vec::new(),
     }
 }
 

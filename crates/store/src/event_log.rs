@@ -80,6 +80,7 @@ mod tests {
             poll: None,
             thread_of: None,
             keyboard: Vec::new(),
+            markup: Vec::new(),
         }
     }
 

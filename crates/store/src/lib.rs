@@ -28,8 +28,8 @@ use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
     AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite,
-    InvitePreview, Keyboard, Member, Message, Millis, OrgPolicy, Poll, Posting, Profile, Report,
-    Role, Seq, ThreadSummary, User, UserId,
+    InvitePreview, Keyboard, Markup, Member, Message, Millis, OrgPolicy, Poll, Posting, Profile,
+    Report, Role, Seq, ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -226,19 +226,23 @@ pub struct NewMessage {
     pub thread_of: Option<Seq>,
     /// A bot's buttons, already checked (`kolokol_domain::keyboard::check`).
     pub keyboard: Keyboard,
+    /// A bot's formatting, already checked (`kolokol_domain::markup::check`).
+    pub markup: Vec<Markup>,
 }
 
-/// How a keyboard is stored: JSON, or NULL for none.
-pub fn keyboard_column(keyboard: &Keyboard) -> serde_json::Result<Option<String>> {
-    (!keyboard.is_empty())
-        .then(|| serde_json::to_string(keyboard))
+/// How a list kept with a message (a keyboard, markup) is stored: JSON, or NULL for none.
+pub fn list_column<T: serde::Serialize>(items: &[T]) -> serde_json::Result<Option<String>> {
+    (!items.is_empty())
+        .then(|| serde_json::to_string(items))
         .transpose()
 }
 
 /// An edit of a message by its author; `None` leaves that part as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageEdit {
+    /// A new text, with its formatting (`markup`, empty for none).
     pub text: Option<String>,
+    pub markup: Vec<Markup>,
     /// Replaces the buttons (empty removes them); already checked.
     pub keyboard: Option<Keyboard>,
 }
@@ -248,15 +252,19 @@ impl MessageEdit {
     pub fn text(text: String) -> MessageEdit {
         MessageEdit {
             text: Some(text),
+            markup: Vec::new(),
             keyboard: None,
         }
     }
 }
 
 impl NewMessage {
-    /// Whether it carries more than its text and reply: a poll, a thread or buttons.
+    /// Whether it carries more than its text and reply: a poll, a thread, buttons or formatting.
     pub fn has_extras(&self) -> bool {
-        self.poll.is_some() || self.thread_of.is_some() || !self.keyboard.is_empty()
+        self.poll.is_some()
+            || self.thread_of.is_some()
+            || !self.keyboard.is_empty()
+            || !self.markup.is_empty()
     }
 
     /// The message as first stored, once the backend has given it its `id` and `seq` and resolved
@@ -286,6 +294,7 @@ impl NewMessage {
             poll: self.poll,
             thread_of: self.thread_of,
             keyboard: self.keyboard,
+            markup: self.markup,
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use kolokol_domain::roster::{Place, Roster, RosterPerson, RosterRole};
-use kolokol_proto::{ChatId, HoldReason, Keyboard, Millis, OrgPolicy, Poll, Seq, UserId};
+use kolokol_proto::{ChatId, HoldReason, Keyboard, Markup, Millis, OrgPolicy, Poll, Seq, UserId};
 
 use crate::NewUser;
 
@@ -152,6 +152,7 @@ pub struct NewHeldMessage {
     pub poll: Option<Poll>,
     pub thread_of: Option<Seq>,
     pub keyboard: Keyboard,
+    pub markup: Vec<Markup>,
     pub reason: HoldReason,
     pub release_at: Millis,
 }

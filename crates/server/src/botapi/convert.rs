@@ -129,6 +129,7 @@ impl<'a> Lookup<'a> {
             seq: message.seq,
             text: message.text.clone(),
             attachments: attachments_of(&message.keyboard),
+            markup: message.markup.clone(),
         };
         Ok(wire::Message {
             sender: self.user(message.sender_id).await?,
@@ -146,6 +147,7 @@ impl<'a> Lookup<'a> {
             seq: 0,
             text: held.text.clone(),
             attachments: attachments_of(&held.keyboard),
+            markup: held.markup.clone(),
         };
         Ok(wire::Message {
             sender: self.user(held.sender_id).await?,

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use kolokol_botapi::attachments::keyboard_of;
-use kolokol_botapi::format::{Format, to_plain};
+use kolokol_botapi::format::{Format, Formatted, format};
 use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_callback_id, parse_mid};
 use kolokol_botapi::wire;
 use kolokol_domain::{keyboard, validate};
@@ -15,7 +15,7 @@ use super::convert::Lookup;
 use super::request::{MaxJson, Params};
 use super::{Bot, BotError, BotResult};
 use crate::auth::new_secret;
-use crate::routes::messages::{Sent, message_at, send as send_as};
+use crate::routes::messages::{Extras, Sent, message_at, send as send_as};
 use crate::state::AppState;
 
 /// The chat of `POST /messages`: `chat_id`, or the bot's dialog with `user_id` (a bot never
@@ -42,16 +42,17 @@ async fn target(state: &AppState, bot: &Bot, params: &Params) -> BotResult<ChatI
 /// `None` is what the body leaves out: on an edit, that part stays as it is (an absent or null
 /// `attachments` keeps the buttons, `[]` removes them).
 struct Content {
-    text: Option<String>,
+    text: Option<Formatted>,
     keyboard: Option<Keyboard>,
 }
 
 fn content_of(body: &wire::NewMessageBody) -> BotResult<Content> {
-    let format = Format::parse(body.format.as_deref())
+    let style = Format::parse(body.format.as_deref())
         .ok_or_else(|| BotError::payload("format is markdown or html"))?;
-    let text = body.text.as_deref().map(|text| to_plain(text, format));
+    let text = body.text.as_deref().map(|text| format(text, style));
     if let Some(text) = &text {
-        validate::message_text(text).map_err(|rejection| BotError::payload(rejection.message))?;
+        validate::message_text(&text.text)
+            .map_err(|rejection| BotError::payload(rejection.message))?;
     }
     let keyboard = body
         .attachments
@@ -73,7 +74,7 @@ pub async fn send(
 ) -> BotResult<Json<wire::SendMessageResult>> {
     let chat_id = target(&state, &bot, &params).await?;
     let content = content_of(&body)?;
-    let text = content
+    let Formatted { text, markup } = content
         .text
         .ok_or_else(|| BotError::payload("text is required"))?;
     let request = SendMessageRequest {
@@ -87,8 +88,11 @@ pub async fn send(
         thread_of: None,
     };
     let mut lookup = Lookup::new(&state, bot.actor);
-    let keyboard = content.keyboard.unwrap_or_default();
-    let message = match send_as(&state, bot.actor, chat_id, request, keyboard).await? {
+    let extras = Extras {
+        keyboard: content.keyboard.unwrap_or_default(),
+        markup,
+    };
+    let message = match send_as(&state, bot.actor, chat_id, request, extras).await? {
         Sent::Stored(message, _) => lookup.message(&message).await?,
         Sent::Held(held) => lookup.held(&held).await?,
     };
@@ -189,8 +193,15 @@ async fn change(
     body: &wire::NewMessageBody,
 ) -> BotResult<()> {
     let content = content_of(body)?;
+    let text = content
+        .text
+        .filter(|text| text.text != message.text || text.markup != message.markup);
     let edit = MessageEdit {
-        text: content.text.filter(|text| *text != message.text),
+        markup: text
+            .as_ref()
+            .map(|text| text.markup.clone())
+            .unwrap_or_default(),
+        text: text.map(|text| text.text),
         keyboard: content
             .keyboard
             .filter(|keyboard| *keyboard != message.keyboard),

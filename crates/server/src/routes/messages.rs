@@ -10,8 +10,8 @@ use kolokol_bus::Envelope;
 use kolokol_domain::{Route, poll, validate};
 use kolokol_proto::{
     AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
-    HeldMessage, HeldMessageList, Keyboard, MarkReadRequest, Message, MessageList, Millis, Poll,
-    PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role,
+    HeldMessage, HeldMessageList, Keyboard, MarkReadRequest, Markup, Message, MessageList, Millis,
+    Poll, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role,
     SendMessageRequest, Seq, ThreadList, UserId, VoteRequest,
 };
 use kolokol_store::{Actor, MessageEdit, NewHeldMessage, NewMessage, Page};
@@ -38,7 +38,7 @@ pub async fn send_message(
     Json(request): Json<SendMessageRequest>,
 ) -> ApiResult<Response> {
     Ok(
-        match send(&state, actor, chat_id, request, Keyboard::new()).await? {
+        match send(&state, actor, chat_id, request, Extras::default()).await? {
             Sent::Stored(message, true) => (StatusCode::CREATED, Json(message)).into_response(),
             Sent::Stored(message, false) => (StatusCode::OK, Json(message)).into_response(),
             Sent::Held(held) => (StatusCode::ACCEPTED, Json(held)).into_response(),
@@ -54,19 +54,27 @@ pub enum Sent {
     Held(HeldMessage),
 }
 
+/// What only bots' messages carry.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    pub keyboard: Keyboard,
+    pub markup: Vec<Markup>,
+}
+
 /// Sends a message by the same rules for everyone, people and bots: validation, quiet hours,
-/// do-not-disturb, then the store's own rules (posting, slow mode, mutes). Only bots send a
-/// `keyboard`.
+/// do-not-disturb, then the store's own rules (posting, slow mode, mutes).
 pub async fn send(
     state: &AppState,
     actor: Actor,
     chat_id: ChatId,
     request: SendMessageRequest,
-    keyboard: Keyboard,
+    extras: Extras,
 ) -> ApiResult<Sent> {
     validate::client_msg_id(&request.client_msg_id)?;
     validate::message_text(&request.text)?;
-    kolokol_domain::keyboard::check(&keyboard)?;
+    kolokol_domain::keyboard::check(&extras.keyboard)?;
+    kolokol_domain::markup::check(&request.text, &extras.markup)?;
+    let Extras { keyboard, markup } = extras;
     let poll = request
         .poll
         .map(|poll| kolokol_domain::poll::validate(poll, state.now()))
@@ -88,6 +96,7 @@ pub async fn send(
             poll,
             thread_of: request.thread_of,
             keyboard,
+            markup,
             reason: hold.reason,
             release_at: hold.release_at,
         };
@@ -101,6 +110,7 @@ pub async fn send(
         poll,
         thread_of: request.thread_of,
         keyboard,
+        markup,
     };
     let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
     Ok(Sent::Stored(message, created))

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kolokol_client::proto::{
-    Button, ChatKind, CreateBotRequest, CreatedBot, ErrorCode, Event, Message, Role,
+    Button, ChatKind, CreateBotRequest, CreatedBot, ErrorCode, Event, Markup, MarkupKind, Message,
+    Role,
 };
 use kolokol_client::{Client, Page};
 use kolokol_server::clock::Clock;
@@ -1110,7 +1111,7 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
     )
     .await;
     assert_eq!(edited, (StatusCode::OK, json!({"success": true})));
-    // Formatted text arrives without its markers (Kolokol's messages are plain text).
+    // Formatted text arrives without its markers, with what they said as markup.
     let html = r#"{"text": "<b>5</b> по математике, &laquo;отлично&raquo;", "format": "html"}"#;
     let edited_html = call(
         &server,
@@ -1121,11 +1122,18 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
     )
     .await;
     assert_eq!(edited_html.0, 200);
-    assert_eq!(
-        texts(anna.messages(chat.id, Page::default()).await.unwrap())[1],
-        "5 по математике, «отлично»"
-    );
-    let markdown = r#"{"text": "**Добрый день!**", "format": "markdown"}"#;
+    let seen = anna.messages(chat.id, Page::default()).await.unwrap();
+    assert_eq!(seen[1].text, "5 по математике, «отлично»");
+    let strong = |from: u32, length: u32| Markup {
+        kind: MarkupKind::Strong,
+        from,
+        length,
+        url: None,
+        user_id: None,
+    };
+    assert_eq!(seen[1].markup, [strong(0, 1)]);
+    let markdown =
+        r#"{"text": "**Добрый** [день](https://school.example/day)!", "format": "markdown"}"#;
     call(
         &server,
         token,
@@ -1134,6 +1142,36 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
         Some(markdown),
     )
     .await;
+    let link = Markup {
+        kind: MarkupKind::Link,
+        url: Some("https://school.example/day".into()),
+        ..strong(7, 4)
+    };
+    let seen = anna.messages(chat.id, Page::default()).await.unwrap();
+    assert_eq!(
+        (seen[1].text.as_str(), &seen[1].markup),
+        ("Добрый день!", &vec![strong(0, 6), link])
+    );
+    // Bots read it back as Max writes it (the schema check of `call` covers the shape).
+    let (_, read) = call(
+        &server,
+        token,
+        Method::GET,
+        &format!("messages/{own}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        read["body"]["markup"][1]["url"],
+        "https://school.example/day"
+    );
+    assert_eq!(
+        (
+            read["body"]["markup"][0]["from"].clone(),
+            read["body"]["markup"][0]["length"].clone()
+        ),
+        (json!(0), json!(6))
+    );
     let unknown = r#"{"text": "[b]x[/b]", "format": "bbcode"}"#;
     assert_max_error(
         call(

@@ -22,5 +22,7 @@ export default defineConfig({
   server: {
     proxy: { '/api': { target: 'http://127.0.0.1:8080', ws: true } },
   },
+  // Components are mounted in unit tests too: Svelte's browser build, not its server one.
+  ...(process.env.VITEST ? { resolve: { conditions: ['browser'] } } : {}),
   test: { environment: 'happy-dom', include: ['src/**/*.test.ts'] },
 });

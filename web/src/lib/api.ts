@@ -23,7 +23,12 @@ export interface Message {
   thread_of?: number | null;
   /** A bot's buttons under the message, row by row; absent when it has none. */
   keyboard?: Button[][];
+  /** A bot's formatting, parsed by the server from its markdown or HTML; absent when none. */
+  markup?: Markup[];
 }
+export type MarkupType = 'strong' | 'emphasized' | 'monospaced' | 'link' | 'strikethrough' | 'underline' | 'user_mention' | 'heading' | 'highlighted';
+/** A span of `text`: `from` and `length` count UTF-16 code units (JavaScript string indices). */
+export interface Markup { type: MarkupType; from: number; length: number; url?: string; user_id?: number }
 export interface Chat {
   id: number; kind: ChatKind; title: string | null; peer: User | null; role: Role; member_count: number;
   last_seq: number; read_seq: number; unread_count: number; last_message: Message | null;

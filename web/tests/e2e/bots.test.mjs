@@ -269,21 +269,28 @@ async function shotsLightAndDark(page, name, subject) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-test('a bot asks with buttons: a press reaches it, its answer shows and edits the message; links show where they go; no phone number is asked for', async () => {
-  const made = await call(teacher.page, 'POST', '/bots', { username: 'trip_bot', name: 'Экскурсии 5Б' });
+/** A new bot of the teacher's, started by someone new (`username`, `name`) from its link: the
+ * bot's token, that person, and their chat with the bot. */
+async function startedBot(bot, username, name) {
+  const made = await call(teacher.page, 'POST', '/bots', bot);
   const token = made.body.token;
   assert.match(token, /^kkb_/);
-  const updates = updatesOf(token);
-
   const parent = await person(browser, server.base);
   const { page: p } = parent;
-  await parent.context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  await register(p, 'irina', 'Ирина Петрова');
-  await p.goto('/bot/trip_bot');
+  await register(p, username, name);
+  await p.goto(`/bot/${bot.username}`);
   await p.locator('article.card').getByRole('button', { name: 'Начать' }).click();
-  await p.locator('section.chat h2', { hasText: 'Экскурсии 5Б' }).waitFor();
+  await p.locator('section.chat h2', { hasText: bot.name }).waitFor();
   // A dialog's Max chat id is its Kolokol id.
-  const chat = (await call(p, 'GET', '/chats')).body.chats.find((c) => c.peer?.username === 'trip_bot');
+  const chat = (await call(p, 'GET', '/chats')).body.chats.find((c) => c.peer?.username === bot.username);
+  return { token, parent, chat };
+}
+
+test('a bot asks with buttons: a press reaches it, its answer shows and edits the message; links show where they go; no phone number is asked for', async () => {
+  const { token, parent, chat } = await startedBot({ username: 'trip_bot', name: 'Экскурсии 5Б' }, 'irina', 'Ирина Петрова');
+  const { page: p } = parent;
+  await parent.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const updates = updatesOf(token);
 
   await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
     text: 'Пойдёте на экскурсию?',
@@ -374,5 +381,47 @@ test('a bot asks with buttons: a press reaches it, its answer shows and edits th
   await history(p).locator('article.own', { hasText: 'Когда выезд?' }).waitFor();
   const said = await updates.next((u) => u.update_type === 'message_created' && u.message.body.text === 'Когда выезд?');
   assert.equal(said.message.sender.name, 'Ирина Петрова');
+  await parent.context.close();
+});
+
+test('a bot formats its messages in markdown and in HTML: the person sees the formatting, and no script or javascript: link', async () => {
+  const { token, parent, chat } = await startedBot({ username: 'news_bot', name: 'Новости 5Б' }, 'pavel', 'Павел Смирнов');
+  const { page: p } = parent;
+  const dialogs = [];
+  p.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+
+  await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
+    text: '**Собрание** в _пятницу_ в `18:00`, ~~кабинет 12~~ ++актовый зал++ ^^важно^^ — [программа](https://example.org/plan) <script>alert(1)</script>',
+    format: 'markdown',
+  });
+  const meeting = history(p).locator('article', { hasText: 'Собрание' }).locator('span.text');
+  await meeting.waitFor();
+  for (const [tag, text] of [['strong', 'Собрание'], ['em', 'пятницу'], ['code', '18:00'], ['s', 'кабинет 12'], ['u', 'актовый зал'], ['mark', 'важно']]) {
+    assert.deepEqual(await meeting.locator(tag).allTextContents(), [text], `<${tag}>`);
+  }
+  const plan = meeting.getByRole('link');
+  assert.equal(await plan.textContent(), 'программа');
+  assert.equal(await plan.getAttribute('href'), 'https://example.org/plan');
+  assert.equal(await plan.getAttribute('target'), '_blank');
+  assert.equal(await plan.getAttribute('rel'), 'noopener noreferrer');
+
+  await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
+    text: '<b>Жирный</b> <i>курсив</i> <a href="javascript:alert(1)">плохая ссылка</a> <h1>Заголовок</h1>',
+    format: 'html',
+  });
+  const html = history(p).locator('article', { hasText: 'Жирный' }).locator('span.text');
+  await html.waitFor();
+  assert.deepEqual(await html.locator('strong:not(.heading)').allTextContents(), ['Жирный']);
+  assert.deepEqual(await html.locator('em').allTextContents(), ['курсив']);
+  assert.deepEqual(await html.locator('.heading').allTextContents(), ['Заголовок']);
+  await html.getByText('плохая ссылка').waitFor();
+  assert.equal(await html.getByRole('link').count(), 0, 'a javascript: link is text');
+
+  assert.equal(await history(p).locator('script').count(), 0);
+  assert.deepEqual(dialogs, []);
+  await shotsLightAndDark(p, 'bots-markup', html);
   await parent.context.close();
 });

@@ -278,6 +278,14 @@ fn html(builder: &mut Builder, text: &str) {
                     .unwrap_or_default()
                     .to_ascii_lowercase();
                 let closes = tag.starts_with('/');
+                let block = matches!(
+                    name.as_str(),
+                    "p" | "div" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+                );
+                // A block starts on a line of its own.
+                if !closes && block && !builder.out.is_empty() && !builder.out.ends_with('\n') {
+                    builder.out.push('\n');
+                }
                 if !closes && name == "br" {
                     builder.out.push('\n');
                 } else if !closes && (name == "a" || tag_kind(&name).is_some()) {
@@ -292,12 +300,7 @@ fn html(builder: &mut Builder, text: &str) {
                         (None, None) => {}
                     }
                 }
-                if closes
-                    && matches!(
-                        name.as_str(),
-                        "p" | "div" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-                    )
-                {
+                if closes && block {
                     builder.out.push('\n');
                 }
                 rest = &rest[end + 1..];
@@ -500,7 +503,7 @@ mod tests {
 
     #[test]
     fn html_tags_become_spans_and_entities_are_decoded() {
-        let cases: [Case; 9] = [
+        let cases: [Case; 10] = [
             (
                 "<b>5</b> по <i>математике</i>",
                 "5 по математике",
@@ -517,6 +520,11 @@ mod tests {
                 vec![],
             ),
             ("строка<br>строка<br/>", "строка\nстрока", vec![]),
+            (
+                "итоги <h1>Четверть</h1>текст<p>абзац</p>",
+                "итоги \nЧетверть\nтекст\nабзац",
+                vec![(Heading, "Четверть")],
+            ),
             (
                 "&laquo;Школа &numero;5&raquo; &mdash; итоги",
                 "«Школа №5» — итоги",

@@ -11,4 +11,5 @@
 pub mod attachments;
 pub mod format;
 pub mod ids;
+pub mod web_app;
 pub mod wire;

@@ -10,14 +10,14 @@ use kolokol_proto::{
     CreateChatRequest, CreateInviteRequest, CreateOrgRequest, CreatedBot, DoNotDisturb,
     EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite, InviteList,
     InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList,
-    Message, MessageList, MessageReach, Millis, MuteRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
-    OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest, Profile, ReactionRequest,
-    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
-    ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
-    RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
-    SessionList, SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary,
-    TransferOwnershipRequest, UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest,
-    WsTicket,
+    Message, MessageList, MessageReach, Millis, MuteRequest, OpenWebAppRequest, OrgId, OrgInfo,
+    OrgList, OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest,
+    Profile, ReactionRequest, ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report,
+    ReportAction, ReportList, ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList,
+    RevokedCount, Role, RolloverReport, RolloverRequest, RosterReport, RosterView,
+    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, StartBotRequest, ThreadList,
+    ThreadSummary, TransferOwnershipRequest, UpdateBotRequest, UpdateChatRequest,
+    UpdateProfileRequest, User, UserId, VoteRequest, WebAppLaunch, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -723,6 +723,30 @@ impl Client {
         };
         let path = format!("/chats/{chat_id}/messages/{seq}/callback");
         self.no_content(self.post(&path).json(&body)).await
+    }
+
+    /// `PATCH /bots/{bot_id}`: sets (or, with `None`, removes) your bot's mini-app address.
+    pub async fn set_bot_web_app(
+        &self,
+        bot_id: UserId,
+        url: Option<&str>,
+    ) -> Result<BotView, ClientError> {
+        let body = UpdateBotRequest {
+            web_app_url: url.map(str::to_owned),
+        };
+        self.json(self.patch(&format!("/bots/{bot_id}")).json(&body), 200)
+            .await
+    }
+
+    /// `POST /bots/by-username/{username}/web-app`: where the bot's mini-app is, and the signed
+    /// initData it is opened with.
+    pub async fn open_web_app(
+        &self,
+        username: &str,
+        request: &OpenWebAppRequest,
+    ) -> Result<WebAppLaunch, ClientError> {
+        let path = format!("/bots/by-username/{}/web-app", escape(username));
+        self.json(self.post(&path).json(request), 200).await
     }
 
     /// `GET /chats/{chat_id}/commands`: what the chat's bots offer after "/".

@@ -1062,6 +1062,35 @@ pub struct BotView {
     /// As the bot set them: `[{name, description?}]`.
     #[serde(default)]
     pub commands: Vec<BotCommand>,
+    /// Where the bot's mini-app is, if it has one.
+    #[serde(default)]
+    pub web_app_url: Option<String>,
+}
+
+/// `PATCH /bots/{bot_id}`: the bot's mini-app address (`null` removes it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateBotRequest {
+    pub web_app_url: Option<String>,
+}
+
+/// Opening a bot's mini-app: from a chat the bot is in (else the bot's dialog with you), with
+/// the launch payload of the button or link.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct OpenWebAppRequest {
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    /// Up to 512 characters.
+    #[serde(default)]
+    pub start_param: Option<String>,
+}
+
+/// Where the mini-app is, and what it is told: open `url#WebAppData=<init_data>`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebAppLaunch {
+    pub url: String,
+    /// Signed, URL-encoded: `query_id`, `auth_date`, `user`, `start_param`, `hash`; the bot
+    /// checks it with its token (docs/BOTS.md).
+    pub init_data: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -205,7 +205,12 @@ pub fn router(state: AppState) -> Router {
             post(messages::acknowledge),
         )
         .route("/bots", get(bots::bots).post(bots::create_bot))
+        .route("/bots/{bot_id}", axum::routing::patch(bots::update_bot))
         .route("/bots/{bot_id}/token", post(bots::reset_token))
+        .route(
+            "/bots/by-username/{username}/web-app",
+            post(bots::open_web_app),
+        )
         .route("/bots/by-username/{username}/start", post(bots::start_bot))
         .route("/chats/{chat_id}/commands", get(bots::chat_commands))
         .route(

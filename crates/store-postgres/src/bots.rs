@@ -18,7 +18,7 @@ const MARKER_RETENTION_MS: i64 = 7 * 86_400_000;
 macro_rules! bot_select {
     () => {
         "SELECT u.id, CASE WHEN u.show_username THEN u.username END, u.display_name, u.about,
-                u.is_bot, b.owner_id, b.description, b.commands, b.created_at
+                u.is_bot, b.owner_id, b.description, b.commands, b.created_at, b.web_app_url
          FROM bots b JOIN users u ON u.id = b.user_id "
     };
 }
@@ -30,6 +30,7 @@ fn bot(row: &PgRow) -> OpResult<BotRecord> {
         description: row.try_get(6)?,
         commands: row.try_get(7)?,
         created_at: row.try_get(8)?,
+        web_app_url: row.try_get(9)?,
     })
 }
 
@@ -73,18 +74,32 @@ pub async fn of_owner(conn: &mut PgConnection, owner: UserId) -> OpResult<Vec<Bo
     rows.iter().map(bot).collect()
 }
 
+pub async fn web_app_key(conn: &mut PgConnection, bot_id: UserId) -> OpResult<Option<[u8; 32]>> {
+    let key: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT web_app_key FROM bots WHERE user_id = $1")
+            .bind(bot_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(key.flatten().and_then(|key| key.try_into().ok()))
+}
+
 pub async fn update(
     conn: &mut PgConnection,
     bot_id: UserId,
     changes: BotChanges,
 ) -> OpResult<BotRecord> {
     sqlx::query(
-        "UPDATE bots SET description = coalesce($2, description), commands = coalesce($3, commands)
+        "UPDATE bots SET description = coalesce($2, description), commands = coalesce($3, commands),
+             web_app_url = CASE WHEN $4 THEN $5 ELSE web_app_url END,
+             web_app_key = coalesce($6, web_app_key)
          WHERE user_id = $1",
     )
     .bind(bot_id)
     .bind(changes.description)
     .bind(changes.commands)
+    .bind(changes.web_app_url.is_some())
+    .bind(changes.web_app_url.flatten())
+    .bind(changes.web_app_key.map(Vec::from))
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE users SET display_name = coalesce($2, display_name) WHERE id = $1")

@@ -354,6 +354,12 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn bot_web_app_key(&self, bot_id: UserId) -> StoreResult<Option<[u8; 32]>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(bots::web_app_key(c, bot_id)))
+            .await
+    }
+
     async fn tell_user(
         &self,
         user_id: UserId,

@@ -15,7 +15,8 @@ use crate::rows;
 const MARKER_RETENTION_MS: i64 = 7 * 86_400_000;
 
 const BOT_COLUMNS: &str = "u.id, CASE WHEN u.show_username THEN u.username END, u.display_name, \
-                           u.about, u.is_bot, b.owner_id, b.description, b.commands, b.created_at";
+                           u.about, u.is_bot, b.owner_id, b.description, b.commands, b.created_at, \
+                           b.web_app_url";
 
 fn bot_from_row(row: &Row<'_>) -> rusqlite::Result<BotRecord> {
     Ok(BotRecord {
@@ -24,6 +25,7 @@ fn bot_from_row(row: &Row<'_>) -> rusqlite::Result<BotRecord> {
         description: row.get(6)?,
         commands: row.get(7)?,
         created_at: row.get(8)?,
+        web_app_url: row.get(9)?,
     })
 }
 
@@ -65,15 +67,32 @@ pub fn of_owner(conn: &Connection, owner: UserId) -> OpResult<Vec<BotRecord>> {
 
 pub fn update(conn: &Connection, bot_id: UserId, changes: BotChanges) -> OpResult<BotRecord> {
     conn.prepare_cached(
-        "UPDATE bots SET description = coalesce(?2, description), commands = coalesce(?3, commands)
+        "UPDATE bots SET description = coalesce(?2, description), commands = coalesce(?3, commands),
+             web_app_url = CASE WHEN ?4 THEN ?5 ELSE web_app_url END,
+             web_app_key = coalesce(?6, web_app_key)
          WHERE user_id = ?1",
     )?
-    .execute(params![bot_id, changes.description, changes.commands])?;
+    .execute(params![
+        bot_id,
+        changes.description,
+        changes.commands,
+        changes.web_app_url.is_some(),
+        changes.web_app_url.flatten(),
+        changes.web_app_key.map(Vec::from)
+    ])?;
     conn.prepare_cached(
         "UPDATE users SET display_name = coalesce(?2, display_name) WHERE id = ?1",
     )?
     .execute(params![bot_id, changes.display_name])?;
     get(conn, bot_id)?.ok_or_else(|| Rejection::no_such_user().into())
+}
+
+pub fn web_app_key(conn: &Connection, bot_id: UserId) -> OpResult<Option<[u8; 32]>> {
+    let key: Option<Option<Vec<u8>>> = conn
+        .prepare_cached("SELECT web_app_key FROM bots WHERE user_id = ?1")?
+        .query_row([bot_id], |row| row.get(0))
+        .optional()?;
+    Ok(key.flatten().and_then(|key| key.try_into().ok()))
 }
 
 pub fn cursor(conn: &Connection, bot_id: UserId, marker: Option<i64>) -> OpResult<Option<String>> {

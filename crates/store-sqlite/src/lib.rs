@@ -234,6 +234,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn bot_web_app_key(&self, bot_id: UserId) -> StoreResult<Option<[u8; 32]>> {
+        self.engine
+            .read(move |c| bots::web_app_key(c, bot_id))
+            .await
+    }
+
     async fn tell_user(
         &self,
         user_id: UserId,

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_keyboards.sql"),
     include_str!("../migrations/0012_webhooks.sql"),
     include_str!("../migrations/0013_markup.sql"),
+    include_str!("../migrations/0014_web_apps.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

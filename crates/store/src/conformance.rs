@@ -611,7 +611,7 @@ async fn bots_are_accounts_their_owners_keep(store: Arc<dyn Store>) {
             BotChanges {
                 display_name: Some("Дневник".to_owned()),
                 description: Some("Оценки и домашние задания".to_owned()),
-                commands: None,
+                ..BotChanges::default()
             },
         )
         .await
@@ -619,6 +619,50 @@ async fn bots_are_accounts_their_owners_keep(store: Arc<dyn Store>) {
     assert_eq!(renamed.user.display_name, "Дневник");
     assert_eq!(renamed.description, "Оценки и домашние задания");
     assert_eq!(renamed.commands, commands, "absent fields stay");
+
+    // A mini-app: its address, and the key that signs its initData, kept apart from the record.
+    assert_eq!(
+        (
+            renamed.web_app_url.as_deref(),
+            fx.store.bot_web_app_key(diary.user.id).await.unwrap()
+        ),
+        (None, None)
+    );
+    let update = |changes: BotChanges| fx.store.update_bot(diary.user.id, changes);
+    let with_app = update(BotChanges {
+        web_app_url: Some(Some("https://diary.example/app".to_owned())),
+        web_app_key: Some([7; 32]),
+        ..BotChanges::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        with_app.web_app_url.as_deref(),
+        Some("https://diary.example/app")
+    );
+    assert_eq!(
+        fx.store.bot_web_app_key(diary.user.id).await.unwrap(),
+        Some([7; 32])
+    );
+    let kept = update(BotChanges::default()).await.unwrap();
+    assert_eq!(
+        kept.web_app_url.as_deref(),
+        Some("https://diary.example/app"),
+        "absent, kept"
+    );
+    let removed = update(BotChanges {
+        web_app_url: Some(None),
+        ..BotChanges::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(removed.web_app_url, None);
+    assert_eq!(
+        fx.store.bot_web_app_key(diary.user.id).await.unwrap(),
+        Some([7; 32]),
+        "the key stays"
+    );
+    assert_eq!(fx.store.bot_web_app_key(alice.id()).await.unwrap(), None);
 }
 
 async fn bot_markers_name_saved_cursors_and_acknowledge(store: Arc<dyn Store>) {

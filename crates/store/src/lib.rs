@@ -92,6 +92,8 @@ pub struct BotRecord {
     pub description: String,
     /// As the bot set them, a JSON array of `{name, description?}`.
     pub commands: String,
+    /// Where its mini-app is.
+    pub web_app_url: Option<String>,
     pub created_at: Millis,
 }
 
@@ -164,6 +166,10 @@ pub struct BotChanges {
     pub display_name: Option<String>,
     pub description: Option<String>,
     pub commands: Option<String>,
+    /// `Some(None)` removes the mini-app.
+    pub web_app_url: Option<Option<String>>,
+    /// The key that signs its mini-app's initData, kept when a token is issued.
+    pub web_app_key: Option<[u8; 32]>,
 }
 
 /// Validated changes to a profile (`PATCH /me`); `None` leaves a field as it is.
@@ -448,6 +454,9 @@ pub trait Store: Send + Sync + 'static {
     /// The bots `owner` made, oldest first.
     async fn bots_of(&self, owner: UserId) -> StoreResult<Vec<BotRecord>>;
     async fn update_bot(&self, bot_id: UserId, changes: BotChanges) -> StoreResult<BotRecord>;
+    /// The key that signs the bot's mini-app's initData, if a token was issued since there were
+    /// mini-apps.
+    async fn bot_web_app_key(&self, bot_id: UserId) -> StoreResult<Option<[u8; 32]>>;
     /// The event cursor saved under `marker` (which also acknowledges the updates before it),
     /// or with no marker the last acknowledged one; `None` when there is none.
     async fn bot_cursor(&self, bot_id: UserId, marker: Option<i64>) -> StoreResult<Option<String>>;

@@ -299,6 +299,7 @@ async fn patch_me(
         display_name,
         description: patch.description,
         commands: patch.commands.map(commands_json).transpose()?,
+        ..BotChanges::default()
     };
     Ok(axum::Json(update_bot(&state, &bot, changes).await?))
 }

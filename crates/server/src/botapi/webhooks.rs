@@ -84,8 +84,8 @@ fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// The subscription's address, if a webhook may use it.
-fn checked_url(url: &str, allow_private: bool) -> Result<Url, String> {
+/// The address of a webhook or a mini-app, if it may be used.
+pub(crate) fn checked_url(url: &str, allow_private: bool) -> Result<Url, String> {
     let parsed = Url::parse(url).map_err(|_| "url is not a valid address".to_owned())?;
     match parsed.scheme() {
         "https" => {}

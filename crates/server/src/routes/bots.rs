@@ -8,10 +8,11 @@ use kolokol_domain::roster::RosterRole;
 use kolokol_domain::validate;
 use kolokol_proto::{
     BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
-    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, Event, OrgId,
-    PressButtonRequest, Seq, StartBotRequest, User, UserId,
+    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, Event,
+    OpenWebAppRequest, OrgId, PressButtonRequest, Seq, StartBotRequest, UpdateBotRequest, User,
+    UserId, WebAppLaunch,
 };
-use kolokol_store::{Actor, BotRecord, NewChat, NewSession, NewUser, Revoke};
+use kolokol_store::{Actor, BotChanges, BotRecord, NewChat, NewSession, NewUser, Revoke};
 
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::botapi::BOT_TOKEN_PREFIX;
@@ -33,6 +34,7 @@ fn view(record: BotRecord) -> BotView {
         username: record.user.username.unwrap_or_default(),
         name: record.user.display_name,
         description: record.description,
+        web_app_url: record.web_app_url,
     }
 }
 
@@ -44,6 +46,16 @@ fn new_token() -> (String, NewSession) {
         device_name: "bot token".into(),
     };
     (token, session)
+}
+
+/// Keeps what signs the bot's mini-app's initData with `token`.
+async fn keep_web_app_key(state: &AppState, bot_id: UserId, token: &str) -> ApiResult<()> {
+    let changes = BotChanges {
+        web_app_key: Some(kolokol_botapi::web_app::secret_key(token)),
+        ..BotChanges::default()
+    };
+    state.store.update_bot(bot_id, changes).await?;
+    Ok(())
 }
 
 /// Make a bot. Its token is shown only in this answer.
@@ -73,6 +85,7 @@ pub async fn create_bot(
         .store
         .create_bot(actor.user_id, bot, session, state.now())
         .await?;
+    keep_web_app_key(&state, record.user.id, &token).await?;
     let created = CreatedBot {
         bot: view(record),
         token,
@@ -121,7 +134,111 @@ pub async fn reset_token(
         .store
         .create_session(bot_id, session, state.now())
         .await?;
+    keep_web_app_key(&state, bot_id, &token).await?;
     Ok(Json(BotToken { token }))
+}
+
+/// Set (or, with `null`, remove) your bot's mini-app address: `https`, or on a server that
+/// allows private webhooks, plain `http` too.
+#[utoipa::path(patch, path = "/api/v1/bots/{bot_id}", tag = "bots", security(("bearer" = [])),
+    params(("bot_id" = i64, Path)), request_body = UpdateBotRequest,
+    responses((status = 200, body = BotView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_bot(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(bot_id): Path<UserId>,
+    Json(request): Json<UpdateBotRequest>,
+) -> ApiResult<Json<BotView>> {
+    owned(&state, actor, bot_id).await?;
+    let allow_private = state.settings.bot_webhooks_allow_private;
+    let url = request
+        .web_app_url
+        .map(|url| crate::botapi::webhooks::checked_url(url.trim(), allow_private))
+        .transpose()
+        .map_err(|reason| ApiError::new(ErrorCode::BadRequest, reason))?;
+    let changes = BotChanges {
+        web_app_url: Some(url.map(|url| url.to_string())),
+        ..BotChanges::default()
+    };
+    Ok(Json(view(state.store.update_bot(bot_id, changes).await?)))
+}
+
+/// Open a bot's mini-app: where it is, and the signed initData that tells it who you are (your
+/// id and name, your username only if you show it). Only for a bot you share a chat with.
+#[utoipa::path(post, path = "/api/v1/bots/by-username/{username}/web-app", tag = "bots", security(("bearer" = [])),
+    params(("username" = String, Path)), request_body = OpenWebAppRequest,
+    responses((status = 200, body = WebAppLaunch), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn open_web_app(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(username): Path<String>,
+    Json(request): Json<OpenWebAppRequest>,
+) -> ApiResult<Json<WebAppLaunch>> {
+    if request
+        .start_param
+        .as_ref()
+        .is_some_and(|payload| payload.chars().count() > MAX_PAYLOAD_CHARS)
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the start parameter is up to 512 characters",
+        ));
+    }
+    let bot = bot_named(&state, &username).await?;
+    let shared = match request.chat_id {
+        Some(chat_id) => {
+            state.store.check_member(actor, chat_id).await?;
+            state
+                .store
+                .chat_members(chat_id)
+                .await?
+                .user_ids
+                .contains(&bot.id)
+        }
+        None => !state
+            .store
+            .direct_chats_among(vec![actor.user_id, bot.id])
+            .await?
+            .is_empty(),
+    };
+    if !shared {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "open a bot's app from a chat it is in",
+        ));
+    }
+    let no_app = || ApiError::new(ErrorCode::NotFound, "this bot has no mini-app");
+    let record = state.store.bot(bot.id).await?.ok_or_else(no_app)?;
+    let url = record.web_app_url.ok_or_else(no_app)?;
+    let key = state
+        .store
+        .bot_web_app_key(bot.id)
+        .await?
+        .ok_or_else(no_app)?;
+    let profile = state
+        .store
+        .profile(actor.user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "no such user"))?;
+    let mut user = serde_json::json!({
+        "id": actor.user_id,
+        "first_name": profile.user.display_name,
+    });
+    if profile.show_username {
+        user["username"] = serde_json::json!(profile.user.username);
+    }
+    let mut fields = vec![
+        ("query_id".to_owned(), new_secret("")),
+        ("auth_date".to_owned(), (state.now() / 1000).to_string()),
+        ("user".to_owned(), user.to_string()),
+    ];
+    if let Some(start_param) = request.start_param {
+        fields.push(("start_param".to_owned(), start_param));
+    }
+    Ok(Json(WebAppLaunch {
+        url,
+        init_data: kolokol_botapi::web_app::sign(&key, fields),
+    }))
 }
 
 /// The commands the chat's bots offer, for the composer to suggest after "/".

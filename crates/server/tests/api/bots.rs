@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kolokol_client::proto::{
     Button, ChatKind, CreateBotRequest, CreatedBot, ErrorCode, Event, Markup, MarkupKind, Message,
-    Role,
+    OpenWebAppRequest, Role,
 };
 use kolokol_client::{Client, Page};
 use kolokol_server::clock::Clock;
@@ -296,6 +296,146 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     }
     let limited = statuses.into_iter().find(|(status, _)| *status == 429);
     assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
+}
+
+/// Mini-apps: the owner sets where the app is; a person who shares a chat with the bot gets
+/// initData that the bot verifies with its token (and no longer after a token reset); others
+/// are refused.
+#[tokio::test]
+async fn mini_apps_open_with_initdata_the_bot_can_verify() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "diary_bot").await;
+    let (boris, boris_user) = server.user("boris").await;
+    let (carol, _) = server.user("carol").await;
+    let bot_id = created.bot.id;
+    assert_eq!(created.bot.web_app_url, None);
+
+    // Only https, and only by the owner.
+    for bad in [
+        "http://diary.example/app",
+        "https://127.0.0.1/app",
+        "javascript:alert(1)",
+    ] {
+        assert_refused(
+            anna.set_bot_web_app(bot_id, Some(bad)).await,
+            ErrorCode::BadRequest,
+            400,
+        );
+    }
+    assert_refused(
+        boris
+            .set_bot_web_app(bot_id, Some("https://evil.example/"))
+            .await,
+        ErrorCode::NotFound,
+        404,
+    );
+    let view = anna
+        .set_bot_web_app(bot_id, Some("https://diary.example/app"))
+        .await
+        .unwrap();
+    assert_eq!(
+        view.web_app_url.as_deref(),
+        Some("https://diary.example/app")
+    );
+    assert_eq!(anna.bots().await.unwrap()[0].web_app_url, view.web_app_url);
+
+    // Boris shares no chat with the bot yet.
+    let launch = OpenWebAppRequest {
+        chat_id: None,
+        start_param: Some("week-5".into()),
+    };
+    assert_refused(
+        boris.open_web_app("diary_bot", &launch).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        boris.open_web_app("nobody_bot", &launch).await,
+        ErrorCode::UserNotFound,
+        404,
+    );
+    boris.start_bot("diary_bot", None).await.unwrap();
+    let opened = boris.open_web_app("diary_bot", &launch).await.unwrap();
+    assert_eq!(opened.url, "https://diary.example/app");
+    assert!(kolokol_botapi::web_app::verify(
+        &created.token,
+        &opened.init_data
+    ));
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&opened.init_data).unwrap();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    assert_eq!(field("start_param").as_deref(), Some("week-5"));
+    let user: Value = serde_json::from_str(&field("user").unwrap()).unwrap();
+    assert_eq!(user["id"], json!(boris_user.id));
+    assert_eq!(user["first_name"], "BORIS");
+    assert!(
+        user.get("username").is_none(),
+        "a hidden username stays hidden"
+    );
+    let auth_date: i64 = field("auth_date").unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    assert!((auth_date - now.as_secs() as i64).abs() < 60);
+
+    // From a group the bot is in, by its id; a group without the bot is refused.
+    let group = common::group(&anna, "5Б", &[boris_user.id, bot_id]).await;
+    let in_group = OpenWebAppRequest {
+        chat_id: Some(group.id),
+        start_param: None,
+    };
+    assert!(boris.open_web_app("diary_bot", &in_group).await.is_ok());
+    let without = common::group(&anna, "Без бота", &[boris_user.id]).await;
+    let elsewhere = OpenWebAppRequest {
+        chat_id: Some(without.id),
+        start_param: None,
+    };
+    assert_refused(
+        boris.open_web_app("diary_bot", &elsewhere).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        carol.open_web_app("diary_bot", &in_group).await,
+        ErrorCode::NotMember,
+        403,
+    );
+    let too_long = OpenWebAppRequest {
+        chat_id: None,
+        start_param: Some("x".repeat(513)),
+    };
+    assert_refused(
+        boris.open_web_app("diary_bot", &too_long).await,
+        ErrorCode::BadRequest,
+        400,
+    );
+
+    // A new token signs from now on; the old one no longer verifies.
+    let token = anna.reset_bot_token(bot_id).await.unwrap();
+    let reopened = boris.open_web_app("diary_bot", &launch).await.unwrap();
+    assert!(kolokol_botapi::web_app::verify(&token, &reopened.init_data));
+    assert!(!kolokol_botapi::web_app::verify(
+        &created.token,
+        &reopened.init_data
+    ));
+
+    // Removed: no app to open.
+    assert_eq!(
+        anna.set_bot_web_app(bot_id, None)
+            .await
+            .unwrap()
+            .web_app_url,
+        None
+    );
+    assert_refused(
+        boris.open_web_app("diary_bot", &launch).await,
+        ErrorCode::NotFound,
+        404,
+    );
 }
 
 /// A port nothing listens on yet, for a bot's webhook receiver.

@@ -159,11 +159,39 @@ pub fn leave(kind: ChatKind, role: Role, member_count: i64) -> Result<(), Reject
     Ok(())
 }
 
+/// Deleting a chat for everyone: its owner, and never a direct chat (each side keeps theirs).
+pub fn delete_chat(kind: ChatKind, role: Role) -> Result<(), Rejection> {
+    if kind == ChatKind::Direct {
+        return reject(ErrorCode::Forbidden, "a direct chat cannot be deleted");
+    }
+    if role != Role::Owner {
+        return reject(ErrorCode::Forbidden, "only the owner deletes a chat");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ChatKind::*;
     use Role::*;
+
+    #[test]
+    fn only_owners_delete_groups_and_channels() {
+        assert!(delete_chat(Group, Owner).is_ok());
+        assert!(delete_chat(Channel, Owner).is_ok());
+        for (kind, role) in [
+            (Group, Admin),
+            (Channel, Member),
+            (Direct, Owner),
+            (Direct, Member),
+        ] {
+            assert_eq!(
+                delete_chat(kind, role).unwrap_err().code,
+                ErrorCode::Forbidden
+            );
+        }
+    }
 
     #[test]
     fn channel_members_cannot_post() {

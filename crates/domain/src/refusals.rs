@@ -48,6 +48,14 @@ impl Rejection {
         )
     }
 
+    /// The chats an organisation's roster provisions are kept in step with it, not by hand.
+    pub fn kept_by_roster() -> Self {
+        Self::new(
+            ErrorCode::Forbidden,
+            "this chat belongs to an organisation's roster and is managed there",
+        )
+    }
+
     /// A press of a button the message does not have, or whose bot has left the chat.
     pub fn no_button() -> Self {
         Self::new(

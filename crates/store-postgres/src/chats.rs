@@ -383,6 +383,65 @@ pub async fn add_members(
     changes.commit(conn, now, ()).await
 }
 
+/// What hangs on a chat, deleted with it (the chat's own row last).
+const CHAT_TABLES: [&str; 14] = [
+    "reactions",
+    "poll_votes",
+    "pins",
+    "acks",
+    "ack_requests",
+    "reminders",
+    "reports",
+    "held_messages",
+    "bot_callbacks",
+    "invites",
+    "messages",
+    "members",
+    "chat_events",
+    "chats",
+];
+
+pub async fn delete_chat(
+    conn: &mut PgConnection,
+    actor: Actor,
+    chat_id: ChatId,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    permissions::delete_chat(locked.chat.kind, locked.role)?;
+    let kept_by_org: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_chats WHERE chat_id = $1)")
+            .bind(chat_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if kept_by_org {
+        return Err(Rejection::kept_by_roster().into());
+    }
+    let members: Vec<UserId> =
+        sqlx::query_scalar("SELECT user_id FROM members WHERE chat_id = $1 ORDER BY user_id")
+            .bind(chat_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for table in CHAT_TABLES {
+        let column = if table == "chats" { "id" } else { "chat_id" };
+        let delete = format!("DELETE FROM {table} WHERE {column} = $1");
+        sqlx::query(sqlx::AssertSqlSafe(delete))
+            .bind(chat_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut changes = Changes::on_users();
+    for user_id in members {
+        let removed = Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by: Some(actor.user_id),
+        };
+        changes.user(user_id, removed);
+    }
+    changes.commit(conn, now, ()).await
+}
+
 pub async fn remove_member(
     conn: &mut PgConnection,
     actor: Actor,

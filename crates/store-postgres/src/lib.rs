@@ -466,6 +466,19 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn delete_chat(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(chats::delete_chat(c, actor, chat_id, now))
+            })
+            .await
+    }
+
     async fn remove_member(
         &self,
         actor: Actor,

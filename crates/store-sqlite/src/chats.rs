@@ -309,6 +309,61 @@ pub fn add_members(
     Ok(changes.finish(()))
 }
 
+/// What hangs on a chat, deleted with it (the chat's own row last).
+const CHAT_TABLES: [&str; 14] = [
+    "reactions",
+    "poll_votes",
+    "pins",
+    "acks",
+    "ack_requests",
+    "reminders",
+    "reports",
+    "held_messages",
+    "bot_callbacks",
+    "invites",
+    "messages",
+    "members",
+    "chat_events",
+    "chats",
+];
+
+pub fn delete_chat(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    let (chat, role) = membership(conn, actor.user_id, chat_id)?;
+    permissions::delete_chat(chat.kind, role)?;
+    let kept_by_org: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM org_chats WHERE chat_id = ?1)")?
+        .query_row([chat_id], |row| row.get(0))?;
+    if kept_by_org {
+        return Err(Rejection::kept_by_roster().into());
+    }
+    let members: Vec<UserId> = conn
+        .prepare_cached("SELECT user_id FROM members WHERE chat_id = ?1 ORDER BY user_id")?
+        .query_map([chat_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changes = Changes::default();
+    for user_id in members {
+        let removed = Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by: Some(actor.user_id),
+        };
+        changes.user(conn, user_id, removed, now)?;
+    }
+    for table in CHAT_TABLES {
+        let column = if table == "chats" { "id" } else { "chat_id" };
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE {column} = ?1"),
+            [chat_id],
+        )?;
+    }
+    Ok(changes.finish(()))
+}
+
 pub fn remove_member(
     conn: &Connection,
     actor: Actor,

@@ -323,6 +323,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_chat(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| chats::delete_chat(c, actor, chat_id, now))
+            .await
+    }
+
     async fn remove_member(
         &self,
         actor: Actor,

@@ -77,6 +77,7 @@ const CHECKS: &[(&str, Check)] = checks![
     adding_members_needs_an_admin,
     removing_members_follows_rank,
     leaving_chats,
+    owners_delete_groups_for_everyone,
     roles_are_set_by_the_owner_only,
     ownership_moves_by_transfer,
     // invite links
@@ -1670,6 +1671,96 @@ async fn removing_members_follows_rank(store: Arc<dyn Store>) {
         .await
         .expect("reading members");
     assert_eq!(sorted(snapshot.user_ids), ids(&[&alice, &carol, &erin]));
+}
+
+async fn owners_delete_groups_for_everyone(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol, dave] = fx.people(["alice", "bob", "carol", "dave"]).await;
+    let chat_id = fx.group(&alice, &[&bob, &carol]).await;
+    fx.set_role(&alice, chat_id, &carol, Role::Admin).await;
+    let seq = fx.send(&bob, chat_id, "Сбор в 9:00").await.seq;
+    fx.react(&carol, chat_id, seq, "👍").await;
+    let delete = |who: &Person, chat_id: ChatId| fx.store.delete_chat(who.actor, chat_id, fx.now());
+    assert_refused(
+        delete(&carol, chat_id).await,
+        &[ErrorCode::Forbidden],
+        "an admin",
+    );
+    assert_refused(
+        delete(&bob, chat_id).await,
+        &[ErrorCode::Forbidden],
+        "a member",
+    );
+    assert_refused(
+        delete(&dave, chat_id).await,
+        &[ErrorCode::NotMember],
+        "an outsider",
+    );
+    let direct = fx.direct(&alice, &bob).await;
+    assert_refused(
+        delete(&alice, direct).await,
+        &[ErrorCode::Forbidden],
+        "a direct chat",
+    );
+    let org = fx.org(&alice).await;
+    let kept = fx.group(&alice, &[&bob]).await;
+    let kept_chat = OrgChat {
+        unit_id: None,
+        purpose: ChatPurpose::StaffRoom,
+        chat_id: kept,
+    };
+    fx.store.add_org_chat(org.id, kept_chat).await.unwrap();
+    assert_refused(
+        delete(&alice, kept).await,
+        &[ErrorCode::Forbidden],
+        "a roster's chat",
+    );
+
+    let before = fx.cursor(&bob).await;
+    let outcome = delete(&alice, chat_id).await.expect("the owner deletes it");
+    let told: Vec<(UserId, &Event)> = outcome
+        .events
+        .iter()
+        .map(|published| match published.route {
+            Route::User { user_id, .. } => (user_id, &published.event),
+            other => panic!("only members' own streams are told: {other:?}"),
+        })
+        .collect();
+    for (user_id, event) in &told {
+        assert_eq!(
+            **event,
+            Event::MemberRemoved {
+                chat_id,
+                user_id: *user_id,
+                by: Some(alice.id()),
+            }
+        );
+    }
+    assert_eq!(
+        sorted(told.iter().map(|(user_id, _)| *user_id).collect()),
+        ids(&[&alice, &bob, &carol])
+    );
+    for who in [&alice, &bob, &carol] {
+        fx.assert_locked_out(who, chat_id).await;
+        assert!(!fx.chat_ids(who).await.contains(&chat_id));
+    }
+    assert_eq!(
+        fx.store.chat_kind(chat_id).await.unwrap(),
+        None,
+        "nothing is left"
+    );
+    match fx.catch_up(&bob, &before).await {
+        CatchUp::Events(events) => assert!(
+            events.iter().any(|published| matches!(published.event, Event::MemberRemoved { chat_id: gone, .. } if gone == chat_id)),
+            "a device that was away learns it on resuming"
+        ),
+        other => panic!("expected events, got {other:?}"),
+    }
+    assert_refused(
+        delete(&alice, chat_id).await,
+        &[ErrorCode::NotMember],
+        "deleted twice",
+    );
 }
 
 async fn leaving_chats(store: Arc<dyn Store>) {

@@ -548,6 +548,15 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<Outcome<()>>;
     /// Removes `user_id`; when that is the actor, this is leaving.
+    /// The owner deletes a group or channel for everyone: its messages, members and all that
+    /// hangs on them are gone, and each member is told (`member.removed` on their own stream,
+    /// `by` the owner). Chats an organisation keeps are the roster's to manage.
+    async fn delete_chat(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        now: Millis,
+    ) -> StoreResult<Outcome<()>>;
     async fn remove_member(
         &self,
         actor: Actor,

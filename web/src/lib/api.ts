@@ -257,6 +257,12 @@ export const api = {
   /** Opens (or reopens) the caller's chat with the bot, which gets `bot_started` with the payload. */
   startBot: (username: string, payload: string | null) =>
     call<Chat>('POST', `/bots/by-username/${encodeURIComponent(username)}/start`, payload ? { payload } : {}),
+  /** Sets the address of the bot's mini-app (https; null removes it). Its owner only: `bad_request` for an address refused. */
+  setBotWebApp: (botId: number, web_app_url: string | null) => call<Bot>('PATCH', `/bots/${botId}`, { web_app_url }),
+  /** The bot's mini-app for the caller: its address and the signed data to launch it with
+   * (`not_found` if the bot has none; `forbidden` if the caller shares no chat with the bot). */
+  webApp: (username: string, chat_id: number, start_param: string | null) =>
+    call<WebAppLaunch>('POST', `/bots/by-username/${encodeURIComponent(username)}/web-app`, start_param ? { chat_id, start_param } : { chat_id }),
   /** Presses a bot's callback button: the bot is told, and answers with a `callback.answered` event. */
   pressButton: (chatId: number, seq: number, payload: string) => call<void>('POST', `/chats/${chatId}/messages/${seq}/callback`, { payload }),
   chatCommands: (chatId: number) => call<{ commands: ChatCommand[] }>('GET', `/chats/${chatId}/commands`).then((r) => r.commands),
@@ -295,13 +301,16 @@ export interface ReviewedChat { chat_id: number; staff_id: number; staff_name: s
 
 // web-bots: bots people make (docs/BOTS.md) and the commands they offer after "/".
 export interface BotCommand { name: string; description: string }
-export interface Bot { id: number; username: string; name: string; description: string; commands: BotCommand[] }
+/** `web_app_url`: the address of the bot's mini-app, or null if it has none. */
+export interface Bot { id: number; username: string; name: string; description: string; commands: BotCommand[]; web_app_url: string | null }
+/** A bot's mini-app ready to open: `init_data` is signed for the bot, and opaque here. */
+export interface WebAppLaunch { url: string; init_data: string }
 /** A command one of a chat's bots offers; `bot` is that bot's username. */
 export interface ChatCommand extends BotCommand { bot_id: number; bot: string }
 
 // web-keyboard: a bot's buttons under its message (Max's inline keyboard).
-/** `link` urls are http(s) (the server checks). Contacts, locations and mini-apps are not
- * supported here: those buttons show disabled. */
+/** `link` urls are http(s) (the server checks). Contacts and locations are not supported here:
+ * those buttons show disabled. `open_app` opens a bot's mini-app (`web_app` names the bot). */
 export type Button =
   | { type: 'callback'; text: string; payload: string }
   | { type: 'link'; text: string; url: string }

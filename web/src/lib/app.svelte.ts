@@ -53,6 +53,8 @@ export const app = $state({
   presses: {} as Record<number, Record<number, ButtonPress>>,
   /** A bot's notification in answer to a press, per chat, for the open chat to show (once). */
   notices: {} as Record<number, string>,
+  /** The bot's mini-app the person asked to open: its confirm dialog shows while this is set. */
+  appRequest: null as AppRequest | null,
 });
 
 /** A send refused for good: why (the error code), and what was written, to give it back. */
@@ -102,6 +104,7 @@ function forgetSession(): void {
   app.refused = {};
   app.presses = {};
   app.notices = {};
+  app.appRequest = null;
   forgetChatDetails();
   app.openChat = null;
 }
@@ -502,6 +505,9 @@ function applyToDetails(message: Message): void {
 /** A press of a bot's callback button: which button (`row.column`), and whether the bot let the
  * wait for its answer run out. `id` tells one press from the next. */
 export interface ButtonPress { id: number; button: string; unanswered: boolean }
+/** An `open_app` button pressed: whose mini-app, from which chat, with the bot's payload, and the
+ * button, for focus to go back to. */
+export interface AppRequest { username: string; chatId: number; startParam: string | null; opener: HTMLElement }
 
 /** How long the message's callback buttons wait for the bot's answer before taking presses again. */
 const ANSWER_WAIT_MS = 10_000;

@@ -191,10 +191,20 @@ const ru = {
   // web-keyboard: a bot's buttons under its message.
   kbLabel: 'Кнопки бота', kbNewTab: 'откроется в новой вкладке',
   kbNoContact: 'Колокол не передаёт ботам номер телефона', kbNoLocation: 'Колокол не передаёт ботам местоположение',
-  kbNoApps: 'Мини-приложения пока не поддерживаются', kbUnsupported: 'Такие кнопки Колокол пока не поддерживает',
+  kbUnsupported: 'Такие кнопки Колокол пока не поддерживает',
   kbWaiting: 'Ждём ответа бота…', kbNoAnswer: 'Бот не ответил',
   kbGone: 'Эта кнопка больше не работает', kbMessageGone: 'Это сообщение удалено', kbTooFast: 'Слишком часто — подождите немного и нажмите снова',
   kbCopyFailed: 'Не получилось скопировать: браузер не дал доступа к буферу обмена',
+  // web-miniapp: opening a bot's mini-app, and setting its address in «Мои боты».
+  appTitle: 'Открыть приложение бота «{name}»?', appOpen: 'Открыть',
+  appWhere: 'Откроется в новой вкладке. Это сайт автора бота, а не Колокола:', appChecking: 'Узнаём адрес…',
+  appShares: 'Бот узнает ваше имя и номер в Колоколе.', appSharesUsername: 'Бот узнает ваше имя, имя пользователя и номер в Колоколе.',
+  appNone: 'У этого бота нет мини-приложения.', appNoChat: 'Открыть приложение можно только у бота, с которым у вас есть общий чат.',
+  appBadAddress: 'У приложения этого бота неправильный адрес — его не открыть.',
+  botWebApp: 'Адрес мини-приложения',
+  botWebAppHelp: 'Сайт, который открывают кнопки бота open_app. Адрес начинается с https://. Сайт получит имя и номер человека с подписью, которую бот проверяет своим токеном.',
+  botWebAppRemove: 'Убрать', botWebAppSaved: 'Адрес сохранён', botWebAppRemoved: 'Мини-приложение убрано',
+  botWebAppInvalid: 'Нужен адрес сайта в интернете, начинающийся с https://, например https://example.org/app',
 };
 
 const en: typeof ru = {
@@ -385,10 +395,20 @@ const en: typeof ru = {
   // web-keyboard: a bot's buttons under its message.
   kbLabel: "The bot's buttons", kbNewTab: 'opens in a new tab',
   kbNoContact: 'Kolokol does not give bots your phone number', kbNoLocation: 'Kolokol does not give bots your location',
-  kbNoApps: 'Mini-apps are not supported yet', kbUnsupported: 'Kolokol does not support this kind of button yet',
+  kbUnsupported: 'Kolokol does not support this kind of button yet',
   kbWaiting: 'Waiting for the bot…', kbNoAnswer: 'The bot did not answer',
   kbGone: 'This button no longer works', kbMessageGone: 'This message was deleted', kbTooFast: 'Too many presses — wait a little and press again',
   kbCopyFailed: 'Could not copy: the browser did not allow the clipboard',
+  // web-miniapp: opening a bot's mini-app, and setting its address in «Мои боты».
+  appTitle: 'Open the app of the bot “{name}”?', appOpen: 'Open',
+  appWhere: "It opens in a new tab. It is the bot author's website, not Kolokol's:", appChecking: 'Finding the address…',
+  appShares: 'The bot will learn your name and your Kolokol number.', appSharesUsername: 'The bot will learn your name, your username and your Kolokol number.',
+  appNone: 'This bot has no mini-app.', appNoChat: 'You can open the app only of a bot you share a chat with.',
+  appBadAddress: "The address of this bot's app is wrong: it cannot be opened.",
+  botWebApp: 'Mini-app address',
+  botWebAppHelp: "The website the bot's open_app buttons open. Its address starts with https://. The site gets the person's name and number, signed so that the bot can check them with its token.",
+  botWebAppRemove: 'Remove', botWebAppSaved: 'Address saved', botWebAppRemoved: 'Mini-app removed',
+  botWebAppInvalid: 'Give the address of a website on the internet, starting with https://, such as https://example.org/app',
 };
 
 export type Key = keyof typeof ru;

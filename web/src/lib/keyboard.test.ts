@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Button } from './api';
-import { linkHost, pressOf, pressRefusal } from './keyboard';
+import { appLaunchUrl, appRefusal, linkHost, pressOf, pressRefusal } from './keyboard';
 
 describe('where a link button goes', () => {
   it('is the host of an http(s) address, with its port if any', () => {
@@ -36,7 +36,21 @@ describe('what pressing a button does', () => {
   it('does nothing Kolokol does not do, and says why', () => {
     expect(pressOf({ type: 'request_contact', text: 'Мой телефон' })).toEqual({ kind: 'unsupported', reason: 'kbNoContact' });
     expect(pressOf({ type: 'request_geo_location', text: 'Где я', quick: true })).toEqual({ kind: 'unsupported', reason: 'kbNoLocation' });
-    expect(pressOf({ type: 'open_app', text: 'Открыть', web_app: 'trip_bot' })).toEqual({ kind: 'unsupported', reason: 'kbNoApps' });
+  });
+
+  it("opens the mini-app of the bot `web_app` names, else of the bot that sent the buttons, with the button's payload", () => {
+    expect(pressOf({ type: 'open_app', text: 'Дневник', web_app: 'diary_bot', payload: 'week-5' }, 'trip_bot'))
+      .toEqual({ kind: 'app', username: 'diary_bot', startParam: 'week-5' });
+    expect(pressOf({ type: 'open_app', text: 'Дневник', web_app: '@Diary.Bot' }, 'trip_bot'))
+      .toEqual({ kind: 'app', username: 'diary.bot', startParam: null });
+    for (const web_app of ['https://max.ru/diary_bot', 'мини-приложение', 'ab', '']) {
+      expect(pressOf({ type: 'open_app', text: 'Дневник', web_app, payload: '' }, 'trip_bot'))
+        .toEqual({ kind: 'app', username: 'trip_bot', startParam: null });
+    }
+  });
+
+  it('cannot open a mini-app when it does not know whose', () => {
+    expect(pressOf({ type: 'open_app', text: 'Дневник', web_app: 'https://example.org/app' })).toEqual({ kind: 'unsupported', reason: 'kbUnsupported' });
   });
 
   it('never opens a link that is not http(s), nor a kind of button it does not know', () => {
@@ -53,5 +67,34 @@ describe('a refused press', () => {
     expect(pressRefusal('not_member')).toBe('notMemberAnymore');
     expect(pressRefusal('rate_limited')).toBe('kbTooFast');
     expect(pressRefusal('internal')).toBe('errorGeneric');
+  });
+
+  it('of a mini-app is explained by its code', () => {
+    expect(appRefusal('user_not_found')).toBe('botNotFound');
+    expect(appRefusal('not_found')).toBe('appNone');
+    expect(appRefusal('forbidden')).toBe('appNoChat');
+    expect(appRefusal('not_member')).toBe('notMemberAnymore');
+    expect(appRefusal('rate_limited')).toBe('kbTooFast');
+    expect(appRefusal('internal')).toBe('errorGeneric');
+  });
+});
+
+describe('where a mini-app opens', () => {
+  const initData = 'query_id=q1&user=%7B%22id%22%3A7%7D&hash=ab';
+  const launch = `WebAppData=${encodeURIComponent(initData)}&WebAppPlatform=web&WebAppVersion=1`;
+
+  it('is its address with the launch data in the fragment', () => {
+    expect(appLaunchUrl('https://diary.example/app?school=5', initData)).toBe(`https://diary.example/app?school=5#${launch}`);
+    expect(appLaunchUrl('https://diary.example/app#', initData)).toBe(`https://diary.example/app#${launch}`);
+  });
+
+  it("keeps an app's own route in the fragment, the data after it", () => {
+    expect(appLaunchUrl('https://diary.example/#/week', initData)).toBe(`https://diary.example/#/week?${launch}`);
+    expect(appLaunchUrl('https://diary.example/#/week?day=2', initData)).toBe(`https://diary.example/#/week?day=2&${launch}`);
+  });
+
+  it('decodes back to the init data exactly', () => {
+    const fragment = new URL(appLaunchUrl('https://diary.example/', initData)).hash.slice(1);
+    expect(new URLSearchParams(fragment).get('WebAppData')).toBe(initData);
   });
 });

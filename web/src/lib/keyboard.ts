@@ -10,6 +10,8 @@ export type Press =
   | { kind: 'link'; url: string; host: string }
   | { kind: 'message'; text: string }
   | { kind: 'clipboard'; text: string }
+  /** Opens the mini-app of the bot `username`, after the person agrees; `startParam` is the bot's payload. */
+  | { kind: 'app'; username: string; startParam: string | null }
   /** Shown disabled; `reason` says why. */
   | { kind: 'unsupported'; reason: Key };
 
@@ -24,7 +26,12 @@ export function linkHost(url: string): string | null {
   }
 }
 
-export function pressOf(button: Button): Press {
+/** A bot's username, as Max's `web_app` may give it (with or without "@"). */
+const BOT_USERNAME = /^@?([a-z0-9_.]{3,32})$/i;
+
+/** `sender` is the username of the bot that sent the buttons: an `open_app` button that names no
+ * bot opens that bot's mini-app. */
+export function pressOf(button: Button, sender: string | null = null): Press {
   switch (button.type) {
     case 'callback':
       return { kind: 'callback', payload: button.payload };
@@ -42,8 +49,11 @@ export function pressOf(button: Button): Press {
       return { kind: 'unsupported', reason: 'kbNoContact' };
     case 'request_geo_location':
       return { kind: 'unsupported', reason: 'kbNoLocation' };
-    case 'open_app':
-      return { kind: 'unsupported', reason: 'kbNoApps' };
+    case 'open_app': {
+      // Max's `web_app` is a bot's username or a link to the bot; only a username is read here.
+      const username = BOT_USERNAME.exec(button.web_app.trim())?.[1]?.toLowerCase() ?? sender;
+      return username ? { kind: 'app', username, startParam: button.payload || null } : { kind: 'unsupported', reason: 'kbUnsupported' };
+    }
     default:
       // A kind of button this client does not know yet (Max's `chat`, say).
       return { kind: 'unsupported', reason: 'kbUnsupported' };
@@ -64,4 +74,35 @@ export function pressRefusal(code: string): Key {
     default:
       return 'errorGeneric';
   }
+}
+
+/** Why the server would not open a bot's mini-app, by its error code. */
+export function appRefusal(code: string): Key {
+  switch (code) {
+    case 'user_not_found':
+      return 'botNotFound';
+    case 'not_found':
+      return 'appNone';
+    case 'forbidden':
+      return 'appNoChat';
+    case 'not_member':
+      return 'notMemberAnymore';
+    case 'rate_limited':
+      return 'kbTooFast';
+    default:
+      return 'errorGeneric';
+  }
+}
+
+/**
+ * The address a mini-app opens at: the signed launch data goes in the fragment, which the browser
+ * never sends to the app's server. An app that routes by its fragment (`#/week`) gets the data
+ * after a "?" there, where Telegram's bridge script looks for it too.
+ */
+export function appLaunchUrl(url: string, initData: string): string {
+  const launch = `WebAppData=${encodeURIComponent(initData)}&WebAppPlatform=web&WebAppVersion=1`;
+  const hash = url.indexOf('#');
+  if (hash < 0) return `${url}#${launch}`;
+  if (hash === url.length - 1) return `${url}${launch}`;
+  return `${url}${url.includes('?', hash) ? '&' : '?'}${launch}`;
 }

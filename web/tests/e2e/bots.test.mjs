@@ -1,11 +1,14 @@
 // End to end, in Russian: a teacher makes a bot in «Мои боты» and copies its token; a tiny bot in
 // this file (plain fetch calls to /bot-api/, as a Max bot makes them) sets its commands and
 // answers; a parent opens the bot's link signed out, signs up, starts the bot, and uses its
-// commands after "/" — in the bot's chat and in a group the bot joins.
+// commands after "/" — in the bot's chat and in a group the bot joins. Bots' buttons, formatting
+// and mini-apps follow.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, person, register, signUp, startServer } from './harness.mjs';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import { focusMovesTo, launchBrowser, person, register, signUp, startServer } from './harness.mjs';
 import { call, claimed, school, shots } from './school.mjs';
 
 let server;
@@ -14,8 +17,9 @@ let teacher;
 let bot;
 
 before(async () => {
-  // Olga runs the instance too: the second test needs a school.
-  server = await startServer(['--admin', 'olga']);
+  // Olga runs the instance too: the second test needs a school. The mini-app test serves its app
+  // over plain http on this machine, which only a server that allows private addresses takes.
+  server = await startServer(['--admin', 'olga', '--bot-webhooks-allow-private']);
   browser = await launchBrowser();
   teacher = await person(browser, server.base);
   await teacher.context.grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -354,7 +358,8 @@ test('a bot asks with buttons: a press reaches it, its answer shows and edits th
   assert.equal(await history(p).getByText('Пойдёте на экскурсию?').count(), 0);
   await shots(p, 'bots-keyboard-answered', answered);
 
-  // A message button sends its text as the person; a clipboard button copies; location and mini-apps are disabled.
+  // A message button sends its text as the person; a clipboard button copies; location is
+  // disabled; a mini-app's button takes presses (the last test opens one).
   await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
     text: 'Что ещё подсказать?',
     attachments: [{
@@ -371,11 +376,10 @@ test('a bot asks with buttons: a press reaches it, its answer shows and edits th
   await more.getByRole('button', { name: 'Код группы' }).click();
   await p.getByRole('status').filter({ hasText: 'Скопировано' }).waitFor();
   assert.equal(await p.evaluate(() => navigator.clipboard.readText()), 'TRIP-5B');
-  for (const [name, why] of [['Где я', 'Колокол не передаёт ботам местоположение'], ['Приложение', 'Мини-приложения пока не поддерживаются']]) {
-    const button = more.getByRole('button', { name });
-    assert.equal(await button.getAttribute('aria-disabled'), 'true');
-    assert.equal(await button.getAttribute('title'), why);
-  }
+  const where = more.getByRole('button', { name: 'Где я' });
+  assert.equal(await where.getAttribute('aria-disabled'), 'true');
+  assert.equal(await where.getAttribute('title'), 'Колокол не передаёт ботам местоположение');
+  assert.equal(await more.getByRole('button', { name: 'Приложение' }).getAttribute('aria-disabled'), null);
   await shotsLightAndDark(p, 'bots-keyboard-more', more);
   await more.getByRole('button', { name: 'Когда выезд?' }).click();
   await history(p).locator('article.own', { hasText: 'Когда выезд?' }).waitFor();
@@ -424,4 +428,142 @@ test('a bot formats its messages in markdown and in HTML: the person sees the fo
   assert.deepEqual(dialogs, []);
   await shotsLightAndDark(p, 'bots-markup', html);
   await parent.context.close();
+});
+
+/** A bot's mini-app for the test: a page on 127.0.0.1 that shows its address's fragment.
+ * `requests` keeps what reached it: the path and the referrer of each request. */
+async function miniApp() {
+  const requests = [];
+  const site = createServer((request, response) => {
+    requests.push({ url: request.url, referer: request.headers.referer });
+    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>Дневник</title><p id="hash"></p><script>document.getElementById("hash").textContent = location.hash</script>');
+  });
+  await new Promise((listening) => site.listen(0, '127.0.0.1', listening));
+  return {
+    url: `http://127.0.0.1:${site.address().port}/diary`,
+    host: `127.0.0.1:${site.address().port}`,
+    requests,
+    stop: () => new Promise((closed) => site.close(closed)),
+  };
+}
+
+/** Whether `initData` was signed with the bot's token, as a bot checks it (Max's scheme, which is Telegram's). */
+function signedFor(token, initData) {
+  const fields = [...new URLSearchParams(initData)];
+  const hash = fields.find(([key]) => key === 'hash')?.[1];
+  const checked = fields.filter(([key]) => key !== 'hash').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => `${key}=${value}`).join('\n');
+  const secret = createHmac('sha256', 'WebAppData').update(token).digest();
+  return hash === createHmac('sha256', secret).update(checked).digest('hex');
+}
+
+test("a bot's mini-app: its owner gives its address in «Мои боты»; a person presses its button, sees where it goes and what the bot learns, and opens it in a new tab with data the bot can check", async () => {
+  const app = await miniApp();
+  const { token, parent, chat } = await startedBot({ username: 'diary_bot', name: 'Дневник 5Б' }, 'anna', 'Анна Козлова');
+  const { page: p, context } = parent;
+  try {
+    await botApi(token, 'POST', `/messages?chat_id=${chat.id}`, {
+      text: 'Оценки за неделю',
+      attachments: [{ type: 'inline_keyboard', payload: { buttons: [[{ type: 'open_app', text: 'Дневник', web_app: 'diary_bot', payload: 'week-5' }]] } }],
+    });
+    const button = history(p).locator('article', { hasText: 'Оценки за неделю' }).getByRole('button', { name: 'Дневник' });
+    const dialog = p.getByRole('dialog', { name: 'Открыть приложение бота «Дневник 5Б»?' });
+
+    // Before the bot has a mini-app, pressing says so, and opens nothing.
+    await button.click();
+    await dialog.getByRole('alert').getByText('У этого бота нет мини-приложения.').waitFor();
+    assert.equal(await dialog.getByRole('button', { name: 'Открыть' }).count(), 0);
+    await dialog.getByRole('button', { name: 'Закрыть' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await focusMovesTo(p, 'Дневник');
+
+    // The owner gives the address in «Мои боты»; what is not a website is refused.
+    const { page } = teacher;
+    await page.goto('/bots');
+    const card = page.locator('article.bot', { hasText: '@diary_bot' });
+    const field = card.getByRole('textbox', { name: 'Адрес мини-приложения' });
+    await field.fill('ftp://diary.example/');
+    await card.getByRole('button', { name: 'Сохранить' }).click();
+    await card.getByRole('alert').getByText('Нужен адрес сайта в интернете, начинающийся с https://').waitFor();
+    await field.fill(app.url);
+    await card.getByRole('button', { name: 'Сохранить' }).click();
+    await card.getByRole('status').getByText('Адрес сохранён').waitFor();
+    await shotsLightAndDark(page, 'bots-web-app-address', card.locator('form.web-app'));
+    await page.reload();
+    assert.equal(await field.inputValue(), app.url);
+    const saved = (await call(page, 'GET', '/bots')).body.bots.find((bot) => bot.username === 'diary_bot');
+    assert.equal(saved.web_app_url, app.url);
+
+    // The dialog shows where the app is and what the bot learns; «Отмена» opens nothing.
+    const opened = [];
+    context.on('page', (page) => opened.push(page.url()));
+    await button.click();
+    await dialog.getByText(app.host, { exact: true }).waitFor();
+    await dialog.getByText('Это сайт автора бота, а не Колокола').waitFor();
+    const me = (await call(p, 'GET', '/me')).body;
+    await dialog.getByText(me.show_username ? 'Бот узнает ваше имя, имя пользователя и номер в Колоколе.' : 'Бот узнает ваше имя и номер в Колоколе.').waitFor();
+    await shotsLightAndDark(p, 'bots-web-app-dialog', dialog);
+    await dialog.getByRole('button', { name: 'Отмена' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await focusMovesTo(p, 'Дневник');
+    // Escape closes it too.
+    await button.click();
+    await dialog.getByText(app.host, { exact: true }).waitFor();
+    await p.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await p.waitForTimeout(300);
+    assert.deepEqual(opened, []);
+    assert.deepEqual(app.requests, []);
+
+    // «Открыть»: a new tab at the app, with no way back to Kolokol and no referrer.
+    await button.click();
+    const [tab] = await Promise.all([context.waitForEvent('page'), dialog.getByRole('button', { name: 'Открыть' }).click()]);
+    await tab.locator('#hash').getByText('#WebAppData=').waitFor();
+    await dialog.waitFor({ state: 'detached' });
+    const launched = new URL(tab.url());
+    assert.equal(`${launched.origin}${launched.pathname}${launched.search}`, app.url);
+    assert.equal(await tab.locator('#hash').textContent(), launched.hash);
+    assert.equal(await tab.evaluate(() => window.opener), null);
+    assert.equal(await tab.evaluate(() => document.referrer), '');
+    // The fragment stays in the browser: the app's server saw only its path.
+    assert.deepEqual(app.requests.filter((request) => request.url !== '/favicon.ico'), [{ url: '/diary', referer: undefined }]);
+
+    // The launch data: signed with the bot's token, the button's payload, and who opened it.
+    const launch = new URLSearchParams(launched.hash.slice(1));
+    assert.equal(launch.get('WebAppPlatform'), 'web');
+    assert.equal(launch.get('WebAppVersion'), '1');
+    const initData = launch.get('WebAppData');
+    assert.ok(signedFor(token, initData), 'the bot can check the data with its token');
+    assert.ok(!signedFor(token, initData.replace('week-5', 'week-6')), 'changed data fails the check');
+    const fields = new URLSearchParams(initData);
+    assert.equal(fields.get('start_param'), 'week-5');
+    const user = JSON.parse(fields.get('user'));
+    assert.equal(user.id, me.id);
+    assert.equal(user.first_name, 'Анна Козлова');
+    assert.equal(user.username, me.show_username ? 'anna' : undefined);
+    assert.ok(Math.abs(Number(fields.get('auth_date')) - Date.now() / 1000) < 120, 'auth_date is now, in seconds');
+    await tab.close();
+
+    // Someone who shares no chat with the bot is refused, and a bot that is not there is not found.
+    const stranger = await person(browser, server.base);
+    await register(stranger.page, 'boris', 'Борис Орлов');
+    const refused = await call(stranger.page, 'POST', '/bots/by-username/diary_bot/web-app', {});
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, 'forbidden');
+    const nobody = await call(stranger.page, 'POST', '/bots/by-username/nobody_bot/web-app', {});
+    assert.equal(nobody.status, 404);
+    assert.equal(nobody.body.code, 'user_not_found');
+    await stranger.context.close();
+
+    // «Убрать»: the bot has no mini-app again.
+    await card.getByRole('button', { name: 'Убрать' }).click();
+    await card.getByRole('status').getByText('Мини-приложение убрано').waitFor();
+    assert.equal(await field.inputValue(), '');
+    const gone = await call(p, 'POST', '/bots/by-username/diary_bot/web-app', { chat_id: chat.id, start_param: 'week-5' });
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.code, 'not_found');
+  } finally {
+    await parent.context.close();
+    await app.stop();
+  }
 });

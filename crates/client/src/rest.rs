@@ -285,6 +285,12 @@ impl Client {
             .await
     }
 
+    /// `DELETE /chats/{chat_id}`: the owner deletes a group or channel for everyone.
+    pub async fn delete_chat(&self, chat_id: ChatId) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/chats/{chat_id}")))
+            .await
+    }
+
     /// `POST /chats/{chat_id}/leave`.
     pub async fn leave_chat(&self, chat_id: ChatId) -> Result<(), ClientError> {
         self.no_content(self.post(&format!("/chats/{chat_id}/leave")))

@@ -90,7 +90,9 @@ pub fn router(state: AppState) -> Router {
         .route("/chats", post(chats::create_chat).get(chats::chats))
         .route(
             "/chats/{chat_id}",
-            get(chats::chat).patch(chats::rename_chat),
+            get(chats::chat)
+                .patch(chats::rename_chat)
+                .delete(chats::delete_chat),
         )
         .route(
             "/chats/{chat_id}/members",

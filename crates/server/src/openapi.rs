@@ -18,7 +18,7 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         accounts::set_do_not_disturb, accounts::user, accounts::user_by_username,
         accounts::sessions, accounts::revoke_session, accounts::revoke_other_sessions,
         accounts::ws_ticket, connection::ws,
-        chats::create_chat, chats::chats, chats::chat, chats::rename_chat, chats::members,
+        chats::create_chat, chats::chats, chats::chat, chats::rename_chat, chats::delete_chat, chats::members,
         chats::add_members, chats::remove_member, chats::leave, chats::set_role,
         chats::transfer_ownership, chats::create_invite, chats::invites, chats::revoke_invite,
         chats::invite_preview, chats::join_by_invite, chats::pinned, chats::pin,

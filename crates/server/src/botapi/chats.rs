@@ -297,6 +297,17 @@ pub async fn leave(
     Ok(Json(wire::SimpleResult::ok()))
 }
 
+/// `DELETE /chats/{id}`: a chat the bot owns, for everyone, as a person deletes one.
+pub async fn delete(
+    State(state): State<AppState>,
+    bot: Bot,
+    Path(chat_id): Path<String>,
+) -> BotResult<Json<wire::SimpleResult>> {
+    let chat_id = path_chat(&chat_id)?;
+    people::delete_chat(State(state), Caller(bot.actor), error::Path(chat_id)).await?;
+    Ok(Json(wire::SimpleResult::ok()))
+}
+
 /// `GET /chats/{id}/pin`.
 pub async fn pinned(
     State(state): State<AppState>,

@@ -55,7 +55,10 @@ pub fn router() -> Router<AppState> {
         .route("/messages/{mid}", get(messages::one))
         .route("/answers", post(messages::answer))
         .route("/chats", get(chats::list))
-        .route("/chats/{chat_id}", get(chats::one).patch(chats::patch))
+        .route(
+            "/chats/{chat_id}",
+            get(chats::one).patch(chats::patch).delete(chats::delete),
+        )
         .route("/chats/{chat_id}/actions", post(chats::action))
         .route(
             "/chats/{chat_id}/members",

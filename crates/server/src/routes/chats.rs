@@ -114,6 +114,20 @@ pub async fn rename_chat(
     Ok(Json(state.store.chat(actor, chat_id).await?))
 }
 
+/// Delete a group or channel for everyone (its owner): every message and member goes, and each
+/// member is told with `member.removed`. Direct chats and an organisation's chats are refused.
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}", tag = "chats", security(("bearer" = [])),
+    params(("chat_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn delete_chat(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.delete_chat(actor, chat_id, state.now()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/api/v1/chats/{chat_id}/members", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = i64, Path)), responses((status = 200, body = MemberList), (status = 403, body = ErrorBody)))]
 pub async fn members(

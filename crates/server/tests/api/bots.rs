@@ -298,6 +298,40 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
 }
 
+/// `DELETE /chats/{id}`: a bot deletes a chat it owns, as a person would; as a mere member or
+/// admin it is refused with upstream's `chat.denied`.
+#[tokio::test]
+async fn a_bot_deletes_a_chat_it_owns() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "roll_bot").await;
+    let token = &created.token;
+    let group = common::group(&anna, "Дежурства", &[created.bot.id]).await;
+    let delete = async |chat_id: i64| {
+        let path = format!("chats/{}", -chat_id);
+        call(&server, token, Method::DELETE, &path, None).await
+    };
+    assert_max_error(delete(group.id).await, 403, "chat.denied");
+    anna.set_role(group.id, created.bot.id, Role::Admin)
+        .await
+        .unwrap();
+    assert_max_error(delete(group.id).await, 403, "chat.denied");
+    anna.transfer_ownership(group.id, created.bot.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        delete(group.id).await,
+        (StatusCode::OK, json!({"success": true}))
+    );
+    assert!(
+        anna.chats()
+            .await
+            .unwrap()
+            .iter()
+            .all(|chat| chat.id != group.id)
+    );
+    assert_max_error(delete(group.id).await, 404, "chat.not.found");
+}
+
 /// Mini-apps: the owner sets where the app is; a person who shares a chat with the bot gets
 /// initData that the bot verifies with its token (and no longer after a token reset); others
 /// are refused.

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use kolokol_client::proto::{
-    Chat, ChatKind, CreateChatRequest, CreateInviteRequest, ErrorBody, ErrorCode, Role, User,
-    UserId,
+    Chat, ChatKind, CreateChatRequest, CreateInviteRequest, ErrorBody, ErrorCode, Event, Role,
+    User, UserId,
 };
 use kolokol_client::{Client, ClientError, Page};
 use reqwest::Method;
@@ -1283,4 +1283,55 @@ async fn a_used_up_invite_is_gone() {
     assert_not_member(&second, g.chat.id).await;
     assert_eq!(g.owner.invites(g.chat.id).await.unwrap()[0].uses, 1);
     assert_eq!(g.owner.chat(g.chat.id).await.unwrap().member_count, 4);
+}
+
+/// The owner deletes a group for everyone: members' devices are told at once, and the chat, its
+/// messages and its members are gone for all of them. Nobody else may, and no direct chat.
+#[tokio::test]
+async fn the_owner_deletes_a_group_for_everyone() {
+    let g = group_with_roles().await;
+    send(&g.member, g.chat.id, "m1", "Кто идёт в музей?")
+        .await
+        .unwrap();
+    for who in [&g.admin, &g.member] {
+        assert_refused(who.delete_chat(g.chat.id).await, ErrorCode::Forbidden, 403);
+    }
+    let (outsider, _) = g.server.user("outsider").await;
+    assert_refused(
+        outsider.delete_chat(g.chat.id).await,
+        ErrorCode::NotMember,
+        403,
+    );
+    let (direct_chat, _) = direct(&g.owner, g.member_user.id).await.unwrap();
+    assert_refused(
+        g.owner.delete_chat(direct_chat.id).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_eq!(
+        g.member
+            .messages(g.chat.id, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "refusals change nothing"
+    );
+
+    let (mut watching, _) = common::connect(&g.member, None).await;
+    g.owner.delete_chat(g.chat.id).await.unwrap();
+    let (chat_id, by) = common::wait_for(&mut watching, |event| match event {
+        Event::MemberRemoved {
+            chat_id,
+            user_id,
+            by,
+        } if *user_id == g.member_user.id => Some((*chat_id, *by)),
+        _ => None,
+    })
+    .await;
+    assert_eq!((chat_id, by), (g.chat.id, Some(g.owner_user.id)));
+    for who in [&g.owner, &g.admin, &g.member] {
+        assert_not_member(who, g.chat.id).await;
+    }
+    assert_eq!(chat_ids(&g.member).await, [direct_chat.id]);
 }

@@ -174,6 +174,9 @@ export const api = {
   chat: (id: number) => call<Chat>('GET', `/chats/${id}`),
   createChat: (kind: ChatKind, title: string | null, member_ids: number[]) =>
     call<Chat>('POST', '/chats', { kind, title, member_ids }),
+  /** Deletes a group or channel for everyone (its owner only; `forbidden` otherwise): each member,
+   * the caller too, then gets `member.removed`. */
+  deleteChat: (id: number) => call<void>('DELETE', `/chats/${id}`),
   members: (id: number) => call<{ members: Member[] }>('GET', `/chats/${id}/members`).then((r) => r.members),
   addMembers: (id: number, user_ids: number[]) => call<void>('POST', `/chats/${id}/members`, { user_ids }),
   removeMember: (id: number, userId: number) => call<void>('DELETE', `/chats/${id}/members/${userId}`),

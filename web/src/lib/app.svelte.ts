@@ -308,6 +308,21 @@ export function takeRefusal(chatId: number, here: (refusal: Refusal) => boolean)
   return refusal;
 }
 
+/** The user is no longer in the chat (removed, or it was deleted): it leaves the list at once,
+ * and an open chat view goes back to it. */
+function forgetChat(chatId: number): void {
+  delete app.messages[chatId];
+  app.chats = app.chats.filter((c) => c.id !== chatId);
+  if (app.openChat === chatId) app.openChat = null;
+}
+
+/** Deletes a group or channel for everyone (its owner). Its `member.removed` event forgets the chat
+ * too, before or after the answer comes: either way ends the same. */
+export async function deleteChat(chatId: number): Promise<void> {
+  await api.deleteChat(chatId);
+  forgetChat(chatId);
+}
+
 export async function editMessage(chatId: number, seq: number, text: string): Promise<void> {
   applyMessage(await api.edit(chatId, seq, text));
 }
@@ -686,10 +701,7 @@ function apply(frame: ServerFrame): void {
       break;
     }
     case 'member.removed':
-      if (frame.user_id === app.me?.id) {
-        delete app.messages[frame.chat_id];
-        if (app.openChat === frame.chat_id) app.openChat = null;
-      }
+      if (frame.user_id === app.me?.id) forgetChat(frame.chat_id);
       membersChanged(frame.chat_id);
       void refreshChats();
       break;

@@ -205,6 +205,10 @@ const ru = {
   botWebAppHelp: 'Сайт, который открывают кнопки бота open_app. Адрес начинается с https://. Сайт получит имя и номер человека с подписью, которую бот проверяет своим токеном.',
   botWebAppRemove: 'Убрать', botWebAppSaved: 'Адрес сохранён', botWebAppRemoved: 'Мини-приложение убрано',
   botWebAppInvalid: 'Нужен адрес сайта в интернете, начинающийся с https://, например https://example.org/app',
+  // web-delete-chat: the owner deletes a group or channel for everyone.
+  chatDelete: 'Удалить чат', chatDeleteConfirm: 'Удалить «{title}» для всех?',
+  chatDeleteWarning: 'Все сообщения и участники будут удалены безвозвратно.',
+  chatDeleteForbidden: 'Удалить этот чат для всех может только его владелец.',
 };
 
 const en: typeof ru = {
@@ -409,6 +413,10 @@ const en: typeof ru = {
   botWebAppHelp: "The website the bot's open_app buttons open. Its address starts with https://. The site gets the person's name and number, signed so that the bot can check them with its token.",
   botWebAppRemove: 'Remove', botWebAppSaved: 'Address saved', botWebAppRemoved: 'Mini-app removed',
   botWebAppInvalid: 'Give the address of a website on the internet, starting with https://, such as https://example.org/app',
+  // web-delete-chat: the owner deletes a group or channel for everyone.
+  chatDelete: 'Delete the chat', chatDeleteConfirm: 'Delete “{title}” for everyone?',
+  chatDeleteWarning: 'All its messages and members will be removed for good.',
+  chatDeleteForbidden: 'Only the owner of this chat can delete it for everyone.',
 };
 
 export type Key = keyof typeof ru;

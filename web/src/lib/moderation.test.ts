@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, type Chat, type User } from './api';
 import { setLang } from './i18n.svelte';
-import { addRefusal, outranks, period, postingBlock, refusalText, slowNotice } from './moderation';
+import { addRefusal, deleteRefusal, outranks, period, postingBlock, refusalText, slowNotice } from './moderation';
 
 function chat(fields: Partial<Chat> = {}): Chat {
   return {
@@ -94,5 +94,15 @@ describe('adding a member', () => {
     expect(addRefusal(new ApiError(403, 'safeguarding', 'no'), person)).toMatch(/^Правила защиты детей не позволяют этого/);
     expect(addRefusal(new ApiError(400, 'invalid_members', 'at most 1000 per call'), person)).toBe('at most 1000 per call');
     expect(addRefusal(new TypeError('Failed to fetch'), person)).toBe('Что-то пошло не так');
+  });
+});
+
+describe('deleting a chat for everyone', () => {
+  it('explains a refusal in plain words', () => {
+    expect(deleteRefusal(new ApiError(403, 'forbidden', 'only the owner deletes a chat'))).toBe('Удалить этот чат для всех может только его владелец.');
+    expect(deleteRefusal(new ApiError(403, 'not_member', 'not a member'))).toBe('Вы больше не участник этого чата.');
+    expect(deleteRefusal(new TypeError('Failed to fetch'))).toBe('Что-то пошло не так');
+    setLang('en');
+    expect(deleteRefusal(new ApiError(403, 'forbidden', 'only the owner deletes a chat'))).toBe('Only the owner of this chat can delete it for everyone.');
   });
 });

@@ -74,3 +74,13 @@ export function addRefusal(error: unknown, user: User): string {
   if (error.code === 'safeguarding') return t('safeguarding');
   return error.message || t('errorGeneric');
 }
+
+// web-delete-chat: the owner deletes a group or channel.
+/** Why deleting a chat failed. Only its owner is offered it, so `forbidden` means the ownership
+ * moved meanwhile (a direct chat or an org's chat has no person as owner). */
+export function deleteRefusal(error: unknown): string {
+  if (!(error instanceof ApiError)) return t('errorGeneric');
+  if (error.code === 'forbidden') return t('chatDeleteForbidden');
+  if (error.code === 'not_member') return t('notMemberAnymore');
+  return error.message || t('errorGeneric');
+}

@@ -3,7 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
+import { artifacts, focusMovesTo, launchBrowser, person, register, startServer } from './harness.mjs';
+import { call, shots } from './school.mjs';
 
 let server;
 let browser;
@@ -166,6 +167,92 @@ test('an invite opened signed out lands in the chat after signing up', async () 
   await newcomer.page.locator('section.chat h2', { hasText: '5Б родители' }).waitFor();
   await newcomer.page.getByText('3 участника').waitFor();
   await newcomer.context.close();
+});
+
+/** Records every error the page shows from now on, however briefly (read back with `alertsShown`). */
+async function watchAlerts(page) {
+  await page.evaluate(() => {
+    window.__alerts = [];
+    new MutationObserver(() => {
+      for (const alert of document.querySelectorAll('[role=alert]')) {
+        const text = alert.textContent.trim();
+        if (text && !window.__alerts.includes(text)) window.__alerts.push(text);
+      }
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+const alertsShown = (page) => page.evaluate(() => window.__alerts);
+
+test('the owner deletes a group for everyone, after a confirmation', async () => {
+  const { page } = anna;
+  // Not offered in a direct chat, even to the one who started it.
+  await openChat(page, 'Борис Иванов');
+  await page.getByRole('button', { name: 'Участники' }).click();
+  await page.locator('.info li', { hasText: 'Борис Иванов' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Удалить чат' }).count(), 0);
+
+  await page.getByRole('button', { name: 'Новый чат' }).click();
+  await page.getByLabel('Группа').check();
+  await page.locator('input[name=chat-name]').fill('Шахматный кружок');
+  await page.getByRole('button', { name: 'Создать' }).click();
+  await page.locator('section.chat h2', { hasText: 'Шахматный кружок' }).waitFor();
+  await page.getByRole('button', { name: 'Участники' }).click();
+  await page.locator('input[name=add-member-username]').fill('boris');
+  await page.getByRole('button', { name: 'Добавить', exact: true }).click();
+  await page.getByText('2 участника').waitFor();
+  await send(page, 'Занятие в четверг в 16:00');
+  await history(page).getByText('Занятие в четверг в 16:00').waitFor();
+  const chatId = Number(new URL(page.url()).pathname.split('/').pop());
+
+  // Boris, a plain member, has the chat open: nothing deletes it for him.
+  await openChat(boris.page, 'Шахматный кружок');
+  await history(boris.page).getByText('Занятие в четверг в 16:00').waitFor();
+  await boris.page.getByRole('button', { name: 'Участники' }).click();
+  await boris.page.locator('.info li', { hasText: 'Анна Петрова' }).waitFor();
+  assert.equal(await boris.page.getByRole('button', { name: 'Удалить чат' }).count(), 0);
+
+  // Asked first, with «Отмена» focused; cancelling keeps the chat and returns to the button.
+  const remove = page.getByRole('button', { name: 'Удалить чат' });
+  await remove.click();
+  const confirm = page.getByRole('group', { name: 'Удалить «Шахматный кружок» для всех?' });
+  await confirm.getByText('Все сообщения и участники будут удалены безвозвратно.').waitFor();
+  await focusMovesTo(page, 'Отмена');
+  await shots(page, 'delete-chat-confirm-ru', confirm);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shots(page, 'delete-chat-confirm-dark-ru', confirm);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await confirm.getByRole('button', { name: 'Отмена' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await focusMovesTo(page, 'Удалить чат');
+  // Escape answers «Отмена» too.
+  await remove.click();
+  await focusMovesTo(page, 'Отмена');
+  await page.keyboard.press('Escape');
+  await confirm.waitFor({ state: 'detached' });
+  await focusMovesTo(page, 'Удалить чат');
+  await page.locator('nav a', { hasText: 'Шахматный кружок' }).waitFor();
+  await history(page).getByText('Занятие в четверг в 16:00').waitFor();
+
+  // Confirmed: gone from both lists without a reload, Boris's through his event stream, and both
+  // are back at the list with no error, not even for a moment.
+  for (const who of [anna, boris]) await watchAlerts(who.page);
+  await remove.click();
+  await confirm.getByRole('button', { name: 'Удалить', exact: true }).click();
+  for (const who of [anna, boris]) {
+    await who.page.locator('nav a', { hasText: 'Шахматный кружок' }).waitFor({ state: 'detached' });
+    await who.page.locator('section.chat').waitFor({ state: 'detached' });
+    await who.page.getByText('Выберите чат').waitFor();
+    assert.equal(new URL(who.page.url()).pathname, '/');
+    assert.deepEqual(await alertsShown(who.page), []);
+    assert.equal(await who.page.locator('nav a', { hasText: '5Б родители' }).count(), 1);
+  }
+  const gone = await call(page, 'GET', `/chats/${chatId}`);
+  assert.ok(gone.status === 403 || gone.status === 404, `the chat is gone (${gone.status})`);
+
+  // Back where the next tests expect them.
+  await openChat(page, '5Б родители');
+  await openChat(boris.page, '5Б родители');
 });
 
 test('the app shell opens offline once installed', async () => {

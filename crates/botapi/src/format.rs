@@ -407,6 +407,19 @@ mod tests {
     /// Input, the text it gives, and the spans over that text.
     type Case = (&'static str, &'static str, Vec<(MarkupKind, &'static str)>);
 
+    #[track_caller]
+    fn assert_cases<const N: usize>(style: Format, cases: [Case; N]) {
+        for (input, text, expected) in cases {
+            let formatted = format(input, style);
+            assert_eq!(formatted.text, text, "{input}");
+            let expected: Vec<(MarkupKind, String)> = expected
+                .into_iter()
+                .map(|(kind, words)| (kind, words.to_owned()))
+                .collect();
+            assert_eq!(spans(&formatted), expected, "{input}");
+        }
+    }
+
     #[test]
     fn markdown_markers_become_spans_over_their_words() {
         let cases: [Case; 10] = [
@@ -465,15 +478,7 @@ mod tests {
                 vec![(Strong, "жирный и курсив"), (Emphasized, "и курсив")],
             ),
         ];
-        for (input, text, expected) in cases {
-            let formatted = format(input, Format::Markdown);
-            assert_eq!(formatted.text, text, "{input}");
-            let expected: Vec<(MarkupKind, String)> = expected
-                .into_iter()
-                .map(|(kind, words)| (kind, words.to_owned()))
-                .collect();
-            assert_eq!(spans(&formatted), expected, "{input}");
-        }
+        assert_cases(Format::Markdown, cases);
         assert_eq!(
             format("одна * звезда", Format::Markdown).text,
             "одна * звезда"
@@ -550,15 +555,7 @@ mod tests {
                 ],
             ),
         ];
-        for (input, text, expected) in cases {
-            let formatted = format(input, Format::Html);
-            assert_eq!(formatted.text, text, "{input}");
-            let expected: Vec<(MarkupKind, String)> = expected
-                .into_iter()
-                .map(|(kind, words)| (kind, words.to_owned()))
-                .collect();
-            assert_eq!(spans(&formatted), expected, "{input}");
-        }
+        assert_cases(Format::Html, cases);
         assert_eq!(
             format("&unknown; &#0;", Format::Html).text,
             "&unknown; &#0;"

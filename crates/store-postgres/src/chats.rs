@@ -383,24 +383,6 @@ pub async fn add_members(
     changes.commit(conn, now, ()).await
 }
 
-/// What hangs on a chat, deleted with it (the chat's own row last).
-const CHAT_TABLES: [&str; 14] = [
-    "reactions",
-    "poll_votes",
-    "pins",
-    "acks",
-    "ack_requests",
-    "reminders",
-    "reports",
-    "held_messages",
-    "bot_callbacks",
-    "invites",
-    "messages",
-    "members",
-    "chat_events",
-    "chats",
-];
-
 pub async fn delete_chat(
     conn: &mut PgConnection,
     actor: Actor,
@@ -422,7 +404,7 @@ pub async fn delete_chat(
             .bind(chat_id)
             .fetch_all(&mut *conn)
             .await?;
-    for table in CHAT_TABLES {
+    for table in kolokol_store::CHAT_TABLES {
         let column = if table == "chats" { "id" } else { "chat_id" };
         let delete = format!("DELETE FROM {table} WHERE {column} = $1");
         sqlx::query(sqlx::AssertSqlSafe(delete))

@@ -309,24 +309,6 @@ pub fn add_members(
     Ok(changes.finish(()))
 }
 
-/// What hangs on a chat, deleted with it (the chat's own row last).
-const CHAT_TABLES: [&str; 14] = [
-    "reactions",
-    "poll_votes",
-    "pins",
-    "acks",
-    "ack_requests",
-    "reminders",
-    "reports",
-    "held_messages",
-    "bot_callbacks",
-    "invites",
-    "messages",
-    "members",
-    "chat_events",
-    "chats",
-];
-
 pub fn delete_chat(
     conn: &Connection,
     actor: Actor,
@@ -354,7 +336,7 @@ pub fn delete_chat(
         };
         changes.user(conn, user_id, removed, now)?;
     }
-    for table in CHAT_TABLES {
+    for table in kolokol_store::CHAT_TABLES {
         let column = if table == "chats" { "id" } else { "chat_id" };
         conn.execute(
             &format!("DELETE FROM {table} WHERE {column} = ?1"),

@@ -236,6 +236,25 @@ pub struct NewMessage {
     pub markup: Vec<Markup>,
 }
 
+/// Every table with rows of a chat, in an order that deleting them keeps foreign keys intact:
+/// what hangs on messages first, the chat's own row (keyed `id`) last.
+pub const CHAT_TABLES: [&str; 14] = [
+    "reactions",
+    "poll_votes",
+    "pins",
+    "acks",
+    "ack_requests",
+    "reminders",
+    "reports",
+    "held_messages",
+    "bot_callbacks",
+    "invites",
+    "messages",
+    "members",
+    "chat_events",
+    "chats",
+];
+
 /// How a list kept with a message (a keyboard, markup) is stored: JSON, or NULL for none.
 pub fn list_column<T: serde::Serialize>(items: &[T]) -> serde_json::Result<Option<String>> {
     (!items.is_empty())

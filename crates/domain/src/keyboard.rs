@@ -14,6 +14,8 @@ pub const MAX_BUTTON_TEXT_CHARS: usize = 128;
 /// Max's limits for a callback payload and a link.
 pub const MAX_PAYLOAD_CHARS: usize = 1024;
 pub const MAX_URL_CHARS: usize = 2048;
+/// A mini-app's start parameter, as for deep links.
+pub const MAX_START_PARAM_CHARS: usize = 512;
 
 fn refuse(message: String) -> Rejection {
     Rejection::new(ErrorCode::InvalidKeyboard, message)
@@ -51,6 +53,13 @@ fn check_button(button: &Button) -> Result<(), Rejection> {
         Button::OpenApp { web_app, .. } if web_app.trim().is_empty() => {
             Err(refuse("an open_app button needs its web_app".to_owned()))
         }
+        // The payload is the app's start parameter, at most 512 characters as on Max.
+        Button::OpenApp {
+            payload: Some(payload),
+            ..
+        } if payload.chars().count() > MAX_START_PARAM_CHARS => Err(refuse(format!(
+            "an open_app payload is at most {MAX_START_PARAM_CHARS} characters"
+        ))),
         Button::Message { .. }
         | Button::RequestContact { .. }
         | Button::RequestGeoLocation { .. }
@@ -151,6 +160,12 @@ mod tests {
                 text: "Приложение".to_owned(),
                 web_app: String::new(),
                 payload: None,
+                contact_id: None,
+            }]],
+            vec![vec![Button::OpenApp {
+                text: "Приложение".to_owned(),
+                web_app: "diary_bot".to_owned(),
+                payload: Some("p".repeat(MAX_START_PARAM_CHARS + 1)),
                 contact_id: None,
             }]],
         ];

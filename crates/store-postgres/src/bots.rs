@@ -232,14 +232,14 @@ pub async fn press(
     changes.commit(conn, now, id).await
 }
 
-pub async fn callback(
+pub async fn take_callback(
     conn: &mut PgConnection,
     bot_id: UserId,
     id: i64,
 ) -> OpResult<Option<CallbackRecord>> {
     let row = sqlx::query(
-        "SELECT id, bot_id, chat_id, seq, user_id, payload, created_at FROM bot_callbacks
-         WHERE id = $1 AND bot_id = $2",
+        "DELETE FROM bot_callbacks WHERE id = $1 AND bot_id = $2
+         RETURNING id, bot_id, chat_id, seq, user_id, payload, created_at",
     )
     .bind(id)
     .bind(bot_id)

@@ -404,10 +404,12 @@ pub async fn delete_chat(
             .bind(chat_id)
             .fetch_all(&mut *conn)
             .await?;
-    for table in kolokol_store::CHAT_TABLES {
-        let column = if table == "chats" { "id" } else { "chat_id" };
-        let delete = format!("DELETE FROM {table} WHERE {column} = $1");
-        sqlx::query(sqlx::AssertSqlSafe(delete))
+    let statements = kolokol_store::CHAT_TABLES
+        .iter()
+        .map(|table| format!("DELETE FROM {table} WHERE chat_id = $1"))
+        .chain([format!("{} WHERE id = $1", kolokol_store::EMPTY_CHAT)]);
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
             .bind(chat_id)
             .execute(&mut *conn)
             .await?;

@@ -344,12 +344,19 @@ impl Store for PostgresStore {
     async fn record_delivery(
         &self,
         bot_id: UserId,
+        holder: String,
         delivery: Delivery,
         now: Millis,
     ) -> StoreResult<()> {
         self.engine
             .run(Mode::Autocommit, |c| {
-                Box::pin(webhooks::record(c, bot_id, delivery.clone(), now))
+                Box::pin(webhooks::record(
+                    c,
+                    bot_id,
+                    holder.clone(),
+                    delivery.clone(),
+                    now,
+                ))
             })
             .await
     }
@@ -681,10 +688,14 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn bot_callback(&self, bot_id: UserId, id: i64) -> StoreResult<Option<CallbackRecord>> {
+    async fn take_bot_callback(
+        &self,
+        bot_id: UserId,
+        id: i64,
+    ) -> StoreResult<Option<CallbackRecord>> {
         self.engine
             .run(Mode::Autocommit, |c| {
-                Box::pin(bots::callback(c, bot_id, id))
+                Box::pin(bots::take_callback(c, bot_id, id))
             })
             .await
     }

@@ -41,15 +41,15 @@ pub async fn subscribe(
         .as_ref()
         .map(serde_json::to_string)
         .transpose()?;
-    // A new subscription replaces the old one, its failures with it; the lease stays, so the
-    // node delivering goes on with the new address.
+    // A new subscription replaces the old one, its failures with it; where delivery got to and
+    // the lease stay, so a bot that subscribes at every start is not sent its updates again.
     sqlx::query(
         "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, cursor,
                                         created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (bot_id) DO UPDATE SET url = excluded.url, secret = excluded.secret,
              update_types = excluded.update_types, version = excluded.version,
-             cursor = excluded.cursor, created_at = excluded.created_at, attempts = 0,
+             created_at = excluded.created_at, attempts = 0,
              failing_since = NULL, next_attempt_at = NULL",
     )
     .bind(bot_id)
@@ -124,17 +124,19 @@ pub async fn lease(
 pub async fn record(
     conn: &mut PgConnection,
     bot_id: UserId,
+    holder: String,
     delivery: Delivery,
     now: i64,
 ) -> OpResult<()> {
     match delivery {
         Delivery::Succeeded { cursor } => {
             sqlx::query(
-                "UPDATE bot_subscriptions SET cursor = $2, attempts = 0, failing_since = NULL,
+                "UPDATE bot_subscriptions SET cursor = $3, attempts = 0, failing_since = NULL,
                      next_attempt_at = NULL
-                 WHERE bot_id = $1",
+                 WHERE bot_id = $1 AND lease_holder = $2",
             )
             .bind(bot_id)
+            .bind(&holder)
             .bind(cursor)
             .execute(conn)
             .await?
@@ -142,10 +144,11 @@ pub async fn record(
         Delivery::Failed { retry_at } => {
             sqlx::query(
                 "UPDATE bot_subscriptions SET attempts = attempts + 1,
-                     failing_since = coalesce(failing_since, $2), next_attempt_at = $3
-                 WHERE bot_id = $1",
+                     failing_since = coalesce(failing_since, $3), next_attempt_at = $4
+                 WHERE bot_id = $1 AND lease_holder = $2",
             )
             .bind(bot_id)
+            .bind(&holder)
             .bind(now)
             .bind(retry_at)
             .execute(conn)

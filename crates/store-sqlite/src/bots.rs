@@ -189,11 +189,15 @@ pub fn press(
     Ok(changes.finish(id))
 }
 
-pub fn callback(conn: &Connection, bot_id: UserId, id: i64) -> OpResult<Option<CallbackRecord>> {
+pub fn take_callback(
+    conn: &Connection,
+    bot_id: UserId,
+    id: i64,
+) -> OpResult<Option<CallbackRecord>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, bot_id, chat_id, seq, user_id, payload, created_at FROM bot_callbacks
-             WHERE id = ?1 AND bot_id = ?2",
+            "DELETE FROM bot_callbacks WHERE id = ?1 AND bot_id = ?2
+             RETURNING id, bot_id, chat_id, seq, user_id, payload, created_at",
         )?
         .query_row(params![id, bot_id], |row| {
             Ok(CallbackRecord {

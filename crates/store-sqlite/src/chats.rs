@@ -337,12 +337,15 @@ pub fn delete_chat(
         changes.user(conn, user_id, removed, now)?;
     }
     for table in kolokol_store::CHAT_TABLES {
-        let column = if table == "chats" { "id" } else { "chat_id" };
         conn.execute(
-            &format!("DELETE FROM {table} WHERE {column} = ?1"),
+            &format!("DELETE FROM {table} WHERE chat_id = ?1"),
             [chat_id],
         )?;
     }
+    conn.execute(
+        &format!("{} WHERE id = ?1", kolokol_store::EMPTY_CHAT),
+        [chat_id],
+    )?;
     Ok(changes.finish(()))
 }
 

@@ -226,11 +226,12 @@ impl Store for SqliteStore {
     async fn record_delivery(
         &self,
         bot_id: UserId,
+        holder: String,
         delivery: Delivery,
         now: Millis,
     ) -> StoreResult<()> {
         self.engine
-            .write(move |c| webhooks::record(c, bot_id, delivery, now))
+            .write(move |c| webhooks::record(c, bot_id, &holder, delivery, now))
             .await
     }
 
@@ -490,9 +491,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn bot_callback(&self, bot_id: UserId, id: i64) -> StoreResult<Option<CallbackRecord>> {
+    async fn take_bot_callback(
+        &self,
+        bot_id: UserId,
+        id: i64,
+    ) -> StoreResult<Option<CallbackRecord>> {
         self.engine
-            .read(move |c| bots::callback(c, bot_id, id))
+            .write(move |c| bots::take_callback(c, bot_id, id))
             .await
     }
 

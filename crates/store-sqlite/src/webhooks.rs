@@ -35,15 +35,15 @@ pub fn subscribe(
         .as_ref()
         .map(serde_json::to_string)
         .transpose()?;
-    // A new subscription replaces the old one, its failures with it; the lease stays, so the
-    // node delivering goes on with the new address.
+    // A new subscription replaces the old one, its failures with it; where delivery got to and
+    // the lease stay, so a bot that subscribes at every start is not sent its updates again.
     conn.prepare_cached(
         "INSERT INTO bot_subscriptions (bot_id, url, secret, update_types, version, cursor,
                                         created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (bot_id) DO UPDATE SET url = excluded.url, secret = excluded.secret,
              update_types = excluded.update_types, version = excluded.version,
-             cursor = excluded.cursor, created_at = excluded.created_at, attempts = 0,
+             created_at = excluded.created_at, attempts = 0,
              failing_since = NULL, next_attempt_at = NULL",
     )?
     .execute(params![
@@ -101,22 +101,28 @@ pub fn lease(
     get(conn, bot_id)
 }
 
-pub fn record(conn: &Connection, bot_id: UserId, delivery: Delivery, now: i64) -> OpResult<()> {
+pub fn record(
+    conn: &Connection,
+    bot_id: UserId,
+    holder: &str,
+    delivery: Delivery,
+    now: i64,
+) -> OpResult<()> {
     match delivery {
         Delivery::Succeeded { cursor } => conn
             .prepare_cached(
-                "UPDATE bot_subscriptions SET cursor = ?2, attempts = 0, failing_since = NULL,
+                "UPDATE bot_subscriptions SET cursor = ?3, attempts = 0, failing_since = NULL,
                      next_attempt_at = NULL
-                 WHERE bot_id = ?1",
+                 WHERE bot_id = ?1 AND lease_holder = ?2",
             )?
-            .execute(params![bot_id, cursor])?,
+            .execute(params![bot_id, holder, cursor])?,
         Delivery::Failed { retry_at } => conn
             .prepare_cached(
                 "UPDATE bot_subscriptions SET attempts = attempts + 1,
-                     failing_since = coalesce(failing_since, ?2), next_attempt_at = ?3
-                 WHERE bot_id = ?1",
+                     failing_since = coalesce(failing_since, ?3), next_attempt_at = ?4
+                 WHERE bot_id = ?1 AND lease_holder = ?2",
             )?
-            .execute(params![bot_id, now, retry_at])?,
+            .execute(params![bot_id, holder, now, retry_at])?,
     };
     Ok(())
 }

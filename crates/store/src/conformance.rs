@@ -844,7 +844,12 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
         }
         other => panic!("expected the press, got {other:?}"),
     }
-    let record = fx.store.bot_callback(trip.id(), id).await.unwrap();
+    assert_eq!(
+        fx.store.take_bot_callback(other.id(), id).await.unwrap(),
+        None,
+        "another bot cannot answer it"
+    );
+    let record = fx.store.take_bot_callback(trip.id(), id).await.unwrap();
     assert_eq!(
         record,
         Some(CallbackRecord {
@@ -858,12 +863,15 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
         })
     );
     assert_eq!(
-        fx.store.bot_callback(other.id(), id).await.unwrap(),
+        fx.store.take_bot_callback(trip.id(), id).await.unwrap(),
         None,
-        "another bot cannot answer it"
+        "a press is answered once"
     );
     assert_eq!(
-        fx.store.bot_callback(trip.id(), id + 1000).await.unwrap(),
+        fx.store
+            .take_bot_callback(trip.id(), id + 1000)
+            .await
+            .unwrap(),
         None
     );
 
@@ -1066,7 +1074,25 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
     assert_eq!(lease("node-1", now + 30_004).await.unwrap(), None);
 
     // Failures count up from the first; a success clears them.
-    let record = |delivery: Delivery, now: Millis| fx.store.record_delivery(bot, delivery, now);
+    // Node 2 holds the lease now; what node 1 (which lost it) records changes nothing.
+    let record_by = |holder: &str, delivery: Delivery, now: Millis| {
+        fx.store
+            .record_delivery(bot, holder.to_owned(), delivery, now)
+    };
+    let record = |delivery: Delivery, now: Millis| record_by("node-2", delivery, now);
+    record_by("node-1", Delivery::Failed { retry_at: 0 }, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store
+            .bot_subscription(bot)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        0,
+        "a lost lease records nothing"
+    );
     record(
         Delivery::Failed {
             retry_at: now + 60_000,
@@ -1131,6 +1157,11 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
             replaced.attempts
         ),
         ("https://b.example/hook", None, None, 0)
+    );
+    assert_eq!(
+        replaced.cursor.as_deref(),
+        Some("c2"),
+        "delivery goes on from where it got to"
     );
     assert_eq!(
         lease("node-1", now + 30_005).await.unwrap(),
@@ -1744,11 +1775,16 @@ async fn owners_delete_groups_for_everyone(store: Arc<dyn Store>) {
         fx.assert_locked_out(who, chat_id).await;
         assert!(!fx.chat_ids(who).await.contains(&chat_id));
     }
+    // An emptied row keeps the id, so no later chat takes it (cursors and caches name chats
+    // by id), and a bot told of the deletion still learns what kind of chat it was.
     assert_eq!(
         fx.store.chat_kind(chat_id).await.unwrap(),
-        None,
-        "nothing is left"
+        Some(ChatKind::Group)
     );
+    let newest = fx.group(&bob, &[&carol]).await;
+    delete(&bob, newest).await.unwrap();
+    let next = fx.group(&bob, &[&carol]).await;
+    assert!(next > newest, "the newest chat's id is not given again");
     match fx.catch_up(&bob, &before).await {
         CatchUp::Events(events) => assert!(
             events.iter().any(|published| matches!(published.event, Event::MemberRemoved { chat_id: gone, .. } if gone == chat_id)),

@@ -144,7 +144,7 @@ pub struct NewSubscription {
     pub secret: Option<String>,
     pub update_types: Option<Vec<String>>,
     pub version: Option<String>,
-    /// Where delivery starts.
+    /// Where delivery starts, when the bot had no subscription.
     pub cursor: Option<String>,
 }
 
@@ -237,8 +237,10 @@ pub struct NewMessage {
 }
 
 /// Every table with rows of a chat, in an order that deleting them keeps foreign keys intact:
-/// what hangs on messages first, the chat's own row (keyed `id`) last.
-pub const CHAT_TABLES: [&str; 14] = [
+/// what hangs on messages first. A deleted chat's own row stays, emptied ([`EMPTY_CHAT`]), so
+/// its id is never given to another chat: clients' cursors and every node's cached member lists
+/// name chats by id.
+pub const CHAT_TABLES: [&str; 13] = [
     "reactions",
     "poll_votes",
     "pins",
@@ -252,8 +254,10 @@ pub const CHAT_TABLES: [&str; 14] = [
     "messages",
     "members",
     "chat_events",
-    "chats",
 ];
+
+/// What is left of a deleted chat's row: its id, kind and stream position, nothing it said.
+pub const EMPTY_CHAT: &str = "UPDATE chats SET title = NULL, member_count = 0, last_seq = 0";
 
 /// How a list kept with a message (a keyboard, markup) is stored: JSON, or NULL for none.
 pub fn list_column<T: serde::Serialize>(items: &[T]) -> serde_json::Result<Option<String>> {
@@ -486,7 +490,8 @@ pub trait Store: Send + Sync + 'static {
         cursor: String,
         now: Millis,
     ) -> StoreResult<i64>;
-    /// Subscribes the bot's webhook, replacing any it had; deliveries start afresh.
+    /// Subscribes the bot's webhook, replacing any it had: its failures are forgotten, but
+    /// delivery goes on from where it got to (`subscription.cursor` applies to a first one).
     async fn subscribe_bot(
         &self,
         bot_id: UserId,
@@ -508,10 +513,12 @@ pub trait Store: Send + Sync + 'static {
         until: Millis,
     ) -> StoreResult<Option<Subscription>>;
     /// Records how a delivery went: a success moves the cursor and clears the failures, a
-    /// failure counts one more.
+    /// failure counts one more. Only while `holder` has the lease: a node that lost it (its
+    /// delivery took longer than the lease) changes nothing.
     async fn record_delivery(
         &self,
         bot_id: UserId,
+        holder: String,
         delivery: Delivery,
         now: Millis,
     ) -> StoreResult<()>;
@@ -676,8 +683,13 @@ pub trait Store: Send + Sync + 'static {
         payload: String,
         now: Millis,
     ) -> StoreResult<Outcome<i64>>;
-    /// A press of one of the bot's buttons, by its id; `None` for another bot's or an unknown one.
-    async fn bot_callback(&self, bot_id: UserId, id: i64) -> StoreResult<Option<CallbackRecord>>;
+    /// A press of one of the bot's buttons, by its id, taken: each press is answered once.
+    /// `None` for another bot's, an unknown or an answered one.
+    async fn take_bot_callback(
+        &self,
+        bot_id: UserId,
+        id: i64,
+    ) -> StoreResult<Option<CallbackRecord>>;
     /// Replaces the message with a tombstone: text, mentions and reactions are erased, the seq stays.
     async fn delete_message(
         &self,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Markup } from './api';
-import { formatted, initials, safeHref, segments, type Formatted } from './text';
+import { formatted, initials, misleadingHost, safeHref, segments, type Formatted } from './text';
 
 describe('segments', () => {
   it('finds http(s) links and mentions, leaves the rest as text', () => {
@@ -176,5 +176,21 @@ describe('initials', () => {
     expect(initials('  ')).toBe('?');
     expect(initials('5Б · родители')).toBe('5Р');
     expect(initials('Школа №1234 · объявления')).toBe('ШО');
+  });
+});
+
+describe('misleadingHost', () => {
+  it('names the real host when the words read like another address', () => {
+    expect(misleadingHost('https://gosuslugi.ru', 'https://evil.example/login')).toBe('evil.example');
+    expect(misleadingHost('gosuslugi.ru', 'https://evil.example/')).toBe('evil.example');
+    expect(misleadingHost(' school.example/diary ', 'http://other.example:8080/')).toBe('other.example:8080');
+  });
+
+  it('stays quiet for words that are not an address, or the same one', () => {
+    expect(misleadingHost('программа', 'https://evil.example/')).toBeNull();
+    expect(misleadingHost('Дневник 5Б', 'https://evil.example/')).toBeNull();
+    expect(misleadingHost('https://school.example', 'https://school.example/plan')).toBeNull();
+    expect(misleadingHost('www.school.example', 'https://school.example/')).toBeNull();
+    expect(misleadingHost('SCHOOL.example', 'https://school.example/')).toBeNull();
   });
 });

@@ -163,6 +163,32 @@ function rank(wrap: Wrap): number {
   return wrap.kind === 'link' ? 0 : wrap.kind === 'mention' ? 1 : 2 + STYLES.indexOf(wrap.style);
 }
 
+/** The words of a formatted tree, as read. */
+export function wordsOf(nodes: readonly Formatted[]): string {
+  return nodes.map((node) => (node.kind === 'text' ? node.text : wordsOf(node.children))).join('');
+}
+
+/** A host without a leading "www.", lower-case. */
+function bareHost(host: string): string {
+  return host.toLowerCase().replace(/^www\./, '');
+}
+
+/**
+ * When a link's words look like an address other than where it goes ("https://gosuslugi.ru"
+ * leading to another site), the host it really goes to, to show beside them; otherwise null.
+ */
+export function misleadingHost(words: string, href: string): string | null {
+  const trimmed = words.trim();
+  if (!/^(https?:\/\/)?[^\s/]+\.[^\s/]+(\/\S*)?$/iu.test(trimmed)) return null;
+  try {
+    const shown = new URL(/^https?:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`);
+    const real = new URL(href);
+    return bareHost(shown.host) === bareHost(real.host) ? null : real.host;
+  } catch {
+    return null;
+  }
+}
+
 /** Up to two initials for an avatar: "Анна Петрова" → "АП". */
 export function initials(name: string): string {
   // Only words that start with a letter or digit: "5Б · родители" is "5Р", not "5·".

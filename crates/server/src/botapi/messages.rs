@@ -220,7 +220,8 @@ async fn change(
 const ANSWER_WITHIN_MS: i64 = 15 * 60 * 1000;
 
 /// `POST /answers?callback_id=`: edits the message whose button was pressed, tells the person
-/// who pressed it (with the notification, if any), or both; `{}` just acknowledges.
+/// who pressed it (with the notification, if any), or both; `{}` just acknowledges. Each press
+/// is answered once: a bot cannot shower a person with notifications from one press.
 pub async fn answer(
     State(state): State<AppState>,
     bot: Bot,
@@ -230,17 +231,23 @@ pub async fn answer(
     let id = params
         .text("callback_id")
         .ok_or_else(|| BotError::payload("callback_id is required"))?;
-    let press = match parse_callback_id(id) {
-        Some(id) => state.store.bot_callback(bot.actor.user_id, id).await?,
-        None => None,
-    };
-    let press = press
-        .filter(|press| state.now() - press.created_at <= ANSWER_WITHIN_MS)
-        .ok_or_else(|| BotError::not_found("no such callback, or it is too old to answer"))?;
+    // A refused answer leaves the press to be answered again.
     let notification = answer.notification.filter(|text| !text.trim().is_empty());
     if let Some(text) = &notification {
         validate::message_text(text).map_err(|rejection| BotError::payload(rejection.message))?;
     }
+    if let Some(body) = &answer.message {
+        content_of(body)?;
+    }
+    let press = match parse_callback_id(id) {
+        Some(id) => state.store.take_bot_callback(bot.actor.user_id, id).await?,
+        None => None,
+    };
+    let press = press
+        .filter(|press| state.now() - press.created_at <= ANSWER_WITHIN_MS)
+        .ok_or_else(|| {
+            BotError::not_found("no such callback, or it was answered or is too old to answer")
+        })?;
     if let Some(body) = &answer.message {
         let message = message_at(&state, bot.actor, press.chat_id, press.seq)
             .await?

@@ -15,7 +15,7 @@
 //! followed.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,9 +37,11 @@ use crate::state::AppState;
 
 /// How often each node looks for subscriptions no node delivers.
 const SCAN_EVERY: Duration = Duration::from_secs(2);
-/// A delivering node renews its lease at least this often; another takes over once it lapses.
+/// A delivering node renews its lease at least this often, and between deliveries; another
+/// takes over once it lapses. It outlasts the longest delivery twice over, so no other node
+/// posts the same update while one waits for an answer.
 const TICK: Duration = Duration::from_secs(1);
-const LEASE_MS: Millis = 30_000;
+const LEASE_MS: Millis = 90_000;
 /// Max's limits: an answer within 30 s, retries from a minute apart, growing 2.5 times.
 const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 const FIRST_RETRY_MS: f64 = 60_000.0;
@@ -56,33 +58,63 @@ fn retry_delay_ms(attempts: u32) -> Millis {
 }
 
 /// Whether an address is one a webhook may reach without `--bot-webhooks-allow-private`: not
-/// this machine, a private or link-local network, nor a special-purpose range.
+/// this machine, a private or link-local network, nor a special-purpose range (IANA's
+/// registries), and for IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64,
+/// 6to4), not one whose IPv4 address is any of these.
 fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => {
-            let shared = ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64;
-            !(ip.is_loopback()
+            let [a, b, c, _] = ip.octets();
+            let special = a == 0
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 192 && b == 88 && c == 99)
+                || (a == 198 && (b & 0xfe) == 18)
+                || a >= 240;
+            !(special
+                || ip.is_loopback()
                 || ip.is_private()
                 || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
                 || ip.is_documentation()
-                || ip.is_multicast()
-                || shared
-                || ip.octets()[0] == 0)
+                || ip.is_multicast())
         }
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                !(ip.is_loopback()
-                    || ip.is_unspecified()
-                    || ip.is_unique_local()
-                    || ip.is_unicast_link_local()
-                    || ip.is_multicast())
+        IpAddr::V6(ip) => {
+            let segments = ip.segments();
+            let embedded = |high: u16, low: u16| {
+                IpAddr::V4(Ipv4Addr::new(
+                    (high >> 8) as u8,
+                    high as u8,
+                    (low >> 8) as u8,
+                    low as u8,
+                ))
+            };
+            if let Some(v4) = ip.to_ipv4() {
+                // Mapped (`::ffff:a.b.c.d`) and compatible (`::a.b.c.d`, `::1` among them).
+                return !ip.is_loopback() && !ip.is_unspecified() && is_public(IpAddr::V4(v4));
             }
-        },
+            match segments {
+                // NAT64 (64:ff9b::/96) reaches the IPv4 address it carries.
+                [0x64, 0xff9b, 0, 0, 0, 0, high, low] => is_public(embedded(high, low)),
+                // 6to4 (2002::/16) likewise.
+                [0x2002, high, low, ..] => is_public(embedded(high, low)),
+                // Local NAT64 (64:ff9b:1::/48), documentation (2001:db8::/32), discard (100::/64).
+                [0x64, 0xff9b, 1, ..] | [0x2001, 0xdb8, ..] | [0x100, 0, 0, 0, ..] => false,
+                // Site-local (fec0::/10), long deprecated but still routed by some.
+                [first, ..] if first & 0xffc0 == 0xfec0 => false,
+                _ => {
+                    !(ip.is_loopback()
+                        || ip.is_unspecified()
+                        || ip.is_unique_local()
+                        || ip.is_unicast_link_local()
+                        || ip.is_multicast())
+                }
+            }
+        }
     }
 }
+
+/// The ports a public webhook may use: https's own, and the alternative Telegram bots use.
+const WEBHOOK_PORTS: [u16; 2] = [443, 8443];
 
 /// The address of a webhook or a mini-app, if it may be used.
 pub(crate) fn checked_url(url: &str, allow_private: bool) -> Result<Url, String> {
@@ -101,6 +133,12 @@ pub(crate) fn checked_url(url: &str, allow_private: bool) -> Result<Url, String>
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         if literal.parse::<IpAddr>().is_ok_and(|ip| !is_public(ip)) {
             return Err("url must be a public address".to_owned());
+        }
+        if parsed
+            .port_or_known_default()
+            .is_none_or(|port| !WEBHOOK_PORTS.contains(&port))
+        {
+            return Err("url must use port 443 or 8443".to_owned());
         }
     }
     Ok(parsed)
@@ -125,7 +163,9 @@ impl Resolve for PublicOnly {
 
 /// The HTTP client webhooks are posted with.
 pub fn client(allow_private: bool) -> reqwest::Client {
+    // No proxy from the environment either: a proxy would reach what the resolver refuses.
     let mut builder = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(ANSWER_WITHIN)
         .user_agent(concat!("Kolokol/", env!("CARGO_PKG_VERSION")));
@@ -200,7 +240,10 @@ pub async fn unsubscribe(
     bot: Bot,
     params: Params,
 ) -> BotResult<Json<wire::SimpleResult>> {
-    let url = params.text("url").map(str::to_owned);
+    // Compared as stored: parsed and written back (`https://h` is kept as `https://h/`).
+    let url = params
+        .text("url")
+        .map(|url| Url::parse(url.trim()).map_or_else(|_| url.to_owned(), |url| url.to_string()));
     let found = state.store.bot_subscription(bot.actor.user_id).await?;
     if let Some(subscription) =
         found.filter(|found| url.as_ref().is_none_or(|url| *url == found.url))
@@ -302,7 +345,7 @@ async fn deliver(
                 return end(state, subscription).await;
             }
             let due = subscription.next_attempt_at.is_none_or(|at| at <= now);
-            if !due || !deliver_one(state, client, subscription).await? {
+            if !due || !deliver_one(state, client, holder, subscription).await? {
                 while wake.try_recv().is_ok() {}
                 // Woken by the bot's events, or each tick for retries and the lease; the hub
                 // gives up on a full queue, so listen again then.
@@ -321,6 +364,7 @@ async fn deliver(
 async fn deliver_one(
     state: &AppState,
     client: &reqwest::Client,
+    holder: &str,
     subscription: Subscription,
 ) -> BotResult<bool> {
     let bot_id = subscription.bot_id;
@@ -346,7 +390,7 @@ async fn deliver_one(
             };
             state
                 .store
-                .record_delivery(bot_id, moved, state.now())
+                .record_delivery(bot_id, holder.to_owned(), moved, state.now())
                 .await?;
         }
         return Ok(false);
@@ -378,7 +422,10 @@ async fn deliver_one(
             retry_at: now + retry_delay_ms(subscription.attempts + 1),
         }
     };
-    state.store.record_delivery(bot_id, delivery, now).await?;
+    state
+        .store
+        .record_delivery(bot_id, holder.to_owned(), delivery, now)
+        .await?;
     Ok(delivered)
 }
 
@@ -398,7 +445,13 @@ mod tests {
 
     #[test]
     fn webhooks_go_to_public_https_addresses_unless_allowed() {
-        for good in ["https://bot.example.org/hook", "https://93.184.216.34/hook"] {
+        for good in [
+            "https://bot.example.org/hook",
+            "https://93.184.216.34/hook",
+            "https://bot.example.org:8443/hook",
+            "https://[64:ff9b::5db8:d822]/hook",
+            "https://[2606:4700::1111]/hook",
+        ] {
             assert!(checked_url(good, false).is_ok(), "{good}");
         }
         for bad in [
@@ -413,6 +466,16 @@ mod tests {
             "https://[fd00::1]/hook",
             "https://[::ffff:127.0.0.1]/hook",
             "https://user:pass@bot.example.org/hook",
+            "https://bot.example.org:22/hook",
+            "https://[64:ff9b::a00:1]/hook",
+            "https://[64:ff9b::5db8:d822]:8080/hook",
+            "https://[2002:a00:1::]/hook",
+            "https://[::a00:1]/hook",
+            "https://[fec0::1]/hook",
+            "https://198.18.0.1/hook",
+            "https://240.0.0.1/hook",
+            "https://192.0.0.8/hook",
+            "https://0.0.0.0/hook",
             "not a url",
         ] {
             assert!(checked_url(bad, false).is_err(), "{bad}");

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use kolokol_domain::roster::RosterRole;
-use kolokol_domain::validate;
+use kolokol_domain::{keyboard, validate};
 use kolokol_proto::{
     BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
     CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, Event,
@@ -24,8 +24,16 @@ use crate::state::{AppState, Limit};
 
 /// Bots one person may own.
 const MAX_BOTS_PER_OWNER: usize = 20;
-/// The longest start payload, as on Max.
-const MAX_PAYLOAD_CHARS: usize = 512;
+/// A deep link's payload or a mini-app's start parameter: at most 512 characters, as on Max.
+fn check_start_payload(payload: Option<&String>) -> ApiResult<()> {
+    if payload.is_some_and(|payload| payload.chars().count() > keyboard::MAX_START_PARAM_CHARS) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the start payload is up to 512 characters",
+        ));
+    }
+    Ok(())
+}
 
 fn view(record: BotRecord) -> BotView {
     BotView {
@@ -174,16 +182,7 @@ pub async fn open_web_app(
     Path(username): Path<String>,
     Json(request): Json<OpenWebAppRequest>,
 ) -> ApiResult<Json<WebAppLaunch>> {
-    if request
-        .start_param
-        .as_ref()
-        .is_some_and(|payload| payload.chars().count() > MAX_PAYLOAD_CHARS)
-    {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "the start parameter is up to 512 characters",
-        ));
-    }
+    check_start_payload(request.start_param.as_ref())?;
     let bot = bot_named(&state, &username).await?;
     let shared = match request.chat_id {
         Some(chat_id) => {
@@ -277,16 +276,7 @@ pub async fn start_bot(
     Json(request): Json<StartBotRequest>,
 ) -> ApiResult<Json<Chat>> {
     let actor = caller.0;
-    if request
-        .payload
-        .as_ref()
-        .is_some_and(|payload| payload.chars().count() > MAX_PAYLOAD_CHARS)
-    {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "the start payload is up to 512 characters",
-        ));
-    }
+    check_start_payload(request.payload.as_ref())?;
     let user = bot_named(&state, &username).await?;
     let chat_id = if approved_for_student(&state, actor, user.id).await? {
         // A bot the student's own school approved: past the rule that keeps students to people

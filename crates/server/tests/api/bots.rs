@@ -892,6 +892,19 @@ async fn bots_hear_who_adds_removes_joins_leaves_and_renames() {
         ]
     );
     assert!(poll().await.is_empty(), "nothing twice");
+
+    // A chat deleted for everyone: the bot is told it was removed, by whom.
+    anna.delete_chat(channel.id).await.unwrap();
+    assert_eq!(
+        poll().await,
+        [(
+            "bot_removed".to_owned(),
+            -channel.id,
+            json!(bot),
+            Some(anna_id),
+            Some(true)
+        )]
+    );
 }
 
 /// Keyboards over plain HTTP: what a bot may send, who may press, and what a bot may answer.
@@ -983,15 +996,18 @@ async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
         .expect("a member presses a button");
 
     // The bot hears the press with the message as it is, and its id to answer.
-    let (_, polled) = call(
-        server,
-        token,
-        Method::GET,
-        "updates?timeout=5&types=message_callback",
-        None,
-    )
-    .await;
-    let update = &polled["updates"][0];
+    let marker = std::cell::Cell::new(0);
+    let hear = async || {
+        let query = format!(
+            "updates?timeout=5&types=message_callback&marker={}",
+            marker.get()
+        );
+        let (_, polled) = call(server, token, Method::GET, &query, None).await;
+        marker.set(polled["marker"].as_i64().unwrap());
+        polled["updates"][0].clone()
+    };
+    let update = &hear().await;
+    let polled = update;
     assert_eq!(update["update_type"], "message_callback", "{polled}");
     assert_eq!(update["callback"]["payload"], "yes");
     assert_eq!(
@@ -1053,6 +1069,11 @@ async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
     // `{}` only acknowledges; absent text and null attachments keep what is there.
     let (mut events, _) = common::connect(&anna, None).await;
     assert_eq!(post(&answers(&callback_id), json!({})).await.0, 200);
+    assert_max_error(
+        post(&answers(&callback_id), json!({"notification": "ещё"})).await,
+        404,
+        "not.found",
+    );
     let told = common::wait_for(&mut events, |event| match event {
         Event::CallbackAnswered {
             seq: at,
@@ -1062,9 +1083,18 @@ async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
         _ => None,
     })
     .await;
-    assert_eq!(told, None);
+    assert_eq!(told, None, "answered once: the second answer was refused");
+    // Each press is answered once; a new press, a new answer.
+    let answer_next = async |answer: Value| {
+        press(&anna, "yes").await.unwrap();
+        let id = hear().await["callback"]["callback_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        post(&answers(&id), answer).await
+    };
     let keep = json!({"message": {"text": null, "attachments": null}, "notification": "Принято"});
-    assert_eq!(post(&answers(&callback_id), keep).await.0, 200);
+    assert_eq!(answer_next(keep).await.0, 200);
     let kept = anna
         .messages(chat.id, Page::default())
         .await
@@ -1077,7 +1107,7 @@ async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
     );
     // `[]` removes the buttons.
     let cleared = json!({"message": {"text": "Записали", "attachments": []}});
-    assert_eq!(post(&answers(&callback_id), cleared).await.0, 200);
+    assert_eq!(answer_next(cleared).await.0, 200);
     let edited = common::wait_for(&mut events, |event| match event {
         Event::MessageEdited { message } if message.seq == seq => Some(message.clone()),
         _ => None,
@@ -1099,14 +1129,14 @@ async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
     .await;
     assert_eq!(answer.0, 200, "{}", answer.1);
     press(&anna, "more").await.expect("the new button");
+    let late = hear().await["callback"]["callback_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // A press is answered within a quarter of an hour.
     clock.set(1_800_000_000_000 + 16 * 60 * 1000);
-    assert_max_error(
-        post(&answers(&callback_id), json!({})).await,
-        404,
-        "not.found",
-    );
+    assert_max_error(post(&answers(&late), json!({})).await, 404, "not.found");
 
     // Presses are limited per person.
     let mut refused = None;

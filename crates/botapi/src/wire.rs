@@ -267,6 +267,14 @@ pub enum Update {
         user: User,
         title: String,
     },
+    /// A `chat` button of message `message_id` made the group `chat`.
+    MessageChatCreated {
+        timestamp: i64,
+        chat: Chat,
+        message_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_payload: Option<String>,
+    },
 }
 
 /// A press of a callback button.
@@ -302,6 +310,7 @@ impl Update {
             Update::UserAdded { .. } => "user_added",
             Update::UserRemoved { .. } => "user_removed",
             Update::ChatTitleChanged { .. } => "chat_title_changed",
+            Update::MessageChatCreated { .. } => "message_chat_created",
         }
     }
 }

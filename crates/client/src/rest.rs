@@ -5,19 +5,19 @@ use std::net::IpAddr;
 
 use kolokol_proto::{
     AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse, BotList,
-    BotToken, BotView, ChangePasswordRequest, Chat, ChatCommand, ChatCommandList, ChatId, ChatList,
-    ChatSettingsRequest, ClaimCodeList, ClaimRequest, ClaimResult, CreateBotRequest,
-    CreateChatRequest, CreateInviteRequest, CreateOrgRequest, CreatedBot, DoNotDisturb,
-    EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite, InviteList,
-    InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Member, MemberList,
-    Message, MessageList, MessageReach, Millis, MuteRequest, OpenWebAppRequest, OrgId, OrgInfo,
-    OrgList, OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest,
-    Profile, ReactionRequest, ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report,
-    ReportAction, ReportList, ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList,
-    RevokedCount, Role, RolloverReport, RolloverRequest, RosterReport, RosterView,
-    SendMessageRequest, Seq, Session, SessionList, SetRoleRequest, StartBotRequest, ThreadList,
-    ThreadSummary, TransferOwnershipRequest, UpdateBotRequest, UpdateChatRequest,
-    UpdateProfileRequest, User, UserId, VoteRequest, WebAppLaunch, WsTicket,
+    BotToken, BotView, ChangePasswordRequest, Chat, ChatButtonRequest, ChatCommand,
+    ChatCommandList, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList, ClaimRequest,
+    ClaimResult, CreateBotRequest, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
+    CreatedBot, DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList,
+    Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest,
+    Member, MemberList, Message, MessageList, MessageReach, Millis, MuteRequest, OpenWebAppRequest,
+    OrgId, OrgInfo, OrgList, OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList,
+    PressButtonRequest, Profile, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
+    ReminderSent, Report, ReportAction, ReportList, ReportRequest, ResolveReportRequest,
+    ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport, RolloverRequest,
+    RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest,
+    StartBotRequest, ThreadList, ThreadSummary, TransferOwnershipRequest, UpdateBotRequest,
+    UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WebAppLaunch, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -753,6 +753,20 @@ impl Client {
     ) -> Result<WebAppLaunch, ClientError> {
         let path = format!("/bots/by-username/{}/web-app", escape(username));
         self.json(self.post(&path).json(request), 200).await
+    }
+
+    /// `POST /chats/{chat_id}/messages/{seq}/chat-button`: presses the `chat` button at
+    /// `row`, `column` of a bot's message; the group it stands for, which you are now in.
+    pub async fn press_chat_button(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        row: usize,
+        column: usize,
+    ) -> Result<Chat, ClientError> {
+        let body = ChatButtonRequest { row, column };
+        let path = format!("/chats/{chat_id}/messages/{seq}/chat-button");
+        self.json(self.post(&path).json(&body), 200).await
     }
 
     /// `GET /chats/{chat_id}/commands`: what the chat's bots offer after "/".

@@ -53,6 +53,27 @@ fn check_button(button: &Button) -> Result<(), Rejection> {
         Button::OpenApp { web_app, .. } if web_app.trim().is_empty() => {
             Err(refuse("an open_app button needs its web_app".to_owned()))
         }
+        Button::Chat {
+            chat_title,
+            chat_description,
+            start_payload,
+            ..
+        } => {
+            crate::validate::chat_title(chat_title)
+                .map_err(|rejection| refuse(rejection.message.into_owned()))?;
+            if chat_description
+                .as_ref()
+                .is_some_and(|text| text.chars().count() > 400)
+                || start_payload
+                    .as_ref()
+                    .is_some_and(|text| text.chars().count() > MAX_START_PARAM_CHARS)
+            {
+                return Err(refuse(
+                    "a chat button's description is up to 400 characters, its payload 512".into(),
+                ));
+            }
+            Ok(())
+        }
         // The payload is the app's start parameter, at most 512 characters as on Max.
         Button::OpenApp {
             payload: Some(payload),

@@ -538,6 +538,19 @@ pub enum Button {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact_id: Option<i64>,
     },
+    /// Makes a group for the message (`POST /chats/{chat_id}/messages/{seq}/chat-button`): the
+    /// first to press owns it, the bot is its admin, later pressers join it.
+    Chat {
+        text: String,
+        chat_title: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat_description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_payload: Option<String>,
+        /// Which chat the button stands for; a new one makes a new chat.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uuid: Option<i64>,
+    },
 }
 
 impl Button {
@@ -549,9 +562,17 @@ impl Button {
             | Button::Clipboard { text, .. }
             | Button::RequestContact { text }
             | Button::RequestGeoLocation { text, .. }
-            | Button::OpenApp { text, .. } => text,
+            | Button::OpenApp { text, .. }
+            | Button::Chat { text, .. } => text,
         }
     }
+}
+
+/// Pressing a `chat` button: the button's place in the keyboard.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChatButtonRequest {
+    pub row: usize,
+    pub column: usize,
 }
 
 /// Pressing a callback button.

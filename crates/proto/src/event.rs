@@ -124,6 +124,17 @@ pub enum Event {
         payload: String,
         at: Millis,
     },
+    /// To a bot: `user_id` pressed a `chat` button under message `seq` of `source_chat_id`, and
+    /// the group `chat_id` was made for it.
+    #[serde(rename = "bot.chat_created")]
+    BotChatCreated {
+        chat_id: ChatId,
+        source_chat_id: ChatId,
+        seq: Seq,
+        user_id: UserId,
+        start_payload: Option<String>,
+        at: Millis,
+    },
     /// To the person who pressed a callback button under message `seq`: the bot answered, with
     /// a notification to show, if any (an edit of the message comes as `message.edited`).
     #[serde(rename = "callback.answered")]
@@ -159,6 +170,7 @@ impl Event {
             Event::BotStarted { .. } => "bot.started",
             Event::BotCallback { .. } => "bot.callback",
             Event::CallbackAnswered { .. } => "callback.answered",
+            Event::BotChatCreated { .. } => "bot.chat_created",
         }
     }
 }

@@ -124,6 +124,22 @@ fn keyboard() -> impl Strategy<Value = Keyboard> {
                 payload,
                 contact_id
             }),
+        (
+            text(),
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(any::<i64>())
+        )
+            .prop_map(
+                |(text, chat_title, chat_description, start_payload, uuid)| Button::Chat {
+                    text,
+                    chat_title,
+                    chat_description,
+                    start_payload,
+                    uuid
+                }
+            ),
     ];
     proptest::collection::vec(proptest::collection::vec(button, 1..4), 0..3)
 }
@@ -283,6 +299,23 @@ fn event() -> impl Strategy<Value = Event> {
                     at,
                 }
             }),
+        (
+            (id.clone(), id.clone(), id.clone(), id.clone()),
+            proptest::option::of(text()),
+            0i64..1 << 50
+        )
+            .prop_map(
+                |((chat_id, source_chat_id, seq, user_id), start_payload, at)| {
+                    Event::BotChatCreated {
+                        chat_id,
+                        source_chat_id,
+                        seq,
+                        user_id,
+                        start_payload,
+                        at,
+                    }
+                }
+            ),
         (id.clone(), id.clone(), proptest::option::of(text())).prop_map(
             |(chat_id, seq, notification)| Event::CallbackAnswered {
                 chat_id,

@@ -219,6 +219,10 @@ pub fn router(state: AppState) -> Router {
             "/chats/{chat_id}/messages/{seq}/callback",
             post(bots::press_button),
         )
+        .route(
+            "/chats/{chat_id}/messages/{seq}/chat-button",
+            post(bots::press_chat_button),
+        )
         .route("/orgs/{org_id}/bots", get(bots::allowed_bots))
         .route(
             "/orgs/{org_id}/bots/{bot}",

@@ -31,7 +31,7 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         orgs::create_org, orgs::orgs, orgs::roster, orgs::import_roster, orgs::issue_claim_codes,
         orgs::claim, orgs::message_reach, orgs::remind, orgs::set_policy, orgs::rollover,
         moderation::report, moderation::reports, moderation::resolve_report, moderation::audit_log,
-        bots::create_bot, bots::bots, bots::reset_token, bots::start_bot, bots::chat_commands, bots::press_button, bots::update_bot, bots::open_web_app,
+        bots::create_bot, bots::bots, bots::reset_token, bots::start_bot, bots::chat_commands, bots::press_button, bots::press_chat_button, bots::update_bot, bots::open_web_app,
         bots::allowed_bots, bots::allow_bot, bots::disallow_bot,
         safeguarding::roles, safeguarding::grant_role, safeguarding::revoke_role, safeguarding::reviewed_chats,
         safeguarding::review_chat,

@@ -174,6 +174,46 @@ pub async fn save_cursor(
     .await?)
 }
 
+pub async fn button_chat(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    seq: Seq,
+    key: String,
+) -> OpResult<Option<ChatId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT created_chat_id FROM button_chats
+         WHERE chat_id = $1 AND seq = $2 AND button_key = $3",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// One statement: the row that is there after the insert, ours or another press's.
+pub async fn link_button_chat(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    seq: Seq,
+    key: String,
+    created: ChatId,
+) -> OpResult<ChatId> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO button_chats (chat_id, seq, button_key, created_chat_id)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (chat_id, seq, button_key)
+             DO UPDATE SET created_chat_id = button_chats.created_chat_id
+         RETURNING created_chat_id",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .bind(key)
+    .bind(created)
+    .fetch_one(conn)
+    .await?)
+}
+
 pub async fn tell_user(
     conn: &mut PgConnection,
     user_id: UserId,

@@ -367,6 +367,39 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn button_chat(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        key: String,
+    ) -> StoreResult<Option<ChatId>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(bots::button_chat(c, chat_id, seq, key.clone()))
+            })
+            .await
+    }
+
+    async fn link_button_chat(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        key: String,
+        created: ChatId,
+    ) -> StoreResult<ChatId> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(bots::link_button_chat(
+                    c,
+                    chat_id,
+                    seq,
+                    key.clone(),
+                    created,
+                ))
+            })
+            .await
+    }
+
     async fn tell_user(
         &self,
         user_id: UserId,

@@ -136,6 +136,35 @@ pub fn save_cursor(conn: &Connection, bot_id: UserId, cursor: String, now: i64) 
         .query_row(params![bot_id, cursor, now], |row| row.get(0))?)
 }
 
+pub fn button_chat(
+    conn: &Connection,
+    chat_id: ChatId,
+    seq: Seq,
+    key: &str,
+) -> OpResult<Option<ChatId>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT created_chat_id FROM button_chats WHERE chat_id = ?1 AND seq = ?2 AND button_key = ?3",
+        )?
+        .query_row(params![chat_id, seq, key], |row| row.get(0))
+        .optional()?)
+}
+
+pub fn link_button_chat(
+    conn: &Connection,
+    chat_id: ChatId,
+    seq: Seq,
+    key: &str,
+    created: ChatId,
+) -> OpResult<ChatId> {
+    conn.prepare_cached(
+        "INSERT INTO button_chats (chat_id, seq, button_key, created_chat_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![chat_id, seq, key, created])?;
+    Ok(button_chat(conn, chat_id, seq, key)?.unwrap_or(created))
+}
+
 pub fn tell_user(
     conn: &Connection,
     user_id: UserId,

@@ -241,6 +241,29 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn button_chat(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        key: String,
+    ) -> StoreResult<Option<ChatId>> {
+        self.engine
+            .read(move |c| bots::button_chat(c, chat_id, seq, &key))
+            .await
+    }
+
+    async fn link_button_chat(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        key: String,
+        created: ChatId,
+    ) -> StoreResult<ChatId> {
+        self.engine
+            .write(move |c| bots::link_button_chat(c, chat_id, seq, &key, created))
+            .await
+    }
+
     async fn tell_user(
         &self,
         user_id: UserId,

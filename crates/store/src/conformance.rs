@@ -1004,6 +1004,32 @@ async fn bots_buttons_are_pressed_by_members_and_answered_by_their_bot(store: Ar
         &[ErrorCode::NotFound],
         "a bot that left",
     );
+    // A `chat` button's group: the first link is kept, a racing second one gets it too.
+    let key = || "0:1".to_owned();
+    assert_eq!(
+        fx.store.button_chat(chat_id, seq, key()).await.unwrap(),
+        None
+    );
+    let made = fx.group(&bob, &[]).await;
+    let racing = fx.group(&bob, &[]).await;
+    let link = |created| fx.store.link_button_chat(chat_id, seq, key(), created);
+    assert_eq!(link(made).await.unwrap(), made);
+    assert_eq!(
+        link(racing).await.unwrap(),
+        made,
+        "the first press's group stays"
+    );
+    assert_eq!(
+        fx.store.button_chat(chat_id, seq, key()).await.unwrap(),
+        Some(made)
+    );
+    assert_eq!(
+        fx.store
+            .button_chat(chat_id, seq, "other".into())
+            .await
+            .unwrap(),
+        None
+    );
     // The bot is told it was removed; what kind of chat it was, it can still learn.
     assert_eq!(
         fx.store.chat_kind(chat_id).await.unwrap(),

@@ -240,8 +240,9 @@ pub struct NewMessage {
 /// what hangs on messages first. A deleted chat's own row stays, emptied ([`EMPTY_CHAT`]), so
 /// its id is never given to another chat: clients' cursors and every node's cached member lists
 /// name chats by id.
-pub const CHAT_TABLES: [&str; 13] = [
+pub const CHAT_TABLES: [&str; 14] = [
     "reactions",
+    "button_chats",
     "poll_votes",
     "pins",
     "acks",
@@ -522,6 +523,22 @@ pub trait Store: Send + Sync + 'static {
         delivery: Delivery,
         now: Millis,
     ) -> StoreResult<()>;
+    /// The group made for a `chat` button (`key`) of message `seq`, if one was.
+    async fn button_chat(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        key: String,
+    ) -> StoreResult<Option<ChatId>>;
+    /// Keeps `created` as the group of that button, unless another press got there first: the
+    /// group that is kept.
+    async fn link_button_chat(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        key: String,
+        created: ChatId,
+    ) -> StoreResult<ChatId>;
     /// Puts an event on one user's own stream (a bot told it was started, a person that a bot
     /// answered their press).
     async fn tell_user(

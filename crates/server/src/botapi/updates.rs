@@ -285,6 +285,22 @@ async fn update_of(
                 })
             }
         }
+        Event::BotChatCreated {
+            chat_id,
+            source_chat_id,
+            seq,
+            start_payload,
+            at,
+            ..
+        } => {
+            let source = lookup.chat(*source_chat_id).await?;
+            Some(Update::MessageChatCreated {
+                timestamp: *at,
+                chat: lookup.max_chat(*chat_id).await?,
+                message_id: mid(max_chat_id(source.kind, source.id), *seq),
+                start_payload: start_payload.clone(),
+            })
+        }
         Event::ChatUpdated {
             chat: info,
             by: Some(by),

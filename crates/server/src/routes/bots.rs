@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use kolokol_domain::roster::RosterRole;
 use kolokol_domain::{keyboard, validate};
 use kolokol_proto::{
-    BotList, BotToken, BotView, Chat, ChatCommand, ChatCommandList, ChatId, ChatKind,
-    CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody, ErrorCode, Event,
-    OpenWebAppRequest, OrgId, PressButtonRequest, Seq, StartBotRequest, UpdateBotRequest, User,
-    UserId, WebAppLaunch,
+    AddMembersRequest, BotList, BotToken, BotView, Button, Chat, ChatButtonRequest, ChatCommand,
+    ChatCommandList, ChatId, ChatKind, CreateBotRequest, CreateChatRequest, CreatedBot, ErrorBody,
+    ErrorCode, Event, OpenWebAppRequest, OrgId, PressButtonRequest, Role, Seq, StartBotRequest,
+    UpdateBotRequest, User, UserId, WebAppLaunch,
 };
 use kolokol_store::{Actor, BotChanges, BotRecord, NewChat, NewSession, NewUser, Revoke};
 
@@ -19,6 +19,7 @@ use crate::botapi::BOT_TOKEN_PREFIX;
 use crate::error::{ApiError, ApiResult, Json, Path};
 use crate::orgs::audit;
 use crate::routes::chats::{chat_view, create_chat};
+use crate::routes::messages::message_at;
 use crate::routes::orgs::as_admin;
 use crate::state::{AppState, Limit};
 
@@ -144,6 +145,94 @@ pub async fn reset_token(
         .await?;
     keep_web_app_key(&state, bot_id, &token).await?;
     Ok(Json(BotToken { token }))
+}
+
+/// Press a bot's `chat` button: the first press makes a group for it (the presser owns it, the
+/// bot is its admin, and hears `message_chat_created`); later presses join that group. The
+/// same rules decide as when people make groups and add members.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{seq}/chat-button", tag = "bots", security(("bearer" = [])),
+    params(("chat_id" = i64, Path), ("seq" = i64, Path)), request_body = ChatButtonRequest,
+    responses((status = 200, body = Chat), (status = 403, body = ErrorBody),
+              (status = 404, description = "No such message or chat button", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn press_chat_button(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((chat_id, seq)): Path<(ChatId, Seq)>,
+    Json(place): Json<ChatButtonRequest>,
+) -> ApiResult<Json<Chat>> {
+    let actor = caller.0;
+    state
+        .limit(Limit::ButtonPresses, &actor.user_id.to_string())
+        .await?;
+    let message = message_at(&state, actor, chat_id, seq)
+        .await?
+        .filter(|message| !message.deleted)
+        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
+    let button = message
+        .keyboard
+        .get(place.row)
+        .and_then(|row| row.get(place.column));
+    let Some(Button::Chat {
+        chat_title,
+        start_payload,
+        uuid,
+        ..
+    }) = button
+    else {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such chat button"));
+    };
+    let bot = Actor {
+        user_id: message.sender_id,
+        session_id: 0,
+    };
+    let key = uuid.map_or_else(
+        || format!("{}:{}", place.row, place.column),
+        |uuid| uuid.to_string(),
+    );
+    if let Some(group) = state.store.button_chat(chat_id, seq, key.clone()).await? {
+        // The bot, as the group's admin, adds whoever presses next.
+        let joined = state.store.check_member(actor, group).await.is_ok();
+        if !joined {
+            let add = Json(AddMembersRequest {
+                user_ids: vec![actor.user_id],
+            });
+            crate::routes::chats::add_members(State(state.clone()), Caller(bot), Path(group), add)
+                .await?;
+        }
+        return Ok(Json(chat_view(&state, actor, group).await?));
+    }
+    let request = CreateChatRequest {
+        kind: ChatKind::Group,
+        title: Some(chat_title.clone()),
+        member_ids: Some(vec![bot.user_id]),
+    };
+    let (_, Json(made)) = create_chat(State(state.clone()), caller, Json(request)).await?;
+    let outcome = state
+        .store
+        .set_role(actor, made.id, bot.user_id, Role::Admin, state.now())
+        .await?;
+    state.publish(outcome.events).await;
+    let group = state
+        .store
+        .link_button_chat(chat_id, seq, key, made.id)
+        .await?;
+    if group == made.id {
+        let created = Event::BotChatCreated {
+            chat_id: group,
+            source_chat_id: chat_id,
+            seq,
+            user_id: actor.user_id,
+            start_payload: start_payload.clone(),
+            at: state.now(),
+        };
+        let outcome = state
+            .store
+            .tell_user(bot.user_id, created, state.now())
+            .await?;
+        state.publish(outcome.events).await;
+    }
+    Ok(Json(chat_view(&state, actor, group).await?))
 }
 
 /// Set (or, with `null`, remove) your bot's mini-app address: `https`, or on a server that

@@ -298,6 +298,81 @@ async fn bad_requests_get_upstream_error_codes_and_change_nothing() {
     assert_max_error(limited.expect("the limit bites"), 429, "too.many.requests");
 }
 
+/// A `chat` button: the first press makes a group (the presser owns it, the bot is its admin and
+/// hears `message_chat_created`); the next presser joins it; only chat buttons are pressed so.
+#[tokio::test]
+async fn a_chat_button_makes_one_group_for_its_message() {
+    let server = common::start().await;
+    let (anna, created) = person_with_bot(&server, "anna", "trip_bot").await;
+    let (boris, boris_user) = server.user("boris").await;
+    let (carol, _) = server.user("carol").await;
+    let token = &created.token;
+    let class = common::group(&anna, "5Б", &[boris_user.id, created.bot.id]).await;
+    anna.set_role(class.id, created.bot.id, Role::Admin)
+        .await
+        .unwrap();
+    let buttons = json!([[{"type": "chat", "text": "Обсудить", "chat_title": "Экскурсия 5Б", "start_payload": "trip-12"},
+                          {"type": "callback", "text": "Да", "payload": "yes"}]]);
+    let body = json!({"text": "Экскурсия в пятницу",
+                      "attachments": [{"type": "inline_keyboard", "payload": {"buttons": buttons}}]});
+    let path = format!("messages?chat_id={}", -class.id);
+    let (status, sent) = call(&server, token, Method::POST, &path, Some(&body.to_string())).await;
+    assert_eq!(status, 200, "{sent}");
+    let seq = sent["message"]["body"]["seq"].as_i64().unwrap();
+    let mid = sent["message"]["body"]["mid"].clone();
+
+    assert_refused(
+        anna.press_chat_button(class.id, seq, 0, 1).await,
+        ErrorCode::NotFound,
+        404,
+    );
+    assert_refused(
+        anna.press_chat_button(class.id, seq, 3, 0).await,
+        ErrorCode::NotFound,
+        404,
+    );
+    assert_refused(
+        carol.press_chat_button(class.id, seq, 0, 0).await,
+        ErrorCode::NotMember,
+        403,
+    );
+    let group = anna.press_chat_button(class.id, seq, 0, 0).await.unwrap();
+    assert_eq!(group.title.as_deref(), Some("Экскурсия 5Б"));
+    assert_eq!(group.role, Role::Owner);
+    let joined = boris.press_chat_button(class.id, seq, 0, 0).await.unwrap();
+    assert_eq!(
+        (joined.id, joined.role),
+        (group.id, Role::Member),
+        "one group for the button"
+    );
+    let again = anna.press_chat_button(class.id, seq, 0, 0).await.unwrap();
+    assert_eq!(again.id, group.id);
+    let roles: Vec<(i64, Role)> = anna
+        .members(group.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|member| (member.user.id, member.role))
+        .collect();
+    assert!(roles.contains(&(created.bot.id, Role::Admin)), "{roles:?}");
+    assert_eq!(roles.len(), 3);
+
+    let (_, polled) = call(
+        &server,
+        token,
+        Method::GET,
+        "updates?timeout=0&types=message_chat_created",
+        None,
+    )
+    .await;
+    let updates = polled["updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 1, "told once: {polled}");
+    assert_eq!(updates[0]["chat"]["chat_id"], json!(-group.id));
+    assert_eq!(updates[0]["chat"]["title"], "Экскурсия 5Б");
+    assert_eq!(updates[0]["message_id"], mid);
+    assert_eq!(updates[0]["start_payload"], "trip-12");
+}
+
 /// `DELETE /chats/{id}`: a bot deletes a chat it owns, as a person would; as a mere member or
 /// admin it is refused with upstream's `chat.denied`.
 #[tokio::test]
@@ -937,7 +1012,7 @@ async fn keyboards_are_checked_pressed_by_members_and_answered_by_their_bot() {
         keyboard(json!([[{"type": "link", "text": "Открыть", "url": "javascript:alert(1)"}]])),
         keyboard(json!([[{"type": "callback", "text": "", "payload": "a"}]])),
         keyboard(json!([[{"type": "callback", "text": "a", "payload": "я".repeat(1025)}]])),
-        keyboard(json!([[{"type": "chat", "text": "Чат", "chat_title": "Экскурсия"}]])),
+        keyboard(json!([[{"type": "chat", "text": "Чат", "chat_title": " "}]])),
         keyboard(json!([[]])),
         keyboard(Value::Array(many_rows)),
         json!([{"type": "image", "payload": {"token": "t"}}]),

@@ -33,8 +33,13 @@ export function parse(path: string, search = ''): Route {
 
 export const router = $state({ route: parse(location.pathname, location.search) });
 
-export function go(path: string): void {
-  if (location.pathname !== path) history.pushState(null, '', path);
+/** Goes to `path`; with `replace`, in place of the current entry, so Back does not return to
+ * a page that is gone (a deleted chat). */
+export function go(path: string, { replace = false } = {}): void {
+  if (location.pathname !== path) {
+    if (replace) history.replaceState(null, '', path);
+    else history.pushState(null, '', path);
+  }
   router.route = parse(path);
 }
 

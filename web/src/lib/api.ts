@@ -268,6 +268,10 @@ export const api = {
     call<WebAppLaunch>('POST', `/bots/by-username/${encodeURIComponent(username)}/web-app`, start_param ? { chat_id, start_param } : { chat_id }),
   /** Presses a bot's callback button: the bot is told, and answers with a `callback.answered` event. */
   pressButton: (chatId: number, seq: number, payload: string) => call<void>('POST', `/chats/${chatId}/messages/${seq}/callback`, { payload }),
+  /** Presses a bot's `chat` button, at its place in the message's keyboard: the first press makes
+   * the button's group (the caller owns it), later ones join it. Gives that group. */
+  pressChatButton: (chatId: number, seq: number, row: number, column: number) =>
+    call<Chat>('POST', `/chats/${chatId}/messages/${seq}/chat-button`, { row, column }),
   chatCommands: (chatId: number) => call<{ commands: ChatCommand[] }>('GET', `/chats/${chatId}/commands`).then((r) => r.commands),
   // web-orgbots: the bots an org approved for its chats and students.
   orgBots: (orgId: number) => call<{ bots: Bot[] }>('GET', `/orgs/${orgId}/bots`).then((r) => r.bots),
@@ -313,7 +317,8 @@ export interface ChatCommand extends BotCommand { bot_id: number; bot: string }
 
 // web-keyboard: a bot's buttons under its message (Max's inline keyboard).
 /** `link` urls are http(s) (the server checks). Contacts and locations are not supported here:
- * those buttons show disabled. `open_app` opens a bot's mini-app (`web_app` names the bot). */
+ * those buttons show disabled. `open_app` opens a bot's mini-app (`web_app` names the bot). `chat`
+ * stands for a group of its own (the first press makes it, called `chat_title`). */
 export type Button =
   | { type: 'callback'; text: string; payload: string }
   | { type: 'link'; text: string; url: string }
@@ -321,4 +326,5 @@ export type Button =
   | { type: 'clipboard'; text: string; payload: string }
   | { type: 'request_contact'; text: string }
   | { type: 'request_geo_location'; text: string; quick?: boolean }
-  | { type: 'open_app'; text: string; web_app: string; payload?: string; contact_id?: number };
+  | { type: 'open_app'; text: string; web_app: string; payload?: string; contact_id?: number }
+  | { type: 'chat'; text: string; chat_title: string; chat_description?: string; start_payload?: string; uuid?: string };

@@ -195,6 +195,7 @@ const ru = {
   kbWaiting: 'Ждём ответа бота…', kbNoAnswer: 'Бот не ответил',
   kbGone: 'Эта кнопка больше не работает', kbMessageGone: 'Это сообщение удалено', kbTooFast: 'Слишком часто — подождите немного и нажмите снова',
   kbCopyFailed: 'Не получилось скопировать: браузер не дал доступа к буферу обмена',
+  kbChatTo: 'Чат: {title}', kbChatOpening: 'Открываем чат…', kbChatRefused: 'Вы не можете присоединиться к этому чату',
   // web-miniapp: opening a bot's mini-app, and setting its address in «Мои боты».
   appTitle: 'Открыть приложение бота «{name}»?', appOpen: 'Открыть',
   appWhere: 'Откроется в новой вкладке. Это сайт автора бота, а не Колокола:', appChecking: 'Узнаём адрес…',
@@ -403,6 +404,7 @@ const en: typeof ru = {
   kbWaiting: 'Waiting for the bot…', kbNoAnswer: 'The bot did not answer',
   kbGone: 'This button no longer works', kbMessageGone: 'This message was deleted', kbTooFast: 'Too many presses — wait a little and press again',
   kbCopyFailed: 'Could not copy: the browser did not allow the clipboard',
+  kbChatTo: 'Chat: {title}', kbChatOpening: 'Opening the chat…', kbChatRefused: 'You cannot join this chat',
   // web-miniapp: opening a bot's mini-app, and setting its address in «Мои боты».
   appTitle: 'Open the app of the bot “{name}”?', appOpen: 'Open',
   appWhere: "It opens in a new tab. It is the bot author's website, not Kolokol's:", appChecking: 'Finding the address…',

@@ -12,6 +12,9 @@ export type Press =
   | { kind: 'clipboard'; text: string }
   /** Opens the mini-app of the bot `username`, after the person agrees; `startParam` is the bot's payload. */
   | { kind: 'app'; username: string; startParam: string | null }
+  /** Makes or joins the group the button stands for (called `title`); the server knows the button
+   * by its place in the keyboard. */
+  | { kind: 'chat'; row: number; column: number; title: string }
   /** Shown disabled; `reason` says why. */
   | { kind: 'unsupported'; reason: Key };
 
@@ -29,9 +32,12 @@ export function linkHost(url: string): string | null {
 /** A bot's username, as Max's `web_app` may give it (with or without "@"). */
 const BOT_USERNAME = /^@?([a-z0-9_.]{3,32})$/i;
 
+/** A button's place in its keyboard, 0-based. */
+export interface Place { row: number; column: number }
+
 /** `sender` is the username of the bot that sent the buttons: an `open_app` button that names no
  * bot opens that bot's mini-app. */
-export function pressOf(button: Button, sender: string | null = null): Press {
+export function pressOf(button: Button, { row, column }: Place, sender: string | null = null): Press {
   switch (button.type) {
     case 'callback':
       return { kind: 'callback', payload: button.payload };
@@ -54,8 +60,10 @@ export function pressOf(button: Button, sender: string | null = null): Press {
       const username = BOT_USERNAME.exec(button.web_app.trim())?.[1]?.toLowerCase() ?? sender;
       return username ? { kind: 'app', username, startParam: button.payload || null } : { kind: 'unsupported', reason: 'kbUnsupported' };
     }
+    case 'chat':
+      return { kind: 'chat', row, column, title: button.chat_title };
     default:
-      // A kind of button this client does not know yet (Max's `chat`, say).
+      // A kind of button this client does not know yet.
       return { kind: 'unsupported', reason: 'kbUnsupported' };
   }
 }
@@ -74,6 +82,12 @@ export function pressRefusal(code: string): Key {
     default:
       return 'errorGeneric';
   }
+}
+
+/** Why the server would not make or let the person join a chat button's group, by its error code:
+ * the group's rules (safeguarding, or a school's approved bots) keep them out. */
+export function chatButtonRefusal(code: string): Key {
+  return code === 'safeguarding' || code === 'forbidden' ? 'kbChatRefused' : pressRefusal(code);
 }
 
 /** Why the server would not open a bot's mini-app, by its error code. */

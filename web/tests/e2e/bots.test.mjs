@@ -388,6 +388,73 @@ test('a bot asks with buttons: a press reaches it, its answer shows and edits th
   await parent.context.close();
 });
 
+test("a bot's chat button: the first press makes the group it names and opens it, the next press joins the same group, and the bot hears the group was made", async () => {
+  const { token, parent, chat } = await startedBot({ username: 'excursion_bot', name: 'Экскурсии' }, 'svetlana', 'Светлана Морозова');
+  const { page: p } = parent;
+  const other = await person(browser, server.base);
+  const { page: q } = other;
+  await register(q, 'denis', 'Денис Волков');
+  const denis = (await call(q, 'GET', '/me')).body;
+  const parents = (await call(p, 'POST', '/chats', { kind: 'group', title: '5Б · родители', member_ids: [chat.peer.id, denis.id] })).body;
+
+  await botApi(token, 'POST', `/messages?chat_id=${-parents.id}`, {
+    text: 'Экскурсия в пятницу',
+    attachments: [{ type: 'inline_keyboard', payload: { buttons: [[{ type: 'chat', text: 'Обсудить', chat_title: 'Экскурсия 5Б', start_payload: 'trip-12' }]] } }],
+  });
+
+  /** Opens the group, finds the bot's message and presses «Обсудить»: lands in the chat «Экскурсия 5Б»,
+   * listed too. `pressed` runs while the press is on its way. */
+  async function discuss(page, pressed = async () => {}) {
+    await page.locator('nav a', { hasText: '5Б · родители' }).click();
+    const trip = history(page).locator('article', { hasText: 'Экскурсия в пятницу' });
+    const button = trip.getByRole('group', { name: 'Кнопки бота' }).getByRole('button', { name: /^Обсудить/ });
+    await button.getByText('Чат: Экскурсия 5Б').waitFor();
+    await button.click();
+    await pressed(button);
+    await page.locator('section.chat h2', { hasText: 'Экскурсия 5Б' }).waitFor();
+    await page.locator('nav a', { hasText: 'Экскурсия 5Б' }).waitFor();
+    return { id: Number(/^\/chat\/(\d+)$/.exec(new URL(page.url()).pathname)?.[1]), trip };
+  }
+
+  // The first press is held on its way, to see the button busy meanwhile.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await p.route('**/chat-button', async (route) => {
+    await held;
+    await route.continue();
+  });
+  const made = await discuss(p, async (button) => {
+    assert.equal(await button.getAttribute('aria-busy'), 'true');
+    await shots(p, 'bots-chat-button-busy', button);
+    release();
+  });
+  await p.unroute('**/chat-button');
+  assert.notEqual(made.id, parents.id);
+  const joined = await discuss(q);
+  assert.equal(joined.id, made.id, 'one group for the button');
+  await q.locator('nav a', { hasText: '5Б · родители' }).click();
+  await shotsLightAndDark(q, 'bots-chat-button', joined.trip);
+
+  // Who is in the group: the first presser owns it, the bot is its admin, the next presser a member.
+  const { members } = (await call(p, 'GET', `/chats/${made.id}/members`)).body;
+  const roles = members.map((m) => [m.user.display_name, m.role]).sort();
+  assert.deepEqual(roles, [['Денис Волков', 'member'], ['Светлана Морозова', 'owner'], ['Экскурсии', 'admin']]);
+
+  // The bot heard once that the group was made, with the button's payload, and greets there.
+  const heard = await botApi(token, 'GET', '/updates?timeout=5&types=message_chat_created');
+  assert.equal(heard.updates.length, 1);
+  const [created] = heard.updates;
+  assert.equal(created.chat.title, 'Экскурсия 5Б');
+  assert.equal(created.chat.chat_id, -made.id);
+  assert.equal(created.start_payload, 'trip-12');
+  await botApi(token, 'POST', `/messages?chat_id=${created.chat.chat_id}`, { text: 'Здесь обсуждаем экскурсию: сбор в 9:00 у школы' });
+  const greeting = history(p).getByText('Здесь обсуждаем экскурсию');
+  await greeting.waitFor();
+  await shotsLightAndDark(p, 'bots-chat-button-made', greeting);
+  await other.context.close();
+  await parent.context.close();
+});
+
 test('a bot formats its messages in markdown and in HTML: the person sees the formatting, and no script or javascript: link', async () => {
   const { token, parent, chat } = await startedBot({ username: 'news_bot', name: 'Новости 5Б' }, 'pavel', 'Павел Смирнов');
   const { page: p } = parent;

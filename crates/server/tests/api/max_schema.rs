@@ -253,5 +253,8 @@ fn the_schema_check_refuses_what_clients_would_choke_on() {
     );
     assert_eq!(update_schema("user_added"), "UserAddedToChatUpdate");
     assert_eq!(update_schema("message_callback"), "MessageCallbackUpdate");
-    assert_eq!(update_schema("message_chat_created"), "MessageChatCreatedUpdate");
+    assert_eq!(
+        update_schema("message_chat_created"),
+        "MessageChatCreatedUpdate"
+    );
 }

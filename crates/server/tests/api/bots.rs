@@ -1632,6 +1632,16 @@ async fn echo_bot_answers(client: &str, program: &[String], updates: Updates, ba
         ],
     };
     let mut bot = ClientBot::start(&server, client, program, &created.token, &env).await;
+    if let Updates::Webhook(port, _) = updates {
+        // maxapi subscribes just before its receiver listens: nothing is sent until it does, or
+        // a first delivery in that gap would wait a minute for its retry.
+        bot.wait_for("the webhook receiver did not start", async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+        })
+        .await;
+    }
 
     let chat = anna.start_bot("echo_bot", Some("deep")).await.unwrap();
     common::send(&anna, chat.id, "m1", "Привет, бот!")

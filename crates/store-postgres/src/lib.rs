@@ -321,9 +321,15 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn subscribed_bots(&self) -> StoreResult<Vec<UserId>> {
+    async fn leasable_subscriptions(
+        &self,
+        holder: String,
+        now: Millis,
+    ) -> StoreResult<Vec<UserId>> {
         self.engine
-            .run(Mode::Autocommit, |c| Box::pin(webhooks::bots(c)))
+            .run(Mode::Autocommit, |c| {
+                Box::pin(webhooks::leasable(c, holder.clone(), now))
+            })
             .await
     }
 

@@ -89,12 +89,15 @@ pub async fn unsubscribe(
     Ok(removed.rows_affected() > 0)
 }
 
-pub async fn bots(conn: &mut PgConnection) -> OpResult<Vec<UserId>> {
-    Ok(
-        sqlx::query_scalar("SELECT bot_id FROM bot_subscriptions ORDER BY bot_id")
-            .fetch_all(conn)
-            .await?,
+pub async fn leasable(conn: &mut PgConnection, holder: String, now: i64) -> OpResult<Vec<UserId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT bot_id FROM bot_subscriptions
+         WHERE lease_holder IS NULL OR lease_holder = $1 OR lease_until < $2 ORDER BY bot_id",
     )
+    .bind(holder)
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// One statement: the lease is taken only where it is free, expired or already ours.

@@ -207,8 +207,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn subscribed_bots(&self) -> StoreResult<Vec<UserId>> {
-        self.engine.read(webhooks::bots).await
+    async fn leasable_subscriptions(
+        &self,
+        holder: String,
+        now: Millis,
+    ) -> StoreResult<Vec<UserId>> {
+        self.engine
+            .read(move |c| webhooks::leasable(c, &holder, now))
+            .await
     }
 
     async fn lease_subscription(

@@ -75,10 +75,13 @@ pub fn unsubscribe(conn: &Connection, bot_id: UserId, url: Option<String>) -> Op
     Ok(removed > 0)
 }
 
-pub fn bots(conn: &Connection) -> OpResult<Vec<UserId>> {
+pub fn leasable(conn: &Connection, holder: &str, now: i64) -> OpResult<Vec<UserId>> {
     Ok(conn
-        .prepare_cached("SELECT bot_id FROM bot_subscriptions ORDER BY bot_id")?
-        .query_map([], |row| row.get(0))?
+        .prepare_cached(
+            "SELECT bot_id FROM bot_subscriptions
+             WHERE lease_holder IS NULL OR lease_holder = ?1 OR lease_until < ?2 ORDER BY bot_id",
+        )?
+        .query_map(params![holder, now], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?)
 }
 

@@ -1049,7 +1049,13 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         .user
         .id;
     assert_eq!(fx.store.bot_subscription(bot).await.unwrap(), None);
-    assert!(fx.store.subscribed_bots().await.unwrap().is_empty());
+    assert!(
+        fx.store
+            .leasable_subscriptions("node-1".into(), fx.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let subscription = |url: &str| NewSubscription {
         url: url.to_owned(),
         secret: Some("s3cret-value".to_owned()),
@@ -1078,7 +1084,13 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         fx.store.bot_subscription(bot).await.unwrap(),
         Some(expected.clone())
     );
-    assert_eq!(fx.store.subscribed_bots().await.unwrap(), [bot]);
+    assert_eq!(
+        fx.store
+            .leasable_subscriptions("node-1".into(), fx.now())
+            .await
+            .unwrap(),
+        [bot]
+    );
 
     // One node delivers at a time: the lease is renewed by its holder, taken once it runs out.
     let lease = |holder: &str, now: Millis| {
@@ -1194,6 +1206,21 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
         None,
         "still node 2's"
     );
+    let leasable = |holder: &str, at: Millis| fx.store.leasable_subscriptions(holder.into(), at);
+    assert!(
+        leasable("node-1", now + 30_006).await.unwrap().is_empty(),
+        "not node 1's to take"
+    );
+    assert_eq!(
+        leasable("node-2", now + 30_006).await.unwrap(),
+        [bot],
+        "its holder's"
+    );
+    assert_eq!(
+        leasable("node-1", now + 60_004).await.unwrap(),
+        [bot],
+        "lapsed, anyone's"
+    );
 
     // Unsubscribing names the address, or any.
     assert!(
@@ -1209,7 +1236,13 @@ async fn webhooks_are_one_per_bot_leased_to_one_node_and_count_failures(store: A
             .unwrap()
     );
     assert_eq!(fx.store.bot_subscription(bot).await.unwrap(), None);
-    assert!(fx.store.subscribed_bots().await.unwrap().is_empty());
+    assert!(
+        fx.store
+            .leasable_subscriptions("node-1".into(), fx.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(!fx.store.unsubscribe_bot(bot, None).await.unwrap());
     fx.store
         .subscribe_bot(bot, subscription("https://a.example/hook"), fx.now())

@@ -502,8 +502,10 @@ pub trait Store: Send + Sync + 'static {
     async fn bot_subscription(&self, bot_id: UserId) -> StoreResult<Option<Subscription>>;
     /// Removes the bot's subscription (only if it is to `url`, when given); whether one went.
     async fn unsubscribe_bot(&self, bot_id: UserId, url: Option<String>) -> StoreResult<bool>;
-    /// Every bot with a subscription.
-    async fn subscribed_bots(&self) -> StoreResult<Vec<UserId>>;
+    /// The bots whose updates `holder` may deliver now: with a subscription whose lease is
+    /// free, lapsed, or its own.
+    async fn leasable_subscriptions(&self, holder: String, now: Millis)
+    -> StoreResult<Vec<UserId>>;
     /// Takes or renews, until `until`, the lease on delivering the bot's updates, unless another
     /// holder's lease runs; the subscription while `holder` has it.
     async fn lease_subscription(

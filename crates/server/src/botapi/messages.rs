@@ -180,19 +180,18 @@ pub async fn edit(
     MaxJson(body): MaxJson<wire::NewMessageBody>,
 ) -> BotResult<Json<wire::SimpleResult>> {
     let (chat_id, message) = stored(&state, &bot, &message_id(&params)?).await?;
-    change(&state, &bot, chat_id, message, &body).await?;
+    change(&state, &bot, chat_id, message, content_of(&body)?).await?;
     Ok(Json(wire::SimpleResult::ok()))
 }
 
-/// Edits a message of the bot as the body says; nothing happens when nothing would change.
+/// Edits a message of the bot to say `content`; nothing happens when nothing would change.
 async fn change(
     state: &AppState,
     bot: &Bot,
     chat_id: ChatId,
     message: kolokol_proto::Message,
-    body: &wire::NewMessageBody,
+    content: Content,
 ) -> BotResult<()> {
-    let content = content_of(body)?;
     let text = content
         .text
         .filter(|text| text.text != message.text || text.markup != message.markup);
@@ -236,9 +235,7 @@ pub async fn answer(
     if let Some(text) = &notification {
         validate::message_text(text).map_err(|rejection| BotError::payload(rejection.message))?;
     }
-    if let Some(body) = &answer.message {
-        content_of(body)?;
-    }
+    let content = answer.message.as_ref().map(content_of).transpose()?;
     let press = match parse_callback_id(id) {
         Some(id) => state.store.take_bot_callback(bot.actor.user_id, id).await?,
         None => None,
@@ -248,12 +245,12 @@ pub async fn answer(
         .ok_or_else(|| {
             BotError::not_found("no such callback, or it was answered or is too old to answer")
         })?;
-    if let Some(body) = &answer.message {
+    if let Some(content) = content {
         let message = message_at(&state, bot.actor, press.chat_id, press.seq)
             .await?
             .filter(|message| !message.deleted)
             .ok_or_else(|| BotError::not_found("the message is gone"))?;
-        change(&state, &bot, press.chat_id, message, body).await?;
+        change(&state, &bot, press.chat_id, message, content).await?;
     }
     let answered = Event::CallbackAnswered {
         chat_id: press.chat_id,

@@ -290,7 +290,10 @@ pub async fn run(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let bots = match state.store.subscribed_bots().await {
+        let leasable = state
+            .store
+            .leasable_subscriptions(holder.clone(), state.now());
+        let bots = match leasable.await {
             Ok(bots) => bots,
             Err(error) => {
                 tracing::error!(%error, "reading webhook subscriptions failed");
@@ -327,14 +330,22 @@ async fn deliver(
 ) -> BotResult<()> {
     const WAKE_QUEUE: usize = 16;
     let (mut waiter, mut wake) = state.hub.register(bot_id, WAKE_QUEUE);
+    // Until when this node holds the lease: renewed once half of it has passed, not on every
+    // turn, so an idle subscription costs a read a second rather than a write.
+    let mut leased_until: Millis = 0;
     let result = async {
         loop {
             let now = state.now();
-            let lease = state
-                .store
-                .lease_subscription(bot_id, holder.to_owned(), now, now + LEASE_MS)
-                .await?;
-            let Some(subscription) = lease else {
+            let found = if now + LEASE_MS / 2 >= leased_until {
+                leased_until = now + LEASE_MS;
+                state
+                    .store
+                    .lease_subscription(bot_id, holder.to_owned(), now, leased_until)
+                    .await?
+            } else {
+                state.store.bot_subscription(bot_id).await?
+            };
+            let Some(subscription) = found else {
                 return Ok(());
             };
             if subscription

@@ -812,6 +812,21 @@ async fn webhooks_go_only_to_public_https_addresses() {
         1,
         "another address stays"
     );
+    // An address is compared as stored: written another way, it is still the same one.
+    let spelled = "https://Bot.Example.org:443/hook";
+    assert_eq!(subscribe(json!({ "url": spelled })).await.0, 200);
+    let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
+    assert_eq!(
+        listed["subscriptions"][0]["url"],
+        "https://bot.example.org/hook"
+    );
+    let path = format!("subscriptions?url={spelled}");
+    assert_eq!(
+        call(&server, token, Method::DELETE, &path, None).await.0,
+        200
+    );
+    let (_, listed) = call(&server, token, Method::GET, "subscriptions", None).await;
+    assert_eq!(listed, json!({"subscriptions": []}));
 }
 
 /// What a bot hears of a group's members and title: that it was added and removed (always, and

@@ -47,6 +47,7 @@
 //!         urgent: false,
 //!         thread_of: None,
 //!         poll: None,
+//!         attachments: Vec::new(),
 //!     })
 //!     .await?;
 //! while let Some(frame) = events.next().await {

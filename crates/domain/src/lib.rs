@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod invite;
 pub mod keyboard;
 pub mod markup;
+pub mod media;
 pub mod new_chat;
 pub mod permissions;
 pub mod poll;

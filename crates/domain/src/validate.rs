@@ -123,6 +123,14 @@ pub fn message_text(raw: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// The text under files: as a message's text, but it may be empty or blank.
+pub fn caption(raw: &str) -> Result<(), Rejection> {
+    if raw.trim().is_empty() {
+        return Ok(());
+    }
+    message_text(raw)
+}
+
 /// An `http` or `https` address with a host and no spaces: never `javascript:` or `data:`,
 /// which a client would run or render.
 pub fn is_web_address(url: &str) -> bool {

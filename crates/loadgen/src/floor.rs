@@ -120,8 +120,9 @@ async fn broadcast(
         thread_of: None,
         keyboard: Vec::new(),
         markup: Vec::new(),
+        attachments: Vec::new(),
     }
-    .into_message(group, 0, seq, seq, Vec::new(), 0);
+    .into_message(group, 0, seq, seq, Vec::new(), Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };
     let frame: Frame = serde_json::to_string(&event)
         .expect("events serialize")

@@ -288,6 +288,7 @@ impl Send {
                     urgent: false,
                     thread_of: None,
                     poll: None,
+                    attachments: Vec::new(),
                 };
                 let client = client.with_token(self.token);
                 client

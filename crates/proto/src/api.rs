@@ -350,6 +350,10 @@ pub struct SendMessageRequest {
     /// Post it in the thread under this message (which must not itself be in a thread).
     #[serde(default)]
     pub thread_of: Option<Seq>,
+    /// Files to show with it, by id (at most 10): your own uploads, or files shown in a chat
+    /// you are in. With files, the text may be empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<i64>,
 }
 
 /// A message kept back by quiet hours or do-not-disturb (answered with 202): it is delivered,
@@ -371,6 +375,8 @@ pub struct HeldMessage {
     pub keyboard: Keyboard,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub markup: Vec<Markup>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     pub release_at: Millis,
     /// Why: `quiet_hours` (the org's) or `do_not_disturb` (the recipient's).
     pub reason: HoldReason,
@@ -461,6 +467,96 @@ pub struct Message {
     /// Formatting of a bot's text (what its markdown or HTML said); empty for people's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub markup: Vec<Markup>,
+    /// Files shown with the message (photos, videos, voice, documents), as they were attached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file in a message, as it was when attached. Its bytes come through signed, expiring links
+/// (`POST /api/v1/media/links`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Attachment {
+    /// The file's id; links are asked for by it.
+    pub id: i64,
+    pub kind: AttachmentKind,
+    /// The type its bytes were found to be (or re-encoded to), never what the uploader claimed.
+    pub mime: String,
+    /// Bytes.
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// A voice message's loudness, up to 100 values 0–255.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waveform: Vec<u8>,
+    /// Whether there is a thumbnail (images).
+    #[serde(default)]
+    pub thumb: bool,
+}
+
+/// Links to files shown in a chat: `POST /api/v1/media/links`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MediaLinksRequest {
+    pub chat_id: ChatId,
+    /// Attachment ids (at most 100).
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MediaLinks {
+    /// One per id the chat shows; ids it does not show are left out.
+    pub links: Vec<MediaLink>,
+}
+
+/// A signed link to a file: it works without a session token (so `<img>` and `<audio>` load
+/// it), with HTTP ranges, until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MediaLink {
+    pub id: i64,
+    pub url: String,
+    /// An image's thumbnail (at most 320 pixels a side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_url: Option<String>,
+    pub expires_at: Millis,
+}
+
+/// How a file is shown: its bytes decide which kinds it may be (a PDF is only ever a file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Image,
+    Video,
+    Audio,
+    Voice,
+    File,
+}
+
+impl AttachmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentKind::Image => "image",
+            AttachmentKind::Video => "video",
+            AttachmentKind::Audio => "audio",
+            AttachmentKind::Voice => "voice",
+            AttachmentKind::File => "file",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AttachmentKind> {
+        Some(match text {
+            "image" => AttachmentKind::Image,
+            "video" => AttachmentKind::Video,
+            "audio" => AttachmentKind::Audio,
+            "voice" => AttachmentKind::Voice,
+            "file" => AttachmentKind::File,
+            _ => return None,
+        })
+    }
 }
 
 /// A span of formatting in a message's text, as the Max Bot API writes it: `from` and `length`

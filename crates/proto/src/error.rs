@@ -95,6 +95,9 @@ pub enum ErrorCode {
     ClaimCodeExpired,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// An uploaded file's bytes are not what it is sent as (a PDF as a photo), or an image
+    /// cannot be read or is too large to decode.
+    InvalidMedia,
     MethodNotAllowed,
     RateLimited,
     Internal,

@@ -2,8 +2,8 @@
 //! input, however malformed, makes decoding panic.
 
 use kolokol_proto::{
-    Button, ChatInfo, ChatKind, ClientFrame, Event, Keyboard, Markup, MarkupKind, Message, Poll,
-    PollTally, Posting, Reaction, Role, ServerFrame, User,
+    Attachment, AttachmentKind, Button, ChatInfo, ChatKind, ClientFrame, Event, Keyboard, Markup,
+    MarkupKind, Message, Poll, PollTally, Posting, Reaction, Role, ServerFrame, User,
 };
 use proptest::prelude::*;
 
@@ -41,6 +41,7 @@ fn message() -> impl Strategy<Value = Message> {
             proptest::option::of(1i64..1000),
             keyboard(),
             proptest::collection::vec(markup(), 0..3),
+            proptest::collection::vec(attachment(), 0..3),
         ),
     )
         .prop_map(
@@ -50,7 +51,7 @@ fn message() -> impl Strategy<Value = Message> {
                 mentions,
                 reactions,
                 (created_at, edited_at, deleted),
-                (poll, thread_of, keyboard, markup),
+                (poll, thread_of, keyboard, markup, attachments),
             )| Message {
                 id,
                 chat_id,
@@ -71,6 +72,43 @@ fn message() -> impl Strategy<Value = Message> {
                 thread_of,
                 keyboard,
                 markup,
+                attachments,
+            },
+        )
+}
+
+fn attachment() -> impl Strategy<Value = Attachment> {
+    let kind = prop_oneof![
+        Just(AttachmentKind::Image),
+        Just(AttachmentKind::Video),
+        Just(AttachmentKind::Audio),
+        Just(AttachmentKind::Voice),
+        Just(AttachmentKind::File),
+    ];
+    (
+        (1i64..1 << 53, kind, text(), 0u64..1 << 40),
+        (
+            proptest::option::of(text()),
+            proptest::option::of(1u32..20_000),
+        ),
+        (
+            proptest::option::of(0u64..1 << 30),
+            proptest::collection::vec(any::<u8>(), 0..100),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |((id, kind, mime, size), (name, side), (duration_ms, waveform, thumb))| Attachment {
+                id,
+                kind,
+                mime,
+                size,
+                name,
+                width: side,
+                height: side,
+                duration_ms,
+                waveform,
+                thumb,
             },
         )
 }

@@ -100,6 +100,7 @@ async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: 
             urgent: false,
             thread_of: None,
             poll: None,
+            attachments: Vec::new(),
         };
         Call {
             method: "POST",
@@ -269,6 +270,7 @@ async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
                     thread_of: None,
                     keyboard: Vec::new(),
                     markup: Vec::new(),
+                    attachments: Vec::new(),
                 };
                 if store.send_message(actor, chat, message, 1).await.is_ok() {
                     ok.fetch_add(1, Ordering::Relaxed);
@@ -521,6 +523,7 @@ async fn fanout(users: &[(Client, i64)]) {
             urgent: false,
             thread_of: None,
             poll: None,
+            attachments: Vec::new(),
         };
         owner.send_message(chat, &request).await.unwrap();
         while received.load(Ordering::Relaxed) < target {

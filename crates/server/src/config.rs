@@ -111,6 +111,24 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_BOT_WEBHOOKS_ALLOW_PRIVATE", num_args = 0..=1, default_missing_value = "true")]
     pub bot_webhooks_allow_private: Option<bool>,
 
+    /// Where uploaded files are kept. [default: media/ in the data folder]
+    #[arg(long, env = "KOLOKOL_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+
+    /// The largest file accepted, in MiB. [default: 2048]
+    #[arg(long, env = "KOLOKOL_MEDIA_MAX_MB")]
+    pub media_max_mb: Option<u64>,
+
+    /// The largest image accepted, in MiB; images are decoded in memory to strip EXIF and GPS.
+    /// [default: 50]
+    #[arg(long, env = "KOLOKOL_MEDIA_IMAGE_MAX_MB")]
+    pub media_image_max_mb: Option<u64>,
+
+    /// This server's address as bots and browsers reach it, for example
+    /// https://kolokol.school.example (behind a proxy, set it). [default: each request's Host]
+    #[arg(long, env = "KOLOKOL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Usernames of the instance's administrators: they may create organisations. Repeat the
     /// flag, or separate names with commas. [default: none]
     #[arg(long = "admin", env = "KOLOKOL_ADMINS", value_delimiter = ',')]
@@ -138,6 +156,15 @@ pub struct Settings {
     pub bot_requests_per_second: u32,
     pub button_presses_per_minute: u32,
     pub bot_webhooks_allow_private: bool,
+    /// Where media files live; `None` is `media/` in the data folder.
+    pub media_dir: Option<PathBuf>,
+    /// The largest file accepted, in bytes.
+    pub media_max_bytes: u64,
+    /// The largest image accepted, in bytes (images are decoded in memory).
+    pub media_image_max_bytes: u64,
+    /// This server's address as others reach it (`https://kolokol.school.example`): the base of
+    /// the links bots get. Without it, a request's `Host`.
+    pub public_url: Option<String>,
     /// Lower-cased usernames.
     pub admins: Vec<String>,
     /// Real time, except in tests.
@@ -183,6 +210,10 @@ impl Default for Settings {
             bot_requests_per_second: 30,
             button_presses_per_minute: 60,
             bot_webhooks_allow_private: false,
+            media_dir: None,
+            media_max_bytes: 2 << 30,
+            media_image_max_bytes: 50 << 20,
+            public_url: None,
             admins: Vec::new(),
             clock: Clock::system(),
         }
@@ -283,6 +314,19 @@ impl ServeArgs {
                 .bot_webhooks_allow_private
                 .or(file.bot_webhooks_allow_private)
                 .unwrap_or(defaults.bot_webhooks_allow_private),
+            media_dir: self.media_dir.or(file.media_dir),
+            media_max_bytes: self
+                .media_max_mb
+                .or(file.media_max_mb)
+                .map_or(defaults.media_max_bytes, |mb| mb << 20),
+            media_image_max_bytes: self
+                .media_image_max_mb
+                .or(file.media_image_max_mb)
+                .map_or(defaults.media_image_max_bytes, |mb| mb << 20),
+            public_url: self
+                .public_url
+                .or(file.public_url)
+                .map(|url| url.trim_end_matches('/').to_owned()),
             admins: self
                 .admins
                 .or(file.admins)
@@ -293,6 +337,16 @@ impl ServeArgs {
                 .collect(),
             clock: Clock::system(),
         })
+    }
+}
+
+impl Settings {
+    pub fn media_location(&self) -> kolokol_media::Location {
+        let dir = self
+            .media_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"));
+        kolokol_media::Location::Folder(dir)
     }
 }
 

@@ -44,7 +44,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidDeviceName | InvalidTitle | TextEmpty | TextTooLong | InvalidText
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
         | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | InvalidPoll | InvalidVote
-        | InvalidKeyboard | InvalidThread | RosterInvalid => StatusCode::BAD_REQUEST,
+        | InvalidKeyboard | InvalidThread | RosterInvalid | InvalidMedia => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | Safeguarding | Muted => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod media;
 pub mod openapi;
 pub mod orgs;
 pub mod quiet;
@@ -153,6 +154,8 @@ pub fn router(state: AppState) -> Router {
             post(org_routes::issue_claim_codes),
         )
         .route("/claim", post(org_routes::claim))
+        .route("/media/links", post(media::routes::links))
+        .route("/media/{id}", get(media::routes::download))
         .route(
             "/chats/{chat_id}/messages/{seq}/reach",
             get(org_routes::message_reach),
@@ -262,7 +265,7 @@ pub fn router(state: AppState) -> Router {
 /// client's escaping, it could not load or run anything. Inline style attributes carry avatar
 /// colours.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-    img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+    img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The built web client, with every unknown path answered by its `index.html` so that links such
 /// as `/join/<code>` open the app. Without a build, a short page says where the API is.
@@ -336,7 +339,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .refresh(store.as_ref(), settings.clock.now())
         .await
         .context("reading quiet hours")?;
+    let media = media::Media::open(&settings, store.as_ref())
+        .await
+        .context("opening the media store")?;
     let state = AppState {
+        media,
         store,
         bus,
         hub: hub.clone(),

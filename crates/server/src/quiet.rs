@@ -321,6 +321,7 @@ pub async fn release_held(state: AppState) {
                 thread_of: held.thread_of,
                 keyboard: held.keyboard,
                 markup: held.markup,
+                attachments: held.attachments.iter().map(|file| file.id).collect(),
             };
             let delivered = crate::routes::messages::deliver(
                 &state,

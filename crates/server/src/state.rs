@@ -18,6 +18,7 @@ use crate::quiet::QuietIndex;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub media: Arc<crate::media::Media>,
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
     pub sessions: Arc<SessionCache>,

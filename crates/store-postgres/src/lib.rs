@@ -40,6 +40,7 @@ mod bots;
 mod chats;
 mod engine;
 mod events;
+mod media;
 mod messages;
 mod moderation;
 mod orgs;
@@ -59,11 +60,12 @@ use kolokol_proto::{
     Millis, OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, Delivery,
-    MemberSnapshot, MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage,
-    NewOrg, NewReport, NewSession, NewSubscription, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
-    Page, ProfileChanges, Revoke, SessionRecord, Store, StoreError, StoreResult, StoredPoll,
-    StoredRoster, Subscription, UnitRename, UserPlace,
+    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials,
+    Delivery, FindUpload, MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode,
+    NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription,
+    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
+    SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster, Subscription,
+    UnitRename, UploadPart, UploadRecord, UserPlace,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -1243,6 +1245,90 @@ impl Store for PostgresStore {
     async fn forget_held(&self, id: i64) -> StoreResult<()> {
         self.engine
             .run(Mode::Autocommit, |c| Box::pin(quiet::forget_held(c, id)))
+            .await
+    }
+
+    async fn server_key(&self, name: &str, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = name.to_owned();
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::server_key(c, name.clone(), candidate.clone()))
+            })
+            .await
+    }
+
+    async fn create_upload(&self, upload: NewUpload, now: Millis) -> StoreResult<UploadRecord> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::create_upload(c, upload.clone(), now))
+            })
+            .await
+    }
+
+    async fn upload(&self, find: FindUpload, now: Millis) -> StoreResult<Option<UploadRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(media::upload(c, find, now)))
+            .await
+    }
+
+    async fn put_upload_part(
+        &self,
+        upload_id: i64,
+        part: UploadPart,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::put_upload_part(c, upload_id, part.clone(), now))
+            })
+            .await
+    }
+
+    async fn upload_parts(&self, upload_id: i64) -> StoreResult<Vec<UploadPart>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(media::upload_parts(c, upload_id))
+            })
+            .await
+    }
+
+    async fn complete_upload(
+        &self,
+        upload_id: i64,
+        blob: NewBlob,
+        now: Millis,
+    ) -> StoreResult<BlobRecord> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::complete_upload(c, upload_id, blob.clone(), now))
+            })
+            .await
+    }
+
+    async fn blob(&self, id: i64) -> StoreResult<Option<BlobRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(media::blob(c, id)))
+            .await
+    }
+
+    async fn chat_blobs(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        ids: Vec<i64>,
+    ) -> StoreResult<Vec<BlobRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(media::chat_blobs(c, actor, chat_id, ids.clone()))
+            })
+            .await
+    }
+
+    async fn visible_blob(&self, user_id: UserId, id: i64) -> StoreResult<Option<BlobRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(media::visible_blob(c, user_id, id))
+            })
             .await
     }
 

@@ -10,6 +10,7 @@ use sqlx::{PgConnection, Row};
 
 use crate::chats::{Locked, lock};
 use crate::engine::{OpError, OpResult};
+use crate::media::{self, Shown};
 use crate::rows::{self, label, message_columns, parse};
 
 /// The `kind:role:posting` triples `kolokol_domain::permissions::post` allows, for
@@ -139,12 +140,30 @@ pub async fn send(
         .execute(&mut *conn)
         .await?;
     }
+    let id: i64 = row.try_get(3)?;
+    let attachments = media::attach(
+        &mut *conn,
+        actor.user_id,
+        chat_id,
+        &new.attachments,
+        Shown::Message(id),
+        now,
+    )
+    .await?;
+    if !attachments.is_empty() {
+        sqlx::query("UPDATE messages SET attachments = $2 WHERE id = $1")
+            .bind(id)
+            .bind(list_column(&attachments)?)
+            .execute(&mut *conn)
+            .await?;
+    }
     let message = new.into_message(
         chat_id,
         actor.user_id,
-        row.try_get(3)?,
+        id,
         row.try_get(4)?,
         row.try_get(6)?,
+        attachments,
         now,
     );
     let published = Published {
@@ -290,13 +309,18 @@ pub async fn delete(
               unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2),
               unreported AS (UPDATE reports SET text = '' WHERE chat_id = $1 AND seq = $2)
          UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
-                             poll = NULL, keyboard = NULL, markup = NULL
+                             poll = NULL, keyboard = NULL, markup = NULL, attachments = NULL
          WHERE chat_id = $1 AND seq = $2",
     )
     .bind(chat_id)
     .bind(seq)
     .execute(&mut *conn)
     .await?;
+    // Its files are no longer shown here (and go once nothing shows them).
+    sqlx::query("DELETE FROM blob_refs WHERE message_id = $1")
+        .bind(message.id)
+        .execute(&mut *conn)
+        .await?;
     let mut changes = locked.changes();
     changes.chat(Event::MessageDeleted { chat_id, seq }, None);
     changes.commit(conn, now, ()).await

@@ -61,7 +61,7 @@ pub async fn do_not_disturb_all(conn: &mut PgConnection, now: i64) -> OpResult<V
 macro_rules! held_columns {
     () => {
         "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, reason, release_at, \
-         created_at, poll, thread_of, keyboard, markup"
+         created_at, poll, thread_of, keyboard, markup, attachments"
     };
 }
 
@@ -83,6 +83,7 @@ fn held_row(row: &PgRow) -> OpResult<HeldMessage> {
         thread_of: row.try_get(11)?,
         keyboard: crate::rows::json_column(row, 12)?.unwrap_or_default(),
         markup: crate::rows::json_column(row, 13)?.unwrap_or_default(),
+        attachments: crate::rows::json_column(row, 14)?.unwrap_or_default(),
     })
 }
 
@@ -92,11 +93,11 @@ pub async fn hold_message(
     now: i64,
 ) -> OpResult<HeldMessage> {
     crate::chats::membership(&mut *conn, held.sender_id, held.chat_id).await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
                                     reason, release_at, created_at, poll, thread_of, keyboard, markup)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING",
+         ON CONFLICT (chat_id, sender_id, client_msg_id) DO NOTHING RETURNING id",
     )
     .bind(held.chat_id)
     .bind(held.sender_id)
@@ -111,8 +112,26 @@ pub async fn hold_message(
     .bind(held.thread_of)
     .bind(kolokol_store::list_column(&held.keyboard)?)
     .bind(kolokol_store::list_column(&held.markup)?)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    if let Some(inserted) = inserted {
+        let id: i64 = inserted.try_get(0)?;
+        let shown = crate::media::Shown::Held(id);
+        let attachments = crate::media::attach(
+            &mut *conn,
+            held.sender_id,
+            held.chat_id,
+            &held.attachments,
+            shown,
+            now,
+        )
+        .await?;
+        sqlx::query("UPDATE held_messages SET attachments = $2 WHERE id = $1")
+            .bind(id)
+            .bind(kolokol_store::list_column(&attachments)?)
+            .execute(&mut *conn)
+            .await?;
+    }
     let row = sqlx::query(concat!(
         "SELECT ",
         held_columns!(),

@@ -105,7 +105,7 @@ macro_rules! message_columns {
             FROM (SELECT r.emoji, json_agg(r.user_id ORDER BY r.created_at, r.user_id) AS user_ids \
                     FROM reactions r WHERE r.chat_id = x.chat_id AND r.seq = x.seq \
                     GROUP BY r.emoji) g), \
-         x.poll, x.thread_of, x.keyboard, x.markup"
+         x.poll, x.thread_of, x.keyboard, x.markup, x.attachments"
     };
 }
 pub(crate) use message_columns;
@@ -140,6 +140,7 @@ pub fn message(row: &PgRow, at: usize) -> OpResult<Option<Message>> {
         thread_of: row.try_get(at + 13)?,
         keyboard: json_column(row, at + 14)?.unwrap_or_default(),
         markup: json_column(row, at + 15)?.unwrap_or_default(),
+        attachments: json_column(row, at + 16)?.unwrap_or_default(),
     }))
 }
 

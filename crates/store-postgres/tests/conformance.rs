@@ -337,6 +337,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                         thread_of: None,
                         keyboard: Vec::new(),
                         markup: Vec::new(),
+                        attachments: Vec::new(),
                     };
                     // The same message through both nodes at once, as a client retrying does.
                     let (a, b) = tokio::join!(

@@ -9,6 +9,7 @@ mod bots;
 mod chats;
 mod engine;
 mod events;
+mod media;
 mod messages;
 mod moderation;
 mod orgs;
@@ -27,11 +28,12 @@ use kolokol_proto::{
     Millis, OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials, Delivery,
-    MemberSnapshot, MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage,
-    NewOrg, NewReport, NewSession, NewSubscription, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome,
-    Page, ProfileChanges, Revoke, SessionRecord, Store, StoreResult, StoredPoll, StoredRoster,
-    Subscription, UnitRename, UserPlace,
+    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials,
+    Delivery, FindUpload, MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode,
+    NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription,
+    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
+    SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, Subscription, UnitRename,
+    UploadPart, UploadRecord, UserPlace,
 };
 
 use crate::engine::Engine;
@@ -892,6 +894,72 @@ impl Store for SqliteStore {
 
     async fn forget_held(&self, id: i64) -> StoreResult<()> {
         self.engine.write(move |c| quiet::forget_held(c, id)).await
+    }
+
+    async fn server_key(&self, name: &str, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = name.to_owned();
+        self.engine
+            .write(move |c| media::server_key(c, &name, candidate))
+            .await
+    }
+
+    async fn create_upload(&self, upload: NewUpload, now: Millis) -> StoreResult<UploadRecord> {
+        self.engine
+            .write(move |c| media::create_upload(c, upload, now))
+            .await
+    }
+
+    async fn upload(&self, find: FindUpload, now: Millis) -> StoreResult<Option<UploadRecord>> {
+        self.engine.read(move |c| media::upload(c, find, now)).await
+    }
+
+    async fn put_upload_part(
+        &self,
+        upload_id: i64,
+        part: UploadPart,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        self.engine
+            .write(move |c| media::put_upload_part(c, upload_id, part, now))
+            .await
+    }
+
+    async fn upload_parts(&self, upload_id: i64) -> StoreResult<Vec<UploadPart>> {
+        self.engine
+            .read(move |c| media::upload_parts(c, upload_id))
+            .await
+    }
+
+    async fn complete_upload(
+        &self,
+        upload_id: i64,
+        blob: NewBlob,
+        now: Millis,
+    ) -> StoreResult<BlobRecord> {
+        self.engine
+            .write(move |c| media::complete_upload(c, upload_id, blob, now))
+            .await
+    }
+
+    async fn blob(&self, id: i64) -> StoreResult<Option<BlobRecord>> {
+        self.engine.read(move |c| media::blob(c, id)).await
+    }
+
+    async fn chat_blobs(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        ids: Vec<i64>,
+    ) -> StoreResult<Vec<BlobRecord>> {
+        self.engine
+            .read(move |c| media::chat_blobs(c, actor, chat_id, ids))
+            .await
+    }
+
+    async fn visible_blob(&self, user_id: UserId, id: i64) -> StoreResult<Option<BlobRecord>> {
+        self.engine
+            .read(move |c| media::visible_blob(c, user_id, id))
+            .await
     }
 
     async fn vote(

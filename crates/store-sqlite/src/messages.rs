@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::chats::membership;
 use crate::engine::OpResult;
 use crate::events::Changes;
+use crate::media::{self, Shown};
 use crate::rows::{self, CHAT_COLUMNS, CHAT_WIDTH};
 
 /// Resolves `@username` mentions to the ids of users that exist.
@@ -114,7 +115,19 @@ pub fn send(
         "UPDATE members SET read_seq = ?3, last_post_at = ?4 WHERE chat_id = ?1 AND user_id = ?2",
     )?
     .execute(params![chat_id, actor.user_id, seq, now])?;
-    let message = new.into_message(chat_id, actor.user_id, id, seq, mentions, now);
+    let attachments = media::attach(
+        conn,
+        actor.user_id,
+        chat_id,
+        &new.attachments,
+        Shown::Message(id),
+        now,
+    )?;
+    if !attachments.is_empty() {
+        conn.prepare_cached("UPDATE messages SET attachments = ?2 WHERE id = ?1")?
+            .execute(params![id, list_column(&attachments)?])?;
+    }
+    let message = new.into_message(chat_id, actor.user_id, id, seq, mentions, attachments, now);
     let mut changes = Changes::default();
     changes.chat_at(
         conn,
@@ -228,9 +241,12 @@ pub fn delete(
     }
     // A tombstone: the text is gone for good, the seq stays so history has no gaps.
     conn.prepare_cached(
-        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL, markup = NULL WHERE chat_id = ?1 AND seq = ?2",
+        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL, markup = NULL, attachments = NULL WHERE chat_id = ?1 AND seq = ?2",
     )?
     .execute(params![chat_id, seq])?;
+    // Its files are no longer shown here (and go once nothing shows them).
+    conn.prepare_cached("DELETE FROM blob_refs WHERE message_id = ?1")?
+        .execute([message.id])?;
     conn.prepare_cached("DELETE FROM reactions WHERE chat_id = ?1 AND seq = ?2")?
         .execute(params![chat_id, seq])?;
     conn.prepare_cached("DELETE FROM poll_votes WHERE chat_id = ?1 AND seq = ?2")?

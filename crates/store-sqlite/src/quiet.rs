@@ -38,7 +38,7 @@ pub fn do_not_disturb_all(conn: &Connection, now: i64) -> OpResult<Vec<(UserId, 
 }
 
 const HELD_COLUMNS: &str = "id, chat_id, sender_id, client_msg_id, text, reply_to, request_ack, \
-                            reason, release_at, created_at, poll, thread_of, keyboard, markup";
+                            reason, release_at, created_at, poll, thread_of, keyboard, markup, attachments";
 
 fn held_row(row: &Row) -> rusqlite::Result<HeldMessage> {
     let reason: String = row.get(7)?;
@@ -61,6 +61,7 @@ fn held_row(row: &Row) -> rusqlite::Result<HeldMessage> {
         thread_of: row.get(11)?,
         keyboard: crate::rows::json_column(row, 12)?.unwrap_or_default(),
         markup: crate::rows::json_column(row, 13)?.unwrap_or_default(),
+        attachments: crate::rows::json_column(row, 14)?.unwrap_or_default(),
     })
 }
 
@@ -77,7 +78,7 @@ fn held_messages_where(
 
 pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResult<HeldMessage> {
     crate::chats::membership(conn, held.sender_id, held.chat_id)?;
-    conn.prepare_cached(
+    let inserted = conn.prepare_cached(
         "INSERT INTO held_messages (chat_id, sender_id, client_msg_id, text, reply_to, request_ack,
                                     reason, release_at, created_at, poll, thread_of, keyboard, markup)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -98,6 +99,20 @@ pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResu
         kolokol_store::list_column(&held.keyboard)?,
         kolokol_store::list_column(&held.markup)?
     ])?;
+    if inserted == 1 {
+        let id = conn.last_insert_rowid();
+        let shown = crate::media::Shown::Held(id);
+        let attachments = crate::media::attach(
+            conn,
+            held.sender_id,
+            held.chat_id,
+            &held.attachments,
+            shown,
+            now,
+        )?;
+        conn.prepare_cached("UPDATE held_messages SET attachments = ?2 WHERE id = ?1")?
+            .execute(params![id, kolokol_store::list_column(&attachments)?])?;
+    }
     held_messages_where(
         conn,
         "chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3",

@@ -111,7 +111,7 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard, markup";
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard, markup, attachments";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(7)?;
@@ -132,6 +132,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         thread_of: row.get(12)?,
         keyboard: json_column(row, 13)?.unwrap_or_default(),
         markup: json_column(row, 14)?.unwrap_or_default(),
+        attachments: json_column(row, 15)?.unwrap_or_default(),
     })
 }
 

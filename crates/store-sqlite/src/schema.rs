@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_markup.sql"),
     include_str!("../migrations/0014_web_apps.sql"),
     include_str!("../migrations/0015_button_chats.sql"),
+    include_str!("../migrations/0016_media.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

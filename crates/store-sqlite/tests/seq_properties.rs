@@ -75,7 +75,7 @@ proptest! {
                     .map(|send| {
                         let store = store.clone();
                         let (actor, chat) = (actors[send.sender], chats[send.chat]);
-                        let message = NewMessage { client_msg_id: format!("id-{}", send.id), text: "hello".into(), reply_to: None, poll: None, thread_of: None, keyboard: Vec::new(), markup: Vec::new() };
+                        let message = NewMessage { client_msg_id: format!("id-{}", send.id), text: "hello".into(), reply_to: None, poll: None, thread_of: None, keyboard: Vec::new(), markup: Vec::new(), attachments: Vec::new() };
                         tokio::spawn(async move { store.send_message(actor, chat, message, 1).await.unwrap().value })
                     })
                     .collect();

@@ -2237,6 +2237,7 @@ async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
             thread_of: None,
             keyboard: Vec::new(),
             markup: Vec::new(),
+            attachments: Vec::new(),
         };
         assert_eq!(message, expected);
         let published = only(&outcome.events, "message.new", |event| {
@@ -4402,6 +4403,7 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
             url: None,
             user_id: None,
         }],
+        attachments: Vec::new(),
         reason: HoldReason::QuietHours,
         release_at,
     };
@@ -4959,6 +4961,7 @@ fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
         thread_of: None,
         keyboard: Vec::new(),
         markup: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

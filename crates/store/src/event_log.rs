@@ -81,6 +81,7 @@ mod tests {
             thread_of: None,
             keyboard: Vec::new(),
             markup: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 

@@ -16,8 +16,13 @@
 pub mod catch_up;
 pub mod conformance;
 pub mod event_log;
+pub mod media;
 pub mod orgs;
 
+pub use media::{
+    BlobRecord, FindUpload, MAX_ATTACHMENTS, NewBlob, NewUpload, UPLOAD_KEPT_MS, UploadPart,
+    UploadRecord,
+};
 pub use orgs::{
     ChatPurpose, Claimed, NewClaimCode, NewHeldMessage, NewOrg, NewReport, Org, OrgChat, OrgId,
     OrgRole, StoredRoster, UnitRename, UserPlace,
@@ -27,9 +32,9 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage, Invite,
-    InvitePreview, Keyboard, Markup, Member, Message, Millis, OrgPolicy, Poll, Posting, Profile,
-    Report, Role, Seq, ThreadSummary, User, UserId,
+    Attachment, AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage,
+    Invite, InvitePreview, Keyboard, Markup, Member, Message, Millis, OrgPolicy, Poll, Posting,
+    Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -234,13 +239,17 @@ pub struct NewMessage {
     pub keyboard: Keyboard,
     /// A bot's formatting, already checked (`kolokol_domain::markup::check`).
     pub markup: Vec<Markup>,
+    /// Files to show with it, by id; the store checks the sender may show each (their own
+    /// upload, or a file shown in a chat they are in).
+    pub attachments: Vec<i64>,
 }
 
 /// Every table with rows of a chat, in an order that deleting them keeps foreign keys intact:
 /// what hangs on messages first. A deleted chat's own row stays, emptied ([`EMPTY_CHAT`]), so
 /// its id is never given to another chat: clients' cursors and every node's cached member lists
 /// name chats by id.
-pub const CHAT_TABLES: [&str; 14] = [
+pub const CHAT_TABLES: [&str; 15] = [
+    "blob_refs",
     "reactions",
     "button_chats",
     "poll_votes",
@@ -289,16 +298,19 @@ impl MessageEdit {
 }
 
 impl NewMessage {
-    /// Whether it carries more than its text and reply: a poll, a thread, buttons or formatting.
+    /// Whether it carries more than its text and reply: a poll, a thread, buttons, formatting
+    /// or files.
     pub fn has_extras(&self) -> bool {
         self.poll.is_some()
             || self.thread_of.is_some()
             || !self.keyboard.is_empty()
             || !self.markup.is_empty()
+            || !self.attachments.is_empty()
     }
 
     /// The message as first stored, once the backend has given it its `id` and `seq` and resolved
-    /// its mentions: no reactions, never edited.
+    /// its mentions and files: no reactions, never edited.
+    #[allow(clippy::too_many_arguments)]
     pub fn into_message(
         self,
         chat_id: ChatId,
@@ -306,6 +318,7 @@ impl NewMessage {
         id: i64,
         seq: Seq,
         mentions: Vec<UserId>,
+        attachments: Vec<Attachment>,
         now: Millis,
     ) -> Message {
         Message {
@@ -325,6 +338,7 @@ impl NewMessage {
             thread_of: self.thread_of,
             keyboard: self.keyboard,
             markup: self.markup,
+            attachments,
         }
     }
 }
@@ -952,4 +966,43 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::forget_held`], so a node that dies while releasing them leaves them to the next.
     async fn due_held(&self, now: Millis, limit: u32) -> StoreResult<Vec<HeldMessage>>;
     async fn forget_held(&self, id: i64) -> StoreResult<()>;
+
+    // --- media ---
+
+    /// The secret named `name`: `candidate` if none was kept yet, so every node shares the
+    /// first one made.
+    async fn server_key(&self, name: &str, candidate: Vec<u8>) -> StoreResult<Vec<u8>>;
+    /// A person's upload needs them in `chat_id` (`NotMember`).
+    async fn create_upload(&self, upload: NewUpload, now: Millis) -> StoreResult<UploadRecord>;
+    /// An upload not yet expired.
+    async fn upload(&self, find: FindUpload, now: Millis) -> StoreResult<Option<UploadRecord>>;
+    /// Records a piece of an upload and keeps the upload alive; a piece with the same first
+    /// byte is replaced, and its object key returned for deletion.
+    async fn put_upload_part(
+        &self,
+        upload_id: i64,
+        part: UploadPart,
+        now: Millis,
+    ) -> StoreResult<Option<String>>;
+    /// The pieces received, by first byte.
+    async fn upload_parts(&self, upload_id: i64) -> StoreResult<Vec<UploadPart>>;
+    /// Records the upload's file and forgets its pieces. An upload completes once
+    /// (`BadRequest` after).
+    async fn complete_upload(
+        &self,
+        upload_id: i64,
+        blob: NewBlob,
+        now: Millis,
+    ) -> StoreResult<BlobRecord>;
+    async fn blob(&self, id: i64) -> StoreResult<Option<BlobRecord>>;
+    /// The files among `ids` that `chat_id` shows, for one of its members (`NotMember`
+    /// otherwise); ids it does not show are left out.
+    async fn chat_blobs(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        ids: Vec<i64>,
+    ) -> StoreResult<Vec<BlobRecord>>;
+    /// The file if `user_id` may see it: they uploaded it, or a chat they are in shows it.
+    async fn visible_blob(&self, user_id: UserId, id: i64) -> StoreResult<Option<BlobRecord>>;
 }

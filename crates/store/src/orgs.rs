@@ -153,6 +153,8 @@ pub struct NewHeldMessage {
     pub thread_of: Option<Seq>,
     pub keyboard: Keyboard,
     pub markup: Vec<Markup>,
+    /// Files, by id, checked as for a send.
+    pub attachments: Vec<i64>,
     pub reason: HoldReason,
     pub release_at: Millis,
 }

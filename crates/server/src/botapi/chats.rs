@@ -33,7 +33,7 @@ pub async fn list(
     params: Params,
 ) -> BotResult<Json<wire::ChatList>> {
     let count = params.count(50)?;
-    let mut lookup = Lookup::new(&state, bot.actor);
+    let mut lookup = Lookup::for_bot(&state, &bot);
     let mut chats = Vec::new();
     for chat in state.store.chats(bot.actor).await?.into_iter().take(count) {
         chats.push(lookup.max_chat(chat.id).await?);
@@ -50,9 +50,7 @@ pub async fn one(
     Path(chat_id): Path<String>,
 ) -> BotResult<Json<wire::Chat>> {
     let chat_id = path_chat(&chat_id)?;
-    Ok(Json(
-        Lookup::new(&state, bot.actor).max_chat(chat_id).await?,
-    ))
+    Ok(Json(Lookup::for_bot(&state, &bot).max_chat(chat_id).await?))
 }
 
 /// `PATCH /chats/{id}`: a new title, a message to pin.
@@ -71,9 +69,7 @@ pub async fn patch(
     if let Some(mid) = patch.pin {
         set_pin(state.clone(), &bot, chat_id, Some(seq_in(chat_id, &mid)?)).await?;
     }
-    Ok(Json(
-        Lookup::new(&state, bot.actor).max_chat(chat_id).await?,
-    ))
+    Ok(Json(Lookup::for_bot(&state, &bot).max_chat(chat_id).await?))
 }
 
 /// `POST /chats/{id}/members {user_ids}`: as a person adds them, so the same safeguarding and
@@ -219,7 +215,7 @@ async fn members_where(
     count: usize,
 ) -> BotResult<Vec<wire::ChatMember>> {
     let members = state.store.members(bot.actor, chat_id).await?;
-    let mut lookup = Lookup::new(state, bot.actor);
+    let mut lookup = Lookup::for_bot(state, bot);
     let mut converted = Vec::new();
     for found in members.iter().filter(|found| which(found)).take(count) {
         converted.push(member(&mut lookup, found).await?);
@@ -318,7 +314,7 @@ pub async fn pinned(
     state.store.check_member(bot.actor, chat_id).await?;
     let message = match state.store.pinned(chat_id).await? {
         Some(seq) => match message_at(&state, bot.actor, chat_id, seq).await? {
-            Some(message) => Some(Lookup::new(&state, bot.actor).message(&message).await?),
+            Some(message) => Some(Lookup::for_bot(&state, &bot).message(&message).await?),
             None => None,
         },
         None => None,

@@ -2,13 +2,17 @@
 
 use std::collections::HashMap;
 
-use kolokol_botapi::attachments::attachments_of;
+use kolokol_botapi::attachments::{attachments_of, media_json};
 use kolokol_botapi::ids::{held_mid, max_chat_id, mid};
 use kolokol_botapi::wire;
-use kolokol_proto::{Chat, ChatId, ChatKind, HeldMessage, Message, User, UserId};
+use kolokol_media::TokenOf;
+use kolokol_proto::{
+    Attachment, Chat, ChatId, ChatKind, HeldMessage, Keyboard, Message, User, UserId,
+};
 use kolokol_store::Actor;
 
-use super::{BotError, BotResult};
+use super::{Bot, BotError, BotResult};
+use crate::media::BOT_LINK_SECS;
 use crate::state::AppState;
 
 pub fn user(user: &User) -> wire::User {
@@ -35,18 +39,43 @@ fn chat_type(kind: ChatKind) -> &'static str {
 pub struct Lookup<'a> {
     state: &'a AppState,
     bot: Actor,
+    /// The base of the links to files.
+    base: String,
     users: HashMap<UserId, wire::User>,
     chats: HashMap<ChatId, Chat>,
 }
 
 impl<'a> Lookup<'a> {
-    pub fn new(state: &'a AppState, bot: Actor) -> Lookup<'a> {
+    pub fn new(state: &'a AppState, bot: Actor, base: String) -> Lookup<'a> {
         Lookup {
             state,
             bot,
+            base,
             users: HashMap::new(),
             chats: HashMap::new(),
         }
+    }
+
+    pub fn for_bot(state: &'a AppState, bot: &Bot) -> Lookup<'a> {
+        Lookup::new(state, bot.actor, bot.base.clone())
+    }
+
+    /// A message's attachments as the bot reads them: its files (each with a token and a link
+    /// that works for a day), then its keyboard.
+    fn attachments(&self, files: &[Attachment], keyboard: &Keyboard) -> Vec<serde_json::Value> {
+        let media = &self.state.media;
+        let mut attachments: Vec<serde_json::Value> = files
+            .iter()
+            .map(|file| {
+                let token = media
+                    .signer
+                    .max_token(self.bot.user_id, TokenOf::Blob(file.id));
+                let link = media.link(&self.base, file.id, false, self.state.now(), BOT_LINK_SECS);
+                media_json(file, &token, &link.url)
+            })
+            .collect();
+        attachments.extend(attachments_of(keyboard));
+        attachments
     }
 
     pub fn actor(&self) -> Actor {
@@ -128,7 +157,7 @@ impl<'a> Lookup<'a> {
             mid: mid(recipient.chat_id, message.seq),
             seq: message.seq,
             text: message.text.clone(),
-            attachments: attachments_of(&message.keyboard),
+            attachments: self.attachments(&message.attachments, &message.keyboard),
             markup: message.markup.clone(),
         };
         Ok(wire::Message {
@@ -146,7 +175,7 @@ impl<'a> Lookup<'a> {
             mid: held_mid(recipient.chat_id, held.id),
             seq: 0,
             text: held.text.clone(),
-            attachments: attachments_of(&held.keyboard),
+            attachments: self.attachments(&held.attachments, &held.keyboard),
             markup: held.markup.clone(),
         };
         Ok(wire::Message {

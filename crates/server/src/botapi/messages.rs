@@ -3,13 +3,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use kolokol_botapi::attachments::keyboard_of;
+use kolokol_botapi::attachments::{MediaRef, parse};
 use kolokol_botapi::format::{Format, Formatted, format};
 use kolokol_botapi::ids::{MessageRef, chat_id_of, parse_callback_id, parse_mid};
 use kolokol_botapi::wire;
 use kolokol_domain::{keyboard, validate};
+use kolokol_media::TokenOf;
 use kolokol_proto::{ChatId, Event, Keyboard, SendMessageRequest, UserId};
-use kolokol_store::{MessageEdit, Page};
+use kolokol_store::{FindUpload, MessageEdit, Page};
 
 use super::convert::Lookup;
 use super::request::{MaxJson, Params};
@@ -44,26 +45,74 @@ async fn target(state: &AppState, bot: &Bot, params: &Params) -> BotResult<ChatI
 struct Content {
     text: Option<Formatted>,
     keyboard: Option<Keyboard>,
+    /// Files by their tokens; with files, the text may be left out or empty.
+    media: Vec<MediaRef>,
 }
 
 fn content_of(body: &wire::NewMessageBody) -> BotResult<Content> {
     let style = Format::parse(body.format.as_deref())
         .ok_or_else(|| BotError::payload("format is markdown or html"))?;
-    let text = body.text.as_deref().map(|text| format(text, style));
-    if let Some(text) = &text {
-        validate::message_text(&text.text)
-            .map_err(|rejection| BotError::payload(rejection.message))?;
-    }
-    let keyboard = body
+    let parsed = body
         .attachments
         .as_deref()
-        .map(keyboard_of)
+        .map(parse)
         .transpose()
         .map_err(BotError::payload)?;
+    let media = parsed
+        .as_ref()
+        .map(|parsed| parsed.media.clone())
+        .unwrap_or_default();
+    let text = body.text.as_deref().map(|text| format(text, style));
+    if let Some(text) = &text {
+        let checked = if media.is_empty() {
+            validate::message_text(&text.text)
+        } else {
+            validate::caption(&text.text)
+        };
+        checked.map_err(|rejection| BotError::payload(rejection.message))?;
+    }
+    let keyboard = parsed.map(|parsed| parsed.keyboard);
     if let Some(keyboard) = &keyboard {
         keyboard::check(keyboard).map_err(|rejection| BotError::payload(rejection.message))?;
     }
-    Ok(Content { text, keyboard })
+    Ok(Content {
+        text,
+        keyboard,
+        media,
+    })
+}
+
+/// The files a bot's tokens name. A token works only for the bot it was made for: its own
+/// upload, or a file it received in a message.
+async fn files(state: &AppState, bot: &Bot, media: &[MediaRef]) -> BotResult<Vec<i64>> {
+    let unknown = || BotError::payload("unknown attachment token");
+    let mut ids = Vec::with_capacity(media.len());
+    for file in media {
+        let id = match state
+            .media
+            .signer
+            .parse_max_token(bot.actor.user_id, &file.token)
+        {
+            Some(TokenOf::Blob(id)) => id,
+            Some(TokenOf::Upload(upload_id)) => {
+                let upload = state
+                    .store
+                    .upload(FindUpload::Id(upload_id), state.now())
+                    .await?
+                    .filter(|upload| upload.owner_id == bot.actor.user_id)
+                    .ok_or_else(unknown)?;
+                upload.blob_id.ok_or_else(BotError::not_ready)?
+            }
+            None => return Err(unknown()),
+        };
+        state
+            .store
+            .visible_blob(bot.actor.user_id, id)
+            .await?
+            .ok_or_else(unknown)?;
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
 pub async fn send(
@@ -74,9 +123,12 @@ pub async fn send(
 ) -> BotResult<Json<wire::SendMessageResult>> {
     let chat_id = target(&state, &bot, &params).await?;
     let content = content_of(&body)?;
-    let Formatted { text, markup } = content
-        .text
-        .ok_or_else(|| BotError::payload("text is required"))?;
+    let attachments = files(&state, &bot, &content.media).await?;
+    let Formatted { text, markup } = match content.text {
+        Some(text) => text,
+        None if !attachments.is_empty() => Formatted::default(),
+        None => return Err(BotError::payload("text is required")),
+    };
     let request = SendMessageRequest {
         // Max has no idempotency key: every call is a new message.
         client_msg_id: new_secret("bot-"),
@@ -86,8 +138,9 @@ pub async fn send(
         urgent: false,
         poll: None,
         thread_of: None,
+        attachments,
     };
-    let mut lookup = Lookup::new(&state, bot.actor);
+    let mut lookup = Lookup::for_bot(&state, &bot);
     let extras = Extras {
         keyboard: content.keyboard.unwrap_or_default(),
         markup,
@@ -120,9 +173,7 @@ pub async fn one(
     Path(mid): Path<String>,
 ) -> BotResult<Json<wire::Message>> {
     let (_, message) = stored(&state, &bot, &mid).await?;
-    Ok(Json(
-        Lookup::new(&state, bot.actor).message(&message).await?,
-    ))
+    Ok(Json(Lookup::for_bot(&state, &bot).message(&message).await?))
 }
 
 /// `GET /messages`: by `message_ids`, or the newest `count` of `chat_id`, newest first.
@@ -157,7 +208,7 @@ pub async fn list(
         messages.reverse();
         found = messages;
     }
-    let mut lookup = Lookup::new(&state, bot.actor);
+    let mut lookup = Lookup::for_bot(&state, &bot);
     let mut messages = Vec::with_capacity(found.len());
     for message in &found {
         messages.push(lookup.message(message).await?);
@@ -192,6 +243,14 @@ async fn change(
     message: kolokol_proto::Message,
     content: Content,
 ) -> BotResult<()> {
+    if !content.media.is_empty() {
+        let sent: Vec<i64> = message.attachments.iter().map(|file| file.id).collect();
+        if files(state, bot, &content.media).await? != sent {
+            return Err(BotError::payload(
+                "a sent message's files cannot be changed; send a new message",
+            ));
+        }
+    }
     let text = content
         .text
         .filter(|text| text.text != message.text || text.markup != message.markup);

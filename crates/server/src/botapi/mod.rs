@@ -13,6 +13,7 @@ mod convert;
 mod messages;
 mod request;
 mod updates;
+mod uploads;
 pub mod webhooks;
 
 use axum::Router;
@@ -54,6 +55,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/messages/{mid}", get(messages::one))
         .route("/answers", post(messages::answer))
+        .route("/uploads", post(uploads::begin))
+        .route(
+            "/upload/{secret}",
+            post(uploads::receive).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/videos/{token}", get(uploads::video))
         .route("/chats", get(chats::list))
         .route(
             "/chats/{chat_id}",
@@ -123,6 +130,15 @@ impl BotError {
         )
     }
 
+    /// A file still being uploaded; both official clients wait and try again.
+    pub fn not_ready() -> BotError {
+        BotError::new(
+            StatusCode::BAD_REQUEST,
+            "attachment.not.ready",
+            "the upload is not complete yet",
+        )
+    }
+
     pub fn no_chat() -> BotError {
         BotError::new(StatusCode::NOT_FOUND, "chat.not.found", "no such chat")
     }
@@ -179,6 +195,26 @@ pub type BotResult<T> = Result<T, BotError>;
 pub struct Bot {
     pub actor: Actor,
     pub record: BotRecord,
+    /// This server's address as the bot reached it: the base of the links it gets.
+    pub base: String,
+}
+
+/// `--public-url`, or else the request's `Host` (a forged one only changes the links its own
+/// sender gets).
+fn public_base(parts: &Parts, state: &AppState) -> String {
+    if let Some(url) = &state.settings.public_url {
+        return url.clone();
+    }
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            host.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .map_or_else(|| state.settings.listen.to_string(), str::to_owned);
+    format!("http://{host}")
 }
 
 impl FromRequestParts<AppState> for Bot {
@@ -217,7 +253,12 @@ impl FromRequestParts<AppState> for Bot {
         state
             .limit(Limit::BotRequests, &actor.user_id.to_string())
             .await?;
-        Ok(Bot { actor, record })
+        let base = public_base(parts, state);
+        Ok(Bot {
+            actor,
+            record,
+            base,
+        })
     }
 }
 

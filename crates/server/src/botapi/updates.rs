@@ -54,7 +54,7 @@ pub async fn updates(
 
     let mut cursor = start.clone();
     let mut updates = Vec::new();
-    let mut lookup = Lookup::new(&state, bot.actor);
+    let mut lookup = Lookup::for_bot(&state, &bot);
     let (mut waiter, mut wake) = state.hub.register(bot_id, WAKE_QUEUE);
     let read = async {
         loop {

@@ -71,7 +71,17 @@ pub async fn send(
     extras: Extras,
 ) -> ApiResult<Sent> {
     validate::client_msg_id(&request.client_msg_id)?;
-    validate::message_text(&request.text)?;
+    if request.attachments.is_empty() {
+        validate::message_text(&request.text)?;
+    } else {
+        validate::caption(&request.text)?;
+    }
+    if request.attachments.len() > kolokol_store::MAX_ATTACHMENTS {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "at most 10 files in a message",
+        ));
+    }
     kolokol_domain::keyboard::check(&extras.keyboard)?;
     kolokol_domain::markup::check(&request.text, &extras.markup)?;
     let Extras { keyboard, markup } = extras;
@@ -99,6 +109,7 @@ pub async fn send(
             markup,
             reason: hold.reason,
             release_at: hold.release_at,
+            attachments: request.attachments,
         };
         let held = state.store.hold_message(held, state.now()).await?;
         return Ok(Sent::Held(held));
@@ -111,6 +122,7 @@ pub async fn send(
         thread_of: request.thread_of,
         keyboard,
         markup,
+        attachments: request.attachments,
     };
     let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
     Ok(Sent::Stored(message, created))

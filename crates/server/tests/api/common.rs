@@ -228,6 +228,7 @@ pub async fn send(
         urgent: false,
         thread_of: None,
         poll: None,
+        attachments: Vec::new(),
     };
     client
         .send_message(chat_id, &request)

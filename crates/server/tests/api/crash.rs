@@ -88,6 +88,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
                     urgent: false,
                     thread_of: None,
                     poll: None,
+                    attachments: Vec::new(),
                 };
                 match client.send_message(chat.id, &request).await {
                     Ok((message, _)) => {
@@ -141,6 +142,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             urgent: false,
             thread_of: None,
             poll: None,
+            attachments: Vec::new(),
         };
         let (message, created) = clients[*index]
             .send_message(chat.id, &request)

@@ -27,6 +27,7 @@ fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
         urgent: false,
         thread_of: None,
         poll: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -852,6 +852,7 @@ async fn acknowledgements_are_asked_by_admins_and_counted_per_family() {
         urgent: false,
         thread_of: None,
         poll: None,
+        attachments: Vec::new(),
     };
     let (notice, _) = who("smirnova")
         .send_message(parents, &ask("n1", "Экскурсия в пятницу: нужна подпись"))

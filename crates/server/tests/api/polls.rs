@@ -19,6 +19,7 @@ fn poll_request(id: &str, question: &str, poll: Poll) -> SendMessageRequest {
         urgent: false,
         thread_of: None,
         poll: Some(poll),
+        attachments: Vec::new(),
     }
 }
 

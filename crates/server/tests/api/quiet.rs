@@ -124,6 +124,7 @@ fn request(id: &str, text: &str) -> SendMessageRequest {
         urgent: false,
         thread_of: None,
         poll: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -1,0 +1,95 @@
+//! Media for people and bots: one pipeline receives every upload ([`receive`]), files are read
+//! back through signed, expiring links ([`routes`]). Bytes go to the object store, facts to the
+//! database; a file's type comes from its bytes, and images are re-encoded so no EXIF or GPS
+//! survives.
+
+pub mod receive;
+pub mod routes;
+
+use std::sync::Arc;
+
+use kolokol_media::image::ImageLimits;
+use kolokol_media::{MediaStore, Signer, Variant};
+use kolokol_proto::{ErrorCode, MediaLink};
+use kolokol_store::Store;
+use rand::RngCore;
+
+use crate::config::Settings;
+use crate::error::ApiError;
+
+/// How long links given to people work: long enough to scroll a chat, short enough that a
+/// leaked link soon stops working.
+pub const PERSON_LINK_SECS: i64 = 60 * 60;
+/// Bots get a day: they often fetch files later, as Max's own links allow.
+pub const BOT_LINK_SECS: i64 = 24 * 60 * 60;
+
+pub struct Media {
+    pub store: MediaStore,
+    pub signer: Signer,
+    /// Largest file accepted.
+    pub max_bytes: u64,
+    /// Largest image accepted: images are decoded in memory.
+    pub image_max_bytes: u64,
+    pub image_limits: ImageLimits,
+    /// Image decodes at once: each may take a few hundred MB.
+    decoding: tokio::sync::Semaphore,
+}
+
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media").finish_non_exhaustive()
+    }
+}
+
+impl Media {
+    /// Opens the store the settings name, with the signing key every node shares.
+    pub async fn open(settings: &Settings, store: &dyn Store) -> anyhow::Result<Arc<Media>> {
+        let location = settings.media_location();
+        let media_store = MediaStore::open(&location)?;
+        let mut candidate = vec![0u8; 32];
+        rand::rng().fill_bytes(&mut candidate);
+        let key = store.server_key("media", candidate).await?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the stored media key is not 32 bytes"))?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Arc::new(Media {
+            store: media_store,
+            signer: Signer::new(key),
+            max_bytes: settings.media_max_bytes,
+            image_max_bytes: settings.media_image_max_bytes,
+            image_limits: ImageLimits::default(),
+            decoding: tokio::sync::Semaphore::new((cores / 2).max(1)),
+        }))
+    }
+
+    /// A link to file `id` (and its thumbnail, if it has one) that works for `lifetime_s`;
+    /// absolute when `base` is given.
+    pub fn link(
+        &self,
+        base: &str,
+        id: i64,
+        thumb: bool,
+        now_ms: i64,
+        lifetime_s: i64,
+    ) -> MediaLink {
+        let expires_s = now_ms / 1000 + lifetime_s;
+        let url = |variant| {
+            let query = self.signer.link_query(id, variant, expires_s);
+            format!("{base}/api/v1/media/{id}?{query}")
+        };
+        MediaLink {
+            id,
+            url: url(Variant::Original),
+            thumb_url: thumb.then(|| url(Variant::Thumbnail)),
+            expires_at: expires_s * 1000,
+        }
+    }
+}
+
+impl From<kolokol_media::StoreError> for ApiError {
+    fn from(error: kolokol_media::StoreError) -> Self {
+        tracing::error!(%error, "media storage failure");
+        ApiError::new(ErrorCode::Internal, "internal error")
+    }
+}

@@ -1,0 +1,217 @@
+//! Reading files: people ask for signed links to files shown in their chats, and anyone holding
+//! a link fetches the file (with HTTP ranges) until it expires.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kolokol_media::{StoreError, Variant};
+use kolokol_proto::{AttachmentKind, ErrorBody, ErrorCode, MediaLinks, MediaLinksRequest};
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Json, Path, Query};
+use crate::media::PERSON_LINK_SECS;
+use crate::state::AppState;
+
+/// At most this many links in one request.
+const MAX_LINKS: usize = 100;
+
+/// Links to files shown in a chat, for its members. They work without a session token (so
+/// `<img>` and `<audio>` load them) for an hour.
+#[utoipa::path(post, path = "/api/v1/media/links", tag = "media", security(("bearer" = [])), request_body = MediaLinksRequest,
+    responses((status = 200, body = MediaLinks), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn links(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(request): Json<MediaLinksRequest>,
+) -> ApiResult<Json<MediaLinks>> {
+    if request.ids.len() > MAX_LINKS {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "at most 100 ids at a time",
+        ));
+    }
+    let blobs = state
+        .store
+        .chat_blobs(actor, request.chat_id, request.ids)
+        .await?;
+    let links = blobs
+        .iter()
+        .map(|blob| {
+            let thumb = blob.file.thumb_key.is_some();
+            let now = state.now();
+            state.media.link("", blob.id, thumb, now, PERSON_LINK_SECS)
+        })
+        .collect();
+    Ok(Json(MediaLinks { links }))
+}
+
+#[derive(Deserialize)]
+pub struct Signed {
+    v: String,
+    e: i64,
+    s: String,
+}
+
+/// A file by a signed link: `Content-Type` from its bytes; documents always download
+/// (`Content-Disposition: attachment`); one `Range` gets 206.
+#[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media",
+    params(("id" = i64, Path), ("v" = String, Query, description = "o: the file, t: its thumbnail"),
+           ("e" = i64, Query, description = "Expiry, Unix seconds"), ("s" = String, Query, description = "Signature")),
+    responses((status = 200, description = "The file"), (status = 206, description = "A range of it"),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416, description = "Range past the end")))]
+pub async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(signed): Query<Signed>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let variant = Variant::parse(&signed.v);
+    let now_s = state.now() / 1000;
+    let valid = variant.is_some_and(|variant| {
+        state
+            .media
+            .signer
+            .check_link(id, variant, signed.e, &signed.s, now_s)
+    });
+    let (Some(variant), true) = (variant, valid) else {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "the link is not valid or has expired",
+        ));
+    };
+    let gone = || ApiError::new(ErrorCode::NotFound, "no such file");
+    let blob = state.store.blob(id).await?.ok_or_else(gone)?;
+    let (key, mime) = match variant {
+        Variant::Original => (blob.file.object_key.clone(), blob.file.mime.as_str()),
+        Variant::Thumbnail => (blob.file.thumb_key.clone().ok_or_else(gone)?, "image/jpeg"),
+    };
+    let size = match state.media.store.size(&key).await {
+        Ok(size) => size,
+        Err(StoreError::NotFound) => return Err(gone()),
+        Err(error) => return Err(error.into()),
+    };
+    let range = match requested_range(&headers, size) {
+        Ok(range) => range,
+        Err(()) => {
+            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes */{size}")),
+            );
+            return Ok(response);
+        }
+    };
+    let reading = match state.media.store.read(&key, range.clone()).await {
+        Ok(reading) => reading,
+        Err(StoreError::NotFound) => return Err(gone()),
+        Err(error) => return Err(error.into()),
+    };
+    let mut response = Response::new(Body::from_stream(reading.body));
+    let out = response.headers_mut();
+    let is_file = blob.file.kind == AttachmentKind::File;
+    let served_as = if is_file {
+        "application/octet-stream"
+    } else {
+        mime
+    };
+    out.insert(header::CONTENT_TYPE, header_value(served_as));
+    out.insert(
+        header::CONTENT_LENGTH,
+        header_value(&(reading.range.end - reading.range.start).to_string()),
+    );
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(
+        header::CONTENT_DISPOSITION,
+        header_value(&disposition(is_file, blob.file.name.as_deref())),
+    );
+    // Served from our origin, so it must never run as a page, nor be embedded elsewhere.
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    out.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    let max_age = (signed.e - now_s).max(0);
+    out.insert(
+        header::CACHE_CONTROL,
+        header_value(&format!("private, max-age={max_age}")),
+    );
+    if range.is_some() {
+        out.insert(
+            header::CONTENT_RANGE,
+            header_value(&format!(
+                "bytes {}-{}/{}",
+                reading.range.start,
+                reading.range.end - 1,
+                reading.size
+            )),
+        );
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    Ok(response)
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The one range asked for, as `start..end`; `None` serves the whole file (also for several
+/// ranges, which RFC 9110 lets a server ignore); `Err` for a range past the end.
+fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Ok(parsed) = http_range_header::parse_range_header(value) else {
+        return Ok(None);
+    };
+    match parsed.validate(size) {
+        Ok(ranges) if ranges.len() == 1 => {
+            let range = &ranges[0];
+            Ok(Some(*range.start()..*range.end() + 1))
+        }
+        Ok(_) => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
+/// `attachment` for documents (never shown in the browser), `inline` for the rest; the name in
+/// RFC 5987 form, so Russian names survive and nothing can break out of the header.
+fn disposition(is_file: bool, name: Option<&str>) -> String {
+    let kind = if is_file { "attachment" } else { "inline" };
+    match name {
+        Some(name) => {
+            let mut encoded = String::new();
+            for byte in name.bytes() {
+                if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                    encoded.push(byte as char);
+                } else {
+                    encoded.push_str(&format!("%{byte:02X}"));
+                }
+            }
+            format!("{kind}; filename=\"download\"; filename*=UTF-8''{encoded}")
+        }
+        None => kind.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_encoded_so_nothing_escapes_the_header() {
+        assert_eq!(
+            disposition(true, Some("Дз 5Б.pdf")),
+            "attachment; filename=\"download\"; filename*=UTF-8''%D0%94%D0%B7%205%D0%91.pdf"
+        );
+        assert_eq!(
+            disposition(false, Some("a\";b.jpg")),
+            "inline; filename=\"download\"; filename*=UTF-8''a%22%3Bb.jpg"
+        );
+        assert_eq!(disposition(true, None), "attachment");
+    }
+}

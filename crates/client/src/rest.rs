@@ -10,14 +10,15 @@ use kolokol_proto::{
     ClaimResult, CreateBotRequest, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
     CreatedBot, DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList,
     Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest,
-    Member, MemberList, Message, MessageList, MessageReach, Millis, MuteRequest, OpenWebAppRequest,
-    OrgId, OrgInfo, OrgList, OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList,
-    PressButtonRequest, Profile, ReactionRequest, ReactionResult, ReadBy, RegisterRequest,
-    ReminderSent, Report, ReportAction, ReportList, ReportRequest, ResolveReportRequest,
-    ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport, RolloverRequest,
-    RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList, SetRoleRequest,
-    StartBotRequest, ThreadList, ThreadSummary, TransferOwnershipRequest, UpdateBotRequest,
-    UpdateChatRequest, UpdateProfileRequest, User, UserId, VoteRequest, WebAppLaunch, WsTicket,
+    MediaLink, MediaLinks, MediaLinksRequest, Member, MemberList, Message, MessageList,
+    MessageReach, Millis, MuteRequest, OpenWebAppRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
+    OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest, Profile, ReactionRequest,
+    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
+    ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
+    RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
+    SessionList, SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary,
+    TransferOwnershipRequest, UpdateBotRequest, UpdateChatRequest, UpdateProfileRequest, User,
+    UserId, VoteRequest, WebAppLaunch, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -729,6 +730,31 @@ impl Client {
         };
         let path = format!("/chats/{chat_id}/messages/{seq}/callback");
         self.no_content(self.post(&path).json(&body)).await
+    }
+
+    /// `POST /media/links`: signed links to files shown in a chat (see [`Client::download`]).
+    pub async fn media_links(
+        &self,
+        chat_id: ChatId,
+        ids: Vec<i64>,
+    ) -> Result<Vec<MediaLink>, ClientError> {
+        let body = MediaLinksRequest { chat_id, ids };
+        let links: MediaLinks = self
+            .json(self.post("/media/links").json(&body), 200)
+            .await?;
+        Ok(links.links)
+    }
+
+    /// The bytes behind a link from [`Client::media_links`] (no session token is needed).
+    pub async fn download(&self, link: &str) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}{link}", self.base);
+        let response = self.http.get(url).send().await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        if !(200..300).contains(&status) {
+            return Err(ClientError::from_response(status, &bytes));
+        }
+        Ok(bytes.to_vec())
     }
 
     /// `PATCH /bots/{bot_id}`: sets (or, with `None`, removes) your bot's mini-app address.

@@ -4,6 +4,7 @@
 
 mod api {
     pub mod accounts;
+    pub mod bot_media;
     pub mod bots;
     pub mod chats;
     pub mod cluster;

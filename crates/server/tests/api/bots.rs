@@ -19,7 +19,11 @@ use super::common::{self, Backend, TestServer, assert_refused};
 use super::max_schema::{Recorded, assert_answer, recording_proxy};
 
 /// A person and the bot they made.
-async fn person_with_bot(server: &TestServer, person: &str, bot: &str) -> (Client, CreatedBot) {
+pub(super) async fn person_with_bot(
+    server: &TestServer,
+    person: &str,
+    bot: &str,
+) -> (Client, CreatedBot) {
     let (client, _) = server.user(person).await;
     let created = client
         .create_bot(&CreateBotRequest {
@@ -32,7 +36,7 @@ async fn person_with_bot(server: &TestServer, person: &str, bot: &str) -> (Clien
 }
 
 /// One bot API call with a raw `Authorization: <token>`: status and JSON body.
-async fn call(
+pub(super) async fn call(
     server: &TestServer,
     token: &str,
     method: Method,
@@ -1532,7 +1536,7 @@ async fn long_polling_delivers_each_update_once_and_never_the_bots_own() {
 
 /// A bot of one of the official clients, run against the server through a proxy that keeps
 /// every answer the bot gets, for the schema check when it is done.
-struct ClientBot {
+pub(super) struct ClientBot {
     client: String,
     process: tokio::process::Child,
     answers: Arc<Mutex<Vec<Recorded>>>,
@@ -1540,7 +1544,7 @@ struct ClientBot {
 
 impl ClientBot {
     /// Starts `program` with the proxy's base URL, the token and `env`.
-    async fn start(
+    pub(super) async fn start(
         server: &TestServer,
         client: &str,
         program: &[String],
@@ -1568,7 +1572,11 @@ impl ClientBot {
 
     /// Asks `check` until it finds what it looks for; fails with the bot's output if the bot
     /// stops or a minute passes first.
-    async fn wait_for<T>(&mut self, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    pub(super) async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        mut check: impl AsyncFnMut() -> Option<T>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(found) = check().await {
@@ -1592,7 +1600,7 @@ impl ClientBot {
     /// Stops the bot; it got its updates through the proxy (`path`: `updates` for polling,
     /// `subscriptions` for a webhook), and every answer it got is valid by Max's published
     /// schema.
-    fn finish(self, path: &str) {
+    pub(super) fn finish(self, path: &str) {
         drop(self.process);
         let answers = std::mem::take(&mut *self.answers.lock().unwrap());
         assert!(
@@ -1615,7 +1623,7 @@ async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
 }
 
 /// The bot's messages in the chat, oldest first.
-async fn bot_messages(person: &Client, chat_id: i64, bot_id: i64) -> Vec<Message> {
+pub(super) async fn bot_messages(person: &Client, chat_id: i64, bot_id: i64) -> Vec<Message> {
     let messages = person.messages(chat_id, Page::default()).await.unwrap();
     messages
         .into_iter()
@@ -1802,11 +1810,11 @@ async fn keyboard_bot_answers(client: &str, program: &[String], backend: Backend
 }
 
 /// The official clients' bots run against each store.
-const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+pub(super) const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
 /// Where `scripts/bot-clients` put the clients; a plain `cargo test` without it skips these
 /// (and says so), CI never does.
-fn clients() -> Option<(String, String)> {
+pub(super) fn clients() -> Option<(String, String)> {
     match (
         std::env::var("KOLOKOL_BOT_CLIENTS"),
         std::env::var("KOLOKOL_BOT_PYTHON"),

@@ -128,6 +128,8 @@ pub fn assert_answer(method: &Method, path: &str, status: u16, body: &Value) {
             "UpdateList"
         }
         ("GET", ["subscriptions"]) => "GetSubscriptionsResult",
+        ("POST", ["uploads"]) => "UploadEndpoint",
+        ("GET", ["videos", _]) => "VideoAttachmentDetails",
         ("POST", ["messages"]) => "SendMessageResult",
         ("GET", ["messages"]) => "MessageList",
         ("GET", ["messages", _]) => "Message",

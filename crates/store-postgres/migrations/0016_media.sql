@@ -48,7 +48,9 @@ CREATE TABLE upload_parts (
 CREATE TABLE blob_refs (
     blob_id     BIGINT NOT NULL REFERENCES blobs(id),
     chat_id     BIGINT NOT NULL,
-    message_id  BIGINT REFERENCES messages(id) ON DELETE CASCADE,
+    -- No foreign key: messages.id is not unique on its own (messages are keyed for
+    -- partitioning by chat). A message's refs go when it is deleted, a chat's with the chat.
+    message_id  BIGINT,
     held_id     BIGINT REFERENCES held_messages(id) ON DELETE CASCADE,
     created_at  BIGINT NOT NULL,
     CHECK ((message_id IS NULL) <> (held_id IS NULL))

@@ -76,7 +76,7 @@ async fn upload_bot_answers(client: &str, program: &[String], backend: Backend) 
     let chat = anna.start_bot("media_bot", None).await.unwrap();
     let mut last_seq = 0;
     let mut answer = async |command: &str, bot: &mut ClientBot| -> Message {
-        common::send(&anna, chat.id, &format!("c-{command}"), command)
+        common::send(&anna, chat.id, &format!("c-{}", &command[1..]), command)
             .await
             .unwrap();
         let reply = bot

@@ -22,18 +22,18 @@ use async_trait::async_trait;
 use kolokol_domain::roster::{self, Roster, RosterRole};
 use kolokol_domain::{Cursor, MembershipChange, Route};
 use kolokol_proto::{
-    Button, Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite, InvitePreview,
-    Markup, MarkupKind, Message, Millis, OrgPolicy, Poll, Posting, Profile, QuietHours, Role, Seq,
-    User, UserId,
+    AttachmentKind, Button, Chat, ChatId, ChatInfo, ChatKind, ErrorCode, Event, HoldReason, Invite,
+    InvitePreview, Markup, MarkupKind, Message, Millis, OrgPolicy, Poll, Posting, Profile,
+    QuietHours, Role, Seq, User, UserId,
 };
 use tokio::task::JoinHandle;
 
 use crate::{
-    Actor, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials, Delivery,
-    MessageEdit, NewChat, NewClaimCode, NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport,
-    NewSession, NewSubscription, NewUser, Org, OrgChat, OrgRole, Outcome, Page, ProfileChanges,
-    Published, Revoke, Store, StoreError, StoreResult, StoredPoll, StoredRoster, Subscription,
-    UnitRename,
+    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials,
+    Delivery, FindUpload, MessageEdit, NewBlob, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
+    NewMessage, NewOrg, NewReport, NewSession, NewSubscription, NewUpload, NewUser, Org, OrgChat,
+    OrgRole, Outcome, Page, ProfileChanges, Published, Revoke, Store, StoreError, StoreResult,
+    StoredPoll, StoredRoster, Subscription, UPLOAD_KEPT_MS, UnitRename, UploadPart,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -119,6 +119,13 @@ const CHECKS: &[(&str, Check)] = checks![
     // quiet hours and do-not-disturb
     do_not_disturb_lasts_until_it_ends,
     held_messages_wait_for_their_release,
+    // media
+    server_keys_are_made_once,
+    uploads_are_found_by_capability_or_id_until_they_expire,
+    upload_pieces_replace_list_in_order_and_go_on_completion,
+    files_are_shown_only_by_their_uploader_or_members_who_see_them,
+    deleting_a_message_or_chat_unshows_its_files,
+    held_messages_keep_their_files,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -4502,6 +4509,396 @@ async fn held_messages_wait_for_their_release(store: Arc<dyn Store>) {
 
 // ------------------------------------------------------------------------------------------------
 // The fixture
+
+// --- media ---
+
+async fn server_keys_are_made_once(store: Arc<dyn Store>) {
+    let first = store.server_key("media", vec![1; 32]).await.unwrap();
+    let again = store.server_key("media", vec![2; 32]).await.unwrap();
+    assert_eq!(
+        (first.clone(), again),
+        (vec![1; 32], vec![1; 32]),
+        "the first key stays"
+    );
+    let other = store.server_key("other", vec![3; 32]).await.unwrap();
+    assert_eq!(other, vec![3; 32]);
+}
+
+fn new_upload(
+    owner: &Person,
+    chat_id: Option<ChatId>,
+    capability: Option<[u8; 32]>,
+    expires_at: Millis,
+) -> NewUpload {
+    NewUpload {
+        capability,
+        owner_id: owner.id(),
+        chat_id,
+        kind: AttachmentKind::Image,
+        name: Some("Фото 5Б.jpg".into()),
+        size: Some(1000),
+        expires_at,
+    }
+}
+
+fn new_blob(key: &str) -> NewBlob {
+    NewBlob {
+        object_key: key.into(),
+        thumb_key: Some(format!("{key}.t")),
+        kind: AttachmentKind::Image,
+        mime: "image/jpeg".into(),
+        size: 1000,
+        name: Some("Фото 5Б.jpg".into()),
+        width: Some(640),
+        height: Some(480),
+        duration_ms: None,
+        waveform: vec![0, 128, 255],
+    }
+}
+
+/// Uploads `key` as `owner` and completes it.
+async fn stored_blob(fx: &Fixture, owner: &Person, key: &str) -> BlobRecord {
+    let expires = fx.now() + UPLOAD_KEPT_MS;
+    let upload = fx
+        .store
+        .create_upload(new_upload(owner, None, None, expires), fx.now())
+        .await
+        .unwrap();
+    fx.store
+        .complete_upload(upload.id, new_blob(key), fx.now())
+        .await
+        .unwrap()
+}
+
+async fn uploads_are_found_by_capability_or_id_until_they_expire(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[]).await;
+    let expires = fx.now() + 100_000;
+    let upload = fx
+        .store
+        .create_upload(
+            new_upload(&alice, Some(chat_id), Some([7; 32]), expires),
+            fx.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (upload.owner_id, upload.chat_id, upload.kind),
+        (alice.id(), Some(chat_id), AttachmentKind::Image)
+    );
+    assert_eq!(
+        (upload.name.as_deref(), upload.size, upload.blob_id),
+        (Some("Фото 5Б.jpg"), Some(1000), None)
+    );
+    let now = fx.now();
+    assert_eq!(
+        fx.store
+            .upload(FindUpload::Capability([7; 32]), now)
+            .await
+            .unwrap(),
+        Some(upload.clone())
+    );
+    assert_eq!(
+        fx.store
+            .upload(FindUpload::Id(upload.id), now)
+            .await
+            .unwrap(),
+        Some(upload.clone())
+    );
+    assert_eq!(
+        fx.store
+            .upload(FindUpload::Capability([8; 32]), now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        fx.store
+            .upload(FindUpload::Id(upload.id), expires)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_refused(
+        fx.store
+            .create_upload(new_upload(&bob, Some(chat_id), None, expires), now)
+            .await,
+        &[ErrorCode::NotMember],
+        "uploading into a chat one is not in",
+    );
+}
+
+async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice] = fx.people(["alice"]).await;
+    let now = fx.now();
+    let upload = fx
+        .store
+        .create_upload(new_upload(&alice, None, None, now + 10), now)
+        .await
+        .unwrap();
+    let part = |first_byte: u64, length: u64, key: &str| UploadPart {
+        first_byte,
+        length,
+        object_key: key.into(),
+    };
+    let put = |piece: UploadPart| fx.store.put_upload_part(upload.id, piece, now);
+    assert_eq!(put(part(500, 500, "b")).await.unwrap(), None);
+    assert_eq!(put(part(0, 500, "a")).await.unwrap(), None);
+    assert_eq!(
+        put(part(500, 500, "b2")).await.unwrap(),
+        Some("b".to_owned()),
+        "a resent piece replaces the old"
+    );
+    assert_eq!(
+        fx.store.upload_parts(upload.id).await.unwrap(),
+        vec![part(0, 500, "a"), part(500, 500, "b2")]
+    );
+    let kept = fx
+        .store
+        .upload(FindUpload::Id(upload.id), now + 100)
+        .await
+        .unwrap();
+    assert!(kept.is_some(), "a piece keeps the upload open");
+    let blob = fx
+        .store
+        .complete_upload(upload.id, new_blob("media/1"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (blob.uploader_id, blob.file.clone()),
+        (alice.id(), new_blob("media/1"))
+    );
+    assert_eq!(fx.store.blob(blob.id).await.unwrap(), Some(blob.clone()));
+    assert!(
+        fx.store.upload_parts(upload.id).await.unwrap().is_empty(),
+        "the pieces are forgotten"
+    );
+    let done = fx
+        .store
+        .upload(FindUpload::Id(upload.id), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.blob_id, Some(blob.id));
+    assert_refused(
+        fx.store
+            .complete_upload(upload.id, new_blob("media/2"), now)
+            .await,
+        &[ErrorCode::BadRequest],
+        "completing twice",
+    );
+    assert_eq!(fx.store.blob(blob.id + 1000).await.unwrap(), None);
+}
+
+fn with_files(text: &str, ids: &[i64]) -> NewMessage {
+    NewMessage {
+        attachments: ids.to_vec(),
+        ..new_message(&format!("files-{text}"), text)
+    }
+}
+
+async fn files_are_shown_only_by_their_uploader_or_members_who_see_them(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob, carol] = fx.people(["alice", "bob", "carol"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let other_chat = fx.group(&carol, &[&bob]).await;
+    let photo = stored_blob(&fx, &alice, "media/photo").await;
+    let now = fx.now();
+    // Before it is shown, only its uploader sees it, and nobody gets links to it in a chat.
+    assert_eq!(
+        fx.store.visible_blob(alice.id(), photo.id).await.unwrap(),
+        Some(photo.clone())
+    );
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
+        None
+    );
+    assert_refused(
+        fx.store
+            .send_message(bob.actor, chat_id, with_files("taken", &[photo.id]), now)
+            .await,
+        &[ErrorCode::NotFound],
+        "showing someone else's unshown file",
+    );
+    let (sent, _) = fx.record(
+        fx.store
+            .send_message(alice.actor, chat_id, with_files("", &[photo.id]), now)
+            .await,
+    );
+    assert_eq!(sent.attachments, vec![photo.attachment()]);
+    let history = fx
+        .store
+        .messages(
+            bob.actor,
+            chat_id,
+            Page {
+                before: None,
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        history.last().unwrap().attachments,
+        vec![photo.attachment()],
+        "history keeps the files"
+    );
+    // Shown in a chat, its members see it and may show it elsewhere; outsiders may not.
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
+        Some(photo.clone())
+    );
+    assert_eq!(
+        fx.store.visible_blob(carol.id(), photo.id).await.unwrap(),
+        None
+    );
+    let bobs = fx
+        .store
+        .chat_blobs(bob.actor, chat_id, vec![photo.id, photo.id + 1000])
+        .await
+        .unwrap();
+    assert_eq!(bobs, vec![photo.clone()]);
+    assert_eq!(
+        fx.store
+            .chat_blobs(bob.actor, other_chat, vec![photo.id])
+            .await
+            .unwrap(),
+        Vec::new(),
+        "not shown there"
+    );
+    assert_refused(
+        fx.store
+            .chat_blobs(carol.actor, chat_id, vec![photo.id])
+            .await,
+        &[ErrorCode::NotMember],
+        "an outsider's links",
+    );
+    assert_refused(
+        fx.store
+            .send_message(
+                carol.actor,
+                other_chat,
+                with_files("taken", &[photo.id]),
+                now,
+            )
+            .await,
+        &[ErrorCode::NotFound],
+        "an outsider showing it",
+    );
+    fx.record(
+        fx.store
+            .send_message(bob.actor, other_chat, with_files("look", &[photo.id]), now)
+            .await,
+    );
+    assert_eq!(
+        fx.store.visible_blob(carol.id(), photo.id).await.unwrap(),
+        Some(photo)
+    );
+}
+
+async fn deleting_a_message_or_chat_unshows_its_files(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let photo = stored_blob(&fx, &alice, "media/photo").await;
+    let now = fx.now();
+    let (sent, _) = fx.record(
+        fx.store
+            .send_message(alice.actor, chat_id, with_files("1", &[photo.id]), now)
+            .await,
+    );
+    fx.delete(&alice, chat_id, sent.seq).await;
+    let history = fx
+        .store
+        .messages(
+            bob.actor,
+            chat_id,
+            Page {
+                before: None,
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        history.last().unwrap().attachments.is_empty(),
+        "a tombstone shows no files"
+    );
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
+        None
+    );
+    assert!(
+        fx.store
+            .chat_blobs(bob.actor, chat_id, vec![photo.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fx.record(
+        fx.store
+            .send_message(alice.actor, chat_id, with_files("2", &[photo.id]), now)
+            .await,
+    );
+    assert!(
+        fx.store
+            .visible_blob(bob.id(), photo.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    fx.record(fx.store.delete_chat(alice.actor, chat_id, now).await);
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
+        None
+    );
+}
+
+async fn held_messages_keep_their_files(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let photo = stored_blob(&fx, &alice, "media/photo").await;
+    let held = NewHeldMessage {
+        chat_id,
+        sender_id: alice.id(),
+        client_msg_id: "held-photo".into(),
+        text: String::new(),
+        reply_to: None,
+        request_ack: false,
+        poll: None,
+        thread_of: None,
+        keyboard: Vec::new(),
+        markup: Vec::new(),
+        attachments: vec![photo.id],
+        reason: HoldReason::QuietHours,
+        release_at: fx.now() + 1000,
+    };
+    let stored = fx.store.hold_message(held.clone(), fx.now()).await.unwrap();
+    assert_eq!(stored.attachments, vec![photo.attachment()]);
+    let again = fx.store.hold_message(held.clone(), fx.now()).await.unwrap();
+    assert_eq!(again, stored, "holding is idempotent");
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
+        None,
+        "not shown until released"
+    );
+    let bobs = NewHeldMessage {
+        sender_id: bob.id(),
+        client_msg_id: "bobs".into(),
+        ..held
+    };
+    assert_refused(
+        fx.store.hold_message(bobs, fx.now()).await,
+        &[ErrorCode::NotFound],
+        "holding someone else's file",
+    );
+}
 
 #[derive(Debug, Clone)]
 struct Person {

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use kolokol_proto::{
-    AckRequest, AckRequestList, AddMembersRequest, AuditEntry, AuditLog, AuthResponse, BotList,
-    BotToken, BotView, ChangePasswordRequest, Chat, ChatButtonRequest, ChatCommand,
+    AckRequest, AckRequestList, AddMembersRequest, Attachment, AuditEntry, AuditLog, AuthResponse,
+    BotList, BotToken, BotView, ChangePasswordRequest, Chat, ChatButtonRequest, ChatCommand,
     ChatCommandList, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList, ClaimRequest,
     ClaimResult, CreateBotRequest, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
     CreatedBot, DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList,
@@ -17,8 +17,8 @@ use kolokol_proto::{
     ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
     RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
     SessionList, SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary,
-    TransferOwnershipRequest, UpdateBotRequest, UpdateChatRequest, UpdateProfileRequest, User,
-    UserId, VoteRequest, WebAppLaunch, WsTicket,
+    TransferOwnershipRequest, UpdateBotRequest, UpdateChatRequest, UpdateProfileRequest,
+    UploadRequest, UploadState, User, UserId, VoteRequest, WebAppLaunch, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -748,13 +748,75 @@ impl Client {
     /// The bytes behind a link from [`Client::media_links`] (no session token is needed).
     pub async fn download(&self, link: &str) -> Result<Vec<u8>, ClientError> {
         let url = format!("{}{link}", self.base);
-        let response = self.http.get(url).send().await?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await?;
-        if !(200..300).contains(&status) {
-            return Err(ClientError::from_response(status, &bytes));
+        let (_, bytes) = self.send_any(self.http.get(url)).await?;
+        Ok(bytes)
+    }
+
+    /// `POST /chats/{chat_id}/uploads`: begins an upload; the bytes follow with
+    /// [`Client::put_upload_piece`].
+    pub async fn begin_upload(
+        &self,
+        chat_id: ChatId,
+        request: &UploadRequest,
+    ) -> Result<UploadState, ClientError> {
+        let path = format!("/chats/{chat_id}/uploads");
+        self.json(self.post(&path).json(request), 201).await
+    }
+
+    /// `PUT /uploads/{id}` with `Content-Range`: one piece of a file of `total` bytes, starting
+    /// at byte `first`. The file once it is whole, else where the upload stands.
+    pub async fn put_upload_piece(
+        &self,
+        id: i64,
+        first: u64,
+        piece: Vec<u8>,
+        total: u64,
+    ) -> Result<Result<Attachment, UploadState>, ClientError> {
+        let last = first + piece.len() as u64 - 1;
+        let request = self
+            .request(Method::PUT, &format!("/uploads/{id}"))
+            .header("Content-Range", format!("bytes {first}-{last}/{total}"))
+            .body(piece);
+        match self.send_any(request).await? {
+            (201, body) => Ok(Ok(decode(&body)?)),
+            (_, body) => Ok(Err(decode(&body)?)),
         }
-        Ok(bytes.to_vec())
+    }
+
+    /// `GET /uploads/{id}`: where an upload stands, to resume it.
+    pub async fn upload_state(&self, id: i64) -> Result<UploadState, ClientError> {
+        self.json(self.get(&format!("/uploads/{id}")), 200).await
+    }
+
+    /// `DELETE /uploads/{id}`: cancels an upload.
+    pub async fn cancel_upload(&self, id: i64) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/uploads/{id}")))
+            .await
+    }
+
+    /// Uploads `bytes` into a chat in pieces of at most `piece` bytes; the file, to send by its
+    /// id in a message's `attachments`.
+    pub async fn upload(
+        &self,
+        chat_id: ChatId,
+        request: &UploadRequest,
+        bytes: &[u8],
+        piece: usize,
+    ) -> Result<Attachment, ClientError> {
+        let upload = self.begin_upload(chat_id, request).await?;
+        let mut first = 0;
+        for chunk in bytes.chunks(piece.max(1)) {
+            let sent = self
+                .put_upload_piece(upload.id, first, chunk.to_vec(), bytes.len() as u64)
+                .await?;
+            if let Ok(file) = sent {
+                return Ok(file);
+            }
+            first += chunk.len() as u64;
+        }
+        Err(ClientError::Decode(
+            "the server did not complete the upload".into(),
+        ))
     }
 
     /// `PATCH /bots/{bot_id}`: sets (or, with `None`, removes) your bot's mini-app address.

@@ -499,6 +499,33 @@ pub struct Attachment {
     pub thumb: bool,
 }
 
+/// Begins an upload into a chat: `POST /api/v1/chats/{chat_id}/uploads`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// How the file is to be shown; its bytes must fit (`invalid_media`).
+    pub kind: AttachmentKind,
+    /// The whole file's size in bytes.
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A voice message's or video's length, as the client measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// A voice message's loudness: up to 100 values 0–255.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waveform: Vec<u8>,
+}
+
+/// Where an upload stands: send the bytes from `received` on (`PUT /api/v1/uploads/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UploadState {
+    pub id: i64,
+    pub size: u64,
+    /// Bytes received from the start without a gap.
+    pub received: u64,
+    pub expires_at: Millis,
+}
+
 /// Links to files shown in a chat: `POST /api/v1/media/links`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MediaLinksRequest {

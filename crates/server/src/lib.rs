@@ -154,6 +154,17 @@ pub fn router(state: AppState) -> Router {
             post(org_routes::issue_claim_codes),
         )
         .route("/claim", post(org_routes::claim))
+        .route(
+            "/chats/{chat_id}/uploads",
+            post(media::routes::begin_upload),
+        )
+        .route(
+            "/uploads/{id}",
+            get(media::routes::upload_progress)
+                .put(media::routes::put_upload)
+                .delete(media::routes::cancel_upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/media/links", post(media::routes::links))
         .route("/media/{id}", get(media::routes::download))
         .route(

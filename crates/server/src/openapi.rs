@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::gateway::connection;
+use crate::media::routes as media;
 use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguarding};
 
 #[derive(OpenApi)]
@@ -35,6 +36,8 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         bots::allowed_bots, bots::allow_bot, bots::disallow_bot,
         safeguarding::roles, safeguarding::grant_role, safeguarding::revoke_role, safeguarding::reviewed_chats,
         safeguarding::review_chat,
+        media::begin_upload, media::put_upload, media::upload_progress, media::cancel_upload,
+        media::links, media::download,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),
@@ -45,6 +48,7 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         (name = "messages", description = "Messages, reactions, read markers, typing"),
         (name = "realtime", description = "The WebSocket event stream"),
         (name = "orgs", description = "Organisations: rosters, provisioned chats, claim codes, policies, reach and reminders"),
+        (name = "media", description = "Files: resumable uploads, signed links, downloads with ranges"),
     )
 )]
 pub struct ApiDoc;

@@ -11,6 +11,7 @@ mod api {
     pub mod common;
     pub mod crash;
     pub mod max_schema;
+    pub mod media;
     pub mod messages;
     pub mod orgs;
     pub mod polls;

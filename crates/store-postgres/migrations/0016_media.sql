@@ -29,6 +29,8 @@ CREATE TABLE uploads (
     kind        TEXT NOT NULL,
     name        TEXT,
     size        BIGINT,                       -- declared, or from the first Content-Range
+    duration_ms BIGINT,                        -- voice and video, as the client measured
+    waveform    TEXT,
     blob_id     BIGINT REFERENCES blobs(id),
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL

@@ -1292,6 +1292,14 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn forget_upload(&self, upload_id: i64) -> StoreResult<Vec<String>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::forget_upload(c, upload_id))
+            })
+            .await
+    }
+
     async fn complete_upload(
         &self,
         upload_id: i64,

@@ -40,7 +40,7 @@ macro_rules! blob_columns {
 /// The columns [`upload_row`] reads.
 macro_rules! upload_columns {
     () => {
-        "id, owner_id, chat_id, kind, name, size, blob_id, expires_at"
+        "id, owner_id, chat_id, kind, name, size, duration_ms, waveform, blob_id, expires_at"
     };
 }
 
@@ -60,8 +60,10 @@ fn upload_row(row: &PgRow) -> OpResult<UploadRecord> {
         kind: parse_kind(row.try_get(3)?).map_err(OpError::Internal)?,
         name: row.try_get(4)?,
         size: unsigned(row.try_get(5)?),
-        blob_id: row.try_get(6)?,
-        expires_at: row.try_get(7)?,
+        duration_ms: unsigned(row.try_get(6)?),
+        waveform: crate::rows::json_column(row, 7)?.unwrap_or_default(),
+        blob_id: row.try_get(8)?,
+        expires_at: row.try_get(9)?,
     })
 }
 
@@ -74,8 +76,8 @@ pub async fn create_upload(
         crate::chats::membership(&mut *conn, upload.owner_id, chat_id).await?;
     }
     let sql = concat!(
-        "INSERT INTO uploads (capability, owner_id, chat_id, kind, name, size, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+        "INSERT INTO uploads (capability, owner_id, chat_id, kind, name, size, duration_ms, waveform, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
         upload_columns!()
     );
     let row = sqlx::query(sql)
@@ -85,6 +87,8 @@ pub async fn create_upload(
         .bind(upload.kind.as_str())
         .bind(&upload.name)
         .bind(signed(upload.size))
+        .bind(signed(upload.duration_ms))
+        .bind(kolokol_store::list_column(&upload.waveform)?)
         .bind(now)
         .bind(upload.expires_at)
         .fetch_one(conn)
@@ -163,6 +167,20 @@ pub async fn upload_parts(conn: &mut PgConnection, upload_id: i64) -> OpResult<V
             })
         })
         .collect()
+}
+
+pub async fn forget_upload(conn: &mut PgConnection, upload_id: i64) -> OpResult<Vec<String>> {
+    let keys = upload_parts(&mut *conn, upload_id)
+        .await?
+        .into_iter()
+        .map(|part| part.object_key)
+        .collect();
+    // Its pieces' rows go with it (ON DELETE CASCADE).
+    sqlx::query("DELETE FROM uploads WHERE id = $1 AND blob_id IS NULL")
+        .bind(upload_id)
+        .execute(conn)
+        .await?;
+    Ok(keys)
 }
 
 pub async fn complete_upload(

@@ -29,6 +29,8 @@ CREATE TABLE uploads (
     kind        TEXT NOT NULL,
     name        TEXT,
     size        INTEGER,                       -- declared, or from the first Content-Range
+    duration_ms INTEGER,                        -- voice and video, as the client measured
+    waveform    TEXT,
     blob_id     INTEGER REFERENCES blobs(id),
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL

@@ -930,6 +930,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn forget_upload(&self, upload_id: i64) -> StoreResult<Vec<String>> {
+        self.engine
+            .write(move |c| media::forget_upload(c, upload_id))
+            .await
+    }
+
     async fn complete_upload(
         &self,
         upload_id: i64,

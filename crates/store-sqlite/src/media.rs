@@ -23,7 +23,8 @@ pub fn server_key(conn: &Connection, name: &str, candidate: Vec<u8>) -> OpResult
 /// The columns [`blob_row`] reads.
 const BLOB_COLUMNS: &str = "id, uploader_id, created_at, object_key, thumb_key, kind, mime, size, name, width, height, duration_ms, waveform";
 
-const UPLOAD_COLUMNS: &str = "id, owner_id, chat_id, kind, name, size, blob_id, expires_at";
+const UPLOAD_COLUMNS: &str =
+    "id, owner_id, chat_id, kind, name, size, duration_ms, waveform, blob_id, expires_at";
 
 fn upload_row(row: &Row) -> rusqlite::Result<UploadRecord> {
     Ok(UploadRecord {
@@ -33,8 +34,10 @@ fn upload_row(row: &Row) -> rusqlite::Result<UploadRecord> {
         kind: kind_column(row, 3)?,
         name: row.get(4)?,
         size: row.get(5)?,
-        blob_id: row.get(6)?,
-        expires_at: row.get(7)?,
+        duration_ms: row.get(6)?,
+        waveform: crate::rows::json_column(row, 7)?.unwrap_or_default(),
+        blob_id: row.get(8)?,
+        expires_at: row.get(9)?,
     })
 }
 
@@ -49,8 +52,8 @@ pub fn create_upload(conn: &Connection, upload: NewUpload, now: i64) -> OpResult
         crate::chats::membership(conn, upload.owner_id, chat_id)?;
     }
     let sql = format!(
-        "INSERT INTO uploads (capability, owner_id, chat_id, kind, name, size, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {UPLOAD_COLUMNS}"
+        "INSERT INTO uploads (capability, owner_id, chat_id, kind, name, size, duration_ms, waveform, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING {UPLOAD_COLUMNS}"
     );
     Ok(conn.prepare_cached(&sql)?.query_row(
         params![
@@ -60,6 +63,8 @@ pub fn create_upload(conn: &Connection, upload: NewUpload, now: i64) -> OpResult
             upload.kind.as_str(),
             upload.name,
             upload.size,
+            upload.duration_ms,
+            waveform_column(&upload.waveform)?,
             now,
             upload.expires_at
         ],
@@ -117,6 +122,16 @@ pub fn upload_parts(conn: &Connection, upload_id: i64) -> OpResult<Vec<UploadPar
         })
     })?;
     Ok(parts.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn forget_upload(conn: &Connection, upload_id: i64) -> OpResult<Vec<String>> {
+    let keys = upload_parts(conn, upload_id)?
+        .into_iter()
+        .map(|part| part.object_key)
+        .collect();
+    conn.prepare_cached("DELETE FROM uploads WHERE id = ?1 AND blob_id IS NULL")?
+        .execute([upload_id])?;
+    Ok(keys)
 }
 
 pub fn complete_upload(

@@ -4537,6 +4537,8 @@ fn new_upload(
         kind: AttachmentKind::Image,
         name: Some("Фото 5Б.jpg".into()),
         size: Some(1000),
+        duration_ms: Some(1500),
+        waveform: vec![3, 200],
         expires_at,
     }
 }
@@ -4590,6 +4592,10 @@ async fn uploads_are_found_by_capability_or_id_until_they_expire(store: Arc<dyn 
     assert_eq!(
         (upload.name.as_deref(), upload.size, upload.blob_id),
         (Some("Фото 5Б.jpg"), Some(1000), None)
+    );
+    assert_eq!(
+        (upload.duration_ms, upload.waveform.clone()),
+        (Some(1500), vec![3, 200])
     );
     let now = fx.now();
     assert_eq!(
@@ -4662,6 +4668,27 @@ async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn
         .await
         .unwrap();
     assert!(kept.is_some(), "a piece keeps the upload open");
+    // Another upload, cancelled: its pieces' keys come back for deletion, and it is gone.
+    let cancelled = fx
+        .store
+        .create_upload(new_upload(&alice, None, None, now + 10), now)
+        .await
+        .unwrap();
+    fx.store
+        .put_upload_part(cancelled.id, part(0, 10, "c"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.forget_upload(cancelled.id).await.unwrap(),
+        vec!["c".to_owned()]
+    );
+    assert_eq!(
+        fx.store
+            .upload(FindUpload::Id(cancelled.id), now)
+            .await
+            .unwrap(),
+        None
+    );
     let blob = fx
         .store
         .complete_upload(upload.id, new_blob("media/1"), now)
@@ -4683,6 +4710,15 @@ async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn
         .unwrap()
         .unwrap();
     assert_eq!(done.blob_id, Some(blob.id));
+    fx.store.forget_upload(upload.id).await.unwrap();
+    assert!(
+        fx.store
+            .upload(FindUpload::Id(upload.id), now)
+            .await
+            .unwrap()
+            .is_some(),
+        "a completed upload is not cancelled"
+    );
     assert_refused(
         fx.store
             .complete_upload(upload.id, new_blob("media/2"), now)
@@ -4691,6 +4727,21 @@ async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn
         "completing twice",
     );
     assert_eq!(fx.store.blob(blob.id + 1000).await.unwrap(), None);
+}
+
+/// The files of the newest message in the chat, as `who` reads the history.
+async fn newest_files(
+    fx: &Fixture,
+    who: &Person,
+    chat_id: ChatId,
+) -> Vec<kolokol_proto::Attachment> {
+    let page = Page {
+        before: None,
+        after: None,
+        limit: 10,
+    };
+    let history = fx.store.messages(who.actor, chat_id, page).await.unwrap();
+    history.last().unwrap().attachments.clone()
 }
 
 fn with_files(text: &str, ids: &[i64]) -> NewMessage {
@@ -4729,24 +4780,8 @@ async fn files_are_shown_only_by_their_uploader_or_members_who_see_them(store: A
             .await,
     );
     assert_eq!(sent.attachments, vec![photo.attachment()]);
-    let history = fx
-        .store
-        .messages(
-            bob.actor,
-            chat_id,
-            Page {
-                before: None,
-                after: None,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        history.last().unwrap().attachments,
-        vec![photo.attachment()],
-        "history keeps the files"
-    );
+    let history = newest_files(&fx, &bob, chat_id).await;
+    assert_eq!(history, vec![photo.attachment()], "history keeps the files");
     // Shown in a chat, its members see it and may show it elsewhere; outsiders may not.
     assert_eq!(
         fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
@@ -4812,23 +4847,8 @@ async fn deleting_a_message_or_chat_unshows_its_files(store: Arc<dyn Store>) {
             .await,
     );
     fx.delete(&alice, chat_id, sent.seq).await;
-    let history = fx
-        .store
-        .messages(
-            bob.actor,
-            chat_id,
-            Page {
-                before: None,
-                after: None,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(
-        history.last().unwrap().attachments.is_empty(),
-        "a tombstone shows no files"
-    );
+    let history = newest_files(&fx, &bob, chat_id).await;
+    assert!(history.is_empty(), "a tombstone shows no files");
     assert_eq!(
         fx.store.visible_blob(bob.id(), photo.id).await.unwrap(),
         None

@@ -986,6 +986,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<String>>;
     /// The pieces received, by first byte.
     async fn upload_parts(&self, upload_id: i64) -> StoreResult<Vec<UploadPart>>;
+    /// Forgets an upload that did not complete, with its pieces; their object keys, for
+    /// deletion. A completed upload stays (its file is a blob now).
+    async fn forget_upload(&self, upload_id: i64) -> StoreResult<Vec<String>>;
     /// Records the upload's file and forgets its pieces. An upload completes once
     /// (`BadRequest` after).
     async fn complete_upload(

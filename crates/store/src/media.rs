@@ -21,6 +21,10 @@ pub struct NewUpload {
     pub name: Option<String>,
     /// The whole file's size, when known in advance.
     pub size: Option<u64>,
+    /// A voice message's or video's length and a voice message's loudness, as the client
+    /// measured them (the server does not parse audio or video).
+    pub duration_ms: Option<u64>,
+    pub waveform: Vec<u8>,
     pub expires_at: Millis,
 }
 
@@ -32,6 +36,8 @@ pub struct UploadRecord {
     pub kind: AttachmentKind,
     pub name: Option<String>,
     pub size: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub waveform: Vec<u8>,
     /// The file it became, once complete.
     pub blob_id: Option<i64>,
     pub expires_at: Millis,

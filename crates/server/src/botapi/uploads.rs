@@ -18,7 +18,7 @@ use super::request::Params;
 use super::{Bot, BotError, BotResult};
 use crate::auth::{hash_secret, new_secret};
 use crate::media::BOT_LINK_SECS;
-use crate::media::receive::{self, Body};
+use crate::media::receive::{self, Body, raw_body};
 use crate::state::AppState;
 
 /// `POST /uploads?type=image|video|audio|file`: where to send the file. Video and audio get
@@ -44,6 +44,8 @@ pub async fn begin(
         kind,
         name: None,
         size: None,
+        duration_ms: None,
+        waveform: Vec::new(),
         expires_at: now + UPLOAD_KEPT_MS,
     };
     let upload = state.store.create_upload(upload, now).await?;
@@ -104,20 +106,12 @@ pub async fn receive(
         };
         let name = field.file_name().map(str::to_owned).or(name);
         let body: Body = field.map_err(std::io::Error::other).boxed();
-        Ok(receive::whole(&state, &upload, name, body).await?)
+        Ok(receive::whole(&state, &upload, name, body, None).await?)
     } else {
         let body = raw_body(request);
-        Ok(receive::whole(&state, &upload, name, body).await?)
+        Ok(receive::whole(&state, &upload, name, body, None).await?)
     };
     Ok(answer(&state, &upload, received.ok()))
-}
-
-fn raw_body(request: Request) -> Body<'static> {
-    request
-        .into_body()
-        .into_data_stream()
-        .map_err(std::io::Error::other)
-        .boxed()
 }
 
 /// The name a client gave the file outside a form: `Content-Disposition` or `X-File-Name`.

@@ -17,6 +17,15 @@ use crate::state::AppState;
 /// A request body, or the pieces of a resumable upload read back in order.
 pub type Body<'a> = BoxStream<'a, Result<Bytes, std::io::Error>>;
 
+/// A request's body as it arrives.
+pub fn raw_body(request: axum::extract::Request) -> Body<'static> {
+    request
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed()
+}
+
 fn random_suffix() -> String {
     format!("{:016x}", rand::rng().next_u64())
 }
@@ -102,23 +111,17 @@ async fn stream_to(
     Ok(Stored { key, size, format })
 }
 
-/// Receives a whole file for `upload` and records it.
+/// Receives a whole file for `upload` (of `exact` bytes, when that is known) and records it.
 pub async fn whole(
     state: &AppState,
     upload: &UploadRecord,
     name: Option<String>,
     body: Body<'_>,
+    exact: Option<u64>,
 ) -> ApiResult<BlobRecord> {
     let prefix = format!("media/{}", upload.id);
-    let stored = stream_to(
-        state,
-        &prefix,
-        body,
-        upload.kind,
-        state.media.max_bytes,
-        None,
-    )
-    .await?;
+    let limit = exact.unwrap_or(state.media.max_bytes);
+    let stored = stream_to(state, &prefix, body, upload.kind, limit, exact).await?;
     let result = record(state, upload, name, &stored).await;
     if result.is_err() || stored.format.is_decodable_image() {
         // The original is gone once re-encoded; and nothing stays of a refused file.
@@ -186,7 +189,11 @@ pub async fn piece(
         }));
     }
     let whole_file = read_in_order(state, parts.clone());
-    let result = whole(state, upload, name, whole_file).await;
+    let result = whole(state, upload, name, whole_file, Some(range.total)).await;
+    if result.is_err() {
+        // A file refused whole cannot be mended piece by piece: the upload begins again.
+        state.store.forget_upload(upload.id).await?;
+    }
     for part in &parts {
         media.store.delete(&part.object_key).await?;
     }
@@ -255,8 +262,8 @@ async fn record(
         name,
         width: None,
         height: None,
-        duration_ms: None,
-        waveform: Vec::new(),
+        duration_ms: upload.duration_ms,
+        waveform: upload.waveform.clone(),
     };
     // Every decodable image is re-encoded, even one sent as a file: its metadata never survives.
     if stored.format.is_decodable_image() {

@@ -1,21 +1,157 @@
-//! Reading files: people ask for signed links to files shown in their chats, and anyone holding
-//! a link fetches the file (with HTTP ranges) until it expires.
+//! People's files: uploads into a chat (resumable, in `Content-Range` pieces), signed links to
+//! files shown in their chats, and the files themselves by those links (with HTTP ranges).
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kolokol_domain::media::{clean_file_name, parse_content_range};
 use kolokol_media::{StoreError, Variant};
-use kolokol_proto::{AttachmentKind, ErrorBody, ErrorCode, MediaLinks, MediaLinksRequest};
+use kolokol_proto::{
+    Attachment, AttachmentKind, ChatId, ErrorBody, ErrorCode, MediaLinks, MediaLinksRequest,
+    UploadRequest, UploadState,
+};
+use kolokol_store::{Actor, FindUpload, NewUpload, UPLOAD_KEPT_MS, UploadRecord};
 use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::media::PERSON_LINK_SECS;
+use crate::media::receive::{self, raw_body};
 use crate::state::AppState;
 
 /// At most this many links in one request.
 const MAX_LINKS: usize = 100;
+/// At most this many loudness values in a voice message's waveform.
+const MAX_WAVEFORM: usize = 100;
+
+/// Begins an upload into a chat (members). The bytes follow with `PUT /uploads/{id}`; the file
+/// is then sent by its id in a message's `attachments`.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/uploads", tag = "media", security(("bearer" = [])), request_body = UploadRequest,
+    params(("chat_id" = i64, Path)),
+    responses((status = 201, body = UploadState), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn begin_upload(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(chat_id): Path<ChatId>,
+    Json(request): Json<UploadRequest>,
+) -> ApiResult<(StatusCode, Json<UploadState>)> {
+    if request.size == 0 {
+        return Err(ApiError::new(ErrorCode::BadRequest, "the file is empty"));
+    }
+    if request.size > state.media.max_bytes {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("files are up to {} MiB", state.media.max_bytes >> 20),
+        ));
+    }
+    if request.waveform.len() > MAX_WAVEFORM {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "a waveform has at most 100 values",
+        ));
+    }
+    let now = state.now();
+    let upload = NewUpload {
+        capability: None,
+        owner_id: actor.user_id,
+        chat_id: Some(chat_id),
+        kind: request.kind,
+        name: request.name.as_deref().and_then(clean_file_name),
+        size: Some(request.size),
+        duration_ms: request.duration_ms,
+        waveform: request.waveform,
+        expires_at: now + UPLOAD_KEPT_MS,
+    };
+    let upload = state.store.create_upload(upload, now).await?;
+    Ok((StatusCode::CREATED, Json(upload_state(&upload, 0))))
+}
+
+fn upload_state(upload: &UploadRecord, received: u64) -> UploadState {
+    UploadState {
+        id: upload.id,
+        size: upload.size.unwrap_or_default(),
+        received,
+        expires_at: upload.expires_at,
+    }
+}
+
+/// The caller's own upload, still open.
+async fn own_upload(state: &AppState, actor: Actor, id: i64) -> ApiResult<UploadRecord> {
+    state
+        .store
+        .upload(FindUpload::Id(id), state.now())
+        .await?
+        .filter(|upload| upload.owner_id == actor.user_id)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such upload"))
+}
+
+/// Sends an upload's bytes: the whole file, or a piece named by `Content-Range: bytes
+/// first-last/size` (pieces may come in any order, and again after a failure). 200 with the
+/// upload's state while pieces are missing; 201 with the file once it is whole.
+#[utoipa::path(put, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 201, body = Attachment), (status = 200, body = UploadState), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn put_upload(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+    request: Request,
+) -> ApiResult<Response> {
+    let upload = own_upload(&state, actor, id).await?;
+    if upload.blob_id.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the upload is complete",
+        ));
+    }
+    let range = request
+        .headers()
+        .get(header::CONTENT_RANGE)
+        .map(|value| parse_content_range(value.to_str().unwrap_or_default()))
+        .transpose()?;
+    let body = raw_body(request);
+    let received = match range {
+        Some(range) => receive::piece(&state, &upload, None, range, body).await?,
+        None => Ok(receive::whole(&state, &upload, None, body, upload.size).await?),
+    };
+    Ok(match received {
+        Ok(blob) => (StatusCode::CREATED, Json(blob.attachment())).into_response(),
+        Err(progress) => Json(upload_state(&upload, progress.received)).into_response(),
+    })
+}
+
+/// Where an upload stands, to resume it after a lost connection.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = UploadState), (status = 404, body = ErrorBody)))]
+pub async fn upload_progress(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<UploadState>> {
+    let upload = own_upload(&state, actor, id).await?;
+    let received = match upload.blob_id {
+        Some(_) => upload.size.unwrap_or_default(),
+        None => receive::contiguous(&state.store.upload_parts(id).await?),
+    };
+    Ok(Json(upload_state(&upload, received)))
+}
+
+/// Cancels an upload: its pieces are deleted at once.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn cancel_upload(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let upload = own_upload(&state, actor, id).await?;
+    for key in state.store.forget_upload(upload.id).await? {
+        state.media.store.delete(&key).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
 
 /// Links to files shown in a chat, for its members. They work without a session token (so
 /// `<img>` and `<audio>` load them) for an hour.

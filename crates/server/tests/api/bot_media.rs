@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 use super::bots::{BACKENDS, ClientBot, bot_messages, call, clients, person_with_bot};
 use super::common::{self, Backend, TestServer, assert_refused};
 
-const PDF: &[u8] =
+pub(super) const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 /// An MP4 header and 200 KiB of `mdat`: enough for every sniffer, and four 64 KiB pieces.
-fn mp4() -> Vec<u8> {
+pub(super) fn mp4() -> Vec<u8> {
     let mut video = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
     video.extend_from_slice(&(200 * 1024 + 8u32).to_be_bytes());
     video.extend_from_slice(b"mdat");
@@ -224,7 +224,7 @@ fn assert_max_error(answer: (StatusCode, Value), status: u16, code: &str) {
 }
 
 /// The media folder's files, to see that a refusal left nothing.
-fn stored_files(server: &TestServer) -> Vec<String> {
+pub(super) fn stored_files(server: &TestServer) -> Vec<String> {
     let mut found = Vec::new();
     let mut pending = vec![server.dir.path().join("media")];
     while let Some(dir) = pending.pop() {

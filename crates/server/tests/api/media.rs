@@ -1,0 +1,295 @@
+//! People's files: resumable uploads into a chat, sending them, reading them back through
+//! signed links; and what uploads refuse (outsiders, others' uploads, lying and oversized
+//! files, decompression bombs), each leaving nothing behind.
+
+use kolokol_client::Client;
+use kolokol_client::proto::{
+    Attachment, AttachmentKind, ErrorCode, Message, SendMessageRequest, UploadRequest,
+};
+use kolokol_media::fixtures;
+use tokio::io::AsyncWriteExt;
+
+use super::bot_media::{PDF, mp4, stored_files};
+use super::common::{self, TestServer, assert_refused};
+
+fn request(kind: AttachmentKind, bytes: &[u8], name: &str) -> UploadRequest {
+    UploadRequest {
+        kind,
+        size: bytes.len() as u64,
+        name: Some(name.into()),
+        duration_ms: None,
+        waveform: Vec::new(),
+    }
+}
+
+fn with_files(id: &str, text: &str, files: &[&Attachment]) -> SendMessageRequest {
+    SendMessageRequest {
+        client_msg_id: id.into(),
+        text: text.into(),
+        reply_to: None,
+        request_ack: false,
+        urgent: false,
+        poll: None,
+        thread_of: None,
+        attachments: files.iter().map(|file| file.id).collect(),
+    }
+}
+
+/// The bytes of each of a message's files, as `reader` downloads them.
+async fn downloads(reader: &Client, message: &Message) -> Vec<Vec<u8>> {
+    let ids = message.attachments.iter().map(|file| file.id).collect();
+    let links = reader.media_links(message.chat_id, ids).await.unwrap();
+    let mut files = Vec::new();
+    for file in &message.attachments {
+        let link = links.iter().find(|link| link.id == file.id).unwrap();
+        files.push(reader.download(&link.url).await.unwrap());
+    }
+    files
+}
+
+async fn pair(server: &TestServer) -> (Client, Client, i64) {
+    let (anna, _) = server.user("anna").await;
+    let (boris, boris_user) = server.user("boris").await;
+    let chat = common::group(&anna, "5Б родители", &[boris_user.id]).await;
+    (anna, boris, chat.id)
+}
+
+/// Every kind goes up (in pieces, one resent, out of order) and comes down the same; a photo
+/// comes down re-encoded without its EXIF and GPS.
+#[tokio::test]
+async fn files_of_every_kind_round_trip() {
+    let server = common::start().await;
+    let (anna, boris, chat_id) = pair(&server).await;
+
+    let photo = fixtures::jpeg_with_gps();
+    let image = anna
+        .upload(
+            chat_id,
+            &request(AttachmentKind::Image, &photo, "IMG_0001.jpg"),
+            &photo,
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (image.width, image.height, image.thumb),
+        (Some(48), Some(64), true)
+    );
+
+    let pdf = anna
+        .upload(
+            chat_id,
+            &request(AttachmentKind::File, PDF, "Расписание 5Б.pdf"),
+            PDF,
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (pdf.name.as_deref(), pdf.mime.as_str()),
+        (Some("Расписание 5Б.pdf"), "application/octet-stream")
+    );
+
+    // A video in pieces sent last-first, one of them twice; the upload says how far it got.
+    let video = mp4();
+    let begun = anna
+        .begin_upload(chat_id, &request(AttachmentKind::Video, &video, "clip.mp4"))
+        .await
+        .unwrap();
+    let total = video.len() as u64;
+    let half = video.len() / 2;
+    let waiting = anna
+        .put_upload_piece(begun.id, half as u64, video[half..].to_vec(), total)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(waiting.received, 0, "nothing from the start yet");
+    let resent = anna
+        .put_upload_piece(begun.id, half as u64, video[half..].to_vec(), total)
+        .await
+        .unwrap();
+    assert!(resent.is_err());
+    assert_eq!(anna.upload_state(begun.id).await.unwrap().received, 0);
+    let clip = anna
+        .put_upload_piece(begun.id, 0, video[..half].to_vec(), total)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (clip.kind, clip.mime.as_str(), clip.size),
+        (AttachmentKind::Video, "video/mp4", total)
+    );
+
+    let mut voice_request = request(AttachmentKind::Voice, &video, "voice.m4a");
+    voice_request.duration_ms = Some(1500);
+    voice_request.waveform = vec![0, 90, 255, 30];
+    let voice = anna
+        .upload(chat_id, &voice_request, &video, 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        (voice.duration_ms, voice.waveform.clone()),
+        (Some(1500), vec![0, 90, 255, 30])
+    );
+    assert_eq!(voice.mime, "audio/mp4");
+
+    let (sent, _) = anna
+        .send_message(
+            chat_id,
+            &with_files("files", "", &[&image, &pdf, &clip, &voice]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.attachments, [image.clone(), pdf, clip, voice]);
+    let files = downloads(&boris, &sent).await;
+    assert!(!fixtures::contains(&files[0], b"Exif"));
+    assert!(!fixtures::contains(&files[0], &fixtures::GPS_LATITUDE));
+    assert_eq!(image::load_from_memory(&files[0]).unwrap().width(), 48);
+    assert_eq!(
+        (
+            files[1].as_slice(),
+            files[2].as_slice(),
+            files[3].as_slice()
+        ),
+        (PDF, &video[..], &video[..])
+    );
+    // Only objects the blobs name are kept: no pieces, no originals.
+    assert_eq!(
+        stored_files(&server).len(),
+        5,
+        "{:?}",
+        stored_files(&server)
+    );
+}
+
+/// What uploads refuse; a refused or cut-off upload keeps nothing.
+#[tokio::test]
+async fn uploads_refuse_cleanly_and_keep_nothing_of_what_they_refuse() {
+    let server = common::start().await;
+    let (anna, boris, chat_id) = pair(&server).await;
+    let (carol, _) = server.user("carol").await;
+
+    assert_refused(
+        carol
+            .begin_upload(chat_id, &request(AttachmentKind::File, PDF, "x.pdf"))
+            .await,
+        ErrorCode::NotMember,
+        403,
+    );
+    let mut huge = request(AttachmentKind::File, PDF, "big.iso");
+    huge.size = 3 << 30;
+    assert_refused(
+        anna.begin_upload(chat_id, &huge).await,
+        ErrorCode::PayloadTooLarge,
+        413,
+    );
+
+    // A PDF sent as a photo, and a decompression bomb, are refused for what they are.
+    assert_refused(
+        anna.upload(
+            chat_id,
+            &request(AttachmentKind::Image, PDF, "photo.jpg"),
+            PDF,
+            1 << 20,
+        )
+        .await,
+        ErrorCode::InvalidMedia,
+        400,
+    );
+    let bomb = fixtures::png_bomb();
+    assert_refused(
+        anna.upload(
+            chat_id,
+            &request(AttachmentKind::Image, &bomb, "bomb.png"),
+            &bomb,
+            1 << 20,
+        )
+        .await,
+        ErrorCode::InvalidMedia,
+        400,
+    );
+    assert_eq!(stored_files(&server), Vec::<String>::new());
+
+    // Someone else's upload is not found; a piece that does not match its range is refused.
+    let begun = anna
+        .begin_upload(chat_id, &request(AttachmentKind::File, PDF, "x.pdf"))
+        .await
+        .unwrap();
+    assert_refused(boris.upload_state(begun.id).await, ErrorCode::NotFound, 404);
+    assert_refused(
+        boris
+            .put_upload_piece(begun.id, 0, PDF.to_vec(), PDF.len() as u64)
+            .await,
+        ErrorCode::NotFound,
+        404,
+    );
+    assert_refused(
+        anna.put_upload_piece(begun.id, 0, PDF.to_vec(), PDF.len() as u64 + 5)
+            .await,
+        ErrorCode::BadRequest,
+        400,
+    );
+
+    // A body cut off halfway keeps nothing; the upload can go on, or be cancelled.
+    let mut socket = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "PUT /api/v1/uploads/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Range: bytes 0-{}/{}\r\nContent-Length: {}\r\n\r\n",
+        begun.id,
+        anna.token().unwrap(),
+        PDF.len() - 1,
+        PDF.len(),
+        PDF.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&PDF[..20]).await.unwrap();
+    drop(socket);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(stored_files(&server), Vec::<String>::new());
+    assert_eq!(anna.upload_state(begun.id).await.unwrap().received, 0);
+    let first = anna
+        .put_upload_piece(begun.id, 0, PDF[..20].to_vec(), PDF.len() as u64)
+        .await
+        .unwrap();
+    assert_eq!(first.unwrap_err().received, 20);
+    assert_eq!(stored_files(&server).len(), 1, "one piece");
+    anna.cancel_upload(begun.id).await.unwrap();
+    assert_eq!(
+        stored_files(&server),
+        Vec::<String>::new(),
+        "cancelled: nothing left"
+    );
+    assert_refused(anna.upload_state(begun.id).await, ErrorCode::NotFound, 404);
+
+    // A file of Anna's cannot be sent by Boris until a chat he is in shows it.
+    let pdf = anna
+        .upload(
+            chat_id,
+            &request(AttachmentKind::File, PDF, "x.pdf"),
+            PDF,
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_refused(
+        boris
+            .send_message(chat_id, &with_files("taken", "", &[&pdf]))
+            .await,
+        ErrorCode::NotFound,
+        404,
+    );
+    let too_many: Vec<&Attachment> = std::iter::repeat_n(&pdf, 11).collect();
+    assert_refused(
+        anna.send_message(chat_id, &with_files("many", "", &too_many))
+            .await,
+        ErrorCode::BadRequest,
+        400,
+    );
+    assert_refused(
+        anna.send_message(chat_id, &with_files("empty", "", &[]))
+            .await,
+        ErrorCode::TextEmpty,
+        400,
+    );
+}

@@ -165,6 +165,11 @@ pub struct Settings {
     /// This server's address as others reach it (`https://kolokol.school.example`): the base of
     /// the links bots get. Without it, a request's `Host`.
     pub public_url: Option<String>,
+    /// How long a file nothing shows is kept after its upload or last use (an upload's token
+    /// must outlive its sending).
+    pub media_grace: std::time::Duration,
+    /// How often each node deletes expired uploads and files nothing shows.
+    pub media_sweep_every: std::time::Duration,
     /// Lower-cased usernames.
     pub admins: Vec<String>,
     /// Real time, except in tests.
@@ -214,6 +219,8 @@ impl Default for Settings {
             media_max_bytes: 2 << 30,
             media_image_max_bytes: 50 << 20,
             public_url: None,
+            media_grace: std::time::Duration::from_secs(24 * 3600),
+            media_sweep_every: std::time::Duration::from_secs(600),
             admins: Vec::new(),
             clock: Clock::system(),
         }
@@ -327,6 +334,8 @@ impl ServeArgs {
                 .public_url
                 .or(file.public_url)
                 .map(|url| url.trim_end_matches('/').to_owned()),
+            media_grace: defaults.media_grace,
+            media_sweep_every: defaults.media_sweep_every,
             admins: self
                 .admins
                 .or(file.admins)

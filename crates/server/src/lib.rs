@@ -369,6 +369,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     tokio::spawn(quiet::refresh_index(state.clone()));
     tokio::spawn(quiet::release_held(state.clone()));
     tokio::spawn(botapi::webhooks::run(state.clone()));
+    tokio::spawn(media::sweep::run(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Every frame and reply is meant to leave now: without TCP_NODELAY a frame that follows
     // another closely waits for the client's (possibly delayed) acknowledgement.

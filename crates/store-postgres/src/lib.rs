@@ -1340,6 +1340,38 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn expired_uploads(
+        &self,
+        now: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Vec<String>)>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(media::expired_uploads(c, now, limit))
+            })
+            .await
+    }
+
+    async fn collect_blobs(
+        &self,
+        touched_before: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<BlobRecord>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::collect_blobs(c, touched_before, limit))
+            })
+            .await
+    }
+
+    async fn forget_blobs(&self, ids: Vec<i64>) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::forget_blobs(c, ids.clone()))
+            })
+            .await
+    }
+
     async fn vote(
         &self,
         actor: Actor,

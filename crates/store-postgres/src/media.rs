@@ -309,6 +309,61 @@ pub async fn visible_blob(
     row.as_ref().map(blob_row).transpose()
 }
 
+pub async fn expired_uploads(
+    conn: &mut PgConnection,
+    now: i64,
+    limit: u32,
+) -> OpResult<Vec<(i64, Vec<String>)>> {
+    let rows = sqlx::query(
+        "SELECT u.id, coalesce(array_agg(p.object_key) FILTER (WHERE p.object_key IS NOT NULL), '{}')
+         FROM uploads u LEFT JOIN upload_parts p ON p.upload_id = u.id
+         WHERE u.blob_id IS NULL AND u.expires_at <= $1
+         GROUP BY u.id ORDER BY u.id LIMIT $2",
+    )
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+pub async fn collect_blobs(
+    conn: &mut PgConnection,
+    touched_before: i64,
+    limit: u32,
+) -> OpResult<Vec<BlobRecord>> {
+    // SKIP LOCKED: a file being attached right now (its row locked by the send) is left for
+    // the next round, and two nodes never take the same file.
+    let sql = concat!(
+        "UPDATE blobs SET state = 'deleting' WHERE id IN (
+             SELECT b.id FROM blobs b WHERE b.state = 'ready' AND b.touched_at < $1
+               AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = b.id)
+             LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING ",
+        blob_columns!()
+    );
+    let rows = sqlx::query(sql)
+        .bind(touched_before)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(blob_row).collect()
+}
+
+pub async fn forget_blobs(conn: &mut PgConnection, ids: Vec<i64>) -> OpResult<()> {
+    sqlx::query("DELETE FROM uploads WHERE blob_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM blobs WHERE id = ANY($1) AND state = 'deleting'")
+        .bind(&ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Where a message's files are recorded as shown.
 pub enum Shown {
     Message(i64),
@@ -330,13 +385,23 @@ pub async fn attach(
         Shown::Message(id) => (Some(id), None),
         Shown::Held(id) => (None, Some(id)),
     };
+    let missing = || OpError::from(Rejection::new(ErrorCode::NotFound, "no such attachment"));
     for &id in ids {
-        let blob = visible_blob(&mut *conn, sender, id).await?.ok_or_else(|| {
-            OpError::from(Rejection::new(ErrorCode::NotFound, "no such attachment"))
-        })?;
+        // Touching the row locks it until the send commits: the collector skips it.
+        let touched =
+            sqlx::query("UPDATE blobs SET touched_at = $2 WHERE id = $1 AND state = 'ready'")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        if touched.rows_affected() == 0 {
+            return Err(missing());
+        }
+        let blob = visible_blob(&mut *conn, sender, id)
+            .await?
+            .ok_or_else(missing)?;
         sqlx::query(
-            "WITH touched AS (UPDATE blobs SET touched_at = $5 WHERE id = $1)
-             INSERT INTO blob_refs (blob_id, chat_id, message_id, held_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO blob_refs (blob_id, chat_id, message_id, held_id, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(chat_id)

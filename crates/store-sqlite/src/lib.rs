@@ -968,6 +968,32 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn expired_uploads(
+        &self,
+        now: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Vec<String>)>> {
+        self.engine
+            .read(move |c| media::expired_uploads(c, now, limit))
+            .await
+    }
+
+    async fn collect_blobs(
+        &self,
+        touched_before: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<BlobRecord>> {
+        self.engine
+            .write(move |c| media::collect_blobs(c, touched_before, limit))
+            .await
+    }
+
+    async fn forget_blobs(&self, ids: Vec<i64>) -> StoreResult<()> {
+        self.engine
+            .write(move |c| media::forget_blobs(c, ids))
+            .await
+    }
+
     async fn vote(
         &self,
         actor: Actor,

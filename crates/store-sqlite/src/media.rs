@@ -246,6 +246,56 @@ pub fn visible_blob(conn: &Connection, user_id: UserId, id: i64) -> OpResult<Opt
     Ok(blobs_where(conn, VISIBLE, params![id, user_id])?.pop())
 }
 
+pub fn expired_uploads(
+    conn: &Connection,
+    now: i64,
+    limit: u32,
+) -> OpResult<Vec<(i64, Vec<String>)>> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM uploads WHERE blob_id IS NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.into_iter()
+        .map(|id| {
+            let keys = upload_parts(conn, id)?
+                .into_iter()
+                .map(|part| part.object_key)
+                .collect();
+            Ok((id, keys))
+        })
+        .collect()
+}
+
+/// Not shown anywhere and not attached since the cut-off.
+const UNUSED: &str = "state = 'ready' AND touched_at < ?1
+    AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = blobs.id)";
+
+pub fn collect_blobs(
+    conn: &Connection,
+    touched_before: i64,
+    limit: u32,
+) -> OpResult<Vec<BlobRecord>> {
+    let sql = format!(
+        "UPDATE blobs SET state = 'deleting' WHERE id IN (SELECT id FROM blobs WHERE {UNUSED} LIMIT ?2)
+         RETURNING {BLOB_COLUMNS}"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params![touched_before, limit], blob_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn forget_blobs(conn: &Connection, ids: Vec<i64>) -> OpResult<()> {
+    for id in ids {
+        conn.prepare_cached("DELETE FROM uploads WHERE blob_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM blobs WHERE id = ?1 AND state = 'deleting'")?
+            .execute([id])?;
+    }
+    Ok(())
+}
+
 /// Where a message's files are recorded as shown.
 pub enum Shown {
     Message(i64),
@@ -267,7 +317,7 @@ pub fn attach(
         let blob = visible_blob(conn, sender, id)?.ok_or_else(|| {
             OpError::from(Rejection::new(ErrorCode::NotFound, "no such attachment"))
         })?;
-        conn.prepare_cached("UPDATE blobs SET touched_at = ?2 WHERE id = ?1")?
+        conn.prepare_cached("UPDATE blobs SET touched_at = ?2 WHERE id = ?1 AND state = 'ready'")?
             .execute(params![id, now])?;
         let (message_id, held_id) = match shown {
             Shown::Message(id) => (Some(id), None),

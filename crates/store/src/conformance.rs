@@ -126,6 +126,7 @@ const CHECKS: &[(&str, Check)] = checks![
     files_are_shown_only_by_their_uploader_or_members_who_see_them,
     deleting_a_message_or_chat_unshows_its_files,
     held_messages_keep_their_files,
+    unshown_files_are_collected_and_expired_uploads_listed,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -4727,6 +4728,90 @@ async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn
         "completing twice",
     );
     assert_eq!(fx.store.blob(blob.id + 1000).await.unwrap(), None);
+}
+
+async fn unshown_files_are_collected_and_expired_uploads_listed(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let chat_id = fx.group(&alice, &[&bob]).await;
+    let start = fx.now();
+    let shown = stored_blob(&fx, &alice, "media/shown").await;
+    let unshown = stored_blob(&fx, &alice, "media/unshown").await;
+    let deleted = stored_blob(&fx, &alice, "media/deleted").await;
+    fx.record(
+        fx.store
+            .send_message(alice.actor, chat_id, with_files("1", &[shown.id]), fx.now())
+            .await,
+    );
+    let (gone, _) = fx.record(
+        fx.store
+            .send_message(
+                alice.actor,
+                chat_id,
+                with_files("2", &[deleted.id]),
+                fx.now(),
+            )
+            .await,
+    );
+    fx.delete(&alice, chat_id, gone.seq).await;
+    assert!(
+        fx.store.collect_blobs(start, 100).await.unwrap().is_empty(),
+        "nothing is collected within its grace"
+    );
+    let later = fx.now() + 1_000_000;
+    let collected = fx.store.collect_blobs(later, 100).await.unwrap();
+    let mut ids: Vec<i64> = collected.iter().map(|blob| blob.id).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        vec![unshown.id, deleted.id],
+        "the unshown and the deleted message's"
+    );
+    assert!(
+        fx.store.collect_blobs(later, 100).await.unwrap().is_empty(),
+        "each is collected once"
+    );
+    assert_refused(
+        fx.store
+            .send_message(
+                alice.actor,
+                chat_id,
+                with_files("3", &[unshown.id]),
+                fx.now(),
+            )
+            .await,
+        &[ErrorCode::NotFound],
+        "attaching a file being deleted",
+    );
+    fx.store.forget_blobs(ids.clone()).await.unwrap();
+    assert_eq!(fx.store.blob(unshown.id).await.unwrap(), None);
+    assert_eq!(fx.store.blob(shown.id).await.unwrap(), Some(shown));
+
+    let now = fx.now();
+    let open = fx
+        .store
+        .create_upload(new_upload(&alice, None, None, now + 10), now)
+        .await
+        .unwrap();
+    let piece = UploadPart {
+        first_byte: 0,
+        length: 5,
+        object_key: "parts/x".into(),
+    };
+    fx.store.put_upload_part(open.id, piece, now).await.unwrap();
+    let expiry = now + UPLOAD_KEPT_MS;
+    assert!(
+        fx.store
+            .expired_uploads(expiry - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        fx.store.expired_uploads(expiry, 10).await.unwrap(),
+        vec![(open.id, vec!["parts/x".to_owned()])],
+        "expired, with its pieces; completed uploads are not listed"
+    );
 }
 
 /// The files of the newest message in the chat, as `who` reads the history.

@@ -1008,4 +1008,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<BlobRecord>>;
     /// The file if `user_id` may see it: they uploaded it, or a chat they are in shows it.
     async fn visible_blob(&self, user_id: UserId, id: i64) -> StoreResult<Option<BlobRecord>>;
+    /// Up to `limit` uploads that expired at `now` without completing, with their pieces'
+    /// object keys; delete the objects, then [`Store::forget_upload`] each.
+    async fn expired_uploads(
+        &self,
+        now: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Vec<String>)>>;
+    /// Up to `limit` files nothing shows (no message, no held message) and nobody attached
+    /// since `touched_before`, marked as being deleted so no send attaches them any more (nor
+    /// another node collects them); delete their objects, then [`Store::forget_blobs`].
+    async fn collect_blobs(
+        &self,
+        touched_before: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<BlobRecord>>;
+    /// Forgets collected files, and the uploads that made them.
+    async fn forget_blobs(&self, ids: Vec<i64>) -> StoreResult<()>;
 }

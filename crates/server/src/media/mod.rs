@@ -5,6 +5,7 @@
 
 pub mod receive;
 pub mod routes;
+pub mod sweep;
 
 use std::sync::Arc;
 

@@ -6,11 +6,14 @@ use kolokol_client::Client;
 use kolokol_client::proto::{
     Attachment, AttachmentKind, ErrorCode, Message, SendMessageRequest, UploadRequest,
 };
+use std::time::Duration;
+
 use kolokol_media::fixtures;
+use kolokol_server::clock::Clock;
 use tokio::io::AsyncWriteExt;
 
 use super::bot_media::{PDF, mp4, stored_files};
-use super::common::{self, TestServer, assert_refused};
+use super::common::{self, Backend, TestServer, assert_refused};
 
 fn request(kind: AttachmentKind, bytes: &[u8], name: &str) -> UploadRequest {
     UploadRequest {
@@ -292,4 +295,89 @@ async fn uploads_refuse_cleanly_and_keep_nothing_of_what_they_refuse() {
         ErrorCode::TextEmpty,
         400,
     );
+}
+
+/// Files nothing shows any more go once their grace is over: a deleted message's, and an upload
+/// never sent; so do uploads left unfinished. On both stores.
+#[tokio::test]
+async fn files_nothing_shows_are_collected() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let start = 1_800_000_000_000;
+        let clock = Clock::manual(start);
+        let server = common::start_on(backend, |settings| {
+            settings.clock = clock.clone();
+            settings.media_sweep_every = Duration::from_millis(50);
+        })
+        .await;
+        let (anna, boris, chat_id) = pair(&server).await;
+        let kept = anna
+            .upload(
+                chat_id,
+                &request(AttachmentKind::File, PDF, "kept.pdf"),
+                PDF,
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        let dropped = anna
+            .upload(
+                chat_id,
+                &request(AttachmentKind::File, PDF, "dropped.pdf"),
+                PDF,
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        anna.upload(
+            chat_id,
+            &request(AttachmentKind::File, PDF, "never.pdf"),
+            PDF,
+            1 << 20,
+        )
+        .await
+        .unwrap();
+        let unfinished = anna
+            .begin_upload(chat_id, &request(AttachmentKind::File, PDF, "half.pdf"))
+            .await
+            .unwrap();
+        anna.put_upload_piece(unfinished.id, 0, PDF[..10].to_vec(), PDF.len() as u64)
+            .await
+            .unwrap()
+            .unwrap_err();
+        anna.send_message(chat_id, &with_files("kept", "", &[&kept]))
+            .await
+            .unwrap();
+        let (gone, _) = anna
+            .send_message(chat_id, &with_files("gone", "", &[&dropped]))
+            .await
+            .unwrap();
+        anna.delete_message(chat_id, gone.seq).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            stored_files(&server).len(),
+            4,
+            "{backend:?}: all within their grace"
+        );
+
+        clock.set(start + 25 * 3_600_000);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while stored_files(&server).len() > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            stored_files(&server).len(),
+            1,
+            "{backend:?}: only the shown file"
+        );
+        let links = boris
+            .media_links(chat_id, vec![kept.id, dropped.id])
+            .await
+            .unwrap();
+        assert_eq!(links.len(), 1, "{backend:?}");
+        assert_eq!(
+            boris.download(&links[0].url).await.unwrap(),
+            PDF,
+            "{backend:?}"
+        );
+    }
 }

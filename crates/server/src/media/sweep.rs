@@ -1,0 +1,58 @@
+//! What each node does every few minutes: deletes uploads that expired before completing, and
+//! files nothing shows any more (a deleted message's, a deleted chat's, an upload never sent).
+//! Nodes do not coordinate: the store hands each file to one collector, and deleting an object
+//! twice is harmless.
+
+use crate::state::AppState;
+
+/// Items taken per store call.
+const BATCH: u32 = 100;
+
+pub async fn run(state: AppState) {
+    let mut every = tokio::time::interval(state.settings.media_sweep_every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(error) = sweep(&state).await {
+            tracing::error!(%error, "media sweep failed");
+        }
+    }
+}
+
+async fn sweep(state: &AppState) -> anyhow::Result<()> {
+    let now = state.now();
+    let (store, objects) = (&state.store, &state.media.store);
+    loop {
+        let expired = store.expired_uploads(now, BATCH).await?;
+        for (upload_id, keys) in &expired {
+            for key in keys {
+                objects.delete(key).await?;
+            }
+            store.forget_upload(*upload_id).await?;
+        }
+        if expired.len() < BATCH as usize {
+            break;
+        }
+    }
+    let grace = i64::try_from(state.settings.media_grace.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let unused = store
+            .collect_blobs(now.saturating_sub(grace), BATCH)
+            .await?;
+        if unused.is_empty() {
+            break;
+        }
+        for blob in &unused {
+            objects.delete(&blob.file.object_key).await?;
+            if let Some(thumb) = &blob.file.thumb_key {
+                objects.delete(thumb).await?;
+            }
+        }
+        let collected = unused.len();
+        store
+            .forget_blobs(unused.into_iter().map(|blob| blob.id).collect())
+            .await?;
+        tracing::info!(collected, "deleted files nothing shows");
+    }
+    Ok(())
+}

@@ -12,7 +12,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
 
 /// Where the store is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Location {
     /// A folder on this machine (created if missing).
     Folder(std::path::PathBuf),
@@ -25,6 +25,26 @@ pub enum Location {
         access_key_id: String,
         secret_access_key: String,
     },
+}
+
+/// Never shows the secret key.
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Folder(path) => f.debug_tuple("Folder").field(path).finish(),
+            Location::S3 {
+                bucket,
+                endpoint,
+                region,
+                ..
+            } => f
+                .debug_struct("S3")
+                .field("bucket", bucket)
+                .field("endpoint", endpoint)
+                .field("region", region)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -115,6 +115,19 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_MEDIA_DIR")]
     pub media_dir: Option<PathBuf>,
 
+    /// Keep uploaded files in this S3 bucket instead of a folder (any S3-compatible service;
+    /// keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). [default: none]
+    #[arg(long, env = "KOLOKOL_MEDIA_S3_BUCKET")]
+    pub media_s3_bucket: Option<String>,
+
+    /// The S3 service's address, such as https://storage.yandexcloud.net. [default: AWS]
+    #[arg(long, env = "KOLOKOL_MEDIA_S3_ENDPOINT")]
+    pub media_s3_endpoint: Option<String>,
+
+    /// The bucket's region. [default: us-east-1]
+    #[arg(long, env = "KOLOKOL_MEDIA_S3_REGION")]
+    pub media_s3_region: Option<String>,
+
     /// The largest file accepted, in MiB. [default: 2048]
     #[arg(long, env = "KOLOKOL_MEDIA_MAX_MB")]
     pub media_max_mb: Option<u64>,
@@ -157,7 +170,7 @@ pub struct Settings {
     pub button_presses_per_minute: u32,
     pub bot_webhooks_allow_private: bool,
     /// Where media files live; `None` is `media/` in the data folder.
-    pub media_dir: Option<PathBuf>,
+    pub media_store: Option<kolokol_media::Location>,
     /// The largest file accepted, in bytes.
     pub media_max_bytes: u64,
     /// The largest image accepted, in bytes (images are decoded in memory).
@@ -215,7 +228,7 @@ impl Default for Settings {
             bot_requests_per_second: 30,
             button_presses_per_minute: 60,
             bot_webhooks_allow_private: false,
-            media_dir: None,
+            media_store: None,
             media_max_bytes: 2 << 30,
             media_image_max_bytes: 50 << 20,
             public_url: None,
@@ -321,7 +334,12 @@ impl ServeArgs {
                 .bot_webhooks_allow_private
                 .or(file.bot_webhooks_allow_private)
                 .unwrap_or(defaults.bot_webhooks_allow_private),
-            media_dir: self.media_dir.or(file.media_dir),
+            media_store: media_store(
+                self.media_dir.or(file.media_dir),
+                self.media_s3_bucket.or(file.media_s3_bucket),
+                self.media_s3_endpoint.or(file.media_s3_endpoint),
+                self.media_s3_region.or(file.media_s3_region),
+            )?,
             media_max_bytes: self
                 .media_max_mb
                 .or(file.media_max_mb)
@@ -351,12 +369,36 @@ impl ServeArgs {
 
 impl Settings {
     pub fn media_location(&self) -> kolokol_media::Location {
-        let dir = self
-            .media_dir
+        self.media_store
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("media"));
-        kolokol_media::Location::Folder(dir)
+            .unwrap_or_else(|| kolokol_media::Location::Folder(self.data_dir.join("media")))
     }
+}
+
+/// A folder, or a bucket (with the keys from the environment, never from a flag: flags show in
+/// the process list).
+fn media_store(
+    dir: Option<PathBuf>,
+    bucket: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+) -> anyhow::Result<Option<kolokol_media::Location>> {
+    let Some(bucket) = bucket else {
+        return Ok(dir.map(kolokol_media::Location::Folder));
+    };
+    anyhow::ensure!(
+        dir.is_none(),
+        "--media-dir and --media-s3-bucket exclude each other"
+    );
+    let key =
+        |name: &str| std::env::var(name).with_context(|| format!("--media-s3-bucket needs {name}"));
+    Ok(Some(kolokol_media::Location::S3 {
+        bucket,
+        endpoint,
+        region: region.unwrap_or_else(|| "us-east-1".into()),
+        access_key_id: key("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: key("AWS_SECRET_ACCESS_KEY")?,
+    }))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {

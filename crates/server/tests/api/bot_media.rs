@@ -223,23 +223,6 @@ fn assert_max_error(answer: (StatusCode, Value), status: u16, code: &str) {
     );
 }
 
-/// The media folder's files, to see that a refusal left nothing.
-pub(super) fn stored_files(server: &TestServer) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut pending = vec![server.dir.path().join("media")];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if entry.file_type().unwrap().is_dir() {
-                pending.push(entry.path());
-            } else {
-                found.push(entry.path().display().to_string());
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 /// What the upload flow refuses, each as Max says it; and nothing refused is kept.
 #[tokio::test]
 async fn uploads_refuse_what_they_cannot_keep() {
@@ -254,7 +237,7 @@ async fn uploads_refuse_what_they_cannot_keep() {
     for bytes in [PDF.to_vec(), fixtures::png_bomb(), b"\xFF\xD8\xFF\xE0 not an image at all, only its first bytes, padded to be long enough for the sniffer".to_vec()] {
         assert_max_error(upload(&server, token, "image", &bytes).await, 400, "proto.payload");
     }
-    assert_eq!(stored_files(&server), Vec::<String>::new());
+    assert_eq!(server.stored_files().await, Vec::<String>::new());
 
     // An upload URL takes one file; an unknown one is not found.
     let (_, endpoint) = call(&server, token, Method::POST, "uploads?type=file", None).await;
@@ -264,7 +247,7 @@ async fn uploads_refuse_what_they_cannot_keep() {
     assert_max_error(post_file(url, PDF).await, 400, "proto.payload");
     let unknown = format!("{}/bot-api/upload/not-a-real-secret", server.base);
     assert_max_error(post_file(&unknown, PDF).await, 404, "not.found");
-    assert_eq!(stored_files(&server).len(), 1, "only the one file");
+    assert_eq!(server.stored_files().await.len(), 1, "only the one file");
 
     // The token works for its bot only; images come by upload, not by address; a file goes
     // alone.

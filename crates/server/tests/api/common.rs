@@ -17,6 +17,8 @@ use tempfile::TempDir;
 pub struct TestServer {
     pub base: String,
     pub dir: TempDir,
+    /// Where its files are kept.
+    pub media: kolokol_media::Location,
     _database: Option<FreshDatabase>,
 }
 
@@ -112,19 +114,78 @@ pub async fn start_on(backend: Backend, configure: impl FnOnce(&mut Settings)) -
         };
     }
     configure(&mut settings);
+    let media = settings.media_location();
     let running = kolokol_server::start(settings)
         .await
         .expect("server starts");
     TestServer {
         base: format!("http://{}", running.addr),
         dir,
+        media,
         _database: database,
+    }
+}
+
+/// A fresh bucket of the local S3 server (`KOLOKOL_TEST_S3`, which `scripts/s3` starts), or
+/// `None` (and why) when there is none: a plain `cargo test` skips the S3 runs, CI never does.
+pub async fn s3_bucket() -> Option<kolokol_media::Location> {
+    let Ok(endpoint) = std::env::var("KOLOKOL_TEST_S3") else {
+        eprintln!("skipped the S3 run: run ./scripts/s3 and export what it prints");
+        return None;
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let bucket = format!("kolokol-{}-{n}", std::process::id());
+    // moto makes a bucket on an unsigned PUT.
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3 server answers");
+    assert!(
+        made.status().is_success(),
+        "making bucket {bucket}: {}",
+        made.status()
+    );
+    Some(kolokol_media::Location::S3 {
+        bucket,
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        access_key_id: "test".into(),
+        secret_access_key: "test".into(),
+    })
+}
+
+/// Where a test's files go: the server's folder, or a bucket of the local S3 server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaStore {
+    Folder,
+    S3,
+}
+
+impl MediaStore {
+    pub const ALL: [MediaStore; 2] = [MediaStore::Folder, MediaStore::S3];
+
+    /// The location to configure; `None` when this store cannot run here (no S3 server).
+    pub async fn location(self) -> Option<Option<kolokol_media::Location>> {
+        match self {
+            MediaStore::Folder => Some(None),
+            MediaStore::S3 => s3_bucket().await.map(Some),
+        }
     }
 }
 
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestServer {
+    /// Every object its media store holds: what the tests check was kept or left behind.
+    pub async fn stored_files(&self) -> Vec<String> {
+        let store = kolokol_media::MediaStore::open(&self.media).expect("the media store opens");
+        let mut keys = store.list("").await.expect("listing the media store");
+        keys.sort();
+        keys
+    }
+
     /// Registers `username` and returns a signed-in client and the user.
     pub async fn user(&self, username: &str) -> (Client, User) {
         let mut client = Client::new(self.base.clone());

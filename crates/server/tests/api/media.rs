@@ -12,8 +12,8 @@ use kolokol_media::fixtures;
 use kolokol_server::clock::Clock;
 use tokio::io::AsyncWriteExt;
 
-use super::bot_media::{PDF, mp4, stored_files};
-use super::common::{self, Backend, TestServer, assert_refused};
+use super::bot_media::{PDF, mp4};
+use super::common::{self, Backend, MediaStore, TestServer, assert_refused};
 
 fn request(kind: AttachmentKind, bytes: &[u8], name: &str) -> UploadRequest {
     UploadRequest {
@@ -61,8 +61,31 @@ async fn pair(server: &TestServer) -> (Client, Client, i64) {
 /// comes down re-encoded without its EXIF and GPS.
 #[tokio::test]
 async fn files_of_every_kind_round_trip() {
-    let server = common::start().await;
-    let (anna, boris, chat_id) = pair(&server).await;
+    for store in MediaStore::ALL {
+        if let Some(server) = media_server(Backend::Sqlite, store, |_| {}).await {
+            round_trip(&server).await;
+        }
+    }
+}
+
+/// A server keeping its files in `store`; `None` when that store cannot run here.
+async fn media_server(
+    backend: Backend,
+    store: MediaStore,
+    configure: impl FnOnce(&mut kolokol_server::config::Settings),
+) -> Option<TestServer> {
+    let location = store.location().await?;
+    Some(
+        common::start_on(backend, |settings| {
+            settings.media_store = location;
+            configure(settings);
+        })
+        .await,
+    )
+}
+
+async fn round_trip(server: &TestServer) {
+    let (anna, boris, chat_id) = pair(server).await;
 
     let photo = fixtures::jpeg_with_gps();
     let image = anna
@@ -158,18 +181,25 @@ async fn files_of_every_kind_round_trip() {
     );
     // Only objects the blobs name are kept: no pieces, no originals.
     assert_eq!(
-        stored_files(&server).len(),
+        server.stored_files().await.len(),
         5,
         "{:?}",
-        stored_files(&server)
+        server.stored_files().await
     );
 }
 
 /// What uploads refuse; a refused or cut-off upload keeps nothing.
 #[tokio::test]
 async fn uploads_refuse_cleanly_and_keep_nothing_of_what_they_refuse() {
-    let server = common::start().await;
-    let (anna, boris, chat_id) = pair(&server).await;
+    for store in MediaStore::ALL {
+        if let Some(server) = media_server(Backend::Sqlite, store, |_| {}).await {
+            refusals(&server).await;
+        }
+    }
+}
+
+async fn refusals(server: &TestServer) {
+    let (anna, boris, chat_id) = pair(server).await;
     let (carol, _) = server.user("carol").await;
 
     assert_refused(
@@ -211,7 +241,7 @@ async fn uploads_refuse_cleanly_and_keep_nothing_of_what_they_refuse() {
         ErrorCode::InvalidMedia,
         400,
     );
-    assert_eq!(stored_files(&server), Vec::<String>::new());
+    assert_eq!(server.stored_files().await, Vec::<String>::new());
 
     // Someone else's upload is not found; a piece that does not match its range is refused.
     let begun = anna
@@ -249,17 +279,17 @@ async fn uploads_refuse_cleanly_and_keep_nothing_of_what_they_refuse() {
     socket.write_all(&PDF[..20]).await.unwrap();
     drop(socket);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(stored_files(&server), Vec::<String>::new());
+    assert_eq!(server.stored_files().await, Vec::<String>::new());
     assert_eq!(anna.upload_state(begun.id).await.unwrap().received, 0);
     let first = anna
         .put_upload_piece(begun.id, 0, PDF[..20].to_vec(), PDF.len() as u64)
         .await
         .unwrap();
     assert_eq!(first.unwrap_err().received, 20);
-    assert_eq!(stored_files(&server).len(), 1, "one piece");
+    assert_eq!(server.stored_files().await.len(), 1, "one piece");
     anna.cancel_upload(begun.id).await.unwrap();
     assert_eq!(
-        stored_files(&server),
+        server.stored_files().await,
         Vec::<String>::new(),
         "cancelled: nothing left"
     );
@@ -301,14 +331,21 @@ async fn uploads_refuse_cleanly_and_keep_nothing_of_what_they_refuse() {
 /// never sent; so do uploads left unfinished. On both stores.
 #[tokio::test]
 async fn files_nothing_shows_are_collected() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    let runs = [
+        (Backend::Sqlite, MediaStore::Folder),
+        (Backend::Postgres, MediaStore::S3),
+    ];
+    for (backend, store) in runs {
         let start = 1_800_000_000_000;
         let clock = Clock::manual(start);
-        let server = common::start_on(backend, |settings| {
+        let Some(server) = media_server(backend, store, |settings| {
             settings.clock = clock.clone();
             settings.media_sweep_every = Duration::from_millis(50);
         })
-        .await;
+        .await
+        else {
+            continue;
+        };
         let (anna, boris, chat_id) = pair(&server).await;
         let kept = anna
             .upload(
@@ -354,18 +391,18 @@ async fn files_nothing_shows_are_collected() {
         anna.delete_message(chat_id, gone.seq).await.unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            stored_files(&server).len(),
+            server.stored_files().await.len(),
             4,
             "{backend:?}: all within their grace"
         );
 
         clock.set(start + 25 * 3_600_000);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while stored_files(&server).len() > 1 && tokio::time::Instant::now() < deadline {
+        while server.stored_files().await.len() > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(
-            stored_files(&server).len(),
+            server.stored_files().await.len(),
             1,
             "{backend:?}: only the shown file"
         );

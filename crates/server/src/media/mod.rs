@@ -23,6 +23,8 @@ use crate::error::ApiError;
 pub const PERSON_LINK_SECS: i64 = 60 * 60;
 /// Bots get a day: they often fetch files later, as Max's own links allow.
 pub const BOT_LINK_SECS: i64 = 24 * 60 * 60;
+/// Link expiries fall on multiples of this.
+const LINK_STEP_SECS: i64 = 10 * 60;
 
 pub struct Media {
     pub store: MediaStore,
@@ -74,7 +76,11 @@ impl Media {
         now_ms: i64,
         lifetime_s: i64,
     ) -> MediaLink {
-        let expires_s = now_ms / 1000 + lifetime_s;
+        // Rounded up to a step, so a file asked for again soon has the same address and comes
+        // from the browser's cache (parents on metered data).
+        let earliest = now_ms / 1000 + lifetime_s;
+        let expires_s =
+            earliest + (LINK_STEP_SECS - earliest.rem_euclid(LINK_STEP_SECS)) % LINK_STEP_SECS;
         let url = |variant| {
             let query = self.signer.link_query(id, variant, expires_s);
             format!("{base}/api/v1/media/{id}?{query}")

@@ -221,7 +221,11 @@ pub async fn download(
     let blob = state.store.blob(id).await?.ok_or_else(gone)?;
     let (key, mime) = match variant {
         Variant::Original => (blob.file.object_key.clone(), blob.file.mime.as_str()),
-        Variant::Thumbnail => (blob.file.thumb_key.clone().ok_or_else(gone)?, "image/jpeg"),
+        // A thumbnail is encoded as its image is (PNG where there is transparency).
+        Variant::Thumbnail => (
+            blob.file.thumb_key.clone().ok_or_else(gone)?,
+            blob.file.mime.as_str(),
+        ),
     };
     let size = match state.media.store.size(&key).await {
         Ok(size) => size,

@@ -25,6 +25,14 @@ fn request(kind: AttachmentKind, bytes: &[u8], name: &str) -> UploadRequest {
     }
 }
 
+/// An 8×8 PNG, fully transparent.
+fn transparent_png() -> Vec<u8> {
+    let picture = image::RgbaImage::from_pixel(8, 8, image::Rgba([0, 0, 0, 0]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    png.into_inner()
+}
+
 fn with_files(id: &str, text: &str, files: &[&Attachment]) -> SendMessageRequest {
     SendMessageRequest {
         client_msg_id: id.into(),
@@ -179,10 +187,42 @@ async fn round_trip(server: &TestServer) {
         ),
         (PDF, &video[..], &video[..])
     );
+    // Thumbnails come as their images are encoded: JPEG, or PNG where there is transparency.
+    // Links asked for twice in a row are the same, so the browser's cache serves the second.
+    let clear = transparent_png();
+    let sticker = anna
+        .upload(
+            chat_id,
+            &request(AttachmentKind::Image, &clear, "sticker.png"),
+            &clear,
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let (shown, _) = anna
+        .send_message(chat_id, &with_files("sticker", "", &[&sticker]))
+        .await
+        .unwrap();
+    let ids = vec![image.id, sticker.id];
+    let links = boris.media_links(chat_id, ids.clone()).await.unwrap();
+    assert_eq!(boris.media_links(chat_id, ids).await.unwrap(), links);
+    let http = reqwest::Client::new();
+    for (link, mime) in links.iter().zip(["image/jpeg", "image/png"]) {
+        let thumb = link.thumb_url.as_ref().unwrap();
+        let response = http
+            .get(format!("{}{thumb}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-type"], mime);
+        let bytes = response.bytes().await.unwrap();
+        assert!(image::load_from_memory(&bytes).is_ok());
+    }
+    assert_eq!(shown.attachments[0].mime, "image/png");
     // Only objects the blobs name are kept: no pieces, no originals.
     assert_eq!(
         server.stored_files().await.len(),
-        5,
+        7,
         "{:?}",
         server.stored_files().await
     );

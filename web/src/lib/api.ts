@@ -25,7 +25,19 @@ export interface Message {
   keyboard?: Button[][];
   /** A bot's formatting, parsed by the server from its markdown or HTML; absent when none. */
   markup?: Markup[];
+  /** Files the message shows (its text may then be empty); absent when none. Bytes come through `api.mediaLinks`. */
+  attachments?: Attachment[];
 }
+/** A file's kind, decided by the server from its bytes. */
+export type AttachmentKind = 'image' | 'video' | 'audio' | 'voice' | 'file';
+/** A file on a message, as it was when attached. `size` in bytes; `waveform` (voice) is up to
+ * 100 loudness values 0–255; `thumb` says whether there is a thumbnail (images). */
+export interface Attachment {
+  id: number; kind: AttachmentKind; mime: string; size: number; name?: string; width?: number; height?: number;
+  duration_ms?: number; waveform?: number[]; thumb: boolean;
+}
+/** A signed link to a file (and its thumbnail): relative, works without a token until `expires_at` (ms, the server's clock). */
+export interface MediaLink { id: number; url: string; thumb_url?: string; expires_at: number }
 export type MarkupType = 'strong' | 'emphasized' | 'monospaced' | 'link' | 'strikethrough' | 'underline' | 'user_mention' | 'heading' | 'highlighted';
 /** A span of `text`: `from` and `length` count UTF-16 code units (JavaScript string indices). */
 export interface Markup { type: MarkupType; from: number; length: number; url?: string; user_id?: number }
@@ -126,7 +138,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return (await callWithStatus<T>(method, path, body)).data;
 }
 
-async function callWithStatus<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+async function callWithStatus<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T; headers: Headers }> {
   const headers: Record<string, string> = {};
   const current = token();
   if (current) headers.Authorization = `Bearer ${current}`;
@@ -140,12 +152,12 @@ async function callWithStatus<T>(method: string, path: string, body?: unknown): 
     payload = JSON.stringify(body);
   }
   const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
-  if (response.status === 204) return { status: 204, data: undefined as T };
+  if (response.status === 204) return { status: 204, data: undefined as T, headers: response.headers };
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     throw new ApiError(response.status, data.code ?? 'internal', data.message ?? response.statusText, data.errors ?? []);
   }
-  return { status: response.status, data: data as T };
+  return { status: response.status, data: data as T, headers: response.headers };
 }
 
 interface Auth { user: User; token: string }
@@ -273,6 +285,14 @@ export const api = {
   pressChatButton: (chatId: number, seq: number, row: number, column: number) =>
     call<Chat>('POST', `/chats/${chatId}/messages/${seq}/chat-button`, { row, column }),
   chatCommands: (chatId: number) => call<{ commands: ChatCommand[] }>('GET', `/chats/${chatId}/commands`).then((r) => r.commands),
+  // web-media: signed links to the files messages show. Only lib/media.ts calls this (it batches and caches).
+  /** Links to files chat `chatId` shows (≤ 100 ids; ids it does not show are left out; `not_member`
+   * for others). `serverNow` is the server's clock from the answer's Date header, if it has one. */
+  mediaLinks: async (chat_id: number, ids: number[]): Promise<{ links: MediaLink[]; serverNow?: number }> => {
+    const { data, headers } = await callWithStatus<{ links: MediaLink[] }>('POST', '/media/links', { chat_id, ids });
+    const date = Date.parse(headers.get('Date') ?? '');
+    return { links: data.links, serverNow: Number.isNaN(date) ? undefined : date };
+  },
   // web-orgbots: the bots an org approved for its chats and students.
   orgBots: (orgId: number) => call<{ bots: Bot[] }>('GET', `/orgs/${orgId}/bots`).then((r) => r.bots),
   /** `user_not_found` when there is no bot of that username. */

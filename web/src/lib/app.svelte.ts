@@ -5,7 +5,9 @@ import {
   api, ApiError, setToken, token, type Chat, type HeldMessage, type Member, type Message, type OrgInfo, type Poll, type PollResults,
   type ServerFrame, type ThreadSummary, type User,
 } from './api';
+import { mediaLinks } from './media';
 import { done, enqueue, newClientMsgId, pending, type Pending } from './outbox';
+import { closeViewer } from './viewer.svelte';
 
 export type Status = 'connecting' | 'online' | 'offline';
 
@@ -105,6 +107,9 @@ function forgetSession(): void {
   app.presses = {};
   app.notices = {};
   app.appRequest = null;
+  // Links work without the session for an hour: none is kept for whoever signs in next.
+  mediaLinks.clear();
+  closeViewer();
   forgetChatDetails();
   app.openChat = null;
 }
@@ -341,7 +346,7 @@ export async function toggleReaction(chatId: number, seq: number, emoji: string)
 function tombstone(chatId: number, seq: number): void {
   const known = findMessage(chatId, seq);
   const already = known?.deleted ?? false;
-  const gone = { deleted: true, text: '', reactions: [], mentions: [], poll: null };
+  const gone = { deleted: true, text: '', reactions: [], mentions: [], poll: null, attachments: undefined };
   const root = known?.thread_of ?? null;
   for (const copy of [
     app.messages[chatId]?.find((m) => m.seq === seq),

@@ -210,6 +210,12 @@ const ru = {
   chatDelete: 'Удалить чат', chatDeleteConfirm: 'Удалить «{title}» для всех?',
   chatDeleteWarning: 'Все сообщения и участники будут удалены безвозвратно.',
   chatDeleteForbidden: 'Удалить этот чат для всех может только его владелец.',
+  // web-media: files on messages.
+  photo: 'Фото', video: 'Видео', audio: 'Аудио', voiceMessage: 'Голосовое сообщение', file: 'Файл',
+  sizeBytes: '{n}\u00a0Б', sizeKB: '{n}\u00a0КБ', sizeMB: '{n}\u00a0МБ', sizeGB: '{n}\u00a0ГБ',
+  photoOpen: 'Открыть фото: {name}', fileDownload: 'Скачать', fileDownloadLabel: 'Скачать «{name}», {details}',
+  mediaLoading: 'Загрузка…', mediaFailed: 'Не удалось загрузить', mediaRetry: 'Повторить', mediaGone: 'Файл больше недоступен',
+  mediaUnplayable: 'Этот браузер не может воспроизвести файл',
 };
 
 const en: typeof ru = {
@@ -419,13 +425,19 @@ const en: typeof ru = {
   chatDelete: 'Delete the chat', chatDeleteConfirm: 'Delete “{title}” for everyone?',
   chatDeleteWarning: 'All its messages and members will be removed for good.',
   chatDeleteForbidden: 'Only the owner of this chat can delete it for everyone.',
+  // web-media: files on messages.
+  photo: 'Photo', video: 'Video', audio: 'Audio', voiceMessage: 'Voice message', file: 'File',
+  sizeBytes: '{n}\u00a0B', sizeKB: '{n}\u00a0KB', sizeMB: '{n}\u00a0MB', sizeGB: '{n}\u00a0GB',
+  photoOpen: 'Open the photo: {name}', fileDownload: 'Download', fileDownloadLabel: 'Download “{name}”, {details}',
+  mediaLoading: 'Loading…', mediaFailed: 'Could not load', mediaRetry: 'Try again', mediaGone: 'The file is no longer available',
+  mediaUnplayable: 'This browser cannot play the file',
 };
 
 export type Key = keyof typeof ru;
 const dictionaries: Record<Lang, typeof ru> = { ru, en };
 
 /** Plural forms per language, keyed by Intl.PluralRules categories. */
-export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes' | 'seconds' | 'minutes' | 'hours';
+export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes' | 'seconds' | 'minutes' | 'hours' | 'photos' | 'videos' | 'files';
 const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
   ru: {
     messages: { one: '{n} сообщение', few: '{n} сообщения', many: '{n} сообщений', other: '{n} сообщения' },
@@ -438,6 +450,9 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     seconds: { one: '{n} секунду', few: '{n} секунды', many: '{n} секунд', other: '{n} секунды' },
     minutes: { one: '{n} минуту', few: '{n} минуты', many: '{n} минут', other: '{n} минуты' },
     hours: { one: '{n} час', few: '{n} часа', many: '{n} часов', other: '{n} часа' },
+    photos: { other: '{n} фото' },
+    videos: { other: '{n} видео' },
+    files: { one: '{n} файл', few: '{n} файла', many: '{n} файлов', other: '{n} файла' },
   },
   en: {
     messages: { one: '{n} message', other: '{n} messages' },
@@ -449,6 +464,9 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     seconds: { one: '{n} second', other: '{n} seconds' },
     minutes: { one: '{n} minute', other: '{n} minutes' },
     hours: { one: '{n} hour', other: '{n} hours' },
+    photos: { one: '{n} photo', other: '{n} photos' },
+    videos: { one: '{n} video', other: '{n} videos' },
+    files: { one: '{n} file', other: '{n} files' },
   },
 };
 

@@ -153,6 +153,26 @@ pub fn check_kind(format: Format, kind: Kind) -> Result<(), Rejection> {
     }
 }
 
+/// The longest retention an org may set, in days (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// An org's room for files (MiB) and how long it keeps them (days): each at least 1.
+pub fn check_policy(quota_mb: Option<u64>, retention_days: Option<u32>) -> Result<(), Rejection> {
+    if quota_mb == Some(0) {
+        return reject(
+            ErrorCode::InvalidPolicy,
+            "the room for files is at least 1 MiB",
+        );
+    }
+    if retention_days.is_some_and(|days| !(1..=MAX_RETENTION_DAYS).contains(&days)) {
+        return reject(
+            ErrorCode::InvalidPolicy,
+            "files are kept for 1 to 3650 days",
+        );
+    }
+    Ok(())
+}
+
 /// One request's part of a resumable upload: bytes `first..=last` of a file of `total` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentRange {

@@ -848,6 +848,13 @@ pub struct OrgPolicy {
     /// open only these. Managed at `/orgs/{id}/bots`; `PUT /orgs/{id}/policy` keeps it.
     #[serde(default)]
     pub allowed_bots: Vec<UserId>,
+    /// Room for the files sent in the org's chats, in MiB; none: the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_quota_mb: Option<u64>,
+    /// Files sent in the org's chats are deleted this many days after they were sent (the
+    /// messages stay, saying the file is gone); none: kept while the messages are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_retention_days: Option<u32>,
 }
 
 /// How far a school lets its students reach (and be reached) beyond its staff and their own

@@ -95,6 +95,8 @@ pub enum ErrorCode {
     ClaimCodeExpired,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// The org's (or, outside an org's chats, your own) room for files is used up.
+    QuotaExceeded,
     /// An uploaded file's bytes are not what it is sent as (a PDF as a photo), or an image
     /// cannot be read or is too large to decode.
     InvalidMedia,

@@ -137,6 +137,15 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_MEDIA_IMAGE_MAX_MB")]
     pub media_image_max_mb: Option<u64>,
 
+    /// Room for the files sent in an org's chats, in MiB, unless its policy says otherwise.
+    /// [default: 102400]
+    #[arg(long, env = "KOLOKOL_MEDIA_ORG_QUOTA_MB")]
+    pub media_org_quota_mb: Option<u64>,
+
+    /// Room for each person's (and bot's) files outside orgs' chats, in MiB. [default: 2048]
+    #[arg(long, env = "KOLOKOL_MEDIA_USER_QUOTA_MB")]
+    pub media_user_quota_mb: Option<u64>,
+
     /// This server's address as bots and browsers reach it, for example
     /// https://kolokol.school.example (behind a proxy, set it). [default: each request's Host]
     #[arg(long, env = "KOLOKOL_PUBLIC_URL")]
@@ -178,6 +187,10 @@ pub struct Settings {
     /// This server's address as others reach it (`https://kolokol.school.example`): the base of
     /// the links bots get. Without it, a request's `Host`.
     pub public_url: Option<String>,
+    /// An org's room for files, in bytes, unless its policy sets one.
+    pub media_org_quota_bytes: u64,
+    /// Each person's room for files outside orgs' chats, in bytes.
+    pub media_user_quota_bytes: u64,
     /// How long a file nothing shows is kept after its upload or last use (an upload's token
     /// must outlive its sending).
     pub media_grace: std::time::Duration,
@@ -232,6 +245,8 @@ impl Default for Settings {
             media_max_bytes: 2 << 30,
             media_image_max_bytes: 50 << 20,
             public_url: None,
+            media_org_quota_bytes: 102_400 << 20,
+            media_user_quota_bytes: 2048 << 20,
             media_grace: std::time::Duration::from_secs(24 * 3600),
             media_sweep_every: std::time::Duration::from_secs(600),
             admins: Vec::new(),
@@ -352,6 +367,14 @@ impl ServeArgs {
                 .public_url
                 .or(file.public_url)
                 .map(|url| url.trim_end_matches('/').to_owned()),
+            media_org_quota_bytes: self
+                .media_org_quota_mb
+                .or(file.media_org_quota_mb)
+                .map_or(defaults.media_org_quota_bytes, |mb| mb << 20),
+            media_user_quota_bytes: self
+                .media_user_quota_mb
+                .or(file.media_user_quota_mb)
+                .map_or(defaults.media_user_quota_bytes, |mb| mb << 20),
             media_grace: defaults.media_grace,
             media_sweep_every: defaults.media_sweep_every,
             admins: self

@@ -55,7 +55,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::CONFLICT
         }
         InviteExpired | InviteUsedUp | ClaimCodeExpired => StatusCode::GONE,
-        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        PayloadTooLarge | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ChatTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,

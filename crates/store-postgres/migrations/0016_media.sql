@@ -60,6 +60,9 @@ CREATE TABLE blob_refs (
 CREATE INDEX blob_refs_by_blob ON blob_refs (blob_id, chat_id);
 CREATE INDEX blob_refs_by_message ON blob_refs (message_id);
 CREATE INDEX blob_refs_by_held ON blob_refs (held_id);
+CREATE INDEX blob_refs_by_chat ON blob_refs (chat_id, created_at);  -- retention
+CREATE INDEX blobs_by_org ON blobs (org_id);                         -- quotas
+CREATE INDEX blobs_by_uploader ON blobs (uploader_id);
 
 ALTER TABLE messages ADD COLUMN attachments TEXT;       -- JSON [Attachment], NULL when none
 ALTER TABLE held_messages ADD COLUMN attachments TEXT;

@@ -63,7 +63,7 @@ use kolokol_store::{
     Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials,
     Delivery, FindUpload, MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode,
     NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription,
-    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
+    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Payer, ProfileChanges, Revoke,
     SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster, Subscription,
     UnitRename, UploadPart, UploadRecord, UserPlace,
 };
@@ -1304,11 +1304,32 @@ impl Store for PostgresStore {
         &self,
         upload_id: i64,
         blob: NewBlob,
+        payer: Payer,
         now: Millis,
     ) -> StoreResult<BlobRecord> {
         self.engine
             .run(Mode::Write, |c| {
-                Box::pin(media::complete_upload(c, upload_id, blob.clone(), now))
+                Box::pin(media::complete_upload(
+                    c,
+                    upload_id,
+                    blob.clone(),
+                    payer,
+                    now,
+                ))
+            })
+            .await
+    }
+
+    async fn media_usage(&self, payer: Payer) -> StoreResult<u64> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(media::media_usage(c, payer)))
+            .await
+    }
+
+    async fn expire_media(&self, org_id: OrgId, sent_before: Millis) -> StoreResult<u64> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(media::expire_media(c, org_id, sent_before))
             })
             .await
     }

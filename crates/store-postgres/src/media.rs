@@ -4,7 +4,8 @@ use kolokol_domain::Rejection;
 use kolokol_proto::{Attachment, ChatId, ErrorCode, UserId};
 use kolokol_store::media::parse_kind;
 use kolokol_store::{
-    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, UPLOAD_KEPT_MS, UploadPart, UploadRecord,
+    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, OrgId, Payer, UPLOAD_KEPT_MS, UploadPart,
+    UploadRecord,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -169,6 +170,37 @@ pub async fn upload_parts(conn: &mut PgConnection, upload_id: i64) -> OpResult<V
         .collect()
 }
 
+pub async fn media_usage(conn: &mut PgConnection, payer: Payer) -> OpResult<u64> {
+    let query = match payer {
+        Payer::Org(org_id) => {
+            sqlx::query("SELECT COALESCE(SUM(size), 0)::bigint FROM blobs WHERE org_id = $1")
+                .bind(org_id)
+        }
+        Payer::User(user_id) => sqlx::query(
+            "SELECT COALESCE(SUM(size), 0)::bigint FROM blobs WHERE uploader_id = $1 AND org_id IS NULL",
+        )
+        .bind(user_id),
+    };
+    let row = query.fetch_one(conn).await?;
+    Ok(unsigned(row.try_get(0)?).unwrap_or_default())
+}
+
+pub async fn expire_media(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    sent_before: i64,
+) -> OpResult<u64> {
+    let taken = sqlx::query(
+        "DELETE FROM blob_refs WHERE message_id IS NOT NULL AND created_at < $2
+           AND chat_id IN (SELECT chat_id FROM org_chats WHERE org_id = $1)",
+    )
+    .bind(org_id)
+    .bind(sent_before)
+    .execute(conn)
+    .await?;
+    Ok(taken.rows_affected())
+}
+
 pub async fn forget_upload(conn: &mut PgConnection, upload_id: i64) -> OpResult<Vec<String>> {
     let keys = upload_parts(&mut *conn, upload_id)
         .await?
@@ -187,6 +219,7 @@ pub async fn complete_upload(
     conn: &mut PgConnection,
     upload_id: i64,
     blob: NewBlob,
+    payer: Payer,
     now: i64,
 ) -> OpResult<BlobRecord> {
     let upload = sqlx::query("SELECT owner_id, blob_id FROM uploads WHERE id = $1 FOR UPDATE")
@@ -201,8 +234,8 @@ pub async fn complete_upload(
         Some(row) => row.try_get(0)?,
     };
     let sql = concat!(
-        "INSERT INTO blobs (object_key, thumb_key, kind, mime, size, name, width, height, duration_ms, waveform, uploader_id, created_at, touched_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
+        "INSERT INTO blobs (object_key, thumb_key, kind, mime, size, name, width, height, duration_ms, waveform, uploader_id, created_at, touched_at, org_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING ",
         blob_columns!()
     );
     let row = sqlx::query(sql)
@@ -218,6 +251,10 @@ pub async fn complete_upload(
         .bind(kolokol_store::list_column(&blob.waveform)?)
         .bind(owner_id)
         .bind(now)
+        .bind(match payer {
+            Payer::Org(org_id) => Some(org_id),
+            Payer::User(_) => None,
+        })
         .fetch_one(&mut *conn)
         .await?;
     let record = blob_row(&row)?;

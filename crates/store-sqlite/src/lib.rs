@@ -31,7 +31,7 @@ use kolokol_store::{
     Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials,
     Delivery, FindUpload, MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode,
     NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription,
-    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, ProfileChanges, Revoke,
+    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Payer, ProfileChanges, Revoke,
     SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, Subscription, UnitRename,
     UploadPart, UploadRecord, UserPlace,
 };
@@ -940,10 +940,23 @@ impl Store for SqliteStore {
         &self,
         upload_id: i64,
         blob: NewBlob,
+        payer: Payer,
         now: Millis,
     ) -> StoreResult<BlobRecord> {
         self.engine
-            .write(move |c| media::complete_upload(c, upload_id, blob, now))
+            .write(move |c| media::complete_upload(c, upload_id, blob, payer, now))
+            .await
+    }
+
+    async fn media_usage(&self, payer: Payer) -> StoreResult<u64> {
+        self.engine
+            .read(move |c| media::media_usage(c, payer))
+            .await
+    }
+
+    async fn expire_media(&self, org_id: OrgId, sent_before: Millis) -> StoreResult<u64> {
+        self.engine
+            .write(move |c| media::expire_media(c, org_id, sent_before))
             .await
     }
 

@@ -4,7 +4,8 @@ use kolokol_domain::Rejection;
 use kolokol_proto::{Attachment, ChatId, ErrorCode, UserId};
 use kolokol_store::media::parse_kind;
 use kolokol_store::{
-    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, UPLOAD_KEPT_MS, UploadPart, UploadRecord,
+    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, OrgId, Payer, UPLOAD_KEPT_MS, UploadPart,
+    UploadRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -124,6 +125,32 @@ pub fn upload_parts(conn: &Connection, upload_id: i64) -> OpResult<Vec<UploadPar
     Ok(parts.collect::<rusqlite::Result<_>>()?)
 }
 
+pub fn media_usage(conn: &Connection, payer: Payer) -> OpResult<u64> {
+    let (sql, id) = match payer {
+        Payer::Org(org_id) => (
+            "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE org_id = ?1",
+            org_id,
+        ),
+        Payer::User(user_id) => (
+            "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE uploader_id = ?1 AND org_id IS NULL",
+            user_id,
+        ),
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([id], |row| row.get(0))?)
+}
+
+pub fn expire_media(conn: &Connection, org_id: OrgId, sent_before: i64) -> OpResult<u64> {
+    let taken = conn
+        .prepare_cached(
+            "DELETE FROM blob_refs WHERE message_id IS NOT NULL AND created_at < ?2
+               AND chat_id IN (SELECT chat_id FROM org_chats WHERE org_id = ?1)",
+        )?
+        .execute(params![org_id, sent_before])?;
+    Ok(taken as u64)
+}
+
 pub fn forget_upload(conn: &Connection, upload_id: i64) -> OpResult<Vec<String>> {
     let keys = upload_parts(conn, upload_id)?
         .into_iter()
@@ -138,6 +165,7 @@ pub fn complete_upload(
     conn: &Connection,
     upload_id: i64,
     blob: NewBlob,
+    payer: Payer,
     now: i64,
 ) -> OpResult<BlobRecord> {
     let upload: Option<(UserId, Option<i64>)> = conn
@@ -152,8 +180,8 @@ pub fn complete_upload(
         Some((owner_id, None)) => owner_id,
     };
     let sql = format!(
-        "INSERT INTO blobs (object_key, thumb_key, kind, mime, size, name, width, height, duration_ms, waveform, uploader_id, created_at, touched_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING {BLOB_COLUMNS}"
+        "INSERT INTO blobs (object_key, thumb_key, kind, mime, size, name, width, height, duration_ms, waveform, uploader_id, created_at, touched_at, org_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13) RETURNING {BLOB_COLUMNS}"
     );
     let record = conn.prepare_cached(&sql)?.query_row(
         params![
@@ -168,7 +196,11 @@ pub fn complete_upload(
             blob.duration_ms,
             waveform_column(&blob.waveform)?,
             owner_id,
-            now
+            now,
+            match payer {
+                Payer::Org(org_id) => Some(org_id),
+                Payer::User(_) => None,
+            }
         ],
         blob_row,
     )?;

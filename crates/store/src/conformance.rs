@@ -32,8 +32,8 @@ use crate::{
     Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials,
     Delivery, FindUpload, MessageEdit, NewBlob, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
     NewMessage, NewOrg, NewReport, NewSession, NewSubscription, NewUpload, NewUser, Org, OrgChat,
-    OrgRole, Outcome, Page, ProfileChanges, Published, Revoke, Store, StoreError, StoreResult,
-    StoredPoll, StoredRoster, Subscription, UPLOAD_KEPT_MS, UnitRename, UploadPart,
+    OrgRole, Outcome, Page, Payer, ProfileChanges, Published, Revoke, Store, StoreError,
+    StoreResult, StoredPoll, StoredRoster, Subscription, UPLOAD_KEPT_MS, UnitRename, UploadPart,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -127,6 +127,7 @@ const CHECKS: &[(&str, Check)] = checks![
     deleting_a_message_or_chat_unshows_its_files,
     held_messages_keep_their_files,
     unshown_files_are_collected_and_expired_uploads_listed,
+    files_count_against_their_payer_and_expire_per_org,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -4568,7 +4569,7 @@ async fn stored_blob(fx: &Fixture, owner: &Person, key: &str) -> BlobRecord {
         .await
         .unwrap();
     fx.store
-        .complete_upload(upload.id, new_blob(key), fx.now())
+        .complete_upload(upload.id, new_blob(key), Payer::User(owner.id()), fx.now())
         .await
         .unwrap()
 }
@@ -4692,7 +4693,7 @@ async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn
     );
     let blob = fx
         .store
-        .complete_upload(upload.id, new_blob("media/1"), now)
+        .complete_upload(upload.id, new_blob("media/1"), Payer::User(alice.id()), now)
         .await
         .unwrap();
     assert_eq!(
@@ -4722,7 +4723,7 @@ async fn upload_pieces_replace_list_in_order_and_go_on_completion(store: Arc<dyn
     );
     assert_refused(
         fx.store
-            .complete_upload(upload.id, new_blob("media/2"), now)
+            .complete_upload(upload.id, new_blob("media/2"), Payer::User(alice.id()), now)
             .await,
         &[ErrorCode::BadRequest],
         "completing twice",
@@ -4812,6 +4813,65 @@ async fn unshown_files_are_collected_and_expired_uploads_listed(store: Arc<dyn S
         vec![(open.id, vec!["parts/x".to_owned()])],
         "expired, with its pieces; completed uploads are not listed"
     );
+}
+
+async fn files_count_against_their_payer_and_expire_per_org(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [alice, bob] = fx.people(["alice", "bob"]).await;
+    let org = fx.org(&alice).await;
+    let school_chat = fx.group(&alice, &[&bob]).await;
+    let kept = OrgChat {
+        unit_id: None,
+        purpose: ChatPurpose::StaffRoom,
+        chat_id: school_chat,
+    };
+    fx.store.add_org_chat(org.id, kept).await.unwrap();
+    let own_chat = fx.group(&alice, &[&bob]).await;
+    let paid_by = |payer: Payer, key: &'static str| {
+        let fx = &fx;
+        let alice = &alice;
+        async move {
+            let now = fx.now();
+            let upload = fx
+                .store
+                .create_upload(new_upload(alice, None, None, now + UPLOAD_KEPT_MS), now)
+                .await
+                .unwrap();
+            fx.store
+                .complete_upload(upload.id, new_blob(key), payer, now)
+                .await
+                .unwrap()
+        }
+    };
+    let schools = paid_by(Payer::Org(org.id), "media/school").await;
+    let alices = paid_by(Payer::User(alice.id()), "media/alice").await;
+    let usage = |payer| fx.store.media_usage(payer);
+    assert_eq!(usage(Payer::Org(org.id)).await.unwrap(), 1000);
+    assert_eq!(
+        usage(Payer::User(alice.id())).await.unwrap(),
+        1000,
+        "the org's is not hers"
+    );
+    assert_eq!(usage(Payer::User(bob.id())).await.unwrap(), 0);
+    for (chat_id, blob, id) in [(school_chat, &schools, "s"), (own_chat, &alices, "a")] {
+        fx.record(
+            fx.store
+                .send_message(alice.actor, chat_id, with_files(id, &[blob.id]), fx.now())
+                .await,
+        );
+    }
+    let cutoff = fx.now();
+    assert_eq!(fx.store.expire_media(org.id, cutoff).await.unwrap(), 1);
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), schools.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        fx.store.visible_blob(bob.id(), alices.id).await.unwrap(),
+        Some(alices),
+        "a chat the org does not keep keeps its files"
+    );
+    assert_eq!(fx.store.expire_media(org.id, cutoff).await.unwrap(), 0);
 }
 
 /// The files of the newest message in the chat, as `who` reads the history.

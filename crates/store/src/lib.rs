@@ -20,7 +20,7 @@ pub mod media;
 pub mod orgs;
 
 pub use media::{
-    BlobRecord, FindUpload, MAX_ATTACHMENTS, NewBlob, NewUpload, UPLOAD_KEPT_MS, UploadPart,
+    BlobRecord, FindUpload, MAX_ATTACHMENTS, NewBlob, NewUpload, Payer, UPLOAD_KEPT_MS, UploadPart,
     UploadRecord,
 };
 pub use orgs::{
@@ -989,14 +989,20 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets an upload that did not complete, with its pieces; their object keys, for
     /// deletion. A completed upload stays (its file is a blob now).
     async fn forget_upload(&self, upload_id: i64) -> StoreResult<Vec<String>>;
-    /// Records the upload's file and forgets its pieces. An upload completes once
-    /// (`BadRequest` after).
+    /// Records the upload's file, taking `payer`'s room, and forgets its pieces. An upload
+    /// completes once (`BadRequest` after).
     async fn complete_upload(
         &self,
         upload_id: i64,
         blob: NewBlob,
+        payer: Payer,
         now: Millis,
     ) -> StoreResult<BlobRecord>;
+    /// The bytes of the files `payer` keeps.
+    async fn media_usage(&self, payer: Payer) -> StoreResult<u64>;
+    /// Takes the files the org's chats show out of messages sent before `sent_before` (the
+    /// collector deletes them once nothing else shows them); how many were taken out.
+    async fn expire_media(&self, org_id: OrgId, sent_before: Millis) -> StoreResult<u64>;
     async fn blob(&self, id: i64) -> StoreResult<Option<BlobRecord>>;
     /// The files among `ids` that `chat_id` shows, for one of its members (`NotMember`
     /// otherwise); ids it does not show are left out.

@@ -3,6 +3,8 @@
 
 use kolokol_proto::{Attachment, AttachmentKind, ChatId, Millis, UserId};
 
+use crate::OrgId;
+
 /// How long an upload stays open after it begins or after its latest piece.
 pub const UPLOAD_KEPT_MS: Millis = 24 * 60 * 60 * 1000;
 
@@ -57,6 +59,14 @@ pub struct UploadPart {
     pub first_byte: u64,
     pub length: u64,
     pub object_key: String,
+}
+
+/// Whose room a file takes: the org that keeps the chat it was uploaded into, or else its
+/// uploader's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payer {
+    Org(OrgId),
+    User(UserId),
 }
 
 /// A file to record: where its bytes are and what they were found to be.

@@ -11,12 +11,14 @@ use std::sync::Arc;
 
 use kolokol_media::image::ImageLimits;
 use kolokol_media::{MediaStore, Signer, Variant};
+use kolokol_proto::{ChatId, UserId};
 use kolokol_proto::{ErrorCode, MediaLink};
-use kolokol_store::Store;
+use kolokol_store::{Payer, Store};
 use rand::RngCore;
 
 use crate::config::Settings;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// How long links given to people work: long enough to scroll a chat, short enough that a
 /// leaked link soon stops working.
@@ -92,6 +94,47 @@ impl Media {
             expires_at: expires_s * 1000,
         }
     }
+}
+
+/// Whose room a file in `chat_id` (or, with none, of `uploader`) takes: the org that keeps the
+/// chat, or the uploader.
+pub async fn payer(
+    state: &AppState,
+    chat_id: Option<ChatId>,
+    uploader: UserId,
+) -> ApiResult<Payer> {
+    if let Some(chat_id) = chat_id
+        && let Some((org_id, _)) = state.store.org_of_chat(chat_id).await?
+    {
+        return Ok(Payer::Org(org_id));
+    }
+    Ok(Payer::User(uploader))
+}
+
+/// Refuses `size` more bytes when they would not fit in `payer`'s room.
+pub async fn check_room(state: &AppState, payer: Payer, size: u64) -> ApiResult<()> {
+    let settings = &state.settings;
+    let quota = match payer {
+        Payer::Org(org_id) => state
+            .store
+            .org(org_id)
+            .await?
+            .and_then(|org| org.policy.media_quota_mb)
+            .map_or(settings.media_org_quota_bytes, |mb| mb << 20),
+        Payer::User(_) => settings.media_user_quota_bytes,
+    };
+    let used = state.store.media_usage(payer).await?;
+    if used.saturating_add(size) > quota {
+        let whose = match payer {
+            Payer::Org(_) => "the organisation's",
+            Payer::User(_) => "your",
+        };
+        return Err(ApiError::new(
+            ErrorCode::QuotaExceeded,
+            format!("{whose} room for files ({} MiB) is used up", quota >> 20),
+        ));
+    }
+    Ok(())
 }
 
 impl From<kolokol_media::StoreError> for ApiError {

@@ -281,17 +281,21 @@ async fn record(
         blob.width = Some(processed.width);
         blob.height = Some(processed.height);
     }
-    let recorded = state
-        .store
-        .complete_upload(upload.id, blob.clone(), state.now())
-        .await;
+    let payer = super::payer(state, upload.chat_id, upload.owner_id).await?;
+    let recorded = match super::check_room(state, payer, blob.size).await {
+        Ok(()) => Ok(state
+            .store
+            .complete_upload(upload.id, blob.clone(), payer, state.now())
+            .await?),
+        Err(refused) => Err(refused),
+    };
     if recorded.is_err() && blob.object_key != stored.key {
         state.media.store.delete(&blob.object_key).await?;
         if let Some(thumb) = &blob.thumb_key {
             state.media.store.delete(thumb).await?;
         }
     }
-    Ok(recorded?)
+    recorded
 }
 
 async fn process_image(

@@ -51,6 +51,9 @@ pub async fn begin_upload(
             "a waveform has at most 100 values",
         ));
     }
+    state.store.check_member(actor, chat_id).await?;
+    let payer = super::payer(&state, Some(chat_id), actor.user_id).await?;
+    super::check_room(&state, payer, request.size).await?;
     let now = state.now();
     let upload = NewUpload {
         capability: None,

@@ -34,6 +34,16 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
             break;
         }
     }
+    // Each org's retention takes old files out of its chats; the collector below deletes them.
+    for org in store.orgs_with_policies().await? {
+        if let Some(days) = org.policy.media_retention_days {
+            let sent_before = now - i64::from(days) * 86_400_000;
+            let taken = store.expire_media(org.id, sent_before).await?;
+            if taken > 0 {
+                tracing::info!(org = org.id, taken, "files past the org's retention");
+            }
+        }
+    }
     let grace = i64::try_from(state.settings.media_grace.as_millis()).unwrap_or(i64::MAX);
     loop {
         let unused = store

@@ -107,6 +107,7 @@ pub async fn set_policy(
     if let Some(hours) = &policy.quiet_hours {
         QuietWindow::parse(hours)?;
     }
+    kolokol_domain::media::check_policy(policy.media_quota_mb, policy.media_retention_days)?;
     state.store.set_org_policy(org.id, policy.clone()).await?;
     let detail = match &policy.quiet_hours {
         Some(hours) => format!(
@@ -118,8 +119,15 @@ pub async fn set_policy(
         None => "no quiet hours".into(),
     };
     let detail = format!(
-        "{detail}; students reach {}",
-        policy.student_contacts.as_str()
+        "{detail}; students reach {}; files: {} MiB, kept {}",
+        policy.student_contacts.as_str(),
+        policy
+            .media_quota_mb
+            .map_or_else(|| "default".to_owned(), |mb| mb.to_string()),
+        policy.media_retention_days.map_or_else(
+            || "as long as their messages".to_owned(),
+            |days| format!("{days} days")
+        ),
     );
     audit(&state, org.id, actor.user_id, "policy.set", detail).await?;
     org.policy = policy;

@@ -14,9 +14,16 @@ use super::common::{TestServer, assert_refused, start_with};
 const ROSTER: &str = include_str!("../../../../docs/roster-example.csv");
 
 async fn school() -> (TestServer, Client, OrgInfo) {
+    school_with(|_| {}).await
+}
+
+async fn school_with(
+    configure: impl FnOnce(&mut kolokol_server::config::Settings),
+) -> (TestServer, Client, OrgInfo) {
     let server = start_with(|settings| {
         settings.admins = vec!["director".into()];
         settings.claims_per_ip_per_hour = 100_000;
+        configure(settings);
     })
     .await;
     let (director, _) = server.user("director").await;
@@ -1540,5 +1547,158 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
             "policy.set",
             "bot.allowed"
         ]
+    );
+}
+
+/// A school's room for files (its policy, else the server's default) covers the files sent in
+/// its chats; a person's own room the rest. Its retention takes files out of its chats once
+/// they are old enough, and the collector deletes them.
+#[tokio::test]
+async fn a_schools_files_have_their_room_and_their_time() {
+    use kolokol_client::proto::{AttachmentKind, OrgPolicy, SendMessageRequest, UploadRequest};
+    let start = 1_800_000_000_000;
+    let clock = kolokol_server::clock::Clock::manual(start);
+    let (server, director, org) = school_with(|settings| {
+        settings.clock = clock.clone();
+        settings.media_user_quota_bytes = 1 << 20;
+        settings.media_sweep_every = std::time::Duration::from_millis(50);
+    })
+    .await;
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let (teacher, _) = server.user("smirnova").await;
+    teacher
+        .claim(&codes["Смирнова Ольга Викторовна"].code)
+        .await
+        .unwrap();
+    let (mother, mother_user) = server.user("ivanova").await;
+    mother
+        .claim(&codes["Иванова Мария Петровна"].code)
+        .await
+        .unwrap();
+    let parents = teacher
+        .chats()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|chat| chat.title.as_deref() == Some("5Б · родители"))
+        .unwrap()
+        .id;
+    let file = vec![b'%'; 600 << 10];
+    let upload = |size: usize| UploadRequest {
+        kind: AttachmentKind::File,
+        size: size as u64,
+        name: Some("Домашка.pdf".into()),
+        duration_ms: None,
+        waveform: Vec::new(),
+    };
+    let policy = |quota_mb, retention_days| OrgPolicy {
+        media_quota_mb: quota_mb,
+        media_retention_days: retention_days,
+        ..OrgPolicy::default()
+    };
+    assert_refused(
+        director
+            .set_org_policy(org.id, &policy(Some(0), None))
+            .await,
+        ErrorCode::InvalidPolicy,
+        400,
+    );
+    assert_refused(
+        director
+            .set_org_policy(org.id, &policy(None, Some(0)))
+            .await,
+        ErrorCode::InvalidPolicy,
+        400,
+    );
+    director
+        .set_org_policy(org.id, &policy(Some(1), Some(30)))
+        .await
+        .unwrap();
+
+    // The school's 1 MiB takes one 600 KiB file, not two; the teacher's own 1 MiB is apart.
+    let homework = teacher
+        .upload(parents, &upload(file.len()), &file, 1 << 20)
+        .await
+        .unwrap();
+    assert_refused(
+        teacher.begin_upload(parents, &upload(file.len())).await,
+        ErrorCode::QuotaExceeded,
+        413,
+    );
+    let own = kolokol_client::proto::CreateChatRequest {
+        kind: kolokol_client::proto::ChatKind::Direct,
+        title: None,
+        member_ids: Some(vec![mother_user.id]),
+    };
+    let (direct, _) = teacher.create_chat(&own).await.unwrap();
+    teacher
+        .upload(direct.id, &upload(file.len()), &file, 1 << 20)
+        .await
+        .unwrap();
+    assert_refused(
+        teacher.begin_upload(direct.id, &upload(file.len())).await,
+        ErrorCode::QuotaExceeded,
+        413,
+    );
+
+    let send = SendMessageRequest {
+        client_msg_id: "homework".into(),
+        text: "Домашнее задание".into(),
+        reply_to: None,
+        request_ack: false,
+        urgent: false,
+        poll: None,
+        thread_of: None,
+        attachments: vec![homework.id],
+    };
+    teacher.send_message(parents, &send).await.unwrap();
+    assert_eq!(
+        mother
+            .media_links(parents, vec![homework.id])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Past the school's 30 days, the file goes; the message stays.
+    clock.set(start + 31 * 86_400_000);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !mother
+        .media_links(parents, vec![homework.id])
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the file was not taken out"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let messages = mother
+        .messages(parents, kolokol_client::Page::default())
+        .await
+        .unwrap();
+    assert!(messages.iter().any(|m| m.text == "Домашнее задание"));
+    // Its room is free again once the collector has deleted the file.
+    while teacher
+        .begin_upload(parents, &upload(file.len()))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room was not freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = director.audit_log(org.id, None).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|entry| entry.detail.contains("files: 1 MiB, kept 30 days"))
     );
 }

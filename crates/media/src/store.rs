@@ -166,6 +166,13 @@ impl MediaStore {
         }
     }
 
+    pub async fn rename(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.inner
+            .rename(&Path::from(from), &Path::from(to))
+            .await
+            .map_err(classify)
+    }
+
     /// Every key under `prefix` (tests check that nothing was left behind).
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let prefix = Path::from(prefix);

@@ -97,6 +97,10 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The org's (or, outside an org's chats, your own) room for files is used up.
     QuotaExceeded,
+    /// The virus scanner found something in the file; it was set aside, never shown.
+    Infected,
+    /// The virus scanner could not be reached; uploads wait until it can.
+    ScannerUnavailable,
     /// An uploaded file's bytes are not what it is sent as (a PDF as a photo), or an image
     /// cannot be read or is too large to decode.
     InvalidMedia,

@@ -146,6 +146,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KOLOKOL_MEDIA_USER_QUOTA_MB")]
     pub media_user_quota_mb: Option<u64>,
 
+    /// ClamAV's daemon, host:port: every upload is scanned, infected ones are set aside in
+    /// quarantine/ and refused, and uploads fail while it cannot be reached. [default: none]
+    #[arg(long, env = "KOLOKOL_CLAMD")]
+    pub clamd: Option<String>,
+
     /// This server's address as bots and browsers reach it, for example
     /// https://kolokol.school.example (behind a proxy, set it). [default: each request's Host]
     #[arg(long, env = "KOLOKOL_PUBLIC_URL")]
@@ -187,6 +192,8 @@ pub struct Settings {
     /// This server's address as others reach it (`https://kolokol.school.example`): the base of
     /// the links bots get. Without it, a request's `Host`.
     pub public_url: Option<String>,
+    /// ClamAV's daemon (`host:port`), when uploads are scanned.
+    pub clamd: Option<String>,
     /// An org's room for files, in bytes, unless its policy sets one.
     pub media_org_quota_bytes: u64,
     /// Each person's room for files outside orgs' chats, in bytes.
@@ -245,6 +252,7 @@ impl Default for Settings {
             media_max_bytes: 2 << 30,
             media_image_max_bytes: 50 << 20,
             public_url: None,
+            clamd: None,
             media_org_quota_bytes: 102_400 << 20,
             media_user_quota_bytes: 2048 << 20,
             media_grace: std::time::Duration::from_secs(24 * 3600),
@@ -367,6 +375,7 @@ impl ServeArgs {
                 .public_url
                 .or(file.public_url)
                 .map(|url| url.trim_end_matches('/').to_owned()),
+            clamd: self.clamd.or(file.clamd),
             media_org_quota_bytes: self
                 .media_org_quota_mb
                 .or(file.media_org_quota_mb)

@@ -57,7 +57,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         InviteExpired | InviteUsedUp | ClaimCodeExpired => StatusCode::GONE,
         PayloadTooLarge | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ChatTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+        ChatTooLarge | Infected => StatusCode::UNPROCESSABLE_ENTITY,
+        ScannerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

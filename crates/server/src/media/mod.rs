@@ -9,6 +9,7 @@ pub mod sweep;
 
 use std::sync::Arc;
 
+use kolokol_media::clamd::Scanner;
 use kolokol_media::image::ImageLimits;
 use kolokol_media::{MediaStore, Signer, Variant};
 use kolokol_proto::{ChatId, UserId};
@@ -25,6 +26,8 @@ use crate::state::AppState;
 pub const PERSON_LINK_SECS: i64 = 60 * 60;
 /// Bots get a day: they often fetch files later, as Max's own links allow.
 pub const BOT_LINK_SECS: i64 = 24 * 60 * 60;
+/// Infected uploads are kept this long in `quarantine/`, for an administrator to look at.
+pub const QUARANTINE_MS: i64 = 30 * 86_400_000;
 /// Link expiries fall on multiples of this.
 const LINK_STEP_SECS: i64 = 10 * 60;
 
@@ -38,6 +41,8 @@ pub struct Media {
     pub image_limits: ImageLimits,
     /// Image decodes at once: each may take a few hundred MB.
     decoding: tokio::sync::Semaphore,
+    /// Scans every upload, when set.
+    pub scanner: Option<Scanner>,
 }
 
 impl std::fmt::Debug for Media {
@@ -65,6 +70,7 @@ impl Media {
             image_max_bytes: settings.media_image_max_bytes,
             image_limits: ImageLimits::default(),
             decoding: tokio::sync::Semaphore::new((cores / 2).max(1)),
+            scanner: settings.clamd.clone().map(Scanner::new),
         }))
     }
 

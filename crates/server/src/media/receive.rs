@@ -6,6 +6,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use kolokol_domain::media::{self, ContentRange, Format, Kind, SNIFF_LEN};
+use kolokol_media::clamd::Verdict;
 use kolokol_media::image::{ImageError, Processed, reencode};
 use kolokol_proto::ErrorCode;
 use kolokol_store::{BlobRecord, NewBlob, UploadPart, UploadRecord};
@@ -122,12 +123,53 @@ pub async fn whole(
     let prefix = format!("media/{}", upload.id);
     let limit = exact.unwrap_or(state.media.max_bytes);
     let stored = stream_to(state, &prefix, body, upload.kind, limit, exact).await?;
+    if let Err(refused) = scan(state, upload, &stored).await {
+        state.media.store.delete(&stored.key).await?;
+        return Err(refused);
+    }
     let result = record(state, upload, name, &stored).await;
     if result.is_err() || stored.format.is_decodable_image() {
         // The original is gone once re-encoded; and nothing stays of a refused file.
         state.media.store.delete(&stored.key).await?;
     }
     result
+}
+
+/// Scans the stored file when a scanner is set; an infected one is moved to `quarantine/`
+/// (named by when, so the sweep deletes it after [`super::QUARANTINE_MS`]) and refused. Fails closed:
+/// no scanner, no upload.
+async fn scan(state: &AppState, upload: &UploadRecord, stored: &Stored) -> ApiResult<()> {
+    let Some(scanner) = &state.media.scanner else {
+        return Ok(());
+    };
+    let reading = state.media.store.read(&stored.key, None).await?;
+    let verdict = scanner.scan(reading.body).await.map_err(|error| {
+        tracing::error!(%error, "the virus scanner failed");
+        ApiError::new(
+            ErrorCode::ScannerUnavailable,
+            "the virus scanner is not available; try again later",
+        )
+    })?;
+    match verdict {
+        Verdict::Clean => Ok(()),
+        Verdict::TooLarge => {
+            tracing::warn!(
+                upload = upload.id,
+                size = stored.size,
+                "too large for the virus scanner; kept unscanned"
+            );
+            Ok(())
+        }
+        Verdict::Infected(signature) => {
+            let quarantined = format!("quarantine/{}-{}", state.now(), upload.id);
+            state.media.store.rename(&stored.key, &quarantined).await?;
+            tracing::warn!(upload = upload.id, %signature, key = %quarantined, "infected upload quarantined");
+            Err(ApiError::new(
+                ErrorCode::Infected,
+                format!("the virus scanner found {signature} in the file"),
+            ))
+        }
+    }
 }
 
 /// How much of an upload has arrived: the first byte not yet received, and the total.

@@ -34,6 +34,16 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
             break;
         }
     }
+    // Quarantined uploads are named by when they were set aside.
+    for key in objects.list("quarantine/").await? {
+        let set_aside: Option<i64> = key
+            .strip_prefix("quarantine/")
+            .and_then(|name| name.split('-').next())
+            .and_then(|ms| ms.parse().ok());
+        if set_aside.is_some_and(|at| at < now - super::QUARANTINE_MS) {
+            objects.delete(&key).await?;
+        }
+    }
     // Each org's retention takes old files out of its chats; the collector below deletes them.
     for org in store.orgs_with_policies().await? {
         if let Some(days) = org.policy.media_retention_days {

@@ -458,3 +458,44 @@ async fn files_nothing_shows_are_collected() {
         );
     }
 }
+
+/// With ClamAV's daemon set, an infected upload is set aside in quarantine and refused, a clean
+/// one passes; while the daemon cannot be reached, uploads fail rather than pass unscanned.
+#[tokio::test]
+async fn a_virus_scanner_sets_infected_uploads_aside() {
+    let Ok(clamd) = std::env::var("KOLOKOL_TEST_CLAMD") else {
+        eprintln!("skipped: run ./scripts/services and set KOLOKOL_TEST_CLAMD");
+        return;
+    };
+    let server = common::start_with(|settings| settings.clamd = Some(clamd)).await;
+    let (anna, _, chat_id) = pair(&server).await;
+    let mut infected = PDF.to_vec();
+    infected.extend_from_slice(b"% KOLOKOL-TEST-VIRUS-7f3a\n");
+    let as_file = |bytes: &[u8]| request(AttachmentKind::File, bytes, "homework.pdf");
+    assert_refused(
+        anna.upload(chat_id, &as_file(&infected), &infected, 1 << 20)
+            .await,
+        ErrorCode::Infected,
+        422,
+    );
+    let kept = server.stored_files().await;
+    assert!(
+        kept.len() == 1 && kept[0].starts_with("quarantine/"),
+        "{kept:?}"
+    );
+    anna.upload(chat_id, &as_file(PDF), PDF, 1 << 20)
+        .await
+        .unwrap();
+
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = gone.local_addr().unwrap().to_string();
+    drop(gone);
+    let server = common::start_with(|settings| settings.clamd = Some(nobody)).await;
+    let (anna, _, chat_id) = pair(&server).await;
+    assert_refused(
+        anna.upload(chat_id, &as_file(PDF), PDF, 1 << 20).await,
+        ErrorCode::ScannerUnavailable,
+        503,
+    );
+    assert_eq!(server.stored_files().await, Vec::<String>::new());
+}

@@ -18,6 +18,7 @@ mod matrix;
 mod plan;
 mod scenario;
 mod seed;
+mod uploads;
 mod worker;
 
 use std::net::SocketAddr;
@@ -60,6 +61,21 @@ enum Command {
         /// that cannot hold 9,000 clients is measured on the same group shape with fewer.
         #[arg(long)]
         groups: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+        /// Also write the results as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Media: `--files` files of each of `--sizes` MiB uploaded at once (in `--piece-mib`
+    /// pieces), then downloaded at once; throughput and the server's memory.
+    Uploads {
+        #[arg(long, default_value_t = 50)]
+        files: usize,
+        #[arg(long, value_delimiter = ',', default_value = "10,100")]
+        sizes: Vec<u64>,
+        #[arg(long, default_value_t = 8)]
+        piece_mib: u64,
         #[command(flatten)]
         common: Common,
         /// Also write the results as JSON here.
@@ -146,6 +162,46 @@ fn main() -> anyhow::Result<()> {
             print_result(&result);
             if let Some(out) = out {
                 std::fs::write(&out, serde_json::to_vec_pretty(&result)?)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            Ok(())
+        }
+        Command::Uploads {
+            files,
+            sizes,
+            piece_mib,
+            common,
+            out,
+        } => {
+            let options = common.options(1.0, 1.0, Vec::new(), None)?;
+            let runtime = kolokol_process::runtime()?;
+            let mut runs = Vec::new();
+            println!(
+                "{:>5} {:>8} {:>10} {:>10} {:>9} {:>11} {:>13}",
+                "files",
+                "MiB each",
+                "up MiB/s",
+                "down MiB/s",
+                "RSS idle",
+                "RSS up peak",
+                "RSS down peak"
+            );
+            for size in sizes {
+                let run = runtime.block_on(uploads::run(&options, files, size, piece_mib))?;
+                println!(
+                    "{:>5} {:>8} {:>10.0} {:>10.0} {:>8.1}M {:>10.1}M {:>12.1}M",
+                    run.files,
+                    run.file_mib,
+                    run.upload_mib_per_s,
+                    run.download_mib_per_s,
+                    run.rss_idle_mib,
+                    run.rss_peak_uploading_mib,
+                    run.rss_peak_downloading_mib
+                );
+                runs.push(run);
+            }
+            if let Some(out) = out {
+                std::fs::write(&out, serde_json::to_vec_pretty(&runs)?)
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             Ok(())
@@ -274,6 +330,10 @@ fn smoke(common: &Common) -> anyhow::Result<()> {
                 failures.push(format!("{scenario:?} against {target:?}: {what}"));
             }
         }
+    }
+    // The media benchmark, tiny: two files of 1 MiB in 256 KiB pieces, up and down whole.
+    if let Err(error) = runtime.block_on(uploads::run(&options, 2, 1, 0)) {
+        failures.push(format!("uploads: {error:#}"));
     }
     if failures.is_empty() {
         println!("smoke: every scenario ran clean");

@@ -237,7 +237,7 @@ pub struct RunResult {
 }
 
 /// A child process killed when dropped.
-struct Process(Child);
+pub(crate) struct Process(pub Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -246,7 +246,7 @@ impl Drop for Process {
     }
 }
 
-fn command(program: &Path, core: Option<u32>, pin: bool) -> Command {
+pub(crate) fn command(program: &Path, core: Option<u32>, pin: bool) -> Command {
     match core.filter(|_| pin) {
         Some(core) => {
             let mut command = Command::new("taskset");
@@ -258,7 +258,7 @@ fn command(program: &Path, core: Option<u32>, pin: bool) -> Command {
 }
 
 /// Starts a server process and reads its address from the first line it prints.
-fn start_server(mut command: Command) -> anyhow::Result<(Process, String)> {
+pub(crate) fn start_server(mut command: Command) -> anyhow::Result<(Process, String)> {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

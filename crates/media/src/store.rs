@@ -64,14 +64,18 @@ fn classify(error: object_store::Error) -> StoreError {
     }
 }
 
-/// Parts of a streamed write: 5 MiB is S3's smallest part.
-const PART_SIZE: usize = 5 * 1024 * 1024;
-/// Parts in flight per write: with [`PART_SIZE`], at most about 10 MiB of one upload in memory.
+/// Parts of a streamed write to S3: 5 MiB is its smallest part.
+const S3_PART_SIZE: usize = 5 * 1024 * 1024;
+/// Parts of a streamed write to a folder, which takes parts of any size.
+const FOLDER_PART_SIZE: usize = 1024 * 1024;
+/// Parts in flight per write: with one part filling, at most three parts of one upload are in
+/// memory at once.
 const PARTS_IN_FLIGHT: usize = 2;
 
 #[derive(Clone, Debug)]
 pub struct MediaStore {
     inner: Arc<dyn ObjectStore>,
+    part_size: usize,
 }
 
 /// An object being read: its bytes (or the asked range of them) and its whole size.
@@ -83,11 +87,12 @@ pub struct Reading {
 
 impl MediaStore {
     pub fn open(location: &Location) -> Result<MediaStore, StoreError> {
-        let inner: Arc<dyn ObjectStore> = match location {
+        let (inner, part_size): (Arc<dyn ObjectStore>, usize) = match location {
             Location::Folder(path) => {
                 std::fs::create_dir_all(path)?;
                 // Empty folders left by deleted objects go too.
-                Arc::new(LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true))
+                let folder = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
+                (Arc::new(folder), FOLDER_PART_SIZE)
             }
             Location::S3 {
                 bucket,
@@ -106,17 +111,17 @@ impl MediaStore {
                         .with_endpoint(endpoint)
                         .with_allow_http(endpoint.starts_with("http://"));
                 }
-                Arc::new(builder.build()?)
+                (Arc::new(builder.build()?), S3_PART_SIZE)
             }
         };
-        Ok(MediaStore { inner })
+        Ok(MediaStore { inner, part_size })
     }
 
     /// Starts a streamed write to `key`; nothing is visible there until [`Writer::finish`].
     pub async fn writer(&self, key: &str) -> Result<Writer, StoreError> {
         let upload = self.inner.put_multipart(&Path::from(key)).await?;
         Ok(Writer {
-            upload: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+            upload: WriteMultipart::new_with_chunk_size(upload, self.part_size),
             written: 0,
         })
     }

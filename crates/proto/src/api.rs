@@ -479,7 +479,8 @@ pub struct Attachment {
     /// The file's id; links are asked for by it.
     pub id: i64,
     pub kind: AttachmentKind,
-    /// The type its bytes were found to be (or re-encoded to), never what the uploader claimed.
+    /// The type its bytes were found to be (or re-encoded to), never what the uploader claimed;
+    /// `application/octet-stream` for documents, which are only ever downloaded.
     pub mime: String,
     /// Bytes.
     pub size: u64,
@@ -524,6 +525,9 @@ pub struct UploadState {
     /// Bytes received from the start without a gap.
     pub received: u64,
     pub expires_at: Millis,
+    /// The file, once the upload is complete (so a client that lost the last answer finds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 /// Links to files shown in a chat: `POST /api/v1/media/links`.

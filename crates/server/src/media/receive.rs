@@ -198,18 +198,15 @@ pub async fn piece(
             "Content-Range names another total size than the upload's",
         ));
     }
-    // A piece is only checked for its type once the file is whole: the first piece may not be
-    // the one that arrives first.
+    // The first piece shows the file's type (when it holds enough bytes to tell), so a file
+    // that cannot be its kind is refused before the rest is sent; the whole file is checked
+    // again once it is put together.
+    let tells =
+        range.first == 0 && (range.length() >= SNIFF_LEN as u64 || range.length() == range.total);
+    let kind = if tells { upload.kind } else { Kind::File };
     let prefix = format!("parts/{}/{}", upload.id, range.first);
-    let stored = stream_to(
-        state,
-        &prefix,
-        body,
-        Kind::File,
-        range.length(),
-        Some(range.length()),
-    )
-    .await?;
+    let length = range.length();
+    let stored = stream_to(state, &prefix, body, kind, length, Some(length)).await?;
     let part = UploadPart {
         first_byte: range.first,
         length: stored.size,

@@ -39,10 +39,14 @@ pub async fn begin_upload(
     if request.size == 0 {
         return Err(ApiError::new(ErrorCode::BadRequest, "the file is empty"));
     }
-    if request.size > state.media.max_bytes {
+    let limit = match request.kind {
+        AttachmentKind::Image => state.media.image_max_bytes,
+        _ => state.media.max_bytes,
+    };
+    if request.size > limit {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("files are up to {} MiB", state.media.max_bytes >> 20),
+            format!("such files are up to {} MiB", limit >> 20),
         ));
     }
     if request.waveform.len() > MAX_WAVEFORM {
@@ -76,7 +80,17 @@ fn upload_state(upload: &UploadRecord, received: u64) -> UploadState {
         size: upload.size.unwrap_or_default(),
         received,
         expires_at: upload.expires_at,
+        attachment: None,
     }
+}
+
+/// The file a completed upload made.
+async fn made(state: &AppState, upload: &UploadRecord) -> ApiResult<Option<Attachment>> {
+    let Some(blob_id) = upload.blob_id else {
+        return Ok(None);
+    };
+    let blob = state.store.blob(blob_id).await?;
+    Ok(blob.map(|blob| blob.attachment()))
 }
 
 /// The caller's own upload, still open.
@@ -103,11 +117,9 @@ pub async fn put_upload(
     request: Request,
 ) -> ApiResult<Response> {
     let upload = own_upload(&state, actor, id).await?;
-    if upload.blob_id.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "the upload is complete",
-        ));
+    // A piece sent again after the upload completed (its answer lost) gets the file.
+    if let Some(file) = made(&state, &upload).await? {
+        return Ok((StatusCode::CREATED, Json(file)).into_response());
     }
     let range = request
         .headers()
@@ -134,10 +146,14 @@ pub async fn upload_progress(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<UploadState>> {
     let upload = own_upload(&state, actor, id).await?;
-    let received = match upload.blob_id {
-        Some(_) => upload.size.unwrap_or_default(),
-        None => receive::contiguous(&state.store.upload_parts(id).await?),
-    };
+    if let Some(file) = made(&state, &upload).await? {
+        let size = upload.size.unwrap_or_default();
+        return Ok(Json(UploadState {
+            attachment: Some(file),
+            ..upload_state(&upload, size)
+        }));
+    }
+    let received = receive::contiguous(&state.store.upload_parts(id).await?);
     Ok(Json(upload_state(&upload, received)))
 }
 

@@ -164,8 +164,6 @@ pub enum MediaStore {
 }
 
 impl MediaStore {
-    pub const ALL: [MediaStore; 2] = [MediaStore::Folder, MediaStore::S3];
-
     /// The location to configure; `None` when this store cannot run here (no S3 server).
     pub async fn location(self) -> Option<Option<kolokol_media::Location>> {
         match self {

@@ -553,7 +553,14 @@ struct ClaimedSchool {
 }
 
 async fn claimed_school_with_admin(people: &[(&str, &str)]) -> ClaimedSchool {
-    let (server, director, org) = school().await;
+    claimed_school_configured(people, |_| {}).await
+}
+
+async fn claimed_school_configured(
+    people: &[(&str, &str)],
+    configure: impl FnOnce(&mut kolokol_server::config::Settings),
+) -> ClaimedSchool {
+    let (server, director, org) = school_with(configure).await;
     director
         .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
         .await
@@ -1558,27 +1565,25 @@ async fn a_schools_files_have_their_room_and_their_time() {
     use kolokol_client::proto::{AttachmentKind, OrgPolicy, SendMessageRequest, UploadRequest};
     let start = 1_800_000_000_000;
     let clock = kolokol_server::clock::Clock::manual(start);
-    let (server, director, org) = school_with(|settings| {
-        settings.clock = clock.clone();
-        settings.media_user_quota_bytes = 1 << 20;
-        settings.media_sweep_every = std::time::Duration::from_millis(50);
-    })
+    let ClaimedSchool {
+        server: _server,
+        director,
+        org,
+        people,
+    } = claimed_school_configured(
+        &[
+            ("smirnova", "Смирнова Ольга Викторовна"),
+            ("ivanova", "Иванова Мария Петровна"),
+        ],
+        |settings| {
+            settings.clock = clock.clone();
+            settings.media_user_quota_bytes = 1 << 20;
+            settings.media_sweep_every = std::time::Duration::from_millis(50);
+        },
+    )
     .await;
-    director
-        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
-        .await
-        .unwrap();
-    let codes = codes(&director, &org).await;
-    let (teacher, _) = server.user("smirnova").await;
-    teacher
-        .claim(&codes["Смирнова Ольга Викторовна"].code)
-        .await
-        .unwrap();
-    let (mother, mother_user) = server.user("ivanova").await;
-    mother
-        .claim(&codes["Иванова Мария Петровна"].code)
-        .await
-        .unwrap();
+    let (teacher, mother) = (&people["smirnova"].0, &people["ivanova"].0);
+    let mother_id = people["ivanova"].1;
     let parents = teacher
         .chats()
         .await
@@ -1632,7 +1637,7 @@ async fn a_schools_files_have_their_room_and_their_time() {
     let own = kolokol_client::proto::CreateChatRequest {
         kind: kolokol_client::proto::ChatKind::Direct,
         title: None,
-        member_ids: Some(vec![mother_user.id]),
+        member_ids: Some(vec![mother_id]),
     };
     let (direct, _) = teacher.create_chat(&own).await.unwrap();
     teacher

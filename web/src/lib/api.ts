@@ -36,6 +36,11 @@ export interface Attachment {
   id: number; kind: AttachmentKind; mime: string; size: number; name?: string; width?: number; height?: number;
   duration_ms?: number; waveform?: number[]; thumb: boolean;
 }
+/** Begins an upload into a chat: `size` in bytes; a voice message's `duration_ms` (measured by the
+ * client) and `waveform` (up to 100 loudness values 0–255). */
+export interface UploadRequest { kind: AttachmentKind; size: number; name?: string; duration_ms?: number; waveform?: number[] }
+/** Where an upload stands: `received` bytes from the start without a gap; send the rest from there. */
+export interface UploadState { id: number; size: number; received: number; expires_at: number }
 /** A signed link to a file (and its thumbnail): relative, works without a token until `expires_at` (ms, the server's clock). */
 export interface MediaLink { id: number; url: string; thumb_url?: string; expires_at: number }
 export type MarkupType = 'strong' | 'emphasized' | 'monospaced' | 'link' | 'strikethrough' | 'underline' | 'user_mention' | 'heading' | 'highlighted';
@@ -203,7 +208,7 @@ export const api = {
   },
   /** 202 means held: it goes out by itself when the org's quiet hours or the recipient's do-not-disturb end. */
   send: async (id: number, client_msg_id: string, text: string, reply_to: number | null, request_ack = false, urgent = false,
-    extra: { poll?: Poll; thread_of?: number } = {}): Promise<SendOutcome> => {
+    extra: { poll?: Poll; thread_of?: number; attachments?: number[] } = {}): Promise<SendOutcome> => {
     const body = { client_msg_id, text, reply_to, request_ack, urgent, ...extra };
     const { status, data } = await callWithStatus<Message | HeldMessage>('POST', `/chats/${id}/messages`, body);
     return status === 202 ? { held: true, message: data as HeldMessage } : { held: false, message: data as Message };
@@ -293,6 +298,13 @@ export const api = {
     const date = Date.parse(headers.get('Date') ?? '');
     return { links: data.links, serverNow: Number.isNaN(date) ? undefined : date };
   },
+  // web-upload: people's uploads. Only lib/upload.ts calls these (the bytes go by XMLHttpRequest, for progress).
+  /** Begins an upload into the chat (members): `payload_too_large` for a file over the server's limit. */
+  beginUpload: (chatId: number, request: UploadRequest) => call<UploadState>('POST', `/chats/${chatId}/uploads`, request),
+  /** Where an upload stands, to resume it after a lost connection (`not_found` once cancelled or expired). */
+  uploadState: (id: number) => call<UploadState>('GET', `/uploads/${id}`),
+  /** Cancels an upload: its pieces are deleted at once. */
+  cancelUpload: (id: number) => call<void>('DELETE', `/uploads/${id}`),
   // web-orgbots: the bots an org approved for its chats and students.
   orgBots: (orgId: number) => call<{ bots: Bot[] }>('GET', `/orgs/${orgId}/bots`).then((r) => r.bots),
   /** `user_not_found` when there is no bot of that username. */

@@ -5,6 +5,7 @@ import {
   api, ApiError, setToken, token, type Chat, type HeldMessage, type Member, type Message, type OrgInfo, type Poll, type PollResults,
   type ServerFrame, type ThreadSummary, type User,
 } from './api';
+import { forgetUploads } from './attach.svelte';
 import { mediaLinks } from './media';
 import { done, enqueue, newClientMsgId, pending, type Pending } from './outbox';
 import { closeViewer } from './viewer.svelte';
@@ -60,7 +61,7 @@ export const app = $state({
 });
 
 /** A send refused for good: why (the error code), and what was written, to give it back. */
-export interface Refusal { code: string; text: string; thread_of: number | null; poll: boolean }
+export interface Refusal { code: string; text: string; thread_of: number | null; poll: boolean; attachments: number[] }
 
 const PAGE = 50;
 
@@ -91,6 +92,8 @@ export async function signOut(): Promise<void> {
 
 function forgetSession(): void {
   realtime.stop();
+  // First, while the token still goes with the uploads' cancellations.
+  forgetUploads();
   if (app.me) localStorage.removeItem(cursorKey(app.me.id));
   setToken(null);
   app.me = null;
@@ -210,7 +213,7 @@ let flushAgain = false;
 
 export async function sendMessage(
   chatId: number, text: string, replyTo: number | null, requestAck = false, urgent = false,
-  extra: { poll?: Poll; thread_of?: number } = {},
+  extra: { poll?: Poll; thread_of?: number; attachments?: number[] } = {},
 ): Promise<void> {
   const item: Pending = {
     client_msg_id: newClientMsgId(), chat_id: chatId, text, reply_to: replyTo, request_ack: requestAck, urgent, created_at: Date.now(),
@@ -248,7 +251,10 @@ export function flushOutbox(): Promise<void> {
 /** True when the item left the outbox (sent, or refused for good). */
 async function deliver(item: Pending): Promise<boolean> {
   try {
-    const extra = { ...(item.poll ? { poll: item.poll } : {}), ...(item.thread_of ? { thread_of: item.thread_of } : {}) };
+    const extra = {
+      ...(item.poll ? { poll: item.poll } : {}), ...(item.thread_of ? { thread_of: item.thread_of } : {}),
+      ...(item.attachments?.length ? { attachments: item.attachments } : {}),
+    };
     const outcome = await api.send(item.chat_id, item.client_msg_id, item.text, item.reply_to, item.request_ack ?? false, item.urgent ?? false, extra);
     if (outcome.held) addHeld(outcome.message);
     else applyMessage(outcome.message);
@@ -256,7 +262,9 @@ async function deliver(item: Pending): Promise<boolean> {
     // A 429 on a send is the chat's slow mode: sending again at once would be refused again.
     const retryLater = !(error instanceof ApiError) || error.status >= 500;
     if (retryLater) return false;
-    app.refused[item.chat_id] = { code: error.code, text: item.text, thread_of: item.thread_of ?? null, poll: Boolean(item.poll) };
+    app.refused[item.chat_id] = {
+      code: error.code, text: item.text, thread_of: item.thread_of ?? null, poll: Boolean(item.poll), attachments: item.attachments ?? [],
+    };
   }
   await done(item.client_msg_id);
   const waiting = app.outbox[item.chat_id];

@@ -1,7 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Attachment, MediaLink } from './api';
 import { setLang } from './i18n.svelte';
-import { attachmentsGist, duration, fileType, humanSize, LinkCache, MAX_IDS, mediaBox, nameParts, REFRESH_MARGIN, type FetchLinks } from './media';
+import {
+  attachmentsGist, duration, fileType, humanSize, isVideoNote, LinkCache, MAX_IDS, mediaBox, nameParts, nextSpeed, REFRESH_MARGIN, speedLabel, waveBars,
+  type FetchLinks,
+} from './media';
 
 const HOUR = 3_600_000;
 
@@ -225,5 +228,35 @@ describe('describing files', () => {
     expect(attachmentsGist([photo, photo])).toBe('🖼 2 photos');
     expect(attachmentsGist([file({ kind: 'video' }), file({ kind: 'video' })])).toBe('🎬 2 videos');
     expect(attachmentsGist([file({})])).toBe('📄 File');
+  });
+
+  it('tells round video messages by the name the recorder gives them', () => {
+    setLang('ru');
+    expect(isVideoNote({ kind: 'video', name: 'video-note.webm' })).toBe(true);
+    expect(isVideoNote({ kind: 'video', name: 'video-note.mp4' })).toBe(true);
+    expect(isVideoNote({ kind: 'video', name: 'Линейка.mp4' })).toBe(false);
+    expect(isVideoNote({ kind: 'file', name: 'video-note.webm' })).toBe(false);
+    expect(attachmentsGist([file({ kind: 'video', mime: 'video/webm', name: 'video-note.webm' })])).toBe('🎬 Видеосообщение');
+  });
+
+  it("draws a voice message's waveform in as many bars as there is room for", () => {
+    expect(waveBars([0, 255, 51, 102], 4)).toEqual([0.1, 1, 0.2, 0.4]);
+    // More values than bars: the loudest of each stretch.
+    expect(waveBars([10, 255, 0, 0, 51, 0], 3)).toEqual([1, 0.1, 0.2]);
+    // Fewer: each value over several bars.
+    expect(waveBars([255, 0], 4)).toEqual([1, 1, 0.1, 0.1]);
+    // None (a bot's voice message): a low flat line.
+    expect(waveBars(undefined, 3)).toEqual([0.1, 0.1, 0.1]);
+  });
+
+  it('cycles the speed 1× → 1,5× → 2× → 1×, written as the language writes numbers', () => {
+    expect(nextSpeed(1)).toBe(1.5);
+    expect(nextSpeed(1.5)).toBe(2);
+    expect(nextSpeed(2)).toBe(1);
+    setLang('ru');
+    expect(speedLabel(1.5)).toBe('1,5×');
+    expect(speedLabel(2)).toBe('2×');
+    setLang('en');
+    expect(speedLabel(1.5)).toBe('1.5×');
   });
 });

@@ -235,9 +235,46 @@ export function mediaBox(kind: AttachmentKind, width?: number, height?: number):
 
 const ICONS: Record<AttachmentKind, string> = { image: '🖼', video: '🎬', audio: '🎵', voice: '🎤', file: '📄' };
 
+/** A round video message («кружок»): a video named as the web client's recorder names them. */
+export function isVideoNote(attachment: Pick<Attachment, 'kind' | 'name'>): boolean {
+  return attachment.kind === 'video' && /^video-note\.(webm|mp4)$/i.test(attachment.name ?? '');
+}
+
+/**
+ * A voice message's waveform as `bars` heights 0–1 for its player: the loudest value of each
+ * stretch when there are more values, each value spread over several bars when there are fewer.
+ * Without one (a bot's voice message), a low flat line.
+ */
+export function waveBars(waveform: number[] | undefined, bars: number): number[] {
+  const values = waveform?.filter((value) => Number.isFinite(value)) ?? [];
+  if (values.length === 0) return Array.from({ length: bars }, () => 0.1);
+  return Array.from({ length: bars }, (_, bar) => {
+    const from = Math.floor((bar * values.length) / bars);
+    const to = Math.max(from + 1, Math.floor(((bar + 1) * values.length) / bars));
+    const value = Math.max(...values.slice(from, to));
+    // Never quite flat, so that every bar can be seen filling up.
+    return Math.max(0.1, Math.min(1, value / 255));
+  });
+}
+
+/** Playback speeds the voice player cycles through. */
+export const SPEEDS = [1, 1.5, 2];
+
+/** The speed after `rate`: 1× → 1,5× → 2× → 1×. */
+export function nextSpeed(rate: number): number {
+  const index = SPEEDS.indexOf(rate);
+  return SPEEDS[(index + 1) % SPEEDS.length];
+}
+
+/** A speed as the player's button shows it: «1×», «1,5×» («1.5×» in English). */
+export function speedLabel(rate: number): string {
+  return `${new Intl.NumberFormat(locale.lang, { maximumFractionDigits: 1 }).format(rate)}×`;
+}
+
 /** What one file is called in a sentence: its name, or its kind («Фото», «Голосовое сообщение»). */
 export function attachmentName(attachment: Attachment): string {
   if (attachment.kind === 'voice') return t('voiceMessage');
+  if (isVideoNote(attachment)) return t('videoNote');
   if (attachment.name) return attachment.name;
   return t(({ image: 'photo', video: 'video', audio: 'audio', file: 'file' } as const)[attachment.kind]);
 }

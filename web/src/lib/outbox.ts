@@ -17,6 +17,8 @@ export interface Pending {
   poll?: Poll;
   /** The message whose thread this reply goes in; absent in older items. */
   thread_of?: number;
+  /** The ids of the files it shows, uploaded before it was queued (lib/attach.svelte.ts); absent when none. */
+  attachments?: number[];
   created_at: number;
 }
 

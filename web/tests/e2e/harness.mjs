@@ -57,13 +57,15 @@ export async function startServer(args = []) {
   return { base, stop };
 }
 
-/** Playwright gives every launch a fresh, empty profile folder (our --user-data-dir). */
-export async function launchBrowser() {
+/** Playwright gives every launch a fresh, empty profile folder (our --user-data-dir). `args` are
+ * more switches, e.g. a fake camera and microphone for recording. */
+export async function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...args,
     ],
   });
 }

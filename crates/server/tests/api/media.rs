@@ -157,7 +157,10 @@ async fn round_trip(server: &TestServer) {
         .unwrap();
     // A client that lost that answer finds the file by asking again.
     let asked = anna.upload_state(begun.id).await.unwrap();
-    assert_eq!((asked.received, asked.attachment), (total, Some(clip.clone())));
+    assert_eq!(
+        (asked.received, asked.attachment),
+        (total, Some(clip.clone()))
+    );
     let again = anna
         .put_upload_piece(begun.id, 0, video[..half].to_vec(), total)
         .await
@@ -301,7 +304,10 @@ async fn refusals(server: &TestServer) {
     let mut long_pdf = PDF.to_vec();
     long_pdf.resize(4096, b' ');
     let lying = anna
-        .begin_upload(chat_id, &request(AttachmentKind::Image, &long_pdf, "photo.jpg"))
+        .begin_upload(
+            chat_id,
+            &request(AttachmentKind::Image, &long_pdf, "photo.jpg"),
+        )
         .await
         .unwrap();
     assert_refused(

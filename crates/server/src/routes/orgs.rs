@@ -118,17 +118,20 @@ pub async fn set_policy(
         ),
         None => "no quiet hours".into(),
     };
-    let detail = format!(
-        "{detail}; students reach {}; files: {} MiB, kept {}",
-        policy.student_contacts.as_str(),
-        policy
-            .media_quota_mb
-            .map_or_else(|| "default".to_owned(), |mb| mb.to_string()),
-        policy.media_retention_days.map_or_else(
-            || "as long as their messages".to_owned(),
-            |days| format!("{days} days")
-        ),
+    let mut detail = format!(
+        "{detail}; students reach {}",
+        policy.student_contacts.as_str()
     );
+    if policy.media_quota_mb.is_some() || policy.media_retention_days.is_some() {
+        let quota = policy
+            .media_quota_mb
+            .map_or_else(|| "the default".to_owned(), |mb| format!("{mb} MiB"));
+        let kept = policy.media_retention_days.map_or_else(
+            || "as long as their messages".to_owned(),
+            |days| format!("{days} days"),
+        );
+        detail.push_str(&format!("; files: {quota}, kept {kept}"));
+    }
     audit(&state, org.id, actor.user_id, "policy.set", detail).await?;
     org.policy = policy;
     state.quiet.update_org(&org);

@@ -64,7 +64,13 @@ export interface Invite { code: string; chat_id: number; created_by: number; cre
 
 export interface QuietHours { start: string; end: string; weekends: boolean }
 /** A policy update replaces the whole policy (an absent field goes back to its default), so every update sends both. */
-export interface OrgPolicy { quiet_hours: QuietHours | null; student_contacts: StudentContacts }
+/** An org's rules. `media_quota_mb`: room for files sent in its chats, in MiB (≥ 1; absent or null: the server's
+ * default); `media_retention_days`: those files are taken out so many days after they were sent (1–3650; the
+ * messages stay; absent or null: kept while their messages are). */
+export interface OrgPolicy {
+  quiet_hours: QuietHours | null; student_contacts: StudentContacts;
+  media_quota_mb?: number | null; media_retention_days?: number | null;
+}
 export interface OrgInfo { id: number; name: string; time_zone: string; roles: string[]; policy?: OrgPolicy }
 export type HoldReason = 'quiet_hours' | 'do_not_disturb';
 /** A message kept back by quiet hours or do-not-disturb: it goes out by itself at `release_at`. */

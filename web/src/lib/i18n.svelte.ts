@@ -117,6 +117,19 @@ const ru = {
   contactsHelp: 'Своим родителям ученики могут писать всегда, а никто вне школы не может написать ученику — при любом выборе. «Учителя» — это учителя класса ученика.',
   contactsNow: 'Сейчас действует: «{rule}»', contactsClass: 'Ученики пишут только одноклассникам и учителям',
   contactsStaff: 'Ученики пишут только учителям', contactsSchool: 'Ученики пишут любому ученику школы (и любому сотруднику)',
+  filesTitle: 'Файлы',
+  filesHelp: 'Фото, видео, голосовые сообщения и документы из чатов школы занимают общее место школы, а не место того, кто их отправил. Когда место заполнено, новые файлы отправить нельзя.',
+  filesNow: 'Сейчас: {quota}; {kept}', filesQuotaDefault: 'место для файлов — как задано на сервере (обычно 100 ГБ)',
+  filesQuotaSet: 'место для файлов — {size}', filesKeptAlways: 'файлы хранятся, пока есть их сообщения',
+  filesKeptDays: 'файлы удаляются через {days} после отправки',
+  filesQuota: 'Место для файлов, ГБ', filesQuotaHelp: 'Можно дробное число, например 0,5. Пустое поле — как задано на сервере: обычно это 100 ГБ.',
+  filesKeep: 'Сколько хранить файлы', filesKeepAlways: 'Пока есть сообщения, к которым они приложены',
+  filesKeepDays: 'Удалять через заданное число дней после отправки', filesDays: 'Через сколько дней удалять (от 1 до 3650)',
+  filesKeepHelp: 'Сообщения остаются в чатах — удаляются только файлы, а на их месте появляется надпись «Файл больше недоступен».',
+  filesKeepWarn: 'Уже отправленные файлы старше этого срока удалятся в ближайшие минуты.',
+  filesQuotaInvalid: 'Укажите размер в гигабайтах — например, 5 или 0,5 (не меньше 1 МБ) — или оставьте поле пустым.',
+  filesDaysInvalid: 'Укажите целое число дней от 1 до 3650.',
+  filesRefused: 'Сервер не принял эти значения: места должно быть не меньше 1 МБ, а срок хранения — от 1 до 3650 дней.',
   orgRoleAdmin: 'Администратор', orgRoleLead: 'Ответственный за защиту детей',
   orgRoleAdminHelp: 'Управляет школой: списки, правила, роли, жалобы, журнал, переход в новый учебный год.',
   orgRoleLeadHelp: 'Может читать личные переписки сотрудников с учениками. Каждое прочтение записывается в журнал. Администратору это недоступно, пока его не назначат ответственным.',
@@ -362,6 +375,19 @@ const en: typeof ru = {
   contactsHelp: 'Students can always write to their own parents, and nobody outside the school can write to a student, whatever you choose. “Teachers” means the teachers of the student’s class.',
   contactsNow: 'In force now: “{rule}”', contactsClass: 'Students write only to classmates and teachers',
   contactsStaff: 'Students write only to teachers', contactsSchool: 'Students write to any student of the school (and any staff)',
+  filesTitle: 'Files',
+  filesHelp: 'Photos, videos, voice messages and documents sent in the school’s chats take up the school’s shared room, not the sender’s. When the room is full, no new files can be sent.',
+  filesNow: 'Now: {quota}; {kept}', filesQuotaDefault: 'the server’s default room for files (usually 100 GB)',
+  filesQuotaSet: '{size} of room for files', filesKeptAlways: 'files are kept as long as their messages',
+  filesKeptDays: 'files are deleted {days} after they are sent',
+  filesQuota: 'Room for files, GB', filesQuotaHelp: 'Fractions are fine, e.g. 0.5. Leave it empty for the server’s default, usually 100 GB.',
+  filesKeep: 'How long to keep files', filesKeepAlways: 'As long as the messages they are attached to',
+  filesKeepDays: 'Delete them a number of days after they are sent', filesDays: 'After how many days (1 to 3650)',
+  filesKeepHelp: 'Messages stay in the chats — only the files go, and “The file is no longer available” shows in their place.',
+  filesKeepWarn: 'Files already older than that will be deleted within minutes.',
+  filesQuotaInvalid: 'Give the size in GB, e.g. 5 or 0.5 (at least 1 MB), or leave it empty.',
+  filesDaysInvalid: 'Give a whole number of days from 1 to 3650.',
+  filesRefused: 'The server did not accept these values: the room must be at least 1 MB, and files kept for 1 to 3650 days.',
   orgRoleAdmin: 'Admin', orgRoleLead: 'Safeguarding lead',
   orgRoleAdminHelp: 'Runs the school here: rosters, rules, roles, reports, the log, the new school year.',
   orgRoleLeadHelp: 'May read the direct chats between staff and students. Every reading goes into the log. Admins cannot, unless named lead.',
@@ -497,7 +523,7 @@ export type Key = keyof typeof ru;
 const dictionaries: Record<Lang, typeof ru> = { ru, en };
 
 /** Plural forms per language, keyed by Intl.PluralRules categories. */
-export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes' | 'seconds' | 'minutes' | 'hours' | 'photos' | 'videos' | 'files';
+export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes' | 'seconds' | 'minutes' | 'hours' | 'photos' | 'videos' | 'files' | 'days';
 const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
   ru: {
     messages: { one: '{n} сообщение', few: '{n} сообщения', many: '{n} сообщений', other: '{n} сообщения' },
@@ -513,6 +539,7 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     photos: { other: '{n} фото' },
     videos: { other: '{n} видео' },
     files: { one: '{n} файл', few: '{n} файла', many: '{n} файлов', other: '{n} файла' },
+    days: { one: '{n} день', few: '{n} дня', many: '{n} дней', other: '{n} дня' },
   },
   en: {
     messages: { one: '{n} message', other: '{n} messages' },
@@ -527,6 +554,7 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     photos: { one: '{n} photo', other: '{n} photos' },
     videos: { one: '{n} video', other: '{n} videos' },
     files: { one: '{n} file', other: '{n} files' },
+    days: { one: '{n} day', other: '{n} days' },
   },
 };
 

@@ -1,7 +1,8 @@
 // Helpers of the organisation pages (admin sections and the safeguarding lead's page).
 
-import { ApiError, type OrgRole } from './api';
-import { day, t, time, type Key } from './i18n.svelte';
+import { ApiError, type OrgPolicy, type OrgRole } from './api';
+import { count, day, locale, t, tf, time, type Key, type Lang } from './i18n.svelte';
+import { humanSize } from './media';
 
 /** A moment in a list: «Сегодня, 12:05», «3 марта 2027 г., 08:00». */
 export function stamp(millis: number): string {
@@ -65,3 +66,59 @@ export function detailParts(detail: string): DetailPart[] {
 
 /** The org roles in words. */
 export const orgRoleKey: Record<OrgRole, Key> = { admin: 'orgRoleAdmin', safeguarding_lead: 'orgRoleLead' };
+
+// --- files: the org's room for them and how long they are kept (policy.media_quota_mb, media_retention_days) ---
+
+/** MiB in a GB as people see it (binary, as file managers and the rest of the app count). */
+export const MIB_PER_GB = 1024;
+/** The longest retention the server takes (10 years). */
+export const MAX_RETENTION_DAYS = 3650;
+
+/** What a form field holds: the value for the API (null: the server's default), or why it cannot be sent. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: Key };
+
+/** A decimal number as people type it: «5», «1,5», «0.25», «1 000»; in English «1,000» is a thousand.
+ * Anything else is NaN. */
+function decimal(text: string, lang: Lang): number {
+  let plain = text.replace(/[\s\u00a0\u202f]/g, '');
+  if (lang === 'en' && /^\d{1,3}(,\d{3})+(\.\d*)?$/.test(plain)) plain = plain.replaceAll(',', '');
+  plain = plain.replace(',', '.');
+  return /^(\d+(\.\d*)?|\.\d+)$/.test(plain) ? Number(plain) : NaN;
+}
+
+/** The saved room in the form's field, in GB: 5120 → «5», 1536 → «1,5» (up to 3 decimals); none → empty. */
+export function quotaText(mib: number | null | undefined, lang: Lang = locale.lang): string {
+  if (mib == null) return '';
+  return new Intl.NumberFormat(lang, { maximumFractionDigits: 3, useGrouping: false }).format(mib / MIB_PER_GB);
+}
+
+/** The room field as the API's MiB: empty is the server's default (null); at least 1 MiB, as the server
+ * requires. A field still showing `saved` (rounded to 3 decimals) keeps `saved` exactly. */
+export function parseQuota(text: string, saved?: number | null, lang = locale.lang): Checked<number | null> {
+  if (!text.trim()) return { ok: true, value: null };
+  const gb = decimal(text, lang);
+  if (!Number.isFinite(gb)) return { ok: false, error: 'filesQuotaInvalid' };
+  if (saved != null && Math.round(gb * 1000) === Math.round((saved / MIB_PER_GB) * 1000)) return { ok: true, value: saved };
+  const mib = Math.round(gb * MIB_PER_GB);
+  if (gb * MIB_PER_GB < 1 || !Number.isSafeInteger(mib)) return { ok: false, error: 'filesQuotaInvalid' };
+  return { ok: true, value: mib };
+}
+
+/** How long files are kept: while their messages are (null), or a whole number of days, 1–3650. */
+export function parseRetention(keep: 'always' | 'days', text: string): Checked<number | null> {
+  if (keep === 'always') return { ok: true, value: null };
+  const plain = text.trim();
+  const days = /^\d{1,6}$/.test(plain) ? Number(plain) : NaN;
+  if (!(days >= 1 && days <= MAX_RETENTION_DAYS)) return { ok: false, error: 'filesDaysInvalid' };
+  return { ok: true, value: days };
+}
+
+/** The files rules in force, in a sentence: «Сейчас: место для файлов — 5 ГБ; файлы удаляются через 30 дней после отправки». */
+export function filesSummary(policy: OrgPolicy | undefined): string {
+  const quota = policy?.media_quota_mb;
+  const days = policy?.media_retention_days;
+  return tf('filesNow', {
+    quota: quota == null ? t('filesQuotaDefault') : tf('filesQuotaSet', { size: humanSize(quota * 1024 * 1024) }),
+    kept: days == null ? t('filesKeptAlways') : tf('filesKeptDays', { days: count('days', days) }),
+  });
+}

@@ -83,6 +83,105 @@ test('the admin sets whom students write to, next to quiet hours, and neither is
   assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: true }, student_contacts: 'staff', allowed_bots: [] });
 });
 
+/** Screenshots at a desk and on a phone, light, then dark. */
+async function lightAndDark(page, name, subject) {
+  await shots(page, name, subject);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shots(page, `${name}-dark`, subject);
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+test('the admin gives the school’s files 5 GB and 30 days, sees them kept, then goes back to the defaults', async () => {
+  const { page } = director;
+  const { org } = await school(page, 'Школа №58');
+  await page.goto(`/orgs/${org.id}/rules`);
+  const files = page.locator('section.files');
+  await files.getByRole('heading', { name: 'Файлы' }).waitFor();
+  await files.getByText('Сейчас: место для файлов — как задано на сервере (обычно 100 ГБ); файлы хранятся, пока есть их сообщения').waitFor();
+  const quota = files.getByLabel('Место для файлов, ГБ');
+  const days = files.getByLabel('Через сколько дней удалять (от 1 до 3650)');
+  const always = files.getByLabel('Пока есть сообщения, к которым они приложены');
+  const afterDays = files.getByLabel('Удалять через заданное число дней после отправки');
+  assert.equal(await quota.inputValue(), '');
+  assert.ok(await always.isChecked());
+  assert.ok(await days.isDisabled());
+  const save = files.getByRole('button', { name: 'Сохранить' });
+
+  // 0 days and 0 GB: both fields say what is wrong, nothing is saved.
+  await quota.fill('0');
+  await afterDays.check();
+  await files.getByText('Уже отправленные файлы старше этого срока удалятся', { exact: false }).waitFor();
+  await days.fill('0');
+  await save.click();
+  await files.getByRole('alert').filter({ hasText: 'Укажите размер в гигабайтах' }).waitFor();
+  await files.getByRole('alert').filter({ hasText: 'Укажите целое число дней от 1 до 3650.' }).waitFor();
+  assert.equal(await quota.getAttribute('aria-invalid'), 'true');
+  assert.equal(await days.getAttribute('aria-invalid'), 'true');
+  assert.match(await quota.getAttribute('aria-describedby'), /files-quota-error/);
+  assert.equal(await days.getAttribute('aria-describedby'), 'files-days-error');
+  assert.equal(await quota.evaluate((input) => input === document.activeElement), true);
+  await lightAndDark(page, 'org-files-invalid-ru', days);
+  // Fixing the room leaves the days' error; saving still sends nothing, and the days get the focus.
+  await quota.fill('5');
+  assert.equal(await quota.getAttribute('aria-invalid'), null);
+  await save.click();
+  assert.equal(await files.getByRole('alert').count(), 1);
+  assert.equal(await days.evaluate((input) => input === document.activeElement), true);
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: null, student_contacts: 'class', allowed_bots: [] });
+
+  // 5 GB and 30 days: saved in MiB; after a reload the form and the sentence show them.
+  await days.fill('30');
+  assert.equal(await files.getByRole('alert').count(), 0);
+  await save.click();
+  await files.getByRole('status').getByText('Сохранено').waitFor();
+  const inForce = 'Сейчас: место для файлов — 5 ГБ; файлы удаляются через 30 дней после отправки';
+  await files.getByText(inForce).waitFor();
+  assert.deepEqual(await policyOf(page, org.id),
+    { quiet_hours: null, student_contacts: 'class', allowed_bots: [], media_quota_mb: 5120, media_retention_days: 30 });
+  await page.reload();
+  await files.getByText(inForce).waitFor();
+  assert.equal(await quota.inputValue(), '5');
+  assert.ok(await afterDays.isChecked());
+  assert.equal(await days.inputValue(), '30');
+  await lightAndDark(page, 'org-files-ru', days);
+
+  // The other rules' forms send the files rules along, so saving them keeps these.
+  const quiet = page.locator('section.quiet');
+  await quiet.getByLabel('Включить тихие часы').check();
+  await quiet.getByLabel('Начало').fill('21:00');
+  await quiet.getByLabel('Конец').fill('07:00');
+  await quiet.getByRole('button', { name: 'Сохранить' }).click();
+  await quiet.getByText('Сейчас: с 21:00 до 07:00').waitFor();
+  assert.deepEqual(await policyOf(page, org.id), {
+    quiet_hours: { start: '21:00', end: '07:00', weekends: false }, student_contacts: 'class', allowed_bots: [],
+    media_quota_mb: 5120, media_retention_days: 30,
+  });
+
+  // A refusal from the server is shown in words, and nothing changes.
+  await page.route('**/api/v1/orgs/*/policy', (route) => route.continue({
+    postData: JSON.stringify({ ...route.request().postDataJSON(), media_retention_days: 0 }),
+  }));
+  await days.fill('31');
+  await save.click();
+  await files.getByRole('alert').getByText('Сервер не принял эти значения', { exact: false }).waitFor();
+  await page.unroute('**/api/v1/orgs/*/policy');
+  assert.equal((await policyOf(page, org.id)).media_retention_days, 30);
+  await files.getByText(inForce).waitFor();
+
+  // Back to the defaults: an empty room and files kept while their messages are.
+  await quota.fill('');
+  await always.check();
+  assert.ok(await days.isDisabled());
+  await save.click();
+  await files.getByRole('status').getByText('Сохранено').waitFor();
+  await files.getByText('Сейчас: место для файлов — как задано на сервере (обычно 100 ГБ); файлы хранятся, пока есть их сообщения').waitFor();
+  assert.deepEqual(await policyOf(page, org.id),
+    { quiet_hours: { start: '21:00', end: '07:00', weekends: false }, student_contacts: 'class', allowed_bots: [] });
+  await page.reload();
+  assert.equal(await quota.inputValue(), '');
+  assert.ok(await always.isChecked());
+});
+
 test('a safeguarding lead reads a teacher’s chat with a student; the log shows the reading', async () => {
   const { page } = director;
   const { org, codeOf } = await school(page, 'Школа №1');

@@ -1375,12 +1375,13 @@ impl Store for PostgresStore {
 
     async fn collect_blobs(
         &self,
+        now: Millis,
         touched_before: Millis,
         limit: u32,
     ) -> StoreResult<Vec<BlobRecord>> {
         self.engine
             .run(Mode::Write, |c| {
-                Box::pin(media::collect_blobs(c, touched_before, limit))
+                Box::pin(media::collect_blobs(c, now, touched_before, limit))
             })
             .await
     }

@@ -4,8 +4,8 @@ use kolokol_domain::Rejection;
 use kolokol_proto::{Attachment, ChatId, ErrorCode, UserId};
 use kolokol_store::media::parse_kind;
 use kolokol_store::{
-    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, OrgId, Payer, UPLOAD_KEPT_MS, UploadPart,
-    UploadRecord,
+    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, OrgId, Payer, STUCK_COLLECTION_MS,
+    UPLOAD_KEPT_MS, UploadPart, UploadRecord,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -368,15 +368,19 @@ pub async fn expired_uploads(
 
 pub async fn collect_blobs(
     conn: &mut PgConnection,
+    now: i64,
     touched_before: i64,
     limit: u32,
 ) -> OpResult<Vec<BlobRecord>> {
     // SKIP LOCKED: a file being attached right now (its row locked by the send) is left for
-    // the next round, and two nodes never take the same file.
+    // the next round, and two nodes never take the same file. The mark's time goes in
+    // touched_at: a mark that old means its collector died, and the file is taken again.
     let sql = concat!(
-        "UPDATE blobs SET state = 'deleting' WHERE id IN (
-             SELECT b.id FROM blobs b WHERE b.state = 'ready' AND b.touched_at < $1
-               AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = b.id)
+        "UPDATE blobs SET state = 'deleting', touched_at = $4 WHERE id IN (
+             SELECT b.id FROM blobs b
+             WHERE (b.state = 'ready' AND b.touched_at < $1
+                    AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = b.id))
+                OR (b.state = 'deleting' AND b.touched_at < $3)
              LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING ",
         blob_columns!()
@@ -384,6 +388,8 @@ pub async fn collect_blobs(
     let rows = sqlx::query(sql)
         .bind(touched_before)
         .bind(i64::from(limit))
+        .bind(now - STUCK_COLLECTION_MS)
+        .bind(now)
         .fetch_all(conn)
         .await?;
     rows.iter().map(blob_row).collect()

@@ -993,11 +993,12 @@ impl Store for SqliteStore {
 
     async fn collect_blobs(
         &self,
+        now: Millis,
         touched_before: Millis,
         limit: u32,
     ) -> StoreResult<Vec<BlobRecord>> {
         self.engine
-            .write(move |c| media::collect_blobs(c, touched_before, limit))
+            .write(move |c| media::collect_blobs(c, now, touched_before, limit))
             .await
     }
 

@@ -4,8 +4,8 @@ use kolokol_domain::Rejection;
 use kolokol_proto::{Attachment, ChatId, ErrorCode, UserId};
 use kolokol_store::media::parse_kind;
 use kolokol_store::{
-    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, OrgId, Payer, UPLOAD_KEPT_MS, UploadPart,
-    UploadRecord,
+    Actor, BlobRecord, FindUpload, NewBlob, NewUpload, OrgId, Payer, STUCK_COLLECTION_MS,
+    UPLOAD_KEPT_MS, UploadPart, UploadRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -300,21 +300,28 @@ pub fn expired_uploads(
         .collect()
 }
 
-/// Not shown anywhere and not attached since the cut-off.
-const UNUSED: &str = "state = 'ready' AND touched_at < ?1
-    AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = blobs.id)";
+/// Not shown anywhere and not attached since the cut-off (?1); or marked for deletion long
+/// before ?3 by a collector that never finished.
+const UNUSED: &str = "(state = 'ready' AND touched_at < ?1
+      AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = blobs.id))
+    OR (state = 'deleting' AND touched_at < ?3)";
 
 pub fn collect_blobs(
     conn: &Connection,
+    now: i64,
     touched_before: i64,
     limit: u32,
 ) -> OpResult<Vec<BlobRecord>> {
+    // The mark's time goes in touched_at: a mark that old means its collector died.
     let sql = format!(
-        "UPDATE blobs SET state = 'deleting' WHERE id IN (SELECT id FROM blobs WHERE {UNUSED} LIMIT ?2)
+        "UPDATE blobs SET state = 'deleting', touched_at = ?4
+         WHERE id IN (SELECT id FROM blobs WHERE {UNUSED} LIMIT ?2)
          RETURNING {BLOB_COLUMNS}"
     );
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params![touched_before, limit], blob_row)?;
+    let stuck = now - STUCK_COLLECTION_MS;
+    let values = params![touched_before, limit, stuck, now];
+    let rows = statement.query_map(values, blob_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -32,8 +32,9 @@ use crate::{
     Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials,
     Delivery, FindUpload, MessageEdit, NewBlob, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
     NewMessage, NewOrg, NewReport, NewSession, NewSubscription, NewUpload, NewUser, Org, OrgChat,
-    OrgRole, Outcome, Page, Payer, ProfileChanges, Published, Revoke, Store, StoreError,
-    StoreResult, StoredPoll, StoredRoster, Subscription, UPLOAD_KEPT_MS, UnitRename, UploadPart,
+    OrgRole, Outcome, Page, Payer, ProfileChanges, Published, Revoke, STUCK_COLLECTION_MS, Store,
+    StoreError, StoreResult, StoredPoll, StoredRoster, Subscription, UPLOAD_KEPT_MS, UnitRename,
+    UploadPart,
 };
 
 /// Makes a fresh, empty store for each check.
@@ -4756,11 +4757,15 @@ async fn unshown_files_are_collected_and_expired_uploads_listed(store: Arc<dyn S
     );
     fx.delete(&alice, chat_id, gone.seq).await;
     assert!(
-        fx.store.collect_blobs(start, 100).await.unwrap().is_empty(),
+        fx.store
+            .collect_blobs(fx.now(), start, 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing is collected within its grace"
     );
     let later = fx.now() + 1_000_000;
-    let collected = fx.store.collect_blobs(later, 100).await.unwrap();
+    let collected = fx.store.collect_blobs(later, later, 100).await.unwrap();
     let mut ids: Vec<i64> = collected.iter().map(|blob| blob.id).collect();
     ids.sort_unstable();
     assert_eq!(
@@ -4769,9 +4774,19 @@ async fn unshown_files_are_collected_and_expired_uploads_listed(store: Arc<dyn S
         "the unshown and the deleted message's"
     );
     assert!(
-        fx.store.collect_blobs(later, 100).await.unwrap().is_empty(),
+        fx.store
+            .collect_blobs(later + 1000, later, 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "each is collected once"
     );
+    // A collector that died leaves its files marked; an hour on, another takes them.
+    let stuck = later + STUCK_COLLECTION_MS + 1;
+    let retaken = fx.store.collect_blobs(stuck, later, 100).await.unwrap();
+    let mut again: Vec<i64> = retaken.iter().map(|blob| blob.id).collect();
+    again.sort_unstable();
+    assert_eq!(again, ids, "files a dead collector left are taken again");
     assert_refused(
         fx.store
             .send_message(

@@ -20,8 +20,8 @@ pub mod media;
 pub mod orgs;
 
 pub use media::{
-    BlobRecord, FindUpload, MAX_ATTACHMENTS, NewBlob, NewUpload, Payer, UPLOAD_KEPT_MS, UploadPart,
-    UploadRecord,
+    BlobRecord, FindUpload, MAX_ATTACHMENTS, NewBlob, NewUpload, Payer, STUCK_COLLECTION_MS,
+    UPLOAD_KEPT_MS, UploadPart, UploadRecord,
 };
 pub use orgs::{
     ChatPurpose, Claimed, NewClaimCode, NewHeldMessage, NewOrg, NewReport, Org, OrgChat, OrgId,
@@ -1022,10 +1022,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<(i64, Vec<String>)>>;
     /// Up to `limit` files nothing shows (no message, no held message) and nobody attached
-    /// since `touched_before`, marked as being deleted so no send attaches them any more (nor
-    /// another node collects them); delete their objects, then [`Store::forget_blobs`].
+    /// since `touched_before`, marked at `now` as being deleted so no send attaches them any
+    /// more (nor another node collects them); delete their objects, then
+    /// [`Store::forget_blobs`]. Files marked over [`STUCK_COLLECTION_MS`] ago and still there
+    /// (their collector died) are taken again.
     async fn collect_blobs(
         &self,
+        now: Millis,
         touched_before: Millis,
         limit: u32,
     ) -> StoreResult<Vec<BlobRecord>>;

@@ -8,6 +8,10 @@ use crate::OrgId;
 /// How long an upload stays open after it begins or after its latest piece.
 pub const UPLOAD_KEPT_MS: Millis = 24 * 60 * 60 * 1000;
 
+/// A file marked for deletion this long ago and still recorded was left by a collector that
+/// died; another takes it.
+pub const STUCK_COLLECTION_MS: Millis = 60 * 60 * 1000;
+
 /// At most this many files in one message.
 pub const MAX_ATTACHMENTS: usize = 10;
 

@@ -57,7 +57,7 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
     let grace = i64::try_from(state.settings.media_grace.as_millis()).unwrap_or(i64::MAX);
     loop {
         let unused = store
-            .collect_blobs(now.saturating_sub(grace), BATCH)
+            .collect_blobs(now, now.saturating_sub(grace), BATCH)
             .await?;
         if unused.is_empty() {
             break;

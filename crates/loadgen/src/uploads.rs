@@ -143,27 +143,13 @@ pub async fn run(
     let upload_seconds = started.elapsed().as_secs_f64();
     let rss_peak_uploading_mib = watch.stop();
 
-    let send = kolokol_proto::SendMessageRequest {
-        client_msg_id: "files".into(),
-        text: String::new(),
-        reply_to: None,
-        request_ack: false,
-        urgent: false,
-        poll: None,
-        thread_of: None,
-        attachments: ids
-            .iter()
-            .copied()
-            .take(kolokol_store::MAX_ATTACHMENTS)
-            .collect(),
-    };
     // A message shows at most 10 files; the rest go in further messages.
     let mut links = Vec::new();
     for (n, batch) in ids.chunks(kolokol_store::MAX_ATTACHMENTS).enumerate() {
         let request = kolokol_proto::SendMessageRequest {
             client_msg_id: format!("files-{n}"),
             attachments: batch.to_vec(),
-            ..send.clone()
+            ..Default::default()
         };
         client.send_message(chat.id, &request).await?;
         links.extend(client.media_links(chat.id, batch.to_vec()).await?);

@@ -327,7 +327,7 @@ pub struct InvitePreview {
     pub chat: ChatInfo,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
     /// Chosen by the client, 1–64 characters of `A-Z a-z 0-9 - _`; resending it returns the
     /// original message instead of a duplicate.

@@ -141,12 +141,8 @@ async fn upload_bot_answers(client: &str, program: &[String], backend: Backend) 
     let forward = SendMessageRequest {
         client_msg_id: "forward".into(),
         text: String::new(),
-        reply_to: None,
-        request_ack: false,
-        urgent: false,
-        poll: None,
-        thread_of: None,
         attachments: vec![image.id],
+        ..Default::default()
     };
     anna.send_message(chat.id, &forward).await.unwrap();
     let back = bot

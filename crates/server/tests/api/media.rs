@@ -37,12 +37,8 @@ fn with_files(id: &str, text: &str, files: &[&Attachment]) -> SendMessageRequest
     SendMessageRequest {
         client_msg_id: id.into(),
         text: text.into(),
-        reply_to: None,
-        request_ack: false,
-        urgent: false,
-        poll: None,
-        thread_of: None,
         attachments: files.iter().map(|file| file.id).collect(),
+        ..Default::default()
     }
 }
 

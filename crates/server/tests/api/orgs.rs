@@ -1653,12 +1653,8 @@ async fn a_schools_files_have_their_room_and_their_time() {
     let send = SendMessageRequest {
         client_msg_id: "homework".into(),
         text: "Домашнее задание".into(),
-        reply_to: None,
-        request_ack: false,
-        urgent: false,
-        poll: None,
-        thread_of: None,
         attachments: vec![homework.id],
+        ..Default::default()
     };
     teacher.send_message(parents, &send).await.unwrap();
     assert_eq!(

@@ -10,6 +10,17 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
 }
 
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # wait_for PORT NAME: until something listens on 127.0.0.1:PORT, or fail
+  for _ in $(seq 1 60); do
+    listening "$1" && return 0
+    sleep 0.5
+  done
+  echo "$tool: $2 did not come up on 127.0.0.1:$1" >&2
+  exit 1
+}
+
 quietly() { # run a command, show its output only when it fails
   local out
   if ! out="$("$@" 2>&1)"; then

@@ -772,6 +772,9 @@ impl Client {
         piece: Vec<u8>,
         total: u64,
     ) -> Result<Result<Attachment, UploadState>, ClientError> {
+        if piece.is_empty() {
+            return Err(ClientError::Decode("an upload piece is never empty".into()));
+        }
         let last = first + piece.len() as u64 - 1;
         let request = self
             .request(Method::PUT, &format!("/uploads/{id}"))

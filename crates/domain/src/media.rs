@@ -167,7 +167,7 @@ pub fn check_policy(quota_mb: Option<u64>, retention_days: Option<u32>) -> Resul
     if retention_days.is_some_and(|days| !(1..=MAX_RETENTION_DAYS).contains(&days)) {
         return reject(
             ErrorCode::InvalidPolicy,
-            "files are kept for 1 to 3650 days",
+            format!("files are kept for 1 to {MAX_RETENTION_DAYS} days"),
         );
     }
     Ok(())
@@ -298,6 +298,21 @@ mod tests {
         assert_eq!(Format::Webm.mime(Kind::Voice), "audio/webm");
         assert_eq!(Format::Mp4.mime(Kind::Video), "video/mp4");
         assert_eq!(Format::Jpeg.mime(Kind::File), "application/octet-stream");
+    }
+
+    #[test]
+    fn org_file_rules_have_bounds() {
+        assert!(check_policy(None, None).is_ok());
+        assert!(check_policy(Some(1), Some(1)).is_ok());
+        assert!(check_policy(Some(u64::MAX), Some(MAX_RETENTION_DAYS)).is_ok());
+        for (quota, days) in [
+            (Some(0), None),
+            (None, Some(0)),
+            (None, Some(MAX_RETENTION_DAYS + 1)),
+        ] {
+            let refused = check_policy(quota, days).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::InvalidPolicy);
+        }
     }
 
     #[test]

@@ -123,9 +123,9 @@ pub fn message_text(raw: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// The text under files: as a message's text, but it may be empty or blank.
-pub fn caption(raw: &str) -> Result<(), Rejection> {
-    if raw.trim().is_empty() {
+/// A message's text, which may be empty or blank when the message carries files (a caption).
+pub fn message_text_with(raw: &str, has_files: bool) -> Result<(), Rejection> {
+    if has_files && raw.trim().is_empty() {
         return Ok(());
     }
     message_text(raw)
@@ -219,6 +219,21 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_blank_text_is_allowed_only_under_files() {
+        assert!(message_text_with("", true).is_ok());
+        assert!(message_text_with("  ", true).is_ok());
+        assert_eq!(
+            message_text_with("", false).unwrap_err().code,
+            ErrorCode::TextEmpty
+        );
+        assert_eq!(
+            message_text_with("a\u{0}b", true).unwrap_err().code,
+            ErrorCode::InvalidText
+        );
+        assert!(message_text_with(&"я".repeat(4001), true).is_err());
     }
 
     #[test]

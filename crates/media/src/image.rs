@@ -35,8 +35,8 @@ pub struct Processed {
     pub mime: &'static str,
     pub width: u32,
     pub height: u32,
+    /// Encoded as the image is.
     pub thumb: Vec<u8>,
-    pub thumb_mime: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,14 +82,13 @@ pub fn reencode(
     let mut image = DynamicImage::from_decoder(decoder).map_err(|error| refusal(&error))?;
     image.apply_orientation(orientation);
     let (bytes, mime) = encode(&image, 85)?;
-    let (thumb, thumb_mime) = encode(&image.thumbnail(THUMB_SIDE, THUMB_SIDE), 75)?;
+    let (thumb, _) = encode(&image.thumbnail(THUMB_SIDE, THUMB_SIDE), 75)?;
     Ok(Processed {
         bytes,
         mime,
         width: image.width(),
         height: image.height(),
         thumb,
-        thumb_mime,
     })
 }
 

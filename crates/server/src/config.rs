@@ -400,6 +400,25 @@ impl ServeArgs {
 }
 
 impl Settings {
+    /// The base of the absolute links bots get: `--public-url`, else the request's `Host` (a
+    /// forged one only changes the links its own sender gets, and only a plain host name or
+    /// address passes), else the address the server listens on.
+    pub fn public_base(&self, host: Option<&str>) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let plain = |host: &&str| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        };
+        match host.filter(plain) {
+            Some(host) => format!("http://{host}"),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     pub fn media_location(&self) -> kolokol_media::Location {
         self.media_store
             .clone()
@@ -442,6 +461,24 @@ fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bots_links_use_the_public_url_or_a_plain_host() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            settings.public_base(Some("school.example:8080")),
+            "http://school.example:8080"
+        );
+        for forged in ["evil.example/path", "a b", "x@y", "", "host\"\""] {
+            assert_eq!(settings.public_base(Some(forged)), "http://127.0.0.1:8080");
+        }
+        assert_eq!(settings.public_base(None), "http://127.0.0.1:8080");
+        settings.public_url = Some("https://kolokol.school.example".into());
+        assert_eq!(
+            settings.public_base(Some("other.example")),
+            "https://kolokol.school.example"
+        );
+    }
 
     /// Resolves `args` with a settings file holding `text`.
     fn with_file(text: &str, args: ServeArgs) -> anyhow::Result<Settings> {

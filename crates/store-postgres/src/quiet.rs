@@ -114,7 +114,7 @@ pub async fn hold_message(
     .bind(kolokol_store::list_column(&held.markup)?)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some(inserted) = inserted {
+    if let Some(inserted) = inserted.filter(|_| !held.attachments.is_empty()) {
         let id: i64 = inserted.try_get(0)?;
         let shown = crate::media::Shown::Held(id);
         let attachments = crate::media::attach(

@@ -99,7 +99,7 @@ pub fn hold_message(conn: &Connection, held: NewHeldMessage, now: i64) -> OpResu
         kolokol_store::list_column(&held.keyboard)?,
         kolokol_store::list_column(&held.markup)?
     ])?;
-    if inserted == 1 {
+    if inserted == 1 && !held.attachments.is_empty() {
         let id = conn.last_insert_rowid();
         let shown = crate::media::Shown::Held(id);
         let attachments = crate::media::attach(

@@ -64,12 +64,8 @@ fn content_of(body: &wire::NewMessageBody) -> BotResult<Content> {
         .unwrap_or_default();
     let text = body.text.as_deref().map(|text| format(text, style));
     if let Some(text) = &text {
-        let checked = if media.is_empty() {
-            validate::message_text(&text.text)
-        } else {
-            validate::caption(&text.text)
-        };
-        checked.map_err(|rejection| BotError::payload(rejection.message))?;
+        validate::message_text_with(&text.text, !media.is_empty())
+            .map_err(|rejection| BotError::payload(rejection.message))?;
     }
     let keyboard = parsed.map(|parsed| parsed.keyboard);
     if let Some(keyboard) = &keyboard {

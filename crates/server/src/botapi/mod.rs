@@ -199,24 +199,6 @@ pub struct Bot {
     pub base: String,
 }
 
-/// `--public-url`, or else the request's `Host` (a forged one only changes the links its own
-/// sender gets).
-fn public_base(parts: &Parts, state: &AppState) -> String {
-    if let Some(url) = &state.settings.public_url {
-        return url.clone();
-    }
-    let host = parts
-        .headers
-        .get(axum::http::header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .filter(|host| {
-            host.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .map_or_else(|| state.settings.listen.to_string(), str::to_owned);
-    format!("http://{host}")
-}
-
 impl FromRequestParts<AppState> for Bot {
     type Rejection = BotError;
 
@@ -253,7 +235,11 @@ impl FromRequestParts<AppState> for Bot {
         state
             .limit(Limit::BotRequests, &actor.user_id.to_string())
             .await?;
-        let base = public_base(parts, state);
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|value| value.to_str().ok());
+        let base = state.settings.public_base(host);
         Ok(Bot {
             actor,
             record,

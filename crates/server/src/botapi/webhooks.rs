@@ -390,14 +390,8 @@ async fn deliver_one(
         user_id: bot_id,
         session_id: 0,
     };
-    // A webhook has no request to take a Host from: links are on the public address, or the
-    // address the server listens on.
-    let base = state
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", state.settings.listen));
-    let mut lookup = Lookup::new(state, actor, base);
+    // A webhook has no request to take a Host from.
+    let mut lookup = Lookup::new(state, actor, state.settings.public_base(None));
     let types = subscription.update_types.clone().unwrap_or_default();
     read_into(state, &mut lookup, &mut cursor, &mut updates, 1, &types).await?;
     let Some(update) = updates.pop() else {

@@ -238,18 +238,18 @@ pub async fn download(
     };
     let gone = || ApiError::new(ErrorCode::NotFound, "no such file");
     let blob = state.store.blob(id).await?.ok_or_else(gone)?;
-    let (key, mime) = match variant {
-        Variant::Original => (blob.file.object_key.clone(), blob.file.mime.as_str()),
-        // A thumbnail is encoded as its image is (PNG where there is transparency).
-        Variant::Thumbnail => (
-            blob.file.thumb_key.clone().ok_or_else(gone)?,
-            blob.file.mime.as_str(),
-        ),
-    };
-    let size = match state.media.store.size(&key).await {
-        Ok(size) => size,
-        Err(StoreError::NotFound) => return Err(gone()),
-        Err(error) => return Err(error.into()),
+    // A thumbnail is encoded as its image is (PNG where there is transparency), so both are
+    // served as the file's type; only the thumbnail's size is not recorded.
+    let (key, size) = match variant {
+        Variant::Original => (blob.file.object_key.clone(), blob.file.size),
+        Variant::Thumbnail => {
+            let key = blob.file.thumb_key.clone().ok_or_else(gone)?;
+            match state.media.store.size(&key).await {
+                Ok(size) => (key, size),
+                Err(StoreError::NotFound) => return Err(gone()),
+                Err(error) => return Err(error.into()),
+            }
+        }
     };
     let range = match requested_range(&headers, size) {
         Ok(range) => range,
@@ -270,12 +270,8 @@ pub async fn download(
     let mut response = Response::new(Body::from_stream(reading.body));
     let out = response.headers_mut();
     let is_file = blob.file.kind == AttachmentKind::File;
-    let served_as = if is_file {
-        "application/octet-stream"
-    } else {
-        mime
-    };
-    out.insert(header::CONTENT_TYPE, header_value(served_as));
+    // Documents' recorded type is already application/octet-stream.
+    out.insert(header::CONTENT_TYPE, header_value(&blob.file.mime));
     out.insert(
         header::CONTENT_LENGTH,
         header_value(&(reading.range.end - reading.range.start).to_string()),

@@ -71,11 +71,7 @@ pub async fn send(
     extras: Extras,
 ) -> ApiResult<Sent> {
     validate::client_msg_id(&request.client_msg_id)?;
-    if request.attachments.is_empty() {
-        validate::message_text(&request.text)?;
-    } else {
-        validate::caption(&request.text)?;
-    }
+    validate::message_text_with(&request.text, !request.attachments.is_empty())?;
     if request.attachments.len() > kolokol_store::MAX_ATTACHMENTS {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
@@ -261,7 +257,12 @@ pub async fn edit_message(
     Path((chat_id, seq)): Path<(ChatId, Seq)>,
     Json(request): Json<EditMessageRequest>,
 ) -> ApiResult<Json<Message>> {
-    validate::message_text(&request.text)?;
+    // A caption may be emptied under files: only a blank text needs to know.
+    let has_files = request.text.trim().is_empty()
+        && message_at(&state, actor, chat_id, seq)
+            .await?
+            .is_some_and(|message| !message.attachments.is_empty());
+    validate::message_text_with(&request.text, has_files)?;
     let outcome = state
         .store
         .edit_message(

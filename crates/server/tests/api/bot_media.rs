@@ -389,8 +389,32 @@ async fn media_links_are_for_members_and_serve_ranges() {
         StatusCode::FORBIDDEN
     );
 
-    // Deleting the message takes the file out of the chat.
+    // A sent message's files stay as they are: an edit naming another file is refused, and
+    // only a video's token describes a video.
     let mid = sent["message"]["body"]["mid"].as_str().unwrap();
+    let (_, other) = upload(&server, &created.token, "file", PDF).await;
+    let other_file =
+        json!({"attachments": [{"type": "file", "payload": {"token": other["token"]}}]});
+    let refused = call(
+        &server,
+        &created.token,
+        Method::PUT,
+        &format!("messages?message_id={mid}"),
+        Some(&other_file.to_string()),
+    )
+    .await;
+    assert_max_error(refused, 400, "proto.payload");
+    let not_video = call(
+        &server,
+        &created.token,
+        Method::GET,
+        &format!("videos/{}", answer["token"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_max_error(not_video, 404, "not.found");
+
+    // Deleting the message takes the file out of the chat.
     let (status, _) = call(
         &server,
         &created.token,

@@ -262,6 +262,25 @@ async fn refusals(server: &TestServer) {
         ErrorCode::NotMember,
         403,
     );
+    let mut empty = request(AttachmentKind::File, PDF, "empty.txt");
+    empty.size = 0;
+    assert_refused(
+        anna.begin_upload(chat_id, &empty).await,
+        ErrorCode::BadRequest,
+        400,
+    );
+    let mut noisy = request(AttachmentKind::Voice, PDF, "voice.ogg");
+    noisy.waveform = vec![7; 101];
+    assert_refused(
+        anna.begin_upload(chat_id, &noisy).await,
+        ErrorCode::BadRequest,
+        400,
+    );
+    assert_refused(
+        anna.media_links(chat_id, (1..=101).collect()).await,
+        ErrorCode::BadRequest,
+        400,
+    );
     let mut huge = request(AttachmentKind::File, PDF, "big.iso");
     huge.size = 3 << 30;
     assert_refused(
@@ -532,4 +551,44 @@ async fn a_virus_scanner_sets_infected_uploads_aside() {
         503,
     );
     assert_eq!(server.stored_files().await, Vec::<String>::new());
+}
+
+/// Under files the text may be empty, when sent and when edited; without files it may not.
+#[tokio::test]
+async fn a_caption_may_be_emptied_only_under_files() {
+    let server = common::start().await;
+    let (anna, _, chat_id) = pair(&server).await;
+    let pdf = anna
+        .upload(
+            chat_id,
+            &request(AttachmentKind::File, PDF, "x.pdf"),
+            PDF,
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let (captioned, _) = anna
+        .send_message(chat_id, &with_files("captioned", "Домашка", &[&pdf]))
+        .await
+        .unwrap();
+    anna.edit_message(chat_id, captioned.seq, "").await.unwrap();
+    let plain = common::send(&anna, chat_id, "plain", "Привет")
+        .await
+        .unwrap();
+    assert_refused(
+        anna.edit_message(chat_id, plain.seq, " ").await,
+        ErrorCode::TextEmpty,
+        400,
+    );
+    // A thumbnail of a file that has none, and a variant that does not exist, are refused.
+    let link = &anna.media_links(chat_id, vec![pdf.id]).await.unwrap()[0];
+    let http = reqwest::Client::new();
+    let no_thumb = format!("{}{}", server.base, link.url.replace("v=o", "v=t"));
+    let status = http.get(&no_thumb).send().await.unwrap().status();
+    assert_eq!(status.as_u16(), 403, "a link is signed for its variant");
+    let unknown = format!("{}{}", server.base, link.url.replace("v=o", "v=x"));
+    assert_eq!(
+        http.get(&unknown).send().await.unwrap().status().as_u16(),
+        403
+    );
 }

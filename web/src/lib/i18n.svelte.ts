@@ -590,9 +590,9 @@ export function tf(key: Key, values: Record<string, string | number>): string {
 }
 
 // Intl objects are slow to build and a chat formats hundreds of times per render: keep one each.
-const cache = new Map<string, Intl.PluralRules | Intl.DateTimeFormat>();
+const cache = new Map<string, Intl.PluralRules | Intl.DateTimeFormat | Intl.NumberFormat>();
 
-function cached<T extends Intl.PluralRules | Intl.DateTimeFormat>(key: string, make: () => T): T {
+function cached<T extends Intl.PluralRules | Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => T): T {
   let found = cache.get(key) as T | undefined;
   if (!found) {
     found = make();
@@ -609,6 +609,17 @@ export function plural(lang: Lang, kind: Counted, n: number): string {
 
 export function count(kind: Counted, n: number): string {
   return plural(locale.lang, kind, n);
+}
+
+/**
+ * A number as people write it in `lang` (the language shown by default), with at most `digits`
+ * decimals: «1,5» in Russian, «1.5» in English; `grouping: false` for a form's field («1024», not «1 024»).
+ */
+export function formatNumber(value: number, digits: number, options: { grouping?: boolean; lang?: Lang } = {}): string {
+  const lang = options.lang ?? locale.lang;
+  const grouping = options.grouping ?? true;
+  return cached(`number:${lang}:${digits}:${grouping}`,
+    () => new Intl.NumberFormat(lang, { maximumFractionDigits: digits, useGrouping: grouping })).format(value);
 }
 
 export function time(millis: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { at, detectLang, plural, setLang, tf, until } from './i18n.svelte';
+import { at, detectLang, formatNumber, plural, setLang, tf, until } from './i18n.svelte';
 
 describe('Russian plurals', () => {
   it.each([
@@ -88,5 +88,20 @@ describe('moments in sentences', () => {
     expect(until(local(9, 22, 30), now)).toBe('22:30');
     expect(until(local(10, 8), now)).toBe('08:00 завтра');
     expect(until(local(20, 14, 30), now)).toBe('14:30, 20 марта');
+  });
+});
+
+describe('numbers', () => {
+  it('writes numbers as each language does, in the language shown unless told', () => {
+    setLang('ru');
+    expect(formatNumber(1.5, 1)).toBe('1,5');
+    expect(formatNumber(1.25, 1)).toBe('1,3');
+    expect(formatNumber(12345, 0)).toBe('12\u00a0345');
+    expect(formatNumber(12345, 0, { grouping: false })).toBe('12345');
+    expect(formatNumber(1.5, 1, { lang: 'en' })).toBe('1.5');
+    setLang('en');
+    expect(formatNumber(1.5, 1)).toBe('1.5');
+    expect(formatNumber(12345.678, 2)).toBe('12,345.68');
+    expect(formatNumber(1.5, 0)).toBe('2'); // the cached formats do not mix up their decimals
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Attachment, MediaLink } from './api';
 import { setLang } from './i18n.svelte';
 import {
-  attachmentsGist, duration, fileType, humanSize, isVideoNote, LinkCache, MAX_IDS, mediaBox, nameParts, nextSpeed, REFRESH_MARGIN, speedLabel, waveBars,
+  attachmentsGist, duration, fileType, humanSize, isVideoNote, LinkCache, MAX_IDS, mediaBox, nameParts, nextSpeed, REFRESH_MARGIN, speedLabel, videoNoteName,
+  waveBars,
   type FetchLinks,
 } from './media';
 
@@ -162,6 +163,71 @@ describe('asking for links', () => {
     expect((await late)?.id).toBe(6); // the caller still gets its answer
     expect(cache.peek(6)).toBeUndefined();
   });
+
+  it('never hands a link asked for before clear to whoever asks after it', async () => {
+    const clock = { now: 0 };
+    let answer: (value: { links: MediaLink[] }) => void = () => {};
+    const calls: number[][] = [];
+    const fetchLinks: FetchLinks = vi.fn((_chat: number, ids: number[]) => {
+      calls.push(ids);
+      return new Promise<{ links: MediaLink[] }>((resolve) => (answer = resolve));
+    });
+    const cache = new LinkCache(fetchLinks, () => clock.now);
+    const before = cache.get(1, 5);
+    await Promise.resolve(); // sent
+    expect(calls).toEqual([[5]]);
+    const old = answer;
+    cache.clear();
+    const after = cache.get(1, 5);
+    expect(after).not.toBe(before);
+    await Promise.resolve();
+    expect(calls).toEqual([[5], [5]]); // asked anew for the one who signed in
+    const fresh = answer;
+    old({ links: [{ id: 5, url: '/m/5?old', expires_at: HOUR }] });
+    expect((await before)?.url).toBe('/m/5?old'); // its own caller only
+    expect(cache.peek(5)).toBeUndefined();
+    // The old answer does not end the new request.
+    expect(cache.get(1, 5)).toBe(after);
+    fresh({ links: [{ id: 5, url: '/m/5?new', expires_at: HOUR }] });
+    expect((await after)?.url).toBe('/m/5?new');
+    expect(cache.peek(5)?.url).toBe('/m/5?new');
+  });
+
+  it('sends what was queued before clear at once, and a refusal reaches only its callers', async () => {
+    const refusals: ((error: unknown) => void)[] = [];
+    const fetchLinks: FetchLinks = vi.fn(() => new Promise<{ links: MediaLink[] }>((_resolve, reject) => refusals.push(reject)));
+    const cache = new LinkCache(fetchLinks);
+    const sent = cache.get(1, 5);
+    await Promise.resolve();
+    const queued = cache.get(1, 6);
+    cache.clear();
+    expect(fetchLinks).toHaveBeenCalledTimes(2); // the queued one went out with the clear
+    const after = cache.get(1, 5);
+    for (const refuse of refusals) refuse(new Error('offline'));
+    await expect(sent).rejects.toThrow('offline');
+    await expect(queued).rejects.toThrow('offline');
+    expect(cache.get(1, 5)).toBe(after); // the old refusal did not end the new request
+  });
+
+  it('takes only links to its own server; a preview elsewhere is dropped', async () => {
+    const links: MediaLink[] = [
+      { id: 1, url: '/api/v1/media/1?v=o', thumb_url: '/api/v1/media/1?v=t', expires_at: HOUR },
+      { id: 2, url: 'https://evil.example/x.png', expires_at: HOUR },
+      { id: 3, url: `${location.origin}/api/v1/media/3`, thumb_url: 'https://evil.example/t.png', expires_at: HOUR },
+      { id: 4, url: 'javascript:alert(1)', expires_at: HOUR },
+      { id: 5, url: '//evil.example/x', expires_at: HOUR },
+      { id: 6, url: 'data:image/png;base64,AAAA', expires_at: HOUR },
+    ];
+    const cache = new LinkCache(async () => ({ links }), () => 0);
+    const [one, two, three, four, five, six] = await Promise.all([1, 2, 3, 4, 5, 6].map((id) => cache.get(1, id)));
+    expect(one).toEqual(links[0]);
+    expect(two).toBeNull();
+    expect(three).toEqual({ id: 3, url: `${location.origin}/api/v1/media/3`, expires_at: HOUR });
+    expect(three && 'thumb_url' in three).toBe(false);
+    expect([four, five, six]).toEqual([null, null, null]);
+    expect(cache.peek(2)).toBeUndefined();
+    expect(cache.peek(3)?.thumb_url).toBeUndefined();
+  });
 });
 
 const file = (extra: Partial<Attachment>): Attachment => ({ id: 1, kind: 'file', mime: 'application/octet-stream', size: 1, thumb: false, ...extra });
@@ -236,6 +302,10 @@ describe('describing files', () => {
     expect(isVideoNote({ kind: 'video', name: 'video-note.mp4' })).toBe(true);
     expect(isVideoNote({ kind: 'video', name: 'Линейка.mp4' })).toBe(false);
     expect(isVideoNote({ kind: 'file', name: 'video-note.webm' })).toBe(false);
+    // What the recorder names them is what is shown as a circle.
+    expect(videoNoteName('webm')).toBe('video-note.webm');
+    expect(isVideoNote({ kind: 'video', name: videoNoteName('mp4') })).toBe(true);
+    expect(isVideoNote({ kind: 'video', name: 'video-noteXwebm' })).toBe(false);
     expect(attachmentsGist([file({ kind: 'video', mime: 'video/webm', name: 'video-note.webm' })])).toBe('🎬 Видеосообщение');
   });
 

@@ -7,7 +7,7 @@
 // <img>, <audio>, <video> and <a download> load it directly.
 
 import { api, type Attachment, type AttachmentKind, type MediaLink } from './api';
-import { count, locale, t, tf } from './i18n.svelte';
+import { count, formatNumber, t, tf } from './i18n.svelte';
 
 /** At most this many ids in one request (the server's limit). */
 export const MAX_IDS = 100;
@@ -75,10 +75,16 @@ export class LinkCache {
     return entry && this.now() < entry.refreshAt ? entry.link : undefined;
   }
 
-  /** Forgets every link (signing out): answers still on their way are not kept. */
+  /**
+   * Forgets every link (signing out). Requests already asked for go out now and answer only
+   * their own callers; their answers are not kept, and nobody who asks after (the next person to
+   * sign in) shares them.
+   */
   clear(): void {
     this.entries.clear();
     this.generation += 1;
+    this.inflight.clear();
+    this.flush();
   }
 
   private flush(): void {
@@ -98,8 +104,11 @@ export class LinkCache {
       answer = await this.fetchLinks(chatId, ids);
     } catch (error) {
       for (const id of ids) {
-        this.inflight.delete(`${chatId}:${id}`);
-        waiters.get(id)?.reject(error);
+        const waiter = waiters.get(id);
+        if (!waiter) continue;
+        // Asked for before clear(): the id's in-flight entry may be someone else's by now.
+        if (waiter.generation === this.generation) this.inflight.delete(`${chatId}:${id}`);
+        waiter.reject(error);
       }
       return;
     }
@@ -109,18 +118,43 @@ export class LinkCache {
     const byId = new Map(answer.links.map((link) => [link.id, link]));
     for (const [id, entry] of this.entries) if (entry.refreshAt <= receivedAt) this.entries.delete(id);
     for (const id of ids) {
-      const link = byId.get(id) ?? null;
       const waiter = waiters.get(id);
-      if (link && waiter?.generation === this.generation) {
+      if (!waiter) continue;
+      const link = checked(byId.get(id));
+      // Asked for before clear(): its caller gets it, nobody else; the same id may be asked
+      // for anew since, by someone else.
+      if (waiter.generation !== this.generation) {
+        waiter.resolve(link);
+        continue;
+      }
+      if (link) {
         const expires = link.expires_at - skew;
         // Five minutes before it expires; halfway through a link that lives less than ten.
         const refreshAt = Math.max(expires - REFRESH_MARGIN, receivedAt + (expires - receivedAt) / 2, receivedAt + MIN_REUSE);
         this.entries.set(id, { link, refreshAt });
       }
       this.inflight.delete(`${chatId}:${id}`);
-      waiter?.resolve(link);
+      waiter.resolve(link);
     }
   }
+}
+
+/** Whether `url` leads to this app's own server (a link goes into src and href as it is). */
+function sameOrigin(url: unknown): boolean {
+  if (typeof url !== 'string') return false;
+  try {
+    return new URL(url, location.href).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+/** A link as the server gave it, if it leads to the server; a preview that leads elsewhere is dropped. Else null. */
+function checked(link: MediaLink | undefined): MediaLink | null {
+  if (!link || !sameOrigin(link.url)) return null;
+  if (link.thumb_url === undefined || sameOrigin(link.thumb_url)) return link;
+  const { thumb_url: _dropped, ...rest } = link;
+  return rest;
 }
 
 /** The app's links, asked for with the signed-in session. */
@@ -129,7 +163,6 @@ export const mediaLinks = new LinkCache((chatId, ids) => api.mediaLinks(chatId, 
 // --- describing files ---
 
 const UNITS = ['sizeBytes', 'sizeKB', 'sizeMB', 'sizeGB'] as const;
-const numberFormats = new Map<string, Intl.NumberFormat>();
 
 /** A size for people: «512 Б», «1,5 КБ», «12 МБ» (binary units, as file managers count them). */
 export function humanSize(bytes: number): string {
@@ -146,10 +179,7 @@ export function humanSize(bytes: number): string {
     unit += 1;
     digits = 1;
   }
-  const key = `${locale.lang}:${digits}`;
-  let format = numberFormats.get(key);
-  if (!format) numberFormats.set(key, (format = new Intl.NumberFormat(locale.lang, { maximumFractionDigits: digits })));
-  return tf(UNITS[unit], { n: format.format(value) });
+  return tf(UNITS[unit], { n: formatNumber(value, digits) });
 }
 
 /** Known document types by their bytes' type, for files whose name has no extension. */
@@ -216,8 +246,8 @@ export function duration(ms: number): string {
 }
 
 /** Widest and tallest a single picture shows in a message (CSS px at 16 px to the rem). */
-export const BOX_WIDTH = 280;
-export const BOX_HEIGHT = 320;
+const BOX_WIDTH = 280;
+const BOX_HEIGHT = 320;
 const MIN_WIDTH = 120;
 
 /**
@@ -235,9 +265,19 @@ export function mediaBox(kind: AttachmentKind, width?: number, height?: number):
 
 const ICONS: Record<AttachmentKind, string> = { image: '🖼', video: '🎬', audio: '🎵', voice: '🎤', file: '📄' };
 
-/** A round video message («кружок»): a video named as the web client's recorder names them. */
+/** A round video message's name without its extension: messages show videos called so as circles. */
+const VIDEO_NOTE_NAME = 'video-note';
+
+const VIDEO_NOTE_PATTERN = new RegExp(`^${VIDEO_NOTE_NAME}\\.(webm|mp4)$`, 'i');
+
+/** The name a recorded round video message is sent with: «video-note.webm». */
+export function videoNoteName(extension: string): string {
+  return `${VIDEO_NOTE_NAME}.${extension}`;
+}
+
+/** A round video message («кружок»): a video named as the web client's recorder names them (videoNoteName). */
 export function isVideoNote(attachment: Pick<Attachment, 'kind' | 'name'>): boolean {
-  return attachment.kind === 'video' && /^video-note\.(webm|mp4)$/i.test(attachment.name ?? '');
+  return attachment.kind === 'video' && VIDEO_NOTE_PATTERN.test(attachment.name ?? '');
 }
 
 /**
@@ -258,7 +298,7 @@ export function waveBars(waveform: number[] | undefined, bars: number): number[]
 }
 
 /** Playback speeds the voice player cycles through. */
-export const SPEEDS = [1, 1.5, 2];
+const SPEEDS = [1, 1.5, 2];
 
 /** The speed after `rate`: 1× → 1,5× → 2× → 1×. */
 export function nextSpeed(rate: number): number {
@@ -268,7 +308,7 @@ export function nextSpeed(rate: number): number {
 
 /** A speed as the player's button shows it: «1×», «1,5×» («1.5×» in English). */
 export function speedLabel(rate: number): string {
-  return `${new Intl.NumberFormat(locale.lang, { maximumFractionDigits: 1 }).format(rate)}×`;
+  return `${formatNumber(rate, 1)}×`;
 }
 
 /** What one file is called in a sentence: its name, or its kind («Фото», «Голосовое сообщение»). */

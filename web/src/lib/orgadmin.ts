@@ -1,7 +1,7 @@
 // Helpers of the organisation pages (admin sections and the safeguarding lead's page).
 
 import { ApiError, type OrgPolicy, type OrgRole } from './api';
-import { count, day, locale, t, tf, time, type Key, type Lang } from './i18n.svelte';
+import { count, day, formatNumber, locale, t, tf, time, type Key, type Lang } from './i18n.svelte';
 import { humanSize } from './media';
 
 /** A moment in a list: «Сегодня, 12:05», «3 марта 2027 г., 08:00». */
@@ -70,12 +70,12 @@ export const orgRoleKey: Record<OrgRole, Key> = { admin: 'orgRoleAdmin', safegua
 // --- files: the org's room for them and how long they are kept (policy.media_quota_mb, media_retention_days) ---
 
 /** MiB in a GB as people see it (binary, as file managers and the rest of the app count). */
-export const MIB_PER_GB = 1024;
+const MIB_PER_GB = 1024;
 /** The longest retention the server takes (10 years). */
-export const MAX_RETENTION_DAYS = 3650;
+const MAX_RETENTION_DAYS = 3650;
 
 /** What a form field holds: the value for the API (null: the server's default), or why it cannot be sent. */
-export type Checked<T> = { ok: true; value: T } | { ok: false; error: Key };
+type Checked<T> = { ok: true; value: T } | { ok: false; error: Key };
 
 /** A decimal number as people type it: «5», «1,5», «0.25», «1 000»; in English «1,000» is a thousand.
  * Anything else is NaN. */
@@ -89,7 +89,7 @@ function decimal(text: string, lang: Lang): number {
 /** The saved room in the form's field, in GB: 5120 → «5», 1536 → «1,5» (up to 3 decimals); none → empty. */
 export function quotaText(mib: number | null | undefined, lang: Lang = locale.lang): string {
   if (mib == null) return '';
-  return new Intl.NumberFormat(lang, { maximumFractionDigits: 3, useGrouping: false }).format(mib / MIB_PER_GB);
+  return formatNumber(mib / MIB_PER_GB, 3, { grouping: false, lang });
 }
 
 /** The room field as the API's MiB: empty is the server's default (null); at least 1 MiB, as the server

@@ -8,11 +8,9 @@ export type RecordKind = 'voice' | 'video';
 export const VOICE_LIMIT_MS = 5 * 60_000;
 export const VIDEO_LIMIT_MS = 60_000;
 /** How often the loudness is sampled. */
-export const SAMPLE_MS = 50;
+const SAMPLE_MS = 50;
 /** At most this many values in a waveform. */
 export const WAVEFORM_BARS = 64;
-/** A round video's name: messages show files called so as circles. */
-export const VIDEO_NOTE_NAME = 'video-note';
 
 /** Container types to ask MediaRecorder for, best first. */
 const TYPES: Record<RecordKind, string[]> = {
@@ -85,7 +83,7 @@ export interface Recorded {
   waveform: number[];
 }
 
-export interface RecordOptions {
+interface RecordOptions {
   /** The loudness now, 0–1, every 50 ms (voice). */
   onLevel?: (level: number) => void;
   /** The limit was reached: the caller stops and sends (or keeps) it. */

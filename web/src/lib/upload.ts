@@ -14,10 +14,10 @@ import { api, ApiError, token, type Attachment, type AttachmentKind, type Upload
 /** The largest piece one request carries. */
 export const PIECE_SIZE = 8 * 1024 * 1024;
 /** A piece that has not moved for this long is given up and sent again (a connection gone quiet). */
-export const STALL_MS = 60_000;
+const STALL_MS = 60_000;
 
 /** Bytes `first` to `last` (both included) of a file. */
-export interface Piece { first: number; last: number }
+interface Piece { first: number; last: number }
 
 /**
  * The pieces still to send of a file of `size` bytes whose first `received` bytes the server
@@ -153,7 +153,7 @@ function pause(ms: number): Promise<void> {
   });
 }
 
-export interface UploadOptions {
+interface UploadOptions {
   transport?: Transport;
   /** How many bytes the server has, or is being sent now: for a progress bar. */
   onProgress?: (sent: number, size: number) => void;

@@ -12,7 +12,7 @@ use kolokol_proto::{
     Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest,
     MediaLink, MediaLinks, MediaLinksRequest, Member, MemberList, Message, MessageList,
     MessageReach, Millis, MuteRequest, OpenWebAppRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
-    OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest, Profile, ReactionRequest,
+    OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest, Profile, ReactionRequest, Me,
     ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
     ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
     RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
@@ -175,7 +175,7 @@ impl Client {
     }
 
     /// `GET /me`: your own profile, with your username and privacy choices.
-    pub async fn me(&self) -> Result<Profile, ClientError> {
+    pub async fn me(&self) -> Result<Me, ClientError> {
         self.json(self.get("/me"), 200).await
     }
 

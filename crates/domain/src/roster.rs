@@ -16,6 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use kolokol_proto::RosterProblem;
+
 /// Longest class name, in characters ("11 физ-мат" fits).
 pub const MAX_UNIT_NAME: usize = 32;
 /// Longest full name, in characters.
@@ -89,12 +91,12 @@ pub struct Roster {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
-    pub message: String,
+    pub problem: RosterProblem,
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.problem)
     }
 }
 
@@ -154,10 +156,10 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
         .delimiter(delimiter)
         .flexible(true)
         .from_reader(bytes);
-    let header_error = |message: String| (Vec::new(), vec![RowError { line: 1, message }]);
+    let header_error = |problem| (Vec::new(), vec![RowError { line: 1, problem }]);
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
-        Err(error) => return header_error(csv_message(&error)),
+        Err(error) => return header_error(csv_problem(&error)),
     };
     let column = |name: &str| {
         headers
@@ -167,10 +169,7 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
     let (Some(role_at), Some(unit_at), Some(name_at)) =
         (column("role"), column("class"), column("name"))
     else {
-        return header_error(
-            "the first line must name the columns: role,class,name,child,subjects (and optionally id)"
-                .into(),
-        );
+        return header_error(RosterProblem::Header);
     };
     let (child_at, subjects_at, id_at) = (column("child"), column("subjects"), column("id"));
 
@@ -183,7 +182,7 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
                 let line = error.position().map_or(0, |at| at.line());
                 errors.push(RowError {
                     line,
-                    message: csv_message(&error),
+                    problem: csv_problem(&error),
                 });
                 continue;
             }
@@ -195,7 +194,9 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
         if rows.len() + errors.len() >= MAX_ROWS {
             errors.push(RowError {
                 line,
-                message: format!("a roster may have at most {MAX_ROWS} rows"),
+                problem: RosterProblem::TooManyRows {
+                    limit: MAX_ROWS as u64,
+                },
             });
             break;
         }
@@ -204,12 +205,10 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
                 .map(normalise_name)
                 .unwrap_or_default()
         };
-        let mut refuse = |message: String| errors.push(RowError { line, message });
+        let mut refuse = |problem| errors.push(RowError { line, problem });
         let role_text = field(Some(role_at));
         let Some(role) = RosterRole::parse(&role_text.to_lowercase()) else {
-            refuse(format!(
-                "unknown role \"{role_text}\": use student, guardian, class_teacher or teacher"
-            ));
+            refuse(RosterProblem::UnknownRole { role: role_text });
             continue;
         };
         let unit = field(Some(unit_at));
@@ -222,23 +221,23 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
             .collect::<Vec<_>>()
             .join("; ");
         if unit.is_empty() {
-            refuse("the class is empty".into());
+            refuse(RosterProblem::ClassEmpty);
         } else if unit.chars().count() > MAX_UNIT_NAME {
-            refuse(format!(
-                "the class name is longer than {MAX_UNIT_NAME} characters"
-            ));
+            refuse(RosterProblem::ClassTooLong {
+                limit: MAX_UNIT_NAME as u64,
+            });
         } else if name.is_empty() {
-            refuse("the name is empty".into());
+            refuse(RosterProblem::NameEmpty);
         } else if name.chars().count() > MAX_PERSON_NAME {
-            refuse(format!(
-                "the name is longer than {MAX_PERSON_NAME} characters"
-            ));
+            refuse(RosterProblem::NameTooLong {
+                limit: MAX_PERSON_NAME as u64,
+            });
         } else if role == RosterRole::Guardian && child.is_empty() {
-            refuse("a guardian needs the child's name in the child column".into());
+            refuse(RosterProblem::GuardianWithoutChild);
         } else if role != RosterRole::Guardian && !child.is_empty() {
-            refuse("only guardians have a child".into());
+            refuse(RosterProblem::OnlyGuardiansHaveChild);
         } else if !role.is_staff() && !subjects.is_empty() {
-            refuse("only teachers have subjects".into());
+            refuse(RosterProblem::OnlyTeachersHaveSubjects);
         } else {
             let key = person_key(id_at.and_then(|at| record.get(at)), &name);
             rows.push(Row {
@@ -255,13 +254,11 @@ fn read_rows(bytes: &[u8]) -> (Vec<Row>, Vec<RowError>) {
     (rows, errors)
 }
 
-fn csv_message(error: &csv::Error) -> String {
+fn csv_problem(error: &csv::Error) -> RosterProblem {
     match error.kind() {
-        csv::ErrorKind::Utf8 { .. } => {
-            "the file is not UTF-8 text: save it as \"CSV UTF-8\"".into()
-        }
-        csv::ErrorKind::Io(_) => "the file could not be read".into(),
-        _ => "this line is not valid CSV".into(),
+        csv::ErrorKind::Utf8 { .. } => RosterProblem::NotUtf8,
+        csv::ErrorKind::Io(_) => RosterProblem::Unreadable,
+        _ => RosterProblem::BadCsv,
     }
 }
 
@@ -276,10 +273,11 @@ fn assemble(rows: &[Row]) -> Result<Roster, Vec<RowError>> {
             match student_at.get(row.key.as_str()) {
                 Some(&(unit, line)) if unit != row.unit => errors.push(RowError {
                     line: row.line,
-                    message: format!(
-                        "{} is already a student in {unit} (line {line}); if these are two children, give each an id",
-                        row.name
-                    ),
+                    problem: RosterProblem::StudentInTwoClasses {
+                        name: row.name.clone(),
+                        unit: unit.into(),
+                        other_line: line,
+                    },
                 }),
                 Some(_) => {}
                 None => {
@@ -296,10 +294,10 @@ fn assemble(rows: &[Row]) -> Result<Roster, Vec<RowError>> {
         {
             errors.push(RowError {
                 line: row.line,
-                message: format!(
-                    "{} is a student here and an adult on line {line}; if they are two people, give each an id",
-                    row.name
-                ),
+                problem: RosterProblem::StudentAndAdult {
+                    name: row.name.clone(),
+                    other_line: line,
+                },
             });
         }
     }
@@ -320,17 +318,20 @@ fn assemble(rows: &[Row]) -> Result<Roster, Vec<RowError>> {
                     (Some(_), Some(_)) => {
                         errors.push(RowError {
                             line: row.line,
-                            message: format!(
-                                "two students in {} are called {}: this row cannot tell which is the child",
-                                row.unit, row.child
-                            ),
+                            problem: RosterProblem::AmbiguousChild {
+                                child: row.child.clone(),
+                                unit: row.unit.clone(),
+                            },
                         });
                         continue;
                     }
                     (None, _) => {
                         errors.push(RowError {
                             line: row.line,
-                            message: format!("{} is not a student in {}", row.child, row.unit),
+                            problem: RosterProblem::ChildNotFound {
+                                child: row.child.clone(),
+                                unit: row.unit.clone(),
+                            },
                         });
                         continue;
                     }
@@ -576,8 +577,8 @@ mod tests {
         );
         let cp1251 = b"role,class,name\nstudent,5\xc1,\xc8\xe2\xe0\xed\n";
         assert_eq!(
-            parse(cp1251).unwrap_err()[0].message,
-            "the file is not UTF-8 text: save it as \"CSV UTF-8\""
+            parse(cp1251).unwrap_err()[0].problem,
+            RosterProblem::NotUtf8
         );
     }
 

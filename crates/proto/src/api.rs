@@ -73,6 +73,24 @@ pub struct Profile {
     pub show_username: bool,
 }
 
+/// `GET /me`: your profile, and what this server lets you do beyond a member's rights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// One of the server's administrators (`--admin`): may create organisations.
+    #[serde(default)]
+    pub instance_admin: bool,
+}
+
+impl std::ops::Deref for Me {
+    type Target = Profile;
+
+    fn deref(&self) -> &Profile {
+        &self.profile
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
@@ -129,6 +147,16 @@ pub enum Role {
     Member,
     Admin,
     Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -866,10 +894,13 @@ pub struct OrgPolicy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StudentContacts {
-    /// Their classmates; of the staff, students reach their class's teachers.
-    #[default]
+    /// Looser than the default: classmates also write to each other directly and add each
+    /// other to groups; of the staff, students reach their class's teachers.
     Class,
-    /// Tighter: no other students at all; students reach their class's teachers.
+    /// The default: no other student reaches a student directly (classmates talk in their class
+    /// chat); only the school's staff start direct chats with students, and students reach their
+    /// class's teachers.
+    #[default]
     Staff,
     /// Looser: every student and all staff of the school.
     School,

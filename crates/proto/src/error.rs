@@ -18,7 +18,110 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LineError {
     pub line: u64,
+    /// What is wrong, for clients to say in their own language; its details sit beside it.
+    #[serde(flatten)]
+    pub problem: RosterProblem,
+    /// The problem in English, for people reading the API or the command line.
     pub message: String,
+}
+
+/// What is wrong with one line of a roster file: a stable `problem` code and its details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum RosterProblem {
+    /// The first line does not name the columns.
+    Header,
+    NotUtf8,
+    Unreadable,
+    BadCsv,
+    TooManyRows {
+        limit: u64,
+    },
+    UnknownRole {
+        role: String,
+    },
+    ClassEmpty,
+    ClassTooLong {
+        limit: u64,
+    },
+    NameEmpty,
+    NameTooLong {
+        limit: u64,
+    },
+    GuardianWithoutChild,
+    OnlyGuardiansHaveChild,
+    OnlyTeachersHaveSubjects,
+    StudentInTwoClasses {
+        name: String,
+        #[serde(rename = "class")]
+        unit: String,
+        other_line: u64,
+    },
+    StudentAndAdult {
+        name: String,
+        other_line: u64,
+    },
+    AmbiguousChild {
+        child: String,
+        #[serde(rename = "class")]
+        unit: String,
+    },
+    ChildNotFound {
+        child: String,
+        #[serde(rename = "class")]
+        unit: String,
+    },
+    /// A problem this client does not know yet.
+    #[serde(other)]
+    Other,
+}
+
+impl std::fmt::Display for RosterProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use RosterProblem::*;
+        match self {
+            Header => f.write_str(
+                "the first line must name the columns: role,class,name,child,subjects (and optionally id)",
+            ),
+            NotUtf8 => f.write_str("the file is not UTF-8 text: save it as \"CSV UTF-8\""),
+            Unreadable => f.write_str("the file could not be read"),
+            BadCsv => f.write_str("this line is not valid CSV"),
+            TooManyRows { limit } => write!(f, "a roster may have at most {limit} rows"),
+            UnknownRole { role } => write!(
+                f,
+                "unknown role \"{role}\": use student, guardian, class_teacher or teacher"
+            ),
+            ClassEmpty => f.write_str("the class is empty"),
+            ClassTooLong { limit } => {
+                write!(f, "the class name is longer than {limit} characters")
+            }
+            NameEmpty => f.write_str("the name is empty"),
+            NameTooLong { limit } => write!(f, "the name is longer than {limit} characters"),
+            GuardianWithoutChild => {
+                f.write_str("a guardian needs the child's name in the child column")
+            }
+            OnlyGuardiansHaveChild => f.write_str("only guardians have a child"),
+            OnlyTeachersHaveSubjects => f.write_str("only teachers have subjects"),
+            StudentInTwoClasses {
+                name,
+                unit,
+                other_line,
+            } => write!(
+                f,
+                "{name} is already a student in {unit} (line {other_line}); if these are two children, give each an id"
+            ),
+            StudentAndAdult { name, other_line } => write!(
+                f,
+                "{name} is a student here and an adult on line {other_line}; if they are two people, give each an id"
+            ),
+            AmbiguousChild { child, unit } => write!(
+                f,
+                "two students in {unit} are called {child}: this row cannot tell which is the child"
+            ),
+            ChildNotFound { child, unit } => write!(f, "{child} is not a student in {unit}"),
+            Other => f.write_str("this line has a problem"),
+        }
+    }
 }
 
 /// Stable machine codes. Renaming one is a breaking change of the API.

@@ -8,7 +8,7 @@ pub mod error;
 pub mod event;
 
 pub use api::*;
-pub use error::{ErrorBody, ErrorCode, LineError};
+pub use error::{ErrorBody, ErrorCode, LineError, RosterProblem};
 pub use event::{ClientFrame, Event, ServerFrame};
 
 /// A user's id. Below 2^53 so JavaScript reads it exactly.

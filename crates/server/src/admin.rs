@@ -8,10 +8,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use kolokol_client::proto::{
-    ClaimCodeList, IssueClaimCodesRequest, LoginRequest, OrgId, RosterReport,
+    ClaimCodeList, IssueClaimCodesRequest, LoginRequest, OrgId, RosterReport, UnitView,
 };
 use kolokol_client::{Client, ClientError};
 
@@ -58,6 +58,10 @@ enum AdminCommand {
         /// Only this class, by name (e.g. 5Б).
         #[arg(long)]
         class: Option<String>,
+        /// Only this person, by their name in the roster (repeat for several): a lost card is
+        /// replaced without changing anyone else's code.
+        #[arg(long = "person")]
+        people: Vec<String>,
         /// Also people who have claimed already (their new code moves them to another account).
         #[arg(long)]
         include_claimed: bool,
@@ -114,23 +118,33 @@ async fn command(client: &Client, args: &AdminArgs) -> anyhow::Result<()> {
         AdminCommand::ClaimCodes {
             org,
             class,
+            people,
             include_claimed,
             out,
         } => {
-            let unit_id = match class {
-                None => None,
-                Some(name) => {
-                    let roster = client.roster(*org).await.map_err(explain)?;
-                    let unit = roster.units.iter().find(|unit| &unit.name == name);
-                    Some(
-                        unit.with_context(|| format!("no class {name} in this org"))?
-                            .id,
-                    )
-                }
+            let roster = client.roster(*org).await.map_err(explain)?;
+            let units: Vec<&UnitView> = roster
+                .units
+                .iter()
+                .filter(|unit| class.as_ref().is_none_or(|name| &unit.name == name))
+                .collect();
+            if let Some(name) = class
+                && units.is_empty()
+            {
+                bail!("no class {name} in this org");
+            }
+            let person_ids = match people.is_empty() {
+                true => None,
+                false => Some(
+                    people
+                        .iter()
+                        .map(|name| person_named(&units, name))
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                ),
             };
             let request = IssueClaimCodesRequest {
-                person_ids: None,
-                unit_id,
+                person_ids,
+                unit_id: class.as_ref().map(|_| units[0].id),
                 include_claimed: *include_claimed,
             };
             let codes = client
@@ -156,6 +170,23 @@ async fn command(client: &Client, args: &AdminArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The one person of these classes with this name (as the roster has it, any case).
+fn person_named(units: &[&UnitView], name: &str) -> anyhow::Result<i64> {
+    let wanted = name.trim().to_lowercase();
+    let mut ids: Vec<i64> = units
+        .iter()
+        .flat_map(|unit| &unit.people)
+        .filter(|person| person.name.to_lowercase() == wanted)
+        .map(|person| person.person_id)
+        .collect();
+    ids.dedup();
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        [] => bail!("nobody called {name} in the roster"),
+        _ => bail!("more than one {name} in the roster: add --class"),
+    }
 }
 
 /// An API refusal as the admin should read it, with every line of a refused roster.

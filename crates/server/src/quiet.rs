@@ -18,7 +18,7 @@ use jiff::tz::TimeZone;
 use kolokol_domain::permissions;
 use kolokol_domain::quiet::QuietWindow;
 use kolokol_domain::roster::RosterRole;
-use kolokol_proto::{ChatId, ChatKind, ErrorCode, HoldReason, Millis, StudentContacts, UserId};
+use kolokol_proto::{Chat, ChatId, ChatKind, ErrorCode, HoldReason, Millis, StudentContacts, UserId};
 use kolokol_store::{Actor, ChatPurpose, NewMessage, Org, OrgId, OrgRole, Store, StoreError};
 use parking_lot::RwLock;
 
@@ -141,17 +141,38 @@ impl Hold {
     }
 }
 
-/// Whether a message the actor sends to the chat now must wait, and until when. `urgent` sends
-/// anyway, but only for an admin of the org concerned.
-pub async fn hold_for(
-    state: &AppState,
-    actor: Actor,
-    chat_id: ChatId,
-    urgent: bool,
-) -> ApiResult<Option<Hold>> {
+/// The org whose admin sends an urgent message to this chat, past quiet hours and
+/// do-not-disturb; refused for anyone else.
+pub async fn urgent_org(state: &AppState, actor: Actor, chat_id: ChatId) -> ApiResult<OrgId> {
+    let chat = state.store.chat(actor, chat_id).await?;
+    let peer = direct_peer(&chat);
+    let org_id = state
+        .store
+        .org_of_chat(chat_id)
+        .await?
+        .map(|(org_id, _)| org_id);
+    urgent_rights(state, actor.user_id, org_id, peer)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                "only an admin of the chat's organisation sends urgent messages",
+            )
+        })
+}
+
+fn direct_peer(chat: &Chat) -> Option<UserId> {
+    chat.peer
+        .as_ref()
+        .filter(|_| chat.kind == ChatKind::Direct)
+        .map(|peer| peer.id)
+}
+
+/// Whether a message the actor sends to the chat now must wait, and until when.
+pub async fn hold_for(state: &AppState, actor: Actor, chat_id: ChatId) -> ApiResult<Option<Hold>> {
     let now = state.now();
     let quiet_orgs = state.quiet.quiet_now(now);
-    if !urgent && quiet_orgs.is_empty() {
+    if quiet_orgs.is_empty() {
         // Someone on the instance is in do-not-disturb; it matters only if they are in this
         // chat, which the gateway's member cache usually knows without asking the store.
         let disturbs = |user_id| {
@@ -164,23 +185,8 @@ pub async fn hold_for(
         }
     }
     let chat = state.store.chat(actor, chat_id).await?;
-    let peer = chat
-        .peer
-        .as_ref()
-        .filter(|_| chat.kind == ChatKind::Direct)
-        .map(|peer| peer.id);
+    let peer = direct_peer(&chat);
     let org_chat = state.store.org_of_chat(chat_id).await?;
-    if urgent {
-        let org_id = org_chat.map(|(org_id, _)| org_id);
-        return if may_send_urgent(state, actor.user_id, org_id, peer).await? {
-            Ok(None)
-        } else {
-            Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "only an admin of the chat's organisation sends urgent messages",
-            ))
-        };
-    }
 
     let mut hold = peer
         .and_then(|peer| state.quiet.do_not_disturb_until(peer, now))
@@ -252,13 +258,13 @@ async fn is_staff(state: &AppState, org_id: OrgId, user_id: UserId) -> ApiResult
 
 /// Urgent messages are for an org's admins, to its own people: in a chat the org keeps, or
 /// directly to someone on its roster. An admin of one school cannot override the quiet of
-/// another school's families, or of anyone else.
-async fn may_send_urgent(
+/// another school's families, or of anyone else. The org whose admin the user is, if any.
+async fn urgent_rights(
     state: &AppState,
     user_id: UserId,
     org_id: Option<OrgId>,
     peer: Option<UserId>,
-) -> ApiResult<bool> {
+) -> ApiResult<Option<OrgId>> {
     let orgs: Vec<OrgId> = match (org_id, peer) {
         (Some(org_id), _) => vec![org_id],
         (None, Some(peer)) => state
@@ -277,10 +283,10 @@ async fn may_send_urgent(
             .await?
             .contains(&OrgRole::Admin)
         {
-            return Ok(true);
+            return Ok(Some(org_id));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Keeps this node's [`QuietIndex`] fresh.

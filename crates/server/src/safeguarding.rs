@@ -1,10 +1,11 @@
 //! Safeguarding: who may reach a student, and whom a student may reach.
 //!
 //! The rules come from the roster places accounts have claimed and the school's policy
-//! (`StudentContacts`, by default `Class`):
+//! (`StudentContacts`, by default `Staff`):
 //! - a student can be reached (found, messaged directly, added to a chat) only by the staff of
-//!   their school, their own guardians and, as the policy says, their classmates (`Class`), no
-//!   other student (`Staff`) or any student of the school (`School`);
+//!   their school, their own guardians and, as the policy says, no other student (`Staff`, the
+//!   default: students talk with each other in their class chat), their classmates (`Class`)
+//!   or any student of the school (`School`);
 //! - a student may reach only their own guardians, the teachers of their class (any staff of the
 //!   school under `School`) and the students the policy allows as above.
 //!
@@ -76,8 +77,8 @@ fn students(places: &[UserPlace]) -> Vec<&UserPlace> {
 fn refused() -> Rejection {
     Rejection::new(
         ErrorCode::Safeguarding,
-        "safeguarding: students are reached only by their school's staff, their classmates and \
-         their own guardians, and reach only those",
+        "safeguarding: students are reached only by their school's staff and their own guardians \
+         (and other students as far as the school allows), and reach only those",
     )
 }
 

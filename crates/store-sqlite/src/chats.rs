@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::rows::{self, CHAT_COLUMNS, CHAT_WIDTH, USER_COLUMNS, parse_role, role_str};
+use crate::rows::{self, CHAT_COLUMNS, CHAT_WIDTH, USER_COLUMNS, parse_role};
 
 /// The chat and the actor's role in it, or `NotMember` (also for chats that do not exist, so
 /// outsiders cannot probe which ids exist).
@@ -76,7 +76,7 @@ fn insert_member(
     conn.prepare_cached(
         "INSERT INTO members (chat_id, user_id, role, joined_at, joined_pos) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![chat_id, user_id, role_str(role), now, pos])?;
+    .execute(params![chat_id, user_id, role.as_str(), now, pos])?;
     conn.prepare_cached("UPDATE chats SET member_count = member_count + 1 WHERE id = ?1")?
         .execute([chat_id])?;
     Ok(())
@@ -405,7 +405,7 @@ fn update_role(
     now: i64,
 ) -> OpResult<()> {
     conn.prepare_cached("UPDATE members SET role = ?3 WHERE chat_id = ?1 AND user_id = ?2")?
-        .execute(params![chat_id, user_id, role_str(role)])?;
+        .execute(params![chat_id, user_id, role.as_str()])?;
     changes.chat(
         conn,
         chat_id,

@@ -32,14 +32,6 @@ fn parse_kind(text: &str) -> ChatKind {
     }
 }
 
-pub fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
-}
-
 pub fn parse_role(text: &str) -> Role {
     match text {
         "owner" => Role::Owner,

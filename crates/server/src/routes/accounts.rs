@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use kolokol_domain::{time, validate};
 use kolokol_proto::{
-    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest, Profile,
+    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest, Me, Profile,
     RegisterRequest, RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId,
     WsTicket,
 };
@@ -141,14 +141,27 @@ pub async fn own_username(state: &AppState, user_id: UserId) -> ApiResult<String
 
 /// The signed-in user, with their username and privacy choices.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = Profile), (status = 401, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Profile>> {
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Me>> {
     let profile = state
         .store
         .profile(actor.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(profile))
+    let instance_admin = is_instance_admin(&state, &profile);
+    Ok(Json(Me {
+        profile,
+        instance_admin,
+    }))
+}
+
+/// Whether this account is one of the server's administrators (`--admin` names usernames).
+pub fn is_instance_admin(state: &AppState, profile: &Profile) -> bool {
+    profile
+        .user
+        .username
+        .as_ref()
+        .is_some_and(|username| state.settings.admins.contains(username))
 }
 
 /// Your do-not-disturb.

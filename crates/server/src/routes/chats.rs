@@ -110,6 +110,7 @@ pub async fn rename_chat(
         .store
         .rename_chat(actor, chat_id, title, state.now())
         .await?;
+    audit_in_chat(&state, chat_id, actor.user_id, "chat.renamed", String::new()).await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, chat_id).await?))
 }
@@ -209,8 +210,12 @@ pub async fn add_members(
     check_bots_allowed(&state, chat_id, &user_ids).await?;
     let outcome = state
         .store
-        .add_members(actor, chat_id, user_ids, state.now())
+        .add_members(actor, chat_id, user_ids.clone(), state.now())
         .await?;
+    if !outcome.events.is_empty() {
+        let detail = user_list(&user_ids);
+        audit_in_chat(&state, chat_id, actor.user_id, "member.added", detail).await?;
+    }
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -265,6 +270,8 @@ pub async fn set_role(
         .store
         .set_role(actor, chat_id, user_id, request.role, state.now())
         .await?;
+    let detail = format!("user {user_id}: {}", request.role.as_str());
+    audit_in_chat(&state, chat_id, actor.user_id, "member.role", detail).await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -282,6 +289,8 @@ pub async fn transfer_ownership(
         .store
         .transfer_ownership(actor, chat_id, request.user_id, state.now())
         .await?;
+    let detail = format!("to user {}", request.user_id);
+    audit_in_chat(&state, chat_id, actor.user_id, "chat.transferred", detail).await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -316,6 +325,7 @@ pub async fn create_invite(
         .store
         .create_invite(actor, chat_id, invite, now)
         .await?;
+    audit_in_chat(&state, chat_id, actor.user_id, "invite.created", String::new()).await?;
     Ok((StatusCode::CREATED, Json(invite)))
 }
 
@@ -339,6 +349,7 @@ pub async fn revoke_invite(
     Path((chat_id, code)): Path<(ChatId, String)>,
 ) -> ApiResult<StatusCode> {
     state.store.revoke_invite(actor, chat_id, &code).await?;
+    audit_in_chat(&state, chat_id, actor.user_id, "invite.revoked", String::new()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -483,4 +494,13 @@ pub async fn mute(
     audit_in_chat(&state, chat_id, actor.user_id, "member.muted", detail).await?;
     state.publish(outcome.events).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Users as the audit log names them: "user 5, user 9".
+fn user_list(user_ids: &[UserId]) -> String {
+    user_ids
+        .iter()
+        .map(|id| format!("user {id}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -19,8 +19,8 @@ use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
-use crate::orgs::audit_in_chat;
-use crate::quiet::hold_for;
+use crate::orgs::{audit, audit_in_chat};
+use crate::quiet::{hold_for, urgent_org};
 use crate::state::AppState;
 
 /// Send a message. Acknowledged only once durably stored; a repeated `client_msg_id` returns
@@ -91,7 +91,13 @@ pub async fn send(
             "only the chat's owner and admins ask for acknowledgements",
         ));
     }
-    if let Some(hold) = hold_for(state, actor, chat_id, request.urgent).await? {
+    let urgent_in = match request.urgent {
+        true => Some(urgent_org(state, actor, chat_id).await?),
+        false => None,
+    };
+    if urgent_in.is_none()
+        && let Some(hold) = hold_for(state, actor, chat_id).await?
+    {
         let held = NewHeldMessage {
             chat_id,
             sender_id: actor.user_id,
@@ -121,6 +127,12 @@ pub async fn send(
         attachments: request.attachments,
     };
     let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
+    if let Some(org_id) = urgent_in
+        && created
+    {
+        let detail = format!("chat {chat_id}: message {}", message.seq);
+        audit(state, org_id, actor.user_id, "message.urgent", detail).await?;
+    }
     Ok(Sent::Stored(message, created))
 }
 

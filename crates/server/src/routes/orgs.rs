@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::orgs::{Scope, audit, new_claim_code, normalise_claim_code, provision};
-use crate::routes::accounts::own_username;
+use crate::routes::accounts::is_instance_admin;
 use crate::routes::messages::message_at;
 use crate::state::{AppState, Limit};
 
@@ -44,8 +44,12 @@ pub async fn create_org(
     Caller(actor): Caller,
     Json(request): Json<CreateOrgRequest>,
 ) -> ApiResult<(StatusCode, Json<OrgInfo>)> {
-    let username = own_username(&state, actor.user_id).await?;
-    if !state.settings.admins.contains(&username) {
+    let profile = state
+        .store
+        .profile(actor.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if !is_instance_admin(&state, &profile) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "only the instance's administrators may create organisations",
@@ -76,6 +80,8 @@ pub async fn create_org(
         .store
         .create_org(new, actor.user_id, state.now())
         .await?;
+    let detail = format!("time zone {}", org.time_zone);
+    audit(&state, org.id, actor.user_id, "org.created", detail).await?;
     Ok((
         StatusCode::CREATED,
         Json(org_info(org, vec![OrgRole::Admin])),
@@ -470,7 +476,8 @@ pub async fn import_roster(
             .into_iter()
             .map(|error| LineError {
                 line: error.line,
-                message: error.message,
+                message: error.problem.to_string(),
+                problem: error.problem,
             })
             .collect();
         ApiError::new(

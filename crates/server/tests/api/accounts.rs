@@ -334,8 +334,16 @@ async fn me_returns_the_signed_in_user_with_public_fields_only() {
     assert_eq!(status, 200);
     assert_eq!(
         keys(&value),
-        key_set(&["about", "display_name", "id", "show_username", "username"])
+        key_set(&[
+            "about",
+            "display_name",
+            "id",
+            "instance_admin",
+            "show_username",
+            "username"
+        ])
     );
+    assert_eq!(value["instance_admin"], false);
     assert_eq!(
         value["show_username"], false,
         "hidden from others by default"
@@ -377,7 +385,7 @@ async fn users_update_their_display_name_and_about() {
     );
     assert_eq!(described.user.id, user.id);
     assert_eq!(described.user.username, user.username);
-    assert_eq!(anna.me().await.unwrap(), described);
+    assert_eq!(anna.me().await.unwrap().profile, described);
 
     let longest = anna
         .update_profile(&UpdateProfileRequest {
@@ -435,7 +443,7 @@ async fn invalid_profile_updates_are_refused_and_change_nothing() {
     );
 
     assert_eq!(
-        anna.me().await.unwrap(),
+        anna.me().await.unwrap().profile,
         before,
         "no refused field was half-applied"
     );

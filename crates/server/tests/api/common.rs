@@ -87,8 +87,15 @@ pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }
 
+/// A server on SQLite, or on PostgreSQL when `KOLOKOL_TEST_API_BACKEND=postgres`: scripts/test
+/// runs the school tests a second time that way, so each needs no copy per backend.
 pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
-    start_on(Backend::Sqlite, configure).await
+    let backend = match std::env::var("KOLOKOL_TEST_API_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("KOLOKOL_TEST_API_BACKEND={other}: use sqlite or postgres"),
+    };
+    start_on(backend, configure).await
 }
 
 /// A server on `backend`; on PostgreSQL, in a fresh database.

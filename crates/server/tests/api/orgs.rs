@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use kolokol_client::proto::{
     ChatKind, ClaimCodeEntry, ErrorCode, IssueClaimCodesRequest, LoginRequest, OrgInfo,
-    ReportAction, Role, RosterReport,
+    ReportAction, Role, RosterProblem, RosterReport,
 };
 use kolokol_client::{Client, ClientError};
 
@@ -85,6 +85,18 @@ async fn only_instance_admins_create_orgs_with_a_valid_name_and_time_zone() {
     // Without a time zone, Moscow's.
     let second = director.create_org("Гимназия", None).await.unwrap();
     assert_eq!(second.time_zone, "Europe/Moscow");
+    let created = director.audit_log(second.id, None).await.unwrap();
+    assert_eq!(
+        created
+            .iter()
+            .map(|entry| (entry.action.as_str(), entry.detail.as_str()))
+            .collect::<Vec<_>>(),
+        [("org.created", "time zone Europe/Moscow")]
+    );
+
+    // The web client offers creating an org to the instance's administrators only.
+    assert!(director.me().await.unwrap().instance_admin);
+    assert!(!parent.me().await.unwrap().instance_admin);
 }
 
 #[tokio::test]
@@ -323,6 +335,29 @@ async fn a_bad_roster_is_refused_by_line_and_nothing_changes() {
     let lines: Vec<_> = body.errors.iter().map(|error| error.line).collect();
     assert_eq!(lines, [27, 28]);
     assert_eq!(body.errors[1].message, "Новиков Лев is not a student in 5Б");
+    // Each problem also comes as a code with its details, for clients to word it themselves.
+    assert_eq!(
+        body.errors[0].problem,
+        RosterProblem::UnknownRole {
+            role: "pupil".into()
+        }
+    );
+    assert_eq!(
+        body.errors[1].problem,
+        RosterProblem::ChildNotFound {
+            child: "Новиков Лев".into(),
+            unit: "5Б".into()
+        }
+    );
+    let wire = serde_json::to_value(&body.errors[1]).unwrap();
+    assert_eq!(
+        (&wire["problem"], &wire["child"], &wire["class"]),
+        (
+            &serde_json::json!("child_not_found"),
+            &serde_json::json!("Новиков Лев"),
+            &serde_json::json!("5Б")
+        )
+    );
 
     // Not UTF-8 (a Windows-1251 export), and not a roster at all.
     let cp1251 = b"role,class,name\nstudent,5\xc1,\xc8\xe2\xe0\xed\n".to_vec();
@@ -407,6 +442,64 @@ async fn only_the_orgs_admins_manage_it() {
         ErrorCode::NotFound,
         404,
     );
+}
+
+/// A code lasts 30 days; a code issued again for one person replaces only theirs.
+#[tokio::test]
+async fn claim_codes_expire_and_a_reissued_code_replaces_only_its_persons() {
+    const START: i64 = 1_795_510_800_000;
+    let clock = kolokol_server::clock::Clock::manual(START);
+    let server = start_with(|settings| {
+        settings.admins = vec!["director".into()];
+        settings.clock = clock.clone();
+    })
+    .await;
+    let (director, _) = server.user("director").await;
+    let org = director.create_org("Школа", None).await.unwrap();
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let first = codes(&director, &org).await;
+    let kim = &first["Ким Ольга Сергеевна"];
+    let again = director
+        .issue_claim_codes(
+            org.id,
+            &IssueClaimCodesRequest {
+                person_ids: Some(vec![kim.person_id]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .codes
+            .iter()
+            .map(|entry| entry.person_id)
+            .collect::<Vec<_>>(),
+        [kim.person_id]
+    );
+    let (parent, _) = server.user("parent").await;
+    assert_refused(
+        parent.claim(&kim.code).await,
+        ErrorCode::ClaimCodeNotFound,
+        404,
+    );
+    parent.claim(&again.codes[0].code).await.unwrap();
+
+    // Everyone else's first code still works for 30 days, and not a minute longer.
+    let (late, _) = server.user("late").await;
+    clock.set(START + 30 * 86_400_000 + 60_000);
+    let ivanova = &first["Иванова Мария Петровна"];
+    assert_refused(
+        late.claim(&ivanova.code).await,
+        ErrorCode::ClaimCodeExpired,
+        410,
+    );
+    let (on_time, _) = server.user("on_time").await;
+    clock.set(START + 30 * 86_400_000 - 60_000);
+    on_time.claim(&ivanova.code).await.unwrap();
 }
 
 #[tokio::test]
@@ -532,6 +625,33 @@ async fn the_admin_command_goes_from_a_roster_file_to_printable_codes() {
     let (parent, _) = server.user("parent").await;
     parent.claim(&code).await.expect("the printed code claims");
 
+    // A lost card: a new code for that one person, by name; nobody else's changes.
+    let one = server.dir.path().join("one.html");
+    let reprinted = admin_cli(
+        &server,
+        &[
+            "claim-codes",
+            "--org",
+            &org_id,
+            "--person",
+            "иванова мария петровна",
+            "--out",
+            one.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(reprinted.status.success(), "{}", text(&reprinted.stderr));
+    let html = std::fs::read_to_string(&one).unwrap();
+    assert_eq!(html.matches("<p class=\"code\">").count(), 1);
+    assert!(html.contains("Иванова Мария Петровна"));
+    let nobody = admin_cli(
+        &server,
+        &["claim-codes", "--org", &org_id, "--person", "Никто Никтович"],
+    )
+    .await;
+    assert!(!nobody.status.success());
+    assert!(text(&nobody.stderr).contains("nobody called Никто Никтович"));
+
     // A bad file: every error by line, a failing exit status.
     std::fs::write(&roster_file, "role,class,name\npupil,5Б,Иванов\n").unwrap();
     let refused = admin_cli(&server, &["import-roster", "--org", &org_id, file]).await;
@@ -646,9 +766,10 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
             404,
         );
     }
-    // He reaches only his classmates, his class's teachers and his own guardians.
+    // By default he reaches only his class's teachers and his own guardians: no other student
+    // directly, not even a classmate (they talk in the class chat).
     for (whom, allowed) in [
-        ("alena", true),
+        ("alena", false),
         ("orlova", true),
         ("ivanova", true),
         ("maxim", false),
@@ -669,8 +790,13 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
         403,
     );
 
-    // His school's staff, his classmates and his mother may.
-    for insider in ["volkov", "alena", "ivanova"] {
+    // His school's staff and his mother may; his classmate may not start a chat with him.
+    assert_refused(
+        direct(who("alena"), artem).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    for insider in ["volkov", "ivanova"] {
         assert_eq!(
             who(insider).user_by_username("artem").await.unwrap().id,
             artem
@@ -715,7 +841,13 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
         ErrorCode::Safeguarding,
         403,
     );
-    who("alena").join_by_invite(&class_club).await.unwrap();
+    // A classmate does not join it by link (by default she may not reach him); his mother may.
+    assert_refused(
+        who("alena").join_by_invite(&class_club).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    who("ivanova").join_by_invite(&class_club).await.unwrap();
 
     // Nor is a bot: a stranger's bot cannot be opened by a student.
     let bot = kolokol_client::proto::CreateBotRequest {
@@ -1103,6 +1235,48 @@ async fn reports_reach_the_orgs_queue_and_every_admin_action_is_audited() {
         .pin(parents, Some(notice.seq))
         .await
         .unwrap();
+    // Her chat's rules, a mute, an invite link, and a member added and removed by hand.
+    let slow = kolokol_client::proto::ChatSettingsRequest {
+        posting: None,
+        slow_mode_secs: Some(30),
+    };
+    who("smirnova")
+        .set_chat_settings(parents, &slow)
+        .await
+        .unwrap();
+    let salimova = people["salimova"].1;
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 3_600_000;
+    who("smirnova")
+        .mute(parents, salimova, Some(in_an_hour))
+        .await
+        .unwrap();
+    let link = kolokol_client::proto::CreateInviteRequest {
+        expires_in_secs: None,
+        max_uses: None,
+    };
+    let invite = who("smirnova").create_invite(parents, &link).await.unwrap();
+    who("smirnova")
+        .revoke_invite(parents, &invite.code)
+        .await
+        .unwrap();
+    let (helper, helper_user) = server.user("helper").await;
+    drop(helper);
+    who("smirnova")
+        .add_members(parents, &[helper_user.id])
+        .await
+        .unwrap();
+    who("smirnova")
+        .remove_member(parents, helper_user.id)
+        .await
+        .unwrap();
+    who("smirnova")
+        .rename_chat(parents, "5Б · родители и учитель")
+        .await
+        .unwrap();
     // Deleting one's own message is not moderation.
     let own = super::common::send(who("ivanova"), parents, "i1", "опечатка")
         .await
@@ -1124,14 +1298,38 @@ async fn reports_reach_the_orgs_queue_and_every_admin_action_is_audited() {
         .collect();
     let smirnova = people["smirnova"].1;
     let director_id = log.last().unwrap().actor_id;
+    let helper = helper_user.id;
+    assert_eq!(
+        log.iter()
+            .take(7)
+            .map(|entry| entry.detail.as_str())
+            .collect::<Vec<_>>(),
+        [
+            format!("chat {parents}: ").as_str(),
+            &format!("chat {parents}: user {helper}"),
+            &format!("chat {parents}: user {helper}"),
+            &format!("chat {parents}: "),
+            &format!("chat {parents}: "),
+            &format!("chat {parents}: user {salimova} until {}", in_an_hour),
+            &format!("chat {parents}: posting everyone, slow mode 30 s"),
+        ]
+    );
     assert_eq!(
         actions,
         [
+            ("chat.renamed", smirnova),
+            ("member.removed", smirnova),
+            ("member.added", smirnova),
+            ("invite.revoked", smirnova),
+            ("invite.created", smirnova),
+            ("member.muted", smirnova),
+            ("chat.settings", smirnova),
             ("message.pinned", smirnova),
             ("message.deleted", smirnova),
             ("report.resolved", director_id),
             ("claim_codes.issued", director_id),
             ("roster.imported", director_id),
+            ("org.created", director_id),
         ]
     );
     assert!(
@@ -1389,7 +1587,7 @@ async fn the_safeguarding_lead_reviews_staff_student_direct_chats_and_is_audited
 }
 
 #[tokio::test]
-async fn a_school_tightens_or_relaxes_whom_its_students_reach() {
+async fn a_school_relaxes_whom_its_students_reach() {
     use kolokol_client::proto::{OrgPolicy, StudentContacts};
     let ClaimedSchool {
         server: _server,
@@ -1406,23 +1604,28 @@ async fn a_school_tightens_or_relaxes_whom_its_students_reach() {
         student_contacts,
         ..OrgPolicy::default()
     };
-    // By default classmates reach each other, other classes do not.
-    assert_refused(
-        direct(&people["maxim"].0, people["artem"].1).await,
-        ErrorCode::Safeguarding,
-        403,
+    // By default no student starts a direct chat with another, not even a classmate.
+    assert_eq!(
+        director.orgs().await.unwrap()[0].policy.student_contacts,
+        StudentContacts::Staff
     );
-    // Tighter: not even classmates.
-    director
-        .set_org_policy(org.id, &policy(StudentContacts::Staff))
-        .await
-        .unwrap();
     assert_refused(
         direct(&people["alena"].0, people["artem"].1).await,
         ErrorCode::Safeguarding,
         403,
     );
-    // Looser: the whole school.
+    // Looser: classmates write to each other; other classes still do not.
+    director
+        .set_org_policy(org.id, &policy(StudentContacts::Class))
+        .await
+        .unwrap();
+    direct(&people["alena"].0, people["artem"].1).await.unwrap();
+    assert_refused(
+        direct(&people["maxim"].0, people["artem"].1).await,
+        ErrorCode::Safeguarding,
+        403,
+    );
+    // Loosest: the whole school.
     director
         .set_org_policy(org.id, &policy(StudentContacts::School))
         .await
@@ -1542,7 +1745,7 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
     let log = director.audit_log(org.id, None).await.unwrap();
     let actions: Vec<&str> = log
         .iter()
-        .take(4)
+        .take(5)
         .map(|entry| entry.action.as_str())
         .collect();
     // Approving the approved bot again wrote nothing.
@@ -1551,6 +1754,7 @@ async fn schools_approve_the_bots_their_chats_and_students_use() {
         [
             "bot.disallowed",
             "roster.imported",
+            "member.added",
             "policy.set",
             "bot.allowed"
         ]

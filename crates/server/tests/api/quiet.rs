@@ -315,6 +315,18 @@ async fn quiet_hours_hold_staff_messages_to_families_until_the_morning() {
             .await
             .unwrap(),
     );
+    // An urgent message is an admin's action: the school's log names it (by id).
+    let log = school
+        .who("director")
+        .audit_log(school.org_id, None)
+        .await
+        .unwrap();
+    assert_eq!(log[0].action, "message.urgent");
+    assert!(
+        log[0].detail.starts_with(&format!("chat {parents}: message ")),
+        "{}",
+        log[0].detail
+    );
 
     // In the morning the held message goes out, as sent then; the cancelled one never does.
     school.clock.set(wednesday_morning);

@@ -1,8 +1,12 @@
 // Typed calls to the Kolokol REST API (docs/API.md). The session token lives in localStorage
 // and goes only into the Authorization header, never into a URL.
 
-/** `username` is null for others who keep it private; `show_username` comes only on /me; `is_bot` marks a bot (absent for people). */
-export interface User { id: number; username: string | null; display_name: string; about: string; show_username?: boolean; is_bot?: boolean }
+/** `username` is null for others who keep it private; `show_username` and `instance_admin` (one of the server's
+ * `--admin` usernames: may create organisations) come only on /me; `is_bot` marks a bot (absent for people). */
+export interface User {
+  id: number; username: string | null; display_name: string; about: string; show_username?: boolean; is_bot?: boolean;
+  instance_admin?: boolean;
+}
 export type ChatKind = 'direct' | 'group' | 'channel';
 export type Role = 'owner' | 'admin' | 'member';
 export interface Reaction { emoji: string; user_ids: number[] }
@@ -92,7 +96,16 @@ export interface RosterReport {
 }
 export interface ClaimCodeEntry { person_id: number; name: string; places: { unit: string; role: RosterRole; detail: string }[]; code: string }
 export interface ClaimCodeList { expires_at: number; codes: ClaimCodeEntry[] }
-export interface LineError { line: number; message: string }
+/** Why a roster line was refused: `problem` names it (the args it needs come beside it, e.g. `limit`,
+ * `role`, `name`, `class`, `other_line`, `child`); `message` says it in English, for the CLI. */
+export interface LineError {
+  line: number; message: string; problem?: RosterProblem | string;
+  limit?: number; role?: string; name?: string; class?: string; other_line?: number; child?: string;
+}
+export type RosterProblem =
+  | 'header' | 'not_utf8' | 'unreadable' | 'bad_csv' | 'too_many_rows' | 'unknown_role' | 'class_empty' | 'class_too_long'
+  | 'name_empty' | 'name_too_long' | 'guardian_without_child' | 'only_guardians_have_child' | 'only_teachers_have_subjects'
+  | 'student_in_two_classes' | 'student_and_adult' | 'ambiguous_child' | 'child_not_found';
 export interface FamilyRead {
   unit: string; student: string; guardians: { name: string; joined: boolean; read: boolean; acked: boolean }[]; read: boolean; acked: boolean;
 }
@@ -245,10 +258,15 @@ export const api = {
   readBy: (id: number, seq: number) => call<{ user_ids: number[] }>('GET', `/chats/${id}/messages/${seq}/read-by`).then((r) => r.user_ids),
   markRead: (id: number, seq: number) => call<void>('POST', `/chats/${id}/read`, { seq }),
   orgs: () => call<{ orgs: OrgInfo[] }>('GET', '/orgs').then((r) => r.orgs),
+  /** For the server's instance admins (`forbidden` for others; `invalid_org` for a bad name or an unknown time zone).
+   * The caller becomes the new org's admin. */
+  createOrg: (name: string, time_zone: string) => call<OrgInfo>('POST', '/orgs', { name, time_zone }),
   roster: (orgId: number) => call<RosterView>('GET', `/orgs/${orgId}/roster`),
   importRoster: (orgId: number, csv: ArrayBuffer, dryRun: boolean) =>
     call<RosterReport>('PUT', `/orgs/${orgId}/roster?dry_run=${dryRun}`, { contentType: 'text/csv; charset=utf-8', bytes: csv }),
-  issueClaimCodes: (orgId: number, request: { unit_id?: number; include_claimed?: boolean }) =>
+  /** New codes (each person's older code stops working): for `person_ids` only, or everyone not joined yet (of `unit_id`);
+   * `not_found` when one of `person_ids` is not on the current roster. */
+  issueClaimCodes: (orgId: number, request: { unit_id?: number; include_claimed?: boolean; person_ids?: number[] }) =>
     call<ClaimCodeList>('POST', `/orgs/${orgId}/claim-codes`, request),
   reach: (chatId: number, seq: number) => call<MessageReach>('GET', `/chats/${chatId}/messages/${seq}/reach`),
   claim: (code: string) => call<{ org: OrgInfo; person_name: string }>('POST', '/claim', { code }),
@@ -327,7 +345,8 @@ export interface ChatSettings { posting?: Posting; slow_mode_secs?: number }
 export interface Safeguarding { org_id: number; org: string }
 
 // web-orgadmin: the types of org roles, moderation, the audit log, rollover and safeguarding review.
-/** Whom a school's students reach besides staff and their own guardians: classmates (the default), nobody else, or the whole school. */
+/** Whom a school's students reach besides staff and their own guardians: nobody else (`staff`, the server's default: classmates
+ * talk in their class chat), their classmates, or the whole school. */
 export type StudentContacts = 'class' | 'staff' | 'school';
 export type OrgRole = 'admin' | 'safeguarding_lead';
 export interface OrgRoleHolder { user: User; role: OrgRole }

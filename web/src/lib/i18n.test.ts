@@ -105,3 +105,17 @@ describe('numbers', () => {
     expect(formatNumber(1.5, 0)).toBe('2'); // the cached formats do not mix up their decimals
   });
 });
+
+describe('limits after «не больше» and «длиннее»', () => {
+  it('take the genitive in Russian', () => {
+    expect(plural('ru', 'rowsAtMost', 1)).toBe('1 строки');
+    expect(plural('ru', 'rowsAtMost', 3)).toBe('3 строк');
+    expect(plural('ru', 'rowsAtMost', 5000)).toBe('5000 строк');
+    expect(plural('ru', 'rowsAtMost', 21)).toBe('21 строки');
+    expect(plural('ru', 'charactersLonger', 1)).toBe('1 символа');
+    expect(plural('ru', 'charactersLonger', 64)).toBe('64 символов');
+    expect(plural('ru', 'charactersLonger', 101)).toBe('101 символа');
+    expect(plural('en', 'rowsAtMost', 1)).toBe('1 row');
+    expect(plural('en', 'charactersLonger', 100)).toBe('100 characters');
+  });
+});

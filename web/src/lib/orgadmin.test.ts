@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './api';
 import { setLang } from './i18n.svelte';
-import { auditAction, auditActions, detailParts, explain, filesSummary, parseQuota, parseRetention, quotaText } from './orgadmin';
+import {
+  auditAction, auditActions, detailParts, explain, filesSummary, noteCreated, parseQuota, parseRetention, quotaText, rosterLine, rosterProblem,
+  rosterProblems, russianZones, takeCreated, zoneChoices,
+} from './orgadmin';
 
 describe('audit details', () => {
   it('picks out the users and chats an entry names, and keeps the rest as text', () => {
@@ -28,7 +31,8 @@ describe('audit actions', () => {
   it('describes every action docs/API.md lists, in both languages', () => {
     const documented = ['roster.imported', 'claim_codes.issued', 'policy.set', 'report.resolved', 'roster.rollover', 'role.granted',
       'role.revoked', 'safeguarding.viewed', 'message.deleted', 'member.removed', 'member.muted', 'chat.settings', 'message.pinned',
-      'message.unpinned', 'bot.allowed', 'bot.disallowed'];
+      'message.unpinned', 'bot.allowed', 'bot.disallowed', 'org.created', 'member.added', 'chat.renamed', 'invite.created',
+      'invite.revoked', 'message.urgent', 'member.role', 'chat.transferred'];
     expect(Object.keys(auditActions).sort()).toEqual([...documented].sort());
     for (const lang of ['ru', 'en'] as const) {
       setLang(lang);
@@ -38,6 +42,29 @@ describe('audit actions', () => {
     expect(auditAction('safeguarding.viewed')).toBe('прочитал(а) переписку сотрудника с учеником');
     expect(auditAction('bot.allowed')).toBe('одобрил(а) бота');
     expect(auditAction('bot.disallowed')).toBe('отозвал(а) одобрение бота');
+  });
+
+  it('describes the org, member, chat, invite and urgent actions, and picks out the ids in their details', () => {
+    setLang('ru');
+    expect(auditAction('org.created')).toBe('создал(а) организацию');
+    expect(auditAction('member.added')).toBe('добавил(а) участников в чат');
+    expect(auditAction('chat.renamed')).toBe('переименовал(а) чат');
+    expect(auditAction('invite.created')).toBe('создал(а) пригласительную ссылку');
+    expect(auditAction('invite.revoked')).toBe('отозвал(а) пригласительную ссылку');
+    expect(auditAction('message.urgent')).toBe('отправил(а) срочное сообщение');
+    setLang('en');
+    expect(auditAction('org.created')).toBe('created the organisation');
+    expect(auditAction('member.added')).toBe('added members to a chat');
+    expect(auditAction('chat.renamed')).toBe('renamed a chat');
+    expect(auditAction('invite.created')).toBe('created an invite link');
+    expect(auditAction('invite.revoked')).toBe('revoked an invite link');
+    expect(auditAction('message.urgent')).toBe('sent an urgent message');
+    setLang('ru');
+    expect(detailParts('chat 12: user 5, user 9')).toEqual([
+      { kind: 'chat', id: 12 }, { kind: 'text', text: ': ' }, { kind: 'user', id: 5 }, { kind: 'text', text: ', ' }, { kind: 'user', id: 9 },
+    ]);
+    expect(detailParts('chat 12')).toEqual([{ kind: 'chat', id: 12 }]);
+    expect(detailParts('chat 12: message 40')).toEqual([{ kind: 'chat', id: 12 }, { kind: 'text', text: ': message 40' }]);
   });
 
   it('shows an action it does not know as the server names it', () => {
@@ -126,5 +153,109 @@ describe('the files rules', () => {
     setLang('ru');
     expect(explain(new ApiError(400, 'invalid_policy', 'files are kept for 1 to 3650 days'), { invalid_policy: 'filesRefused' }))
       .toMatch(/^Сервер не принял эти значения/);
+  });
+});
+
+describe('roster errors', () => {
+  const line = (line: number, problem: string, args: Record<string, string | number> = {}, message = 'the server says so') =>
+    ({ line, problem, message, ...args });
+
+  it('says each problem in Russian, with its args, keeping the words the file must contain in English', () => {
+    setLang('ru');
+    const cases: [ReturnType<typeof line>, string][] = [
+      [line(1, 'header'), 'в первой строке должны быть названия столбцов: role,class,name,child,subjects (и, если нужно, id)'],
+      [line(1, 'not_utf8'), 'файл не в кодировке UTF-8: сохраните его в формате «CSV UTF-8»'],
+      [line(1, 'unreadable'), 'файл не удалось прочитать'],
+      [line(3, 'bad_csv'), 'строку не удалось разобрать как CSV: проверьте кавычки и запятые'],
+      [line(5002, 'too_many_rows', { limit: 5000 }), 'в списке может быть не больше 5000 строк'],
+      [line(23, 'too_many_rows', { limit: 21 }), 'в списке может быть не больше 21 строки'],
+      [line(4, 'unknown_role', { role: 'pupil' }), 'неизвестная роль «pupil»: используйте student, guardian, class_teacher или teacher'],
+      [line(4, 'class_empty'), 'не указан класс (столбец class)'],
+      [line(4, 'class_too_long', { limit: 32 }), 'название класса длиннее 32 символов'],
+      [line(4, 'class_too_long', { limit: 1 }), 'название класса длиннее 1 символа'],
+      [line(4, 'name_empty'), 'не указано имя (столбец name)'],
+      [line(4, 'name_too_long', { limit: 200 }), 'имя длиннее 200 символов'],
+      [line(4, 'guardian_without_child'), 'у родителя (guardian) должно быть указано имя ребёнка в столбце child'],
+      [line(4, 'only_guardians_have_child'), 'столбец child заполняют только у родителей (guardian)'],
+      [line(4, 'only_teachers_have_subjects'), 'столбец subjects заполняют только у учителей (teacher, class_teacher)'],
+      [line(9, 'student_in_two_classes', { name: 'Иванов Артём', class: '5Б', other_line: 4 }),
+        'Иванов Артём уже есть в списке как ученик(ца) класса 5Б (строка 4); если это два разных ребёнка, укажите каждому свой id'],
+      [line(9, 'student_and_adult', { name: 'Смирнова Ольга', other_line: 2 }),
+        'Смирнова Ольга — здесь ученик(ца), а в строке 2 — взрослый; если это разные люди, укажите каждому свой id'],
+      [line(9, 'ambiguous_child', { child: 'Ким Виктория', class: '7А' }), 'в классе 7А два ученика с именем Ким Виктория: непонятно, кто из них ребёнок'],
+      [line(9, 'child_not_found', { child: 'Петров Максим', class: '5Б' }), 'в классе 5Б нет ученика с именем Петров Максим'],
+    ];
+    expect(new Set(cases.map(([error]) => error.problem))).toEqual(new Set(Object.keys(rosterProblems)));
+    for (const [error, text] of cases) expect(rosterProblem(error)).toBe(text);
+    expect(rosterLine(line(4, 'unknown_role', { role: 'pupil' })))
+      .toBe('строка 4: неизвестная роль «pupil»: используйте student, guardian, class_teacher или teacher');
+  });
+
+  it('and in English', () => {
+    setLang('en');
+    expect(rosterLine(line(2, 'unknown_role', { role: 'pupil' }))).toBe('line 2: unknown role "pupil": use student, guardian, class_teacher or teacher');
+    expect(rosterProblem(line(5002, 'too_many_rows', { limit: 5000 }))).toBe('a roster may have at most 5000 rows');
+    expect(rosterProblem(line(4, 'name_too_long', { limit: 1 }))).toBe('the name is longer than 1 character');
+    expect(rosterProblem(line(9, 'student_in_two_classes', { name: 'Anna Kim', class: '7A', other_line: 4 })))
+      .toBe('Anna Kim is already a student in 7A (line 4); if these are two children, give each an id');
+    expect(rosterProblem(line(9, 'child_not_found', { child: 'Max', class: '5B' }))).toBe('Max is not a student in 5B');
+    for (const problem of Object.keys(rosterProblems)) {
+      const args = { limit: 10, role: 'x', name: 'N', class: 'C', other_line: 3, child: 'K' };
+      setLang('en');
+      const english = rosterProblem(line(1, problem, args));
+      setLang('ru');
+      const russian = rosterProblem(line(1, problem, args));
+      expect(english).not.toBe('the server says so');
+      expect(russian).not.toBe(english);
+      expect(`${english} ${russian}`).not.toMatch(/[{}]/);
+    }
+    setLang('ru');
+  });
+
+  it('falls back to the server’s message for a problem it does not know, or without the args its text needs', () => {
+    setLang('ru');
+    expect(rosterProblem(line(3, 'too_cold', {}, 'it is too cold'))).toBe('it is too cold');
+    expect(rosterProblem({ line: 3, message: 'no problem named' })).toBe('no problem named');
+    expect(rosterProblem(line(3, 'unknown_role', {}, 'unknown role "x"'))).toBe('unknown role "x"');
+    expect(rosterProblem(line(3, 'child_not_found', { child: 'Петров' }, 'Петров is not a student in 5Б'))).toBe('Петров is not a student in 5Б');
+    expect(rosterProblem(line(3, 'toString', {}, 'inherited names are not problems'))).toBe('inherited names are not problems');
+    expect(rosterLine(line(7, 'too_cold', {}, 'it is too cold'))).toBe('строка 7: it is too cold');
+  });
+
+  it('shows names as they are, markup and braces included', () => {
+    setLang('ru');
+    expect(rosterProblem(line(2, 'unknown_role', { role: '<b>{name}</b>', name: 'X' }))).toBe(
+      'неизвестная роль «<b>{name}</b>»: используйте student, guardian, class_teacher или teacher');
+  });
+});
+
+describe('creating an org', () => {
+  it('offers Russia’s zones west to east, Moscow among them, each named in the reader’s language', () => {
+    setLang('ru');
+    const choices = zoneChoices('Europe/Moscow');
+    expect(choices.map((c) => c.zone)).toEqual(russianZones.map((z) => z.zone));
+    expect(choices[0].zone).toBe('Europe/Kaliningrad');
+    expect(choices.at(-1)!.zone).toBe('Asia/Kamchatka');
+    expect(choices.find((c) => c.zone === 'Europe/Moscow')!.label).toBe('Москва (UTC+3)');
+    setLang('en');
+    expect(zoneChoices(undefined).find((c) => c.zone === 'Asia/Vladivostok')!.label).toBe('Vladivostok (UTC+10)');
+    setLang('ru');
+  });
+
+  it('puts the browser’s own zone first when it is not Russian, and ignores odd ones', () => {
+    setLang('ru');
+    expect(zoneChoices('Europe/Berlin')[0]).toEqual({ zone: 'Europe/Berlin', label: 'Europe/Berlin — ваш часовой пояс' });
+    expect(zoneChoices('America/Argentina/Buenos_Aires')[0].zone).toBe('America/Argentina/Buenos_Aires');
+    expect(zoneChoices('Asia/Omsk').length).toBe(russianZones.length);
+    expect(zoneChoices('UTC').length).toBe(russianZones.length);
+    expect(zoneChoices('<script>').length).toBe(russianZones.length);
+  });
+
+  it('tells the new org’s page once that it was just created', () => {
+    expect(takeCreated(5)).toBe(false);
+    noteCreated(5);
+    expect(takeCreated(6)).toBe(false);
+    expect(takeCreated(5)).toBe(true);
+    expect(takeCreated(5)).toBe(false);
   });
 });

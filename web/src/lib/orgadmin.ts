@@ -1,7 +1,7 @@
 // Helpers of the organisation pages (admin sections and the safeguarding lead's page).
 
-import { ApiError, type OrgPolicy, type OrgRole } from './api';
-import { count, day, formatNumber, locale, t, tf, time, type Key, type Lang } from './i18n.svelte';
+import { ApiError, type LineError, type OrgPolicy, type OrgRole, type RosterProblem } from './api';
+import { count, day, formatNumber, locale, t, tf, time, type Counted, type Key, type Lang } from './i18n.svelte';
 import { humanSize } from './media';
 
 /** A moment in a list: «Сегодня, 12:05», «3 марта 2027 г., 08:00». */
@@ -40,6 +40,14 @@ export const auditActions: Record<string, Key> = {
   'message.unpinned': 'auditMessageUnpinned',
   'bot.allowed': 'auditBotAllowed',
   'bot.disallowed': 'auditBotDisallowed',
+  'org.created': 'auditOrgCreated',
+  'member.added': 'auditMemberAdded',
+  'chat.renamed': 'auditChatRenamed',
+  'invite.created': 'auditInviteCreated',
+  'invite.revoked': 'auditInviteRevoked',
+  'message.urgent': 'auditMessageUrgent',
+  'member.role': 'auditMemberRole',
+  'chat.transferred': 'auditChatTransferred',
 };
 
 /** The action in words; an action this client does not know yet shows as the server names it. */
@@ -121,4 +129,85 @@ export function filesSummary(policy: OrgPolicy | undefined): string {
     quota: quota == null ? t('filesQuotaDefault') : tf('filesQuotaSet', { size: humanSize(quota * 1024 * 1024) }),
     kept: days == null ? t('filesKeptAlways') : tf('filesKeptDays', { days: count('days', days) }),
   });
+}
+
+// --- a roster file's refused lines, in the reader's language ---
+
+/** Each problem the server names (docs/API.md), with its text; its `{args}` come with the error. */
+export const rosterProblems: Record<RosterProblem, Key> = {
+  header: 'rosterHeader', not_utf8: 'rosterNotUtf8', unreadable: 'rosterUnreadable', bad_csv: 'rosterBadCsv',
+  too_many_rows: 'rosterTooManyRows', unknown_role: 'rosterUnknownRole', class_empty: 'rosterClassEmpty',
+  class_too_long: 'rosterClassTooLong', name_empty: 'rosterNameEmpty', name_too_long: 'rosterNameTooLong',
+  guardian_without_child: 'rosterGuardianWithoutChild', only_guardians_have_child: 'rosterOnlyGuardiansHaveChild',
+  only_teachers_have_subjects: 'rosterOnlyTeachersHaveSubjects', student_in_two_classes: 'rosterStudentInTwoClasses',
+  student_and_adult: 'rosterStudentAndAdult', ambiguous_child: 'rosterAmbiguousChild', child_not_found: 'rosterChildNotFound',
+};
+
+/** How a `limit` reads in each problem that has one: «не больше 5000 строк», «длиннее 100 символов». */
+const limitKind: Partial<Record<RosterProblem, Counted>> = {
+  too_many_rows: 'rowsAtMost', class_too_long: 'charactersLonger', name_too_long: 'charactersLonger',
+};
+
+/** What is wrong with a roster line, in words: by its `problem`, or the server's (English) message for a
+ * problem this client does not know, or one whose text needs an arg that did not come. */
+export function rosterProblem(error: LineError): string {
+  if (!error.problem || !Object.hasOwn(rosterProblems, error.problem)) return error.message;
+  const problem = error.problem as RosterProblem;
+  const key = rosterProblems[problem];
+  const values: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(error)) {
+    if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) values[name] = value;
+  }
+  const kind = limitKind[problem];
+  if (kind && typeof error.limit === 'number') values.limit = count(kind, error.limit);
+  const missing = [...t(key).matchAll(/\{(\w+)\}/g)].some(([, name]) => !(name in values));
+  return missing ? error.message : tf(key, values);
+}
+
+/** A refused line as a sentence: «строка 4: неизвестная роль «pupil»: …». */
+export function rosterLine(error: LineError): string {
+  return tf('rosterLine', { line: error.line, text: rosterProblem(error) });
+}
+
+// --- creating an org (the server's instance admins) ---
+
+/** Russia's time zones, west to east, with their offsets from UTC (Russia keeps no summer time). */
+export const russianZones: { zone: string; city: Key; offset: number }[] = [
+  { zone: 'Europe/Kaliningrad', city: 'zoneKaliningrad', offset: 2 },
+  { zone: 'Europe/Moscow', city: 'zoneMoscow', offset: 3 },
+  { zone: 'Europe/Samara', city: 'zoneSamara', offset: 4 },
+  { zone: 'Asia/Yekaterinburg', city: 'zoneYekaterinburg', offset: 5 },
+  { zone: 'Asia/Omsk', city: 'zoneOmsk', offset: 6 },
+  { zone: 'Asia/Novosibirsk', city: 'zoneNovosibirsk', offset: 7 },
+  { zone: 'Asia/Krasnoyarsk', city: 'zoneKrasnoyarsk', offset: 7 },
+  { zone: 'Asia/Irkutsk', city: 'zoneIrkutsk', offset: 8 },
+  { zone: 'Asia/Yakutsk', city: 'zoneYakutsk', offset: 9 },
+  { zone: 'Asia/Vladivostok', city: 'zoneVladivostok', offset: 10 },
+  { zone: 'Asia/Magadan', city: 'zoneMagadan', offset: 11 },
+  { zone: 'Asia/Kamchatka', city: 'zoneKamchatka', offset: 12 },
+];
+
+export const DEFAULT_ZONE = 'Europe/Moscow';
+
+/** The choices of the new org's time zone: the browser's own first when it is not one of Russia's. */
+export function zoneChoices(browserZone: string | undefined): { zone: string; label: string }[] {
+  const choices = russianZones.map(({ zone, city, offset }) => ({ zone, label: tf('orgZoneOption', { city: t(city), offset }) }));
+  if (browserZone && browserZone !== 'UTC' && /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)+$/.test(browserZone) && !russianZones.some((z) => z.zone === browserZone)) {
+    choices.unshift({ zone: browserZone, label: tf('orgZoneYours', { zone: browserZone }) });
+  }
+  return choices;
+}
+
+/** The org just created here, so its page can say what comes next (once). */
+let created: number | null = null;
+
+export function noteCreated(orgId: number): void {
+  created = orgId;
+}
+
+/** Whether `orgId` was just created here; asking again says no. */
+export function takeCreated(orgId: number): boolean {
+  const was = created === orgId;
+  if (was) created = null;
+  return was;
 }

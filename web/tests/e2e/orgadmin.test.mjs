@@ -63,24 +63,25 @@ test('the admin sets whom students write to, next to quiet hours, and neither is
   await quiet.getByRole('button', { name: 'Сохранить' }).click();
   await quiet.getByText(`Сейчас: с ${start} до ${end}`).waitFor();
 
+  // The server's default is the tightest: students write only to teachers. The admin lets classmates write to each other.
   const contacts = page.locator('section.contacts');
-  await contacts.getByText('Сейчас действует: «Ученики пишут только одноклассникам и учителям»').waitFor();
-  assert.ok(await contacts.getByLabel('Ученики пишут только одноклассникам и учителям').isChecked());
-  await contacts.getByLabel('Ученики пишут только учителям').check();
+  await contacts.getByText('Сейчас действует: «Ученики пишут только учителям»').waitFor();
+  assert.ok(await contacts.getByLabel('Ученики пишут только учителям').isChecked());
+  await contacts.getByLabel('Ученики пишут только одноклассникам и учителям').check();
   await contacts.getByRole('button', { name: 'Сохранить' }).click();
   await contacts.getByRole('status').getByText('Сохранено').waitFor();
-  await contacts.getByText('Сейчас действует: «Ученики пишут только учителям»').waitFor();
-  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: false }, student_contacts: 'staff', allowed_bots: [] });
+  await contacts.getByText('Сейчас действует: «Ученики пишут только одноклассникам и учителям»').waitFor();
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: false }, student_contacts: 'class', allowed_bots: [] });
   await shots(page, 'org-rules-ru', contacts);
 
   // After a reload it is still chosen; saving quiet hours again keeps it.
   await page.reload();
-  await contacts.getByText('Сейчас действует: «Ученики пишут только учителям»').waitFor();
-  assert.ok(await contacts.getByLabel('Ученики пишут только учителям').isChecked());
+  await contacts.getByText('Сейчас действует: «Ученики пишут только одноклассникам и учителям»').waitFor();
+  assert.ok(await contacts.getByLabel('Ученики пишут только одноклассникам и учителям').isChecked());
   await quiet.getByLabel('и выходные', { exact: false }).check();
   await quiet.getByRole('button', { name: 'Сохранить' }).click();
   await quiet.getByText(`Сейчас: с ${start} до ${end} и выходные`).waitFor();
-  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: true }, student_contacts: 'staff', allowed_bots: [] });
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: { start, end, weekends: true }, student_contacts: 'class', allowed_bots: [] });
 });
 
 /** Screenshots at a desk and on a phone, light, then dark. */
@@ -127,7 +128,7 @@ test('the admin gives the school’s files 5 GB and 30 days, sees them kept, the
   await save.click();
   assert.equal(await files.getByRole('alert').count(), 1);
   assert.equal(await days.evaluate((input) => input === document.activeElement), true);
-  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: null, student_contacts: 'class', allowed_bots: [] });
+  assert.deepEqual(await policyOf(page, org.id), { quiet_hours: null, student_contacts: 'staff', allowed_bots: [] });
 
   // 5 GB and 30 days: saved in MiB; after a reload the form and the sentence show them.
   await days.fill('30');
@@ -137,7 +138,7 @@ test('the admin gives the school’s files 5 GB and 30 days, sees them kept, the
   const inForce = 'Сейчас: место для файлов — 5 ГБ; файлы удаляются через 30 дней после отправки';
   await files.getByText(inForce).waitFor();
   assert.deepEqual(await policyOf(page, org.id),
-    { quiet_hours: null, student_contacts: 'class', allowed_bots: [], media_quota_mb: 5120, media_retention_days: 30 });
+    { quiet_hours: null, student_contacts: 'staff', allowed_bots: [], media_quota_mb: 5120, media_retention_days: 30 });
   await page.reload();
   await files.getByText(inForce).waitFor();
   assert.equal(await quota.inputValue(), '5');
@@ -153,7 +154,7 @@ test('the admin gives the school’s files 5 GB and 30 days, sees them kept, the
   await quiet.getByRole('button', { name: 'Сохранить' }).click();
   await quiet.getByText('Сейчас: с 21:00 до 07:00').waitFor();
   assert.deepEqual(await policyOf(page, org.id), {
-    quiet_hours: { start: '21:00', end: '07:00', weekends: false }, student_contacts: 'class', allowed_bots: [],
+    quiet_hours: { start: '21:00', end: '07:00', weekends: false }, student_contacts: 'staff', allowed_bots: [],
     media_quota_mb: 5120, media_retention_days: 30,
   });
 
@@ -176,7 +177,7 @@ test('the admin gives the school’s files 5 GB and 30 days, sees them kept, the
   await files.getByRole('status').getByText('Сохранено').waitFor();
   await files.getByText('Сейчас: место для файлов — как задано на сервере (обычно 100 ГБ); файлы хранятся, пока есть их сообщения').waitFor();
   assert.deepEqual(await policyOf(page, org.id),
-    { quiet_hours: { start: '21:00', end: '07:00', weekends: false }, student_contacts: 'class', allowed_bots: [] });
+    { quiet_hours: { start: '21:00', end: '07:00', weekends: false }, student_contacts: 'staff', allowed_bots: [] });
   await page.reload();
   assert.equal(await quota.inputValue(), '');
   assert.ok(await always.isChecked());
@@ -447,4 +448,161 @@ test('the admin approves a bot someone made; only then can a teacher add it to a
   await shots(page, 'org-audit-bots-ru', allowed);
 
   for (const who of [teacher, developer]) await who.context.close();
+});
+
+test('the instance admin creates an organisation in the web client and lands on its page; nobody else sees the form', async () => {
+  const { page } = director;
+  assert.equal((await call(page, 'GET', '/me')).body.instance_admin, true);
+  await page.goto('/orgs');
+  const form = page.getByRole('form', { name: 'Создать организацию' });
+  await form.getByText('Вы станете её администратором', { exact: false }).waitFor();
+  const zone = form.getByLabel('Часовой пояс (по нему считаются тихие часы)');
+  assert.equal(await zone.inputValue(), 'Europe/Moscow');
+  await form.getByLabel('Название организации').fill('Гимназия №9 «Лидер»');
+  await zone.selectOption('Asia/Yekaterinburg');
+  await lightAndDark(page, 'org-create-ru', form);
+
+  // A refusal (here a time zone the server does not know) is said in words, and nothing is created.
+  await page.route('**/api/v1/orgs', (route) => route.request().method() === 'POST'
+    ? route.continue({ postData: JSON.stringify({ ...route.request().postDataJSON(), time_zone: 'Mars/Olympus_Mons' }) })
+    : route.continue());
+  await form.getByRole('button', { name: 'Создать организацию' }).click();
+  await form.getByRole('alert').getByText('Проверьте название (от 1 до 100 символов) и часовой пояс.').waitFor();
+  await page.unroute('**/api/v1/orgs');
+  assert.equal((await call(page, 'GET', '/orgs')).body.orgs.some((o) => o.name === 'Гимназия №9 «Лидер»'), false);
+
+  await form.getByRole('button', { name: 'Создать организацию' }).click();
+  await page.getByRole('heading', { name: 'Гимназия №9 «Лидер»' }).waitFor();
+  const org = (await call(page, 'GET', '/orgs')).body.orgs.find((o) => o.name === 'Гимназия №9 «Лидер»');
+  assert.equal(new URL(page.url()).pathname, `/orgs/${org.id}`);
+  assert.equal(org.time_zone, 'Asia/Yekaterinburg');
+  assert.deepEqual(org.roles, ['admin']);
+  // Its page says what comes next: the roster, on the tab it opens on.
+  const next = page.getByRole('status').filter({ hasText: 'Организация «Гимназия №9 «Лидер»» создана' });
+  await next.getByText('Следующий шаг — загрузите список классов (CSV)', { exact: false }).waitFor();
+  assert.equal(await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Списки' }).getAttribute('aria-current'), 'page');
+  await page.getByRole('heading', { name: 'Загрузить список (CSV)' }).waitFor();
+  await lightAndDark(page, 'org-created-ru', next);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Загрузить список (CSV)' }).waitFor();
+  assert.equal(await page.getByText('Следующий шаг', { exact: false }).count(), 0);
+  // The log begins with it.
+  await page.goto(`/orgs/${org.id}/audit`);
+  await page.locator('section.audit li', { hasText: 'Директор Школы — создал(а) организацию' }).waitFor();
+  // The schools list has it, to manage.
+  await page.goto('/orgs');
+  await page.locator('li', { hasText: 'Гимназия №9 «Лидер»' }).getByRole('link', { name: 'Управлять' }).waitFor();
+
+  // Someone who is not one of the server's admins has no form, and the server refuses them anyway.
+  const other = await person(browser, server.base);
+  await register(other.page, 'not_an_admin', 'Просто Учитель');
+  assert.equal((await call(other.page, 'GET', '/me')).body.instance_admin, false);
+  await other.page.goto('/orgs');
+  await other.page.getByText('Вы пока не состоите ни в одной организации.').waitFor();
+  assert.equal(await other.page.getByRole('button', { name: 'Создать организацию' }).count(), 0);
+  assert.equal(await other.page.getByRole('form').count(), 0);
+  assert.equal((await call(other.page, 'POST', '/orgs', { name: 'Своя школа' })).status, 403);
+  await other.context.close();
+});
+
+test('the admin gives one parent a new code: it asks first, the old code stops working, the new one lets her in', async () => {
+  const { page } = director;
+  const { org, codeOf } = await school(page, 'Школа №6');
+  const oldCode = codeOf('Петрова Екатерина Юрьевна');
+  await page.goto(`/orgs/${org.id}`);
+  const class5b = page.locator('details', { hasText: '5Б' });
+  const row = class5b.locator('tr', { hasText: 'Петрова Екатерина Юрьевна' });
+  const ask = row.getByRole('button', { name: 'Новый код: Петрова Екатерина Юрьевна' });
+
+  // Asking first; «Отмена» keeps the old code and puts the focus back.
+  await ask.click();
+  const question = row.getByRole('group');
+  await question.getByText('Выдать новый код для «Петрова Екатерина Юрьевна»? Прежний код этого человека сразу перестанет работать.').waitFor();
+  await focusMovesTo(page, 'Выдать код');
+  await shots(page, 'org-new-code-confirm-ru', question);
+  await question.getByRole('button', { name: 'Отмена' }).click();
+  await question.waitFor({ state: 'detached' });
+  await focusMovesTo(page, 'Новый код: Петрова Екатерина Юрьевна');
+
+  await ask.click();
+  await question.getByRole('button', { name: 'Выдать код' }).click();
+  const codes = page.locator('section.codes');
+  await codes.getByRole('heading', { name: 'Новый код · Петрова Екатерина Юрьевна' }).waitFor();
+  await focusMovesTo(page, 'Новый код · Петрова Екатерина Юрьевна');
+  // One card, hers, with both her places; ready to print.
+  assert.equal(await codes.locator('article.card').count(), 1);
+  const card = codes.locator('article.card');
+  await card.getByText('5Б — родитель: Петрова Алёна Дмитриевна', { exact: false }).waitFor();
+  await card.getByText('7А — родитель: Петров Максим Дмитриевич', { exact: false }).waitFor();
+  await codes.getByRole('button', { name: 'Печать' }).waitFor();
+  const newCode = (await card.locator('.code').textContent()).trim();
+  assert.match(newCode, /^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+  assert.notEqual(newCode, oldCode);
+  await shots(page, 'org-new-code-ru', card);
+
+  // The old code is refused; the new one links her account to both classes.
+  const stranger = await person(browser, server.base);
+  await register(stranger.page, 'petrova_old', 'Екатерина');
+  const refused = await call(stranger.page, 'POST', '/claim', { code: oldCode });
+  assert.ok([404, 410].includes(refused.status), JSON.stringify(refused));
+  await stranger.context.close();
+  const parent = await claimed('petrova_new', 'Екатерина Петрова', newCode);
+  await parent.page.locator('nav a', { hasText: '7А · родители' }).waitFor();
+  // Nobody else's code changed.
+  const neighbour = await claimed('ivanova_new', 'Мария Иванова', codeOf('Иванова Мария Петровна'));
+  for (const who of [parent, neighbour]) await who.context.close();
+
+  // Joined now: no «Новый код» for her.
+  await page.reload();
+  await row.getByText('✓ подключён(а)').waitFor();
+  assert.equal(await row.getByRole('button', { name: /Новый код/ }).count(), 0);
+});
+
+test('in English: the org pages, a refused roster line, a new code and the create form', async () => {
+  const { page } = director;
+  const { org } = await school(page, 'School No. 7');
+  const english = await person(browser, server.base, { locale: 'en-US', timezoneId: 'Europe/Moscow' });
+  const en = english.page;
+  await en.goto('/');
+  await en.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await en.locator('input[name=username]').fill('director');
+  await en.locator('input[name=password]').fill('correct horse battery');
+  await en.locator('form button[type=submit]').click();
+  await en.getByRole('heading', { name: 'Chats' }).waitFor();
+  assert.equal(await en.evaluate(() => document.documentElement.lang), 'en');
+
+  await en.getByRole('button', { name: 'Schools and organisations' }).click();
+  await en.getByRole('heading', { name: 'Schools and organisations' }).waitFor();
+  const form = en.getByRole('form', { name: 'Create an organisation' });
+  await form.getByLabel('Time zone (quiet hours follow it)').waitFor();
+  await form.getByRole('option', { name: 'Moscow (UTC+3)' }).waitFor({ state: 'attached' });
+  await shots(en, 'org-create-en', form);
+  await en.locator('li', { hasText: 'School No. 7' }).getByRole('link', { name: 'Manage' }).click();
+  await en.getByRole('heading', { name: 'School No. 7' }).waitFor();
+  const sections = en.getByRole('navigation', { name: 'Sections' });
+  for (const tab of ['Rosters', 'Rules', 'Roles', 'Bots', 'Reports', 'Log', 'New school year']) await sections.getByRole('link', { name: tab }).waitFor();
+  await en.getByRole('heading', { name: 'Upload the roster (CSV)' }).waitFor();
+  await en.getByRole('heading', { name: 'Classes' }).waitFor();
+  const class5b = en.locator('details', { hasText: '5Б' });
+  await class5b.getByText('0 of 13 joined').waitFor();
+  await class5b.getByRole('button', { name: 'New code: Иванова Мария Петровна' }).click();
+  await class5b.getByRole('group').getByText('Issue a new code for Иванова Мария Петровна? Their old code stops working at once.').waitFor();
+  await class5b.getByRole('button', { name: 'Cancel' }).click();
+
+  // A bad file: the lines in English, as the file must be written.
+  await en.locator('input[name=roster]').setInputFiles({
+    name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('role,class,name,child\npupil,5Б,Иванов\nguardian,5Б,Иванова,\n'),
+  });
+  const refusal = en.getByRole('alert').filter({ hasText: 'The file has errors; nothing was imported:' });
+  await refusal.getByText('line 2: unknown role "pupil": use student, guardian, class_teacher or teacher').waitFor();
+  await refusal.getByText("line 3: a guardian needs the child's name in the child column").waitFor();
+  await shots(en, 'org-roster-errors-en', refusal);
+
+  await sections.getByRole('link', { name: 'Rules' }).click();
+  await en.getByRole('heading', { name: 'Quiet hours' }).waitFor();
+  await en.getByRole('heading', { name: 'Files' }).waitFor();
+  await sections.getByRole('link', { name: 'Log' }).click();
+  await en.locator('section.audit li', { hasText: 'issued claim codes' }).first().waitFor();
+  await english.context.close();
+  assert.equal(org.name, 'School No. 7');
 });

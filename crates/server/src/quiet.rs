@@ -18,7 +18,9 @@ use jiff::tz::TimeZone;
 use kolokol_domain::permissions;
 use kolokol_domain::quiet::QuietWindow;
 use kolokol_domain::roster::RosterRole;
-use kolokol_proto::{Chat, ChatId, ChatKind, ErrorCode, HoldReason, Millis, StudentContacts, UserId};
+use kolokol_proto::{
+    Chat, ChatId, ChatKind, ErrorCode, HoldReason, Millis, StudentContacts, UserId,
+};
 use kolokol_store::{Actor, ChatPurpose, NewMessage, Org, OrgId, OrgRole, Store, StoreError};
 use parking_lot::RwLock;
 

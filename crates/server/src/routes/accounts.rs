@@ -6,9 +6,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use kolokol_domain::{time, validate};
 use kolokol_proto::{
-    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest, Me, Profile,
-    RegisterRequest, RevokedCount, Session, SessionList, UpdateProfileRequest, User, UserId,
-    WsTicket,
+    AuthResponse, ChangePasswordRequest, DoNotDisturb, ErrorBody, ErrorCode, LoginRequest, Me,
+    Profile, RegisterRequest, RevokedCount, Session, SessionList, UpdateProfileRequest, User,
+    UserId, WsTicket,
 };
 use kolokol_store::{Actor, NewSession, NewUser, ProfileChanges, Revoke};
 

@@ -110,7 +110,14 @@ pub async fn rename_chat(
         .store
         .rename_chat(actor, chat_id, title, state.now())
         .await?;
-    audit_in_chat(&state, chat_id, actor.user_id, "chat.renamed", String::new()).await?;
+    audit_in_chat(
+        &state,
+        chat_id,
+        actor.user_id,
+        "chat.renamed",
+        String::new(),
+    )
+    .await?;
     state.publish(outcome.events).await;
     Ok(Json(state.store.chat(actor, chat_id).await?))
 }
@@ -325,7 +332,14 @@ pub async fn create_invite(
         .store
         .create_invite(actor, chat_id, invite, now)
         .await?;
-    audit_in_chat(&state, chat_id, actor.user_id, "invite.created", String::new()).await?;
+    audit_in_chat(
+        &state,
+        chat_id,
+        actor.user_id,
+        "invite.created",
+        String::new(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(invite)))
 }
 
@@ -349,7 +363,14 @@ pub async fn revoke_invite(
     Path((chat_id, code)): Path<(ChatId, String)>,
 ) -> ApiResult<StatusCode> {
     state.store.revoke_invite(actor, chat_id, &code).await?;
-    audit_in_chat(&state, chat_id, actor.user_id, "invite.revoked", String::new()).await?;
+    audit_in_chat(
+        &state,
+        chat_id,
+        actor.user_id,
+        "invite.revoked",
+        String::new(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -646,7 +646,13 @@ async fn the_admin_command_goes_from_a_roster_file_to_printable_codes() {
     assert!(html.contains("Иванова Мария Петровна"));
     let nobody = admin_cli(
         &server,
-        &["claim-codes", "--org", &org_id, "--person", "Никто Никтович"],
+        &[
+            "claim-codes",
+            "--org",
+            &org_id,
+            "--person",
+            "Никто Никтович",
+        ],
     )
     .await;
     assert!(!nobody.status.success());

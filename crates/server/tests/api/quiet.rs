@@ -323,7 +323,9 @@ async fn quiet_hours_hold_staff_messages_to_families_until_the_morning() {
         .unwrap();
     assert_eq!(log[0].action, "message.urgent");
     assert!(
-        log[0].detail.starts_with(&format!("chat {parents}: message ")),
+        log[0]
+            .detail
+            .starts_with(&format!("chat {parents}: message ")),
         "{}",
         log[0].detail
     );

@@ -290,6 +290,10 @@ const ru = {
   rosterChildNotFound: 'в классе {class} нет ученика с именем {child}',
   reachReadList: 'Прочитали: {n}', reachUnreadList: 'Не прочитали: {n}',
   reachAckedList: 'Ознакомились: {n}', reachNotAckedList: 'Ещё не ознакомились: {n}',
+  // A family received a message when one of its parents is in the chat; {of} is «из 30 семей».
+  reachUnreachedList: 'Не получили: {n}', familiesReceived: 'получили {n} {of}', reachByClass: 'По классам',
+  reachClass: '{unit}: получили {received} из {total} · прочитали {read}',
+  reachClassAck: '{unit}: получили {received} из {total} · прочитали {read} · ознакомились {acked}',
   newCode: 'Новый код', newCodeLabel: 'Новый код: {name}',
   newCodeConfirm: 'Выдать новый код для «{name}»? Прежний код этого человека сразу перестанет работать.',
   newCodeButton: 'Выдать код', newCodeFor: 'Новый код · {name}',
@@ -586,6 +590,9 @@ const en: typeof ru = {
   rosterChildNotFound: '{child} is not a student in {class}',
   reachReadList: 'Read: {n}', reachUnreadList: 'Not read: {n}',
   reachAckedList: 'Acknowledged: {n}', reachNotAckedList: 'Not acknowledged yet: {n}',
+  reachUnreachedList: 'Not received: {n}', familiesReceived: '{n} {of} received it', reachByClass: 'By class',
+  reachClass: '{unit}: {received} of {total} received · {read} read',
+  reachClassAck: '{unit}: {received} of {total} received · {read} read · {acked} acknowledged',
   newCode: 'New code', newCodeLabel: 'New code: {name}',
   newCodeConfirm: 'Issue a new code for {name}? Their old code stops working at once.',
   newCodeButton: 'Issue the code', newCodeFor: 'New code · {name}',
@@ -600,7 +607,7 @@ const dictionaries: Record<Lang, typeof ru> = { ru, en };
 
 /** Plural forms per language, keyed by Intl.PluralRules categories. */
 export type Counted = 'messages' | 'members' | 'unread' | 'replies' | 'voters' | 'votes' | 'seconds' | 'minutes' | 'hours' | 'photos' | 'videos' | 'files' | 'days'
-  | 'rowsAtMost' | 'charactersLonger';
+  | 'rowsAtMost' | 'charactersLonger' | 'ofFamilies';
 const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, string>>>> = {
   ru: {
     messages: { one: '{n} сообщение', few: '{n} сообщения', many: '{n} сообщений', other: '{n} сообщения' },
@@ -620,6 +627,8 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     // After «не больше» and «длиннее»: genitive (не больше 21 строки, 500 строк; длиннее 1 символа, 100 символов).
     rowsAtMost: { one: '{n} строки', few: '{n} строк', many: '{n} строк', other: '{n} строки' },
     charactersLonger: { one: '{n} символа', few: '{n} символов', many: '{n} символов', other: '{n} символа' },
+    // After «получили 28»: genitive (из 1 семьи, 21 семьи; из 2 семей, 30 семей).
+    ofFamilies: { one: 'из {n} семьи', few: 'из {n} семей', many: 'из {n} семей', other: 'из {n} семьи' },
   },
   en: {
     messages: { one: '{n} message', other: '{n} messages' },
@@ -637,6 +646,7 @@ const plurals: Record<Lang, Record<Counted, Partial<Record<Intl.LDMLPluralRule, 
     days: { one: '{n} day', other: '{n} days' },
     rowsAtMost: { one: '{n} row', other: '{n} rows' },
     charactersLonger: { one: '{n} character', other: '{n} characters' },
+    ofFamilies: { one: 'of {n} family', other: 'of {n} families' },
   },
 };
 

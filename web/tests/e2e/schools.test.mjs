@@ -102,7 +102,9 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await notice.getByRole('button', { name: 'Действия' }).click();
   await notice.getByRole('button', { name: 'Кто прочитал' }).click();
   const reach = notice.locator('.reach');
-  await reach.getByText('Прочитали 1 из 1 · Семьи: прочитали 1 из 5').waitFor();
+  await reach.getByText('Прочитали 1 из 1 · Семьи: прочитали 1 из 5 · получили 1 из 5 семей').waitFor();
+  // One class: no lines by class.
+  assert.equal(await reach.getByText('По классам').count(), 0);
   await reach.getByText('Подтвердили 1 из 1 · семьи: 1 из 5').waitFor();
   await reach.getByText('5Б · Салимов Тимур Рустамович — Салимова Гульнара Ахмедовна (не подключён(а))').waitFor();
   await teacher.page.screenshot({ path: join(artifacts, 'who-read-ru.png') });
@@ -117,6 +119,10 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await list(/^Ознакомились: 1$/).locator('summary').click();
   await list(/^Ознакомились: 1$/).getByText(ivanovs).waitFor();
   await list(/^Ещё не ознакомились: 4$/).waitFor();
+  // The families the message did not get to at all: no parent of theirs has joined (or there is none on the roster).
+  await list(/^Не получили: 4$/).locator('summary').click();
+  await list(/^Не получили: 4$/).getByText('5Б · Фёдоров Илья Олегович — нет родителя в списке').waitFor();
+  assert.equal(await list(/^Не получили: 4$/).getByText(ivanovs).count(), 0);
   assert.equal(await list(/^Не прочитали: 4$/).getByText(ivanovs).count(), 0);
   await shots(teacher.page, 'reach-lists-ru', list(/^Ознакомились: 1$/));
   // Shut again by keyboard.
@@ -140,6 +146,15 @@ test('an admin imports a roster, issues codes, and a parent claims one', async (
   await announcement.getByRole('button', { name: 'Кто прочитал' }).click();
   const channelReach = announcement.locator('.reach');
   await channelReach.getByText('Подтвердили 1 из 1 · семьи: 1 из 9').waitFor();
+  // Every class on a line of its own, in the school's order. In 7А the teacher is Морозова Дарья's mother:
+  // the family has her in the chat, and her own message counts as read.
+  const byClass = channelReach.locator('details', { has: teacher.page.locator('summary', { hasText: /^По классам$/ }) });
+  assert.equal(await byClass.getAttribute('open'), '');
+  assert.deepEqual(await byClass.locator('li').allTextContents(), [
+    '5Б: получили 1 из 5 · прочитали 1 · ознакомились 1',
+    '7А: получили 1 из 4 · прочитали 1 · ознакомились 0',
+  ]);
+  await channelReach.getByText(/ · получили 2 из 9 семей$/).waitFor();
   await channelReach.locator('summary', { hasText: /^Ознакомились: 1$/ }).click();
   await channelReach.locator('details', { hasText: /Ознакомились: 1/ }).getByText(ivanovs).waitFor();
   await shots(teacher.page, 'announcement-reach-ru', channelReach);

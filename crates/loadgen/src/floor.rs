@@ -77,7 +77,7 @@ async fn join(
         .push(sender);
     // The same read buffer as the server's connections, so the comparison is of the work alone.
     upgrade
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .on_upgrade(move |socket| forward(socket, queue))
 }
 

@@ -6,14 +6,16 @@
 //! or from a chat it did not follow yet — which it fills from the store before going on. So each
 //! chat's events reach the client in order, exactly once, whatever the bus does.
 
+use std::cell::RefCell;
 use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::Response;
+use bytes::BytesMut;
 use futures_util::SinkExt;
 use kolokol_bus::Envelope;
 use kolokol_domain::{Cursor, Route};
@@ -39,8 +41,10 @@ const MAX_CLIENT_FRAME: usize = 4096;
 /// buffer's capacity, so this also bounds what a burst leaves behind on an idle connection.
 const COALESCE_BYTES: usize = 8 * 1024;
 /// Each connection's read buffer. tungstenite's default is 128 KiB, which for tens of thousands
-/// of idle connections is gigabytes; clients only ever send small frames.
-const READ_BUFFER: usize = 4096;
+/// of idle connections is gigabytes; clients only ever send small frames (a larger one makes
+/// room for itself). tungstenite also zeroes this much before every read it tries, which is
+/// once per wake-up of the connection, so small is cheaper in time too.
+const READ_BUFFER: usize = 1024;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct WsParams {
@@ -88,12 +92,26 @@ enum End {
     Gone,
 }
 
+/// Where this thread puts frames together. The socket copies a frame into its write buffer and
+/// drops it as it is fed, so the next frame built here reuses the same allocation: no allocation
+/// per delivery, and no buffer kept per connection.
+#[derive(Default)]
+struct FrameBuffers {
+    frames: BytesMut,
+    /// The cursor, encoded.
+    cursor: String,
+    /// The cursor's bytes before base64.
+    scratch: Vec<u8>,
+}
+
+thread_local! {
+    static FRAMES: RefCell<FrameBuffers> = RefCell::default();
+}
+
 struct Connection {
     state: AppState,
     actor: Actor,
     cursor: Cursor,
-    /// Reused for every cursor this connection encodes.
-    scratch: Vec<u8>,
     /// Bytes fed to the socket since its last flush.
     unflushed: usize,
     socket: WebSocket,
@@ -108,7 +126,6 @@ async fn serve(state: AppState, actor: Actor, since: Option<Cursor>, socket: Web
         state,
         actor,
         cursor: Cursor::default(),
-        scratch: Vec::new(),
         unflushed: 0,
         socket,
     };
@@ -242,8 +259,9 @@ impl Connection {
             Route::User { .. } => Some(self.cursor.user_pos),
             Route::Ephemeral { chat_id, .. } => {
                 if self.cursor.chats.contains_key(&chat_id) {
-                    let text = std::str::from_utf8(&envelope.json).expect("JSON is UTF-8");
-                    return self.feed(Message::Text(text.into())).await;
+                    // Shared with every recipient, not copied.
+                    let text = Utf8Bytes::try_from(envelope.json.clone()).map_err(internal)?;
+                    return self.feed(Message::Text(text)).await;
                 }
                 return Ok(());
             }
@@ -301,15 +319,24 @@ impl Connection {
     /// Sends an event object with `"cursor"` appended: the event bytes are shared by all
     /// recipients, only the cursor is this connection's own.
     async fn send_with_cursor(&mut self, json: &[u8]) -> Result<(), End> {
-        let body = std::str::from_utf8(json).expect("JSON is UTF-8");
-        let open = body.strip_suffix('}').expect("events are JSON objects");
-        // Room for a cursor of a few dozen chats without growing.
-        let mut text = String::with_capacity(body.len() + 64);
-        text.push_str(open);
-        text.push_str(",\"cursor\":\"");
-        self.cursor.encode_into(&mut text, &mut self.scratch);
-        text.push_str("\"}");
-        self.feed(Message::Text(text.into())).await
+        let open = json.strip_suffix(b"}").expect("events are JSON objects");
+        let frame = FRAMES.with_borrow_mut(|buffers| {
+            let FrameBuffers {
+                frames,
+                cursor,
+                scratch,
+            } = buffers;
+            cursor.clear();
+            self.cursor.encode_into(cursor, scratch);
+            frames.reserve(open.len() + cursor.len() + 16);
+            frames.extend_from_slice(open);
+            frames.extend_from_slice(b",\"cursor\":\"");
+            frames.extend_from_slice(cursor.as_bytes());
+            frames.extend_from_slice(b"\"}");
+            frames.split().freeze()
+        });
+        let text = Utf8Bytes::try_from(frame).map_err(internal)?;
+        self.feed(Message::Text(text)).await
     }
 
     /// Adds a frame to the socket's write buffer; it is written by the next `flush`, or at once

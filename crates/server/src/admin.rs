@@ -181,6 +181,8 @@ fn person_named(units: &[&UnitView], name: &str) -> anyhow::Result<i64> {
         .filter(|person| person.name.to_lowercase() == wanted)
         .map(|person| person.person_id)
         .collect();
+    // A guardian of children in two classes is one person in both.
+    ids.sort_unstable();
     ids.dedup();
     match ids.as_slice() {
         [id] => Ok(*id),

@@ -293,7 +293,10 @@ pub async fn audit_in_chat(
 ) -> ApiResult<()> {
     match state.store.org_of_chat(chat_id).await? {
         Some((org_id, _)) => {
-            let detail = format!("chat {chat_id}: {detail}");
+            let detail = match detail.is_empty() {
+                true => format!("chat {chat_id}"),
+                false => format!("chat {chat_id}: {detail}"),
+            };
             audit(state, org_id, actor, action, detail).await
         }
         None => Ok(()),

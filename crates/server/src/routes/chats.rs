@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use kolokol_domain::validate;
 use kolokol_proto::{
     AddMembersRequest, Chat, ChatId, ChatKind, ChatList, ChatSettingsRequest, CreateChatRequest,
-    CreateInviteRequest, ErrorBody, ErrorCode, Invite, InviteList, InvitePreview, MemberList,
-    MuteRequest, OrgId, Pin, PlaceView, SetRoleRequest, StaffBadge, TransferOwnershipRequest,
-    UpdateChatRequest, UserId,
+    CreateInviteRequest, ErrorBody, ErrorCode, Event, Invite, InviteList, InvitePreview,
+    MemberList, MuteRequest, OrgId, Pin, PlaceView, SetRoleRequest, StaffBadge,
+    TransferOwnershipRequest, UpdateChatRequest, UserId,
 };
 use kolokol_store::{Actor, NewChat, NewInvite};
 
@@ -217,10 +217,21 @@ pub async fn add_members(
     check_bots_allowed(&state, chat_id, &user_ids).await?;
     let outcome = state
         .store
-        .add_members(actor, chat_id, user_ids.clone(), state.now())
+        .add_members(actor, chat_id, user_ids, state.now())
         .await?;
-    if !outcome.events.is_empty() {
-        let detail = user_list(&user_ids);
+    // Those who were members already are left as they were, and out of the log.
+    let mut added: Vec<UserId> = outcome
+        .events
+        .iter()
+        .filter_map(|published| match &published.event {
+            Event::MemberAdded { user, .. } => Some(user.id),
+            _ => None,
+        })
+        .collect();
+    added.sort_unstable();
+    added.dedup();
+    if !added.is_empty() {
+        let detail = user_list(&added);
         audit_in_chat(&state, chat_id, actor.user_id, "member.added", detail).await?;
     }
     state.publish(outcome.events).await;

@@ -331,7 +331,7 @@ pub async fn release_held(state: AppState) {
                 markup: held.markup,
                 attachments: held.attachments.iter().map(|file| file.id).collect(),
             };
-            let delivered = crate::routes::messages::deliver(
+            let stored = crate::routes::messages::store_message(
                 &state,
                 actor,
                 held.chat_id,
@@ -339,20 +339,23 @@ pub async fn release_held(state: AppState) {
                 held.request_ack,
             )
             .await;
-            match delivered {
-                Ok(_) => {}
+            // Forgotten before it goes out, so whoever receives it no longer finds it held.
+            let events = match stored {
+                Ok(outcome) => outcome.events,
                 // The sender left the chat, or it is gone: the message cannot go out.
                 Err(error) if error.code != ErrorCode::Internal => {
                     tracing::info!(held = held.id, chat = held.chat_id, code = ?error.code, "a held message could not be delivered");
+                    Vec::new()
                 }
                 Err(error) => {
                     tracing::error!(held = held.id, error = %error.message, "releasing a held message failed");
                     continue;
                 }
-            }
+            };
             if let Err(error) = state.store.forget_held(held.id).await {
                 tracing::error!(held = held.id, %error, "forgetting a released message failed");
             }
+            state.publish(events).await;
         }
     }
 }

@@ -14,7 +14,7 @@ use kolokol_proto::{
     Poll, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role,
     SendMessageRequest, Seq, ThreadList, UserId, VoteRequest,
 };
-use kolokol_store::{Actor, MessageEdit, NewHeldMessage, NewMessage, Page};
+use kolokol_store::{Actor, MessageEdit, NewHeldMessage, NewMessage, Outcome, Page};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -145,6 +145,19 @@ pub async fn deliver(
     message: NewMessage,
     request_ack: bool,
 ) -> ApiResult<(Message, bool)> {
+    let outcome = store_message(state, actor, chat_id, message, request_ack).await?;
+    state.publish(outcome.events).await;
+    Ok(outcome.value)
+}
+
+/// [`deliver`] without the publishing, for a caller that has more to do before anyone sees it.
+pub async fn store_message(
+    state: &AppState,
+    actor: Actor,
+    chat_id: ChatId,
+    message: NewMessage,
+    request_ack: bool,
+) -> ApiResult<Outcome<(Message, bool)>> {
     let outcome = state
         .store
         .send_message(actor, chat_id, message, state.now())
@@ -154,8 +167,7 @@ pub async fn deliver(
         let seq = outcome.value.0.seq;
         state.store.request_ack(chat_id, seq, state.now()).await?;
     }
-    state.publish(outcome.events).await;
-    Ok(outcome.value)
+    Ok(outcome)
 }
 
 /// Your messages in this chat that wait for quiet hours or do-not-disturb to end.

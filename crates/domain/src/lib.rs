@@ -8,6 +8,7 @@ pub mod invite;
 pub mod keyboard;
 pub mod markup;
 pub mod media;
+pub mod mls;
 pub mod new_chat;
 pub mod permissions;
 pub mod poll;

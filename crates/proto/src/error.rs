@@ -207,6 +207,15 @@ pub enum ErrorCode {
     /// An uploaded file's bytes are not what it is sent as (a PDF as a photo), or an image
     /// cannot be read or is too large to decode.
     InvalidMedia,
+    /// An MLS message the server cannot deliver: malformed, another ciphersuite, or of a kind
+    /// Kolokol does not use (proposals alone or by reference, encrypted handshakes).
+    MlsInvalid,
+    /// A key package that is malformed, badly signed, not the caller's device's, or whose
+    /// lifetime the server does not accept.
+    MlsInvalidKeyPackage,
+    /// A commit that adds or removes what the chat does not allow (a non-member's device, a
+    /// current member's leaf), or that is not from the caller's own leaf.
+    MlsForbidden,
     MethodNotAllowed,
     RateLimited,
     Internal,

@@ -44,9 +44,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidDeviceName | InvalidTitle | TextEmpty | TextTooLong | InvalidText
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
         | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | InvalidPoll | InvalidVote
-        | InvalidKeyboard | InvalidThread | RosterInvalid | InvalidMedia => StatusCode::BAD_REQUEST,
+        | InvalidKeyboard | InvalidThread | RosterInvalid | InvalidMedia | MlsInvalid
+        | MlsInvalidKeyPackage => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
-        Forbidden | NotMember | Safeguarding | Muted => StatusCode::FORBIDDEN,
+        Forbidden | NotMember | Safeguarding | Muted | MlsForbidden => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {
             StatusCode::NOT_FOUND
         }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod media;
+pub mod mls;
 pub mod openapi;
 pub mod orgs;
 pub mod quiet;

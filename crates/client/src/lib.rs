@@ -14,7 +14,8 @@
 //!
 //! ```no_run
 //! use kolokol_client::proto::{
-//!     ChatKind, CreateChatRequest, ErrorCode, Event, RegisterRequest, SendMessageRequest,
+//!     ChatKind, ChatPrivacy, CreateChatRequest, ErrorCode, Event, RegisterRequest,
+//!     SendMessageRequest,
 //! };
 //! use kolokol_client::{Client, ClientError};
 //!
@@ -34,6 +35,7 @@
 //!         kind: ChatKind::Group,
 //!         title: Some("Class 5B parents".into()),
 //!         member_ids: None,
+//!         privacy: ChatPrivacy::Community,
 //!     })
 //!     .await?;
 //!

@@ -529,6 +529,14 @@ pub fn group_id(chat_id: i64, generation: u32) -> Vec<u8> {
     format!("kolokol:chat:{chat_id}:{generation}").into_bytes()
 }
 
+/// The chat and generation a group id names, written as [`group_id`] writes it.
+pub fn parse_group_id(group_id: &[u8]) -> Option<(i64, u32)> {
+    let text = std::str::from_utf8(group_id).ok()?;
+    let (chat, generation) = text.strip_prefix("kolokol:chat:")?.split_once(':')?;
+    let generation = u32::try_from(positive(generation)?).ok()?;
+    Some((positive(chat)?, generation))
+}
+
 /// A device as the server knows it: whose it is and the key it signs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
@@ -666,6 +674,8 @@ pub struct CheckedKeyPackage {
 /// can: the commit's signature and its confirmation tag).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedCommit {
+    /// The group generation its group id names.
+    pub generation: u32,
     /// The epoch the commit was made in; accepted, it starts `epoch + 1`.
     pub epoch: u64,
     pub facts: CommitFacts,
@@ -684,6 +694,7 @@ pub struct CheckedWelcome {
 /// An application message as far as the server reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedApplication {
+    pub generation: u32,
     pub epoch: u64,
     /// HMAC-SHA256 of the content under a key inside it: an abuse report can prove one message's
     /// content without disclosing any other.
@@ -694,3 +705,67 @@ pub struct CheckedApplication {
 /// What an application message's authenticated data must be: a version byte, then the tag.
 pub const FRANKING_VERSION: u8 = 1;
 pub const FRANKING_TAG_LEN: usize = 32;
+
+/// A message fits its chat's privacy: MLS messages only in encrypted chats, and nothing else there.
+pub fn check_privacy(privacy: kolokol_proto::ChatPrivacy, is_mls: bool) -> Result<(), Rejection> {
+    use kolokol_proto::ChatPrivacy::{Community, Encrypted};
+    match (privacy, is_mls) {
+        (Encrypted, false) => Err(encryption_required()),
+        (Community, true) => reject(
+            ErrorCode::NotEncrypted,
+            "this chat is not end-to-end encrypted",
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Text (or anything else in clear) sent to an encrypted chat.
+pub fn encryption_required() -> Rejection {
+    Rejection::new(
+        ErrorCode::EncryptionRequired,
+        "this chat is end-to-end encrypted: send MLS messages, not text",
+    )
+}
+
+/// A commit must be made at the group's current generation and epoch; otherwise another commit
+/// (or a reset) came first, and the committer processes it and tries again.
+pub fn check_commit_epoch(current: (u32, u64), commit: (u32, u64)) -> Result<(), Rejection> {
+    if current == commit {
+        Ok(())
+    } else {
+        reject(
+            ErrorCode::MlsEpochConflict,
+            "another commit moved the group on first: process it, then commit again",
+        )
+    }
+}
+
+/// An application message must be encrypted at the current epoch, and only once nobody who must
+/// go is still in the group (so nothing new is ever encrypted to them).
+pub fn check_application(
+    current: (u32, u64),
+    message: (u32, u64),
+    removals_pending: bool,
+) -> Result<(), Rejection> {
+    if current != message {
+        return reject(
+            ErrorCode::MlsEpochStale,
+            "the message was encrypted in another epoch than the group's",
+        );
+    }
+    if removals_pending {
+        return reject(
+            ErrorCode::MlsCommitRequired,
+            "the group still holds someone who left or a revoked device: commit their removal first",
+        );
+    }
+    Ok(())
+}
+
+/// The same MLS message delivered again.
+pub fn replayed() -> Rejection {
+    Rejection::new(
+        ErrorCode::MlsReplayed,
+        "this MLS message was delivered already",
+    )
+}

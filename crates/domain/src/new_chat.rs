@@ -1,20 +1,21 @@
 //! What a new chat is: its members, its title, the creator's role and, for a direct chat, the key
 //! that keeps a pair of users to one direct chat.
 
-use kolokol_proto::{ChatId, ChatInfo, ChatKind, ErrorCode, Posting, Role, UserId};
+use kolokol_proto::{ChatId, ChatInfo, ChatKind, ChatPrivacy, ErrorCode, Posting, Role, UserId};
 
 use crate::{Rejection, reject};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub kind: ChatKind,
+    pub privacy: ChatPrivacy,
     /// Always `None` for a direct chat, which has no title.
     pub title: Option<String>,
     pub creator_role: Role,
     /// The members besides the creator: ascending, each once.
     pub others: Vec<UserId>,
-    /// For a direct chat `"low:high"`, the pair's user ids: stored with a unique index, so a pair
-    /// has at most one direct chat.
+    /// For a direct chat `"low:high"`, the pair's user ids (`"low:high:e"` when encrypted):
+    /// stored with a unique index, so a pair has at most one direct chat of each privacy.
     pub direct_key: Option<String>,
 }
 
@@ -28,6 +29,7 @@ impl Plan {
             member_count: self.others.len() as i64 + 1,
             posting: Posting::default(),
             slow_mode_secs: 0,
+            privacy: self.privacy,
         }
     }
 }
@@ -36,6 +38,7 @@ impl Plan {
 /// creator). A direct chat needs exactly one other user.
 pub fn plan(
     kind: ChatKind,
+    privacy: ChatPrivacy,
     title: Option<String>,
     creator: UserId,
     member_ids: Vec<UserId>,
@@ -44,7 +47,13 @@ pub fn plan(
     others.sort_unstable();
     others.dedup();
     let direct_key = match (kind, &others[..]) {
-        (ChatKind::Direct, &[peer]) => Some(format!("{}:{}", creator.min(peer), creator.max(peer))),
+        (ChatKind::Direct, &[peer]) => {
+            let pair = format!("{}:{}", creator.min(peer), creator.max(peer));
+            Some(match privacy {
+                ChatPrivacy::Community => pair,
+                ChatPrivacy::Encrypted => format!("{pair}:e"),
+            })
+        }
         (ChatKind::Direct, _) => {
             return reject(
                 ErrorCode::InvalidMembers,
@@ -59,6 +68,7 @@ pub fn plan(
     };
     Ok(Plan {
         kind,
+        privacy,
         title,
         creator_role,
         others,
@@ -72,24 +82,41 @@ mod tests {
 
     #[test]
     fn a_pair_has_one_key_whoever_creates() {
-        let one = plan(ChatKind::Direct, None, 7, vec![3]).unwrap();
-        let other = plan(ChatKind::Direct, None, 3, vec![7, 7, 3]).unwrap();
+        let one = plan(ChatKind::Direct, ChatPrivacy::Community, None, 7, vec![3]).unwrap();
+        let other = plan(
+            ChatKind::Direct,
+            ChatPrivacy::Community,
+            None,
+            3,
+            vec![7, 7, 3],
+        )
+        .unwrap();
         assert_eq!(one.direct_key.as_deref(), Some("3:7"));
         assert_eq!(other.direct_key, one.direct_key);
+        let private = plan(ChatKind::Direct, ChatPrivacy::Encrypted, None, 7, vec![3]).unwrap();
+        assert_eq!(private.direct_key.as_deref(), Some("3:7:e"));
         assert_eq!(one.creator_role, Role::Member);
     }
 
     #[test]
     fn a_direct_chat_needs_exactly_one_other_user() {
         for members in [vec![], vec![7], vec![1, 2]] {
-            let refusal = plan(ChatKind::Direct, None, 7, members).unwrap_err();
+            let refusal =
+                plan(ChatKind::Direct, ChatPrivacy::Community, None, 7, members).unwrap_err();
             assert_eq!(refusal.code, ErrorCode::InvalidMembers);
         }
     }
 
     #[test]
     fn groups_keep_their_title_and_dedupe_members() {
-        let plan = plan(ChatKind::Group, Some("g".into()), 5, vec![9, 1, 9, 5]).unwrap();
+        let plan = plan(
+            ChatKind::Group,
+            ChatPrivacy::Community,
+            Some("g".into()),
+            5,
+            vec![9, 1, 9, 5],
+        )
+        .unwrap();
         assert_eq!(plan.others, vec![1, 9]);
         assert_eq!(plan.creator_role, Role::Owner);
         assert_eq!(plan.direct_key, None);
@@ -99,7 +126,14 @@ mod tests {
 
     #[test]
     fn a_direct_chat_has_no_title() {
-        let plan = plan(ChatKind::Direct, Some("t".into()), 1, vec![2]).unwrap();
+        let plan = plan(
+            ChatKind::Direct,
+            ChatPrivacy::Community,
+            Some("t".into()),
+            1,
+            vec![2],
+        )
+        .unwrap();
         assert_eq!(plan.title, None);
     }
 }

@@ -504,3 +504,26 @@ proptest! {
         prop_assert_eq!(unique.len(), after.len());
     }
 }
+
+#[test]
+fn group_ids_name_a_chat_and_a_generation() {
+    assert_eq!(mls::parse_group_id(&mls::group_id(5, 1)), Some((5, 1)));
+    assert_eq!(
+        mls::parse_group_id(b"kolokol:chat:5:4294967295"),
+        Some((5, u32::MAX))
+    );
+    for bad in [
+        &b"kolokol:chat:5:4294967296"[..],
+        b"kolokol:chat:05:1",
+        b"kolokol:chat:5:0",
+        b"kolokol:chat:5",
+        b"kolokol:5:1",
+    ] {
+        assert_eq!(
+            mls::parse_group_id(bad),
+            None,
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}

@@ -121,6 +121,7 @@ async fn broadcast(
         keyboard: Vec::new(),
         markup: Vec::new(),
         attachments: Vec::new(),
+        mls: None,
     }
     .into_message(group, 0, seq, seq, Vec::new(), Vec::new(), 0);
     let event = kolokol_proto::Event::MessageNew { message };

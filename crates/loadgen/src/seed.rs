@@ -77,6 +77,7 @@ pub async fn seed(data_dir: &Path, users: usize, chats: &[ChatSpec]) -> anyhow::
             kind: spec.kind,
             title: (spec.kind != ChatKind::Direct).then(|| "Нагрузка".to_owned()),
             member_ids: first.to_vec(),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         let (chat_id, _) = store.create_chat(owner, chat, now).await?.value;
         for chunk in rest.chunks(ADD_AT_ONCE) {

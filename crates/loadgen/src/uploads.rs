@@ -102,6 +102,7 @@ pub async fn run(
             kind: ChatKind::Group,
             title: Some("Files".into()),
             member_ids: None,
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -168,6 +168,10 @@ pub struct CreateChatRequest {
     /// For a direct chat exactly one other user; for groups and channels the initial members.
     #[serde(default)]
     pub member_ids: Option<Vec<UserId>>,
+    /// `encrypted` makes an end-to-end encrypted chat (MLS): the server carries only ciphertext,
+    /// and no bot can be in it. Fixed for the chat's life. Default `community`.
+    #[serde(default)]
+    pub privacy: crate::ChatPrivacy,
 }
 
 /// A chat as the requesting user sees it: with their role, read position and unread count.
@@ -201,6 +205,9 @@ pub struct Chat {
     /// whose safeguarding lead may read the chat. Absent on every other chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safeguarding: Option<SafeguardingNotice>,
+    /// Whether the server can read the chat (fixed at creation).
+    #[serde(default)]
+    pub privacy: crate::ChatPrivacy,
 }
 
 /// Who may read a direct chat besides its two members: the school's safeguarding lead.
@@ -274,6 +281,8 @@ pub struct ChatInfo {
     pub posting: Posting,
     #[serde(default)]
     pub slow_mode_secs: u32,
+    #[serde(default)]
+    pub privacy: crate::ChatPrivacy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -498,6 +507,9 @@ pub struct Message {
     /// Files shown with the message (photos, videos, voice, documents), as they were attached.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// In an encrypted chat: the MLS message it is (its text is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mls: Option<crate::MlsPayload>,
 }
 
 /// A file in a message, as it was when attached. Its bytes come through signed, expiring links

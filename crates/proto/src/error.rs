@@ -216,6 +216,21 @@ pub enum ErrorCode {
     /// A commit that adds or removes what the chat does not allow (a non-member's device, a
     /// current member's leaf), or that is not from the caller's own leaf.
     MlsForbidden,
+    /// A message for an encrypted chat must be an MLS message (text, polls, threads and files
+    /// in clear are refused there).
+    EncryptionRequired,
+    /// An MLS message or call for a chat that is not encrypted.
+    NotEncrypted,
+    /// Another commit moved the group to a new epoch first (`epoch` says which): process it,
+    /// then commit again.
+    MlsEpochConflict,
+    /// The message was encrypted in an earlier epoch (`epoch` says the current one).
+    MlsEpochStale,
+    /// The group still holds someone who must go (they left, or their device was revoked):
+    /// commit their removal before sending.
+    MlsCommitRequired,
+    /// This very MLS message was delivered already.
+    MlsReplayed,
     MethodNotAllowed,
     RateLimited,
     Internal,

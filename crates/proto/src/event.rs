@@ -135,6 +135,21 @@ pub enum Event {
         start_payload: Option<String>,
         at: Millis,
     },
+    /// In an encrypted chat: devices wait to be added to its MLS group, or leaves to be removed
+    /// (someone left, a device was revoked); a member's device commits the change.
+    #[serde(rename = "mls.changed")]
+    MlsChanged { chat_id: ChatId },
+    /// To a user: one of their devices was added to the encrypted chat's group at `epoch`; the
+    /// device takes its Welcome from `GET /mls/welcomes`.
+    #[serde(rename = "mls.welcome")]
+    MlsWelcome {
+        chat_id: ChatId,
+        welcome_id: i64,
+        epoch: u64,
+    },
+    /// To a user: their device has few key packages left for others to add it with.
+    #[serde(rename = "mls.key_packages_low")]
+    MlsKeyPackagesLow { device_id: i64, available: u32 },
     /// To the person who pressed a callback button under message `seq`: the bot answered, with
     /// a notification to show, if any (an edit of the message comes as `message.edited`).
     #[serde(rename = "callback.answered")]
@@ -171,6 +186,9 @@ impl Event {
             Event::BotCallback { .. } => "bot.callback",
             Event::CallbackAnswered { .. } => "callback.answered",
             Event::BotChatCreated { .. } => "bot.chat_created",
+            Event::MlsChanged { .. } => "mls.changed",
+            Event::MlsWelcome { .. } => "mls.welcome",
+            Event::MlsKeyPackagesLow { .. } => "mls.key_packages_low",
         }
     }
 }

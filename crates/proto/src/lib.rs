@@ -6,10 +6,12 @@
 pub mod api;
 pub mod error;
 pub mod event;
+pub mod mls;
 
 pub use api::*;
 pub use error::{ErrorBody, ErrorCode, LineError, RosterProblem};
 pub use event::{ClientFrame, Event, ServerFrame};
+pub use mls::{Base64Bytes, ChatPrivacy, MlsKind, MlsPayload};
 
 /// A user's id. Below 2^53 so JavaScript reads it exactly.
 pub type UserId = i64;

@@ -2,8 +2,9 @@
 //! input, however malformed, makes decoding panic.
 
 use kolokol_proto::{
-    Attachment, AttachmentKind, Button, ChatInfo, ChatKind, ClientFrame, Event, Keyboard, Markup,
-    MarkupKind, Message, Poll, PollTally, Posting, Reaction, Role, ServerFrame, User,
+    Attachment, AttachmentKind, Base64Bytes, Button, ChatInfo, ChatKind, ChatPrivacy, ClientFrame,
+    Event, Keyboard, Markup, MarkupKind, Message, MlsKind, MlsPayload, Poll, PollTally, Posting,
+    Reaction, Role, ServerFrame, User,
 };
 use proptest::prelude::*;
 
@@ -42,6 +43,7 @@ fn message() -> impl Strategy<Value = Message> {
             keyboard(),
             proptest::collection::vec(markup(), 0..3),
             proptest::collection::vec(attachment(), 0..3),
+            proptest::option::of(mls()),
         ),
     )
         .prop_map(
@@ -51,7 +53,7 @@ fn message() -> impl Strategy<Value = Message> {
                 mentions,
                 reactions,
                 (created_at, edited_at, deleted),
-                (poll, thread_of, keyboard, markup, attachments),
+                (poll, thread_of, keyboard, markup, attachments, mls),
             )| Message {
                 id,
                 chat_id,
@@ -73,8 +75,22 @@ fn message() -> impl Strategy<Value = Message> {
                 keyboard,
                 markup,
                 attachments,
+                mls,
             },
         )
+}
+
+fn mls() -> impl Strategy<Value = MlsPayload> {
+    (
+        prop_oneof![Just(MlsKind::Application), Just(MlsKind::Commit)],
+        any::<u64>(),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+    )
+        .prop_map(|(kind, epoch, data)| MlsPayload {
+            kind,
+            epoch,
+            data: data.map(Base64Bytes),
+        })
 }
 
 fn attachment() -> impl Strategy<Value = Attachment> {
@@ -229,15 +245,17 @@ fn chat_info() -> impl Strategy<Value = ChatInfo> {
             Just(Posting::Nobody)
         ],
         0u32..3600,
+        prop_oneof![Just(ChatPrivacy::Community), Just(ChatPrivacy::Encrypted)],
     )
         .prop_map(
-            |(id, kind, title, member_count, posting, slow_mode_secs)| ChatInfo {
+            |(id, kind, title, member_count, posting, slow_mode_secs, privacy)| ChatInfo {
                 id,
                 kind,
                 title,
                 member_count,
                 posting,
                 slow_mode_secs,
+                privacy,
             },
         )
 }

@@ -245,6 +245,7 @@ async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
             kind: ChatKind::Group,
             title: Some("bench".into()),
             member_ids: members,
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         chats.push(store.create_chat(actors[c], chat, 0).await.unwrap().value.0);
     }
@@ -271,6 +272,7 @@ async fn store_sends(senders: usize, chat_count: usize, duration: Duration) {
                     keyboard: Vec::new(),
                     markup: Vec::new(),
                     attachments: Vec::new(),
+                    mls: None,
                 };
                 if store.send_message(actor, chat, message, 1).await.is_ok() {
                     ok.fetch_add(1, Ordering::Relaxed);
@@ -346,6 +348,7 @@ async fn create_group(owner: &Client, title: &str, member_ids: Vec<i64>) -> i64 
         kind: ChatKind::Group,
         title: Some(title.into()),
         member_ids: Some(member_ids),
+        privacy: kolokol_proto::ChatPrivacy::Community,
     };
     owner.create_chat(&request).await.unwrap().0.id
 }

@@ -45,14 +45,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
         | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | InvalidPoll | InvalidVote
         | InvalidKeyboard | InvalidThread | RosterInvalid | InvalidMedia | MlsInvalid
-        | MlsInvalidKeyPackage => StatusCode::BAD_REQUEST,
+        | MlsInvalidKeyPackage | EncryptionRequired | NotEncrypted => StatusCode::BAD_REQUEST,
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | Safeguarding | Muted | MlsForbidden => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {
             StatusCode::NOT_FOUND
         }
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        UsernameTaken | AlreadyMember | OwnerMustTransfer | MessageDeleted | PollClosed => {
+        UsernameTaken | AlreadyMember | OwnerMustTransfer | MessageDeleted | PollClosed
+        | MlsEpochConflict | MlsEpochStale | MlsCommitRequired | MlsReplayed => {
             StatusCode::CONFLICT
         }
         InviteExpired | InviteUsedUp | ClaimCodeExpired => StatusCode::GONE,

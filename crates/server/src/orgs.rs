@@ -175,6 +175,7 @@ async fn create_chat(
         kind,
         title: Some(chat_title(org, roster, unit, purpose)),
         member_ids: Vec::new(),
+        privacy: kolokol_proto::ChatPrivacy::Community,
     };
     let outcome = state.store.create_chat(service, chat, state.now()).await?;
     state.publish(outcome.events).await;

@@ -330,6 +330,7 @@ pub async fn release_held(state: AppState) {
                 keyboard: held.keyboard,
                 markup: held.markup,
                 attachments: held.attachments.iter().map(|file| file.id).collect(),
+                mls: None,
             };
             let stored = crate::routes::messages::store_message(
                 &state,

@@ -35,7 +35,7 @@ impl Locked {
 pub async fn lock(conn: &mut PgConnection, chat_id: ChatId, user_id: UserId) -> OpResult<Locked> {
     let row = sqlx::query(
         "SELECT id, kind, title, member_count, last_seq, created_at, last_activity_at, posting,
-                slow_mode_secs, event_pos, role
+                slow_mode_secs, privacy, event_pos, role
          FROM kolokol_lock_chat($1, $2)",
     )
     .bind(chat_id)
@@ -172,14 +172,20 @@ pub async fn create(
     chat: NewChat,
     now: i64,
 ) -> OpResult<Outcome<(ChatId, bool)>> {
-    let plan = new_chat::plan(chat.kind, chat.title, actor.user_id, chat.member_ids)?;
+    let plan = new_chat::plan(
+        chat.kind,
+        chat.privacy,
+        chat.title,
+        actor.user_id,
+        chat.member_ids,
+    )?;
     let mut people = require_users(&mut *conn, &plan.others).await?;
     let creator = require_users(&mut *conn, &[actor.user_id]).await?.remove(0);
     // A pair's direct chat is unique: when it exists (or another node creates it right now,
     // which this insert waits for), the existing one is the answer.
     let inserted: Option<ChatId> = sqlx::query_scalar(
-        "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at)
-         VALUES ($1, $2, $3, $4, $5, $5)
+        "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at, privacy)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)
          ON CONFLICT (direct_key) DO NOTHING
          RETURNING id",
     )
@@ -188,6 +194,7 @@ pub async fn create(
     .bind(&plan.direct_key)
     .bind(actor.user_id)
     .bind(now)
+    .bind(kolokol_store::e2ee::privacy_str(plan.privacy))
     .fetch_optional(&mut *conn)
     .await?;
     let Some(chat_id) = inserted else {
@@ -233,7 +240,7 @@ macro_rules! chat_view {
             ", m.role, m.read_seq,
                (SELECT count(*) FROM messages u
                  WHERE u.chat_id = c.id AND u.seq > m.read_seq AND u.sender_id <> m.user_id
-                   AND NOT u.deleted),
+                   AND NOT u.deleted AND u.mls_kind IS DISTINCT FROM 'commit'),
                m.muted_until, p.id, p.username, p.display_name, p.about, p.is_bot, ",
             message_columns!(),
             " FROM members m

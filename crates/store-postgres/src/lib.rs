@@ -38,6 +38,7 @@
 mod accounts;
 mod bots;
 mod chats;
+mod e2ee;
 mod engine;
 mod events;
 mod media;
@@ -60,12 +61,13 @@ use kolokol_proto::{
     Millis, OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials,
-    Delivery, FindUpload, MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode,
-    NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription,
-    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Payer, ProfileChanges, Revoke,
-    SessionRecord, Store, StoreError, StoreResult, StoredPoll, StoredRoster, Subscription,
-    UnitRename, UploadPart, UploadRecord, UserPlace,
+    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, ClaimedKeyPackages,
+    Credentials, Delivery, DeviceRecord, FindUpload, GroupView, KeyPackageBatch, KeyPackageCount,
+    MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode, NewCommit, NewHeldMessage,
+    NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription, NewUpload, NewUser, Org,
+    OrgChat, OrgId, OrgRole, Outcome, Page, Payer, ProfileChanges, Revoke, SessionRecord, Store,
+    StoreError, StoreResult, StoredPoll, StoredRoster, Subscription, UnitRename, UploadPart,
+    UploadRecord, UserPlace, WelcomeRecord,
 };
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -1455,6 +1457,81 @@ impl Store for PostgresStore {
     async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<StoredPoll>> {
         self.engine
             .run(Mode::Snapshot, |c| Box::pin(messages::polls(c, chat_id)))
+            .await
+    }
+
+    async fn publish_key_packages(
+        &self,
+        actor: Actor,
+        batch: KeyPackageBatch,
+        now: Millis,
+    ) -> StoreResult<Outcome<KeyPackageCount>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(e2ee::publish(c, actor, batch.clone(), now))
+            })
+            .await
+    }
+
+    async fn key_package_count(&self, actor: Actor, now: Millis) -> StoreResult<KeyPackageCount> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(e2ee::count(c, actor.session_id, now))
+            })
+            .await
+    }
+
+    async fn devices_of(&self, user_id: UserId) -> StoreResult<Vec<DeviceRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(e2ee::devices_of(c, user_id)))
+            .await
+    }
+
+    async fn mls_group(&self, actor: Actor, chat_id: ChatId) -> StoreResult<GroupView> {
+        self.engine
+            .run(Mode::Snapshot, |c| Box::pin(e2ee::group(c, actor, chat_id)))
+            .await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        devices: Option<Vec<i64>>,
+        now: Millis,
+    ) -> StoreResult<Outcome<ClaimedKeyPackages>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(e2ee::claim(c, actor, chat_id, devices.clone(), now))
+            })
+            .await
+    }
+
+    async fn commit(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        commit: NewCommit,
+        now: Millis,
+    ) -> StoreResult<Outcome<(Message, bool)>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(e2ee::commit(c, actor, chat_id, commit.clone(), now))
+            })
+            .await
+    }
+
+    async fn welcomes(&self, actor: Actor) -> StoreResult<Vec<WelcomeRecord>> {
+        self.engine
+            .run(Mode::Autocommit, |c| Box::pin(e2ee::welcomes(c, actor)))
+            .await
+    }
+
+    async fn forget_welcome(&self, actor: Actor, id: i64) -> StoreResult<()> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(e2ee::forget_welcome(c, actor, id))
+            })
             .await
     }
 }

@@ -1,7 +1,7 @@
 //! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
 //! read markers.
 
-use kolokol_domain::{Rejection, Route, permissions, receipts, thread, validate};
+use kolokol_domain::{Rejection, Route, mls, permissions, receipts, thread, validate};
 use kolokol_proto::{ChatId, ChatKind, Event, Message, Posting, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{
     Actor, MessageEdit, NewMessage, Outcome, Page, Published, StoredPoll, list_column,
@@ -73,6 +73,10 @@ pub async fn send(
     new: NewMessage,
     now: i64,
 ) -> OpResult<Outcome<(Message, bool)>> {
+    if let Some(sealed) = new.mls {
+        return crate::e2ee::send_application(conn, actor, chat_id, new.client_msg_id, sealed, now)
+            .await;
+    }
     // Checked in the same transaction as the send (the store sends thread replies in one), and
     // only for members: an outsider learns nothing of the chat's messages.
     if let Some(root) = new.thread_of {
@@ -121,6 +125,7 @@ pub async fn send(
                 "kolokol_send held back a post the rule allows".into(),
             ));
         }
+        "encrypted" => return Err(mls::encryption_required().into()),
         "bad_reply" => return Err(Rejection::no_reply_target().into()),
         other => return Err(OpError::Internal(format!("kolokol_send said {other:?}"))),
     }

@@ -72,13 +72,13 @@ pub fn maybe_user(row: &PgRow, at: usize) -> OpResult<Option<User>> {
 macro_rules! chat_columns {
     () => {
         "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, c.last_activity_at, \
-         c.posting, c.slow_mode_secs"
+         c.posting, c.slow_mode_secs, c.privacy"
     };
 }
 pub(crate) use chat_columns;
 
 /// How many columns [`chat_columns`] names.
-pub const CHAT_WIDTH: usize = 9;
+pub const CHAT_WIDTH: usize = 10;
 
 pub fn chat(row: &PgRow, at: usize) -> OpResult<ChatRow> {
     Ok(ChatRow {
@@ -91,6 +91,7 @@ pub fn chat(row: &PgRow, at: usize) -> OpResult<ChatRow> {
         last_activity_at: row.try_get(at + 6)?,
         posting: parse(row.try_get(at + 7)?)?,
         slow_mode_secs: u32::try_from(row.try_get::<i64, _>(at + 8)?).unwrap_or(0),
+        privacy: kolokol_store::e2ee::parse_privacy(row.try_get(at + 9)?),
     })
 }
 
@@ -105,7 +106,7 @@ macro_rules! message_columns {
             FROM (SELECT r.emoji, json_agg(r.user_id ORDER BY r.created_at, r.user_id) AS user_ids \
                     FROM reactions r WHERE r.chat_id = x.chat_id AND r.seq = x.seq \
                     GROUP BY r.emoji) g), \
-         x.poll, x.thread_of, x.keyboard, x.markup, x.attachments"
+         x.poll, x.thread_of, x.keyboard, x.markup, x.attachments, x.mls_kind, x.mls_epoch, x.mls_data"
     };
 }
 pub(crate) use message_columns;
@@ -141,6 +142,11 @@ pub fn message(row: &PgRow, at: usize) -> OpResult<Option<Message>> {
         keyboard: json_column(row, at + 14)?.unwrap_or_default(),
         markup: json_column(row, at + 15)?.unwrap_or_default(),
         attachments: json_column(row, at + 16)?.unwrap_or_default(),
+        mls: kolokol_store::e2ee::mls_payload(
+            row.try_get(at + 17)?,
+            row.try_get(at + 18)?,
+            row.try_get(at + 19)?,
+        ),
     }))
 }
 

@@ -313,6 +313,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
             kind: ChatKind::Group,
             title: Some("race".to_owned()),
             member_ids: people.iter().map(|p| p.user_id).collect(),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         let chat_id = nodes[0]
             .create_chat(reader, chat, 2)
@@ -338,6 +339,7 @@ async fn two_nodes_write_one_chat_while_a_reader_resumes() {
                         keyboard: Vec::new(),
                         markup: Vec::new(),
                         attachments: Vec::new(),
+                        mls: None,
                     };
                     // The same message through both nodes at once, as a client retrying does.
                     let (a, b) = tokio::join!(

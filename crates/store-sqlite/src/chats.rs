@@ -88,7 +88,13 @@ pub fn create(
     chat: NewChat,
     now: i64,
 ) -> OpResult<Outcome<(ChatId, bool)>> {
-    let plan = new_chat::plan(chat.kind, chat.title, actor.user_id, chat.member_ids)?;
+    let plan = new_chat::plan(
+        chat.kind,
+        chat.privacy,
+        chat.title,
+        actor.user_id,
+        chat.member_ids,
+    )?;
     let users = plan
         .others
         .iter()
@@ -106,8 +112,8 @@ pub fn create(
     let creator = require_user(conn, actor.user_id)?;
     let chat_id: ChatId = conn
         .prepare_cached(
-            "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+            "INSERT INTO chats (kind, title, direct_key, created_by, created_at, last_activity_at, privacy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) RETURNING id",
         )?
         .query_row(
             params![
@@ -115,7 +121,8 @@ pub fn create(
                 plan.title,
                 plan.direct_key,
                 actor.user_id,
-                now
+                now,
+                kolokol_store::e2ee::privacy_str(plan.privacy)
             ],
             |row| row.get(0),
         )?;
@@ -178,7 +185,7 @@ fn view(
     };
     let unread_count: i64 = conn
         .prepare_cached(
-            "SELECT count(*) FROM messages WHERE chat_id = ?1 AND seq > ?2 AND sender_id != ?3 AND deleted = 0",
+            "SELECT count(*) FROM messages WHERE chat_id = ?1 AND seq > ?2 AND sender_id != ?3 AND deleted = 0 AND mls_kind IS NOT 'commit'",
         )?
         .query_row(params![chat.id, read_seq, user_id], |row| row.get(0))?;
     let last_message = match chat.last_seq {

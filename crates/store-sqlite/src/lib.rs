@@ -7,6 +7,7 @@
 mod accounts;
 mod bots;
 mod chats;
+mod e2ee;
 mod engine;
 mod events;
 mod media;
@@ -28,12 +29,13 @@ use kolokol_proto::{
     Millis, OrgPolicy, Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 use kolokol_store::{
-    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, Credentials,
-    Delivery, FindUpload, MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode,
-    NewHeldMessage, NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription,
-    NewUpload, NewUser, Org, OrgChat, OrgId, OrgRole, Outcome, Page, Payer, ProfileChanges, Revoke,
-    SessionRecord, Store, StoreResult, StoredPoll, StoredRoster, Subscription, UnitRename,
-    UploadPart, UploadRecord, UserPlace,
+    Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, Claimed, ClaimedKeyPackages,
+    Credentials, Delivery, DeviceRecord, FindUpload, GroupView, KeyPackageBatch, KeyPackageCount,
+    MemberSnapshot, MessageEdit, NewBlob, NewChat, NewClaimCode, NewCommit, NewHeldMessage,
+    NewInvite, NewMessage, NewOrg, NewReport, NewSession, NewSubscription, NewUpload, NewUser, Org,
+    OrgChat, OrgId, OrgRole, Outcome, Page, Payer, ProfileChanges, Revoke, SessionRecord, Store,
+    StoreResult, StoredPoll, StoredRoster, Subscription, UnitRename, UploadPart, UploadRecord,
+    UserPlace, WelcomeRecord,
 };
 
 use crate::engine::Engine;
@@ -1058,6 +1060,68 @@ impl Store for SqliteStore {
 
     async fn polls(&self, chat_id: ChatId) -> StoreResult<Vec<StoredPoll>> {
         self.engine.read(move |c| messages::polls(c, chat_id)).await
+    }
+    async fn publish_key_packages(
+        &self,
+        actor: Actor,
+        batch: KeyPackageBatch,
+        now: Millis,
+    ) -> StoreResult<Outcome<KeyPackageCount>> {
+        self.engine
+            .write(move |c| e2ee::publish(c, actor, batch, now))
+            .await
+    }
+
+    async fn key_package_count(&self, actor: Actor, now: Millis) -> StoreResult<KeyPackageCount> {
+        self.engine
+            .read(move |c| e2ee::count(c, actor.session_id, now))
+            .await
+    }
+
+    async fn devices_of(&self, user_id: UserId) -> StoreResult<Vec<DeviceRecord>> {
+        self.engine
+            .read(move |c| e2ee::devices_of(c, user_id))
+            .await
+    }
+
+    async fn mls_group(&self, actor: Actor, chat_id: ChatId) -> StoreResult<GroupView> {
+        self.engine
+            .read(move |c| e2ee::group(c, actor, chat_id))
+            .await
+    }
+
+    async fn claim_key_packages(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        devices: Option<Vec<i64>>,
+        now: Millis,
+    ) -> StoreResult<Outcome<ClaimedKeyPackages>> {
+        self.engine
+            .write(move |c| e2ee::claim(c, actor, chat_id, devices, now))
+            .await
+    }
+
+    async fn commit(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        commit: NewCommit,
+        now: Millis,
+    ) -> StoreResult<Outcome<(Message, bool)>> {
+        self.engine
+            .write(move |c| e2ee::commit(c, actor, chat_id, commit, now))
+            .await
+    }
+
+    async fn welcomes(&self, actor: Actor) -> StoreResult<Vec<WelcomeRecord>> {
+        self.engine.read(move |c| e2ee::welcomes(c, actor)).await
+    }
+
+    async fn forget_welcome(&self, actor: Actor, id: i64) -> StoreResult<()> {
+        self.engine
+            .write(move |c| e2ee::forget_welcome(c, actor, id))
+            .await
     }
 }
 

@@ -1,7 +1,7 @@
 //! Messages: sending with per-chat seq and idempotency, history, edits, deletes, reactions and
 //! read markers.
 
-use kolokol_domain::{Rejection, permissions, receipts, thread, validate};
+use kolokol_domain::{Rejection, mls, permissions, receipts, thread, validate};
 use kolokol_proto::{ChatId, Event, Message, Role, Seq, ThreadSummary, UserId};
 use kolokol_store::{
     Actor, ChatRow, MessageEdit, NewMessage, Outcome, Page, StoredPoll, list_column,
@@ -9,6 +9,7 @@ use kolokol_store::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chats::membership;
+use crate::e2ee;
 use crate::engine::OpResult;
 use crate::events::Changes;
 use crate::media::{self, Shown};
@@ -88,6 +89,10 @@ pub fn send(
     }
     permissions::post(chat.kind, role, chat.posting)?;
     permissions::post_pace(role, muted_until, last_post_at, chat.slow_mode_secs, now)?;
+    mls::check_privacy(chat.privacy, new.mls.is_some())?;
+    if let Some(sealed) = new.mls {
+        return e2ee::send_application(conn, actor, &chat, new.client_msg_id, sealed, now);
+    }
     if new.reply_to.is_some_and(|to| to < 1 || to > chat.last_seq) {
         return Err(Rejection::no_reply_target().into());
     }
@@ -105,16 +110,6 @@ pub fn send(
             params![chat_id, seq, actor.user_id, new.client_msg_id, new.text, new.reply_to, serde_json::to_string(&mentions)?, now, new.poll.as_ref().map(serde_json::to_string).transpose()?, new.thread_of, list_column(&new.keyboard)?, list_column(&new.markup)?],
             |row| row.get(0),
         )?;
-    let pos: i64 = conn
-        .prepare_cached(
-            "UPDATE chats SET last_seq = ?2, last_activity_at = ?3, event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
-        )?
-        .query_row(params![chat_id, seq, now], |row| row.get(0))?;
-    // What you wrote yourself is read; and it is when you last posted, for slow mode.
-    conn.prepare_cached(
-        "UPDATE members SET read_seq = ?3, last_post_at = ?4 WHERE chat_id = ?1 AND user_id = ?2",
-    )?
-    .execute(params![chat_id, actor.user_id, seq, now])?;
     let attachments = media::attach(
         conn,
         actor.user_id,
@@ -128,6 +123,29 @@ pub fn send(
             .execute(params![id, list_column(&attachments)?])?;
     }
     let message = new.into_message(chat_id, actor.user_id, id, seq, mentions, attachments, now);
+    publish_new(conn, actor, message, true, now)
+}
+
+/// A message just stored becomes the chat's newest: the chat's seq and stream move on, the sender
+/// has read it (and, for slow mode, posted now), and its members hear `message.new`.
+pub(crate) fn publish_new(
+    conn: &Connection,
+    actor: Actor,
+    message: Message,
+    is_post: bool,
+    now: i64,
+) -> OpResult<Outcome<(Message, bool)>> {
+    let chat_id = message.chat_id;
+    let pos: i64 = conn
+        .prepare_cached(
+            "UPDATE chats SET last_seq = ?2, last_activity_at = ?3, event_pos = event_pos + 1 WHERE id = ?1 RETURNING event_pos",
+        )?
+        .query_row(params![chat_id, message.seq, now], |row| row.get(0))?;
+    conn.prepare_cached(
+        "UPDATE members SET read_seq = ?3, last_post_at = CASE WHEN ?5 THEN ?4 ELSE last_post_at END
+         WHERE chat_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![chat_id, actor.user_id, message.seq, now, is_post])?;
     let mut changes = Changes::default();
     changes.chat_at(
         conn,

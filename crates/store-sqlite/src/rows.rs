@@ -81,9 +81,9 @@ pub fn user_by_id(conn: &Connection, id: UserId) -> OpResult<Option<User>> {
 }
 
 pub const CHAT_COLUMNS: &str = "c.id, c.kind, c.title, c.member_count, c.last_seq, c.created_at, \
-                                c.last_activity_at, c.posting, c.slow_mode_secs";
+                                c.last_activity_at, c.posting, c.slow_mode_secs, c.privacy";
 /// How many columns [`CHAT_COLUMNS`] names: what a query selects after them starts here.
-pub const CHAT_WIDTH: usize = 9;
+pub const CHAT_WIDTH: usize = 10;
 
 pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
     let posting: String = row.get(7)?;
@@ -100,10 +100,11 @@ pub fn chat_from_row(row: &Row<'_>) -> rusqlite::Result<ChatRow> {
             rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, error.into())
         })?,
         slow_mode_secs: row.get(8)?,
+        privacy: kolokol_store::e2ee::parse_privacy(&row.get::<_, String>(9)?),
     })
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard, markup, attachments";
+const MESSAGE_COLUMNS: &str = "id, chat_id, seq, sender_id, client_msg_id, text, reply_to, mentions, created_at, edited_at, deleted, poll, thread_of, keyboard, markup, attachments, mls_kind, mls_epoch, mls_data";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(7)?;
@@ -125,6 +126,11 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         keyboard: json_column(row, 13)?.unwrap_or_default(),
         markup: json_column(row, 14)?.unwrap_or_default(),
         attachments: json_column(row, 15)?.unwrap_or_default(),
+        mls: kolokol_store::e2ee::mls_payload(
+            row.get::<_, Option<String>>(16)?.as_deref(),
+            row.get(17)?,
+            row.get(18)?,
+        ),
     })
 }
 

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_web_apps.sql"),
     include_str!("../migrations/0015_button_chats.sql"),
     include_str!("../migrations/0016_media.sql"),
+    include_str!("../migrations/0017_e2ee.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -52,6 +52,7 @@ async fn setup(store: &Arc<dyn Store>) -> (Vec<Actor>, Vec<i64>) {
             kind: ChatKind::Group,
             title: Some("chat".into()),
             member_ids: actors[1..].iter().map(|a| a.user_id).collect(),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         chats.push(store.create_chat(actors[0], chat, 0).await.unwrap().value.0);
     }
@@ -75,7 +76,7 @@ proptest! {
                     .map(|send| {
                         let store = store.clone();
                         let (actor, chat) = (actors[send.sender], chats[send.chat]);
-                        let message = NewMessage { client_msg_id: format!("id-{}", send.id), text: "hello".into(), reply_to: None, poll: None, thread_of: None, keyboard: Vec::new(), markup: Vec::new(), attachments: Vec::new() };
+                        let message = NewMessage { client_msg_id: format!("id-{}", send.id), text: "hello".into(), reply_to: None, poll: None, thread_of: None, keyboard: Vec::new(), markup: Vec::new(), attachments: Vec::new(), mls: None };
                         tokio::spawn(async move { store.send_message(actor, chat, message, 1).await.unwrap().value })
                     })
                     .collect();

@@ -28,6 +28,15 @@ use kolokol_proto::{
 };
 use tokio::task::JoinHandle;
 
+mod e2ee;
+use e2ee::{
+    claims_hand_out_one_package_per_waiting_device,
+    commits_apply_at_the_current_epoch_and_move_leaves,
+    concurrent_commits_leave_exactly_one_winner,
+    encrypted_messages_need_the_current_epoch_and_no_pending_removals,
+    key_packages_register_their_device_key_once,
+};
+
 use crate::{
     Actor, BlobRecord, BotChanges, BotRecord, CallbackRecord, CatchUp, ChatPurpose, Credentials,
     Delivery, FindUpload, MessageEdit, NewBlob, NewChat, NewClaimCode, NewHeldMessage, NewInvite,
@@ -129,6 +138,12 @@ const CHECKS: &[(&str, Check)] = checks![
     held_messages_keep_their_files,
     unshown_files_are_collected_and_expired_uploads_listed,
     files_count_against_their_payer_and_expire_per_org,
+    // end-to-end encryption
+    key_packages_register_their_device_key_once,
+    claims_hand_out_one_package_per_waiting_device,
+    commits_apply_at_the_current_epoch_and_move_leaves,
+    concurrent_commits_leave_exactly_one_winner,
+    encrypted_messages_need_the_current_epoch_and_no_pending_removals,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.
@@ -1386,6 +1401,7 @@ async fn direct_chats_need_exactly_one_other_user(store: Arc<dyn Store>) {
             kind: ChatKind::Direct,
             title: None,
             member_ids: member_ids.to_vec(),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         assert_refused(
             fx.store.create_chat(alice.actor, chat, fx.now()).await,
@@ -2134,6 +2150,7 @@ async fn joining_by_invite(store: Arc<dyn Store>) {
         member_count: 2,
         posting: Posting::Everyone,
         slow_mode_secs: 0,
+        privacy: kolokol_proto::ChatPrivacy::Community,
     };
     assert_eq!(
         preview,
@@ -2248,6 +2265,7 @@ async fn sends_get_gap_free_seqs(store: Arc<dyn Store>) {
             keyboard: Vec::new(),
             markup: Vec::new(),
             attachments: Vec::new(),
+            mls: None,
         };
         assert_eq!(message, expected);
         let published = only(&outcome.events, "message.new", |event| {
@@ -5526,6 +5544,7 @@ fn new_chat(kind: ChatKind, members: &[&Person]) -> NewChat {
         kind,
         title,
         member_ids: members.iter().map(|person| person.id()).collect(),
+        privacy: kolokol_proto::ChatPrivacy::Community,
     }
 }
 
@@ -5539,6 +5558,7 @@ fn new_message(client_msg_id: &str, text: &str) -> NewMessage {
         keyboard: Vec::new(),
         markup: Vec::new(),
         attachments: Vec::new(),
+        mls: None,
     }
 }
 

@@ -82,6 +82,7 @@ mod tests {
             keyboard: Vec::new(),
             markup: Vec::new(),
             attachments: Vec::new(),
+            mls: None,
         }
     }
 

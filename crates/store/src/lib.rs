@@ -15,10 +15,15 @@
 
 pub mod catch_up;
 pub mod conformance;
+pub mod e2ee;
 pub mod event_log;
 pub mod media;
 pub mod orgs;
 
+pub use e2ee::{
+    ClaimedKeyPackages, DeviceRecord, GroupView, KEY_PACKAGES_LOW, KeyPackageBatch,
+    KeyPackageCount, MAX_KEY_PACKAGES, NewCommit, NewMls, WelcomeRecord,
+};
 pub use media::{
     BlobRecord, FindUpload, MAX_ATTACHMENTS, NewBlob, NewUpload, Payer, STUCK_COLLECTION_MS,
     UPLOAD_KEPT_MS, UploadPart, UploadRecord,
@@ -32,9 +37,9 @@ use async_trait::async_trait;
 use kolokol_domain::roster::Roster;
 use kolokol_domain::{Cursor, Rejection, Route};
 use kolokol_proto::{
-    Attachment, AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, Event, HeldMessage,
-    Invite, InvitePreview, Keyboard, Markup, Member, Message, Millis, OrgPolicy, Poll, Posting,
-    Profile, Report, Role, Seq, ThreadSummary, User, UserId,
+    Attachment, AuditEntry, BotCommand, Chat, ChatId, ChatInfo, ChatKind, ChatPrivacy, Event,
+    HeldMessage, Invite, InvitePreview, Keyboard, Markup, Member, Message, Millis, OrgPolicy, Poll,
+    Posting, Profile, Report, Role, Seq, ThreadSummary, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +220,8 @@ pub enum Revoke {
 #[derive(Debug, Clone)]
 pub struct NewChat {
     pub kind: ChatKind,
+    /// Fixed for the chat's life.
+    pub privacy: ChatPrivacy,
     pub title: Option<String>,
     pub member_ids: Vec<UserId>,
 }
@@ -242,13 +249,15 @@ pub struct NewMessage {
     /// Files to show with it, by id; the store checks the sender may show each (their own
     /// upload, or a file shown in a chat they are in).
     pub attachments: Vec<i64>,
+    /// In an encrypted chat, the MLS application message it is (and `text` is empty).
+    pub mls: Option<NewMls>,
 }
 
 /// Every table with rows of a chat, in an order that deleting them keeps foreign keys intact:
 /// what hangs on messages first. A deleted chat's own row stays, emptied ([`EMPTY_CHAT`]), so
 /// its id is never given to another chat: clients' cursors and every node's cached member lists
 /// name chats by id.
-pub const CHAT_TABLES: [&str; 15] = [
+pub const CHAT_TABLES: [&str; 18] = [
     "blob_refs",
     "reactions",
     "button_chats",
@@ -261,6 +270,9 @@ pub const CHAT_TABLES: [&str; 15] = [
     "held_messages",
     "bot_callbacks",
     "invites",
+    "mls_welcomes",
+    "mls_leaves",
+    "mls_groups",
     "messages",
     "members",
     "chat_events",
@@ -302,6 +314,7 @@ impl NewMessage {
     /// or files.
     pub fn has_extras(&self) -> bool {
         self.poll.is_some()
+            || self.mls.is_some()
             || self.thread_of.is_some()
             || !self.keyboard.is_empty()
             || !self.markup.is_empty()
@@ -339,6 +352,11 @@ impl NewMessage {
             keyboard: self.keyboard,
             markup: self.markup,
             attachments,
+            mls: self.mls.map(|mls| kolokol_proto::MlsPayload {
+                kind: kolokol_proto::MlsKind::Application,
+                epoch: mls.epoch,
+                data: Some(kolokol_proto::Base64Bytes(mls.data)),
+            }),
         }
     }
 }
@@ -379,6 +397,7 @@ pub struct ChatRow {
     pub last_activity_at: Millis,
     pub posting: Posting,
     pub slow_mode_secs: u32,
+    pub privacy: ChatPrivacy,
 }
 
 /// What is particular to one member's view of a chat.
@@ -404,6 +423,7 @@ impl ChatRow {
             member_count: self.member_count,
             posting: self.posting,
             slow_mode_secs: self.slow_mode_secs,
+            privacy: self.privacy,
         }
     }
 
@@ -426,6 +446,7 @@ impl ChatRow {
             slow_mode_secs: self.slow_mode_secs,
             muted_until: member.muted_until,
             safeguarding: None,
+            privacy: self.privacy,
         }
     }
 }
@@ -1034,4 +1055,51 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<BlobRecord>>;
     /// Forgets collected files, and the uploads that made them.
     async fn forget_blobs(&self, ids: Vec<i64>) -> StoreResult<()>;
+
+    // --- end-to-end encryption (the MLS delivery service) ---
+
+    /// Stores key packages of the actor's session, which the first call registers as an MLS
+    /// device with `batch.signature_key` (a later call with another key: `MlsInvalidKeyPackage`).
+    /// A last-resort package replaces the one before; more than [`MAX_KEY_PACKAGES`] unused:
+    /// `PayloadTooLarge`, nothing stored. A new device puts `mls.changed` in each encrypted chat
+    /// of the user, so members add it.
+    async fn publish_key_packages(
+        &self,
+        actor: Actor,
+        batch: KeyPackageBatch,
+        now: Millis,
+    ) -> StoreResult<Outcome<KeyPackageCount>>;
+    /// The actor's device's unexpired key packages.
+    async fn key_package_count(&self, actor: Actor, now: Millis) -> StoreResult<KeyPackageCount>;
+    /// The user's devices, oldest first.
+    async fn devices_of(&self, user_id: UserId) -> StoreResult<Vec<DeviceRecord>>;
+    /// The chat's group for one of its members: `NotMember`, `NotEncrypted` for community chats.
+    async fn mls_group(&self, actor: Actor, chat_id: ChatId) -> StoreResult<GroupView>;
+    /// One key package for each device waiting to be added (of `devices`, or all): the oldest
+    /// unexpired one, used up, else the device's last-resort one. For members whose device holds
+    /// a leaf (or any member while the group has none: `Forbidden` otherwise). A device left
+    /// with few hears `mls.key_packages_low`.
+    async fn claim_key_packages(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        devices: Option<Vec<i64>>,
+        now: Millis,
+    ) -> StoreResult<Outcome<ClaimedKeyPackages>>;
+    /// Stores a commit as the chat's next message, if it is for the group's current generation
+    /// and epoch (`MlsEpochConflict` otherwise: another commit won) and does only what the chat
+    /// allows (`kolokol_domain::mls::apply_commit`; the committer must be a registered device).
+    /// Its Welcome waits for the added devices (`mls.welcome` to their users). A repeated
+    /// `client_msg_id` returns the commit first stored (`created == false`).
+    async fn commit(
+        &self,
+        actor: Actor,
+        chat_id: ChatId,
+        commit: NewCommit,
+        now: Millis,
+    ) -> StoreResult<Outcome<(Message, bool)>>;
+    /// The Welcomes waiting for the actor's device, oldest first.
+    async fn welcomes(&self, actor: Actor) -> StoreResult<Vec<WelcomeRecord>>;
+    /// The actor's device joined (or gave up): its Welcome is forgotten. `NotFound` for others'.
+    async fn forget_welcome(&self, actor: Actor, id: i64) -> StoreResult<()>;
 }

@@ -10,7 +10,7 @@ use kolokol_domain::mls::{
     LABEL_KEY_PACKAGE_TBS, LABEL_LEAF_NODE_TBS, LeafSource, LeafView, Proposal, Wire,
 };
 use kolokol_domain::{Rejection, reject};
-use kolokol_proto::{ErrorCode, Millis};
+use kolokol_proto::{ChatId, ErrorCode, Millis};
 use sha2::{Digest, Sha256};
 
 const HOUR_MS: Millis = 60 * 60 * 1000;
@@ -143,19 +143,26 @@ pub fn published_key_package(data: &[u8], now: Millis) -> Result<CheckedKeyPacka
     key_package(&view, data, now, ErrorCode::MlsInvalidKeyPackage)
 }
 
-/// A commit to the group `group_id`, with the Welcome it needs when it adds devices.
+/// The generation of chat `chat_id`'s group that `group_id` names.
+fn generation_of(group_id: &[u8], chat_id: ChatId) -> Result<u32, Rejection> {
+    match mls::parse_group_id(group_id) {
+        Some((chat, generation)) if chat == chat_id => Ok(generation),
+        _ => invalid(ErrorCode::MlsInvalid, "a message for another chat's group"),
+    }
+}
+
+/// A commit to chat `chat_id`'s group, with the Welcome it needs when it adds devices.
 pub fn commit(
     data: &[u8],
     welcome: Option<&[u8]>,
-    group_id: &[u8],
+    chat_id: ChatId,
     now: Millis,
 ) -> Result<CheckedCommit, Rejection> {
     let Wire::Commit(commit) = mls::read(data)? else {
         return invalid(ErrorCode::MlsInvalid, "not a commit");
     };
-    if commit.group_id != group_id {
-        return invalid(ErrorCode::MlsInvalid, "a commit for another group");
-    }
+    let generation = generation_of(commit.group_id, chat_id)?;
+    let group_id = commit.group_id;
     let mut removes = Vec::new();
     let mut added = Vec::new();
     for proposal in &commit.proposals {
@@ -199,6 +206,7 @@ pub fn commit(
         (Some(bytes), false) => Some(welcome_for(bytes, &added)?),
     };
     Ok(CheckedCommit {
+        generation,
         epoch: commit.epoch,
         facts: CommitFacts {
             sender_leaf: commit.sender_leaf,
@@ -241,16 +249,15 @@ fn welcome_for(data: &[u8], added: &[CheckedKeyPackage]) -> Result<CheckedWelcom
     })
 }
 
-/// An application message to the group `group_id`, with its franking tag.
-pub fn application(data: &[u8], group_id: &[u8]) -> Result<CheckedApplication, Rejection> {
+/// An application message to chat `chat_id`'s group, with its franking tag.
+pub fn application(data: &[u8], chat_id: ChatId) -> Result<CheckedApplication, Rejection> {
     let Wire::Application(header) = mls::read(data)? else {
         return invalid(ErrorCode::MlsInvalid, "not an application message");
     };
-    if header.group_id != group_id {
-        return invalid(ErrorCode::MlsInvalid, "a message for another group");
-    }
+    let generation = generation_of(header.group_id, chat_id)?;
     match header.authenticated_data {
         [FRANKING_VERSION, tag @ ..] if tag.len() == FRANKING_TAG_LEN => Ok(CheckedApplication {
+            generation,
             epoch: header.epoch,
             franking_tag: tag.to_vec(),
             data: data.to_vec(),
@@ -272,7 +279,8 @@ mod tests {
         std::fs::read(format!("{dir}{name}")).unwrap()
     }
 
-    const GROUP: &[u8] = b"kolokol:chat:5:1";
+    /// The fixtures' group is `kolokol:chat:5:1`.
+    const GROUP: ChatId = 5;
 
     /// An hour into the lifetime of a library's key packages (made an hour before their start).
     fn now_for(library: &str) -> Millis {
@@ -374,10 +382,8 @@ mod tests {
                 "a commit that adds devices needs their Welcome"
             );
             assert_eq!(
-                commit(&add, Some(&welcome), b"kolokol:chat:6:1", now)
-                    .unwrap_err()
-                    .message,
-                "a commit for another group"
+                commit(&add, Some(&welcome), 6, now).unwrap_err().message,
+                "a message for another chat's group"
             );
 
             // A key update's path leaf is signed over the group id and the sender's leaf index.
@@ -425,7 +431,7 @@ mod tests {
             let checked = application(&data, GROUP).unwrap();
             assert_eq!(checked.epoch, 1);
             assert_eq!(checked.franking_tag, [7u8; 32]);
-            assert!(application(&data, b"kolokol:chat:5:2").is_err());
+            assert!(application(&data, 6).is_err());
             assert_eq!(
                 application(&fixture(&format!("{library}-commit-update.bin")), GROUP)
                     .unwrap_err()

@@ -206,6 +206,7 @@ pub async fn press_chat_button(
         kind: ChatKind::Group,
         title: Some(chat_title.clone()),
         member_ids: Some(vec![bot.user_id]),
+        privacy: kolokol_proto::ChatPrivacy::Community,
     };
     let (_, Json(made)) = create_chat(State(state.clone()), caller, Json(request)).await?;
     let outcome = state
@@ -374,6 +375,7 @@ pub async fn start_bot(
             kind: ChatKind::Direct,
             title: None,
             member_ids: vec![user.id],
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         let outcome = state.store.create_chat(actor, direct, state.now()).await?;
         state.publish(outcome.events).await;
@@ -384,6 +386,7 @@ pub async fn start_bot(
             kind: ChatKind::Direct,
             title: None,
             member_ids: Some(vec![user.id]),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         };
         let (_, Json(chat)) = create_chat(State(state.clone()), caller, Json(request_chat)).await?;
         chat.id

@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kolokol_domain::validate;
 use kolokol_proto::{
-    AddMembersRequest, Chat, ChatId, ChatKind, ChatList, ChatSettingsRequest, CreateChatRequest,
-    CreateInviteRequest, ErrorBody, ErrorCode, Event, Invite, InviteList, InvitePreview,
-    MemberList, MuteRequest, OrgId, Pin, PlaceView, SetRoleRequest, StaffBadge,
+    AddMembersRequest, Chat, ChatId, ChatKind, ChatList, ChatPrivacy, ChatSettingsRequest,
+    CreateChatRequest, CreateInviteRequest, ErrorBody, ErrorCode, Event, Invite, InviteList,
+    InvitePreview, MemberList, MuteRequest, OrgId, Pin, PlaceView, SetRoleRequest, StaffBadge,
     TransferOwnershipRequest, UpdateChatRequest, UserId,
 };
 use kolokol_store::{Actor, NewChat, NewInvite};
@@ -50,8 +50,12 @@ pub async fn create_chat(
     };
     let member_ids = member_batch(request.member_ids.unwrap_or_default())?;
     check_reach(&state, actor.user_id, &member_ids).await?;
+    if request.privacy == ChatPrivacy::Encrypted {
+        crate::mls::check_encrypted_chat(&state, actor.user_id, request.kind, &member_ids).await?;
+    }
     let chat = NewChat {
         kind: request.kind,
+        privacy: request.privacy,
         title,
         member_ids,
     };

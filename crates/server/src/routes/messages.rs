@@ -125,6 +125,7 @@ pub async fn send(
         keyboard,
         markup,
         attachments: request.attachments,
+        mls: None,
     };
     let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
     if let Some(org_id) = urgent_in

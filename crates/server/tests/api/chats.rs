@@ -25,6 +25,7 @@ async fn create(
             kind,
             title: title.map(Into::into),
             member_ids: Some(members.to_vec()),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
 }

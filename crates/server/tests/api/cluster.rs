@@ -134,6 +134,7 @@ async fn direct_chat(client: &Client, other: &User) -> i64 {
             kind: ChatKind::Direct,
             title: None,
             member_ids: Some(vec![other.id]),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .expect("create chat");
@@ -386,6 +387,7 @@ async fn concurrent_writers_on_two_nodes_never_make_a_reader_skip() {
             kind: ChatKind::Group,
             title: Some("гонка".into()),
             member_ids: Some(writers.iter().map(|(_, user)| user.id).collect()),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap();
@@ -447,6 +449,7 @@ async fn killing_a_node_under_load_loses_and_duplicates_nothing() {
             kind: ChatKind::Group,
             title: Some("отказ узла".into()),
             member_ids: Some(senders.iter().map(|(_, user)| user.id).collect()),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap();

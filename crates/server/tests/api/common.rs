@@ -227,6 +227,7 @@ pub async fn chat_of_kind(
             kind,
             title: Some(title.into()),
             member_ids: Some(members.to_vec()),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .expect("create chat");

@@ -66,6 +66,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             kind: ChatKind::Group,
             title: Some("burst".into()),
             member_ids: Some(member_ids),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap();

@@ -892,6 +892,7 @@ async fn in_a_direct_chat_only_the_author_deletes() {
             kind: ChatKind::Direct,
             title: None,
             member_ids: Some(vec![bob_user.id]),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap();

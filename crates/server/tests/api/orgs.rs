@@ -720,6 +720,7 @@ async fn direct(
         kind: ChatKind::Direct,
         title: None,
         member_ids: Some(vec![to]),
+        privacy: kolokol_proto::ChatPrivacy::Community,
     })
     .await
 }
@@ -749,6 +750,7 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
                 kind: ChatKind::Group,
                 title: Some("Кружок".into()),
                 member_ids: Some(vec![artem]),
+                privacy: kolokol_proto::ChatPrivacy::Community,
             })
             .await;
         assert_refused(group, ErrorCode::Safeguarding, 403);
@@ -757,6 +759,7 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
                 kind: ChatKind::Group,
                 title: Some("Кружок".into()),
                 member_ids: None,
+                privacy: kolokol_proto::ChatPrivacy::Community,
             })
             .await
             .unwrap();
@@ -822,6 +825,7 @@ async fn safeguarding_keeps_students_apart_from_those_outside_their_circle() {
                 kind: ChatKind::Group,
                 title: Some("Кружок".into()),
                 member_ids: Some(members),
+                privacy: kolokol_proto::ChatPrivacy::Community,
             })
             .await
             .unwrap();
@@ -1849,6 +1853,7 @@ async fn a_schools_files_have_their_room_and_their_time() {
         kind: kolokol_client::proto::ChatKind::Direct,
         title: None,
         member_ids: Some(vec![mother_id]),
+        privacy: kolokol_proto::ChatPrivacy::Community,
     };
     let (direct, _) = teacher.create_chat(&own).await.unwrap();
     teacher

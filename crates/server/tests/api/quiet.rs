@@ -268,6 +268,7 @@ async fn quiet_hours_hold_staff_messages_to_families_until_the_morning() {
             kind: kolokol_client::proto::ChatKind::Direct,
             title: None,
             member_ids: Some(vec![school.id("kuznetsov")]),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap();
@@ -424,6 +425,7 @@ async fn do_not_disturb_holds_direct_messages_until_it_ends() {
             kind: kolokol_client::proto::ChatKind::Direct,
             title: None,
             member_ids: Some(vec![school.id("kuznetsov")]),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap();

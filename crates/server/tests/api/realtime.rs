@@ -380,6 +380,7 @@ async fn a_new_member_follows_the_chat_from_the_join_and_a_removed_one_stops() {
             kind: kolokol_client::proto::ChatKind::Direct,
             title: None,
             member_ids: Some(vec![parent_user.id]),
+            privacy: kolokol_proto::ChatPrivacy::Community,
         })
         .await
         .unwrap()

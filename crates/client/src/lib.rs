@@ -50,7 +50,7 @@
 //!         thread_of: None,
 //!         poll: None,
 //!         attachments: Vec::new(),
-//!     })
+//!, mls: None })
 //!     .await?;
 //! while let Some(frame) = events.next().await {
 //!     if let Event::MessageNew { message } = frame?.event {

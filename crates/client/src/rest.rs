@@ -6,19 +6,21 @@ use std::net::IpAddr;
 use kolokol_proto::{
     AckRequest, AckRequestList, AddMembersRequest, Attachment, AuditEntry, AuditLog, AuthResponse,
     BotList, BotToken, BotView, ChangePasswordRequest, Chat, ChatButtonRequest, ChatCommand,
-    ChatCommandList, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList, ClaimRequest,
-    ClaimResult, CreateBotRequest, CreateChatRequest, CreateInviteRequest, CreateOrgRequest,
-    CreatedBot, DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList,
-    Invite, InviteList, InvitePreview, IssueClaimCodesRequest, LoginRequest, MarkReadRequest, Me,
-    MediaLink, MediaLinks, MediaLinksRequest, Member, MemberList, Message, MessageList,
-    MessageReach, Millis, MuteRequest, OpenWebAppRequest, OrgId, OrgInfo, OrgList, OrgPolicy,
-    OrgRoleList, Pin, PollResults, PollResultsList, PressButtonRequest, Profile, ReactionRequest,
-    ReactionResult, ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList,
-    ReportRequest, ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role,
-    RolloverReport, RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session,
-    SessionList, SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary,
-    TransferOwnershipRequest, UpdateBotRequest, UpdateChatRequest, UpdateProfileRequest,
-    UploadRequest, UploadState, User, UserId, VoteRequest, WebAppLaunch, WsTicket,
+    ChatCommandList, ChatId, ChatList, ChatSettingsRequest, ClaimCodeList, ClaimKeyPackagesRequest,
+    ClaimRequest, ClaimResult, ClaimedKeyPackages, CommitRequest, CreateBotRequest,
+    CreateChatRequest, CreateInviteRequest, CreateOrgRequest, CreatedBot, DeviceInfo, DeviceList,
+    DoNotDisturb, EditMessageRequest, GrantRoleRequest, HeldMessage, HeldMessageList, Invite,
+    InviteList, InvitePreview, IssueClaimCodesRequest, KeyPackageStatus, LoginRequest,
+    MarkReadRequest, Me, MediaLink, MediaLinks, MediaLinksRequest, Member, MemberList, Message,
+    MessageList, MessageReach, Millis, MlsGroupState, MuteRequest, OpenWebAppRequest, OrgId,
+    OrgInfo, OrgList, OrgPolicy, OrgRoleList, Pin, PollResults, PollResultsList,
+    PressButtonRequest, Profile, PublishKeyPackagesRequest, ReactionRequest, ReactionResult,
+    ReadBy, RegisterRequest, ReminderSent, Report, ReportAction, ReportList, ReportRequest,
+    ResolveReportRequest, ReviewedChat, ReviewedChatList, RevokedCount, Role, RolloverReport,
+    RolloverRequest, RosterReport, RosterView, SendMessageRequest, Seq, Session, SessionList,
+    SetRoleRequest, StartBotRequest, ThreadList, ThreadSummary, TransferOwnershipRequest,
+    UpdateBotRequest, UpdateChatRequest, UpdateProfileRequest, UploadRequest, UploadState, User,
+    UserId, VoteRequest, WebAppLaunch, WelcomeInfo, WelcomeList, WsTicket,
 };
 use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
@@ -997,6 +999,75 @@ impl Client {
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let url = format!("{}/api/v1{path}", self.base);
         self.authorize(self.http.request(method, url))
+    }
+
+    // --- end-to-end encryption (MLS): the delivery service's calls; the MLS itself is the
+    // caller's (kolokol-e2ee in Rust) ---
+
+    /// `POST /mls/key-packages`: publishes this session's (device's) key packages.
+    pub async fn publish_key_packages(
+        &self,
+        req: &PublishKeyPackagesRequest,
+    ) -> Result<KeyPackageStatus, ClientError> {
+        self.json(self.post("/mls/key-packages").json(req), 201)
+            .await
+    }
+
+    /// `GET /mls/key-packages`: how many this device has left.
+    pub async fn key_package_status(&self) -> Result<KeyPackageStatus, ClientError> {
+        self.json(self.get("/mls/key-packages"), 200).await
+    }
+
+    /// `GET /users/{user_id}/devices`.
+    pub async fn devices(&self, user_id: UserId) -> Result<Vec<DeviceInfo>, ClientError> {
+        let list: DeviceList = self
+            .json(self.get(&format!("/users/{user_id}/devices")), 200)
+            .await?;
+        Ok(list.devices)
+    }
+
+    /// `GET /chats/{chat_id}/mls`: the encrypted chat's group as the server sees it.
+    pub async fn mls_group(&self, chat_id: ChatId) -> Result<MlsGroupState, ClientError> {
+        self.json(self.get(&format!("/chats/{chat_id}/mls")), 200)
+            .await
+    }
+
+    /// `POST /chats/{chat_id}/mls/key-packages/claim`: key packages of devices waiting to be
+    /// added (of `devices`, or all).
+    pub async fn claim_key_packages(
+        &self,
+        chat_id: ChatId,
+        devices: Option<Vec<i64>>,
+    ) -> Result<ClaimedKeyPackages, ClientError> {
+        let req = ClaimKeyPackagesRequest { devices };
+        let path = format!("/chats/{chat_id}/mls/key-packages/claim");
+        self.json(self.post(&path).json(&req), 200).await
+    }
+
+    /// `POST /chats/{chat_id}/mls/commits`: the commit as the chat's next message (and whether
+    /// it is new).
+    pub async fn commit(
+        &self,
+        chat_id: ChatId,
+        req: &CommitRequest,
+    ) -> Result<(Message, bool), ClientError> {
+        self.created(
+            self.post(&format!("/chats/{chat_id}/mls/commits"))
+                .json(req),
+        )
+        .await
+    }
+
+    /// `GET /mls/welcomes`: Welcomes waiting for this device.
+    pub async fn welcomes(&self) -> Result<Vec<WelcomeInfo>, ClientError> {
+        let list: WelcomeList = self.json(self.get("/mls/welcomes"), 200).await?;
+        Ok(list.welcomes)
+    }
+
+    /// `DELETE /mls/welcomes/{welcome_id}`.
+    pub async fn forget_welcome(&self, welcome_id: i64) -> Result<(), ClientError> {
+        self.no_content(self.delete(&format!("/mls/welcomes/{welcome_id}")))
+            .await
     }
 
     fn get(&self, path: &str) -> RequestBuilder {

@@ -289,6 +289,7 @@ impl Send {
                     thread_of: None,
                     poll: None,
                     attachments: Vec::new(),
+                    mls: None,
                 };
                 let client = client.with_token(self.token);
                 client

@@ -369,7 +369,8 @@ pub struct SendMessageRequest {
     /// Chosen by the client, 1–64 characters of `A-Z a-z 0-9 - _`; resending it returns the
     /// original message instead of a duplicate.
     pub client_msg_id: String,
-    /// 1–4000 characters.
+    /// 1–4000 characters; empty (or absent) with `mls`.
+    #[serde(default)]
     pub text: String,
     /// The seq of the message this one answers.
     #[serde(default)]
@@ -391,6 +392,11 @@ pub struct SendMessageRequest {
     /// you are in. With files, the text may be empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<i64>,
+    /// In an encrypted chat, the message itself: an MLS PrivateMessage (application data), its
+    /// authenticated data `0x01` followed by the 32-byte franking tag. Nothing else of the
+    /// message may be in clear then (no `text`, `reply_to`, `poll`, `thread_of`, `attachments`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mls: Option<crate::Base64Bytes>,
 }
 
 /// A message kept back by quiet hours or do-not-disturb (answered with 202): it is delivered,

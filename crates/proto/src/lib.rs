@@ -11,7 +11,7 @@ pub mod mls;
 pub use api::*;
 pub use error::{ErrorBody, ErrorCode, LineError, RosterProblem};
 pub use event::{ClientFrame, Event, ServerFrame};
-pub use mls::{Base64Bytes, ChatPrivacy, MlsKind, MlsPayload};
+pub use mls::*;
 
 /// A user's id. Below 2^53 so JavaScript reads it exactly.
 pub type UserId = i64;

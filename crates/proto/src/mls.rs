@@ -57,3 +57,116 @@ pub struct MlsPayload {
     /// The MLSMessage as sent; null once the message is deleted.
     pub data: Option<Base64Bytes>,
 }
+
+/// Key packages a device publishes (`POST /mls/key-packages`): each an MLSMessage, all signed
+/// by the device's one signing key; the first call makes the session an MLS device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PublishKeyPackagesRequest {
+    /// At most 100.
+    #[serde(default)]
+    pub key_packages: Vec<Base64Bytes>,
+    /// A last-resort key package (RFC 9420's `last_resort` extension): handed out when the
+    /// others are used up, never used up itself; replaces the one before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_resort: Option<Base64Bytes>,
+}
+
+/// How many key packages the calling device has left for others to add it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyPackageStatus {
+    pub available: u32,
+    pub last_resort: bool,
+    /// Fewer than 10 left: publish more.
+    pub low: bool,
+}
+
+/// A device of a user, for safety numbers and key-change warnings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceInfo {
+    pub id: i64,
+    /// Its Ed25519 public key, which signs all its key packages and leaves.
+    pub signature_key: Base64Bytes,
+    /// `YYYY-MM-DD`.
+    pub created_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// A device by whose it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MlsDevice {
+    pub user_id: crate::UserId,
+    pub device_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MlsLeaf {
+    pub leaf: u32,
+    pub user_id: crate::UserId,
+    pub device_id: i64,
+    pub signature_key: Base64Bytes,
+}
+
+/// An encrypted chat's MLS group as the server sees it (`GET /chats/{id}/mls`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MlsGroupState {
+    /// `kolokol:chat:<chat_id>:<generation>`, as bytes.
+    pub group_id: Base64Bytes,
+    pub generation: u32,
+    pub epoch: u64,
+    pub leaves: Vec<MlsLeaf>,
+    /// Members' devices not yet in the group: the next commit adds them.
+    pub pending_add: Vec<MlsDevice>,
+    /// Leaves of those who left and of revoked devices: the next commit must remove them.
+    pub pending_remove: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimKeyPackagesRequest {
+    /// Only these devices (of those waiting to be added); all of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimedKeyPackage {
+    pub user_id: crate::UserId,
+    pub device_id: i64,
+    pub key_package: Base64Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimedKeyPackages {
+    pub key_packages: Vec<ClaimedKeyPackage>,
+    /// Devices waiting to be added that have no key package left.
+    pub missing: Vec<MlsDevice>,
+}
+
+/// A commit to an encrypted chat's group (`POST /chats/{id}/mls/commits`), sent as a
+/// PublicMessage, with the Welcome for the devices it adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommitRequest {
+    pub client_msg_id: String,
+    pub commit: Base64Bytes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<Base64Bytes>,
+}
+
+/// A Welcome waiting for the calling device: join the group with it, then process the chat's
+/// messages after `commit_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WelcomeInfo {
+    pub id: i64,
+    pub chat_id: crate::ChatId,
+    pub epoch: u64,
+    pub commit_seq: crate::Seq,
+    pub welcome: Base64Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WelcomeList {
+    pub welcomes: Vec<WelcomeInfo>,
+}

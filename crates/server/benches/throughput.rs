@@ -101,6 +101,7 @@ async fn measure(nodes: &[String], senders: usize, chat_count: usize, duration: 
             thread_of: None,
             poll: None,
             attachments: Vec::new(),
+            mls: None,
         };
         Call {
             method: "POST",
@@ -527,6 +528,7 @@ async fn fanout(users: &[(Client, i64)]) {
             thread_of: None,
             poll: None,
             attachments: Vec::new(),
+            mls: None,
         };
         owner.send_message(chat, &request).await.unwrap();
         while received.load(Ordering::Relaxed) < target {

@@ -243,6 +243,26 @@ pub fn router(state: AppState) -> Router {
             "/orgs/{org_id}/bots/{bot}",
             axum::routing::put(bots::allow_bot).delete(bots::disallow_bot),
         )
+        .route(
+            "/mls/key-packages",
+            get(mls::routes::key_package_status).post(mls::routes::publish_key_packages),
+        )
+        .route("/users/{user_id}/devices", get(mls::routes::devices))
+        .route("/chats/{chat_id}/mls", get(mls::routes::group))
+        .route(
+            "/chats/{chat_id}/mls/key-packages/claim",
+            post(mls::routes::claim_key_packages),
+        )
+        .route(
+            "/chats/{chat_id}/mls/commits",
+            post(mls::routes::commit)
+                .layer(DefaultBodyLimit::max(mls::routes::MAX_COMMIT_BODY_BYTES)),
+        )
+        .route("/mls/welcomes", get(mls::routes::welcomes))
+        .route(
+            "/mls/welcomes/{welcome_id}",
+            axum::routing::delete(mls::routes::forget_welcome),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

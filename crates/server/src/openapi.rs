@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::gateway::connection;
 use crate::media::routes as media;
+use crate::mls::routes as e2ee;
 use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguarding};
 
 #[derive(OpenApi)]
@@ -38,6 +39,8 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         safeguarding::review_chat,
         media::begin_upload, media::put_upload, media::upload_progress, media::cancel_upload,
         media::links, media::download,
+        e2ee::publish_key_packages, e2ee::key_package_status, e2ee::devices, e2ee::group,
+        e2ee::claim_key_packages, e2ee::commit, e2ee::welcomes, e2ee::forget_welcome,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),
@@ -49,6 +52,7 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         (name = "realtime", description = "The WebSocket event stream"),
         (name = "orgs", description = "Organisations: rosters, provisioned chats, claim codes, policies, reach and reminders"),
         (name = "media", description = "Files: resumable uploads, signed links, downloads with ranges"),
+        (name = "e2ee", description = "End-to-end encrypted chats: the MLS delivery service (key packages, groups, commits, Welcomes)"),
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ mod api {
     pub mod cluster;
     pub mod common;
     pub mod crash;
+    pub mod e2ee;
     pub mod max_schema;
     pub mod media;
     pub mod messages;

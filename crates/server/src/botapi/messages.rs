@@ -135,6 +135,7 @@ pub async fn send(
         poll: None,
         thread_of: None,
         attachments,
+        mls: None,
     };
     let mut lookup = Lookup::for_bot(&state, &bot);
     let extras = Extras {

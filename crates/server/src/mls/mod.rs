@@ -3,6 +3,7 @@
 //! decrypts a chat.
 
 pub mod check;
+pub mod routes;
 
 use kolokol_proto::{ChatKind, ErrorCode, UserId};
 

@@ -219,6 +219,10 @@ pub async fn add_members(
     let user_ids = member_batch(request.user_ids)?;
     check_reach(&state, actor.user_id, &user_ids).await?;
     check_bots_allowed(&state, chat_id, &user_ids).await?;
+    let chat = state.store.chat(actor, chat_id).await?;
+    if chat.privacy == ChatPrivacy::Encrypted {
+        crate::mls::check_encrypted_chat(&state, actor.user_id, chat.kind, &user_ids).await?;
+    }
     let outcome = state
         .store
         .add_members(actor, chat_id, user_ids, state.now())

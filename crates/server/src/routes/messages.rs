@@ -9,16 +9,18 @@ use bytes::Bytes;
 use kolokol_bus::Envelope;
 use kolokol_domain::{Route, poll, validate};
 use kolokol_proto::{
-    AckRequest, AckRequestList, ChatId, EditMessageRequest, ErrorBody, ErrorCode, Event,
-    HeldMessage, HeldMessageList, Keyboard, MarkReadRequest, Markup, Message, MessageList, Millis,
-    Poll, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role,
+    AckRequest, AckRequestList, Base64Bytes, ChatId, EditMessageRequest, ErrorBody, ErrorCode,
+    Event, HeldMessage, HeldMessageList, Keyboard, MarkReadRequest, Markup, Message, MessageList,
+    Millis, Poll, PollResults, PollResultsList, ReactionRequest, ReactionResult, ReadBy, Role,
     SendMessageRequest, Seq, ThreadList, UserId, VoteRequest,
 };
-use kolokol_store::{Actor, MessageEdit, NewHeldMessage, NewMessage, Outcome, Page};
+use kolokol_store::{Actor, MessageEdit, NewHeldMessage, NewMessage, NewMls, Outcome, Page};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
+use crate::mls::check;
 use crate::orgs::{audit, audit_in_chat};
 use crate::quiet::{hold_for, urgent_org};
 use crate::state::AppState;
@@ -67,10 +69,13 @@ pub async fn send(
     state: &AppState,
     actor: Actor,
     chat_id: ChatId,
-    request: SendMessageRequest,
+    mut request: SendMessageRequest,
     extras: Extras,
 ) -> ApiResult<Sent> {
     validate::client_msg_id(&request.client_msg_id)?;
+    if let Some(data) = request.mls.take() {
+        return send_sealed(state, actor, chat_id, request, data).await;
+    }
     validate::message_text_with(&request.text, !request.attachments.is_empty())?;
     if request.attachments.len() > kolokol_store::MAX_ATTACHMENTS {
         return Err(ApiError::new(
@@ -134,6 +139,46 @@ pub async fn send(
         let detail = format!("chat {chat_id}: message {}", message.seq);
         audit(state, org_id, actor.user_id, "message.urgent", detail).await?;
     }
+    Ok(Sent::Stored(message, created))
+}
+
+/// An MLS application message to an encrypted chat, with nothing of it in clear beside it.
+/// Delivered at once: quiet hours hold only what the server could re-send at their end, and an
+/// encrypted message is bound to its epoch.
+async fn send_sealed(
+    state: &AppState,
+    actor: Actor,
+    chat_id: ChatId,
+    request: SendMessageRequest,
+    data: Base64Bytes,
+) -> ApiResult<Sent> {
+    let in_clear = !request.text.is_empty()
+        || request.reply_to.is_some()
+        || request.poll.is_some()
+        || request.thread_of.is_some()
+        || !request.attachments.is_empty();
+    if in_clear {
+        return Err(kolokol_domain::mls::encryption_required().into());
+    }
+    let sealed = check::application(&data.0, chat_id)?;
+    let message = NewMessage {
+        client_msg_id: request.client_msg_id,
+        text: String::new(),
+        reply_to: None,
+        poll: None,
+        thread_of: None,
+        keyboard: Keyboard::default(),
+        markup: Vec::new(),
+        attachments: Vec::new(),
+        mls: Some(NewMls {
+            generation: sealed.generation,
+            epoch: sealed.epoch,
+            digest: Sha256::digest(&sealed.data).to_vec(),
+            franking_tag: sealed.franking_tag,
+            data: sealed.data,
+        }),
+    };
+    let (message, created) = deliver(state, actor, chat_id, message, request.request_ack).await?;
     Ok(Sent::Stored(message, created))
 }
 

@@ -1116,6 +1116,8 @@ async fn the_openapi_document_describes_the_api() {
         "/api/v1/sessions",
         "/api/v1/invites/{code}/join",
         "/api/v1/ws",
+        "/api/v1/mls/key-packages",
+        "/api/v1/chats/{chat_id}/mls/commits",
     ] {
         assert!(paths.contains_key(path), "{path} is documented");
     }

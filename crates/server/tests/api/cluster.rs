@@ -151,6 +151,7 @@ fn request(id: &str, text: &str) -> SendMessageRequest {
         thread_of: None,
         poll: None,
         attachments: Vec::new(),
+        mls: None,
     }
 }
 

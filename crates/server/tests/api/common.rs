@@ -193,23 +193,28 @@ impl TestServer {
 
     /// Registers `username` and returns a signed-in client and the user.
     pub async fn user(&self, username: &str) -> (Client, User) {
-        let mut client = Client::new(self.base.clone());
-        let auth = client
-            .register(&RegisterRequest {
-                username: username.into(),
-                password: PASSWORD.into(),
-                display_name: username.to_uppercase(),
-                device_name: Some("test device".into()),
-            })
-            .await
-            .expect("register");
-        (client, auth.user)
+        register(&self.base, username).await
     }
 
     /// An unauthenticated client.
     pub fn anonymous(&self) -> Client {
         Client::new(self.base.clone())
     }
+}
+
+/// Registers `username` at the server at `base` (a spawned one, or a [`TestServer`]'s).
+pub async fn register(base: &str, username: &str) -> (Client, User) {
+    let mut client = Client::new(base.to_owned());
+    let auth = client
+        .register(&RegisterRequest {
+            username: username.into(),
+            password: PASSWORD.into(),
+            display_name: username.to_uppercase(),
+            device_name: Some("test device".into()),
+        })
+        .await
+        .expect("register");
+    (client, auth.user)
 }
 
 pub async fn group(owner: &Client, title: &str, members: &[i64]) -> kolokol_client::proto::Chat {
@@ -296,6 +301,7 @@ pub async fn send(
         thread_of: None,
         poll: None,
         attachments: Vec::new(),
+        mls: None,
     };
     client
         .send_message(chat_id, &request)
@@ -306,6 +312,27 @@ pub async fn send(
 /// Starts the real `kolokol serve` binary on a free port with `args` (and generous rate limits
 /// unless `env` says otherwise); returns it with its base URL, read from its first line.
 pub fn spawn_kolokol(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    spawn_kolokol_into(args, env, Stdio::null())
+}
+
+/// Like [`spawn_kolokol`], keeping everything it logs in the file at `log` (its first line
+/// included).
+pub fn spawn_kolokol_logging(
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+) -> (Child, String) {
+    let file = std::fs::File::create(log).expect("the log file");
+    let (child, base) = spawn_kolokol_into(args, env, file.try_clone().unwrap().into());
+    std::io::Write::write_all(
+        &mut &file,
+        format!("kolokol listening on {base}\n").as_bytes(),
+    )
+    .unwrap();
+    (child, base)
+}
+
+fn spawn_kolokol_into(args: &[&str], env: &[(&str, &str)], log: Stdio) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kolokol"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -313,7 +340,7 @@ pub fn spawn_kolokol(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
         .env("KOLOKOL_LOGIN_PER_IP_PER_MINUTE", "100000")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start kolokol");
     let stdout = child.stdout.take().unwrap();

@@ -90,6 +90,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
                     thread_of: None,
                     poll: None,
                     attachments: Vec::new(),
+                    mls: None,
                 };
                 match client.send_message(chat.id, &request).await {
                     Ok((message, _)) => {
@@ -144,6 +145,7 @@ async fn acknowledged_sends_survive_sigkill_and_retries_never_duplicate() {
             thread_of: None,
             poll: None,
             attachments: Vec::new(),
+            mls: None,
         };
         let (message, created) = clients[*index]
             .send_message(chat.id, &request)

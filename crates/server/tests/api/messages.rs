@@ -28,6 +28,7 @@ fn request(id: &str, text: &str, reply_to: Option<Seq>) -> SendMessageRequest {
         thread_of: None,
         poll: None,
         attachments: Vec::new(),
+        mls: None,
     }
 }
 

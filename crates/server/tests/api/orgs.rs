@@ -1009,6 +1009,7 @@ async fn acknowledgements_are_asked_by_admins_and_counted_per_family() {
         thread_of: None,
         poll: None,
         attachments: Vec::new(),
+        mls: None,
     };
     let (notice, _) = who("smirnova")
         .send_message(parents, &ask("n1", "Экскурсия в пятницу: нужна подпись"))

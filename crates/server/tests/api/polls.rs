@@ -20,6 +20,7 @@ fn poll_request(id: &str, question: &str, poll: Poll) -> SendMessageRequest {
         thread_of: None,
         poll: Some(poll),
         attachments: Vec::new(),
+        mls: None,
     }
 }
 

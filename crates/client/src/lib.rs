@@ -44,13 +44,8 @@
 //!     .send_message(chat.id, &SendMessageRequest {
 //!         client_msg_id: "m-1".into(),
 //!         text: "Hello!".into(),
-//!         reply_to: None,
-//!         request_ack: false,
-//!         urgent: false,
-//!         thread_of: None,
-//!         poll: None,
-//!         attachments: Vec::new(),
-//!, mls: None })
+//!         ..SendMessageRequest::default()
+//!     })
 //!     .await?;
 //! while let Some(frame) = events.next().await {
 //!     if let Event::MessageNew { message } = frame?.event {

@@ -7,9 +7,13 @@
 //!
 //! One ciphersuite only, the same as the browser's ts-mls: `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`.
 
+pub mod content;
+mod device;
 mod member;
 
-pub use member::{Client, Group, Incoming, Outgoing};
+pub use content::Content;
+pub use device::{Device, KEY_PACKAGES, Received};
+pub use member::{Group, Incoming, MlsClient, Outgoing};
 
 /// The one ciphersuite Kolokol speaks (0x0001), in Rust and in the browser.
 pub const CIPHERSUITE: openmls::prelude::Ciphersuite =
@@ -41,6 +45,12 @@ pub enum E2eeError {
     /// openmls refused the operation (a bad signature, a wrong epoch, a replay, …).
     #[error("MLS refused: {0}")]
     Refused(String),
+    /// The server refused a call, or could not be reached.
+    #[error(transparent)]
+    Api(#[from] kolokol_client::ClientError),
+    /// This device is not (or no longer) in the chat's group.
+    #[error("this device is not in the group of chat {0}")]
+    NotInGroup(i64),
 }
 
 pub type E2eeResult<T> = Result<T, E2eeError>;

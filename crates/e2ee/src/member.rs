@@ -11,7 +11,7 @@ use crate::{CIPHERSUITE, DeviceIdentity, E2eeError, E2eeResult, refused};
 const KEY_PACKAGE_LIFETIME_SECONDS: u64 = 84 * 24 * 60 * 60;
 
 /// A device: its signing key, credential and the openmls provider that keeps its secrets.
-pub struct Client {
+pub struct MlsClient {
     identity: DeviceIdentity,
     provider: OpenMlsRustCrypto,
     signer: SignatureKeyPair,
@@ -72,7 +72,7 @@ fn read(bytes: &[u8]) -> E2eeResult<MlsMessageBodyIn> {
         .map_err(|error| E2eeError::Malformed(error.to_string()))
 }
 
-impl Client {
+impl MlsClient {
     /// A new device with a fresh Ed25519 signing key.
     pub fn new(identity: DeviceIdentity) -> E2eeResult<Self> {
         let provider = OpenMlsRustCrypto::default();
@@ -181,7 +181,7 @@ impl Group {
     /// [`Group::clear_pending`] (another commit won the epoch).
     pub fn commit(
         &mut self,
-        client: &Client,
+        client: &MlsClient,
         key_packages: &[Vec<u8>],
         removed_leaves: &[u32],
     ) -> E2eeResult<Outgoing> {
@@ -221,14 +221,14 @@ impl Group {
     }
 
     /// The server accepted this device's commit: move to the new epoch.
-    pub fn merge_pending(&mut self, client: &Client) -> E2eeResult<()> {
+    pub fn merge_pending(&mut self, client: &MlsClient) -> E2eeResult<()> {
         self.inner
             .merge_pending_commit(&client.provider)
             .map_err(refused)
     }
 
     /// Another commit won the epoch: forget this device's own.
-    pub fn clear_pending(&mut self, client: &Client) -> E2eeResult<()> {
+    pub fn clear_pending(&mut self, client: &MlsClient) -> E2eeResult<()> {
         self.inner
             .clear_pending_commit(client.provider.storage())
             .map_err(refused)
@@ -238,7 +238,7 @@ impl Group {
     /// to the ciphertext (Kolokol puts the message's franking tag there).
     pub fn encrypt(
         &mut self,
-        client: &Client,
+        client: &MlsClient,
         authenticated_data: &[u8],
         data: &[u8],
     ) -> E2eeResult<Vec<u8>> {
@@ -252,7 +252,7 @@ impl Group {
 
     /// Processes the next message of the chat's stream (in seq order). A commit is merged at once:
     /// the server accepted it, so every member moves to its epoch.
-    pub fn process(&mut self, client: &Client, bytes: &[u8]) -> E2eeResult<Incoming> {
+    pub fn process(&mut self, client: &MlsClient, bytes: &[u8]) -> E2eeResult<Incoming> {
         let message = match read(bytes)? {
             MlsMessageBodyIn::PublicMessage(message) => ProtocolMessage::from(message),
             MlsMessageBodyIn::PrivateMessage(message) => ProtocolMessage::from(message),

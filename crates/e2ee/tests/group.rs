@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use kolokol_e2ee::{Client, DeviceIdentity, E2eeError, Group, Incoming, group_id};
+use kolokol_e2ee::{DeviceIdentity, E2eeError, Group, Incoming, MlsClient, group_id};
 
-fn device(user_id: i64, device_id: i64) -> Client {
-    Client::new(DeviceIdentity { user_id, device_id }).unwrap()
+fn device(user_id: i64, device_id: i64) -> MlsClient {
+    MlsClient::new(DeviceIdentity { user_id, device_id }).unwrap()
 }
 
 /// The server can read what openmls makes; written as `openmls-<name>.bin` beside the ts-mls
@@ -26,7 +26,7 @@ fn fixture(name: &str, bytes: &[u8]) {
 }
 
 /// Anna's group with Boris in it, at epoch 1.
-fn anna_and_boris() -> (Client, Group, Client, Group) {
+fn anna_and_boris() -> (MlsClient, Group, MlsClient, Group) {
     let anna = device(1, 11);
     let boris = device(2, 21);
     let mut anna_group = anna.create_group(&group_id(5, 1)).unwrap();

@@ -106,4 +106,20 @@ mod tests {
         assert!(open(&changed, &framed.authenticated_data).is_err());
         assert!(open(b"{}", &framed.authenticated_data).is_err());
     }
+
+    /// The vector web/src/lib/mls/member.test.ts reads too: the browser's framing, Rust's.
+    #[test]
+    fn reads_the_shared_vector() {
+        let bytes = r#"{"v":1,"fk":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8","t":"text","text":"Собрание"}"#;
+        let key: Vec<u8> = (0..32).collect();
+        let mut authenticated_data = vec![FRANKING_VERSION];
+        authenticated_data.extend(tag(&key, bytes.as_bytes()));
+        assert_eq!(
+            open(bytes.as_bytes(), &authenticated_data).unwrap(),
+            Content::Text {
+                text: "Собрание".into(),
+                reply_to: None
+            }
+        );
+    }
 }

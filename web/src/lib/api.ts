@@ -31,7 +31,20 @@ export interface Message {
   markup?: Markup[];
   /** Files the message shows (its text may then be empty); absent when none. Bytes come through `api.mediaLinks`. */
   attachments?: Attachment[];
+  /** In an encrypted chat: the MLS message it is (base64; null once deleted). Its text is empty. */
+  mls?: { kind: 'application' | 'commit'; epoch: number; data: string | null };
 }
+/** Whether the server can read a chat: fixed when it is made. */
+export type ChatPrivacy = 'community' | 'encrypted';
+/** An encrypted chat's MLS group as the server sees it (bytes in base64). */
+export interface MlsGroupState {
+  group_id: string; generation: number; epoch: number;
+  leaves: { leaf: number; user_id: number; device_id: number; signature_key: string }[];
+  pending_add: { user_id: number; device_id: number }[];
+  pending_remove: number[];
+}
+export interface KeyPackageStatus { available: number; last_resort: boolean; low: boolean }
+export interface Welcome { id: number; chat_id: number; epoch: number; commit_seq: number; welcome: string }
 /** A file's kind, decided by the server from its bytes. */
 export type AttachmentKind = 'image' | 'video' | 'audio' | 'voice' | 'file';
 /** A file on a message, as it was when attached. `size` in bytes; `waveform` (voice) is up to
@@ -57,6 +70,7 @@ export interface Chat {
   posting: Posting; slow_mode_secs: number; safeguarding?: Safeguarding | null;
   /** Until when an admin muted me here (ms; it may have passed). */
   muted_until?: number | null;
+  privacy?: ChatPrivacy;
 }
 export interface ChatInfo { id: number; kind: ChatKind; title: string | null; member_count: number }
 export type StaffRole = 'class_teacher' | 'teacher';
@@ -208,8 +222,8 @@ export const api = {
   wsTicket: () => call<{ ticket: string }>('POST', '/ws/ticket').then((r) => r.ticket),
   chats: () => call<{ chats: Chat[] }>('GET', '/chats').then((r) => r.chats),
   chat: (id: number) => call<Chat>('GET', `/chats/${id}`),
-  createChat: (kind: ChatKind, title: string | null, member_ids: number[]) =>
-    call<Chat>('POST', '/chats', { kind, title, member_ids }),
+  createChat: (kind: ChatKind, title: string | null, member_ids: number[], privacy: ChatPrivacy = 'community') =>
+    call<Chat>('POST', '/chats', { kind, title, member_ids, privacy }),
   /** Deletes a group or channel for everyone (its owner only; `forbidden` otherwise): each member,
    * the caller too, then gets `member.removed`. */
   deleteChat: (id: number) => call<void>('DELETE', `/chats/${id}`),
@@ -232,6 +246,19 @@ export const api = {
     const { status, data } = await callWithStatus<Message | HeldMessage>('POST', `/chats/${id}/messages`, body);
     return status === 202 ? { held: true, message: data as HeldMessage } : { held: false, message: data as Message };
   },
+  /** An MLS application message to an encrypted chat (base64), nothing else in clear. */
+  sendSealed: (id: number, client_msg_id: string, mls: string) =>
+    call<Message>('POST', `/chats/${id}/messages`, { client_msg_id, mls }),
+  publishKeyPackages: (key_packages: string[], last_resort: string | null) =>
+    call<KeyPackageStatus>('POST', '/mls/key-packages', { key_packages, ...(last_resort ? { last_resort } : {}) }),
+  keyPackageStatus: () => call<KeyPackageStatus>('GET', '/mls/key-packages'),
+  mlsGroup: (id: number) => call<MlsGroupState>('GET', `/chats/${id}/mls`),
+  claimKeyPackages: (id: number, devices: number[]) =>
+    call<{ key_packages: { user_id: number; device_id: number; key_package: string }[] }>('POST', `/chats/${id}/mls/key-packages/claim`, { devices }),
+  commit: (id: number, client_msg_id: string, commit: string, welcome: string | null) =>
+    call<Message>('POST', `/chats/${id}/mls/commits`, { client_msg_id, commit, ...(welcome ? { welcome } : {}) }),
+  welcomes: () => call<{ welcomes: Welcome[] }>('GET', '/mls/welcomes').then((r) => r.welcomes),
+  forgetWelcome: (id: number) => call<void>('DELETE', `/mls/welcomes/${id}`),
   held: (id: number) => call<{ messages: HeldMessage[] }>('GET', `/chats/${id}/held`).then((r) => r.messages),
   cancelHeld: (id: number, heldId: number) => call<void>('DELETE', `/chats/${id}/held/${heldId}`),
   remind: (id: number, seq: number) => call<{ reminded: number }>('POST', `/chats/${id}/messages/${seq}/remind`).then((r) => r.reminded),

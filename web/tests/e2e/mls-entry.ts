@@ -1,0 +1,53 @@
+// The browser's MLS device (src/lib/mls/device.ts) exposed to the interop test, bundled on its
+// own and loaded into a page on the server's origin: the real code, the real API, Chromium's
+// WebCrypto. Not part of the app.
+import { api, setToken } from '../../src/lib/api';
+import { toHex } from '../../src/lib/mls/bytes';
+import { Device } from '../../src/lib/mls/device';
+
+let device: Device | null = null;
+
+function opened(): Device {
+  if (!device) throw new Error('open a device first');
+  return device;
+}
+
+const texts = (received: { content: { text: string } }[]) => received.map((r) => r.content.text);
+
+(window as unknown as { mls: unknown }).mls = {
+  async signUp(username: string, password: string) {
+    const auth = await api.register(username, password, username);
+    setToken(auth.token);
+    device = await Device.open(auth.user.id);
+    return { userId: auth.user.id, deviceId: device.identity.deviceId };
+  },
+  async createGroup(title: string, memberIds: number[]) {
+    return (await api.createChat('group', title, memberIds, 'encrypted')).id;
+  },
+  async addMembers(chatId: number, userIds: number[]) { await api.addMembers(chatId, userIds); },
+  async leave(chatId: number, userId: number) { await api.removeMember(chatId, userId); },
+  async commit(chatId: number) {
+    try {
+      const message = await opened().commit(chatId);
+      return { ok: true, seq: message.seq, epoch: message.mls?.epoch };
+    } catch (error) {
+      return { ok: false, code: (error as { code?: string }).code, error: String(error) };
+    }
+  },
+  async accept() { return opened().acceptWelcomes(); },
+  async send(chatId: number, text: string) {
+    try {
+      return { ok: true, seq: (await opened().send(chatId, { t: 'text', text })).seq };
+    } catch (error) {
+      return { ok: false, code: (error as { code?: string }).code, error: String(error) };
+    }
+  },
+  async sync(chatId: number) {
+    const received = await opened().sync(chatId);
+    return { texts: texts(received), member: opened().isMember(chatId) };
+  },
+  epoch(chatId: number) {
+    const group = opened().group(chatId);
+    return group ? { epoch: Number(group.epoch), authenticator: toHex(group.epochAuthenticator) } : { epoch: null, authenticator: null };
+  },
+};

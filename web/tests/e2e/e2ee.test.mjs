@@ -63,7 +63,13 @@ async function browserDevice(username) {
   await page.waitForFunction(() => 'mls' in window);
   const opened = await page.evaluate(([name, password]) => window.mls.signUp(name, password), [username, PASSWORD]);
   const call = (method, ...args) => page.evaluate(([m, a]) => window.mls[m](...a), [method, args]);
-  return { page, call, userId: opened.userId };
+  /** Reloads the page: the device comes back from its vault. */
+  const reload = async () => {
+    await page.reload();
+    await page.waitForFunction(() => 'mls' in window);
+    return page.evaluate(() => window.mls.resume());
+  };
+  return { page, call, reload, userId: opened.userId, deviceId: opened.deviceId };
 }
 
 async function assertSameEpoch(chatId, browsers, rusts) {
@@ -146,6 +152,19 @@ test('a browser (ts-mls) and a Rust device (openmls) talk in one encrypted group
   await anna.call('send', chatId, 'Уже без Веры');
   assert.deepEqual((await boris.peer({ cmd: 'sync', chat_id: chatId })).texts, ['Уже без Веры']);
   assert.equal(await assertSameEpoch(chatId, [anna], [boris]), 5);
+
+  // Anna reloads: her device comes back from its sealed vault, with what it read, and goes on.
+  await boris.peer({ cmd: 'send', chat_id: chatId, text: 'Пока ты перезагружалась' });
+  const resumed = await anna.reload();
+  assert.equal(resumed.deviceId, anna.deviceId);
+  assert.equal(await assertSameEpoch(chatId, [anna], [boris]), 5);
+  assert.deepEqual((await anna.call('sync', chatId)).texts, ['Пока ты перезагружалась']);
+  const history = await anna.call('history', chatId);
+  assert.deepEqual(history.slice(0, 2), ['Привет из браузера 🌐', 'И тебе из Rust 🦀']);
+  assert.equal(history.at(-1), 'Пока ты перезагружалась');
+  assert.equal((await anna.call('send', chatId, 'Я снова здесь')).ok, true);
+  assert.deepEqual((await boris.peer({ cmd: 'sync', chat_id: chatId })).texts, ['Я снова здесь']);
+  assert.equal(await anna.call('vaultKeyExtractable', `kolokol-e2ee-${anna.userId}-${anna.deviceId}`), false);
 });
 
 test('of two commits at once, from the browser and from Rust, one wins and both converge', async () => {

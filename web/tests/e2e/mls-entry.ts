@@ -21,6 +21,32 @@ const texts = (received: { content: { text: string } }[]) => received.map((r) =>
     device = await Device.open(auth.user.id);
     return { userId: auth.user.id, deviceId: device.identity.deviceId };
   },
+  /** After a reload: the same session's device, from its vault. */
+  async resume() {
+    const me = await api.me();
+    device = await Device.open(me.id);
+    return { userId: me.id, deviceId: device.identity.deviceId };
+  },
+  async history(chatId: number) { return texts(await opened().history(chatId)); },
+  /** Whether the vault's key can be read out of the browser (it must not). */
+  async vaultKeyExtractable(name: string) {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const key = await new Promise<CryptoKey>((resolve, reject) => {
+      const req = db.transaction('keys').objectStore('keys').get('wrapping');
+      req.onsuccess = () => resolve(req.result as CryptoKey);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      await crypto.subtle.exportKey('raw', key);
+      return true;
+    } catch {
+      return key.extractable;
+    }
+  },
   async createGroup(title: string, memberIds: number[]) {
     return (await api.createChat('group', title, memberIds, 'encrypted')).id;
   },

@@ -1,12 +1,14 @@
 // This browser session as an MLS device against the server: key packages kept published, commits
 // of what a chat waits for, Welcomes accepted, messages processed strictly in seq order. The
 // browser's counterpart of kolokol-e2ee's `device.rs`, so the two behave alike in one group.
-// State is in memory for now: a reload makes the session a device that must be added again.
+// Its state and what it decrypted are kept sealed in the session's vault (vault.ts), written
+// before a result is acted on, so a reload (or a crash) resumes where it was.
 
 import { api, type Message } from '../api';
 import { fromBase64, toBase64 } from './bytes';
 import { type Content, frame, open } from './content';
-import { type DeviceIdentity, type Group, Member } from './member';
+import { type DeviceIdentity, Group, Member } from './member';
+import { type Records, openVault } from './vault';
 
 /** Key packages kept published, besides the last-resort one; below `LOW`, more are published. */
 export const KEY_PACKAGES = 20;
@@ -15,21 +17,77 @@ const PAGE = 100;
 
 export interface Received { seq: number; senderId: number; content: Content }
 
-interface ChatState { group: Group | null; seen: number; own: Set<number> }
+interface ChatState {
+  group: Group | null;
+  seen: number;
+  own: Set<number>;
+  /** A commit sent and not yet answered: its `client_msg_id` and the state it leads to. */
+  pending: { clientMsgId: string; state: Uint8Array } | null;
+}
+
+interface StoredChat { seen: number; own: number[]; group: string | null; pending: { clientMsgId: string; state: string } | null }
+
+const MEMBER = 'member';
+const chatRecord = (chatId: number) => `chat:${chatId}`;
+/** Decrypted messages, by chat and seq (zero-padded, so names sort by seq). */
+const readPrefix = (chatId: number) => `read:${chatId}:`;
+const readRecord = (chatId: number, seq: number) => `${readPrefix(chatId)}${String(seq).padStart(16, '0')}`;
 
 export class Device {
   private readonly chats = new Map<number, ChatState>();
   private sent = 0;
 
-  private constructor(readonly member: Member) {}
+  private constructor(readonly member: Member, private readonly records: Records) {}
 
-  /** The device of the signed-in session, with its key packages published. */
-  static async open(userId: number): Promise<Device> {
+  /** The device of the signed-in session: its state from the vault, or a new device whose key
+   * packages it publishes. `records` replaces the vault (tests). */
+  static async open(userId: number, records?: Records): Promise<Device> {
     const session = (await api.sessions()).find((s) => s.current);
     if (!session) throw new Error('the server lists no current session');
-    const device = new Device(await Member.create({ userId, deviceId: session.id }));
+    const vault = records ?? (await openVault(userId, session.id));
+    const stored = await vault.get(MEMBER);
+    if (stored) {
+      const device = new Device(Member.restore(stored), vault);
+      for (const name of await vault.names('chat:')) {
+        const chat = JSON.parse(new TextDecoder().decode((await vault.get(name))!)) as StoredChat;
+        device.chats.set(Number(name.slice('chat:'.length)), {
+          group: chat.group ? Group.restore(fromBase64(chat.group)) : null,
+          seen: chat.seen,
+          own: new Set(chat.own),
+          pending: chat.pending ? { clientMsgId: chat.pending.clientMsgId, state: fromBase64(chat.pending.state) } : null,
+        });
+      }
+      await device.replenish();
+      return device;
+    }
+    const device = new Device(await Member.create({ userId, deviceId: session.id }), vault);
     await device.publish(KEY_PACKAGES, true);
     return device;
+  }
+
+  private async saveMember(): Promise<void> {
+    await this.records.put(MEMBER, this.member.export());
+  }
+
+  private async save(chatId: number): Promise<void> {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    const stored: StoredChat = {
+      seen: chat.seen,
+      own: [...chat.own],
+      group: chat.group ? toBase64(chat.group.export()) : null,
+      pending: chat.pending ? { clientMsgId: chat.pending.clientMsgId, state: toBase64(chat.pending.state) } : null,
+    };
+    await this.records.put(chatRecord(chatId), new TextEncoder().encode(JSON.stringify(stored)));
+  }
+
+  /** What this device has read of the chat, ascending by seq (it cannot decrypt anything twice). */
+  async history(chatId: number): Promise<Received[]> {
+    const read: Received[] = [];
+    for (const name of await this.records.names(readPrefix(chatId))) {
+      read.push(JSON.parse(new TextDecoder().decode((await this.records.get(name))!)) as Received);
+    }
+    return read;
   }
 
   get identity(): DeviceIdentity { return this.member.identity; }
@@ -38,6 +96,8 @@ export class Device {
     const packages: string[] = [];
     for (let i = 0; i < count; i++) packages.push(toBase64(await this.member.keyPackage(false)));
     const spare = lastResort ? toBase64(await this.member.keyPackage(true)) : null;
+    // Kept first: a Welcome for one of them may come as soon as the server has them.
+    await this.saveMember();
     await api.publishKeyPackages(packages, spare);
   }
 
@@ -55,7 +115,7 @@ export class Device {
   private chat(chatId: number): ChatState {
     let chat = this.chats.get(chatId);
     if (!chat) {
-      chat = { group: null, seen: 0, own: new Set() };
+      chat = { group: null, seen: 0, own: new Set(), pending: null };
       this.chats.set(chatId, chat);
     }
     return chat;
@@ -79,8 +139,12 @@ export class Device {
     const packages = others.length ? (await api.claimKeyPackages(chatId, others)).key_packages.map((p) => fromBase64(p.key_package)) : [];
     const group = chat.group;
     const outgoing = await group.commit(packages, state.pending_remove);
+    const clientMsgId = this.nextId('commit');
+    // Kept before it is sent: if the page dies now, the next sync finds out whether it landed.
+    chat.pending = { clientMsgId, state: group.exportPending()! };
+    await this.save(chatId);
     try {
-      const message = await api.commit(chatId, this.nextId('commit'), toBase64(outgoing.commit), outgoing.welcome ? toBase64(outgoing.welcome) : null);
+      const message = await api.commit(chatId, clientMsgId, toBase64(outgoing.commit), outgoing.welcome ? toBase64(outgoing.welcome) : null);
       group.merge();
       chat.own.add(message.seq);
       chat.seen = message.seq;
@@ -88,6 +152,9 @@ export class Device {
     } catch (error) {
       group.clear();
       throw error;
+    } finally {
+      chat.pending = null;
+      await this.save(chatId);
     }
   }
 
@@ -99,6 +166,9 @@ export class Device {
       chat.group = await this.member.join(fromBase64(welcome.welcome));
       chat.seen = welcome.commit_seq;
       chat.own.clear();
+      chat.pending = null;
+      await this.save(welcome.chat_id);
+      await this.saveMember();
       await api.forgetWelcome(welcome.id);
       joined.push(welcome.chat_id);
     }
@@ -111,8 +181,12 @@ export class Device {
     if (!chat?.group) throw new Error(`this device is not in the group of chat ${chatId}`);
     const framed = await frame(content);
     const data = await chat.group.encrypt(framed.authenticatedData, framed.bytes);
+    // The sender ratchet moved: keep it before the message can be seen.
+    await this.save(chatId);
     const message = await api.sendSealed(chatId, this.nextId('m'), toBase64(data));
     chat.own.add(message.seq);
+    await this.records.put(readRecord(chatId, message.seq), new TextEncoder().encode(JSON.stringify({ seq: message.seq, senderId: message.sender_id, content } satisfies Received)));
+    await this.save(chatId);
     return message;
   }
 
@@ -132,17 +206,37 @@ export class Device {
     }
   }
 
-  /** Processes one message of the chat, the next after those seen. */
+  /** Processes one message of the chat, the next after those seen; what it read is kept. */
   async process(chatId: number, message: Message): Promise<Received | null> {
     const chat = this.chat(chatId);
     if (message.seq <= chat.seen) return null;
-    chat.seen = message.seq;
+    try {
+      return await this.read(chatId, chat, message);
+    } finally {
+      chat.seen = message.seq;
+      await this.save(chatId);
+    }
+  }
+
+  private async read(chatId: number, chat: ChatState, message: Message): Promise<Received | null> {
+    if (chat.pending && message.mls?.kind === 'commit') {
+      // A commit sent before the page went away: it landed if this is it; if not, another won.
+      const mine = message.sender_id === this.identity.userId && message.client_msg_id === chat.pending.clientMsgId;
+      const pending = chat.pending.state;
+      chat.pending = null;
+      if (mine) {
+        chat.group?.adopt(pending);
+        return null;
+      }
+    }
     if (!chat.group || !message.mls?.data || chat.own.has(message.seq)) return null;
     const incoming = await chat.group.process(fromBase64(message.mls.data));
     if (incoming.kind === 'commit') {
       if (incoming.removedMe) chat.group = null;
       return null;
     }
-    return { seq: message.seq, senderId: message.sender_id, content: await open(incoming.data, incoming.authenticatedData) };
+    const received = { seq: message.seq, senderId: message.sender_id, content: await open(incoming.data, incoming.authenticatedData) };
+    await this.records.put(readRecord(chatId, message.seq), new TextEncoder().encode(JSON.stringify(received)));
+    return received;
   }
 }

@@ -110,3 +110,41 @@ describe('message content', () => {
     expect(await open(bytes, authenticatedData)).toEqual({ t: 'text', text: 'Собрание' });
   });
 });
+
+describe('stored state', () => {
+  it('a member and its groups come back from their bytes and carry on', async () => {
+    const { annas, boris, boriss } = await annaAndBoris();
+    // A key package made before the member was stored is joined with after it came back.
+    const vera = await Member.create({ userId: 3, deviceId: 31 });
+    const package_ = await vera.keyPackage(false);
+    const veraAgain = Member.restore(vera.export());
+    expect(veraAgain.signatureKey).toEqual(vera.signatureKey);
+    const add = await annas.commit([package_], []);
+    annas.merge();
+    const veras = await veraAgain.join(add.welcome!);
+
+    // Boris's group, stored and restored between two epochs, follows the commit and reads on.
+    const borisAgain = Member.restore(boris.export());
+    expect(borisAgain.identity).toEqual(boris.identity);
+    const restored = (await import('./member')).Group.restore(boriss.export());
+    await restored.process(add.commit);
+    expect(await say(annas, restored, 'после перезагрузки')).toBe('после перезагрузки');
+    expect(await say(veras, restored, 'и Вера тоже')).toBe('и Вера тоже');
+    expect(equalBytes(restored.epochAuthenticator, veras.epochAuthenticator)).toBe(true);
+  });
+
+  it('a commit kept while it waited is taken once it is known to have landed', async () => {
+    const { annas, boriss } = await annaAndBoris();
+    const update = await boriss.commit([], []);
+    const waiting = boriss.exportPending()!;
+    boriss.clear();
+    // The page went away before the answer; the commit landed, and the others moved on with it.
+    await annas.process(update.commit);
+    const { Group } = await import('./member');
+    const reloaded = Group.restore(boriss.export());
+    expect(reloaded.epoch).toBe(1n);
+    reloaded.adopt(waiting);
+    expect(reloaded.epoch).toBe(2n);
+    expect(await say(annas, reloaded, 'дошло')).toBe('дошло');
+  });
+});

@@ -5,12 +5,12 @@
 
 import {
   type CiphersuiteImpl, type ClientConfig, type ClientState, type KeyPackage, type MLSMessage, type PrivateKeyPackage,
-  createApplicationMessage, createCommit, createGroup, decodeMlsMessage, defaultAuthenticationService,
-  defaultCapabilities, defaultKeyPackageEqualityConfig, defaultPaddingConfig, emptyPskIndex, encodeMlsMessage, generateKeyPackageWithKey, getCiphersuiteFromName, getCiphersuiteImpl, joinGroup,
+  createApplicationMessage, createCommit, createGroup, decodeGroupState, decodeMlsMessage, defaultAuthenticationService,
+  defaultCapabilities, defaultKeyPackageEqualityConfig, defaultPaddingConfig, emptyPskIndex, encodeGroupState, encodeMlsMessage, generateKeyPackageWithKey, getCiphersuiteFromName, getCiphersuiteImpl, joinGroup,
   makePskIndex, processMessage,
 } from 'ts-mls';
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
-import { toHex } from './bytes';
+import { fromBase64, toBase64, toHex } from './bytes';
 
 const SUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
 const DAY = 86_400n;
@@ -62,6 +62,21 @@ export type Incoming =
 export class Group {
   private pending: ClientState | null = null;
   constructor(private state: ClientState) {}
+
+  /** The group's state as bytes, private keys included: only ever stored sealed (vault.ts). */
+  export(): Uint8Array { return encodeGroupState(this.state); }
+  /** A commit's state while it waits for the server, as bytes. */
+  exportPending(): Uint8Array | null { return this.pending ? encodeGroupState(this.pending) : null; }
+
+  static restore(bytes: Uint8Array): Group {
+    return new Group(restoreState(bytes));
+  }
+
+  /** The commit made before a reload reached the server after all: take its state. */
+  adopt(pending: Uint8Array): void {
+    this.state = restoreState(pending);
+    this.pending = null;
+  }
 
   get epoch(): bigint { return this.state.groupContext.epoch; }
   get ownLeaf(): number { return this.state.privatePath.leafIndex; }
@@ -122,6 +137,17 @@ export class Group {
   }
 }
 
+function restoreState(bytes: Uint8Array): ClientState {
+  const decoded = decodeGroupState(bytes, 0);
+  if (!decoded) throw new Error('a stored group that cannot be read');
+  return { ...decoded[0], clientConfig: config };
+}
+
+interface StoredMember {
+  userId: number; deviceId: number; signKey: string; publicKey: string;
+  privates: { ref: string; keyPackage: string; init: string; hpke: string; signature: string }[];
+}
+
 /** A device's MLS identity: one Ed25519 key for every key package and leaf it makes. */
 export class Member {
   private readonly privates = new Map<string, { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage }>();
@@ -134,6 +160,38 @@ export class Member {
   }
 
   get signatureKey(): Uint8Array { return this.keys.publicKey; }
+
+  /** The signing key and the private parts of unused key packages, as bytes: only ever stored
+   * sealed (vault.ts). */
+  export(): Uint8Array {
+    const stored: StoredMember = {
+      userId: this.identity.userId, deviceId: this.identity.deviceId,
+      signKey: toBase64(this.keys.signKey), publicKey: toBase64(this.keys.publicKey),
+      privates: [...this.privates].map(([ref, made]) => ({
+        ref,
+        keyPackage: toBase64(encode({ version: 'mls10', wireformat: 'mls_key_package', keyPackage: made.publicPackage })),
+        init: toBase64(made.privatePackage.initPrivateKey),
+        hpke: toBase64(made.privatePackage.hpkePrivateKey),
+        signature: toBase64(made.privatePackage.signaturePrivateKey),
+      })),
+    };
+    return new TextEncoder().encode(JSON.stringify(stored));
+  }
+
+  static restore(bytes: Uint8Array): Member {
+    const stored = JSON.parse(new TextDecoder().decode(bytes)) as StoredMember;
+    const member = new Member({ userId: stored.userId, deviceId: stored.deviceId },
+      { signKey: fromBase64(stored.signKey), publicKey: fromBase64(stored.publicKey) });
+    for (const made of stored.privates) {
+      const message = decode(fromBase64(made.keyPackage));
+      if (message.wireformat !== 'mls_key_package') throw new Error('a stored key package that is not one');
+      member.privates.set(made.ref, {
+        publicPackage: message.keyPackage,
+        privatePackage: { initPrivateKey: fromBase64(made.init), hpkePrivateKey: fromBase64(made.hpke), signaturePrivateKey: fromBase64(made.signature) },
+      });
+    }
+    return member;
+  }
 
   /** A key package to publish, as an MLSMessage; its private keys stay here until a Welcome uses them. */
   async keyPackage(lastResort: boolean): Promise<Uint8Array> {

@@ -1,7 +1,10 @@
 //! A device talking to a Kolokol server: its MLS client, the groups of its encrypted chats, and
 //! the delivery service's calls (key packages, claims, commits, Welcomes, messages in seq order).
+//! Opened with [`Device::open_sealed`], everything it knows is kept in a sealed file, saved
+//! before it acts on a result, so a restart resumes where it was.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 
 use kolokol_client::proto::{
     Base64Bytes, ChatId, CommitRequest, Message, PublishKeyPackagesRequest, SendMessageRequest,
@@ -10,7 +13,11 @@ use kolokol_client::proto::{
 use kolokol_client::{Client, Page};
 
 use crate::content::{self, Content};
+use crate::sealed::SealedFile;
 use crate::{DeviceIdentity, E2eeError, E2eeResult, Group, Incoming, MlsClient};
+
+/// Where the device keeps its chats' positions, beside openmls's values.
+const CHATS: &[u8] = b"kolokol:chats";
 
 /// How many key packages a device keeps published (besides its last-resort one).
 pub const KEY_PACKAGES: usize = 20;
@@ -35,6 +42,17 @@ struct ChatState {
     seen: Seq,
     /// What this device sent: it cannot decrypt its own messages.
     own: BTreeSet<Seq>,
+    /// The `client_msg_id` of a commit sent and not yet answered (openmls keeps its state).
+    pending: Option<String>,
+}
+
+/// A chat's position as saved; its group is openmls's own, by id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredChat {
+    seen: Seq,
+    own: Vec<Seq>,
+    group_id: Option<Vec<u8>>,
+    pending: Option<String>,
 }
 
 /// A signed-in session as an MLS device.
@@ -42,29 +60,104 @@ pub struct Device {
     api: Client,
     mls: MlsClient,
     chats: HashMap<ChatId, ChatState>,
-    sent: u64,
+    sealed: Option<SealedFile>,
 }
 
 impl Device {
     /// The device of `api`'s session (signed in as `user_id`), with its key packages published.
+    /// Its state lives in memory only: it is lost with the process.
     pub async fn open(api: Client, user_id: UserId) -> E2eeResult<Device> {
-        let sessions = api.sessions().await?;
-        let session = sessions
-            .iter()
-            .find(|session| session.current)
-            .ok_or_else(|| E2eeError::Malformed("the server lists no current session".into()))?;
+        Self::start(api, user_id, None).await
+    }
+
+    /// The device of `api`'s session kept in the sealed file at `path` (opened with `key`): as it
+    /// was saved, or, for a session the file does not hold, a new device saved there.
+    pub async fn open_sealed(
+        api: Client,
+        user_id: UserId,
+        path: &Path,
+        key: &[u8; 32],
+    ) -> E2eeResult<Device> {
+        let mut file = SealedFile::open(path, key)?;
+        let values = file.load()?;
+        let session = current_session(&api).await?;
+        let chats = values.get(CHATS).cloned();
+        if let Some(mls) = MlsClient::restore(values)?
+            && mls.identity()
+                == (DeviceIdentity {
+                    user_id,
+                    device_id: session,
+                })
+        {
+            let mut device = Device {
+                api,
+                mls,
+                chats: HashMap::new(),
+                sealed: Some(file),
+            };
+            let stored: HashMap<ChatId, StoredChat> = match chats {
+                Some(json) => serde_json::from_slice(&json)
+                    .map_err(|_| E2eeError::Storage("stored chats that cannot be read".into()))?,
+                None => HashMap::new(),
+            };
+            for (chat_id, chat) in stored {
+                let group = match &chat.group_id {
+                    Some(id) => device.mls.load_group(id)?,
+                    None => None,
+                };
+                let state = ChatState {
+                    group,
+                    seen: chat.seen,
+                    own: chat.own.into_iter().collect(),
+                    pending: chat.pending,
+                };
+                device.chats.insert(chat_id, state);
+            }
+            device.replenish().await?;
+            return Ok(device);
+        }
+        Self::start(api, user_id, Some(file)).await
+    }
+
+    async fn start(api: Client, user_id: UserId, sealed: Option<SealedFile>) -> E2eeResult<Device> {
         let identity = DeviceIdentity {
             user_id,
-            device_id: session.id,
+            device_id: current_session(&api).await?,
         };
-        let device = Device {
+        let mut device = Device {
             api,
             mls: MlsClient::new(identity)?,
             chats: HashMap::new(),
-            sent: 0,
+            sealed,
         };
         device.publish(KEY_PACKAGES, true).await?;
         Ok(device)
+    }
+
+    /// Saves everything the device knows (in a sealed file, when it has one).
+    fn save(&mut self) -> E2eeResult<()> {
+        let Some(file) = self.sealed.as_mut() else {
+            return Ok(());
+        };
+        let chats: HashMap<ChatId, StoredChat> = self
+            .chats
+            .iter()
+            .map(|(&chat_id, chat)| {
+                let stored = StoredChat {
+                    seen: chat.seen,
+                    own: chat.own.iter().copied().collect(),
+                    group_id: chat.group.as_ref().map(|group| group.group_id().to_vec()),
+                    pending: chat.pending.clone(),
+                };
+                (chat_id, stored)
+            })
+            .collect();
+        let mut values = self.mls.values();
+        values.insert(
+            CHATS.to_vec(),
+            serde_json::to_vec(&chats).expect("chats serialize"),
+        );
+        file.save(&values)
     }
 
     pub fn identity(&self) -> DeviceIdentity {
@@ -75,7 +168,7 @@ impl Device {
         &self.api
     }
 
-    async fn publish(&self, count: usize, last_resort: bool) -> E2eeResult<()> {
+    async fn publish(&mut self, count: usize, last_resort: bool) -> E2eeResult<()> {
         let request = PublishKeyPackagesRequest {
             key_packages: (0..count)
                 .map(|_| self.mls.key_package(false).map(Base64Bytes))
@@ -85,12 +178,14 @@ impl Device {
                 false => None,
             },
         };
+        // Their private keys are kept first: a Welcome may come as soon as they are out.
+        self.save()?;
         self.api.publish_key_packages(&request).await?;
         Ok(())
     }
 
     /// Publishes key packages when others have used most of them.
-    pub async fn replenish(&self) -> E2eeResult<()> {
+    pub async fn replenish(&mut self) -> E2eeResult<()> {
         let status = self.api.key_package_status().await?;
         if status.available < KEY_PACKAGES_LOW {
             let missing = KEY_PACKAGES.saturating_sub(status.available as usize);
@@ -99,10 +194,13 @@ impl Device {
         Ok(())
     }
 
-    fn next_id(&mut self, what: &str) -> String {
-        self.sent += 1;
-        let identity = self.identity();
-        format!("{what}-{}-{}", identity.device_id, self.sent)
+    /// A new `client_msg_id`: random, so a restarted device never repeats one.
+    fn next_id(&self, what: &str) -> String {
+        format!(
+            "{what}-{}-{:016x}",
+            self.identity().device_id,
+            rand::random::<u64>()
+        )
     }
 
     /// Whether this device is in the chat's group.
@@ -158,12 +256,20 @@ impl Device {
         let chat = self.chats.get_mut(&chat_id).expect("created above");
         let group = chat.group.as_mut().expect("created above");
         let outgoing = group.commit(mls, &packages, &state.pending_remove)?;
+        chat.pending = Some(client_msg_id.clone());
+        // Kept before it is sent: after a crash, the next sync finds out whether it landed.
+        self.save()?;
         let request = CommitRequest {
             client_msg_id,
             commit: Base64Bytes(outgoing.commit),
             welcome: outgoing.welcome.map(Base64Bytes),
         };
-        match self.api.commit(chat_id, &request).await {
+        let answer = self.api.commit(chat_id, &request).await;
+        let mls = &self.mls;
+        let chat = self.chats.get_mut(&chat_id).expect("created above");
+        let group = chat.group.as_mut().expect("created above");
+        chat.pending = None;
+        let result = match answer {
             Ok((message, _)) => {
                 group.merge_pending(mls)?;
                 chat.own.insert(message.seq);
@@ -174,7 +280,9 @@ impl Device {
                 group.clear_pending(mls)?;
                 Err(error.into())
             }
-        }
+        };
+        self.save()?;
+        result
     }
 
     /// Joins every group a Welcome waits for; the chats joined.
@@ -186,6 +294,8 @@ impl Device {
             chat.group = Some(group);
             chat.seen = welcome.commit_seq;
             chat.own.clear();
+            chat.pending = None;
+            self.save()?;
             self.api.forget_welcome(welcome.id).await?;
             joined.push(welcome.chat_id);
         }
@@ -206,7 +316,10 @@ impl Device {
             .get_mut(&chat_id)
             .and_then(|chat| chat.group.as_mut())
             .ok_or(E2eeError::NotInGroup(chat_id))?;
-        group.encrypt(mls, authenticated_data, bytes)
+        let sealed = group.encrypt(mls, authenticated_data, bytes)?;
+        // The sender's ratchet moved: kept before the message can go out.
+        self.save()?;
+        Ok(sealed)
     }
 
     /// Content framed (with its franking tag) and encrypted, as the request that sends it.
@@ -227,6 +340,7 @@ impl Device {
         if let Some(chat) = self.chats.get_mut(&chat_id) {
             chat.own.insert(message.seq);
         }
+        self.save()?;
         Ok(message)
     }
 
@@ -268,8 +382,15 @@ impl Device {
         }
     }
 
-    /// Processes one message of the chat, the next after those seen.
+    /// Processes one message of the chat, the next after those seen, and saves where it got.
     pub fn process(&mut self, chat_id: ChatId, message: Message) -> E2eeResult<Option<Received>> {
+        let result = self.read(chat_id, message);
+        self.save()?;
+        result
+    }
+
+    fn read(&mut self, chat_id: ChatId, message: Message) -> E2eeResult<Option<Received>> {
+        let me = self.identity().user_id;
         let mls = &self.mls;
         let chat = self
             .chats
@@ -279,6 +400,19 @@ impl Device {
             return Ok(None);
         }
         chat.seen = message.seq;
+        let is_commit = message
+            .mls
+            .as_ref()
+            .is_some_and(|mls| mls.kind == kolokol_client::proto::MlsKind::Commit);
+        let pending = chat.pending.take_if(|_| is_commit);
+        if let (Some(pending), Some(group)) = (pending, chat.group.as_mut()) {
+            // A commit sent before a crash: it landed if this is it; otherwise another won.
+            if message.sender_id == me && message.client_msg_id == pending {
+                group.merge_pending(mls)?;
+                return Ok(None);
+            }
+            group.clear_pending(mls)?;
+        }
         let own = chat.own.contains(&message.seq);
         let (Some(group), Some(payload), false) = (chat.group.as_mut(), message.mls, own) else {
             return Ok(None);
@@ -304,4 +438,14 @@ impl Device {
             }
         }
     }
+}
+
+/// The id of `api`'s own session, which is this device's id.
+async fn current_session(api: &Client) -> E2eeResult<i64> {
+    let sessions = api.sessions().await?;
+    sessions
+        .iter()
+        .find(|session| session.current)
+        .map(|session| session.id)
+        .ok_or_else(|| E2eeError::Malformed("the server lists no current session".into()))
 }

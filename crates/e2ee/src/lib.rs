@@ -10,6 +10,8 @@
 pub mod content;
 mod device;
 mod member;
+mod provider;
+pub mod sealed;
 
 pub use content::Content;
 pub use device::{Device, KEY_PACKAGES, Received};
@@ -48,6 +50,9 @@ pub enum E2eeError {
     /// The server refused a call, or could not be reached.
     #[error(transparent)]
     Api(#[from] kolokol_client::ClientError),
+    /// The device's state file could not be read or written, or not opened with its key.
+    #[error("device state: {0}")]
+    Storage(String),
     /// This device is not (or no longer) in the chat's group.
     #[error("this device is not in the group of chat {0}")]
     NotInGroup(i64),

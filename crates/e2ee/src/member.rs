@@ -2,10 +2,15 @@
 
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::*;
-use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
+use std::collections::HashMap;
 
+use openmls_basic_credential::SignatureKeyPair;
+
+use crate::provider::Provider;
 use crate::{CIPHERSUITE, DeviceIdentity, E2eeError, E2eeResult, refused};
+
+/// Where a device keeps who it is, beside openmls's own values (its labels never look like this).
+const IDENTITY: &[u8] = b"kolokol:identity";
 
 /// Key packages live 84 days, openmls's own bound, inside the 92 days the server accepts.
 const KEY_PACKAGE_LIFETIME_SECONDS: u64 = 84 * 24 * 60 * 60;
@@ -13,7 +18,7 @@ const KEY_PACKAGE_LIFETIME_SECONDS: u64 = 84 * 24 * 60 * 60;
 /// A device: its signing key, credential and the openmls provider that keeps its secrets.
 pub struct MlsClient {
     identity: DeviceIdentity,
-    provider: OpenMlsRustCrypto,
+    provider: Provider,
     signer: SignatureKeyPair,
     credential: CredentialWithKey,
 }
@@ -75,9 +80,24 @@ fn read(bytes: &[u8]) -> E2eeResult<MlsMessageBodyIn> {
 impl MlsClient {
     /// A new device with a fresh Ed25519 signing key.
     pub fn new(identity: DeviceIdentity) -> E2eeResult<Self> {
-        let provider = OpenMlsRustCrypto::default();
         let signer = SignatureKeyPair::new(CIPHERSUITE.signature_algorithm()).map_err(refused)?;
+        Self::with(identity, Provider::default(), signer)
+    }
+
+    fn with(
+        identity: DeviceIdentity,
+        provider: Provider,
+        signer: SignatureKeyPair,
+    ) -> E2eeResult<Self> {
         signer.store(provider.storage()).map_err(refused)?;
+        let who = format!("{}:{}:", identity.user_id, identity.device_id);
+        let record = [who.as_bytes(), signer.public()].concat();
+        provider
+            .storage()
+            .values
+            .write()
+            .expect("the storage lock")
+            .insert(IDENTITY.to_vec(), record);
         let credential = CredentialWithKey {
             credential: BasicCredential::new(identity.credential()).into(),
             signature_key: signer.public().into(),
@@ -88,6 +108,45 @@ impl MlsClient {
             signer,
             credential,
         })
+    }
+
+    /// The device as it was saved (its [`MlsClient::values`]); `None` if they hold no device.
+    pub fn restore(values: HashMap<Vec<u8>, Vec<u8>>) -> E2eeResult<Option<Self>> {
+        let Some(record) = values.get(IDENTITY).cloned() else {
+            return Ok(None);
+        };
+        let unreadable = || E2eeError::Storage("a stored identity that cannot be read".into());
+        let mut parts = record.splitn(3, |&byte| byte == b':');
+        let mut number = || -> E2eeResult<i64> {
+            let digits = std::str::from_utf8(parts.next().ok_or_else(unreadable)?)
+                .map_err(|_| unreadable())?;
+            digits.parse().map_err(|_| unreadable())
+        };
+        let identity = DeviceIdentity {
+            user_id: number()?,
+            device_id: number()?,
+        };
+        let public_key = parts.next().ok_or_else(unreadable)?.to_vec();
+        let provider = Provider::with_values(values);
+        let signer = SignatureKeyPair::read(
+            provider.storage(),
+            &public_key,
+            CIPHERSUITE.signature_algorithm(),
+        )
+        .ok_or_else(unreadable)?;
+        Self::with(identity, provider, signer).map(Some)
+    }
+
+    /// Everything the device keeps (openmls's state and who it is), to seal.
+    pub fn values(&self) -> HashMap<Vec<u8>, Vec<u8>> {
+        self.provider.values()
+    }
+
+    /// A group this device was in when its state was saved.
+    pub fn load_group(&self, group_id: &[u8]) -> E2eeResult<Option<Group>> {
+        let loaded = MlsGroup::load(self.provider.storage(), &GroupId::from_slice(group_id))
+            .map_err(refused)?;
+        Ok(loaded.map(|inner| Group { inner }))
     }
 
     pub fn identity(&self) -> DeviceIdentity {
@@ -149,6 +208,10 @@ impl MlsClient {
 }
 
 impl Group {
+    pub fn group_id(&self) -> &[u8] {
+        self.inner.group_id().as_slice()
+    }
+
     pub fn epoch(&self) -> u64 {
         self.inner.epoch().as_u64()
     }

@@ -476,3 +476,58 @@ async fn encrypted_messages_and_welcomes_arrive_live() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_rust_device_resumes_from_its_sealed_file_after_a_restart() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("boris.kolokol-device");
+    let key: [u8; 32] = rand::random();
+    let mut anna = device(&server.base, "anna").await;
+    let (api, user) = register(&server.base, "boris").await;
+    let mut boris = Device::open_sealed(api.clone(), user.id, &path, &key)
+        .await
+        .unwrap();
+    let chat_id = encrypted_group(&anna, &[&boris]).await;
+    anna.commit(chat_id).await.unwrap();
+    boris.accept_welcomes().await.unwrap();
+    anna.send_text(chat_id, "До перезапуска").await.unwrap();
+    assert_eq!(read(&mut boris, chat_id).await, ["До перезапуска"]);
+    let identity = boris.identity();
+    let authenticator = boris.epoch_authenticator(chat_id);
+    drop(boris);
+
+    // Meanwhile the group moves on: a message, then a key update, then another message.
+    anna.send_text(chat_id, "Пока тебя не было").await.unwrap();
+    anna.commit(chat_id).await.unwrap();
+    anna.send_text(chat_id, "После обновления ключей")
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        Device::open_sealed(api.clone(), user.id, &path, &rand::random()).await,
+        Err(E2eeError::Storage(_))
+    ));
+    let mut boris = Device::open_sealed(api, user.id, &path, &key)
+        .await
+        .unwrap();
+    assert_eq!(boris.identity(), identity);
+    assert_eq!(boris.epoch_authenticator(chat_id), authenticator);
+    assert_eq!(
+        read(&mut boris, chat_id).await,
+        ["Пока тебя не было", "После обновления ключей"]
+    );
+    boris.send_text(chat_id, "Я вернулся").await.unwrap();
+    assert_eq!(read(&mut anna, chat_id).await, ["Я вернулся"]);
+    assert_eq!(
+        anna.epoch_authenticator(chat_id),
+        boris.epoch_authenticator(chat_id)
+    );
+    // Nothing it read lies in the file in clear.
+    let mut stored = std::fs::read(&path).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("boris.kolokol-device-wal")) {
+        stored.extend(wal);
+    }
+    let needle = "Я вернулся".as_bytes();
+    assert!(!stored.windows(needle.len()).any(|w| w == needle));
+}

@@ -216,6 +216,21 @@ impl Device {
         Some(group.epoch_authenticator().to_vec())
     }
 
+    /// The safety number of this user and `other`, from both users' devices as the server lists
+    /// them: compare it with theirs (or scan their code) to know no one else's device is there.
+    pub async fn safety_number(&self, other: UserId) -> E2eeResult<String> {
+        let me = self.identity().user_id;
+        let keys = |devices: Vec<kolokol_client::proto::DeviceInfo>| -> Vec<Vec<u8>> {
+            devices
+                .into_iter()
+                .map(|device| device.signature_key.0)
+                .collect()
+        };
+        let mine = keys(self.api.devices(me).await?);
+        let theirs = keys(self.api.devices(other).await?);
+        Ok(crate::safety::safety_number((me, &mine), (other, &theirs)))
+    }
+
     pub fn epoch(&self, chat_id: ChatId) -> Option<u64> {
         Some(self.chats.get(&chat_id)?.group.as_ref()?.epoch())
     }

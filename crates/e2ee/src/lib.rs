@@ -11,6 +11,7 @@ pub mod content;
 mod device;
 mod member;
 mod provider;
+pub mod safety;
 pub mod sealed;
 
 pub use content::Content;

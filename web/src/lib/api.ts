@@ -252,6 +252,8 @@ export const api = {
   publishKeyPackages: (key_packages: string[], last_resort: string | null) =>
     call<KeyPackageStatus>('POST', '/mls/key-packages', { key_packages, ...(last_resort ? { last_resort } : {}) }),
   keyPackageStatus: () => call<KeyPackageStatus>('GET', '/mls/key-packages'),
+  /** A user's devices and their signing keys (base64): what safety numbers are made of. */
+  devices: (userId: number) => call<{ devices: { id: number; signature_key: string; created_on: string }[] }>('GET', `/users/${userId}/devices`).then((r) => r.devices),
   mlsGroup: (id: number) => call<MlsGroupState>('GET', `/chats/${id}/mls`),
   claimKeyPackages: (id: number, devices: number[]) =>
     call<{ key_packages: { user_id: number; device_id: number; key_package: string }[] }>('POST', `/chats/${id}/mls/key-packages/claim`, { devices }),

@@ -77,7 +77,7 @@ async function assertSameEpoch(chatId, browsers, rusts) {
   for (const device of browsers) codes.push(await device.call('epoch', chatId));
   for (const device of rusts) {
     const answer = await device.peer({ cmd: 'epoch', chat_id: chatId });
-    codes.push({ epoch: answer.epoch, authenticator: answer.authenticator });
+    codes.push({ epoch: answer.epoch, authenticator: answer.authenticator, code: answer.code });
   }
   for (const code of codes) assert.deepEqual(code, codes[0]);
   assert.ok(codes[0].authenticator, 'in the group');
@@ -118,6 +118,10 @@ test('a browser (ts-mls) and a Rust device (openmls) talk in one encrypted group
   assert.equal(started.ok, true, JSON.stringify(started));
   assert.deepEqual((await boris.peer({ cmd: 'accept' })).chats, [chatId]);
   assert.equal(await assertSameEpoch(chatId, [anna], [boris]), 1);
+  // Both compute the same safety number from each other's devices.
+  const number = await anna.call('safety', boris.userId);
+  assert.match(number, /^(\d{5} ){11}\d{5}$/);
+  assert.equal((await boris.peer({ cmd: 'safety', user_id: anna.userId })).number, number);
 
   assert.equal((await anna.call('send', chatId, 'Привет из браузера 🌐')).ok, true);
   assert.deepEqual((await boris.peer({ cmd: 'sync', chat_id: chatId })).texts, ['Привет из браузера 🌐']);

@@ -4,6 +4,7 @@
 import { api, setToken } from '../../src/lib/api';
 import { toHex } from '../../src/lib/mls/bytes';
 import { Device } from '../../src/lib/mls/device';
+import { epochCode } from '../../src/lib/mls/safety';
 
 let device: Device | null = null;
 
@@ -74,6 +75,8 @@ const texts = (received: { content: { text: string } }[]) => received.map((r) =>
   },
   epoch(chatId: number) {
     const group = opened().group(chatId);
-    return group ? { epoch: Number(group.epoch), authenticator: toHex(group.epochAuthenticator) } : { epoch: null, authenticator: null };
+    if (!group) return { epoch: null, authenticator: null, code: null };
+    return { epoch: Number(group.epoch), authenticator: toHex(group.epochAuthenticator), code: epochCode(group.epochAuthenticator) };
   },
+  async safety(userId: number) { return opened().safetyNumber(userId); },
 };

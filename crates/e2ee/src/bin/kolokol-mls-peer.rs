@@ -4,13 +4,13 @@
 //! Commands: `{"cmd":"sign_in","base":URL,"username":…,"password":…,"register":bool}`,
 //! `{"cmd":"create_group","title":…,"member_ids":[…]}`, `{"cmd":"commit","chat_id":N}`,
 //! `{"cmd":"accept"}`, `{"cmd":"send","chat_id":N,"text":…}`, `{"cmd":"sync","chat_id":N}`,
-//! `{"cmd":"epoch","chat_id":N}`. Each answers `{"ok":true,…}` or `{"ok":false,"error":…,"code":…}`.
+//! `{"cmd":"epoch","chat_id":N}`, `{"cmd":"safety","user_id":N}`. Each answers `{"ok":true,…}` or `{"ok":false,"error":…,"code":…}`.
 
 use kolokol_client::Client;
 use kolokol_client::proto::{
     ChatKind, ChatPrivacy, CreateChatRequest, LoginRequest, RegisterRequest,
 };
-use kolokol_e2ee::{Content, Device, E2eeError};
+use kolokol_e2ee::{Content, Device, E2eeError, safety};
 use serde_json::{Value, json};
 use std::io::Write as _;
 
@@ -114,10 +114,18 @@ async fn run(device: &mut Option<Device>, command: &Value) -> Result<Value, E2ee
         }
         "epoch" => {
             let chat_id = chat_id(command)?;
+            let authenticator = device.epoch_authenticator(chat_id);
             json!({
                 "epoch": device.epoch(chat_id),
-                "authenticator": device.epoch_authenticator(chat_id).map(|bytes| hex(&bytes)),
+                "authenticator": authenticator.as_deref().map(hex),
+                "code": authenticator.as_deref().map(safety::epoch_code),
             })
+        }
+        "safety" => {
+            let user_id = field(command, "user_id")?
+                .as_i64()
+                .ok_or_else(|| E2eeError::Malformed("`user_id` is not a number".into()))?;
+            json!({"number": device.safety_number(user_id).await?})
         }
         other => return Err(E2eeError::Malformed(format!("no command `{other}`"))),
     })

@@ -8,6 +8,7 @@ import { api, type Message } from '../api';
 import { fromBase64, toBase64 } from './bytes';
 import { type Content, frame, open } from './content';
 import { type DeviceIdentity, Group, Member } from './member';
+import { safetyNumber } from './safety';
 import { type Records, openVault } from './vault';
 
 /** Key packages kept published, besides the last-resort one; below `LOW`, more are published. */
@@ -122,6 +123,13 @@ export class Device {
   }
 
   isMember(chatId: number): boolean { return !!this.chats.get(chatId)?.group; }
+
+  /** The safety number of this user and `other`, from both users' devices as the server lists them. */
+  async safetyNumber(other: number): Promise<string> {
+    const keys = async (userId: number) => (await api.devices(userId)).map((d) => fromBase64(d.signature_key));
+    const me = this.identity.userId;
+    return safetyNumber({ userId: me, keys: await keys(me) }, { userId: other, keys: await keys(other) });
+  }
 
   group(chatId: number): Group | null { return this.chats.get(chatId)?.group ?? null; }
 

@@ -769,3 +769,23 @@ pub fn replayed() -> Rejection {
         "this MLS message was delivered already",
     )
 }
+
+/// A message may be deleted unless it is a commit: devices that are behind still need every
+/// commit to follow the group.
+pub fn check_deletable(message: &kolokol_proto::Message) -> Result<(), Rejection> {
+    match &message.mls {
+        Some(mls) if mls.kind == kolokol_proto::MlsKind::Commit => reject(
+            ErrorCode::Forbidden,
+            "a commit cannot be deleted: devices that are behind still need it",
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Edits and reactions in clear would show the server what an encrypted chat says.
+pub fn check_clear_change(privacy: kolokol_proto::ChatPrivacy) -> Result<(), Rejection> {
+    match privacy {
+        kolokol_proto::ChatPrivacy::Encrypted => Err(encryption_required()),
+        kolokol_proto::ChatPrivacy::Community => Ok(()),
+    }
+}

@@ -247,6 +247,7 @@ pub async fn edit(
     now: i64,
 ) -> OpResult<Outcome<Message>> {
     let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    mls::check_clear_change(locked.chat.privacy)?;
     let mut message = live(&mut *conn, chat_id, seq).await?;
     permissions::edit_message(message.sender_id == actor.user_id)?;
     if let Some(text) = edit.text {
@@ -304,6 +305,7 @@ pub async fn delete(
     let message = existing(&mut *conn, chat_id, seq).await?;
     let Locked { chat, role, .. } = &locked;
     permissions::delete_message(chat.kind, *role, message.sender_id == actor.user_id)?;
+    mls::check_deletable(&message)?;
     if message.deleted {
         return Ok(Outcome::unchanged(()));
     }
@@ -314,7 +316,8 @@ pub async fn delete(
               unpinned AS (DELETE FROM pins WHERE chat_id = $1 AND seq = $2),
               unreported AS (UPDATE reports SET text = '' WHERE chat_id = $1 AND seq = $2)
          UPDATE messages SET text = '', mentions = '{}', edited_at = NULL, deleted = true,
-                             poll = NULL, keyboard = NULL, markup = NULL, attachments = NULL
+                             poll = NULL, keyboard = NULL, markup = NULL, attachments = NULL,
+                             mls_data = NULL, franking_tag = NULL
          WHERE chat_id = $1 AND seq = $2",
     )
     .bind(chat_id)
@@ -340,6 +343,7 @@ pub async fn toggle_reaction(
     now: i64,
 ) -> OpResult<Outcome<bool>> {
     let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+    mls::check_clear_change(locked.chat.privacy)?;
     live(&mut *conn, chat_id, seq).await?;
     let added: bool = sqlx::query_scalar(
         "WITH taken_back AS (

@@ -215,6 +215,7 @@ pub fn edit(
     now: i64,
 ) -> OpResult<Outcome<Message>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
+    mls::check_clear_change(chat.privacy)?;
     let message = live_message(conn, &chat, seq)?;
     permissions::edit_message(message.sender_id == actor.user_id)?;
     if let Some(text) = edit.text {
@@ -254,12 +255,14 @@ pub fn delete(
     let (chat, role) = membership(conn, actor.user_id, chat_id)?;
     let message = existing_message(conn, &chat, seq)?;
     permissions::delete_message(chat.kind, role, message.sender_id == actor.user_id)?;
+    mls::check_deletable(&message)?;
     if message.deleted {
         return Ok(Outcome::unchanged(()));
     }
-    // A tombstone: the text is gone for good, the seq stays so history has no gaps.
+    // A tombstone: the text (or ciphertext) is gone for good, the seq stays so history has no
+    // gaps; an encrypted message's digest stays, so its bytes are still refused as a replay.
     conn.prepare_cached(
-        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL, markup = NULL, attachments = NULL WHERE chat_id = ?1 AND seq = ?2",
+        "UPDATE messages SET text = '', mentions = '[]', edited_at = NULL, deleted = 1, poll = NULL, keyboard = NULL, markup = NULL, attachments = NULL, mls_data = NULL, franking_tag = NULL WHERE chat_id = ?1 AND seq = ?2",
     )?
     .execute(params![chat_id, seq])?;
     // Its files are no longer shown here (and go once nothing shows them).
@@ -295,6 +298,7 @@ pub fn toggle_reaction(
     now: i64,
 ) -> OpResult<Outcome<bool>> {
     let (chat, _) = membership(conn, actor.user_id, chat_id)?;
+    mls::check_clear_change(chat.privacy)?;
     live_message(conn, &chat, seq)?;
     let removed = conn
         .prepare_cached(

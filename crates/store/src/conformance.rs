@@ -32,7 +32,7 @@ mod e2ee;
 use e2ee::{
     claims_hand_out_one_package_per_waiting_device,
     commits_apply_at_the_current_epoch_and_move_leaves,
-    concurrent_commits_leave_exactly_one_winner,
+    concurrent_commits_leave_exactly_one_winner, encrypted_messages_change_only_as_ciphertext,
     encrypted_messages_need_the_current_epoch_and_no_pending_removals,
     key_packages_register_their_device_key_once,
 };
@@ -144,6 +144,7 @@ const CHECKS: &[(&str, Check)] = checks![
     commits_apply_at_the_current_epoch_and_move_leaves,
     concurrent_commits_leave_exactly_one_winner,
     encrypted_messages_need_the_current_epoch_and_no_pending_removals,
+    encrypted_messages_change_only_as_ciphertext,
 ];
 
 /// Runs every check, each on a fresh store; panics naming the first check that fails.

@@ -636,3 +636,85 @@ pub(super) async fn encrypted_messages_need_the_current_epoch_and_no_pending_rem
     assert!(created && private != direct);
     fx.assert_streams_gap_free();
 }
+
+pub(super) async fn encrypted_messages_change_only_as_ciphertext(store: Arc<dyn Store>) {
+    let fx = Fixture::new(store);
+    let [anna, boris] = fx.people(["anna", "boris"]).await;
+    let chat_id = encrypted_group(&fx, &anna, &[&boris]).await;
+    let (annas, borises) = (device_of(&anna, 1), device_of(&boris, 2));
+    publish(&fx, &anna, &annas, &[1], true).await;
+    publish(&fx, &boris, &borises, &[1], true).await;
+    let start = commit(0, 0, &[package(&borises, 1, false)], &[], "start");
+    let (commit_message, _) =
+        fx.record(fx.store.commit(anna.actor, chat_id, start, fx.now()).await);
+    let (message, _) = fx.record(
+        fx.store
+            .send_message(anna.actor, chat_id, sealed(1, "hello"), fx.now())
+            .await,
+    );
+
+    // In clear, an edit or a reaction would tell the server what the chat says.
+    assert_refused(
+        fx.store
+            .edit_message(
+                anna.actor,
+                chat_id,
+                message.seq,
+                MessageEdit::text("x".into()),
+                fx.now(),
+            )
+            .await,
+        &[ErrorCode::EncryptionRequired],
+        "an edit in clear",
+    );
+    assert_refused(
+        fx.store
+            .toggle_reaction(
+                boris.actor,
+                chat_id,
+                message.seq,
+                THUMBS_UP.into(),
+                fx.now(),
+            )
+            .await,
+        &[ErrorCode::EncryptionRequired],
+        "a reaction in clear",
+    );
+    // A commit stays for devices that are behind.
+    assert_refused(
+        fx.store
+            .delete_message(anna.actor, chat_id, commit_message.seq, fx.now())
+            .await,
+        &[ErrorCode::Forbidden],
+        "deleting a commit",
+    );
+    // Deleting a message forgets its ciphertext; its bytes stay refused as a replay.
+    fx.record(
+        fx.store
+            .delete_message(anna.actor, chat_id, message.seq, fx.now())
+            .await,
+    );
+    let page = Page {
+        after: Some(message.seq - 1),
+        limit: 1,
+        ..Page::default()
+    };
+    let deleted = fx.store.messages(boris.actor, chat_id, page).await.unwrap();
+    assert!(deleted[0].deleted);
+    assert_eq!(deleted[0].mls.as_ref().unwrap().data, None);
+    assert_refused(
+        fx.store
+            .send_message(
+                anna.actor,
+                chat_id,
+                NewMessage {
+                    client_msg_id: "again".into(),
+                    ..sealed(1, "hello")
+                },
+                fx.now(),
+            )
+            .await,
+        &[ErrorCode::MlsReplayed],
+        "a deleted message's ciphertext sent again",
+    );
+}

@@ -14,7 +14,8 @@ use crate::{E2eeError, E2eeResult};
 /// The version byte in front of the franking tag in an application message's authenticated data.
 pub const FRANKING_VERSION: u8 = 1;
 
-/// A message's content.
+/// A message's content. Edits and reactions are messages of their own, naming the message they
+/// change by seq; a receiver applies an edit only from the sender of the message it edits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum Content {
@@ -23,6 +24,10 @@ pub enum Content {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<i64>,
     },
+    /// New text for message `of`.
+    Edit { of: i64, text: String },
+    /// A reaction to message `of`, given (`on`) or taken back.
+    React { of: i64, emoji: String, on: bool },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -105,6 +110,23 @@ mod tests {
         changed[at] ^= 1;
         assert!(open(&changed, &framed.authenticated_data).is_err());
         assert!(open(b"{}", &framed.authenticated_data).is_err());
+        for content in [
+            Content::Edit {
+                of: 17,
+                text: "Собрание в пятницу".into(),
+            },
+            Content::React {
+                of: 17,
+                emoji: "👍".into(),
+                on: true,
+            },
+        ] {
+            let framed = frame(content.clone());
+            assert_eq!(
+                open(&framed.bytes, &framed.authenticated_data).unwrap(),
+                content
+            );
+        }
     }
 
     /// The vector web/src/lib/mls/member.test.ts reads too: the browser's framing, Rust's.

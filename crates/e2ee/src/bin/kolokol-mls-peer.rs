@@ -107,7 +107,8 @@ async fn run(device: &mut Option<Device>, command: &Value) -> Result<Value, E2ee
                 .await?
                 .into_iter()
                 .map(|received| match received.content {
-                    Content::Text { text, .. } => text,
+                    Content::Text { text, .. } | Content::Edit { text, .. } => text,
+                    Content::React { emoji, .. } => emoji,
                 })
                 .collect();
             json!({"texts": texts, "member": device.is_member(chat_id)})

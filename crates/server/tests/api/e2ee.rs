@@ -22,7 +22,8 @@ fn text_of(received: Vec<Received>) -> Vec<String> {
     received
         .into_iter()
         .map(|received| match received.content {
-            Content::Text { text, .. } => text,
+            Content::Text { text, .. } | Content::Edit { text, .. } => text,
+            Content::React { emoji, .. } => emoji,
         })
         .collect()
 }

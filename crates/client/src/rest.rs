@@ -635,9 +635,21 @@ impl Client {
 
     /// `POST /chats/{chat_id}/messages/{seq}/report`: to the org that keeps the chat.
     pub async fn report(&self, chat_id: ChatId, seq: Seq, reason: &str) -> Result<(), ClientError> {
+        self.report_disclosing(chat_id, seq, reason, None).await
+    }
+
+    /// [`Client::report`] of a message of an encrypted chat, disclosing its decrypted content.
+    pub async fn report_disclosing(
+        &self,
+        chat_id: ChatId,
+        seq: Seq,
+        reason: &str,
+        disclosure: Option<Vec<u8>>,
+    ) -> Result<(), ClientError> {
         let path = format!("/chats/{chat_id}/messages/{seq}/report");
         let body = ReportRequest {
             reason: reason.to_owned(),
+            disclosure: disclosure.map(kolokol_proto::Base64Bytes),
         };
         self.no_content(self.post(&path).json(&body)).await
     }

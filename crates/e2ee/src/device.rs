@@ -32,6 +32,8 @@ pub struct Received {
     pub seq: Seq,
     pub sender_id: UserId,
     pub content: Content,
+    /// The content's bytes as decrypted: what an abuse report discloses (and nothing else).
+    pub disclosure: Vec<u8>,
 }
 
 /// One encrypted chat as this device follows it.
@@ -444,6 +446,7 @@ impl Device {
                 seq: message.seq,
                 sender_id: message.sender_id,
                 content: content::open(&data, &authenticated_data)?,
+                disclosure: data,
             })),
             Incoming::Commit { removed_me, .. } => {
                 if removed_me {

@@ -905,6 +905,11 @@ pub struct OrgPolicy {
     /// messages stay, saying the file is gone); none: kept while the messages are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_retention_days: Option<u32>,
+    /// Which of the chats the org provisions are end-to-end encrypted when they are made:
+    /// `parents`, `class`, `staff_room`, `announcements` (none by default: the school's staff
+    /// and safeguarding lead read them). A chat's privacy never changes once made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encrypted_chats: Vec<String>,
 }
 
 /// How far a school lets its students reach (and be reached) beyond its staff and their own
@@ -1121,6 +1126,11 @@ pub struct ReminderSent {
 pub struct ReportRequest {
     /// 1–500 characters.
     pub reason: String,
+    /// For a message of an encrypted chat: its content as the reporter's device decrypted it
+    /// (base64). The server checks it against the franking tag the sender's message carried, so
+    /// only that one message is disclosed, and only as it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosure: Option<crate::Base64Bytes>,
 }
 
 /// A reported message in an org's moderation queue.

@@ -231,6 +231,8 @@ pub enum ErrorCode {
     MlsCommitRequired,
     /// This very MLS message was delivered already.
     MlsReplayed,
+    /// A disclosed encrypted message does not match the franking tag it was sent with.
+    DisclosureMismatch,
     MethodNotAllowed,
     RateLimited,
     Internal,

@@ -45,7 +45,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidClientMsgId | InvalidEmoji | InvalidLimit | InvalidCursor | InvalidMembers
         | InvalidRole | InvalidInvite | InvalidOrg | InvalidPolicy | InvalidPoll | InvalidVote
         | InvalidKeyboard | InvalidThread | RosterInvalid | InvalidMedia | MlsInvalid
-        | MlsInvalidKeyPackage | EncryptionRequired | NotEncrypted => StatusCode::BAD_REQUEST,
+        | MlsInvalidKeyPackage | EncryptionRequired | NotEncrypted | DisclosureMismatch => {
+            StatusCode::BAD_REQUEST
+        }
         Unauthorized | WrongCredentials => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | Safeguarding | Muted | MlsForbidden => StatusCode::FORBIDDEN,
         NotFound | UserNotFound | MessageNotFound | InviteNotFound | ClaimCodeNotFound => {

@@ -175,7 +175,15 @@ async fn create_chat(
         kind,
         title: Some(chat_title(org, roster, unit, purpose)),
         member_ids: Vec::new(),
-        privacy: kolokol_proto::ChatPrivacy::Community,
+        privacy: match org
+            .policy
+            .encrypted_chats
+            .iter()
+            .any(|name| name == purpose.as_str())
+        {
+            true => kolokol_proto::ChatPrivacy::Encrypted,
+            false => kolokol_proto::ChatPrivacy::Community,
+        },
     };
     let outcome = state.store.create_chat(service, chat, state.now()).await?;
     state.publish(outcome.events).await;

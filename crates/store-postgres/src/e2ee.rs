@@ -584,6 +584,21 @@ pub async fn welcomes(conn: &mut PgConnection, actor: Actor) -> OpResult<Vec<Wel
         .collect()
 }
 
+pub async fn franking_tag(
+    conn: &mut PgConnection,
+    chat_id: ChatId,
+    seq: i64,
+) -> OpResult<Option<Vec<u8>>> {
+    let tag: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+        "SELECT franking_tag FROM messages WHERE chat_id = $1 AND seq = $2 AND NOT deleted",
+    )
+    .bind(chat_id)
+    .bind(seq)
+    .fetch_optional(conn)
+    .await?;
+    Ok(tag.flatten())
+}
+
 pub async fn forget_welcome(conn: &mut PgConnection, actor: Actor, id: i64) -> OpResult<()> {
     let forgotten =
         sqlx::query("DELETE FROM mls_welcome_recipients WHERE device_id = $1 AND welcome_id = $2")

@@ -1534,6 +1534,14 @@ impl Store for PostgresStore {
             })
             .await
     }
+
+    async fn franking_tag(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Vec<u8>>> {
+        self.engine
+            .run(Mode::Autocommit, |c| {
+                Box::pin(e2ee::franking_tag(c, chat_id, seq))
+            })
+            .await
+    }
 }
 
 fn now_millis() -> Millis {

@@ -447,6 +447,18 @@ pub fn welcomes(conn: &Connection, actor: Actor) -> OpResult<Vec<WelcomeRecord>>
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+pub fn franking_tag(conn: &Connection, chat_id: ChatId, seq: i64) -> OpResult<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT franking_tag FROM messages WHERE chat_id = ?1 AND seq = ?2 AND deleted = 0",
+        )?
+        .query_row(params![chat_id, seq], |row| {
+            row.get::<_, Option<Vec<u8>>>(0)
+        })
+        .optional()?
+        .flatten())
+}
+
 pub fn forget_welcome(conn: &Connection, actor: Actor, id: i64) -> OpResult<()> {
     let forgotten = conn
         .prepare_cached(

@@ -1123,6 +1123,12 @@ impl Store for SqliteStore {
             .write(move |c| e2ee::forget_welcome(c, actor, id))
             .await
     }
+
+    async fn franking_tag(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Vec<u8>>> {
+        self.engine
+            .read(move |c| e2ee::franking_tag(c, chat_id, seq))
+            .await
+    }
 }
 
 fn now_millis() -> Millis {

@@ -1102,4 +1102,7 @@ pub trait Store: Send + Sync + 'static {
     async fn welcomes(&self, actor: Actor) -> StoreResult<Vec<WelcomeRecord>>;
     /// The actor's device joined (or gave up): its Welcome is forgotten. `NotFound` for others'.
     async fn forget_welcome(&self, actor: Actor, id: i64) -> StoreResult<()>;
+    /// The franking tag an encrypted message was sent with, while it is not deleted. Callers
+    /// authorize.
+    async fn franking_tag(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Vec<u8>>>;
 }

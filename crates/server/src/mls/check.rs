@@ -269,6 +269,37 @@ pub fn application(data: &[u8], chat_id: ChatId) -> Result<CheckedApplication, R
     }
 }
 
+/// What a reporter disclosed of an encrypted message, checked against the franking tag its sender
+/// sent with it: `HMAC-SHA256(fk, content) == tag`, where `fk` is inside the content. Returns the
+/// text to keep with the report.
+pub fn disclosure(content: &[u8], tag: &[u8]) -> Result<String, Rejection> {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mismatch = || {
+        Rejection::new(
+            ErrorCode::DisclosureMismatch,
+            "the disclosed content is not what was sent",
+        )
+    };
+    let parsed: serde_json::Value = serde_json::from_slice(content).map_err(|_| mismatch())?;
+    let key = parsed["fk"]
+        .as_str()
+        .and_then(|fk| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(fk)
+                .ok()
+        })
+        .ok_or_else(mismatch)?;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key).map_err(|_| mismatch())?;
+    mac.update(content);
+    mac.verify_slice(tag).map_err(|_| mismatch())?;
+    let shown = parsed["text"]
+        .as_str()
+        .or(parsed["emoji"].as_str())
+        .unwrap_or_default();
+    Ok(shown.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     //! On messages made by ts-mls and openmls (crates/domain/tests/fixtures/mls).
@@ -422,6 +453,23 @@ mod tests {
             commit(&moved, None, GROUP, now).unwrap_err().message,
             "a signature that does not verify"
         );
+    }
+
+    #[test]
+    fn a_disclosure_is_accepted_only_as_it_was_sent() {
+        use hmac::Mac as _;
+        let content = r#"{"v":1,"fk":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8","t":"text","text":"Реклама"}"#.as_bytes();
+        let key: Vec<u8> = (0..32).collect();
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        mac.update(content);
+        let tag = mac.finalize().into_bytes().to_vec();
+        assert_eq!(disclosure(content, &tag).unwrap(), "Реклама");
+        let changed = std::str::from_utf8(content)
+            .unwrap()
+            .replace("Реклама", "Привет!");
+        let refused = disclosure(changed.as_bytes(), &tag).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::DisclosureMismatch);
+        assert!(disclosure(b"not json", &tag).is_err());
     }
 
     #[test]

@@ -48,13 +48,29 @@ pub async fn report(
             "this chat belongs to no organisation, so there is nobody to report to",
         )
     })?;
+    // An encrypted message is reported by disclosing it: the reporter's choice, this message only.
+    let text = match (&message.mls, request.disclosure) {
+        (None, _) => message.text,
+        (Some(_), None) => {
+            return Err(ApiError::new(
+                ErrorCode::EncryptionRequired,
+                "to report an encrypted message, disclose its content",
+            ));
+        }
+        (Some(_), Some(content)) => {
+            let tag = state.store.franking_tag(chat_id, seq).await?;
+            let tag =
+                tag.ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, "no such message"))?;
+            crate::mls::check::disclosure(&content.0, &tag)?
+        }
+    };
     let report = NewReport {
         org_id,
         chat_id,
         seq,
         reporter_id: actor.user_id,
         author_id: message.sender_id,
-        text: message.text,
+        text,
         reason: reason.to_owned(),
     };
     state.store.report(report, state.now()).await?;

@@ -114,6 +114,18 @@ pub async fn set_policy(
         QuietWindow::parse(hours)?;
     }
     kolokol_domain::media::check_policy(policy.media_quota_mb, policy.media_retention_days)?;
+    if let Some(unknown) = policy
+        .encrypted_chats
+        .iter()
+        .find(|name| ChatPurpose::parse(name).is_none())
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidPolicy,
+            format!("{unknown:?} is none of parents, class, staff_room, announcements"),
+        ));
+    }
+    policy.encrypted_chats.sort();
+    policy.encrypted_chats.dedup();
     state.store.set_org_policy(org.id, policy.clone()).await?;
     let detail = match &policy.quiet_hours {
         Some(hours) => format!(

@@ -1920,3 +1920,112 @@ async fn a_schools_files_have_their_room_and_their_time() {
             .any(|entry| entry.detail.contains("files: 1 MiB, kept 30 days"))
     );
 }
+
+#[tokio::test]
+async fn a_school_encrypts_its_parents_chats_and_reports_disclose_one_message() {
+    let (server, director, org) = school().await;
+    let mut policy = kolokol_client::proto::OrgPolicy {
+        encrypted_chats: vec!["nursery".into()],
+        ..Default::default()
+    };
+    assert_refused(
+        director.set_org_policy(org.id, &policy).await,
+        ErrorCode::InvalidPolicy,
+        400,
+    );
+    policy.encrypted_chats = vec!["parents".into(), "parents".into()];
+    let info = director.set_org_policy(org.id, &policy).await.unwrap();
+    assert_eq!(info.policy.encrypted_chats, ["parents"]);
+    director
+        .import_roster(org.id, ROSTER.as_bytes().to_vec(), false)
+        .await
+        .unwrap();
+    let codes = codes(&director, &org).await;
+    let mut devices = BTreeMap::new();
+    for (username, name) in [
+        ("smirnova", "Смирнова Ольга Викторовна"),
+        ("ivanova", "Иванова Мария Петровна"),
+        ("salimova", "Салимова Гульнара Ахмедовна"),
+    ] {
+        let (client, user) = server.user(username).await;
+        client.claim(&codes[name].code).await.unwrap();
+        let device = kolokol_e2ee::Device::open(client, user.id).await.unwrap();
+        devices.insert(username, device);
+    }
+    let chats = devices["smirnova"].api().chats().await.unwrap();
+    let titled = |title: &str| {
+        chats
+            .iter()
+            .find(|chat| chat.title.as_deref() == Some(title))
+            .unwrap()
+    };
+    let parents = titled("5Б · родители");
+    assert_eq!(parents.privacy, kolokol_proto::ChatPrivacy::Encrypted);
+    for chat in &chats {
+        let of_parents = chat
+            .title
+            .as_deref()
+            .is_some_and(|title| title.ends_with("· родители"));
+        let expected = match of_parents {
+            true => kolokol_proto::ChatPrivacy::Encrypted,
+            false => kolokol_proto::ChatPrivacy::Community,
+        };
+        assert_eq!(chat.privacy, expected, "{:?}", chat.title);
+    }
+
+    // The class teacher's device starts the group with every family's device in it.
+    let parents = parents.id;
+    devices
+        .get_mut("smirnova")
+        .unwrap()
+        .commit(parents)
+        .await
+        .unwrap();
+    for name in ["ivanova", "salimova"] {
+        assert_eq!(
+            devices
+                .get_mut(name)
+                .unwrap()
+                .accept_welcomes()
+                .await
+                .unwrap(),
+            [parents]
+        );
+    }
+    let spam = devices
+        .get_mut("salimova")
+        .unwrap()
+        .send_text(parents, "Реклама: курсы английского")
+        .await
+        .unwrap();
+    let ivanova = devices.get_mut("ivanova").unwrap();
+    let read = ivanova.sync(parents).await.unwrap();
+    assert_eq!(read.len(), 1);
+    let disclosure = read[0].disclosure.clone();
+
+    // Reporting it discloses that message only, checked against its franking tag.
+    assert_refused(
+        ivanova.api().report(parents, spam.seq, "спам").await,
+        ErrorCode::EncryptionRequired,
+        400,
+    );
+    let forged = String::from_utf8(disclosure.clone())
+        .unwrap()
+        .replace("Реклама", "Угрозы");
+    assert_refused(
+        ivanova
+            .api()
+            .report_disclosing(parents, spam.seq, "спам", Some(forged.into_bytes()))
+            .await,
+        ErrorCode::DisclosureMismatch,
+        400,
+    );
+    ivanova
+        .api()
+        .report_disclosing(parents, spam.seq, "спам", Some(disclosure))
+        .await
+        .unwrap();
+    let reports = director.reports(org.id, false).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].text, "Реклама: курсы английского");
+}

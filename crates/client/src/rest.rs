@@ -1076,6 +1076,11 @@ impl Client {
         Ok(list.welcomes)
     }
 
+    /// `DELETE /mls/devices/me`: this session lost its MLS state and starts as a new device.
+    pub async fn forget_device(&self) -> Result<(), ClientError> {
+        self.no_content(self.delete("/mls/devices/me")).await
+    }
+
     /// `DELETE /mls/welcomes/{welcome_id}`.
     pub async fn forget_welcome(&self, welcome_id: i64) -> Result<(), ClientError> {
         self.no_content(self.delete(&format!("/mls/welcomes/{welcome_id}")))

@@ -538,7 +538,7 @@ pub fn parse_group_id(group_id: &[u8]) -> Option<(i64, u32)> {
 }
 
 /// A device as the server knows it: whose it is and the key it signs with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Device {
     pub user_id: UserId,
     pub device_id: i64,

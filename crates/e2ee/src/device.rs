@@ -132,7 +132,17 @@ impl Device {
             chats: HashMap::new(),
             sealed,
         };
-        device.publish(KEY_PACKAGES, true).await?;
+        match device.publish(KEY_PACKAGES, true).await {
+            // The session was a device whose state is lost: it starts again as a new one, and
+            // members replace its leaves.
+            Err(E2eeError::Api(error))
+                if error.code() == Some(kolokol_client::proto::ErrorCode::MlsInvalidKeyPackage) =>
+            {
+                device.api.forget_device().await?;
+                device.publish(KEY_PACKAGES, true).await?;
+            }
+            published => published?,
+        }
         Ok(device)
     }
 

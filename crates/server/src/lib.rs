@@ -260,6 +260,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/mls/welcomes", get(mls::routes::welcomes))
         .route(
+            "/mls/devices/me",
+            axum::routing::delete(mls::routes::forget_device),
+        )
+        .route(
             "/mls/welcomes/{welcome_id}",
             axum::routing::delete(mls::routes::forget_welcome),
         )

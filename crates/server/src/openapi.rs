@@ -40,7 +40,7 @@ use crate::routes::{accounts, bots, chats, messages, moderation, orgs, safeguard
         media::begin_upload, media::put_upload, media::upload_progress, media::cancel_upload,
         media::links, media::download,
         e2ee::publish_key_packages, e2ee::key_package_status, e2ee::devices, e2ee::group,
-        e2ee::claim_key_packages, e2ee::commit, e2ee::welcomes, e2ee::forget_welcome,
+        e2ee::claim_key_packages, e2ee::commit, e2ee::welcomes, e2ee::forget_welcome, e2ee::forget_device,
     ),
     components(schemas(kolokol_proto::ServerFrame, kolokol_proto::Event, kolokol_proto::ClientFrame, kolokol_proto::ErrorCode)),
     modifiers(&BearerAuth),

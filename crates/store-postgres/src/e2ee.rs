@@ -584,6 +584,30 @@ pub async fn welcomes(conn: &mut PgConnection, actor: Actor) -> OpResult<Vec<Wel
         .collect()
 }
 
+pub async fn forget_device(
+    conn: &mut PgConnection,
+    actor: Actor,
+    now: i64,
+) -> OpResult<Outcome<()>> {
+    sqlx::query("DELETE FROM mls_devices WHERE session_id = $1")
+        .bind(actor.session_id)
+        .execute(&mut *conn)
+        .await?;
+    let chats: Vec<ChatId> =
+        sqlx::query_scalar("SELECT chat_id FROM mls_leaves WHERE device_id = $1 ORDER BY chat_id")
+            .bind(actor.session_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut events = Vec::new();
+    for chat_id in chats {
+        let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+        let mut changes = locked.changes();
+        changes.chat(Event::MlsChanged { chat_id }, None);
+        events.extend(changes.commit(&mut *conn, now, ()).await?.events);
+    }
+    Ok(Outcome { value: (), events })
+}
+
 pub async fn franking_tag(
     conn: &mut PgConnection,
     chat_id: ChatId,

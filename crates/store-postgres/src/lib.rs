@@ -1535,6 +1535,14 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn forget_device(&self, actor: Actor, now: Millis) -> StoreResult<Outcome<()>> {
+        self.engine
+            .run(Mode::Write, |c| {
+                Box::pin(e2ee::forget_device(c, actor, now))
+            })
+            .await
+    }
+
     async fn franking_tag(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Vec<u8>>> {
         self.engine
             .run(Mode::Autocommit, |c| {

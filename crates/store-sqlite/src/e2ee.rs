@@ -447,6 +447,20 @@ pub fn welcomes(conn: &Connection, actor: Actor) -> OpResult<Vec<WelcomeRecord>>
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+pub fn forget_device(conn: &Connection, actor: Actor, now: i64) -> OpResult<Outcome<()>> {
+    conn.prepare_cached("DELETE FROM mls_devices WHERE session_id = ?1")?
+        .execute([actor.session_id])?;
+    let chats = conn
+        .prepare_cached("SELECT chat_id FROM mls_leaves WHERE device_id = ?1 ORDER BY chat_id")?
+        .query_map([actor.session_id], |row| row.get::<_, ChatId>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut changes = Changes::default();
+    for chat_id in chats {
+        changes.chat(conn, chat_id, Event::MlsChanged { chat_id }, None, now)?;
+    }
+    Ok(changes.finish(()))
+}
+
 pub fn franking_tag(conn: &Connection, chat_id: ChatId, seq: i64) -> OpResult<Option<Vec<u8>>> {
     Ok(conn
         .prepare_cached(

@@ -1124,6 +1124,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn forget_device(&self, actor: Actor, now: Millis) -> StoreResult<Outcome<()>> {
+        self.engine
+            .write(move |c| e2ee::forget_device(c, actor, now))
+            .await
+    }
+
     async fn franking_tag(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Vec<u8>>> {
         self.engine
             .read(move |c| e2ee::franking_tag(c, chat_id, seq))

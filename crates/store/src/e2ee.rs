@@ -54,21 +54,21 @@ pub struct GroupView {
 }
 
 impl GroupView {
-    /// The group of `leaves` in a chat whose members now have `member_devices`.
+    /// The group of `leaves` in a chat whose members now have `member_devices`. A leaf must go
+    /// when its device is gone or now signs with another key (it lost its state and started
+    /// again); such a device waits to be added afresh.
     pub fn of(generation: u32, epoch: u64, leaves: Vec<Leaf>, member_devices: Vec<Device>) -> Self {
-        let held: BTreeSet<i64> = leaves.iter().map(|leaf| leaf.device.device_id).collect();
-        let current: BTreeSet<i64> = member_devices
-            .iter()
-            .map(|device| device.device_id)
-            .collect();
+        let held: BTreeSet<&Device> = leaves.iter().map(|leaf| &leaf.device).collect();
+        let current: BTreeSet<&Device> = member_devices.iter().collect();
         let pending_remove = leaves
             .iter()
-            .filter(|leaf| !current.contains(&leaf.device.device_id))
+            .filter(|leaf| !current.contains(&leaf.device))
             .map(|leaf| leaf.leaf)
             .collect();
         let pending_add = member_devices
-            .into_iter()
-            .filter(|device| !held.contains(&device.device_id))
+            .iter()
+            .filter(|device| !held.contains(device))
+            .cloned()
             .collect();
         GroupView {
             generation,
@@ -91,7 +91,7 @@ impl GroupView {
         }
     }
 
-    /// The device's leaf, if it holds one.
+    /// The device's leaf, if it holds one (with any key).
     pub fn leaf_of(&self, device_id: i64) -> Option<u32> {
         self.leaves
             .iter()
@@ -177,4 +177,42 @@ pub fn mls_payload(
 /// An epoch as a database integer (epochs stay far below 2^63).
 pub fn epoch_column(epoch: u64) -> i64 {
     i64::try_from(epoch).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(user_id: i64, device_id: i64, key: u8) -> Device {
+        Device {
+            user_id,
+            device_id,
+            signature_key: vec![key; 32],
+        }
+    }
+
+    #[test]
+    fn a_device_that_started_again_with_a_new_key_is_removed_and_added_afresh() {
+        let leaves = vec![
+            Leaf {
+                leaf: 0,
+                device: device(1, 11, 1),
+            },
+            Leaf {
+                leaf: 1,
+                device: device(2, 21, 2),
+            },
+            Leaf {
+                leaf: 2,
+                device: device(3, 31, 3),
+            },
+        ];
+        // Boris's device has a new key; Vera's device is gone; Gleb's is new.
+        let now = vec![device(1, 11, 1), device(2, 21, 9), device(4, 41, 4)];
+        let view = GroupView::of(1, 5, leaves, now);
+        assert_eq!(view.pending_remove, [1, 2]);
+        assert_eq!(view.pending_add, [device(2, 21, 9), device(4, 41, 4)]);
+        let allowed = view.allowed();
+        assert!(allowed.addable.contains_key(&21) && allowed.removable.contains(&1));
+    }
 }

@@ -1102,6 +1102,10 @@ pub trait Store: Send + Sync + 'static {
     async fn welcomes(&self, actor: Actor) -> StoreResult<Vec<WelcomeRecord>>;
     /// The actor's device joined (or gave up): its Welcome is forgotten. `NotFound` for others'.
     async fn forget_welcome(&self, actor: Actor, id: i64) -> StoreResult<()>;
+    /// This session stops being the device it was (it lost its state): its key and key packages
+    /// go, so it may register a new key; its leaves are then removed and the new device added
+    /// (`mls.changed` in each encrypted chat where it held one).
+    async fn forget_device(&self, actor: Actor, now: Millis) -> StoreResult<Outcome<()>>;
     /// The franking tag an encrypted message was sent with, while it is not deleted. Callers
     /// authorize.
     async fn franking_tag(&self, chat_id: ChatId, seq: Seq) -> StoreResult<Option<Vec<u8>>>;

@@ -238,6 +238,19 @@ pub async fn commit(
     Ok((status, Json(message)))
 }
 
+/// This session lost its MLS state (site data cleared, a reinstall): its device is forgotten, so
+/// it may publish key packages under a new key; members then replace its leaves.
+#[utoipa::path(delete, path = "/api/v1/mls/devices/me", tag = "e2ee", security(("bearer" = [])),
+    responses((status = 204)))]
+pub async fn forget_device(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<StatusCode> {
+    let outcome = state.store.forget_device(actor, state.now()).await?;
+    state.publish(outcome.events).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Welcomes waiting for this device.
 #[utoipa::path(get, path = "/api/v1/mls/welcomes", tag = "e2ee", security(("bearer" = [])),
     responses((status = 200, body = WelcomeList)))]

@@ -532,3 +532,38 @@ async fn a_rust_device_resumes_from_its_sealed_file_after_a_restart() {
     let needle = "Я вернулся".as_bytes();
     assert!(!stored.windows(needle.len()).any(|w| w == needle));
 }
+
+#[tokio::test]
+async fn a_device_that_lost_its_state_starts_again_and_is_added_afresh() {
+    let server = start().await;
+    let (chat_id, mut anna, boris) = anna_and_boris(&server).await;
+    anna.send_text(chat_id, "До потери").await.unwrap();
+    let api = boris.api().clone();
+    let user_id = boris.identity().user_id;
+    let old_key = anna.api().devices(user_id).await.unwrap()[0]
+        .signature_key
+        .clone();
+    drop(boris);
+
+    // Same session, nothing kept: its new key replaces the old one, and its old leaf must go.
+    let mut boris = Device::open(api, user_id).await.unwrap();
+    let devices = anna.api().devices(user_id).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_ne!(devices[0].signature_key, old_key);
+    let state = anna.api().mls_group(chat_id).await.unwrap();
+    assert_eq!(state.pending_remove, [1]);
+    assert_eq!(state.pending_add.len(), 1);
+    assert_api_refused(
+        anna.send_text(chat_id, "to the lost device").await,
+        ErrorCode::MlsCommitRequired,
+        409,
+    );
+    anna.commit(chat_id).await.unwrap();
+    assert_eq!(boris.accept_welcomes().await.unwrap(), [chat_id]);
+    anna.send_text(chat_id, "С возвращением").await.unwrap();
+    assert_eq!(read(&mut boris, chat_id).await, ["С возвращением"]);
+    assert_eq!(
+        anna.epoch_authenticator(chat_id),
+        boris.epoch_authenticator(chat_id)
+    );
+}

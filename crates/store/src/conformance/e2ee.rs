@@ -55,6 +55,17 @@ async fn encrypted_group(fx: &Fixture, owner: &Person, members: &[&Person]) -> C
     chat_id
 }
 
+/// Anna's encrypted group with Boris's device in it, at epoch 1; the commit that started it.
+async fn started_group(fx: &Fixture, anna: &Person, boris: &Person) -> (ChatId, Message) {
+    let chat_id = encrypted_group(fx, anna, &[boris]).await;
+    let (annas, borises) = (device_of(anna, 1), device_of(boris, 2));
+    publish(fx, anna, &annas, &[1], true).await;
+    publish(fx, boris, &borises, &[1], true).await;
+    let start = commit(0, 0, &[package(&borises, 1, false)], &[], "start");
+    let (commit, _) = fx.record(fx.store.commit(anna.actor, chat_id, start, fx.now()).await);
+    (chat_id, commit)
+}
+
 fn digest(seed: &str) -> Vec<u8> {
     let mut digest = seed.as_bytes().to_vec();
     digest.resize(32, 0);
@@ -466,20 +477,7 @@ pub(super) async fn commits_apply_at_the_current_epoch_and_move_leaves(store: Ar
 pub(super) async fn concurrent_commits_leave_exactly_one_winner(store: Arc<dyn Store>) {
     let fx = Fixture::new(store);
     let [anna, boris] = fx.people(["anna", "boris"]).await;
-    let chat_id = encrypted_group(&fx, &anna, &[&boris]).await;
-    let (annas, borises) = (device_of(&anna, 1), device_of(&boris, 2));
-    publish(&fx, &anna, &annas, &[1], true).await;
-    publish(&fx, &boris, &borises, &[1], true).await;
-    fx.record(
-        fx.store
-            .commit(
-                anna.actor,
-                chat_id,
-                commit(0, 0, &[package(&borises, 1, false)], &[], "start"),
-                fx.now(),
-            )
-            .await,
-    );
+    let (chat_id, _) = started_group(&fx, &anna, &boris).await;
     for round in 0..5u64 {
         let epoch = round + 1;
         let tasks = [(anna.actor, 0), (boris.actor, 1)].map(|(actor, leaf)| {
@@ -512,21 +510,8 @@ pub(super) async fn encrypted_messages_need_the_current_epoch_and_no_pending_rem
 ) {
     let fx = Fixture::new(store);
     let [anna, boris, vera] = fx.people(["anna", "boris", "vera"]).await;
-    let chat_id = encrypted_group(&fx, &anna, &[&boris]).await;
+    let (chat_id, _) = started_group(&fx, &anna, &boris).await;
     let community = fx.group(&anna, &[&boris]).await;
-    let (annas, borises) = (device_of(&anna, 1), device_of(&boris, 2));
-    publish(&fx, &anna, &annas, &[1], true).await;
-    publish(&fx, &boris, &borises, &[1], true).await;
-    fx.record(
-        fx.store
-            .commit(
-                anna.actor,
-                chat_id,
-                commit(0, 0, &[package(&borises, 1, false)], &[], "start"),
-                fx.now(),
-            )
-            .await,
-    );
 
     let send = |who: &Person, chat_id: ChatId, message: NewMessage| {
         let store = fx.store.clone();
@@ -640,13 +625,7 @@ pub(super) async fn encrypted_messages_need_the_current_epoch_and_no_pending_rem
 pub(super) async fn encrypted_messages_change_only_as_ciphertext(store: Arc<dyn Store>) {
     let fx = Fixture::new(store);
     let [anna, boris] = fx.people(["anna", "boris"]).await;
-    let chat_id = encrypted_group(&fx, &anna, &[&boris]).await;
-    let (annas, borises) = (device_of(&anna, 1), device_of(&boris, 2));
-    publish(&fx, &anna, &annas, &[1], true).await;
-    publish(&fx, &boris, &borises, &[1], true).await;
-    let start = commit(0, 0, &[package(&borises, 1, false)], &[], "start");
-    let (commit_message, _) =
-        fx.record(fx.store.commit(anna.actor, chat_id, start, fx.now()).await);
+    let (chat_id, commit_message) = started_group(&fx, &anna, &boris).await;
     let (message, _) = fx.record(
         fx.store
             .send_message(anna.actor, chat_id, sealed(1, "hello"), fx.now())

@@ -146,7 +146,10 @@ export type ServerEvent =
   | { type: 'poll.voted'; chat_id: number; seq: number; tally: PollTally }
   | { type: 'pinned'; chat_id: number; seq: number | null; by: number }
   | { type: 'callback.answered'; chat_id: number; seq: number; notification: string | null }
-  | { type: 'session.revoked'; session_id: number };
+  | { type: 'session.revoked'; session_id: number }
+  | { type: 'mls.changed'; chat_id: number }
+  | { type: 'mls.welcome'; chat_id: number; welcome_id: number; epoch: number }
+  | { type: 'mls.key_packages_low'; device_id: number; available: number };
 export type ServerFrame = ServerEvent & { cursor?: string };
 
 export class ApiError extends Error {
@@ -260,6 +263,8 @@ export const api = {
   commit: (id: number, client_msg_id: string, commit: string, welcome: string | null) =>
     call<Message>('POST', `/chats/${id}/mls/commits`, { client_msg_id, commit, ...(welcome ? { welcome } : {}) }),
   welcomes: () => call<{ welcomes: Welcome[] }>('GET', '/mls/welcomes').then((r) => r.welcomes),
+  /** This session lost its MLS state: it starts again as a new device (members replace its leaves). */
+  forgetDevice: () => call<void>('DELETE', '/mls/devices/me'),
   forgetWelcome: (id: number) => call<void>('DELETE', `/mls/welcomes/${id}`),
   held: (id: number) => call<{ messages: HeldMessage[] }>('GET', `/chats/${id}/held`).then((r) => r.messages),
   cancelHeld: (id: number, heldId: number) => call<void>('DELETE', `/chats/${id}/held/${heldId}`),

@@ -6,6 +6,7 @@ import {
   type ServerFrame, type ThreadSummary, type User,
 } from './api';
 import { forgetUploads } from './attach.svelte';
+import { e2ee } from './e2ee.svelte';
 import { mediaLinks } from './media';
 import { done, enqueue, newClientMsgId, pending, type Pending } from './outbox';
 import { closeViewer } from './viewer.svelte';
@@ -68,6 +69,7 @@ const PAGE = 50;
 export async function start(): Promise<void> {
   app.me = await api.me();
   app.users[app.me.id] = app.me;
+  e2ee.signedIn(app.me.id);
   app.reminders = loadReminders(app.me.id);
   await refreshChats();
   void refreshOrgs();
@@ -92,6 +94,8 @@ export async function signOut(): Promise<void> {
 
 function forgetSession(): void {
   realtime.stop();
+  // The session is over: its encryption device and what it read go with it.
+  void e2ee.signedOut(true);
   // First, while the token still goes with the uploads' cancellations.
   forgetUploads();
   if (app.me) localStorage.removeItem(cursorKey(app.me.id));
@@ -121,6 +125,18 @@ export async function refreshChats(): Promise<void> {
   app.chats = await api.chats();
   for (const chat of app.chats) if (chat.peer) app.users[chat.peer.id] = chat.peer;
   pruneReminders();
+  // Encrypted chats open the session's MLS device (once) and are read.
+  e2ee.track(app.chats);
+}
+
+/** Whether the chat is end-to-end encrypted (its messages go through lib/e2ee). */
+export function isEncrypted(chat: Chat | undefined): boolean {
+  return chat?.privacy === 'encrypted';
+}
+
+/** An MLS commit: it changes the chat's group, and is never shown as a message. */
+export function isCommit(message: Message): boolean {
+  return message.mls?.kind === 'commit';
 }
 
 export async function refreshOrgs(): Promise<void> {
@@ -163,6 +179,7 @@ export async function openChat(id: number): Promise<number> {
     app.complete[id] = (older[0]?.seq ?? chat.read_seq + 1) <= 1;
     await loadSenders(app.messages[id]);
   }
+  if (isEncrypted(chat)) e2ee.onHistory(id);
   if (chat.kind !== 'channel' && chat.member_count <= 100) void loadReaders(chat);
   markRead(id);
   const firstUnread = app.messages[id].findIndex((m) => m.seq > chat.read_seq);
@@ -177,7 +194,7 @@ async function loadSenders(messages: Message[]): Promise<void> {
 /** Who has read my latest message, to show "read" ticks. */
 async function loadReaders(chat: Chat): Promise<void> {
   // No findLast: old phone browsers lack it.
-  const mine = [...(app.messages[chat.id] ?? [])].reverse().find((m) => m.sender_id === app.me?.id && !m.deleted);
+  const mine = [...(app.messages[chat.id] ?? [])].reverse().find((m) => m.sender_id === app.me?.id && !m.deleted && !isCommit(m));
   if (!mine) return;
   const readers = await api.readBy(chat.id, mine.seq).catch(() => []);
   const map = (app.readers[chat.id] ??= {});
@@ -194,6 +211,7 @@ export async function loadOlder(id: number): Promise<boolean> {
   if (older.length === 0) return false;
   await loadSenders(older);
   app.messages[id] = [...older, ...app.messages[id]];
+  if (isEncrypted(chatById(id))) e2ee.onHistory(id);
   return true;
 }
 
@@ -206,6 +224,12 @@ export function markRead(id: number): void {
 }
 
 // --- sending and the outbox ---
+
+/** Sends a text to an end-to-end encrypted chat, at once: there is no outbox for them yet (a
+ * message is bound to the group's epoch when it is encrypted). Throws when it could not go. */
+export async function sendEncrypted(chatId: number, text: string, replyTo: number | null): Promise<void> {
+  applyMessage(await e2ee.send(chatId, text, replyTo));
+}
 
 let flushing: Promise<void> | null = null;
 /** Set when a flush is asked for while one runs: its list of waiting items may predate them. */
@@ -294,14 +318,18 @@ function applyMessage(message: Message): void {
     void done(message.client_msg_id);
   }
   const chat = chatById(message.chat_id);
+  // A commit moves the seq on, but is no message to show, count as unread or preview.
+  const commit = isCommit(message);
   if (chat && message.seq >= chat.last_seq) {
     chat.last_seq = message.seq;
-    chat.last_message = message;
-    chat.last_activity_at = message.created_at;
+    if (!commit) {
+      chat.last_message = message;
+      chat.last_activity_at = message.created_at;
+    }
     if (message.sender_id === app.me?.id) chat.read_seq = message.seq;
     else if (app.openChat === chat.id && document.visibilityState === 'visible') markRead(chat.id);
-    else chat.unread_count += 1;
-    app.chats.sort((a, b) => b.last_activity_at - a.last_activity_at);
+    else if (!commit) chat.unread_count += 1;
+    if (!commit) app.chats.sort((a, b) => b.last_activity_at - a.last_activity_at);
   }
   if (!app.users[message.sender_id]) void userName(message.sender_id).catch(() => '');
 }
@@ -661,6 +689,7 @@ function apply(frame: ServerFrame): void {
       app.status = 'online';
       void refreshChats();
       void flushOutbox();
+      e2ee.onReady();
       if (app.openChat !== null) {
         void loadHeld(app.openChat).catch(() => {});
         // Live poll counts are not resumed: read them again.
@@ -675,12 +704,15 @@ function apply(frame: ServerFrame): void {
       forgetChatDetails();
       if (app.openChat !== null) void loadChatDetails(app.openChat);
       void refreshChats();
+      e2ee.onReady();
       break;
     case 'message.new':
     case 'message.edited':
       // Whoever just sent has stopped typing.
       delete app.typing[frame.message.chat_id]?.[frame.message.sender_id];
       applyMessage(frame.message);
+      // Messages of encrypted chats go to the device in the order they came.
+      if (frame.type === 'message.new' && frame.message.mls) e2ee.onMessage(frame.message);
       break;
     case 'message.deleted':
       tombstone(frame.chat_id, frame.seq);
@@ -715,6 +747,8 @@ function apply(frame: ServerFrame): void {
     }
     case 'member.removed':
       if (frame.user_id === app.me?.id) forgetChat(frame.chat_id);
+      // Someone left an encrypted chat: their devices' leaves are removed by a commit.
+      else if (isEncrypted(chatById(frame.chat_id))) e2ee.onGroupChange(frame.chat_id);
       membersChanged(frame.chat_id);
       void refreshChats();
       break;
@@ -728,8 +762,19 @@ function apply(frame: ServerFrame): void {
     }
     case 'member.added':
     case 'member.updated':
+      // Someone joined an encrypted chat: their devices are added by a commit.
+      if (frame.type === 'member.added' && isEncrypted(chatById(frame.chat_id))) e2ee.onGroupChange(frame.chat_id);
       membersChanged(frame.chat_id);
       void refreshChats();
+      break;
+    case 'mls.welcome':
+      e2ee.onWelcome();
+      break;
+    case 'mls.changed':
+      e2ee.onGroupChange(frame.chat_id);
+      break;
+    case 'mls.key_packages_low':
+      e2ee.onKeyPackagesLow();
       break;
     case 'chat.created':
     case 'chat.updated':

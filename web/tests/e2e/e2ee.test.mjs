@@ -169,6 +169,18 @@ test('a browser (ts-mls) and a Rust device (openmls) talk in one encrypted group
   assert.equal((await anna.call('send', chatId, 'Я снова здесь')).ok, true);
   assert.deepEqual((await boris.peer({ cmd: 'sync', chat_id: chatId })).texts, ['Я снова здесь']);
   assert.equal(await anna.call('vaultKeyExtractable', `kolokol-e2ee-${anna.userId}-${anna.deviceId}`), false);
+
+  // Anna's browser loses her keys (site data cleared) but keeps the session: her device starts
+  // again under a new key, Boris's device replaces her leaf, and she reads what follows.
+  await anna.page.reload();
+  await anna.page.waitForFunction(() => 'mls' in window);
+  await anna.page.evaluate((vault) => window.mls.loseState(vault), `kolokol-e2ee-${anna.userId}-${anna.deviceId}`);
+  await boris.peer({ cmd: 'sync', chat_id: chatId });
+  assert.equal((await boris.peer({ cmd: 'commit', chat_id: chatId })).ok, true);
+  assert.deepEqual(await anna.call('accept'), [chatId]);
+  await boris.peer({ cmd: 'send', chat_id: chatId, text: 'Ключи на месте' });
+  assert.deepEqual((await anna.call('sync', chatId)).texts, ['Ключи на месте']);
+  assert.equal(await assertSameEpoch(chatId, [anna], [boris]), 6);
 });
 
 test('of two commits at once, from the browser and from Rust, one wins and both converge', async () => {

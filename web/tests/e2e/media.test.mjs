@@ -33,6 +33,8 @@ before(async () => {
   const { page } = anna;
   await page.getByRole('button', { name: 'Новый чат' }).click();
   await page.locator('input[name=chat-name]').fill('boris');
+  // A community chat: edits, reactions, files and the outbox are not in encrypted chats yet.
+  await page.getByLabel('Сквозное шифрование').uncheck();
   await page.getByRole('button', { name: 'Создать' }).click();
   await page.locator('section.chat h2', { hasText: 'Борис Иванов' }).waitFor();
   await send(page, 'Добрый день! Сейчас пришлю файлы.');

@@ -4,6 +4,7 @@
 import { api, setToken } from '../../src/lib/api';
 import { toHex } from '../../src/lib/mls/bytes';
 import { Device } from '../../src/lib/mls/device';
+import type { Content } from '../../src/lib/mls/content';
 import { epochCode } from '../../src/lib/mls/safety';
 
 let device: Device | null = null;
@@ -13,7 +14,7 @@ function opened(): Device {
   return device;
 }
 
-const texts = (received: { content: { text: string } }[]) => received.map((r) => r.content.text);
+const texts = (received: { content: Content }[]) => received.map((r) => (r.content.t === 'react' ? r.content.emoji : r.content.text));
 
 (window as unknown as { mls: unknown }).mls = {
   async signUp(username: string, password: string) {
@@ -24,6 +25,18 @@ const texts = (received: { content: { text: string } }[]) => received.map((r) =>
   },
   /** After a reload: the same session's device, from its vault. */
   async resume() {
+    const me = await api.me();
+    device = await Device.open(me.id);
+    return { userId: me.id, deviceId: device.identity.deviceId };
+  },
+  /** The browser lost this session's device (site data cleared); the session signs in again. */
+  async loseState(vault: string) {
+    await new Promise((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(vault);
+      req.onsuccess = resolve;
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error('the vault is still open'));
+    });
     const me = await api.me();
     device = await Device.open(me.id);
     return { userId: me.id, deviceId: device.identity.deviceId };

@@ -7,7 +7,12 @@ import { equalBytes, fromBase64Url, toBase64Url } from './bytes';
 
 export const FRANKING_VERSION = 1;
 
-export type Content = { t: 'text'; text: string; reply_to?: number };
+/** Edits and reactions are messages of their own naming the message they change by seq; apply an
+ * edit only from the sender of the message it edits. */
+export type Content =
+  | { t: 'text'; text: string; reply_to?: number }
+  | { t: 'edit'; of: number; text: string }
+  | { t: 'react'; of: number; emoji: string; on: boolean };
 
 export interface Framed { bytes: Uint8Array; authenticatedData: Uint8Array }
 
@@ -28,7 +33,7 @@ export async function frame(content: Content): Promise<Framed> {
 
 /** Reads content received with `authenticatedData`; throws unless its franking tag matches. */
 export async function open(bytes: Uint8Array, authenticatedData: Uint8Array): Promise<Content> {
-  let envelope: { v?: unknown; fk?: unknown; t?: unknown; text?: unknown; reply_to?: unknown };
+  let envelope: { v?: unknown; fk?: unknown; t?: unknown; text?: unknown; reply_to?: unknown; of?: unknown; emoji?: unknown; on?: unknown };
   try {
     envelope = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
@@ -39,8 +44,11 @@ export async function open(bytes: Uint8Array, authenticatedData: Uint8Array): Pr
   if (authenticatedData[0] !== FRANKING_VERSION || !equalBytes(sent, await tag(fromBase64Url(envelope.fk), bytes))) {
     throw new Error('the franking tag does not match');
   }
-  if (envelope.t !== 'text' || typeof envelope.text !== 'string') throw new Error('content of an unknown kind');
-  const content: Content = { t: 'text', text: envelope.text };
-  if (typeof envelope.reply_to === 'number') content.reply_to = envelope.reply_to;
-  return content;
+  const { t, text, of, emoji, on } = envelope;
+  if (t === 'text' && typeof text === 'string') {
+    return typeof envelope.reply_to === 'number' ? { t, text, reply_to: envelope.reply_to } : { t, text };
+  }
+  if (t === 'edit' && typeof of === 'number' && typeof text === 'string') return { t, of, text };
+  if (t === 'react' && typeof of === 'number' && typeof emoji === 'string' && typeof on === 'boolean') return { t, of, emoji, on };
+  throw new Error('content of an unknown kind');
 }

@@ -4,7 +4,7 @@
 // Its state and what it decrypted are kept sealed in the session's vault (vault.ts), written
 // before a result is acted on, so a reload (or a crash) resumes where it was.
 
-import { api, type Message } from '../api';
+import { api, ApiError, type Message } from '../api';
 import { fromBase64, toBase64 } from './bytes';
 import { type Content, frame, open } from './content';
 import { type DeviceIdentity, Group, Member } from './member';
@@ -62,7 +62,15 @@ export class Device {
       return device;
     }
     const device = new Device(await Member.create({ userId, deviceId: session.id }), vault);
-    await device.publish(KEY_PACKAGES, true);
+    try {
+      await device.publish(KEY_PACKAGES, true);
+    } catch (error) {
+      // The session was a device whose state is gone (site data cleared): it starts again as
+      // a new one, and members replace its leaves.
+      if (!(error instanceof ApiError) || error.code !== 'mls_invalid_key_package') throw error;
+      await api.forgetDevice();
+      await device.publish(KEY_PACKAGES, true);
+    }
     return device;
   }
 

@@ -24,6 +24,7 @@ async function say(from: Group, to: Group, text: string): Promise<string> {
   const got = await to.process(sent);
   if (got.kind !== 'application') throw new Error('expected an application message');
   const content = await open(got.data, got.authenticatedData);
+  if (content.t !== 'text') throw new Error('expected text');
   return content.text;
 }
 
@@ -98,6 +99,10 @@ describe('message content', () => {
     const other = await frame({ t: 'text', text: 'Привет' });
     await expect(open(framed.bytes, other.authenticatedData)).rejects.toThrow('franking');
     await expect(open(new TextEncoder().encode('{}'), framed.authenticatedData)).rejects.toThrow();
+    for (const content of [{ t: 'edit', of: 17, text: 'Собрание в пятницу' }, { t: 'react', of: 17, emoji: '👍', on: true }] as const) {
+      const sealed = await frame(content);
+      expect(await open(sealed.bytes, sealed.authenticatedData)).toEqual(content);
+    }
   });
 
   it('reads what kolokol-e2ee (Rust) frames', async () => {

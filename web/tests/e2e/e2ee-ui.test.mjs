@@ -1,0 +1,258 @@
+// End-to-end encrypted chats through the web client, as people use them: Anna makes an encrypted
+// group in the create form, adds Boris (on a phone), they write both ways in Russian with emoji,
+// the lock shows in the header and the list, the server holds only ciphertext; Vera is added
+// later, cannot read what came before her (one quiet line says so) and reads what follows.
+// Screenshots at 360 px and desktop, light and dark, go to web/test-results/.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
+import { call, PHONE } from './school.mjs';
+
+let server;
+let browser;
+let anna;
+let boris;
+let vera;
+let chatId;
+
+const TITLE = 'Родительский комитет 5Б';
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  anna = await person(browser, server.base);
+  boris = await person(browser, server.base, { viewport: PHONE });
+  vera = await person(browser, server.base, { viewport: PHONE, colorScheme: 'dark' });
+  for (const who of [anna, boris, vera]) {
+    who.page.on('console', (message) => {
+      if (message.type() === 'error' && !/409|404/.test(message.text())) console.error(`page console: ${message.text()}`);
+    });
+  }
+  await register(anna.page, 'anna', 'Анна Петрова');
+  await register(boris.page, 'boris', 'Борис Иванов');
+  await register(vera.page, 'vera', 'Вера Сидорова');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function history(page) {
+  return page.locator('[role=log]');
+}
+
+/** The composer is there once this device is in the chat's MLS group. */
+function composer(page) {
+  return page.locator('form.composer textarea');
+}
+
+async function send(page, text) {
+  const box = composer(page);
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+async function shot(page, name) {
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
+/** Light and dark of the same screen. */
+async function shotsLightDark(page, name) {
+  await page.emulateMedia({ colorScheme: 'light' });
+  await shot(page, `${name}-light`);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, `${name}-dark`);
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+test('two people make an encrypted group in the UI and talk both ways; the server holds only ciphertext', async () => {
+  const { page } = anna;
+  await page.getByRole('button', { name: 'Новый чат' }).click();
+  // On by default for direct chats and groups, off for channels, with a line saying what it means.
+  const toggle = page.getByLabel('Сквозное шифрование');
+  assert.equal(await toggle.isChecked(), true);
+  await page.getByLabel('Канал').check();
+  assert.equal(await toggle.isChecked(), false);
+  await page.getByLabel('Группа').check();
+  assert.equal(await toggle.isChecked(), true);
+  assert.match(await page.locator('#e2ee-hint').textContent(), /не сервер.*Ботов добавить нельзя/);
+  await page.locator('input[name=chat-name]').fill(TITLE);
+  await page.setViewportSize(PHONE);
+  await shotsLightDark(page, 'e2ee-create-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole('button', { name: 'Создать' }).click();
+
+  await page.locator('section.chat h2', { hasText: TITLE }).waitFor();
+  chatId = Number(new URL(page.url()).pathname.split('/').pop());
+  // The lock, with its word, in the header; in the list, read out as «Зашифрован».
+  await page.locator('section.chat .head').getByText('Зашифрован').waitFor();
+  await page.locator('nav a', { hasText: TITLE }).getByText('Зашифрован').waitFor();
+  // Text only for now: no files, voice, polls; the composer says why.
+  await composer(page).waitFor();
+  await page.getByText('пока только текст').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Прикрепить файл' }).count(), 0);
+  assert.equal(await page.locator('.poll-toggle').count(), 0);
+
+  await page.getByRole('button', { name: 'Участники' }).click();
+  await page.locator('input[name=add-member-username]').fill('boris');
+  await page.getByRole('button', { name: 'Добавить', exact: true }).click();
+  await page.getByText('2 участника').waitFor();
+  await page.getByRole('button', { name: 'Участники' }).click();
+
+  // Boris's client sees the chat, starts his device, and Anna's device adds it: his composer
+  // shows once his device is in the group.
+  await boris.page.locator('nav a', { hasText: TITLE }).getByText('Зашифрован').waitFor();
+  await boris.page.locator('nav a', { hasText: TITLE }).click();
+  await boris.page.locator('section.chat h2', { hasText: TITLE }).waitFor();
+  await composer(boris.page).waitFor({ timeout: 30_000 });
+
+  await send(page, 'Привет, Борис! Собрание в пятницу в 18:00 🎉');
+  await history(page).locator('article.own', { hasText: 'Собрание в пятницу' }).waitFor();
+  await history(boris.page).getByText('Привет, Борис! Собрание в пятницу в 18:00 🎉').waitFor();
+  await send(boris.page, 'Принято 👍 Ёлка в школе тоже в пятницу?');
+  await history(page).getByText('Принято 👍 Ёлка в школе тоже в пятницу?').waitFor();
+  await history(boris.page).locator('article.own', { hasText: 'Ёлка в школе' }).waitFor();
+
+  // A reply carries its quote inside the ciphertext.
+  const question = history(page).locator('article', { hasText: 'Ёлка в школе' });
+  await question.getByRole('button', { name: 'Действия' }).click();
+  // Reactions, edits, threads and reports are not offered in encrypted chats yet.
+  assert.equal(await question.getByRole('button', { name: /Реакция/ }).count(), 0);
+  assert.equal(await question.getByRole('button', { name: 'Пожаловаться' }).count(), 0);
+  await question.getByRole('button', { name: 'Ответить', exact: true }).click();
+  await send(page, 'Да, в 16:00 ✨');
+  await history(boris.page).locator('article', { hasText: 'Да, в 16:00 ✨' }).locator('blockquote', { hasText: 'Ёлка в школе' }).waitFor();
+
+  // The chat list shows the decrypted text (the server could not have given it).
+  await page.locator('nav a', { hasText: TITLE }).locator('.preview', { hasText: 'Да, в 16:00 ✨' }).waitFor();
+  // Commits (the group's start, Boris's device added) never show as messages.
+  assert.equal(await history(page).locator('article').count(), 3);
+
+  // What the server has: ciphertext, empty text, nothing readable.
+  const stored = await call(page, 'GET', `/chats/${chatId}/messages?after=0&limit=100`);
+  assert.equal(stored.status, 200);
+  const body = JSON.stringify(stored.body);
+  for (const secret of ['Собрание', 'Ёлка', '16:00', '🎉']) assert.ok(!body.includes(secret), `the server holds «${secret}»`);
+  assert.ok(stored.body.messages.every((m) => m.text === '' && m.mls));
+  assert.ok(stored.body.messages.some((m) => m.mls.kind === 'commit'));
+
+  // Screens: Boris's phone, light and dark; Anna's desktop, light and dark; Boris's chat list.
+  await shotsLightDark(boris.page, 'e2ee-chat-phone');
+  await shotsLightDark(page, 'e2ee-chat-desktop');
+  await boris.page.getByRole('button', { name: 'Назад' }).click();
+  await boris.page.locator('nav a', { hasText: TITLE }).locator('.preview', { hasText: 'Да, в 16:00 ✨' }).waitFor();
+  await shotsLightDark(boris.page, 'e2ee-list-phone');
+});
+
+test('a third person added later reads what follows, and one quiet line says what came before', async () => {
+  const { page } = anna;
+  await page.getByRole('button', { name: 'Участники' }).click();
+  await page.locator('input[name=add-member-username]').fill('vera');
+  await page.getByRole('button', { name: 'Добавить', exact: true }).click();
+  await page.getByText('3 участника').waitFor();
+  await page.getByRole('button', { name: 'Участники' }).click();
+
+  await vera.page.locator('nav a', { hasText: TITLE }).click();
+  await vera.page.locator('section.chat h2', { hasText: TITLE }).waitFor();
+  await composer(vera.page).waitFor({ timeout: 30_000 });
+  // The three messages from before her device joined: one line, not three bubbles.
+  const sealed = history(vera.page).locator('.sealed');
+  await sealed.getByText('3 сообщения нельзя прочитать на этом устройстве').waitFor();
+  assert.equal(await history(vera.page).locator('article').count(), 0);
+
+  await send(page, 'Вера, добро пожаловать! 🌷');
+  await history(vera.page).getByText('Вера, добро пожаловать! 🌷').waitFor();
+  await boris.page.locator('nav a', { hasText: TITLE }).locator('.preview', { hasText: 'Вера, добро пожаловать! 🌷' }).waitFor();
+  await send(vera.page, 'Спасибо! Я принесу пирог 🥧');
+  await history(page).getByText('Спасибо! Я принесу пирог 🥧').waitFor();
+  await boris.page.locator('nav a', { hasText: TITLE }).click();
+  await history(boris.page).getByText('Спасибо! Я принесу пирог 🥧').waitFor();
+
+  await shotsLightDark(vera.page, 'e2ee-joined-later-phone');
+});
+
+test('a device added while every other member is away waits for the keys, and joins when they are back', async () => {
+  const gleb = await person(browser, server.base, { viewport: PHONE });
+  await register(gleb.page, 'gleb', 'Глеб Орлов');
+  const glebId = (await call(gleb.page, 'GET', '/me')).body.id;
+  // Everyone else goes offline; Anna's token adds Gleb from outside the browsers.
+  const token = await anna.page.evaluate(() => localStorage.getItem('kolokol.token'));
+  for (const who of [anna, boris, vera]) await who.context.setOffline(true);
+  const added = await fetch(`${server.base}/api/v1/chats/${chatId}/members`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user_ids: [glebId] }),
+  });
+  assert.equal(added.status, 204);
+
+  await gleb.page.locator('nav a', { hasText: TITLE }).click();
+  const waiting = gleb.page.getByRole('status').filter({ hasText: 'Ждём ключи чата' });
+  await waiting.waitFor();
+  assert.equal(await composer(gleb.page).count(), 0);
+  await shotsLightDark(gleb.page, 'e2ee-waiting-phone');
+
+  // Back online, their clients catch up (mls.changed came meanwhile) and one adds his device.
+  for (const who of [anna, boris, vera]) await who.context.setOffline(false);
+  await composer(gleb.page).waitFor({ timeout: 30_000 });
+  await send(boris.page, 'Глеб, привет! Теперь ты с нами 🙂');
+  await history(gleb.page).getByText('Глеб, привет! Теперь ты с нами 🙂').waitFor();
+  await gleb.context.close();
+});
+
+test('after a reload, what this device read is still there, and it goes on', async () => {
+  const { page } = anna;
+  await page.reload();
+  await page.locator('section.chat h2', { hasText: TITLE }).waitFor();
+  await history(page).getByText('Привет, Борис! Собрание в пятницу в 18:00 🎉').waitFor();
+  await history(page).getByText('Спасибо! Я принесу пирог 🥧').waitFor();
+  await history(page).getByText('Глеб, привет! Теперь ты с нами 🙂').waitFor();
+  assert.equal(await history(page).locator('.sealed').count(), 0);
+  await composer(page).waitFor();
+  await send(page, 'После перезагрузки всё на месте 👌');
+  await history(boris.page).getByText('После перезагрузки всё на месте 👌').waitFor();
+});
+
+test('English: the create form, the badge and the previews', async () => {
+  const ivan = await person(browser, server.base, { locale: 'en-US', viewport: PHONE });
+  await register(ivan.page, 'ivan', 'Ivan');
+  await ivan.page.getByRole('button', { name: 'New chat' }).click();
+  await ivan.page.getByLabel('End-to-end encryption').waitFor();
+  assert.equal(await ivan.page.getByLabel('End-to-end encryption').isChecked(), true);
+  await ivan.page.locator('input[name=chat-name]').fill('anna');
+  await ivan.page.getByRole('button', { name: 'Create' }).click();
+  await ivan.page.locator('section.chat h2', { hasText: 'Анна Петрова' }).waitFor();
+  await ivan.page.locator('section.chat .head').getByText('Encrypted').waitFor();
+  await composer(ivan.page).waitFor();
+  await ivan.page.getByText('text and replies only for now').waitFor();
+  await send(ivan.page, 'Hello from an encrypted direct chat 🔐');
+  await anna.page.locator('nav a', { hasText: 'Ivan' }).locator('.preview', { hasText: 'Hello from an encrypted direct chat 🔐' }).waitFor();
+  await shotsLightDark(ivan.page, 'e2ee-direct-en-phone');
+
+  // A second tab of the same session waits while the first holds the device, then takes it over
+  // with what the first read.
+  const second = await ivan.context.newPage();
+  await second.goto(new URL(ivan.page.url()).pathname);
+  await second.getByRole('status').filter({ hasText: 'open in another tab' }).waitFor();
+  assert.equal(await composer(second).count(), 0);
+  await ivan.page.close();
+  await composer(second).waitFor({ timeout: 30_000 });
+  await history(second).getByText('Hello from an encrypted direct chat 🔐').waitFor();
+  await send(second, 'Written from the second tab');
+  await anna.page.locator('nav a', { hasText: 'Ivan' }).locator('.preview', { hasText: 'Written from the second tab' }).waitFor();
+
+  // The same sign-in in a browser without its vault (data cleared, a copied token): the session
+  // starts again as a new device, Anna's open page adds it, and it reads what follows.
+  const token = await second.evaluate(() => localStorage.getItem('kolokol.token'));
+  const path = new URL(second.url()).pathname;
+  await ivan.context.close();
+  const bare = await person(browser, server.base, { locale: 'en-US', viewport: PHONE });
+  await bare.context.addInitScript((value) => localStorage.setItem('kolokol.token', value), token);
+  await bare.page.goto(path);
+  await composer(bare.page).waitFor({ timeout: 30_000 });
+  await anna.page.locator('nav a', { hasText: 'Ivan' }).click();
+  await send(anna.page, 'Keys again');
+  await history(bare.page).getByText('Keys again').waitFor();
+  await bare.context.close();
+});

@@ -367,7 +367,6 @@ async fn malformed_send_bodies_are_a_bad_request() {
     for body in [
         json!({"client_msg_id": "x1", "text": 5}),
         json!({"client_msg_id": 7, "text": "hello"}),
-        json!({"client_msg_id": "x2"}),
         json!({"text": "no id"}),
         json!({"client_msg_id": "x3", "text": "hello", "reply_to": "one"}),
         json!({"client_msg_id": "x4", "text": null}),
@@ -382,6 +381,16 @@ async fn malformed_send_bodies_are_a_bad_request() {
         )
         .await;
     }
+    // Text may be left out (an encrypted chat's message is `mls` instead), but not be empty.
+    assert_raw_refused(
+        &r.alice,
+        Method::POST,
+        &path,
+        json_body(json!({"client_msg_id": "x2"})),
+        ErrorCode::TextEmpty,
+        400,
+    )
+    .await;
     let truncated = Some((
         "application/json",
         br#"{"client_msg_id": "x6", "text": "hel"#.to_vec(),

@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use kolokol_e2ee::{DeviceIdentity, Incoming, MlsClient, content, group_id};
+use kolokol_domain::mls::group_id;
+use kolokol_e2ee::{DeviceIdentity, Incoming, MlsClient, content};
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0

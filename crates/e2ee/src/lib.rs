@@ -35,11 +35,6 @@ impl DeviceIdentity {
     }
 }
 
-/// The MLS group id of a chat: a reset starts a new generation, so a new group.
-pub fn group_id(chat_id: i64, generation: u32) -> Vec<u8> {
-    format!("kolokol:chat:{chat_id}:{generation}").into_bytes()
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum E2eeError {
     /// Bytes that are not the MLS message expected here (not one, or another kind).

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use kolokol_e2ee::{DeviceIdentity, E2eeError, Group, Incoming, MlsClient, group_id};
+use kolokol_domain::mls::group_id;
+use kolokol_e2ee::{DeviceIdentity, E2eeError, Group, Incoming, MlsClient};
 
 fn device(user_id: i64, device_id: i64) -> MlsClient {
     MlsClient::new(DeviceIdentity { user_id, device_id }).unwrap()

@@ -170,18 +170,34 @@ fn device_at(row: &sqlx::postgres::PgRow, at: usize) -> OpResult<Device> {
 
 /// The group as the delivery service sees it: a chat nobody has committed to yet is at
 /// generation 1, epoch 0.
-async fn group_view(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<GroupView> {
+async fn group_state(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<(u32, u64)> {
     let state = sqlx::query("SELECT generation, epoch FROM mls_groups WHERE chat_id = $1")
         .bind(chat_id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(conn)
         .await?;
-    let (generation, epoch) = match state {
+    Ok(match state {
         Some(row) => (
             u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or_default(),
             u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or_default(),
         ),
         None => (1, 0),
-    };
+    })
+}
+
+/// Whether a leaf of the group must go (`GroupView::pending_remove` is not empty), asked without
+/// reading the group: every encrypted send asks it.
+async fn removals_pending(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM mls_leaves l WHERE l.chat_id = $1 AND NOT EXISTS (
+             SELECT 1 FROM mls_devices d JOIN members m ON m.user_id = d.user_id AND m.chat_id = l.chat_id
+             WHERE d.session_id = l.device_id AND d.user_id = l.user_id AND d.signature_key = l.signature_key))";
+    Ok(sqlx::query_scalar(sql)
+        .bind(chat_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+async fn group_view(conn: &mut PgConnection, chat_id: ChatId) -> OpResult<GroupView> {
+    let (generation, epoch) = group_state(&mut *conn, chat_id).await?;
     let leaves = sqlx::query(
         "SELECT leaf, user_id, device_id, signature_key FROM mls_leaves WHERE chat_id = $1 ORDER BY leaf",
     )
@@ -422,11 +438,10 @@ pub async fn send_application(
         now,
     )?;
     mls::check_privacy(chat.privacy, true)?;
-    let view = group_view(&mut *conn, chat_id).await?;
     mls::check_application(
-        (view.generation, view.epoch),
+        group_state(&mut *conn, chat_id).await?,
         (sealed.generation, sealed.epoch),
-        !view.pending_remove.is_empty(),
+        removals_pending(&mut *conn, chat_id).await?,
     )?;
     refuse_replay(&mut *conn, chat_id, &sealed.digest).await?;
     let mut changes = locked.changes();

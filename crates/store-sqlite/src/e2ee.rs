@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::chats::membership;
 use crate::engine::OpResult;
 use crate::events::Changes;
-use crate::messages::publish_new;
+use crate::messages::{original, publish_new};
 use crate::rows;
 
 /// The actor's session as a device, if it has published key packages.
@@ -142,6 +142,17 @@ fn group_state(conn: &Connection, chat_id: ChatId) -> OpResult<(u32, u64)> {
     }))
 }
 
+/// Whether a leaf of the group must go (`GroupView::pending_remove` is not empty), asked without
+/// reading the group: every encrypted send asks it.
+fn removals_pending(conn: &Connection, chat_id: ChatId) -> OpResult<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM mls_leaves l WHERE l.chat_id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM mls_devices d JOIN members m ON m.user_id = d.user_id AND m.chat_id = l.chat_id
+             WHERE d.session_id = l.device_id AND d.user_id = l.user_id AND d.signature_key = l.signature_key))";
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([chat_id], |row| row.get(0))?)
+}
+
 fn group_view(conn: &Connection, chat_id: ChatId) -> OpResult<GroupView> {
     let (generation, epoch) = group_state(conn, chat_id)?;
     let leaves = conn
@@ -248,27 +259,6 @@ pub fn claim(
     Ok(changes.finish(claimed))
 }
 
-/// A message of the sender with this `client_msg_id` in the chat, if they sent one.
-fn original(
-    conn: &Connection,
-    actor: Actor,
-    chat_id: ChatId,
-    client_msg_id: &str,
-) -> OpResult<Option<Message>> {
-    let seq: Option<i64> = conn
-        .prepare_cached(
-            "SELECT seq FROM messages WHERE chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3",
-        )?
-        .query_row(params![chat_id, actor.user_id, client_msg_id], |row| {
-            row.get(0)
-        })
-        .optional()?;
-    match seq {
-        Some(seq) => rows::message(conn, chat_id, seq),
-        None => Ok(None),
-    }
-}
-
 fn refuse_replay(conn: &Connection, chat_id: ChatId, digest: &[u8]) -> OpResult<()> {
     let seen: Option<i64> = conn
         .prepare_cached("SELECT seq FROM messages WHERE chat_id = ?1 AND mls_digest = ?2")?
@@ -312,11 +302,10 @@ pub fn send_application(
     sealed: NewMls,
     now: i64,
 ) -> OpResult<Outcome<(Message, bool)>> {
-    let view = group_view(conn, chat.id)?;
     mls::check_application(
-        (view.generation, view.epoch),
+        group_state(conn, chat.id)?,
         (sealed.generation, sealed.epoch),
-        !view.pending_remove.is_empty(),
+        removals_pending(conn, chat.id)?,
     )?;
     refuse_replay(conn, chat.id, &sealed.digest)?;
     store_mls(

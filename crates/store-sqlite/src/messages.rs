@@ -67,6 +67,27 @@ fn poster(
     found.ok_or_else(|| Rejection::not_member().into())
 }
 
+/// A message of the sender with this `client_msg_id` in the chat, if they sent one.
+pub(crate) fn original(
+    conn: &Connection,
+    actor: Actor,
+    chat_id: ChatId,
+    client_msg_id: &str,
+) -> OpResult<Option<Message>> {
+    let seq: Option<i64> = conn
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3",
+        )?
+        .query_row(params![chat_id, actor.user_id, client_msg_id], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    match seq {
+        Some(seq) => rows::message(conn, chat_id, seq),
+        None => Ok(None),
+    }
+}
+
 pub fn send(
     conn: &Connection,
     actor: Actor,
@@ -75,16 +96,7 @@ pub fn send(
     now: i64,
 ) -> OpResult<Outcome<(Message, bool)>> {
     let (chat, role, muted_until, last_post_at) = poster(conn, actor.user_id, chat_id)?;
-    let original: Option<Seq> = conn
-        .prepare_cached(
-            "SELECT seq FROM messages WHERE chat_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3",
-        )?
-        .query_row(params![chat_id, actor.user_id, new.client_msg_id], |row| {
-            row.get(0)
-        })
-        .optional()?;
-    if let Some(seq) = original {
-        let message = existing_message(conn, &chat, seq)?;
+    if let Some(message) = original(conn, actor, chat_id, &new.client_msg_id)? {
         return Ok(Outcome::unchanged((message, false)));
     }
     permissions::post(chat.kind, role, chat.posting)?;

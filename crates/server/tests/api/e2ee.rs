@@ -6,7 +6,7 @@ use kolokol_client::proto::{
     Base64Bytes, ChatKind, ChatPrivacy, CommitRequest, CreateChatRequest, ErrorCode, Event,
     MlsKind, PublishKeyPackagesRequest, SendMessageRequest,
 };
-use kolokol_e2ee::{Content, Device, DeviceIdentity, E2eeError, MlsClient, Received, group_id};
+use kolokol_e2ee::{Content, Device, DeviceIdentity, E2eeError, MlsClient, Received};
 
 use super::common::{
     TestServer, assert_refused, connect, register, spawn_kolokol_logging, start, wait_for,
@@ -432,7 +432,7 @@ async fn group_ids_and_key_packages_belong_to_their_chat_and_device() {
     let anna = device(&server.base, "anna").await;
     let chat_id = encrypted_group(&anna, &[]).await;
     let state = anna.api().mls_group(chat_id).await.unwrap();
-    assert_eq!(state.group_id.0, group_id(chat_id, 1));
+    assert_eq!(state.group_id.0, kolokol_domain::mls::group_id(chat_id, 1));
     assert_eq!(state.pending_add.len(), 1);
     let status = anna.api().key_package_status().await.unwrap();
     let expected = kolokol_e2ee::KEY_PACKAGES as u32;
@@ -566,4 +566,82 @@ async fn a_device_that_lost_its_state_starts_again_and_is_added_afresh() {
         anna.epoch_authenticator(chat_id),
         boris.epoch_authenticator(chat_id)
     );
+}
+
+#[tokio::test]
+async fn bad_key_package_batches_claims_and_bytes_are_refused() {
+    let server = start().await;
+    let (chat_id, anna, _boris) = anna_and_boris(&server).await;
+    let (api, user) = register(&server.base, "vera").await;
+    let identity = DeviceIdentity {
+        user_id: user.id,
+        device_id: api.sessions().await.unwrap()[0].id,
+    };
+    let (mine, other_key) = (
+        MlsClient::new(identity).unwrap(),
+        MlsClient::new(identity).unwrap(),
+    );
+    let package =
+        |client: &MlsClient, last_resort| Base64Bytes(client.key_package(last_resort).unwrap());
+    let refused = |request: PublishKeyPackagesRequest, code, status| {
+        let api = api.clone();
+        async move { assert_refused(api.publish_key_packages(&request).await, code, status) }
+    };
+    refused(
+        PublishKeyPackagesRequest::default(),
+        ErrorCode::BadRequest,
+        400,
+    )
+    .await;
+    let too_many = PublishKeyPackagesRequest {
+        key_packages: vec![package(&mine, false); 101],
+        last_resort: None,
+    };
+    refused(too_many, ErrorCode::PayloadTooLarge, 413).await;
+    let spare_among_others = PublishKeyPackagesRequest {
+        key_packages: vec![package(&mine, true)],
+        last_resort: None,
+    };
+    refused(spare_among_others, ErrorCode::MlsInvalidKeyPackage, 400).await;
+    let ordinary_as_spare = PublishKeyPackagesRequest {
+        key_packages: Vec::new(),
+        last_resort: Some(package(&mine, false)),
+    };
+    refused(ordinary_as_spare, ErrorCode::MlsInvalidKeyPackage, 400).await;
+    let two_keys = PublishKeyPackagesRequest {
+        key_packages: vec![package(&mine, false), package(&other_key, false)],
+        last_resort: None,
+    };
+    refused(two_keys, ErrorCode::MlsInvalidKeyPackage, 400).await;
+    assert!(
+        api.devices(user.id).await.unwrap().is_empty(),
+        "nothing was registered"
+    );
+
+    // A member's device that is not in the group yet does not hand out others' key packages.
+    anna.api().add_members(chat_id, &[user.id]).await.unwrap();
+    let vera = Device::open(api.clone(), user.id).await.unwrap();
+    assert_refused(
+        vera.api().claim_key_packages(chat_id, None).await,
+        ErrorCode::Forbidden,
+        403,
+    );
+    assert_refused(
+        vera.api().devices(9_000_000_000).await,
+        ErrorCode::UserNotFound,
+        404,
+    );
+    // Bytes that are not base64 are a bad request, like any malformed body.
+    let (status, body) = api
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/chats/{chat_id}/messages"),
+            Some((
+                "application/json",
+                br#"{"client_msg_id":"b64","mls":"not base64!"}"#.to_vec(),
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
 }

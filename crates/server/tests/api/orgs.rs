@@ -1942,6 +1942,11 @@ async fn a_school_encrypts_its_parents_chats_and_reports_disclose_one_message() 
         .unwrap();
     let codes = codes(&director, &org).await;
     let mut devices = BTreeMap::new();
+    let (artem, artem_user) = server.user("artem").await;
+    artem
+        .claim(&codes["Иванов Артём Сергеевич"].code)
+        .await
+        .unwrap();
     for (username, name) in [
         ("smirnova", "Смирнова Ольга Викторовна"),
         ("ivanova", "Иванова Мария Петровна"),
@@ -1972,6 +1977,22 @@ async fn a_school_encrypts_its_parents_chats_and_reports_disclose_one_message() 
         };
         assert_eq!(chat.privacy, expected, "{:?}", chat.title);
     }
+
+    // A teacher's direct chat with her student stays one the school can review.
+    let encrypted_direct = kolokol_client::proto::CreateChatRequest {
+        kind: ChatKind::Direct,
+        title: None,
+        member_ids: Some(vec![artem_user.id]),
+        privacy: kolokol_proto::ChatPrivacy::Encrypted,
+    };
+    assert_refused(
+        devices["smirnova"]
+            .api()
+            .create_chat(&encrypted_direct)
+            .await,
+        ErrorCode::Forbidden,
+        403,
+    );
 
     // The class teacher's device starts the group with every family's device in it.
     let parents = parents.id;

@@ -415,9 +415,11 @@ async fn deliver_one(
     if let Some(secret) = &subscription.secret {
         request = request.header(SECRET_HEADER, secret);
     }
+    // The time of the attempt, read before it: back-off and the eight hours count from when a
+    // delivery was tried, however long the bot took to answer.
+    let now = state.now();
     let answered = request.send().await;
     let delivered = matches!(&answered, Ok(response) if response.status() == StatusCode::OK);
-    let now = state.now();
     let delivery = if delivered {
         Delivery::Succeeded {
             cursor: cursor.encode(),

@@ -176,7 +176,12 @@ async fn revoke_locked(
     for &session_id in &revoked {
         changes.user(user_id, Event::SessionRevoked { session_id });
     }
-    changes.commit(conn, now, revoked.len() as u64).await
+    let mut outcome = changes
+        .commit(&mut *conn, now, revoked.len() as u64)
+        .await?;
+    let gone = crate::e2ee::announce_gone_devices(conn, user_id, &revoked, now).await?;
+    outcome.events.extend(gone);
+    Ok(outcome)
 }
 
 pub async fn set_password(

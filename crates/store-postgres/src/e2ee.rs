@@ -608,19 +608,36 @@ pub async fn forget_device(
         .bind(actor.session_id)
         .execute(&mut *conn)
         .await?;
-    let chats: Vec<ChatId> =
-        sqlx::query_scalar("SELECT chat_id FROM mls_leaves WHERE device_id = $1 ORDER BY chat_id")
-            .bind(actor.session_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let events = announce_gone_devices(conn, actor.user_id, &[actor.session_id], now).await?;
+    Ok(Outcome { value: (), events })
+}
+
+/// Devices of the user that are gone (revoked, or restarted without their state): each encrypted
+/// chat where one still holds a leaf hears `mls.changed`, so a member's device commits its
+/// removal; the events committed. Chats the user has left heard it when they left.
+pub async fn announce_gone_devices(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    devices: &[i64],
+    now: i64,
+) -> OpResult<Vec<kolokol_store::Published>> {
+    let chats: Vec<ChatId> = sqlx::query_scalar(
+        "SELECT DISTINCT l.chat_id FROM mls_leaves l
+         JOIN members m ON m.chat_id = l.chat_id AND m.user_id = $2
+         WHERE l.device_id = ANY($1) ORDER BY l.chat_id",
+    )
+    .bind(devices)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut events = Vec::new();
     for chat_id in chats {
-        let locked = lock(&mut *conn, chat_id, actor.user_id).await?;
+        let locked = lock(&mut *conn, chat_id, user_id).await?;
         let mut changes = locked.changes();
         changes.chat(Event::MlsChanged { chat_id }, None);
         events.extend(changes.commit(&mut *conn, now, ()).await?.events);
     }
-    Ok(Outcome { value: (), events })
+    Ok(events)
 }
 
 pub async fn franking_tag(

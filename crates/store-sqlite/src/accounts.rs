@@ -127,6 +127,7 @@ pub fn revoke_sessions(
             now,
         )?;
     }
+    crate::e2ee::announce_gone_devices(conn, user_id, &revoked, &mut changes, now)?;
     Ok(changes.finish(revoked.len() as u64))
 }
 

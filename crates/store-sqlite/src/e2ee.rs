@@ -439,15 +439,38 @@ pub fn welcomes(conn: &Connection, actor: Actor) -> OpResult<Vec<WelcomeRecord>>
 pub fn forget_device(conn: &Connection, actor: Actor, now: i64) -> OpResult<Outcome<()>> {
     conn.prepare_cached("DELETE FROM mls_devices WHERE session_id = ?1")?
         .execute([actor.session_id])?;
-    let chats = conn
-        .prepare_cached("SELECT chat_id FROM mls_leaves WHERE device_id = ?1 ORDER BY chat_id")?
-        .query_map([actor.session_id], |row| row.get::<_, ChatId>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut changes = Changes::default();
+    announce_gone_devices(conn, actor.user_id, &[actor.session_id], &mut changes, now)?;
+    Ok(changes.finish(()))
+}
+
+/// Devices of the user that are gone (revoked, or restarted without their state): each encrypted
+/// chat where one still holds a leaf hears `mls.changed`, so a member's device commits its
+/// removal. Chats the user has left heard it when they left.
+pub fn announce_gone_devices(
+    conn: &Connection,
+    user_id: UserId,
+    devices: &[i64],
+    changes: &mut Changes,
+    now: i64,
+) -> OpResult<()> {
+    let mut chats = BTreeSet::new();
+    let mut in_chats = conn.prepare_cached(
+        "SELECT l.chat_id FROM mls_leaves l
+         JOIN members m ON m.chat_id = l.chat_id AND m.user_id = ?2
+         WHERE l.device_id = ?1",
+    )?;
+    for device in devices {
+        for chat_id in
+            in_chats.query_map(params![device, user_id], |row| row.get::<_, ChatId>(0))?
+        {
+            chats.insert(chat_id?);
+        }
+    }
     for chat_id in chats {
         changes.chat(conn, chat_id, Event::MlsChanged { chat_id }, None, now)?;
     }
-    Ok(changes.finish(()))
+    Ok(())
 }
 
 pub fn franking_tag(conn: &Connection, chat_id: ChatId, seq: i64) -> OpResult<Option<Vec<u8>>> {

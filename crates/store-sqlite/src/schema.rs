@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_button_chats.sql"),
     include_str!("../migrations/0016_media.sql"),
     include_str!("../migrations/0017_e2ee.sql"),
+    include_str!("../migrations/0018_mls_leaves_of_device.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -259,10 +259,11 @@ pub async fn user_by_username(
     Caller(actor): Caller,
     Path(username): Path<String>,
 ) -> ApiResult<Json<User>> {
-    let user = state
-        .store
-        .user_by_username(&username.to_ascii_lowercase())
-        .await?;
+    // No one can have a name that is not a username (and PostgreSQL refuses some, like NUL).
+    let user = match validate::username(&username) {
+        Ok(name) => state.store.user_by_username(&name).await?,
+        Err(_) => None,
+    };
     visible(&state, actor, user).await
 }
 

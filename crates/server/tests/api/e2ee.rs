@@ -469,13 +469,25 @@ async fn encrypted_messages_and_welcomes_arrive_live() {
     let received = boris.process(chat_id, live).unwrap().unwrap();
     assert_eq!(text_of(vec![received]), ["Живьём"]);
 
-    // A new device of Boris's is announced in the chat, for its members to add.
-    second_device(&server, "boris", "ноутбук").await;
-    wait_for(&mut events, |event| match event {
+    // A new device of Boris's is announced in the chat, for its members to add; added, then
+    // revoked, it is announced again, for its leaf to be removed.
+    let laptop = second_device(&server, "boris", "ноутбук").await;
+    let changed = |event: &Event| match event {
         Event::MlsChanged { chat_id: at } if *at == chat_id => Some(()),
         _ => None,
-    })
-    .await;
+    };
+    wait_for(&mut events, changed).await;
+    anna.commit(chat_id).await.unwrap();
+    let state = anna.api().mls_group(chat_id).await.unwrap();
+    assert!(state.pending_add.is_empty() && state.pending_remove.is_empty());
+    boris
+        .api()
+        .revoke_session(laptop.identity().device_id)
+        .await
+        .unwrap();
+    wait_for(&mut events, changed).await;
+    let state = anna.api().mls_group(chat_id).await.unwrap();
+    assert_eq!(state.pending_remove.len(), 1);
 }
 
 #[tokio::test]

@@ -269,7 +269,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(log_request));
     let body_limit = state.settings.max_body_bytes;
     let web = web_client(&state.settings.web_dir);
     // Everything under /api answers in JSON, unknown paths included; every other path belongs
@@ -295,6 +296,33 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// At debug level, one line per API request: the method, the route's pattern (never the path,
+/// which may carry a name or an invite code), the status and the time taken. Never who asked or
+/// from where.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(
+        %method,
+        route = route.as_deref().unwrap_or("-"),
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
 }
 
 /// Scripts, styles and connections only from this server: even if some text slipped past the

@@ -306,7 +306,9 @@ export const api = {
   claim: (code: string) => call<{ org: OrgInfo; person_name: string }>('POST', '/claim', { code }),
   // --- chat moderation and privacy (web-chatmod) ---
   /** To the moderation queue of the org that keeps the chat (`not_found` when none does). */
-  report: (chatId: number, seq: number, reason: string) => call<void>('POST', `/chats/${chatId}/messages/${seq}/report`, { reason }),
+  /** `disclosure`: an encrypted message's content as decrypted (base64), which the report then holds. */
+  report: (chatId: number, seq: number, reason: string, disclosure?: string) =>
+    call<void>('POST', `/chats/${chatId}/messages/${seq}/report`, { reason, ...(disclosure ? { disclosure } : {}) }),
   chatSettings: (chatId: number, settings: ChatSettings) => call<Chat>('PATCH', `/chats/${chatId}/settings`, settings),
   /** Mutes a member until `until` (ms, in the future), or (null) unmutes. */
   mute: (chatId: number, userId: number, until: number | null) => call<void>('PUT', `/chats/${chatId}/members/${userId}/mute`, { until }),

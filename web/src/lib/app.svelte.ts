@@ -179,7 +179,10 @@ export async function openChat(id: number): Promise<number> {
     app.complete[id] = (older[0]?.seq ?? chat.read_seq + 1) <= 1;
     await loadSenders(app.messages[id]);
   }
-  if (isEncrypted(chat)) e2ee.onHistory(id);
+  if (isEncrypted(chat)) {
+    e2ee.onHistory(id);
+    e2ee.onOpen(id);
+  }
   if (chat.kind !== 'channel' && chat.member_count <= 100) void loadReaders(chat);
   markRead(id);
   const firstUnread = app.messages[id].findIndex((m) => m.seq > chat.read_seq);
@@ -225,11 +228,19 @@ export function markRead(id: number): void {
 
 // --- sending and the outbox ---
 
-/** Sends a text to an end-to-end encrypted chat, at once: there is no outbox for them yet (a
- * message is bound to the group's epoch when it is encrypted). Throws when it could not go. */
+/** Sends a text to an end-to-end encrypted chat through its device's sealed outbox (lib/e2ee):
+ * it goes at once when it can, else on reconnect. Throws when it could not even be queued. */
 export async function sendEncrypted(chatId: number, text: string, replyTo: number | null): Promise<void> {
-  applyMessage(await e2ee.send(chatId, text, replyTo));
+  await e2ee.send(chatId, text, replyTo);
 }
+
+// What an encrypted chat's outbox sent shows at once; what the server refused is explained.
+e2ee.outcomes = {
+  sent: applyMessage,
+  refused: (chatId, code, content) => {
+    app.refused[chatId] = { code, text: content.t === 'text' ? content.text : '', thread_of: null, poll: false, attachments: [] };
+  },
+};
 
 let flushing: Promise<void> | null = null;
 /** Set when a flush is asked for while one runs: its list of waiting items may predate them. */
@@ -365,6 +376,8 @@ export async function deleteChat(chatId: number): Promise<void> {
 }
 
 export async function editMessage(chatId: number, seq: number, text: string): Promise<void> {
+  // In an encrypted chat an edit is encrypted content of its own (the server cannot read it).
+  if (isEncrypted(chatById(chatId))) return e2ee.edit(chatId, seq, text);
   applyMessage(await api.edit(chatId, seq, text));
 }
 
@@ -374,6 +387,7 @@ export async function deleteMessage(chatId: number, seq: number): Promise<void> 
 }
 
 export async function toggleReaction(chatId: number, seq: number, emoji: string): Promise<void> {
+  if (isEncrypted(chatById(chatId))) return e2ee.toggleReaction(chatId, seq, emoji);
   await api.react(chatId, seq, emoji);
 }
 
@@ -402,6 +416,8 @@ function tombstone(chatId: number, seq: number): void {
   }
   if (app.polls[chatId]?.[seq]) delete app.polls[chatId][seq];
   if (app.pins[chatId] === seq) app.pins[chatId] = null;
+  // What this device decrypted of it does not stay on the device either.
+  if (isEncrypted(chatById(chatId)) && !already) e2ee.forget(chatId, seq);
 }
 
 /** The per-chat record of `records`, created if missing. Read back through the state, so what

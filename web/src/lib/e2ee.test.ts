@@ -5,7 +5,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { ApiError, type Chat, type Message } from './api';
 import { E2ee, HIDDEN, NotReady, PENDING, UNREADABLE, type DeviceLike, type Deps } from './e2ee.svelte';
 import type { Content } from './mls/content';
-import type { Received } from './mls/device';
+import type { Queued, Received } from './mls/device';
+import { Pins } from './mls/pins';
+import { MemoryRecords } from './mls/vault';
 
 const ME = 1;
 const DEVICE = 11;
@@ -19,6 +21,11 @@ class FakeServer {
   pendingAdd: { user_id: number; device_id: number }[] = [];
   pendingRemove: number[] = [];
   welcomes: { chatId: number; commitSeq: number }[] = [];
+  /** The group's leaves, and each user's devices' signing keys. */
+  leaves: { leaf: number; user_id: number; device_id: number; signature_key: string }[] = [];
+  devices = new Map<number, Uint8Array[]>();
+  /** Users whose devices were asked for, in order. */
+  deviceLookups: number[] = [];
   /** Slows reads down, so that live messages come while a sync runs. */
   delay = 0;
 
@@ -43,6 +50,15 @@ class FakeServer {
     return this.append(chatId, senderId, 'application', { t: 'text', text });
   }
 
+  /** A send as the server takes it: a repeated client_msg_id gets the message it already has. */
+  sendOnce(chatId: number, senderId: number, content: AnyContent, clientMsgId: string): Message {
+    const first = this.list(chatId).find((m) => m.sender_id === senderId && m.client_msg_id === clientMsgId);
+    if (first) return first;
+    const message = this.append(chatId, senderId, 'application', content);
+    message.client_msg_id = clientMsgId;
+    return message;
+  }
+
   async after(chatId: number, seq: number): Promise<Message[]> {
     if (this.delay) await new Promise((resolve) => setTimeout(resolve, this.delay));
     return this.list(chatId).filter((m) => m.seq > seq).slice(0, 3); // small pages
@@ -60,12 +76,31 @@ class FakeDevice implements DeviceLike {
   commits = 0;
   /** Errors the next sends throw, one each. */
   sendErrors: Error[] = [];
+  /** Errors thrown after the next sends reached the server (the answer was lost), one each. */
+  lostAnswers: Error[] = [];
   commitErrors: Error[] = [];
   sends = 0;
+  /** The sealed outbox, per chat, oldest first. */
+  readonly outbox = new Map<number, Queued[]>();
+  private queuedCount = 0;
+
+  readonly pins = new Pins(new MemoryRecords());
 
   constructor(private readonly server: FakeServer) {}
 
   isMember(chatId: number) { return this.members.has(chatId); }
+
+  async signatureKeys(userId: number) {
+    this.server.deviceLookups.push(userId);
+    return this.server.devices.get(userId) ?? [];
+  }
+
+  async safety(other: number) {
+    const keys = await this.signatureKeys(other);
+    return { number: `${ME}:${other}:${keys.length}`, code: `kolokol-safety:${ME}:${other}`, keys };
+  }
+
+  epochCode(chatId: number) { return this.members.has(chatId) ? `epoch ${this.server.epoch.get(chatId)}` : null; }
 
   async history(chatId: number) { return [...(this.vault.get(chatId) ?? [])]; }
 
@@ -82,7 +117,7 @@ class FakeDevice implements DeviceLike {
     this.seen.set(chatId, message.seq);
     if (!this.members.has(chatId) || this.own.has(message.seq) || message.mls?.kind !== 'application') return null;
     if (message.mls.data === 'garbled') throw new Error('cannot decrypt');
-    const received = { seq: message.seq, senderId: message.sender_id, content: JSON.parse(message.mls.data!) as Content };
+    const received = { seq: message.seq, senderId: message.sender_id, content: JSON.parse(message.mls.data!) as Content, disclosure: message.mls.data! };
     this.keep(chatId, received);
     return received;
   }
@@ -99,14 +134,34 @@ class FakeDevice implements DeviceLike {
     }
   }
 
-  async send(chatId: number, content: Content): Promise<Message> {
+  async send(chatId: number, content: Content, clientMsgId = `m${this.sends}`): Promise<Message> {
     this.sends += 1;
     const error = this.sendErrors.shift();
     if (error) throw error;
-    const message = this.server.append(chatId, ME, 'application', content);
+    const message = this.server.sendOnce(chatId, ME, content, clientMsgId);
+    const lost = this.lostAnswers.shift();
+    if (lost) throw lost;
     this.own.add(message.seq);
     this.keep(chatId, { seq: message.seq, senderId: ME, content });
     return message;
+  }
+
+  async forget(chatId: number, seq: number, edits: number[]) {
+    const kept = (this.vault.get(chatId) ?? []).filter((r) => r.seq !== seq);
+    this.vault.set(chatId, kept.map((r) => (edits.includes(r.seq) ? { seq: r.seq, senderId: r.senderId, content: { t: 'edit', of: seq, text: '' } } : r)));
+  }
+
+  async queue(chatId: number, content: Content): Promise<Queued> {
+    this.queuedCount += 1;
+    const item = { clientMsgId: `q${this.queuedCount}`, content, queuedAt: this.queuedCount };
+    this.outbox.set(chatId, [...(this.outbox.get(chatId) ?? []), item]);
+    return item;
+  }
+
+  async queued(chatId: number) { return [...(this.outbox.get(chatId) ?? [])]; }
+
+  async unqueue(chatId: number, item: Queued) {
+    this.outbox.set(chatId, (this.outbox.get(chatId) ?? []).filter((q) => q.clientMsgId !== item.clientMsgId));
   }
 
   async commit(chatId: number): Promise<Message> {
@@ -144,7 +199,7 @@ function setup(options: { member?: boolean } = {}) {
   const deps: Deps = {
     open: vi.fn(async () => device),
     mlsGroup: vi.fn(async (chatId: number) => ({
-      epoch: server.epoch.get(chatId) ?? 0, pending_add: server.pendingAdd, pending_remove: server.pendingRemove,
+      epoch: server.epoch.get(chatId) ?? 0, leaves: server.leaves, pending_add: server.pendingAdd, pending_remove: server.pendingRemove,
     })),
     close: vi.fn(),
     forgetVault: vi.fn(async () => {}),
@@ -336,39 +391,182 @@ describe('chat list previews', () => {
 });
 
 describe('sending', () => {
-  it('sends text with its reply, and the text is known at once', async () => {
+  /** The texts of the chat's messages on the server, in seq order. */
+  const sent = (server: FakeServer) => server.list(CHAT).filter((m) => m.mls?.kind === 'application').map((m) => (JSON.parse(m.mls!.data!) as Content));
+
+  it('sends text with its reply through the outbox, and the text is known at once', async () => {
     const { server, e2ee } = setup();
+    const outcomes = { sent: vi.fn(), refused: vi.fn() };
+    e2ee.outcomes = outcomes;
     server.text(CHAT, 2, 'Вопрос');
     e2ee.track([chat(CHAT)]);
     await settle(e2ee);
-    const message = await e2ee.send(CHAT, 'Ответ ✅', 1);
+    await e2ee.send(CHAT, 'Ответ ✅', 1);
+    await settle(e2ee);
+    const message = server.list(CHAT).at(-1)!;
     expect(JSON.parse(message.mls!.data!)).toEqual({ t: 'text', text: 'Ответ ✅', reply_to: 1 });
+    expect(outcomes.sent).toHaveBeenCalledWith(message);
     expect(e2ee.reading(CHAT, message.seq)).toEqual({ text: 'Ответ ✅', replyTo: 1, senderId: ME, edited: false });
     expect(e2ee.latest[CHAT]).toEqual({ seq: message.seq, text: 'Ответ ✅' });
+    expect(e2ee.outbox[CHAT]).toEqual([]);
   });
 
-  it('after mls_commit_required commits, after mls_epoch_stale syncs, then sends again', async () => {
+  it('after mls_commit_required commits, after mls_epoch_stale syncs, then sends again under the same id', async () => {
     const { server, device, e2ee } = setup();
     e2ee.track([chat(CHAT)]);
     await settle(e2ee);
     device.sendErrors = [new ApiError(409, 'mls_commit_required', 'x'), new ApiError(409, 'mls_epoch_stale', 'x')];
     server.pendingRemove = [3];
     const staleReason = server.text(CHAT, 2, 'пришло между');
-    const message = await e2ee.send(CHAT, 'Наконец');
+    await e2ee.send(CHAT, 'Наконец');
+    await settle(e2ee);
     expect(device.commits).toBe(1);
     expect(device.sends).toBe(3);
     expect(text(e2ee, staleReason.seq)).toBe('пришло между');
+    const message = server.list(CHAT).at(-1)!;
+    expect(message.client_msg_id).toBe('q1');
     expect(text(e2ee, message.seq)).toBe('Наконец');
   });
 
-  it('other refusals reach the caller; a device not in the group yet says so', async () => {
-    const { device, e2ee } = setup();
+  it('a refusal gives the text back to the app and the rest of the queue still goes; a device not in the group yet says so', async () => {
+    const { server, device, e2ee } = setup();
+    const outcomes = { sent: vi.fn(), refused: vi.fn() };
+    e2ee.outcomes = outcomes;
     e2ee.track([chat(CHAT)]);
     await settle(e2ee);
     device.sendErrors = [new ApiError(403, 'muted', 'muted')];
-    await expect(e2ee.send(CHAT, 'нельзя')).rejects.toMatchObject({ code: 'muted' });
+    await e2ee.send(CHAT, 'нельзя');
+    await e2ee.send(CHAT, 'уже можно');
+    await settle(e2ee);
+    expect(outcomes.refused).toHaveBeenCalledWith(CHAT, 'muted', { t: 'text', text: 'нельзя' });
+    expect(sent(server)).toEqual([{ t: 'text', text: 'уже можно' }]);
+    expect(await device.queued(CHAT)).toEqual([]);
     device.members.delete(CHAT);
     await expect(e2ee.send(CHAT, 'ещё нельзя')).rejects.toBeInstanceOf(NotReady);
+  });
+
+  it('offline, sends wait sealed in the outbox in order, and go out on reconnect, each once', async () => {
+    const { server, device, e2ee } = setup();
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    // The network is gone: each flush stops at the first, and what is queued after it waits behind it.
+    device.sendErrors = [new TypeError('Failed to fetch'), new TypeError('Failed to fetch')];
+    await e2ee.send(CHAT, 'первое');
+    await e2ee.send(CHAT, 'второе');
+    await settle(e2ee);
+    expect(sent(server)).toEqual([]);
+    expect(e2ee.outbox[CHAT].map((item) => item.content)).toEqual([{ t: 'text', text: 'первое' }, { t: 'text', text: 'второе' }]);
+    // The next try reaches the server, but its answer is lost: the message is there, this device does not know.
+    device.lostAnswers = [new TypeError('network changed')];
+    e2ee.onReady();
+    await settle(e2ee);
+    expect(sent(server)).toEqual([{ t: 'text', text: 'первое' }]);
+    expect(e2ee.outbox[CHAT]).toHaveLength(2);
+    // Back for good: the first goes again under its id, and the server answers with the one it has.
+    e2ee.onReady();
+    await settle(e2ee);
+    expect(sent(server)).toEqual([{ t: 'text', text: 'первое' }, { t: 'text', text: 'второе' }]);
+    expect(server.list(CHAT).map((m) => m.client_msg_id)).toEqual(['q1', 'q2']);
+    expect(e2ee.outbox[CHAT]).toEqual([]);
+    expect(await device.queued(CHAT)).toEqual([]);
+  });
+
+  it('what was queued before a reload goes once the chat is looked at again', async () => {
+    const { server, device, e2ee } = setup();
+    await device.queue(CHAT, { t: 'text', text: 'написано до перезагрузки' });
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    expect(sent(server)).toEqual([{ t: 'text', text: 'написано до перезагрузки' }]);
+    expect(e2ee.outbox[CHAT]).toEqual([]);
+  });
+});
+
+describe('reactions, edits and deletes of encrypted messages', () => {
+  it('per sender and emoji the latest reaction stands; words are not reactions; one\'s own toggles', async () => {
+    const { server, e2ee } = setup();
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    const react = (sender: number, emoji: string, on: boolean) => e2ee.onMessage(server.append(CHAT, sender, 'application', { t: 'react', of: 1, emoji, on }));
+    e2ee.onMessage(server.text(CHAT, 2, 'Собрание в четверг'));
+    react(2, '👍', true);
+    react(3, '👍', true);
+    react(2, '❤️', true);
+    react(2, '👍', false);
+    react(3, 'LOL', true);
+    await settle(e2ee);
+    expect(e2ee.reactionsTo(CHAT, 1)).toEqual([{ emoji: '👍', user_ids: [3] }, { emoji: '❤️', user_ids: [2] }]);
+    await e2ee.toggleReaction(CHAT, 1, '👍');
+    await settle(e2ee);
+    expect(e2ee.reactionsTo(CHAT, 1)).toEqual([{ emoji: '👍', user_ids: [3, ME] }, { emoji: '❤️', user_ids: [2] }]);
+    await e2ee.toggleReaction(CHAT, 1, '👍');
+    await settle(e2ee);
+    expect(e2ee.reactionsTo(CHAT, 1)).toEqual([{ emoji: '👍', user_ids: [3] }, { emoji: '❤️', user_ids: [2] }]);
+    const mine = server.list(CHAT).filter((m) => m.sender_id === ME).map((m) => JSON.parse(m.mls!.data!));
+    expect(mine).toEqual([{ t: 'react', of: 1, emoji: '👍', on: true }, { t: 'react', of: 1, emoji: '👍', on: false }]);
+    expect(e2ee.reading(CHAT, 2)).toBe(HIDDEN);
+  });
+
+  it('an older reaction read after a newer one (another device of mine sent it meanwhile) does not undo it', async () => {
+    const { server, e2ee } = setup();
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    e2ee.onMessage(server.text(CHAT, 2, 'Привет'));
+    await settle(e2ee);
+    const older = server.append(CHAT, ME, 'application', { t: 'react', of: 1, emoji: '🙏', on: false });
+    await e2ee.toggleReaction(CHAT, 1, '🙏');
+    await settle(e2ee);
+    e2ee.onMessage(older);
+    await settle(e2ee);
+    expect(e2ee.reactionsTo(CHAT, 1)).toEqual([{ emoji: '🙏', user_ids: [ME] }]);
+  });
+
+  it('one\'s own edit goes as an edit and shows as edited', async () => {
+    const { server, e2ee } = setup();
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    await e2ee.send(CHAT, 'Собрание в четверг');
+    await settle(e2ee);
+    await e2ee.edit(CHAT, 1, 'Собрание в пятницу');
+    await settle(e2ee);
+    expect(JSON.parse(server.list(CHAT)[1].mls!.data!)).toEqual({ t: 'edit', of: 1, text: 'Собрание в пятницу' });
+    expect(e2ee.reading(CHAT, 1)).toEqual({ text: 'Собрание в пятницу', replyTo: null, senderId: ME, edited: true });
+    expect(e2ee.reading(CHAT, 2)).toBe(HIDDEN);
+  });
+
+  it('what a report would disclose is kept for each message read; not for what older versions kept', async () => {
+    const { server, device, e2ee } = setup();
+    server.text(CHAT, 2, 'старое');
+    device.vault.set(CHAT, [{ seq: 1, senderId: 2, content: { t: 'text', text: 'старое' } }]);
+    device.seen.set(CHAT, 1);
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    const fresh = server.text(CHAT, 2, 'Реклама 🎰');
+    e2ee.onMessage(fresh);
+    e2ee.onMessage(server.append(CHAT, 2, 'application', { t: 'edit', of: 2, text: 'исправлено' }));
+    await settle(e2ee);
+    expect(e2ee.disclosure(CHAT, 1)).toBeNull();
+    // The bytes as received, and the text as sent (before the edit).
+    expect(e2ee.disclosure(CHAT, 2)).toEqual({ bytes: fresh.mls!.data, text: 'Реклама 🎰' });
+  });
+
+  it('a deleted message is forgotten: its text, its edits\' text, its reactions, in the view and the vault', async () => {
+    const { server, device, e2ee } = setup();
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    e2ee.onMessage(server.text(CHAT, 2, 'удалю'));
+    e2ee.onMessage(server.append(CHAT, 2, 'application', { t: 'edit', of: 1, text: 'удалю точно' }));
+    e2ee.onMessage(server.append(CHAT, 3, 'application', { t: 'react', of: 1, emoji: '😮', on: true }));
+    e2ee.onMessage(server.text(CHAT, 2, 'останется'));
+    await settle(e2ee);
+    e2ee.forget(CHAT, 1);
+    await settle(e2ee);
+    expect(e2ee.reading(CHAT, 1)).toBe(UNREADABLE);
+    expect(e2ee.reactionsTo(CHAT, 1)).toEqual([]);
+    expect(e2ee.disclosure(CHAT, 1)).toBeNull();
+    expect(e2ee.reading(CHAT, 2)).toBe(HIDDEN);
+    const vault = JSON.stringify(await device.history(CHAT));
+    expect(vault).not.toContain('удалю');
+    expect(vault).toContain('останется');
   });
 });
 
@@ -476,5 +674,89 @@ describe('sessions', () => {
     expect(e2ee.keys[CHAT + 1]).toBe('ready');
     expect(e2ee.failure).toBeNull();
     expect(deps.open).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("contacts' keys", () => {
+  const BORIS = 2;
+  const VERA = 3;
+  const key = (fill: number) => new Uint8Array(32).fill(fill);
+  const leaf = (index: number, userId: number, deviceId: number, signatureKey = `k${deviceId}`) =>
+    ({ leaf: index, user_id: userId, device_id: deviceId, signature_key: signatureKey });
+
+  it('opening a chat pins the others in its group quietly, once; a new device is noticed and the notice outlives a reload', async () => {
+    const { server, e2ee } = setup();
+    server.leaves = [leaf(0, ME, DEVICE), leaf(1, BORIS, 21), leaf(2, VERA, 31)];
+    server.devices.set(BORIS, [key(21)]);
+    server.devices.set(VERA, [key(31)]);
+    e2ee.track([chat(CHAT)]);
+    e2ee.onOpen(CHAT);
+    await settle(e2ee);
+    expect(e2ee.people[CHAT]).toEqual([BORIS, VERA]);
+    expect(server.deviceLookups).toEqual([BORIS, VERA]);
+    expect(e2ee.keyChanges(CHAT)).toEqual([]);
+    expect(e2ee.epochCodes[CHAT]).toBe('epoch 1');
+    // Opened again with the group as it was: no request per person.
+    e2ee.onOpen(CHAT);
+    await settle(e2ee);
+    expect(server.deviceLookups).toEqual([BORIS, VERA]);
+
+    // Boris signs in on a laptop, and a member's device has already added it to the group.
+    server.devices.set(BORIS, [key(21), key(22)]);
+    server.leaves = [...server.leaves, leaf(3, BORIS, 22)];
+    e2ee.onGroupChange(CHAT);
+    await settle(e2ee);
+    expect(server.deviceLookups).toEqual([BORIS, VERA, BORIS]);
+    expect(e2ee.keyChanges(CHAT)).toEqual([BORIS]);
+    expect(e2ee.contacts[BORIS]).toMatchObject({ verified: false, keys: 2, change: { wasVerified: false, from: 1 } });
+
+    // The page reloads (same device, same vault): the notice is still there until dismissed.
+    await e2ee.signedOut(false);
+    e2ee.signedIn(ME);
+    e2ee.track([chat(CHAT)]);
+    e2ee.onOpen(CHAT);
+    await settle(e2ee);
+    expect(e2ee.keyChanges(CHAT)).toEqual([BORIS]);
+    await e2ee.dismiss(BORIS);
+    expect(e2ee.keyChanges(CHAT)).toEqual([]);
+
+    // This user's own new device: nobody's pin moves, but every safety number of theirs changes.
+    const lookups = server.deviceLookups.length;
+    server.leaves = [...server.leaves, leaf(4, ME, DEVICE + 1)];
+    e2ee.onGroupChange(CHAT);
+    await settle(e2ee);
+    expect(e2ee.ownKeys).toBe(1);
+    expect(server.deviceLookups).toHaveLength(lookups);
+    expect(e2ee.keyChanges(CHAT)).toEqual([]);
+  });
+
+  it('a verified contact whose key changes is verified no more, and verifying again ends the warning', async () => {
+    const { server, e2ee } = setup();
+    server.leaves = [leaf(0, ME, DEVICE), leaf(1, BORIS, 21)];
+    server.devices.set(BORIS, [key(21)]);
+    e2ee.track([chat(CHAT)]);
+    e2ee.onOpen(CHAT);
+    await settle(e2ee);
+    const shown = await e2ee.safety(BORIS);
+    expect(shown?.number).toBe(`${ME}:${BORIS}:1`);
+    await e2ee.verify(BORIS, shown!.keys);
+    expect(e2ee.contacts[BORIS]).toMatchObject({ verified: true, change: null });
+
+    // His browser lost its keys: one device still, under another key, in the same leaf.
+    server.devices.set(BORIS, [key(23)]);
+    server.leaves = [leaf(0, ME, DEVICE), leaf(1, BORIS, 21, 'k23')];
+    e2ee.onGroupChange(CHAT);
+    await settle(e2ee);
+    expect(e2ee.contacts[BORIS]).toMatchObject({ verified: false, change: { wasVerified: true, from: 1 } });
+    expect(e2ee.keyChanges(CHAT)).toEqual([BORIS]);
+
+    const again = await e2ee.safety(BORIS);
+    await e2ee.verify(BORIS, again!.keys);
+    expect(e2ee.contacts[BORIS]).toMatchObject({ verified: true, change: null });
+    expect(e2ee.keyChanges(CHAT)).toEqual([]);
+    await e2ee.unverify(BORIS);
+    expect(e2ee.contacts[BORIS].verified).toBe(false);
+    // Someone with no device yet has no safety number to compare.
+    expect(await e2ee.safety(VERA)).toBeNull();
   });
 });

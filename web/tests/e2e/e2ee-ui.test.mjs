@@ -2,12 +2,15 @@
 // group in the create form, adds Boris (on a phone), they write both ways in Russian with emoji,
 // the lock shows in the header and the list, the server holds only ciphertext; Vera is added
 // later, cannot read what came before her (one quiet line says so) and reads what follows.
+// Reactions, edits and deletes travel encrypted; a message written offline waits sealed and goes
+// on reconnect; a parent reports a message of a school's encrypted chat by disclosing it.
 // Screenshots at 360 px and desktop, light and dark, go to web/test-results/.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { artifacts, launchBrowser, person, register, startServer } from './harness.mjs';
-import { call, PHONE } from './school.mjs';
+import { call, claimed, createOrg, PHONE, roster } from './school.mjs';
 
 let server;
 let browser;
@@ -15,11 +18,16 @@ let anna;
 let boris;
 let vera;
 let chatId;
+/** The school's admin, and its org whose parents' chats are encrypted (made in `before`, so that
+ * they are old enough for any member's device to start their groups at once). */
+let director;
+let schoolOrg;
+let codeOf;
 
 const TITLE = 'Родительский комитет 5Б';
 
 before(async () => {
-  server = await startServer();
+  server = await startServer(['--admin', 'director']);
   browser = await launchBrowser();
   anna = await person(browser, server.base);
   boris = await person(browser, server.base, { viewport: PHONE });
@@ -32,6 +40,15 @@ before(async () => {
   await register(anna.page, 'anna', 'Анна Петрова');
   await register(boris.page, 'boris', 'Борис Иванов');
   await register(vera.page, 'vera', 'Вера Сидорова');
+  director = await person(browser, server.base);
+  await register(director.page, 'director', 'Директор Школы');
+  schoolOrg = await createOrg(director.page, 'Школа №5');
+  const policy = await call(director.page, 'PUT', `/orgs/${schoolOrg.id}/policy`, { quiet_hours: null, student_contacts: 'class', encrypted_chats: ['parents'] });
+  assert.equal(policy.status, 200, JSON.stringify(policy.body));
+  const imported = await call(director.page, 'PUT', `/orgs/${schoolOrg.id}/roster?dry_run=false`, readFileSync(roster, 'utf8'), 'text/csv; charset=utf-8');
+  assert.equal(imported.status, 200, JSON.stringify(imported.body));
+  const issued = await call(director.page, 'POST', `/orgs/${schoolOrg.id}/claim-codes`, {});
+  codeOf = (name) => issued.body.codes.find((entry) => entry.name === name).code;
 });
 
 after(async () => {
@@ -57,6 +74,38 @@ async function send(page, text) {
 async function shot(page, name) {
   await page.waitForTimeout(200);
   await page.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
+/** The message that says `text` in the chat open on the page. */
+function bubble(page, text) {
+  return history(page).locator('article', { hasText: text });
+}
+
+/** Presses one of a message's actions. */
+async function act(page, text, action) {
+  const message = bubble(page, text);
+  await message.getByRole('button', { name: 'Действия' }).click();
+  await message.getByRole('button', { name: action, exact: true }).click();
+}
+
+/** The keys and values of an IndexedDB store of the page's origin as text (bytes decoded), or
+ * null when no database's name matches `pattern`. */
+async function storedText(page, pattern, store) {
+  return page.evaluate(async ([pattern, store]) => {
+    const found = (await indexedDB.databases()).find((d) => new RegExp(pattern).test(d.name ?? ''));
+    if (!found) return null;
+    const request = (req) => new Promise((ok, fail) => {
+      req.onsuccess = () => ok(req.result);
+      req.onerror = () => fail(req.error);
+    });
+    const db = await request(indexedDB.open(found.name));
+    const objects = db.transaction(store).objectStore(store);
+    const [keys, values] = await Promise.all([request(objects.getAllKeys()), request(objects.getAll())]);
+    db.close();
+    const text = (value) => (value instanceof ArrayBuffer || ArrayBuffer.isView(value) ? new TextDecoder().decode(value)
+      : value && typeof value === 'object' ? Object.values(value).map(text).join(' ') : String(value));
+    return `${keys.join(' ')} ${values.map(text).join(' ')}`;
+  }, [pattern, store]);
 }
 
 /** Light and dark of the same screen. */
@@ -119,9 +168,10 @@ test('two people make an encrypted group in the UI and talk both ways; the serve
   // A reply carries its quote inside the ciphertext.
   const question = history(page).locator('article', { hasText: 'Ёлка в школе' });
   await question.getByRole('button', { name: 'Действия' }).click();
-  // Reactions, edits, threads and reports are not offered in encrypted chats yet.
-  assert.equal(await question.getByRole('button', { name: /Реакция/ }).count(), 0);
-  assert.equal(await question.getByRole('button', { name: 'Пожаловаться' }).count(), 0);
+  // Reactions and reports are offered; threads are not, in encrypted chats (yet).
+  assert.equal(await question.getByRole('button', { name: /Реакция/ }).count(), 3);
+  await question.getByRole('button', { name: 'Пожаловаться' }).waitFor();
+  assert.equal(await question.getByRole('button', { name: 'Ответить в треде' }).count(), 0);
   await question.getByRole('button', { name: 'Ответить', exact: true }).click();
   await send(page, 'Да, в 16:00 ✨');
   await history(boris.page).locator('article', { hasText: 'Да, в 16:00 ✨' }).locator('blockquote', { hasText: 'Ёлка в школе' }).waitFor();
@@ -214,6 +264,91 @@ test('after a reload, what this device read is still there, and it goes on', asy
   await history(boris.page).getByText('После перезагрузки всё на месте 👌').waitFor();
 });
 
+test('reactions, an edit and a delete travel encrypted; the server holds none of them', async () => {
+  const question = 'Кто принесёт чай? ☕';
+  await send(anna.page, question);
+  await bubble(boris.page, question).waitFor();
+  // Boris reacts, Anna sees it and adds hers; each sees their own pressed.
+  await act(boris.page, question, 'Реакция 👍');
+  await bubble(anna.page, question).getByRole('button', { name: '👍 1' }).click();
+  const borisThumbs = bubble(boris.page, question).getByRole('button', { name: '👍 2' });
+  await borisThumbs.waitFor();
+  assert.equal(await borisThumbs.getAttribute('aria-pressed'), 'true');
+  await act(boris.page, question, 'Реакция ❤️');
+  await bubble(anna.page, question).getByRole('button', { name: '❤️ 1' }).waitFor();
+  await shotsLightDark(boris.page, 'e2ee-reactions-phone');
+  await shotsLightDark(anna.page, 'e2ee-reactions-desktop');
+  // He takes his 👍 back.
+  await borisThumbs.click();
+  const annaThumbs = bubble(anna.page, question).getByRole('button', { name: '👍 1' });
+  await annaThumbs.waitFor();
+  assert.equal(await annaThumbs.getAttribute('aria-pressed'), 'true');
+
+  // Anna edits her message in the composer; Boris sees the new text, marked edited, with its reactions.
+  await act(anna.page, question, 'Изменить');
+  assert.equal(await composer(anna.page).inputValue(), question);
+  await composer(anna.page).fill('Кто принесёт чай и сахар? ☕');
+  await composer(anna.page).press('Enter');
+  const edited = bubble(boris.page, 'Кто принесёт чай и сахар? ☕');
+  await edited.getByText('изменено').waitFor();
+  await edited.getByRole('button', { name: '❤️ 1' }).waitFor();
+  // Nobody else can edit it: the action is only on one's own messages.
+  await edited.getByRole('button', { name: 'Действия' }).click();
+  assert.equal(await edited.getByRole('button', { name: 'Изменить' }).count(), 0);
+  await edited.getByRole('button', { name: 'Действия' }).click();
+
+  // Anna deletes it: both see the tombstone, without its reactions.
+  const seq = await edited.getAttribute('data-seq');
+  await act(anna.page, 'Кто принесёт чай и сахар?', 'Удалить');
+  const gone = history(boris.page).locator(`article[data-seq="${seq}"]`);
+  await gone.getByText('Сообщение удалено').waitFor();
+  assert.equal(await gone.locator('.reactions').count(), 0);
+  await history(anna.page).locator(`article[data-seq="${seq}"]`).getByText('Сообщение удалено').waitFor();
+
+  // The server had ciphertext only, and forgot the deleted message's.
+  const stored = (await call(anna.page, 'GET', `/chats/${chatId}/messages?after=0&limit=100`)).body.messages;
+  const body = JSON.stringify(stored);
+  for (const secret of ['чай', 'сахар', '👍', '❤️']) assert.ok(!body.includes(secret), `the server holds «${secret}»`);
+  const deleted = stored.find((m) => m.seq === Number(seq));
+  assert.equal(deleted.deleted, true);
+  assert.equal(deleted.mls.data, null);
+});
+
+test('a message written offline waits sealed on the device, shows as sending, and goes once on reconnect', async () => {
+  const text = 'Пишу из метро, без сети 🚇';
+  await anna.context.setOffline(true);
+  await send(anna.page, text);
+  const waiting = history(anna.page).locator('[data-pending]', { hasText: text });
+  await waiting.getByText('Отправляется').waitFor();
+  await anna.page.waitForTimeout(500);
+  assert.equal(await bubble(boris.page, text).count(), 0);
+  await shotsLightDark(anna.page, 'e2ee-outbox-desktop');
+  // Queued in the device's sealed vault, never in the browser's plaintext outbox.
+  const vault = await storedText(anna.page, '^kolokol-e2ee-', 'records');
+  assert.match(vault, /outbox:\d+:/);
+  assert.ok(!vault.includes('метро'), 'the vault holds the text in clear');
+  assert.ok(!((await storedText(anna.page, '^kolokol$', 'outbox')) ?? '').includes('метро'), 'the plaintext outbox holds it');
+
+  await anna.context.setOffline(false);
+  await bubble(boris.page, text).waitFor();
+  await history(anna.page).locator('article.own', { hasText: text }).waitFor();
+  assert.equal(await waiting.count(), 0);
+  await boris.page.waitForTimeout(1500);
+  assert.equal(await bubble(boris.page, text).count(), 1);
+  assert.doesNotMatch(await storedText(anna.page, '^kolokol-e2ee-', 'records'), /outbox:\d+:/);
+});
+
+test('a report in an encrypted chat no school keeps is explained', async () => {
+  await act(boris.page, 'Пишу из метро', 'Пожаловаться');
+  const dialog = boris.page.getByRole('dialog', { name: 'Жалоба на сообщение' });
+  await dialog.getByText('увидят текст только этого сообщения', { exact: false }).waitFor();
+  await dialog.getByLabel('Что не так с этим сообщением?').fill('Проверяю жалобы');
+  await dialog.getByRole('button', { name: 'Отправить жалобу' }).click();
+  await dialog.getByRole('alert').getByText('В этом чате нет модераторов', { exact: false }).waitFor();
+  await dialog.getByRole('button', { name: 'Закрыть' }).click();
+  await dialog.waitFor({ state: 'detached' });
+});
+
 test('English: the create form, the badge and the previews', async () => {
   const ivan = await person(browser, server.base, { locale: 'en-US', viewport: PHONE });
   await register(ivan.page, 'ivan', 'Ivan');
@@ -225,7 +360,7 @@ test('English: the create form, the badge and the previews', async () => {
   await ivan.page.locator('section.chat h2', { hasText: 'Анна Петрова' }).waitFor();
   await ivan.page.locator('section.chat .head').getByText('Encrypted').waitFor();
   await composer(ivan.page).waitFor();
-  await ivan.page.getByText('text and replies only for now').waitFor();
+  await ivan.page.getByText('text, replies and reactions only for now').waitFor();
   await send(ivan.page, 'Hello from an encrypted direct chat 🔐');
   await anna.page.locator('nav a', { hasText: 'Ivan' }).locator('.preview', { hasText: 'Hello from an encrypted direct chat 🔐' }).waitFor();
   await shotsLightDark(ivan.page, 'e2ee-direct-en-phone');
@@ -255,4 +390,51 @@ test('English: the create form, the badge and the previews', async () => {
   await send(anna.page, 'Keys again');
   await history(bare.page).getByText('Keys again').waitFor();
   await bare.context.close();
+});
+
+test("a parent reports a message of the school's encrypted chat: its moderators see exactly that message", async () => {
+  const CHAT = '5Б · родители';
+  const maria = await claimed(browser, server.base, 'ivanova', 'Мария Иванова', codeOf('Иванова Мария Петровна'), { chat: CHAT });
+  const katya = await claimed(browser, server.base, 'petrova', 'Екатерина Петрова', codeOf('Петрова Екатерина Юрьевна'), { chat: CHAT, viewport: PHONE });
+  for (const who of [maria, katya]) {
+    await who.page.locator('nav a', { hasText: CHAT }).getByText('Зашифрован').waitFor();
+    await who.page.locator('nav a', { hasText: CHAT }).click();
+    await composer(who.page).waitFor({ timeout: 60_000 });
+  }
+  const other = 'Собираем по 500 ₽ на подарок учителю 🎁';
+  const threat = 'Кто не сдаст деньги — пусть пеняет на себя 😠';
+  await send(maria.page, other);
+  await send(maria.page, threat);
+  await bubble(katya.page, threat).waitFor();
+  await bubble(katya.page, other).waitFor();
+
+  await act(katya.page, threat, 'Пожаловаться');
+  const dialog = katya.page.getByRole('dialog', { name: 'Жалоба на сообщение' });
+  await dialog.locator('blockquote', { hasText: threat }).waitFor();
+  await dialog.getByText('увидят текст только этого сообщения, в точности как его отправили', { exact: false }).waitFor();
+  await dialog.getByLabel('Что не так с этим сообщением?').fill('Угрозы в чате родителей');
+  await shotsLightDark(katya.page, 'e2ee-report-phone');
+  await katya.page.setViewportSize({ width: 1280, height: 800 });
+  await shot(katya.page, 'e2ee-report-desktop-light');
+  await katya.page.setViewportSize(PHONE);
+  await dialog.getByRole('button', { name: 'Отправить жалобу' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await katya.page.getByRole('status').getByText('Жалоба отправлена модераторам').waitFor();
+
+  // The school's admin has exactly that message (the server checked it against its franking tag), and nothing else of the chat.
+  const reports = (await call(director.page, 'GET', `/orgs/${schoolOrg.id}/reports`)).body.reports;
+  const mariaId = (await call(maria.page, 'GET', '/me')).body.id;
+  assert.deepEqual(reports.map((r) => [r.text, r.reason, r.author_id]), [[threat, 'Угрозы в чате родителей', mariaId]]);
+  await director.page.goto(`/orgs/${schoolOrg.id}`);
+  await director.page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Жалобы' }).click();
+  const report = director.page.locator('section.reports article', { hasText: 'Угрозы в чате родителей' });
+  await report.getByText(threat).waitFor();
+  assert.equal(await director.page.getByText(other).count(), 0);
+  // Deleted by the moderator: gone for the parents too.
+  const seq = await bubble(katya.page, threat).getAttribute('data-seq');
+  await report.getByRole('button', { name: 'Удалить сообщение' }).click();
+  await history(katya.page).locator(`article[data-seq="${seq}"]`).getByText('Сообщение удалено').waitFor();
+  await history(maria.page).locator(`article[data-seq="${seq}"]`).getByText('Сообщение удалено').waitFor();
+  await bubble(katya.page, other).waitFor();
+  for (const who of [maria, katya]) await who.context.close();
 });

@@ -118,6 +118,8 @@ test('a browser (ts-mls) and a Rust device (openmls) talk in one encrypted group
   assert.equal(started.ok, true, JSON.stringify(started));
   assert.deepEqual((await boris.peer({ cmd: 'accept' })).chats, [chatId]);
   assert.equal(await assertSameEpoch(chatId, [anna], [boris]), 1);
+  // The epoch code the browser's Verify screen shows (lib/e2ee takes it from the device) is the Rust peer's.
+  assert.equal(await anna.call('epochCode', chatId), (await boris.peer({ cmd: 'epoch', chat_id: chatId })).code);
   // Both compute the same safety number from each other's devices.
   const number = await anna.call('safety', boris.userId);
   assert.match(number, /^(\d{5} ){11}\d{5}$/);

@@ -91,5 +91,8 @@ const texts = (received: { content: Content }[]) => received.map((r) => (r.conte
     if (!group) return { epoch: null, authenticator: null, code: null };
     return { epoch: Number(group.epoch), authenticator: toHex(group.epochAuthenticator), code: epochCode(group.epochAuthenticator) };
   },
-  async safety(userId: number) { return opened().safetyNumber(userId); },
+  /** The epoch code as Verify.svelte shows it (lib/e2ee takes it from here). */
+  epochCode(chatId: number) { return opened().epochCode(chatId); },
+  /** The safety number as Verify.svelte shows it. */
+  async safety(userId: number) { return (await opened().safety(userId)).number; },
 };

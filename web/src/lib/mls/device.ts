@@ -8,7 +8,8 @@ import { api, ApiError, type Message } from '../api';
 import { fromBase64, toBase64 } from './bytes';
 import { type Content, frame, open } from './content';
 import { type DeviceIdentity, Group, Member } from './member';
-import { safetyNumber } from './safety';
+import { Pins } from './pins';
+import { epochCode, safetyCode, safetyNumber } from './safety';
 import { type Records, openVault } from './vault';
 
 /** Key packages kept published, besides the last-resort one; below `LOW`, more are published. */
@@ -16,7 +17,19 @@ export const KEY_PACKAGES = 20;
 const LOW = 10;
 const PAGE = 100;
 
-export interface Received { seq: number; senderId: number; content: Content }
+/** What two people compare (Verify.svelte): their safety number and its QR code's text, with the
+ * other's signing keys it was made from. */
+export interface Safety { number: string; code: string; keys: Uint8Array[] }
+
+/** A message read. `disclosure` is its content's bytes as decrypted (base64): what an abuse report
+ * discloses, and nothing else; absent in what versions before reports kept (such a message cannot
+ * be reported). */
+export interface Received { seq: number; senderId: number; content: Content; disclosure?: string }
+
+/** Content waiting to be sent (offline, or the server was unreachable): its `client_msg_id` is
+ * fixed when queued, so sending it again can never make a second message; it is encrypted only
+ * when sent, at the epoch of that moment. */
+export interface Queued { clientMsgId: string; content: Content; queuedAt: number }
 
 interface ChatState {
   group: Group | null;
@@ -33,12 +46,22 @@ const chatRecord = (chatId: number) => `chat:${chatId}`;
 /** Decrypted messages, by chat and seq (zero-padded, so names sort by seq). */
 const readPrefix = (chatId: number) => `read:${chatId}:`;
 const readRecord = (chatId: number, seq: number) => `${readPrefix(chatId)}${String(seq).padStart(16, '0')}`;
+/** The outbox, by chat and the order things were queued in (zero-padded time). */
+const queuePrefix = (chatId: number) => `outbox:${chatId}:`;
+const queueRecord = (chatId: number, item: Queued) => `${queuePrefix(chatId)}${String(item.queuedAt).padStart(16, '0')}:${item.clientMsgId}`;
 
 export class Device {
   private readonly chats = new Map<number, ChatState>();
   private sent = 0;
+  /** When the latest item was queued: each is later than the one before, which orders the outbox. */
+  private lastQueued = 0;
 
-  private constructor(readonly member: Member, private readonly records: Records) {}
+  /** Contacts' keys as this device first saw them, and whom the person verified. */
+  readonly pins: Pins;
+
+  private constructor(readonly member: Member, private readonly records: Records) {
+    this.pins = new Pins(records);
+  }
 
   /** The device of the signed-in session: its state from the vault, or a new device whose key
    * packages it publishes. `records` replaces the vault (tests). */
@@ -99,6 +122,45 @@ export class Device {
     return read;
   }
 
+  private async keep(chatId: number, received: Received): Promise<void> {
+    await this.records.put(readRecord(chatId, received.seq), new TextEncoder().encode(JSON.stringify(received)));
+  }
+
+  /** Forgets what was read of message `seq` (it was deleted), and the text of the edits named in
+   * `edits` that change it: they stay as edits of nothing, so they are still not shown. */
+  async forget(chatId: number, seq: number, edits: number[]): Promise<void> {
+    await this.records.delete(readRecord(chatId, seq));
+    for (const editSeq of edits) {
+      const stored = await this.records.get(readRecord(chatId, editSeq));
+      if (!stored) continue;
+      const edit = JSON.parse(new TextDecoder().decode(stored)) as Received;
+      if (edit.content.t !== 'edit' || edit.content.of !== seq) continue;
+      await this.keep(chatId, { seq: edit.seq, senderId: edit.senderId, content: { t: 'edit', of: seq, text: '' } });
+    }
+  }
+
+  /** Queues content for the chat, sealed in the vault. */
+  async queue(chatId: number, content: Content): Promise<Queued> {
+    this.lastQueued = Math.max(Date.now(), this.lastQueued + 1);
+    const item: Queued = { clientMsgId: this.nextId('m'), content, queuedAt: this.lastQueued };
+    await this.records.put(queueRecord(chatId, item), new TextEncoder().encode(JSON.stringify(item)));
+    return item;
+  }
+
+  /** What waits to be sent to the chat, oldest first. */
+  async queued(chatId: number): Promise<Queued[]> {
+    const items: Queued[] = [];
+    for (const name of await this.records.names(queuePrefix(chatId))) {
+      items.push(JSON.parse(new TextDecoder().decode((await this.records.get(name))!)) as Queued);
+    }
+    return items;
+  }
+
+  /** Takes a queued item out (sent, or refused for good). */
+  async unqueue(chatId: number, item: Queued): Promise<void> {
+    await this.records.delete(queueRecord(chatId, item));
+  }
+
   get identity(): DeviceIdentity { return this.member.identity; }
 
   private async publish(count: number, lastResort: boolean): Promise<void> {
@@ -132,14 +194,26 @@ export class Device {
 
   isMember(chatId: number): boolean { return !!this.chats.get(chatId)?.group; }
 
+  /** A user's devices' signing keys, as the server lists them. */
+  async signatureKeys(userId: number): Promise<Uint8Array[]> {
+    return (await api.devices(userId)).map((d) => fromBase64(d.signature_key));
+  }
+
   /** The safety number of this user and `other`, from both users' devices as the server lists them. */
-  async safetyNumber(other: number): Promise<string> {
-    const keys = async (userId: number) => (await api.devices(userId)).map((d) => fromBase64(d.signature_key));
-    const me = this.identity.userId;
-    return safetyNumber({ userId: me, keys: await keys(me) }, { userId: other, keys: await keys(other) });
+  async safety(other: number): Promise<Safety> {
+    const me = { userId: this.identity.userId, keys: await this.signatureKeys(this.identity.userId) };
+    const them = { userId: other, keys: await this.signatureKeys(other) };
+    return { number: await safetyNumber(me, them), code: await safetyCode(me, them), keys: them.keys };
   }
 
   group(chatId: number): Group | null { return this.chats.get(chatId)?.group ?? null; }
+
+  /** The chat's epoch code (30 digits), equal on every device in the same group state; null
+   * outside the group. */
+  epochCode(chatId: number): string | null {
+    const group = this.group(chatId);
+    return group ? epochCode(group.epochAuthenticator) : null;
+  }
 
   /** Commits what the chat waits for (others' devices to add, leaves to remove), or else a key
    * update; the first commit of a chat starts its group. On a conflict the commit is dropped and
@@ -191,17 +265,18 @@ export class Device {
     return joined;
   }
 
-  /** Encrypts and sends content at the group's current epoch. */
-  async send(chatId: number, content: Content): Promise<Message> {
+  /** Encrypts and sends content at the group's current epoch, as `clientMsgId` (a queued item's:
+   * the server answers a repeated one with the message it already has). */
+  async send(chatId: number, content: Content, clientMsgId = this.nextId('m')): Promise<Message> {
     const chat = this.chats.get(chatId);
     if (!chat?.group) throw new Error(`this device is not in the group of chat ${chatId}`);
     const framed = await frame(content);
     const data = await chat.group.encrypt(framed.authenticatedData, framed.bytes);
     // The sender ratchet moved: keep it before the message can be seen.
     await this.save(chatId);
-    const message = await api.sendSealed(chatId, this.nextId('m'), toBase64(data));
+    const message = await api.sendSealed(chatId, clientMsgId, toBase64(data));
     chat.own.add(message.seq);
-    await this.records.put(readRecord(chatId, message.seq), new TextEncoder().encode(JSON.stringify({ seq: message.seq, senderId: message.sender_id, content } satisfies Received)));
+    await this.keep(chatId, { seq: message.seq, senderId: message.sender_id, content, disclosure: toBase64(framed.bytes) });
     await this.save(chatId);
     return message;
   }
@@ -251,8 +326,9 @@ export class Device {
       if (incoming.removedMe) chat.group = null;
       return null;
     }
-    const received = { seq: message.seq, senderId: message.sender_id, content: await open(incoming.data, incoming.authenticatedData) };
-    await this.records.put(readRecord(chatId, message.seq), new TextEncoder().encode(JSON.stringify(received)));
+    const content = await open(incoming.data, incoming.authenticatedData);
+    const received: Received = { seq: message.seq, senderId: message.sender_id, content, disclosure: toBase64(incoming.data) };
+    await this.keep(chatId, received);
     return received;
   }
 }

@@ -61,6 +61,7 @@ export interface DeviceLike {
   queued(chatId: number): Promise<Queued[]>;
   unqueue(chatId: number, item: Queued): Promise<void>;
   replenish(): Promise<void>;
+  close(): void;
   /** Contacts' pinned keys, kept in the device's vault. */
   readonly pins: Pins;
   signatureKeys(userId: number): Promise<Uint8Array[]>;
@@ -200,9 +201,12 @@ export class E2ee {
   /** Forgets the session's device and everything read (sign-out). With `wipe`, its sealed vault
    * goes too: the session is over, and a later sign-in is a new device. */
   async signedOut(wipe: boolean): Promise<void> {
-    const identity = this.device?.identity;
+    const device = this.device;
+    const identity = device?.identity;
     this.reset();
     this.userId = null;
+    // The vault's connection first: while it is open, deleting the vault waits for the page to close.
+    device?.close();
     this.deps.close();
     if (wipe && identity) await this.deps.forgetVault(identity.userId, identity.deviceId).catch(() => {});
   }

@@ -74,6 +74,7 @@ class FakeDevice implements DeviceLike {
   readonly fed = new Map<number, number[]>();
   readonly vault = new Map<number, Received[]>();
   commits = 0;
+  closed = false;
   /** Errors the next sends throw, one each. */
   sendErrors: Error[] = [];
   /** Errors thrown after the next sends reached the server (the answer was lost), one each. */
@@ -105,6 +106,7 @@ class FakeDevice implements DeviceLike {
   async history(chatId: number) { return [...(this.vault.get(chatId) ?? [])]; }
 
   async replenish() {}
+  close() { this.closed = true; }
 
   private keep(chatId: number, received: Received) {
     this.vault.set(chatId, [...(this.vault.get(chatId) ?? []), received]);
@@ -633,12 +635,13 @@ describe('commits', () => {
 
 describe('sessions', () => {
   it('signing out forgets what was read and the sealed vault of the device', async () => {
-    const { server, deps, e2ee } = setup();
+    const { server, device, deps, e2ee } = setup();
     server.text(CHAT, 2, 'секрет');
     e2ee.track([chat(CHAT)]);
     await settle(e2ee);
     expect(text(e2ee, 1)).toBe('секрет');
     await e2ee.signedOut(true);
+    expect(device.closed).toBe(true);
     expect(e2ee.decrypted).toEqual({});
     expect(e2ee.keys).toEqual({});
     expect(deps.forgetVault).toHaveBeenCalledWith(ME, DEVICE);

@@ -163,6 +163,9 @@ export class Device {
 
   get identity(): DeviceIdentity { return this.member.identity; }
 
+  /** Closes the vault (sign-out): an open connection would keep the browser from deleting it. */
+  close(): void { this.records.close(); }
+
   private async publish(count: number, lastResort: boolean): Promise<void> {
     const packages: string[] = [];
     for (let i = 0; i < count; i++) packages.push(toBase64(await this.member.keyPackage(false)));

@@ -11,6 +11,8 @@ export interface Records {
   delete(name: string): Promise<void>;
   /** Names starting with `prefix`, in order. */
   names(prefix: string): Promise<string[]>;
+  /** Lets go of the store (sign-out): until then, the browser cannot delete it. */
+  close(): void;
 }
 
 /** Records in memory: for tests, and for browsers without IndexedDB (state lasts the page). */
@@ -20,6 +22,7 @@ export class MemoryRecords implements Records {
   async put(name: string, value: Uint8Array) { this.values.set(name, value.slice()); }
   async delete(name: string) { this.values.delete(name); }
   async names(prefix: string) { return [...this.values.keys()].filter((n) => n.startsWith(prefix)).sort(); }
+  close() {}
 }
 
 const KEYS = 'keys';
@@ -81,6 +84,10 @@ export class SealedRecords implements Records {
     const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
     const names = await request(this.db.transaction(RECORDS).objectStore(RECORDS).getAllKeys(range));
     return (names as string[]).sort();
+  }
+
+  close(): void {
+    this.db.close();
   }
 }
 

@@ -89,6 +89,8 @@ export interface Deps {
   wait(ms: number): Promise<void>;
   random(): number;
   now(): number;
+  /** Whether this page may encrypt at all (`canEncryptHere`). */
+  secure(): boolean;
 }
 
 /** Lets go of the tab's hold on the device, if it has one. */
@@ -124,7 +126,17 @@ export const browserDeps: Deps = {
   wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: () => Math.random(),
   now: () => Date.now(),
+  secure: canEncryptHere,
 };
+
+/** Whether this page may encrypt at all: browsers give WebCrypto only to secure contexts (HTTPS,
+ * or localhost), and ts-mls needs it. */
+export function canEncryptHere(): boolean {
+  return typeof crypto !== 'undefined' && crypto.subtle !== undefined;
+}
+
+/** `E2ee.failure` on a page that is not a secure context (plain HTTP from another machine). */
+export const INSECURE = 'insecure_context';
 
 /** A member device other than the chat's creator starts its group only when the creator's page
  * has not done so for this long (it may have closed right after creating the chat). */
@@ -247,6 +259,12 @@ export class E2ee {
     const userId = this.userId;
     if (userId === null) return Promise.reject(new Error('not signed in'));
     if (this.failure !== null) return Promise.reject(new Error(this.failure));
+    if (!this.deps.secure()) {
+      // Not on plain HTTP from another machine: no device, no key packages; the chats say why.
+      this.failure = INSECURE;
+      for (const id of Object.keys(this.keys).map(Number)) this.keys[id] = 'failed';
+      return Promise.reject(new Error(INSECURE));
+    }
     const generation = this.generation;
     const elsewhere = () => {
       if (generation === this.generation) this.elsewhere = true;

@@ -3,7 +3,7 @@
 // nothing read before it joined, its own messages skipped), and records the order it was fed.
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, type Chat, type Message } from './api';
-import { E2ee, HIDDEN, NotReady, PENDING, UNREADABLE, type DeviceLike, type Deps } from './e2ee.svelte';
+import { E2ee, HIDDEN, INSECURE, NotReady, PENDING, UNREADABLE, type DeviceLike, type Deps } from './e2ee.svelte';
 import type { Content } from './mls/content';
 import type { Queued, Received } from './mls/device';
 import { Pins } from './mls/pins';
@@ -208,6 +208,7 @@ function setup(options: { member?: boolean } = {}) {
     wait: () => Promise.resolve(),
     random: () => 0.5,
     now: () => 1_000_000,
+    secure: () => true,
   };
   const e2ee = new E2ee(deps);
   e2ee.signedIn(ME);
@@ -634,6 +635,17 @@ describe('commits', () => {
 });
 
 describe('sessions', () => {
+  it('a page that is not a secure context opens no device, and its encrypted chats say why', async () => {
+    const { deps, e2ee } = setup();
+    deps.secure = () => false;
+    e2ee.track([chat(CHAT)]);
+    await settle(e2ee);
+    expect(deps.open).not.toHaveBeenCalled();
+    expect(e2ee.failure).toBe(INSECURE);
+    expect(e2ee.keys[CHAT]).toBe('failed');
+    await expect(e2ee.send(CHAT, 'привет')).rejects.toThrow(INSECURE);
+  });
+
   it('signing out forgets what was read and the sealed vault of the device', async () => {
     const { server, device, deps, e2ee } = setup();
     server.text(CHAT, 2, 'секрет');

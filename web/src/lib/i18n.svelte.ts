@@ -324,6 +324,8 @@ const ru = {
   // End-to-end encrypted chats (lib/e2ee.svelte.ts).
   e2eeToggle: 'Сквозное шифрование',
   e2eeToggleHint: 'Сообщения прочитают только участники — не сервер. Ботов добавить нельзя. Изменить это потом нельзя.',
+  e2eeInsecureHint: 'Шифрование работает, только когда сайт открыт по HTTPS. Попросите администратора сервера включить HTTPS.',
+  e2eeInsecure: 'Этот чат зашифрован, а сайт открыт без HTTPS: браузер не даёт здесь шифровать. Откройте его по адресу https://… — или попросите администратора включить HTTPS.',
   e2eeBadge: 'Зашифрован',
   e2eeBadgeTitle: 'Сквозное шифрование: сообщения этого чата может прочитать только его участник, сервер — нет',
   e2eeMessage: 'Зашифрованное сообщение',
@@ -660,6 +662,8 @@ const en: typeof ru = {
   keyCheck: 'Verify', keyDismiss: 'Dismiss',
   e2eeToggle: 'End-to-end encryption',
   e2eeToggleHint: 'Only the members can read the messages, not the server. Bots cannot join. This cannot be changed later.',
+  e2eeInsecureHint: 'Encryption works only when the site is opened over HTTPS. Ask the server’s administrator to turn HTTPS on.',
+  e2eeInsecure: 'This chat is encrypted, but the site is open without HTTPS, where the browser does not allow encryption. Open it at https://…, or ask the administrator to turn HTTPS on.',
   e2eeBadge: 'Encrypted',
   e2eeBadgeTitle: "End-to-end encrypted: only the chat's members can read its messages, not the server",
   e2eeMessage: 'Encrypted message',

@@ -28,7 +28,8 @@ const TITLE = 'Родительский комитет 5Б';
 
 before(async () => {
   server = await startServer(['--admin', 'director']);
-  browser = await launchBrowser();
+  // lan.kolokol.test is this server as another machine on the network sees it: plain HTTP.
+  browser = await launchBrowser(['--host-resolver-rules=MAP lan.kolokol.test 127.0.0.1']);
   anna = await person(browser, server.base);
   boris = await person(browser, server.base, { viewport: PHONE });
   vera = await person(browser, server.base, { viewport: PHONE, colorScheme: 'dark' });
@@ -443,6 +444,27 @@ test("a parent reports a message of the school's encrypted chat: its moderators 
   await history(maria.page).locator(`article[data-seq="${seq}"]`).getByText('Сообщение удалено').waitFor();
   await bubble(katya.page, other).waitFor();
   for (const who of [maria, katya]) await who.context.close();
+});
+
+test('on plain HTTP from another machine encryption is not offered, and an encrypted chat says why', async () => {
+  const lena = await person(browser, server.base.replace('127.0.0.1', 'lan.kolokol.test'), { viewport: PHONE });
+  await register(lena.page, 'lena', 'Лена Смирнова');
+  assert.equal(await lena.page.evaluate(() => window.isSecureContext), false);
+  await lena.page.getByRole('button', { name: 'Новый чат' }).click();
+  const box = lena.page.getByRole('checkbox', { name: 'Сквозное шифрование' });
+  assert.equal(await box.isChecked(), false);
+  assert.equal(await box.isDisabled(), true);
+  await lena.page.getByText('Шифрование работает, только когда сайт открыт по HTTPS').waitFor();
+  await lena.page.getByRole('button', { name: 'Отмена' }).click();
+
+  const lenaId = (await call(lena.page, 'GET', '/me')).body.id;
+  assert.equal((await call(anna.page, 'POST', `/chats/${chatId}/members`, { user_ids: [lenaId] })).status, 204);
+  await lena.page.locator('nav a', { hasText: TITLE }).click();
+  await lena.page.getByRole('status').filter({ hasText: 'сайт открыт без HTTPS' }).waitFor();
+  assert.equal(await composer(lena.page).count(), 0);
+  assert.equal(await lena.page.getByRole('button', { name: 'Проверить шифрование' }).count(), 0);
+  await shotsLightDark(lena.page, 'e2ee-insecure-phone');
+  await lena.context.close();
 });
 
 test("signing out deletes the device's sealed vault from the browser", async () => {

@@ -92,7 +92,22 @@ async function act(page, text, action) {
     if (tries > 5) assert.fail(`the actions of «${text}» do not open`);
     if ((await more.getAttribute('aria-expanded')) !== 'true') await more.click();
   }
-  await message.getByRole('button', { name: action, exact: true }).click();
+  await clickSteady(message.getByRole('button', { name: action, exact: true }));
+}
+
+/** Clicks once the element has stopped moving: the virtual list re-measures a row that grew (an
+ * opened menu, a new reaction) a frame later and may scroll, which can move another button under
+ * a click (a tap meant for ❤️ landing on 👍). */
+async function clickSteady(locator) {
+  await locator.waitFor();
+  let before = await locator.boundingBox();
+  for (let tries = 0; tries < 20; tries++) {
+    await locator.page().waitForTimeout(80);
+    const now = await locator.boundingBox();
+    if (now && before && now.x === before.x && now.y === before.y) break;
+    before = now;
+  }
+  await locator.click();
 }
 
 /** The keys and values of an IndexedDB store of the page's origin as text (bytes decoded), or
@@ -277,7 +292,7 @@ test('reactions, an edit and a delete travel encrypted; the server holds none of
   await bubble(boris.page, question).waitFor();
   // Boris reacts, Anna sees it and adds hers; each sees their own pressed.
   await act(boris.page, question, 'Реакция 👍');
-  await bubble(anna.page, question).getByRole('button', { name: '👍 1' }).click();
+  await clickSteady(bubble(anna.page, question).getByRole('button', { name: '👍 1' }));
   const borisThumbs = bubble(boris.page, question).getByRole('button', { name: '👍 2' });
   await borisThumbs.waitFor();
   assert.equal(await borisThumbs.getAttribute('aria-pressed'), 'true');
@@ -286,7 +301,7 @@ test('reactions, an edit and a delete travel encrypted; the server holds none of
   await shotsLightDark(boris.page, 'e2ee-reactions-phone');
   await shotsLightDark(anna.page, 'e2ee-reactions-desktop');
   // He takes his 👍 back.
-  await borisThumbs.click();
+  await clickSteady(borisThumbs);
   const annaThumbs = bubble(anna.page, question).getByRole('button', { name: '👍 1' });
   await annaThumbs.waitFor();
   assert.equal(await annaThumbs.getAttribute('aria-pressed'), 'true');
